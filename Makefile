@@ -1,0 +1,124 @@
+# herd: one plain GNU Makefile. Quiet unless V=1; everything built lands in build/.
+#
+#   make            build/herd (optimised) and the mmhistogram/benchhttp links
+#   make test       unit + command-line tests, built with ASan+UBSan
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
+#   make bench      the benchmark scripts under scripts/bench-*.sh
+#   make install    PREFIX=/usr/local (DESTDIR honoured)
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all test unit fuzz bench install clean format
+
+CC      ?= cc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+PREFIX  ?= /usr/local
+B       := build
+ARCH    := $(shell uname -m)
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' '$(1)' '$(2)'
+endif
+
+WARN     := -Wall -Wextra -Wshadow -Wpedantic -Wmissing-prototypes
+CPPFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen -MMD -MP
+CFLAGS   ?= -O2 -g
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDLIBS   := -lbpf -lelf -lz -lm -lpthread
+
+SRCS      := $(wildcard src/*.c)
+OBJS      := $(SRCS:src/%.c=$(B)/obj/%.o)
+SAN_OBJS  := $(SRCS:src/%.c=$(B)/san/%.o)
+LIB_SAN   := $(filter-out $(B)/san/main.o,$(SAN_OBJS))
+UNITS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
+FUZZERS   := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+LINKS     := mmhistogram benchhttp
+
+all: $(B)/herd $(LINKS:%=$(B)/%)
+
+$(B)/herd: $(OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LINKS:%=$(B)/%): | $(B)/herd
+	$(Q)ln -sf herd $@
+
+$(B)/obj/%.o: src/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# Sanitized build used by every test: the same sources, ASan + UBSan.
+$(B)/san/%.o: src/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(call msg,CC-SAN,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(SANFLAGS) -c -o $@ $<
+
+$(B)/san/herd: $(SAN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)for l in $(LINKS); do ln -sf herd $(B)/san/$$l; done
+
+$(B)/tests/%: tests/unit/%.c $(LIB_SAN)
+	@mkdir -p $(@D)
+	$(call msg,CC-TEST,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(SANFLAGS) -o $@ $< $(LIB_SAN) -lcmocka $(LDLIBS)
+
+# eBPF programs: compiled with clang -target bpf, skeleton made by bpftool.
+# Debian keeps asm/types.h under the multiarch folder, hence the extra -I.
+$(B)/gen/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$<)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(ARCH)-linux-gnu -Ibpf -c -o $@ $<
+
+$(B)/gen/%.skel.h: $(B)/gen/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+unit: $(UNITS)
+
+test: $(B)/san/herd $(UNITS) $(B)/herd
+	$(Q)HERD=$(B)/san/herd HERD_FAST=$(B)/herd tests/run.sh $(UNITS)
+
+# libFuzzer: clang only. Each fuzz/fuzz_X.c links every module but main.
+FUZZ_SECONDS ?= 60
+FUZZ_OBJS := $(SRCS:src/%.c=$(B)/fuzzobj/%.o)
+$(B)/fuzzobj/%.o: src/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(call msg,CC-FUZZ,$<)
+	$(Q)$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+$(B)/fuzz/%: fuzz/%.c $(filter-out $(B)/fuzzobj/main.o,$(FUZZ_OBJS))
+	@mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZERS)
+	$(Q)for f in $(FUZZERS); do \
+	  n=$$(basename $$f); mkdir -p $(B)/corpus/$$n; \
+	  cp -n fuzz/corpus/$$n/* $(B)/corpus/$$n/ 2>/dev/null; \
+	  echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/corpus/$$n || exit 1; \
+	done
+
+bench: all
+	$(Q)for s in scripts/bench-*.sh; do echo "== $$s"; $$s || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/herd $(DESTDIR)$(PREFIX)/bin/herd
+	for l in $(LINKS); do ln -sf herd $(DESTDIR)$(PREFIX)/bin/$$l; done
+
+format:
+	clang-format -i src/*.[ch] tests/unit/*.c fuzz/*.c bpf/*.[ch]
+
+clean:
+	rm -rf $(B)
+
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

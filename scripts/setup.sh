@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# scripts/setup.sh - installs the Debian packages herd needs, and only the missing ones.
+#
+#   scripts/setup.sh [build|test|lab|peer|fuzz]...   (default: build)
+#
+#   build  compiler, make, zlib, libbpf + bpftool + clang (the eBPF `steer` model)
+#   test   build + cmocka, iproute2, chromium (the HTML report check)
+#   lab    build (herd lab needs nothing more)
+#   peer   nginx + lua module, wrk, ab: only for the comparison benchmarks
+#   fuzz   build + clang's libFuzzer runtime
+#
+# As root it runs apt-get; otherwise it prints the exact command to run and exits 1.
+set -eu
+groups=("${@:-build}")
+build=(gcc make clang llvm pkg-config zlib1g-dev libbpf-dev libelf-dev bpftool iproute2)
+want=()
+for g in "${groups[@]}"; do
+	case $g in
+	build | lab) want+=("${build[@]}") ;;
+	test) want+=("${build[@]}" libcmocka-dev chromium) ;;
+	peer) want+=("${build[@]}" nginx libnginx-mod-http-lua wrk apache2-utils) ;;
+	fuzz) want+=("${build[@]}" libclang-rt-14-dev) ;;
+	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "setup.sh: unknown group '$g' (build, test, lab, peer, fuzz)" >&2; exit 2 ;;
+	esac
+done
+
+missing=()
+for p in $(printf '%s\n' "${want[@]}" | sort -u); do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup.sh: missing packages: ${missing[*]}" >&2
+	echo "setup.sh: run as root:  sudo apt-get update && sudo $cmd" >&2
+	exit 1
+fi
+echo "setup.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Installing nginx must not start a system-wide nginx on port 80.
+if [ -d /usr/sbin ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+log=$(mktemp /tmp/herd-setup.XXXXXX.log)
+if ! { apt-get update -qq && $cmd -qq; } >"$log" 2>&1; then
+	tail -30 "$log" >&2
+	echo "setup.sh: apt-get failed (full log: $log)" >&2
+	exit 1
+fi
+rm -f "$log"

@@ -1,0 +1,11 @@
+/* cmd_lab.c - placeholder until the lab subcommand lands (its issue replaces this file). */
+#include <stdio.h>
+
+#include "cmd.h"
+
+int cmd_lab(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "herd: '%s' is not built yet\n", argv[0]);
+	return 1;
+}

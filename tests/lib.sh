@@ -1,0 +1,71 @@
+# tests/lib.sh - helpers for the command-line tests (sourced by tests/cli/*.sh).
+#
+# Tests print TAP lines: "ok N - what" or "not ok N - what" plus diagnostics.
+# Every process a test starts is registered with track_pid and killed (then
+# reaped) on exit, so a failing test leaves nothing running.
+set -u
+HERD=${HERD:-build/san/herd}
+HERD_FAST=${HERD_FAST:-build/herd}
+TMP=$(mktemp -d /tmp/herd-test.XXXXXX)
+_n=0
+_pids=()
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $1"; }
+not_ok() { _n=$((_n + 1)); echo "not ok $_n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+
+# check DESC CMD...: passes when CMD exits 0.
+check() {
+	local desc=$1; shift
+	if "$@" >"$TMP/check.out" 2>&1; then ok "$desc"; else not_ok "$desc" "command: $*" "$(head -c 2000 "$TMP/check.out")"; fi
+}
+
+# expect_eq DESC ACTUAL EXPECTED
+expect_eq() {
+	if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $3" "actual:   $2"; fi
+}
+
+# expect_match DESC TEXT REGEX (extended regex, grep -E)
+expect_match() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok "$1" "no match for /$3/ in:" "$(printf '%s' "$2" | head -c 2000)"; fi
+}
+
+# expect_files_eq DESC ACTUAL_FILE EXPECTED_FILE: byte-for-byte.
+expect_files_eq() {
+	if cmp -s "$2" "$3"; then ok "$1"; else not_ok "$1" "$(diff "$3" "$2" | head -40)"; fi
+}
+
+track_pid() { _pids+=("$1"); }
+
+cleanup() {
+	local p
+	for p in "${_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${_pids[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + RANDOM % 30000))
+		if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+	done
+	return 1
+}
+
+# wait_port PORT [SECONDS]: waits until something listens on 127.0.0.1:PORT.
+wait_port() {
+	local i
+	for i in $(seq $((${2:-10} * 20))); do
+		ss -Htln "sport = :$1" | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+done_testing() { echo "1..$_n"; }
