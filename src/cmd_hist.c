@@ -619,8 +619,7 @@ int cmd_hist(int argc, char **argv)
 	if (read_input(&r, STDIN_FILENO))
 		goto out;
 	if (r.bad)
-		fprintf(stderr, "%s: skipped %ld line%s that %s not numbers\n", prog, r.bad,
-			r.bad == 1 ? "" : "s", r.bad == 1 ? "is" : "are");
+		fprintf(stderr, "%s: skipped %ld bad line%s\n", prog, r.bad, r.bad == 1 ? "" : "s");
 	size_t count = approx ? r.count : r.n;
 	if (count == 0) {
 		fprintf(stderr, "%s: no input: expected one number per line on stdin\n", prog);
