@@ -454,9 +454,7 @@ int http_parse_request(const char *buf, size_t len, size_t last_len, struct http
 	 * before last_len, so only the new ones need searching; the header
 	 * lines are parsed only once the end is there.
 	 */
-	if (last_len > (size_t)r && last_len < n && !find_end(buf, last_len, n))
-		goto incomplete;
-	if (last_len >= n && last_len > (size_t)r)
+	if (last_len > (size_t)r && (last_len >= n || !find_end(buf, last_len, n)))
 		goto incomplete;
 
 	r = parse_headers(buf, (size_t)r, n, req);
