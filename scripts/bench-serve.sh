@@ -228,7 +228,7 @@ run_wrk() {
 
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-echo "herd serve ($HERD ${herd_args[*]}) vs nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')"
+echo "herd: $HERD ${herd_args[*]}; nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')"
 echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r)"
 echo "$workers workers each; wrk -t $threads -c $connections -d ${duration}s; $rounds rounds, median shown"
 
