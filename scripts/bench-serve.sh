@@ -111,11 +111,19 @@ free_port() {
 	return 1
 }
 
+# alive PID: the process runs (a dead child stays a zombie until reaped,
+# and kill -0 still succeeds on a zombie).
+alive() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[[ $st != Z* ]]
+}
+
 # wait_port PORT PID: until something listens on PORT (10 s at most) while PID lives.
 wait_port() {
 	for _ in $(seq 200); do
 		ss -Htln "sport = :$1" | grep -q . && return 0
-		kill -0 "$2" 2>/dev/null || return 1
+		alive "$2" || return 1
 		sleep 0.05
 	done
 	return 1
@@ -228,7 +236,7 @@ run_wrk() {
 
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-echo "herd: $HERD ${herd_args[*]}; nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')"
+echo "herd: $HERD ${herd_args[*]}$([ -n "$accept" ] || echo " (herd's default accept model)"); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')"
 echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r)"
 echo "$workers workers each; wrk -t $threads -c $connections -d ${duration}s; $rounds rounds, median shown"
 
@@ -247,7 +255,7 @@ done
 
 # The servers must have survived the whole run.
 for p in "$herd_pid" "$nginx_pid"; do
-	kill -0 "$p" 2>/dev/null || die "a server (pid $p) died during the run"
+	alive "$p" || die "a server (pid $p) died during the run"
 done
 
 missed=0
