@@ -55,6 +55,7 @@ struct conn {
 	bool closing; /* close once the output is written */
 	bool linger;  /* after an error: shut down writing, drain input, then close */
 	bool draining; /* lingering: discarding input until the peer closes */
+	bool drained;  /* the last read came short: no input until the next EPOLLIN */
 	bool answered; /* a response was produced since the connection became busy */
 	uint64_t deadline;
 	struct conn *prev, *next; /* timer list; next also links the free list */
@@ -294,8 +295,16 @@ static void conn_run(struct conn *c)
 			set_busy(c, false);
 			timer_arm(c);
 		}
-		ssize_t n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
+		/* A read that returned less than it asked for emptied the socket
+		 * (as nginx assumes): with edge-triggered epoll the next byte
+		 * brings a new EPOLLIN, so skip the read that would only say
+		 * EAGAIN. */
+		if (c->drained)
+			return;
+		size_t room = IN_CAP - c->in_len;
+		ssize_t n = read(c->fd, c->in + c->in_len, room);
 		if (n > 0) {
+			c->drained = (size_t)n < room;
 			if (!c->busy) {
 				c->answered = false;
 				set_busy(c, true);
@@ -330,7 +339,7 @@ static void conn_new(int fd)
 		c->out = (struct obuf){0};
 	}
 	c->fd = fd;
-	c->busy = c->closing = c->linger = c->draining = c->answered = false;
+	c->busy = c->closing = c->linger = c->draining = c->drained = c->answered = false;
 	c->prev = c->next = NULL;
 	c->in_len = c->seen = 0;
 	c->body_left = 0;
@@ -536,7 +545,10 @@ int worker_run(const struct worker_cfg *cfg)
 				if (W.aw.registered && !W.stopping)
 					accepted(do_accept());
 			} else {
-				conn_run(evs[i].data.ptr);
+				struct conn *c = evs[i].data.ptr;
+				if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					c->drained = false;
+				conn_run(c);
 			}
 		}
 		expire_timers(util_now_ns());

@@ -97,17 +97,23 @@ static void test_fifo_bookkeeping(void **state)
 	struct epoll_event ev;
 	assert_int_equal(epoll_wait(w.epfd, &ev, 1, 1000), 1);
 	assert_null(ev.data.ptr); /* the listener is tagged NULL */
-	int fd = accept_generic_accept(&w);
+	int fd = g.model->accept(&w);
 	assert_true(fd >= 0);
-	g.model->inflight(&w, 1); /* busy: out of the wait queue */
+	assert_false(w.registered); /* took a connection: out of the wait queue */
+	g.model->inflight(&w, 1);
 	assert_false(w.registered);
 	g.model->inflight(&w, 2);
 	assert_false(w.registered);
 	g.model->inflight(&w, 0); /* idle again: back in, at the end */
 	assert_true(w.registered);
 	assert_int_equal(w.epoll_ctls, 3);
+	g.model->inflight(&w, 1); /* keep-alive traffic: no epoll_ctl per request */
+	g.model->inflight(&w, 0);
+	assert_true(w.registered);
+	assert_int_equal(w.epoll_ctls, 3);
 	assert_int_equal(w.accepts, 1);
-	assert_int_equal(accept_generic_accept(&w), -EAGAIN);
+	assert_int_equal(g.model->accept(&w), -EAGAIN);
+	assert_true(w.registered); /* nothing taken: stays in */
 	accept_generic_detach(&w);
 	assert_false(w.registered);
 	assert_true(w.detached);
