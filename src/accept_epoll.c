@@ -21,12 +21,15 @@
  *   a kernel patch. When every worker is busy none is registered and
  *   connections wait in the shared queue until the first worker is idle,
  *   as with blocking accept(), so a clogged worker never holds queued
- *   connections. Cost: two epoll_ctl() per accepted connection (counted in
- *   w->epoll_ctls). A worker busy with requests on keep-alive connections
- *   it already has stays registered: it is not waiting in epoll_wait(), so
- *   the kernel passes over it anyway, and leaving would cost two
- *   epoll_ctl() per request.
+ *   connections; a worker that becomes idle then takes the next queued
+ *   connection itself (fifo_idle). Cost: two epoll_ctl() per connection
+ *   when workers go round the wait queue (light load), fewer under load
+ *   (counted in w->epoll_ctls). A worker busy with requests on keep-alive
+ *   connections it already has stays registered: it is not waiting in
+ *   epoll_wait(), so the kernel passes over it anyway, and leaving would
+ *   cost two epoll_ctl() per request.
  */
+#include <errno.h>
 #include <sys/epoll.h>
 
 #include "accept.h"
@@ -62,12 +65,22 @@ static int fifo_accept(struct accept_worker *w)
 	return fd;
 }
 
-static void fifo_inflight(struct accept_worker *w, unsigned n)
+/* About to sleep. A worker out of the queue with nothing in flight first
+ * takes a connection still waiting in the shared queue, as a worker of the
+ * blocking model returning to accept() would: under load that saves the
+ * EPOLL_CTL_ADD, the wake-up and the EPOLL_CTL_DEL of going round the wait
+ * queue. Only when the queue is empty does it rejoin the wait queue, at the
+ * end. */
+static int fifo_idle(struct accept_worker *w, unsigned n)
 {
-	if (n < FIFO_BUSY_AT && !w->want) {
-		w->want = true; /* idle again: back in, at the end */
-		accept_worker_sync(w);
-	}
+	if (n >= FIFO_BUSY_AT || w->want)
+		return -EAGAIN;
+	int fd = accept_generic_accept(w);
+	if (fd != -EAGAIN)
+		return fd;
+	w->want = true; /* idle: back in, at the end */
+	accept_worker_sync(w);
+	return -EAGAIN;
 }
 
 const struct accept_model accept_model_epoll = {
@@ -91,5 +104,5 @@ const struct accept_model accept_model_fifo = {
 	.open = accept_shared_open,
 	.attach = exclusive_attach,
 	.accept = fifo_accept,
-	.inflight = fifo_inflight,
+	.idle = fifo_idle,
 };

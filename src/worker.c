@@ -2,8 +2,8 @@
  * worker.c - the event loop of one herd serve worker process.
  *
  * One epoll per worker. Connections are non-blocking and registered once,
- * edge-triggered for both directions, so serving a request costs no
- * epoll_ctl; the listener's registration belongs to the accept model
+ * edge-triggered for both directions, at their first wait (see conn_wait),
+ * so serving a request costs no epoll_ctl; the listener's registration belongs to the accept model
  * (accept.h), which this loop only drives: accept when the listener is
  * ready (or, for ACCEPT_SERIAL models, block in accept() whenever there is
  * no connection), and report the in-flight count after every change.
@@ -47,6 +47,7 @@ enum {
 	MAX_EVENTS = 64,
 	OUT_BATCH = 64 * 1024,	      /* answer buffered pipelined requests up to this, then write */
 	ACCEPT_BACKOFF_MS = 100,      /* pause after EMFILE/ENFILE */
+	IDLE_STREAK = 16,	      /* connections the idle hook may hand over between epoll looks */
 };
 
 struct conn {
@@ -56,6 +57,7 @@ struct conn {
 	bool linger;  /* after an error: shut down writing, drain input, then close */
 	bool draining; /* lingering: discarding input until the peer closes */
 	bool drained;  /* the last read came short: no input until the next EPOLLIN */
+	bool watched;  /* registered in the worker's epoll */
 	bool answered; /* a response was produced since the connection became busy */
 	uint64_t deadline;
 	struct conn *prev, *next; /* timer list; next also links the free list */
@@ -141,11 +143,32 @@ static void conn_close(struct conn *c)
 	timer_unlink(c);
 	set_busy(c, false);
 	close(c->fd); /* also removes it from the epoll */
+	c->watched = false;
 	c->fd = -1;
 	W.nconns--;
 	ST_SET(conns, W.nconns);
 	c->next = W.free;
 	W.free = c;
+}
+
+/*
+ * The connection must wait for the peer: register it (once) in the epoll,
+ * edge-triggered both ways. Registration is left until the first wait, so
+ * a connection whose request is there at accept and that closes after the
+ * answer (connection per request) costs no epoll_ctl at all. Registering
+ * after an EAGAIN loses nothing: EPOLL_CTL_ADD reports what is already
+ * readable or writable.
+ */
+static void conn_wait(struct conn *c)
+{
+	if (c->watched)
+		return;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->watched = true;
 }
 
 /* Writes pending output: 0 all written, 1 would block, -1 the connection
@@ -202,8 +225,10 @@ static void conn_linger(struct conn *c)
 			continue;
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_wait(c);
 			return;
+		}
 		conn_close(c);
 		return;
 	}
@@ -269,6 +294,8 @@ static void conn_run(struct conn *c)
 	for (;;) {
 		if (c->out.len > c->out_off) {
 			int r = conn_flush(c);
+			if (r == 1)
+				conn_wait(c);
 			if (r != 0)
 				return;
 		}
@@ -299,8 +326,10 @@ static void conn_run(struct conn *c)
 		 * (as nginx assumes): with edge-triggered epoll the next byte
 		 * brings a new EPOLLIN, so skip the read that would only say
 		 * EAGAIN. */
-		if (c->drained)
+		if (c->drained) {
+			conn_wait(c);
 			return;
+		}
 		size_t room = IN_CAP - c->in_len;
 		ssize_t n = read(c->fd, c->in + c->in_len, room);
 		if (n > 0) {
@@ -315,8 +344,10 @@ static void conn_run(struct conn *c)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_wait(c);
 			return;
+		}
 		if (n < 0)
 			ST_ADD(resets, 1);
 		conn_close(c);
@@ -340,19 +371,14 @@ static void conn_new(int fd)
 	}
 	c->fd = fd;
 	c->busy = c->closing = c->linger = c->draining = c->drained = c->answered = false;
+	c->watched = false;
 	c->prev = c->next = NULL;
 	c->in_len = c->seen = 0;
 	c->body_left = 0;
 	c->out.len = c->out_off = 0;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
 	W.nconns++;
 	ST_SET(conns, W.nconns);
 	ST_ADD(accepted, 1);
-	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		c->busy = false;
-		conn_close(c);
-		return;
-	}
 	set_busy(c, true);
 	timer_arm(c);
 	conn_run(c); /* on loopback the request is often there already */
@@ -516,6 +542,8 @@ int worker_run(const struct worker_cfg *cfg)
 	}
 	ST_SET(state, STATS_READY);
 	bool serial = cfg->g->model->flags & ACCEPT_SERIAL;
+	int (*idle)(struct accept_worker *, unsigned) = cfg->g->model->idle;
+	unsigned streak = 0;
 	struct epoll_event evs[MAX_EVENTS];
 
 	for (;;) {
@@ -533,8 +561,27 @@ int worker_run(const struct worker_cfg *cfg)
 			accepted(fd);
 			continue;
 		}
-		uint64_t now = util_now_ns();
-		int n = epoll_pwait(W.epfd, evs, MAX_EVENTS, wait_timeout_ms(now), &W.open);
+		int timeout = wait_timeout_ms(util_now_ns());
+		if (idle && !W.stopping && !W.aw.paused && !W.aw.detached) {
+			/* About to sleep: the model may hand over a connection
+			 * instead (fifo takes a queued one directly). At most
+			 * IDLE_STREAK in a row, then one look at the epoll without
+			 * sleeping, so the other connections and the timers are
+			 * not starved while the queue stays full. */
+			if (streak < IDLE_STREAK) {
+				int fd = idle(&W.aw, W.inflight);
+				ST_SET(epoll_ctls, W.aw.epoll_ctls);
+				if (fd >= 0 || fd != -EAGAIN) {
+					streak += fd >= 0;
+					accepted(fd);
+					continue;
+				}
+			} else {
+				timeout = 0;
+			}
+		}
+		streak = 0;
+		int n = epoll_pwait(W.epfd, evs, MAX_EVENTS, timeout, &W.open);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {

@@ -100,18 +100,23 @@ static void test_fifo_bookkeeping(void **state)
 	int fd = g.model->accept(&w);
 	assert_true(fd >= 0);
 	assert_false(w.registered); /* took a connection: out of the wait queue */
-	g.model->inflight(&w, 1);
+	assert_int_equal(g.model->idle(&w, 1), -EAGAIN); /* busy: stays out */
 	assert_false(w.registered);
-	g.model->inflight(&w, 2);
+	/* Idle with a connection queued: takes it directly, stays out. */
+	int c2 = connect_to(g.fds[0]);
+	usleep(10000); /* the handshake completes in softirq; give it a moment */
+	int fd2 = g.model->idle(&w, 0);
+	assert_true(fd2 >= 0);
 	assert_false(w.registered);
-	g.model->inflight(&w, 0); /* idle again: back in, at the end */
+	/* Idle, queue empty: back in the wait queue, at the end. */
+	assert_int_equal(g.model->idle(&w, 0), -EAGAIN);
 	assert_true(w.registered);
 	assert_int_equal(w.epoll_ctls, 3);
-	g.model->inflight(&w, 1); /* keep-alive traffic: no epoll_ctl per request */
-	g.model->inflight(&w, 0);
-	assert_true(w.registered);
+	assert_int_equal(g.model->idle(&w, 0), -EAGAIN); /* already in: no call */
 	assert_int_equal(w.epoll_ctls, 3);
-	assert_int_equal(w.accepts, 1);
+	assert_int_equal(w.accepts, 2);
+	close(fd2);
+	close(c2);
 	assert_int_equal(g.model->accept(&w), -EAGAIN);
 	assert_true(w.registered); /* nothing taken: stays in */
 	accept_generic_detach(&w);
