@@ -13,7 +13,8 @@
  *
  * Scanning uses 256-entry tables and, for the long fields (request-target,
  * header values), eight bytes at a time (SWAR): a word with no control byte
- * and no DEL is skipped whole, which is the common case.
+ * and no DEL is skipped whole, and in a word that has one, the bit trick
+ * itself says which byte it is.
  *
  * Results are prefix-consistent: a prefix of an input gives either
  * HTTP_PARTIAL or the same result as the whole input. That is why errors in
@@ -102,15 +103,39 @@ static inline uint64_t load64(const char *p)
 
 /*
  * Nonzero when some byte of v is below `below` (at most 0x80) or is DEL.
- * This is the classic "has less than" bit trick; it may flag a word that is
- * in fact clean (the caller then walks its bytes with a table) but never
- * misses a byte that is not.
+ * These are the classic "has less than" and "has zero byte" bit tricks. A
+ * flag can be wrong only above a true one (a borrow runs upwards from it),
+ * so the lowest flagged byte is always the first offending one.
  */
 static inline uint64_t has_ctl(uint64_t v, unsigned below)
 {
 	uint64_t del = v ^ (ONES * 0x7f);
 
 	return (((v - ONES * below) & ~v) | ((del - ONES) & ~del)) & HIGHS;
+}
+
+/*
+ * Returns the first byte in [p, e) that is below `below` or DEL, or e:
+ * eight bytes per step while eight remain, then the table `ok` (which must
+ * refuse exactly those bytes, HTAB aside) for the tail.
+ */
+static inline const char *scan_field(const char *p, const char *e, unsigned below, const unsigned char *ok)
+{
+	while (e - p >= 8) {
+		uint64_t m = has_ctl(load64(p), below);
+		if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* p[0] is the low byte of the word: the lowest flag marks the byte. */
+			return p + (__builtin_ctzll(m) >> 3);
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+	while (p < e && ok[(unsigned char)*p])
+		p++;
+	return p;
 }
 
 static bool token_eq(const char *p, size_t len, const char *lower, size_t lower_len)
@@ -184,17 +209,9 @@ static int parse_request_line(const char *buf, size_t s, size_t end, struct http
 	 */
 	if (p < e && *p != '/' && *p != '*')
 		return HTTP_BAD_REQUEST;
-	for (;;) {
-		while (e - p >= 8 && !has_ctl(load64(p), 0x21))
-			p += 8;
-		const char *stop = e - p >= 8 ? p + 8 : e;
-		while (p < stop && target_ok[(unsigned char)*p])
-			p++;
-		if (p < stop)
-			break;
-		if (p == e)
-			return HTTP_PARTIAL;
-	}
+	p = scan_field(p, e, 0x21, target_ok);
+	if (p == e)
+		return HTTP_PARTIAL;
 	if (*p != ' ' || p == t)
 		return HTTP_BAD_REQUEST;
 	if (*t == '*' && (p - t != 1 || req->method != HTTP_OPTIONS))
@@ -209,28 +226,35 @@ static int parse_request_line(const char *buf, size_t s, size_t end, struct http
 	p++;
 
 	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF or a bare LF. */
-	static const char proto[] = "HTTP/";
-	for (size_t i = 0; i < sizeof(proto) - 1; i++, p++) {
+	int major, minor;
+	if (e - p >= 8 && memcmp(p, "HTTP/1.", 7) == 0 && (p[7] == '1' || p[7] == '0')) {
+		/* The common case in one comparison; the rest handles odd and partial versions. */
+		major = 1;
+		minor = p[7] - '0';
+		p += 8;
+	} else {
+		static const char proto[] = "HTTP/";
+		for (size_t i = 0; i < sizeof(proto) - 1; i++, p++) {
+			if (p == e)
+				return HTTP_PARTIAL;
+			if (*p != proto[i])
+				return HTTP_BAD_REQUEST;
+		}
 		if (p == e)
 			return HTTP_PARTIAL;
-		if (*p != proto[i])
+		if (*p < '0' || *p > '9')
 			return HTTP_BAD_REQUEST;
+		major = *p++ - '0';
+		if (p == e)
+			return HTTP_PARTIAL;
+		if (*p++ != '.')
+			return HTTP_BAD_REQUEST;
+		if (p == e)
+			return HTTP_PARTIAL;
+		if (*p < '0' || *p > '9')
+			return HTTP_BAD_REQUEST;
+		minor = *p++ - '0';
 	}
-	int major, minor;
-	if (p == e)
-		return HTTP_PARTIAL;
-	if (*p < '0' || *p > '9')
-		return HTTP_BAD_REQUEST;
-	major = *p++ - '0';
-	if (p == e)
-		return HTTP_PARTIAL;
-	if (*p++ != '.')
-		return HTTP_BAD_REQUEST;
-	if (p == e)
-		return HTTP_PARTIAL;
-	if (*p < '0' || *p > '9')
-		return HTTP_BAD_REQUEST;
-	minor = *p++ - '0';
 	if (p == e)
 		return HTTP_PARTIAL;
 	const char *eol = p;
@@ -353,15 +377,12 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 			p++;
 		const char *value = p;
 		for (;;) {
-			while (e - p >= 8 && !has_ctl(load64(p), 0x20))
-				p += 8;
-			const char *stop = e - p >= 8 ? p + 8 : e;
-			while (p < stop && value_ok[(unsigned char)*p])
-				p++;
-			if (p < stop)
-				break;
+			p = scan_field(p, e, 0x20, value_ok);
 			if (p == e)
 				return HTTP_PARTIAL;
+			if (*p != '\t') /* HTAB is flagged with the controls but allowed */
+				break;
+			p++;
 		}
 		/* *p is a control byte other than HTAB, or DEL: only a line end is welcome. */
 		const char *vend = p;
@@ -454,9 +475,7 @@ int http_parse_request(const char *buf, size_t len, size_t last_len, struct http
 	 * before last_len, so only the new ones need searching; the header
 	 * lines are parsed only once the end is there.
 	 */
-	if (last_len > (size_t)r && last_len < n && !find_end(buf, last_len, n))
-		goto incomplete;
-	if (last_len >= n && last_len > (size_t)r)
+	if (last_len > (size_t)r && (last_len >= n || !find_end(buf, last_len, n)))
 		goto incomplete;
 
 	r = parse_headers(buf, (size_t)r, n, req);
