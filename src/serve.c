@@ -130,11 +130,12 @@ int serve_parse_listen(const char *s, struct sockaddr_storage *addr, socklen_t *
 	return -EINVAL;
 }
 
+/* Workers that stay: not leaving, and not about to (reload). */
 static unsigned live_workers(void)
 {
 	unsigned n = 0;
 	for (unsigned i = 0; i < M.nslots; i++)
-		n += M.ms[i].used && !M.ms[i].leaving;
+		n += M.ms[i].used && !M.ms[i].leaving && !M.ms[i].retire;
 	return n;
 }
 
