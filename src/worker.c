@@ -271,6 +271,9 @@ static bool conn_answer(struct conn *c)
 			c->body_left = req.content_length;
 			c->closing = !ka;
 			c->answered = true;
+			/* Progress: the next pipelined head gets a full timeout of
+			 * its own (a client that keeps pipelining never goes idle). */
+			timer_arm(c);
 		} else {
 			/* The parser's verdict is the status; the stream cannot be
 			 * trusted after it, so answer and close. */
