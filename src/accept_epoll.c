@@ -35,7 +35,7 @@
 #include "accept.h"
 
 enum {
-	REORDER_EVERY = 16,	/* nginx: NGX_REORDER_ACCEPT_EVENTS... every 16 accepts */
+	REORDER_EVERY = 16,	/* as ngx_reorder_accept_events(): re-add every 16 accepts */
 	FIFO_BUSY_AT = 1,	/* in-flight connections at which a worker stays out of the queue */
 };
 
