@@ -312,23 +312,25 @@ static int lowest_free_slot(void)
 	return -1;
 }
 
-static void add_worker(const char *why)
+static bool add_worker(const char *why)
 {
 	if (live_workers() >= M.cfg->max_workers) {
 		logf_("%s: already %u workers (--max-workers)", why, live_workers());
-		return;
+		return false;
 	}
 	int slot = lowest_free_slot();
 	if (slot < 0) {
 		logf_("%s: no free worker slot (workers still leaving)", why);
-		return;
+		return false;
 	}
 	int err = spawn((unsigned)slot);
 	if (err) {
 		logf_("%s: cannot start worker %d: %s", why, slot, strerror(-err));
 		M.ms[slot].used = false;
 		STORE(SLOT(slot)->state, STATS_FREE);
+		return false;
 	}
+	return true;
 }
 
 static void remove_worker(void)
@@ -359,7 +361,14 @@ static void reload(void)
 			want++;
 		}
 	for (unsigned i = 0; i < want; i++)
-		add_worker("SIGHUP");
+		if (!add_worker("SIGHUP")) {
+			/* Never retire the old set without a full new one: keep
+			 * the old workers (the new ones started so far stay too). */
+			for (unsigned j = 0; j < M.nslots; j++)
+				M.ms[j].retire = false;
+			logf_("SIGHUP: reload abandoned, the old workers stay");
+			return;
+		}
 }
 
 /* Reload: the old workers leave once every new one accepts. */
@@ -534,7 +543,7 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 			break;
 		case SIGTTIN:
 			if (!M.stopping)
-				add_worker("SIGTTIN");
+				(void)add_worker("SIGTTIN");
 			break;
 		case SIGTTOU:
 			if (!M.stopping)
