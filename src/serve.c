@@ -471,8 +471,12 @@ static int wait_started(sigset_t *set, char *why, size_t whylen)
 			unsigned slot = 0;
 			M.stopping = true; /* a death during start-up is fatal */
 			reap(&err, &slot);
-			snprintf(why, whylen, "start worker %u", slot);
-			return err ? err : -ECHILD;
+			if (err) {
+				snprintf(why, whylen, "start worker %u", slot);
+				return err;
+			}
+			snprintf(why, whylen, "start: a worker died before it accepted");
+			return -ECHILD;
 		}
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
 			snprintf(why, whylen, "start (interrupted)");
