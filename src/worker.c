@@ -242,6 +242,22 @@ static void consume(struct conn *c, size_t n)
 	c->seen = 0;
 }
 
+static const char *parse_error_reason(int r)
+{
+	switch (r) {
+	case HTTP_URI_TOO_LONG:
+		return "request line too long";
+	case HTTP_HEADERS_TOO_LARGE:
+		return "header section too large";
+	case HTTP_NOT_IMPLEMENTED:
+		return "method or transfer coding not implemented";
+	case HTTP_BAD_VERSION:
+		return "only HTTP/1.0 and HTTP/1.1";
+	default:
+		return "malformed request";
+	}
+}
+
 /* Answers complete buffered requests. Returns false when the connection
  * must be closed at once (no memory). */
 static bool conn_answer(struct conn *c)
@@ -277,7 +293,7 @@ static bool conn_answer(struct conn *c)
 		} else {
 			/* The parser's verdict is the status; the stream cannot be
 			 * trusted after it, so answer and close. */
-			st = routes_error(-r, "malformed request", false, false, &c->out);
+			st = routes_error(-r, parse_error_reason(r), false, false, &c->out);
 			ST_ADD(bad, 1);
 			c->closing = c->linger = c->answered = true;
 		}
@@ -437,10 +453,13 @@ static void begin_stop(void)
 	else
 		accept_generic_detach(&W.aw);
 	ST_SET(epoll_ctls, W.aw.epoll_ctls);
-	/* Idle keep-alive connections go now; busy ones finish their request. */
+	/* Idle keep-alive connections go now, and so do connections on which
+	 * no byte of a request has arrived yet (as nginx closes its idle
+	 * ones): waiting for them could hold the stop for a whole header
+	 * timeout. Connections with a request under way finish it. */
 	for (struct conn *c = W.head, *next; c; c = next) {
 		next = c->next;
-		if (!c->busy)
+		if (!c->busy || (c->in_len == 0 && c->body_left == 0 && c->out.len == 0))
 			conn_close(c);
 	}
 }

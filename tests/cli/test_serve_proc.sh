@@ -91,4 +91,14 @@ for m in single blocking epoll reorder fifo reuseport cpu; do
 	left=""; for w in $wpids; do kill -0 "$w" 2>/dev/null && left="$left $w"; done
 	expect_eq "$m: no worker left ($(echo $wpids))" "$left" ""
 done
+# A connection that never sent a byte does not hold the stop for the whole
+# header timeout (10 s here).
+start_serve --workers 1 --header-timeout 10s
+exec 7<>"/dev/tcp/127.0.0.1/$PORT"
+sleep 0.2
+t0=$(date +%s%N)
+stop_serve
+t1=$(date +%s%N)
+exec 7<&-
+if [ $(((t1 - t0) / 1000000)) -lt 5000 ]; then ok "a silent connection does not delay the stop"; else not_ok "a silent connection does not delay the stop" "took $(((t1 - t0) / 1000000)) ms"; fi
 done_testing
