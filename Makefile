@@ -4,10 +4,11 @@
 #   make test       unit + command-line tests, built with ASan+UBSan
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
 #   make bench      the benchmark scripts under scripts/bench-*.sh
+#   make lab        herd lab with its defaults; report in build/report.html
 #   make install    PREFIX=/usr/local (DESTDIR honoured)
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all test unit fuzz bench install clean format
+.PHONY: all test unit fuzz bench lab install clean format
 
 CC      ?= cc
 CLANG   ?= clang
@@ -109,6 +110,9 @@ fuzz: $(FUZZERS)
 
 bench: all
 	$(Q)for s in scripts/bench-*.sh; do echo "== $$s"; $$s || exit 1; done
+
+lab: all
+	$(B)/herd lab --html $(B)/report.html --json $(B)/report.json
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

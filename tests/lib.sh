@@ -48,11 +48,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now. It is
+# drawn below the kernel's ephemeral range (ip_local_port_range starts at
+# 32768 by default), so connection-per-request load from the tests' own
+# clients cannot already hold it when the server binds.
 free_port() {
-	local p
+	local p lo
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 12000 ] || lo=32768
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % (lo - 11000)))
 		if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
 	done
 	return 1
