@@ -101,4 +101,25 @@ stop_serve
 t1=$(date +%s%N)
 exec 7<&-
 if [ $(((t1 - t0) / 1000000)) -lt 5000 ]; then ok "a silent connection does not delay the stop"; else not_ok "a silent connection does not delay the stop" "took $(((t1 - t0) / 1000000)) ms"; fi
+# Reload and removal with requests in flight: a shared-queue model gives the
+# two concurrent requests one worker each; SIGHUP retires both workers and
+# SIGTTOU one more, yet both requests are answered in full. (Not reuseport:
+# both may hash to one worker, and the second then waits in the queue of a
+# listener that closes: reset unless net.ipv4.tcp_migrate_req is on.)
+for m in fifo epoll; do
+	start_serve --workers 2 --accept $m
+	get "/sleep?ms=700" >"$TMP/r1" &
+	c1=$!
+	get "/sleep?ms=700" >"$TMP/r2" &
+	c2=$!
+	sleep 0.3
+	kill -HUP "$SPID"
+	sleep 0.1
+	kill -TTOU "$SPID"
+	wait $c1 $c2
+	expect_match "$m: SIGHUP + SIGTTOU: first in-flight request answered" "$(cat "$TMP/r1")" "^slept 700 ms"
+	expect_match "$m: SIGHUP + SIGTTOU: second in-flight request answered" "$(cat "$TMP/r2")" "^slept 700 ms"
+	expect_eq "$m: still serving afterwards" "$(get / | tail -1)" "<p>hello, world</p>"
+	stop_serve
+done
 done_testing
