@@ -22,8 +22,12 @@
  * Stopping (SIGTERM from the master): the worker detaches from the model
  * (stops accepting), closes idle connections, answers in-flight requests
  * with `Connection: close`, and exits when none is left. The stop signals
- * are blocked except inside epoll_pwait() (and around a blocking accept()),
- * so a running request is never interrupted.
+ * stay blocked, so a running request is never interrupted, and arrive as
+ * events of a signalfd in the epoll: epoll_pwait() with an open mask would
+ * not do, because epoll returns ready events without delivering a pending
+ * signal, so a worker whose listener never runs dry would never see it.
+ * They are unblocked only around a blocking accept() (ACCEPT_SERIAL), to
+ * interrupt it.
  */
 #include "worker.h"
 
@@ -34,6 +38,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -89,6 +94,7 @@ static struct {
 	struct conn *head, *tail; /* timer list, earliest deadline first */
 	uint64_t pause_until;	  /* accepting paused until (ns), 0: not */
 	sigset_t blocked, open;
+	int sigfd; /* the stop signals, readable in the epoll (data.ptr == &W.sigfd) */
 } W;
 
 #define ST_ADD(field, n) atomic_fetch_add_explicit(&W.st->field, (n), memory_order_relaxed)
@@ -518,7 +524,19 @@ static int setup_signals(void)
 	sigemptyset(&W.open);
 	if (sigprocmask(SIG_SETMASK, &W.blocked, NULL) < 0)
 		return -errno;
+	W.sigfd = signalfd(-1, &W.blocked, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (W.sigfd < 0)
+		return -errno;
 	return 0;
+}
+
+/* The signalfd is readable: a stop was asked for. */
+static void read_signals(void)
+{
+	struct signalfd_siginfo si[4];
+	while (read(W.sigfd, si, sizeof si) > 0)
+		;
+	stop_requested = 1;
 }
 
 static int worker_start(const struct worker_cfg *cfg)
@@ -534,6 +552,9 @@ static int worker_start(const struct worker_cfg *cfg)
 		return err;
 	W.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (W.epfd < 0)
+		return -errno;
+	struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &W.sigfd};
+	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, W.sigfd, &sev) < 0)
 		return -errno;
 	W.aw = (struct accept_worker){.g = cfg->g, .slot = cfg->slot, .epfd = W.epfd, .fd = -1};
 	err = cfg->g->model->attach(&W.aw);
@@ -603,11 +624,13 @@ int worker_run(const struct worker_cfg *cfg)
 			}
 		}
 		streak = 0;
-		int n = epoll_pwait(W.epfd, evs, MAX_EVENTS, timeout, &W.open);
+		int n = epoll_wait(W.epfd, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == NULL) {
+			if (evs[i].data.ptr == &W.sigfd) {
+				read_signals();
+			} else if (evs[i].data.ptr == NULL) {
 				/* The listener: one accept per wake-up, as nginx
 				 * without multi_accept, so the models decide who
 				 * takes the next one. */
@@ -631,5 +654,6 @@ int worker_run(const struct worker_cfg *cfg)
 		free(c);
 	}
 	close(W.epfd);
+	close(W.sigfd);
 	return 0;
 }
