@@ -16,6 +16,8 @@
  *                              worker has no connection: it blocks)
  *                              inflight(w, n)           after every change of
  *                              the worker's in-flight connection count
+ *                              idle(w, n)               right before the worker
+ *                              would sleep in epoll_wait (n in flight)
  *                              detach(w)                the worker stops
  *                              accepting for good (leaving, reload, stop)
  *   master, worker left:       remove_slot(g, slot)     the slot's worker was
@@ -112,6 +114,13 @@ struct accept_model {
 	/* Worker: the number of connections in flight changed to n. NULL:
 	 * nothing. (fifo: unregister while busy; steer: publish load.) */
 	void (*inflight)(struct accept_worker *w, unsigned n);
+	/* Worker, right before it would sleep in epoll_wait with n connections
+	 * in flight: returns a connection to serve instead (an fd, as accept),
+	 * or -EAGAIN to sleep; any other negative errno is handled as accept's.
+	 * The loop calls it again after serving, up to a bound, before it
+	 * looks at its epoll. (fifo: take a queued connection directly, else
+	 * rejoin the wait queue.) NULL: nothing. */
+	int (*idle)(struct accept_worker *w, unsigned n);
 	/* Worker: stop accepting for good. NULL: accept_generic_detach. */
 	void (*detach)(struct accept_worker *w);
 	/* Master, at exit: closes every listener and frees group state. NULL:

@@ -13,24 +13,30 @@
  * - reorder: after every 16 accepts the worker deletes and re-adds the
  *   listener, which moves it to the back of the wait queue, as nginx's
  *   ngx_reorder_accept_events() does. EPOLL_CTL_MOD would not move it.
- * - fifo: the worker keeps the listener registered only while it has no
- *   connection in flight. Accepting makes it busy: it deletes the
- *   registration; finishing its last connection re-adds it, at the back.
- *   The wait queue therefore holds only idle workers, in the order they
- *   became idle, and the kernel's "first in the queue" becomes "idle the
- *   longest": a FIFO of idle workers without a kernel patch. The price is
- *   two epoll_ctl() calls per busy period (counted in w->epoll_ctls). When
- *   every worker is busy, none is registered and connections wait in the
- *   shared queue until the first worker becomes idle, as with blocking
- *   accept(), so a clogged worker never holds queued connections.
+ * - fifo: a worker takes itself out of the wait queue when it accepts
+ *   (EPOLL_CTL_DEL) and puts itself back (EPOLL_CTL_ADD, at the end) when
+ *   it has no connection in flight any more. The wait queue therefore holds
+ *   idle workers in the order they became idle, and the kernel's "first in
+ *   the queue" becomes "idle the longest": a FIFO of idle workers, without
+ *   a kernel patch. When every worker is busy none is registered and
+ *   connections wait in the shared queue until the first worker is idle,
+ *   as with blocking accept(), so a clogged worker never holds queued
+ *   connections; a worker that becomes idle then takes the next queued
+ *   connection itself (fifo_idle). Cost: two epoll_ctl() per connection
+ *   when workers go round the wait queue (light load), fewer under load
+ *   (counted in w->epoll_ctls). A worker busy with requests on keep-alive
+ *   connections it already has stays registered: it is not waiting in
+ *   epoll_wait(), so the kernel passes over it anyway, and leaving would
+ *   cost two epoll_ctl() per request.
  */
+#include <errno.h>
 #include <sys/epoll.h>
 
 #include "accept.h"
 
 enum {
-	REORDER_EVERY = 16,	/* nginx: NGX_REORDER_ACCEPT_EVENTS... every 16 accepts */
-	FIFO_BUSY_AT = 1,	/* in-flight connections at which a worker counts as busy */
+	REORDER_EVERY = 16,	/* as ngx_reorder_accept_events(): re-add every 16 accepts */
+	FIFO_BUSY_AT = 1,	/* in-flight connections at which a worker stays out of the queue */
 };
 
 static int exclusive_attach(struct accept_worker *w)
@@ -49,10 +55,32 @@ static int reorder_accept(struct accept_worker *w)
 	return fd;
 }
 
-static void fifo_inflight(struct accept_worker *w, unsigned n)
+static int fifo_accept(struct accept_worker *w)
 {
-	w->want = n < FIFO_BUSY_AT;
+	int fd = accept_generic_accept(w);
+	if (fd >= 0) {
+		w->want = false; /* busy now: out of the queue */
+		accept_worker_sync(w);
+	}
+	return fd;
+}
+
+/* About to sleep. A worker out of the queue with nothing in flight first
+ * takes a connection still waiting in the shared queue, as a worker of the
+ * blocking model returning to accept() would: under load that saves the
+ * EPOLL_CTL_ADD, the wake-up and the EPOLL_CTL_DEL of going round the wait
+ * queue. Only when the queue is empty does it rejoin the wait queue, at the
+ * end. */
+static int fifo_idle(struct accept_worker *w, unsigned n)
+{
+	if (n >= FIFO_BUSY_AT || w->want)
+		return -EAGAIN;
+	int fd = accept_generic_accept(w);
+	if (fd != -EAGAIN)
+		return fd;
+	w->want = true; /* idle: back in, at the end */
 	accept_worker_sync(w);
+	return -EAGAIN;
 }
 
 const struct accept_model accept_model_epoll = {
@@ -75,5 +103,6 @@ const struct accept_model accept_model_fifo = {
 	.summary = "shared socket, EPOLLEXCLUSIVE only while idle: the kernel's wait queue becomes a FIFO of idle workers",
 	.open = accept_shared_open,
 	.attach = exclusive_attach,
-	.inflight = fifo_inflight,
+	.accept = fifo_accept,
+	.idle = fifo_idle,
 };

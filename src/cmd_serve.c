@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ int cmd_serve(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t workers = ncpu > 0 ? (uint64_t)ncpu : 1, maxw = 0, backlog = 511, work_us = 0;
 	double hto = 10;
+	bool workers_given = false;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -87,6 +89,7 @@ int cmd_serve(int argc, char **argv)
 		case O_WORKERS:
 			if (util_parse_u64(optarg, 1, 4096, &workers))
 				return bad_value("--workers", optarg, "a number from 1 to 4096");
+			workers_given = true;
 			break;
 		case O_MAXW:
 			if (util_parse_u64(optarg, 1, 4096, &maxw))
@@ -139,15 +142,18 @@ int cmd_serve(int argc, char **argv)
 		return bad_value("--listen", listen_s,
 				 "expected IPV4:PORT or [IPV6]:PORT with a numeric address");
 	if (model->flags & ACCEPT_ONE_WORKER) {
-		if (workers != 1)
+		if (workers_given && workers != 1)
 			fprintf(stderr, "herd serve: accept model %s runs one worker; ignoring --workers %llu\n",
 				model->name, (unsigned long long)workers);
 		workers = maxw = 1;
 	}
 	if (maxw == 0)
 		maxw = workers * 4 > 64 ? workers * 4 : 64;
-	if (maxw < workers)
-		return bad_value("--max-workers", "", "must be at least --workers");
+	if (maxw < workers) {
+		fprintf(stderr, "herd serve: --max-workers %llu is below --workers %llu\n",
+			(unsigned long long)maxw, (unsigned long long)workers);
+		return EXIT_USAGE;
+	}
 	cfg.workers = (unsigned)workers;
 	cfg.max_workers = (unsigned)maxw;
 

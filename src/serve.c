@@ -130,11 +130,12 @@ int serve_parse_listen(const char *s, struct sockaddr_storage *addr, socklen_t *
 	return -EINVAL;
 }
 
+/* Workers that stay: not leaving, and not about to (reload). */
 static unsigned live_workers(void)
 {
 	unsigned n = 0;
 	for (unsigned i = 0; i < M.nslots; i++)
-		n += M.ms[i].used && !M.ms[i].leaving;
+		n += M.ms[i].used && !M.ms[i].leaving && !M.ms[i].retire;
 	return n;
 }
 
@@ -311,23 +312,25 @@ static int lowest_free_slot(void)
 	return -1;
 }
 
-static void add_worker(const char *why)
+static bool add_worker(const char *why)
 {
 	if (live_workers() >= M.cfg->max_workers) {
 		logf_("%s: already %u workers (--max-workers)", why, live_workers());
-		return;
+		return false;
 	}
 	int slot = lowest_free_slot();
 	if (slot < 0) {
 		logf_("%s: no free worker slot (workers still leaving)", why);
-		return;
+		return false;
 	}
 	int err = spawn((unsigned)slot);
 	if (err) {
 		logf_("%s: cannot start worker %d: %s", why, slot, strerror(-err));
 		M.ms[slot].used = false;
 		STORE(SLOT(slot)->state, STATS_FREE);
+		return false;
 	}
+	return true;
 }
 
 static void remove_worker(void)
@@ -358,7 +361,14 @@ static void reload(void)
 			want++;
 		}
 	for (unsigned i = 0; i < want; i++)
-		add_worker("SIGHUP");
+		if (!add_worker("SIGHUP")) {
+			/* Never retire the old set without a full new one: keep
+			 * the old workers (the new ones started so far stay too). */
+			for (unsigned j = 0; j < M.nslots; j++)
+				M.ms[j].retire = false;
+			logf_("SIGHUP: reload abandoned, the old workers stay");
+			return;
+		}
 }
 
 /* Reload: the old workers leave once every new one accepts. */
@@ -461,8 +471,12 @@ static int wait_started(sigset_t *set, char *why, size_t whylen)
 			unsigned slot = 0;
 			M.stopping = true; /* a death during start-up is fatal */
 			reap(&err, &slot);
-			snprintf(why, whylen, "start worker %u", slot);
-			return err ? err : -ECHILD;
+			if (err) {
+				snprintf(why, whylen, "start worker %u", slot);
+				return err;
+			}
+			snprintf(why, whylen, "start: a worker died before it accepted");
+			return -ECHILD;
 		}
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
 			snprintf(why, whylen, "start (interrupted)");
@@ -533,7 +547,7 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 			break;
 		case SIGTTIN:
 			if (!M.stopping)
-				add_worker("SIGTTIN");
+				(void)add_worker("SIGTTIN");
 			break;
 		case SIGTTOU:
 			if (!M.stopping)

@@ -144,7 +144,6 @@ static const char *state_name(unsigned st)
 	return st < 4 ? names[st] : "?";
 }
 
-/* Calls fn for each listener: the shared one, or each slot's own. */
 struct lq {
 	unsigned slot; /* UINT32_MAX: shared */
 	unsigned queue, max;

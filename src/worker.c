@@ -2,8 +2,8 @@
  * worker.c - the event loop of one herd serve worker process.
  *
  * One epoll per worker. Connections are non-blocking and registered once,
- * edge-triggered for both directions, so serving a request costs no
- * epoll_ctl; the listener's registration belongs to the accept model
+ * edge-triggered for both directions, at their first wait (see conn_wait),
+ * so serving a request costs no epoll_ctl; the listener's registration belongs to the accept model
  * (accept.h), which this loop only drives: accept when the listener is
  * ready (or, for ACCEPT_SERIAL models, block in accept() whenever there is
  * no connection), and report the in-flight count after every change.
@@ -22,8 +22,12 @@
  * Stopping (SIGTERM from the master): the worker detaches from the model
  * (stops accepting), closes idle connections, answers in-flight requests
  * with `Connection: close`, and exits when none is left. The stop signals
- * are blocked except inside epoll_pwait() (and around a blocking accept()),
- * so a running request is never interrupted.
+ * stay blocked, so a running request is never interrupted, and arrive as
+ * events of a signalfd in the epoll: epoll_pwait() with an open mask would
+ * not do, because epoll returns ready events without delivering a pending
+ * signal, so a worker whose listener never runs dry would never see it.
+ * They are unblocked only around a blocking accept() (ACCEPT_SERIAL), to
+ * interrupt it.
  */
 #include "worker.h"
 
@@ -34,6 +38,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,6 +52,7 @@ enum {
 	MAX_EVENTS = 64,
 	OUT_BATCH = 64 * 1024,	      /* answer buffered pipelined requests up to this, then write */
 	ACCEPT_BACKOFF_MS = 100,      /* pause after EMFILE/ENFILE */
+	IDLE_STREAK = 16,	      /* connections the idle hook may hand over between epoll looks */
 };
 
 struct conn {
@@ -55,6 +61,8 @@ struct conn {
 	bool closing; /* close once the output is written */
 	bool linger;  /* after an error: shut down writing, drain input, then close */
 	bool draining; /* lingering: discarding input until the peer closes */
+	bool drained;  /* the last read came short: no input until the next EPOLLIN */
+	bool watched;  /* registered in the worker's epoll */
 	bool answered; /* a response was produced since the connection became busy */
 	uint64_t deadline;
 	struct conn *prev, *next; /* timer list; next also links the free list */
@@ -86,6 +94,7 @@ static struct {
 	struct conn *head, *tail; /* timer list, earliest deadline first */
 	uint64_t pause_until;	  /* accepting paused until (ns), 0: not */
 	sigset_t blocked, open;
+	int sigfd; /* the stop signals, readable in the epoll (data.ptr == &W.sigfd) */
 } W;
 
 #define ST_ADD(field, n) atomic_fetch_add_explicit(&W.st->field, (n), memory_order_relaxed)
@@ -140,11 +149,32 @@ static void conn_close(struct conn *c)
 	timer_unlink(c);
 	set_busy(c, false);
 	close(c->fd); /* also removes it from the epoll */
+	c->watched = false;
 	c->fd = -1;
 	W.nconns--;
 	ST_SET(conns, W.nconns);
 	c->next = W.free;
 	W.free = c;
+}
+
+/*
+ * The connection must wait for the peer: register it (once) in the epoll,
+ * edge-triggered both ways. Registration is left until the first wait, so
+ * a connection whose request is there at accept and that closes after the
+ * answer (connection per request) costs no epoll_ctl at all. Registering
+ * after an EAGAIN loses nothing: EPOLL_CTL_ADD reports what is already
+ * readable or writable.
+ */
+static void conn_wait(struct conn *c)
+{
+	if (c->watched)
+		return;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->watched = true;
 }
 
 /* Writes pending output: 0 all written, 1 would block, -1 the connection
@@ -201,8 +231,10 @@ static void conn_linger(struct conn *c)
 			continue;
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_wait(c);
 			return;
+		}
 		conn_close(c);
 		return;
 	}
@@ -214,6 +246,22 @@ static void consume(struct conn *c, size_t n)
 	memmove(c->in, c->in + n, c->in_len - n);
 	c->in_len -= n;
 	c->seen = 0;
+}
+
+static const char *parse_error_reason(int r)
+{
+	switch (r) {
+	case HTTP_URI_TOO_LONG:
+		return "request line too long";
+	case HTTP_HEADERS_TOO_LARGE:
+		return "header section too large";
+	case HTTP_NOT_IMPLEMENTED:
+		return "method or transfer coding not implemented";
+	case HTTP_BAD_VERSION:
+		return "only HTTP/1.0 and HTTP/1.1";
+	default:
+		return "malformed request";
+	}
 }
 
 /* Answers complete buffered requests. Returns false when the connection
@@ -245,10 +293,13 @@ static bool conn_answer(struct conn *c)
 			c->body_left = req.content_length;
 			c->closing = !ka;
 			c->answered = true;
+			/* Progress: the next pipelined head gets a full timeout of
+			 * its own (a client that keeps pipelining never goes idle). */
+			timer_arm(c);
 		} else {
 			/* The parser's verdict is the status; the stream cannot be
 			 * trusted after it, so answer and close. */
-			st = routes_error(-r, "malformed request", false, false, &c->out);
+			st = routes_error(-r, parse_error_reason(r), false, false, &c->out);
 			ST_ADD(bad, 1);
 			c->closing = c->linger = c->answered = true;
 		}
@@ -268,6 +319,8 @@ static void conn_run(struct conn *c)
 	for (;;) {
 		if (c->out.len > c->out_off) {
 			int r = conn_flush(c);
+			if (r == 1)
+				conn_wait(c);
 			if (r != 0)
 				return;
 		}
@@ -294,8 +347,18 @@ static void conn_run(struct conn *c)
 			set_busy(c, false);
 			timer_arm(c);
 		}
-		ssize_t n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
+		/* A read that returned less than it asked for emptied the socket
+		 * (as nginx assumes): with edge-triggered epoll the next byte
+		 * brings a new EPOLLIN, so skip the read that would only say
+		 * EAGAIN. */
+		if (c->drained) {
+			conn_wait(c);
+			return;
+		}
+		size_t room = IN_CAP - c->in_len;
+		ssize_t n = read(c->fd, c->in + c->in_len, room);
 		if (n > 0) {
+			c->drained = (size_t)n < room;
 			if (!c->busy) {
 				c->answered = false;
 				set_busy(c, true);
@@ -306,8 +369,10 @@ static void conn_run(struct conn *c)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_wait(c);
 			return;
+		}
 		if (n < 0)
 			ST_ADD(resets, 1);
 		conn_close(c);
@@ -330,20 +395,15 @@ static void conn_new(int fd)
 		c->out = (struct obuf){0};
 	}
 	c->fd = fd;
-	c->busy = c->closing = c->linger = c->draining = c->answered = false;
+	c->busy = c->closing = c->linger = c->draining = c->drained = c->answered = false;
+	c->watched = false;
 	c->prev = c->next = NULL;
 	c->in_len = c->seen = 0;
 	c->body_left = 0;
 	c->out.len = c->out_off = 0;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
 	W.nconns++;
 	ST_SET(conns, W.nconns);
 	ST_ADD(accepted, 1);
-	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		c->busy = false;
-		conn_close(c);
-		return;
-	}
 	set_busy(c, true);
 	timer_arm(c);
 	conn_run(c); /* on loopback the request is often there already */
@@ -399,10 +459,13 @@ static void begin_stop(void)
 	else
 		accept_generic_detach(&W.aw);
 	ST_SET(epoll_ctls, W.aw.epoll_ctls);
-	/* Idle keep-alive connections go now; busy ones finish their request. */
+	/* Idle keep-alive connections go now, and so do connections on which
+	 * no byte of a request has arrived yet (as nginx closes its idle
+	 * ones): waiting for them could hold the stop for a whole header
+	 * timeout. Connections with a request under way finish it. */
 	for (struct conn *c = W.head, *next; c; c = next) {
 		next = c->next;
-		if (!c->busy)
+		if (!c->busy || (c->in_len == 0 && c->body_left == 0 && c->out.len == 0))
 			conn_close(c);
 	}
 }
@@ -461,7 +524,19 @@ static int setup_signals(void)
 	sigemptyset(&W.open);
 	if (sigprocmask(SIG_SETMASK, &W.blocked, NULL) < 0)
 		return -errno;
+	W.sigfd = signalfd(-1, &W.blocked, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (W.sigfd < 0)
+		return -errno;
 	return 0;
+}
+
+/* The signalfd is readable: a stop was asked for. */
+static void read_signals(void)
+{
+	struct signalfd_siginfo si[4];
+	while (read(W.sigfd, si, sizeof si) > 0)
+		;
+	stop_requested = 1;
 }
 
 static int worker_start(const struct worker_cfg *cfg)
@@ -477,6 +552,9 @@ static int worker_start(const struct worker_cfg *cfg)
 		return err;
 	W.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (W.epfd < 0)
+		return -errno;
+	struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &W.sigfd};
+	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, W.sigfd, &sev) < 0)
 		return -errno;
 	W.aw = (struct accept_worker){.g = cfg->g, .slot = cfg->slot, .epfd = W.epfd, .fd = -1};
 	err = cfg->g->model->attach(&W.aw);
@@ -507,6 +585,8 @@ int worker_run(const struct worker_cfg *cfg)
 	}
 	ST_SET(state, STATS_READY);
 	bool serial = cfg->g->model->flags & ACCEPT_SERIAL;
+	int (*idle)(struct accept_worker *, unsigned) = cfg->g->model->idle;
+	unsigned streak = 0;
 	struct epoll_event evs[MAX_EVENTS];
 
 	for (;;) {
@@ -524,19 +604,43 @@ int worker_run(const struct worker_cfg *cfg)
 			accepted(fd);
 			continue;
 		}
-		uint64_t now = util_now_ns();
-		int n = epoll_pwait(W.epfd, evs, MAX_EVENTS, wait_timeout_ms(now), &W.open);
+		int timeout = wait_timeout_ms(util_now_ns());
+		if (idle && !W.stopping && !W.aw.paused && !W.aw.detached) {
+			/* About to sleep: the model may hand over a connection
+			 * instead (fifo takes a queued one directly). At most
+			 * IDLE_STREAK in a row, then one look at the epoll without
+			 * sleeping, so the other connections and the timers are
+			 * not starved while the queue stays full. */
+			if (streak < IDLE_STREAK) {
+				int fd = idle(&W.aw, W.inflight);
+				ST_SET(epoll_ctls, W.aw.epoll_ctls);
+				if (fd >= 0 || fd != -EAGAIN) {
+					streak += fd >= 0;
+					accepted(fd);
+					continue;
+				}
+			} else {
+				timeout = 0;
+			}
+		}
+		streak = 0;
+		int n = epoll_wait(W.epfd, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == NULL) {
+			if (evs[i].data.ptr == &W.sigfd) {
+				read_signals();
+			} else if (evs[i].data.ptr == NULL) {
 				/* The listener: one accept per wake-up, as nginx
 				 * without multi_accept, so the models decide who
 				 * takes the next one. */
 				if (W.aw.registered && !W.stopping)
 					accepted(do_accept());
 			} else {
-				conn_run(evs[i].data.ptr);
+				struct conn *c = evs[i].data.ptr;
+				if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					c->drained = false;
+				conn_run(c);
 			}
 		}
 		expire_timers(util_now_ns());
@@ -550,5 +654,6 @@ int worker_run(const struct worker_cfg *cfg)
 		free(c);
 	}
 	close(W.epfd);
+	close(W.sigfd);
 	return 0;
 }

@@ -4,8 +4,9 @@
 #                       for its "listening on" line; sets PORT, SPID, SERR
 # raw DATA              sends DATA (printf %b escapes) on a new connection to
 #                       PORT and prints everything until the server closes
-# conns N PATH          makes N connections one after another (one bash
-#                       process, so each has a new source port), one request each
+# conns N PATH [PAUSE]  makes N connections one after another (one bash
+#                       process, so each has a new source port), one request
+#                       each, sleeping PAUSE seconds between them (default 0)
 # stop_serve            SIGTERM, waits up to 10 s; sets SRC (exit status)
 # exit_counts           "accepted" of each worker line of the exit table
 # stats_txt             GET /stats.txt
@@ -46,7 +47,8 @@ conns() {
 			printf "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" "$2" >&3
 			while read -r -u 3 line; do :; done
 			exec 3<&-
-		done' "$PORT" "$1" "$2"
+			[ "$3" = 0 ] || sleep "$3"
+		done' "$PORT" "$1" "$2" "${3:-0}"
 }
 
 stop_serve() {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# bench-fifo-cost.sh - what the `fifo` accept model costs: epoll_ctl calls on
+# the listener per accepted connection, and worker CPU per request, next to
+# `epoll` (never re-added) and `reorder` (re-added every 16 accepts), under
+# connection-per-request load from wrk at light (c=1) and heavy (c=50) load.
+#
+#   scripts/bench-fifo-cost.sh [WORKERS] [SECONDS]
+#
+# The counts come from herd's own /stats.txt (epoll_ctl, accepted, cpu_us),
+# so nothing but wrk is needed (scripts/setup.sh peer). Starts and reaps its
+# own servers on 127.0.0.1.
+set -eu
+cd "$(dirname "$0")/.."
+workers=${1:-$(nproc)}
+secs=${2:-5}
+scripts/setup.sh peer >/dev/null
+[ -x build/herd ] || make -s build/herd
+
+tmp=$(mktemp -d /tmp/herd-bench.XXXXXX)
+spid=
+cleanup() { [ -n "$spid" ] && kill -TERM "$spid" 2>/dev/null && wait "$spid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+}
+# sum KEY: the sum of "KEY value" over the worker lines of /stats.txt
+stats() { exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /stats.txt HTTP/1.0\r\n\r\n' >&3; cat <&3; exec 3<&-; }
+sum() { awk -v k="$1" '/^worker / { for (i = 1; i < NF; i++) if ($i == k) s += $(i + 1) } END { print s + 0 }'; }
+
+echo "machine: $(nproc) CPUs, $(uname -r); $workers workers; wrk -t1 -d${secs}s -H 'Connection: close'"
+printf '%-8s %4s %10s %14s %16s\n' model c "req/s" "epoll_ctl/conn" "worker us/conn"
+for model in epoll reorder fifo; do
+	for c in 1 50; do
+		p=$(port)
+		build/herd serve --listen "127.0.0.1:$p" --workers "$workers" --accept "$model" 2>"$tmp/err" &
+		spid=$!
+		for _ in $(seq 100); do grep -q listening "$tmp/err" && break; sleep 0.05; done
+		s0=$(stats "$p")
+		r=$(wrk -t1 -c"$c" -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$p/" | awk '/^Requests\/sec/ {print $2}')
+		s1=$(stats "$p")
+		acc=$(($(sum accepted <<<"$s1") - $(sum accepted <<<"$s0")))
+		ctl=$(($(sum epoll_ctl <<<"$s1") - $(sum epoll_ctl <<<"$s0")))
+		cpu=$(($(sum cpu_us <<<"$s1") - $(sum cpu_us <<<"$s0")))
+		printf '%-8s %4d %10.0f %14.2f %16.1f\n' "$model" "$c" "$r" "$(echo "$ctl / $acc" | bc -l)" "$(echo "$cpu / $acc" | bc -l)"
+		kill -TERM "$spid"; wait "$spid" || true; spid=
+	done
+done
