@@ -113,7 +113,7 @@ struct worker {
 	int epfd;
 	struct conn *conns;
 	unsigned nconns, active, base;
-	struct conn **pending;
+	struct conn **pending, **draining; /* slots waiting to start; swapped per pass */
 	unsigned npending;
 	struct hdr *lat, *con, *ttfb, *ival;
 	pthread_mutex_t ival_lock;
@@ -575,14 +575,19 @@ static void *worker_main(void *arg)
 			break;
 		}
 		/* Start what is due. conn_next may fail instantly and queue the
-		 * slot again; the loop takes it in the same pass. */
-		for (unsigned i = 0; i < w->npending; i++) {
-			struct conn *c = w->pending[i];
+		 * slot again: that goes to the other array, for the next pass,
+		 * after a look at the network. */
+		struct conn **batch = w->pending;
+		unsigned nbatch = w->npending;
+		w->pending = w->draining;
+		w->draining = batch;
+		w->npending = 0;
+		for (unsigned i = 0; i < nbatch; i++) {
+			struct conn *c = batch[i];
 			c->pending = false;
 			if (c->state == C_IDLE)
 				conn_next(c, now);
 		}
-		w->npending = 0;
 		uint64_t wake = now + IDLE_WAKE_NS;
 		if (cfg->rate > 0 || now >= sh->end_issue) {
 			for (unsigned i = 0; i < w->nconns; i++) {
@@ -709,6 +714,7 @@ static void free_worker(struct worker *w)
 	hdr_free(w->ival);
 	free(w->conns);
 	free(w->pending);
+	free(w->draining);
 	free(w->samples);
 	free(w->rbuf);
 	free(w->events);
@@ -727,11 +733,12 @@ static int init_worker(struct worker *w, struct shared *sh, unsigned nconns, uns
 		return -errno;
 	w->conns = calloc(nconns, sizeof *w->conns);
 	w->pending = calloc(nconns, sizeof *w->pending);
+	w->draining = calloc(nconns, sizeof *w->draining);
 	w->rbuf = malloc(READ_BUF);
 	w->events = calloc(MAX_EVENTS, sizeof *w->events);
 	if (cfg->on_done)
 		w->samples = calloc(SAMPLE_BUF, sizeof *w->samples);
-	if (!w->conns || !w->pending || !w->rbuf || !w->events || (cfg->on_done && !w->samples))
+	if (!w->conns || !w->pending || !w->draining || !w->rbuf || !w->events || (cfg->on_done && !w->samples))
 		return -ENOMEM;
 	int rc;
 	if ((rc = new_hist(&w->lat)) < 0 || (rc = new_hist(&w->con)) < 0 || (rc = new_hist(&w->ttfb)) < 0)
