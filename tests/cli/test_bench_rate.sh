@@ -24,5 +24,7 @@ expect_eq "--rate 200 -n 60: exactly 60 done" "$(jget "$TMP/n.json" '["done"]')"
 $HERD bench --rate 20 -n 6 -c 1 -k 100 --json "$TMP/s.json" "$URL/slow" >/dev/null
 mx=$(jget "$TMP/s.json" '["latency"]["max"]')
 expect_eq "stalled server: max latency counts from the due time ($mx us > 1 s)" "$((mx > 1000000))" 1
-expect_eq "stalled server: 5 of 6 sent late" "$(jget "$TMP/s.json" '["sent_late"]')" 5
+# Requests 2..6 wait behind the stall; the first is late only if the
+# thread started late on a busy machine.
+expect_match "stalled server: at least 5 of 6 sent late" "$(jget "$TMP/s.json" '["sent_late"]')" '^[56]$'
 done_testing
