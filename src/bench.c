@@ -356,7 +356,10 @@ static void conn_next(struct conn *c, uint64_t now)
 	struct shared *sh = w->sh;
 	const struct bench_config *cfg = sh->cfg;
 
-	if (stopped(sh) || now >= sh->end_issue) {
+	/* Open loop: a request due before the end is still sent after it
+	 * (late, within the grace period); dropping the backlog a stall built up
+	 * would hide that stall. */
+	if (stopped(sh) || (now >= sh->end_issue && cfg->rate <= 0)) {
 		finish_conn(c);
 		return;
 	}
