@@ -833,7 +833,10 @@ int cmd_bench(int argc, char **argv)
 	if (cx.hlog) {
 		FILE *f = cx.hlog;
 		cx.hlog = NULL;
-		if (fclose(f) != 0) {
+		bool bad = ferror(f) != 0;
+		if (fclose(f) != 0 || bad) {
+			if (bad)
+				errno = EIO;
 			fprintf(stderr, "herd bench: cannot write --hlog '%s': %s\n", hlog_path, strerror(errno));
 			status = 1;
 			goto cleanup;
