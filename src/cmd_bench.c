@@ -411,12 +411,17 @@ static void json_dist(FILE *f, const char *name, const struct hdr *h)
 		(long long)hdr_max(h), num_or_0(hdr_mean(h)), num_or_0(hdr_stddev(h)));
 }
 
-static int write_json(const char *path, const struct bench_result *r, bool interrupted)
+static int write_json(const char *path, const struct bench_config *cfg, const struct bench_result *r,
+		      bool interrupted)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "{\n  \"done\": %llu,\n  \"failed\": %llu,\n  \"interrupted\": %s,\n", (unsigned long long)r->done,
+	fprintf(f, "{\n  \"config\": {\"requests\": %llu, \"duration_s\": %.6f, \"connections\": %u, "
+		   "\"threads\": %u, \"keepalive\": %u, \"rate\": %.3f, \"timeout_s\": %.6f, \"urls\": %zu},\n",
+		(unsigned long long)cfg->requests, num_or_0(cfg->duration_s), cfg->connections, cfg->threads,
+		cfg->keepalive, num_or_0(cfg->rate), num_or_0(cfg->timeout_s), cfg->nurls);
+	fprintf(f, "  \"done\": %llu,\n  \"failed\": %llu,\n  \"interrupted\": %s,\n", (unsigned long long)r->done,
 		(unsigned long long)r->failed, interrupted ? "true" : "false");
 	fprintf(f, "  \"duration_s\": %.6f,\n  \"requests_per_s\": %.3f,\n", num_or_0(r->duration_s),
 		r->duration_s > 0 ? (double)r->done / r->duration_s : 0.0);
@@ -823,7 +828,7 @@ int cmd_bench(int argc, char **argv)
 			addr_hint();
 	}
 	if (json_path) {
-		int jr = write_json(json_path, &res, interrupted);
+		int jr = write_json(json_path, &cfg, &res, interrupted);
 		if (jr < 0) {
 			fprintf(stderr, "herd bench: cannot write --json '%s': %s\n", json_path, strerror(-jr));
 			status = 1;
