@@ -256,7 +256,8 @@ static void test_hlog_round_trip(void **state)
 	assert_int_equal(fclose(z.log), 0);
 	assert_true(res.done > 0);
 	assert_int_equal(res.failed, 0);
-	assert_int_equal(z.intervals, 2);
+	/* Normally a full second and the rest; a starved machine may merge them. */
+	assert_true(z.intervals >= 1 && z.intervals <= 3);
 
 	FILE *f = fmemopen(text, len, "r");
 	assert_non_null(f);
@@ -264,7 +265,7 @@ static void test_hlog_round_trip(void **state)
 	long intervals = 0, bad = 0;
 	assert_int_equal(hlog_read_merge(f, &total, &intervals, &bad), 0);
 	fclose(f);
-	assert_int_equal(intervals, 2);
+	assert_int_equal(intervals, z.intervals);
 	assert_int_equal(total->total, (int64_t)res.done);
 	assert_int_equal(hdr_max(total), hdr_max(res.latency));
 	assert_int_equal(hdr_value_at_percentile(total, 99), hdr_value_at_percentile(res.latency, 99));
