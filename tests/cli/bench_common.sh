@@ -13,7 +13,9 @@ start_server() {
 		$PY tests/cli/bench_server.py "$PORT" "${1:-127.0.0.1}" 2>"$TMP/server.err" &
 		pid=$!
 		track_pid $pid
-		while kill -0 $pid 2>/dev/null; do
+		local waited=0
+		while kill -0 $pid 2>/dev/null && [ $waited -lt 200 ]; do
+			waited=$((waited + 1))
 			if ss -Htln "sport = :$PORT" | grep -q .; then
 				URL=http://127.0.0.1:$PORT
 				return 0
