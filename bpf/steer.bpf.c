@@ -39,6 +39,11 @@
 /* Number of slots (the maps' max_entries), set by the loader before load. */
 const volatile __u32 steer_nslots = 1;
 
+/* 1 + the highest slot user space has ever filled: the walk stops there, so
+ * a server sized for many more workers than it runs pays only for those it
+ * has used. Written by user space through the skeleton's .bss mapping. */
+__u32 steer_span = 0;
+
 /* Diagnostics read by tests: selections that fell back to the kernel's hash,
  * and connections placed during a listener's migration. */
 __u64 steer_fallbacks = 0;
@@ -60,6 +65,7 @@ struct {
 } steer_socks SEC(".maps");
 
 struct pick {
+	__u32 n;
 	__u32 start;
 	__u32 best;
 	__u64 best_load;
@@ -70,13 +76,12 @@ struct pick {
 static long pick_slot(__u32 i, void *data)
 {
 	struct pick *p = data;
-	__u32 n = steer_nslots;
 	__u32 slot = p->start + i;
 	struct steer_slot *s;
 	__u64 load, seen, steered;
 
-	if (slot >= n)
-		slot -= n;
+	if (slot >= p->n)
+		slot -= p->n;
 	s = bpf_map_lookup_elem(&steer_load, &slot);
 	if (!s)
 		return 0;
@@ -98,13 +103,17 @@ static long pick_slot(__u32 i, void *data)
 
 static __always_inline int steer(struct sk_reuseport_md *ctx)
 {
-	__u32 n = steer_nslots;
-	struct pick p = { .best = n, .best_load = STEER_DEAD };
+	__u32 n = *(volatile __u32 *)&steer_span;
+	struct pick p = { .best_load = STEER_DEAD };
 	struct steer_slot *s;
 	__u32 key;
 
+	if (n > steer_nslots)
+		n = steer_nslots;
 	if (n == 0)
-		return SK_PASS;
+		goto fallback;
+	p.n = n;
+	p.best = n;
 	p.start = ctx->hash % n;
 	bpf_loop(n, pick_slot, &p, 0);
 	if (p.best >= n)

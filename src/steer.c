@@ -26,6 +26,7 @@
 
 struct steer {
 	struct steer_bpf *skel;
+	struct bpf_program *prog; /* the one loaded and attached */
 	struct steer_slot *slots; /* mmap of the load map */
 	size_t map_len;
 	unsigned nslots;
@@ -54,9 +55,18 @@ int steer_set_slot(struct steer *s, unsigned slot, int fd)
 	__u32 key = slot;
 	__u64 value;
 	struct steer_slot *sl;
+	int prog_fd;
 
 	if (!s || slot >= s->nslots || fd < 0)
 		return -EINVAL;
+	/* The program belongs to the reuseport group, not to this socket: it
+	 * keeps running when fd closes, as long as the group lives. Attaching
+	 * through every socket that joins costs one setsockopt() per worker
+	 * change and also covers a group that was dissolved (every listener
+	 * closed) and formed again. */
+	prog_fd = bpf_program__fd(s->prog);
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog_fd, sizeof(prog_fd)) != 0)
+		return perm_error(-errno);
 	value = (__u64)fd;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.steer_socks), &key, &value, BPF_ANY) != 0)
 		return -errno;
@@ -64,6 +74,8 @@ int steer_set_slot(struct steer *s, unsigned slot, int fd)
 	 * picks a slot it cannot select. */
 	sl = &s->slots[slot];
 	steer_publish(sl, steer_mark(sl), 0);
+	if (slot >= s->skel->bss->steer_span)
+		__atomic_store_n(&s->skel->bss->steer_span, slot + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -84,22 +96,14 @@ int steer_clear_slot(struct steer *s, unsigned slot)
 int steer_open(struct steer **sp, const int *fds, unsigned nslots, unsigned flags)
 {
 	struct steer *s = NULL;
-	struct bpf_program *prog;
 	long page = sysconf(_SC_PAGESIZE);
-	int err, prog_fd, attach_fd = -1;
 	unsigned i;
 	void *map;
+	int err;
 
 	if (!sp || !fds || nslots == 0 || nslots > STEER_MAX_SLOTS || page <= 0)
 		return -EINVAL;
 	*sp = NULL;
-	for (i = 0; i < nslots; i++)
-		if (fds[i] >= 0) {
-			attach_fd = fds[i];
-			break;
-		}
-	if (attach_fd < 0)
-		return -EINVAL;
 
 	steer_verbose = (flags & STEER_VERBOSE) != 0;
 	libbpf_set_print(libbpf_print);
@@ -124,10 +128,10 @@ int steer_open(struct steer **sp, const int *fds, unsigned nslots, unsigned flag
 		goto fail;
 	/* Only the program that will be attached is loaded. */
 	if (flags & STEER_NO_MIGRATE) {
-		prog = s->skel->progs.steer_select;
+		s->prog = s->skel->progs.steer_select;
 		err = bpf_program__set_autoload(s->skel->progs.steer_migrate, false);
 	} else {
-		prog = s->skel->progs.steer_migrate;
+		s->prog = s->skel->progs.steer_migrate;
 		err = bpf_program__set_autoload(s->skel->progs.steer_select, false);
 	}
 	if (err)
@@ -152,13 +156,6 @@ int steer_open(struct steer **sp, const int *fds, unsigned nslots, unsigned flag
 	for (i = 0; i < nslots; i++)
 		s->slots[i].load = STEER_DEAD;
 
-	/* The program belongs to the reuseport group, not to this socket: it
-	 * keeps running when attach_fd closes, as long as the group lives. */
-	prog_fd = bpf_program__fd(prog);
-	if (setsockopt(attach_fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog_fd, sizeof(prog_fd)) != 0) {
-		err = perm_error(-errno);
-		goto fail;
-	}
 	for (i = 0; i < nslots; i++) {
 		if (fds[i] < 0)
 			continue;

@@ -31,10 +31,10 @@ enum {
 };
 
 /*
- * Loads the program with room for nslots slots (1..STEER_MAX_SLOTS), attaches
- * it to the reuseport group of the listening sockets, and puts fds[i] into
- * slot i (fds[i] < 0: slot i starts empty). At least one fd must be a
- * listening SO_REUSEPORT socket; all must belong to the same group.
+ * Loads the program with room for nslots slots (1..STEER_MAX_SLOTS) and puts
+ * each listening SO_REUSEPORT socket fds[i] into slot i as steer_set_slot()
+ * does (fds[i] < 0: slot i starts empty; all may be empty, the privilege
+ * check happens at load). All sockets must belong to one reuseport group.
  * Returns 0 and *sp, or -EINVAL (bad arguments), -EPERM (the kernel refused
  * for lack of privilege: CAP_BPF and CAP_NET_ADMIN are needed), -ENOMEM, or
  * the kernel's error.
@@ -43,7 +43,8 @@ int steer_open(struct steer **sp, const int *fds, unsigned nslots, unsigned flag
 
 enum { STEER_MAX_SLOTS = 4096 };
 
-/* Puts listening socket fd into slot (replacing what was there), with load 0. */
+/* Attaches the program to fd's reuseport group (through fd) and puts the
+ * listening socket fd into slot (replacing what was there), with load 0. */
 int steer_set_slot(struct steer *s, unsigned slot, int fd);
 
 /* Marks slot dead, then takes its socket out of the sockarray: no new

@@ -198,8 +198,8 @@ static void test_bad_arguments(void **state)
 	int none[2] = { -1, -1 };
 
 	(void)state;
-	assert_int_equal(steer_open(&s, none, 2, 0), -EINVAL);
 	assert_int_equal(steer_open(&s, none, 0, 0), -EINVAL);
+	assert_int_equal(steer_open(&s, none, STEER_MAX_SLOTS + 1, 0), -EINVAL);
 	assert_int_equal(steer_open(NULL, none, 2, 0), -EINVAL);
 	assert_null(s);
 	assert_int_equal(steer_set_slot(NULL, 0, 3), -EINVAL);
@@ -297,6 +297,32 @@ static void test_cleared_slot_gets_none(void **state)
 	assert_int_equal(steer_set_slot(g->steer, 1, g->fds[1]), 0);
 	assert_int_equal(steer_load(&steer_slots(g->steer)[1]), 0);
 	assert_int_equal(steer_set_slot(g->steer, NL, g->fds[1]), -EINVAL);
+}
+
+/* The model's order: load first (no socket yet), then one slot per worker. */
+static void test_open_empty_then_set(void **state)
+{
+	struct group g;
+	int none[NL] = { -1, -1, -1 }, counts[NL] = { 0 }, clients[10], i;
+
+	need_group(state);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(group_listen(&g), 0);
+	assert_int_equal(steer_open(&g.steer, none, NL, 0), 0);
+	for (i = 0; i < NL; i++)
+		assert_true(steer_load(&steer_slots(g.steer)[i]) == STEER_DEAD);
+	for (i = 0; i < NL; i++)
+		assert_int_equal(steer_set_slot(g.steer, (unsigned)i, g.fds[i]), 0);
+	publish(&g, 0, 50);
+	publish(&g, 2, 50);
+	for (i = 0; i < 10; i++) {
+		clients[i] = connect_one(&g);
+		assert_true(clients[i] >= 0);
+	}
+	assert_int_equal(accept_all(&g, counts, 10, 0), 10);
+	close_all(clients, 10);
+	assert_int_equal(counts[1], 10);
+	group_close(&g);
 }
 
 /* ---- migration, inside a network namespace of its own ---- */
@@ -500,6 +526,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_steered_counts_balance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_equal_loads_spread_by_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cleared_slot_gets_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_empty_then_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_on_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_migrate_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unprivileged_eperm, setup, teardown),
