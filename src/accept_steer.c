@@ -21,8 +21,8 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <stddef.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
