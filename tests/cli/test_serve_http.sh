@@ -82,6 +82,27 @@ expect_match "still serving after the slow clients" "$out" "^HTTP/1.1 200 "
 stop_serve
 expect_eq "stops with status 0" "$SRC" 0
 
+# Out of descriptors: accept() fails with EMFILE; the worker backs off
+# (counted), keeps its open connections, and serves again once fds free up.
+PORT=$(free_port); SERR=$TMP/emfile.err
+(ulimit -n 12; exec $HERD serve --listen "127.0.0.1:$PORT" --workers 1 --accept epoll 2>"$SERR") &
+SPID=$!; track_pid $SPID
+for _ in $(seq 100); do grep -q listening "$SERR" && break; sleep 0.05; done
+held=()
+for i in $(seq 12); do exec {fd}<>/dev/tcp/127.0.0.1/$PORT; held+=($fd); done
+sleep 0.2
+wpid=$(pgrep -P $SPID)
+cpu0=$(awk '{print $14 + $15}' /proc/$wpid/stat)
+sleep 1
+cpu=$(($(awk '{print $14 + $15}' /proc/$wpid/stat) - cpu0))
+# A worker retrying accept() at once would burn about 100 ticks a second.
+if [ "$cpu" -lt 30 ]; then ok "EMFILE: the worker does not spin ($cpu ticks in 1 s)"; else not_ok "EMFILE: the worker does not spin" "$cpu ticks"; fi
+for fd in "${held[@]}"; do exec {fd}<&-; done
+for _ in $(seq 50); do out=$(stats_txt); [ -n "$out" ] && break; sleep 0.1; done
+expect_match "EMFILE: counted as accept_errors" "$out" "accept_errors [1-9]"
+expect_eq "EMFILE: serves again once descriptors are free" "$(get / | tail -1)" "<p>hello, world</p>"
+stop_serve
+
 # IPv6, where the machine has ::1.
 if ip -6 addr show dev lo 2>/dev/null | grep -q '::1'; then
 	P6=$(free_port)
