@@ -43,13 +43,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* libbpf returns negative errnos; the kernel answers a missing CAP_BPF or
- * CAP_NET_ADMIN with EPERM (and EACCES from some checks). */
-static int perm_error(int err)
-{
-	return err == -EACCES ? -EPERM : err;
-}
-
 int steer_set_slot(struct steer *s, unsigned slot, int fd)
 {
 	__u32 key = slot;
@@ -66,7 +59,7 @@ int steer_set_slot(struct steer *s, unsigned slot, int fd)
 	 * closed) and formed again. */
 	prog_fd = bpf_program__fd(s->prog);
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog_fd, sizeof(prog_fd)) != 0)
-		return perm_error(-errno);
+		return -errno;
 	value = (__u64)fd;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.steer_socks), &key, &value, BPF_ANY) != 0)
 		return -errno;
@@ -137,11 +130,12 @@ int steer_open(struct steer **sp, const int *fds, unsigned nslots, unsigned flag
 	if (err)
 		goto fail;
 
+	/* Without CAP_BPF (map creation) or CAP_NET_ADMIN the kernel says
+	 * EPERM here. EACCES, by contrast, is the verifier rejecting the
+	 * program: a bug, not a privilege problem, so it is not mapped. */
 	err = steer_bpf__load(s->skel);
-	if (err) {
-		err = perm_error(err);
+	if (err)
 		goto fail;
-	}
 
 	/* Shared mapping: the program, the master and every worker forked
 	 * later see the same words. The array's value area is page aligned;
