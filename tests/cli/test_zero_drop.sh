@@ -27,6 +27,11 @@ if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
 	echo "1..0 # SKIP needs root and ip(8) for a network namespace"
 	exit 0
 fi
+# A run killed with SIGKILL cannot delete its namespace: remove those whose
+# test process is gone.
+for old in $(ip netns list 2>/dev/null | awk '/^herd-zd-[0-9]+/ {print $1}'); do
+	kill -0 "${old#herd-zd-}" 2>/dev/null || ip netns del "$old" 2>/dev/null
+done
 if ! ip netns add "$NS" 2>"$TMP/netns.err"; then
 	echo "1..0 # SKIP cannot create a network namespace: $(cat "$TMP/netns.err")"
 	exit 0
