@@ -230,6 +230,36 @@ static void test_least_loaded_gets_all(void **state)
 	assert_int_equal(steer_load(&s[0]), 1000);
 }
 
+/* The worker's two-step publication: what was steered before the mark and is
+ * accounted for in the published load stops counting twice; what the program
+ * steers between the mark and the publication still counts. No drift. */
+static void test_publish_replaces_estimate(void **state)
+{
+	struct group *g = need_group(state);
+	struct steer_slot *s2 = &steer_slots(g->steer)[2];
+	int counts[NL] = { 0 }, clients[6], i;
+	uint64_t mark;
+
+	publish(g, 0, 1000);
+	publish(g, 1, 1000);
+	publish(g, 2, 0);
+	for (i = 0; i < 5; i++)
+		assert_true((clients[i] = connect_one(g)) >= 0);
+	assert_int_equal(steer_load(s2), 5);
+	mark = steer_mark(s2);
+	assert_int_equal(accept_all(g, counts, 5, 0), 5); /* the worker takes them... */
+	clients[5] = connect_one(g);			   /* ...one more arrives meanwhile */
+	assert_true(clients[5] >= 0);
+	steer_publish(s2, mark, 0); /* ...and it publishes: nothing in flight */
+	assert_int_equal(steer_load(s2), 1);
+	assert_int_equal(counts[2], 5);
+	mark = steer_mark(s2);
+	assert_int_equal(accept_all(g, counts, 1, 0), 1);
+	steer_publish(s2, mark, 0);
+	assert_int_equal(steer_load(s2), 0);
+	close_all(clients, 6);
+}
+
 /* Nobody republishes: the program's own counting alone keeps the slots
  * within one connection of each other. */
 static void test_steered_counts_balance(void **state)
@@ -523,6 +553,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test_setup_teardown(test_least_loaded_gets_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_replaces_estimate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_steered_counts_balance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_equal_loads_spread_by_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cleared_slot_gets_none, setup, teardown),
