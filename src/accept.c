@@ -21,6 +21,7 @@ const struct accept_model *const accept_models[] = {
 	&accept_model_fifo,
 	&accept_model_reuseport,
 	&accept_model_cpu,
+	&accept_model_steer,
 	NULL,
 };
 

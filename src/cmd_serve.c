@@ -159,6 +159,13 @@ int cmd_serve(int argc, char **argv)
 
 	char why[160];
 	int err = serve_run(&cfg, why, sizeof why);
+	if (err == -EPERM && strcmp(model->name, "steer") == 0) {
+		/* The kernel refused the eBPF program or its maps: say which
+		 * privilege is missing and what works without it. */
+		fprintf(stderr, "herd serve: accept model 'steer' needs CAP_BPF and CAP_NET_ADMIN "
+				"(or root); try --accept fifo\n");
+		return 1;
+	}
 	if (err) {
 		fprintf(stderr, "herd serve: cannot %s: %s\n", why, strerror(-err));
 		return 1;

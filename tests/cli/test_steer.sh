@@ -1,0 +1,129 @@
+# test_steer.sh - the `steer` accept model through `herd serve`: a worker
+# blocked in /sleep gets no new connection while it is blocked (with plain
+# `reuseport` as the control, which does queue connections behind it), idle
+# workers share sequential connections, and without CAP_BPF/CAP_NET_ADMIN the
+# server refuses to start with a clear message instead of falling back.
+. tests/lib.sh
+. tests/cli/serve_common.sh
+
+# field SLOT NAME STATS_TXT: the number after NAME on worker SLOT's line.
+field() { printf '%s\n' "$3" | sed -n "s/^worker $1 .* $2 \([0-9]*\).*/\1/p" | head -1; }
+
+# /stats.txt from whichever worker answers within half a second: with
+# `reuseport` the request may be hashed behind the blocked worker.
+stats_quick() {
+	local i
+	for i in $(seq 20); do
+		curl -s -m 0.5 "http://127.0.0.1:$PORT/stats.txt" && return 0
+	done
+	return 1
+}
+
+# blocked_run MODEL PER_REQUEST_TIMEOUT: 4 workers, one blocked in
+# /sleep?ms=4000; then 30 sequential requests. Sets FAILS (requests that got
+# no answer in time), BLOCKED (its slot), QUEUED (its listen queue while
+# still blocked), LATE (connections it accepted after the sleep: they had
+# waited in its queue), and STATS1/STATS3.
+blocked_run() {
+	local model=$1 t=$2 s1 s2 i w
+	FAILS=x BLOCKED=x QUEUED=x LATE=x
+	start_serve --accept "$model" --workers 4 || return 1
+	get "/sleep?ms=4000" >/dev/null &
+	local sleeper=$!
+	track_pid "$sleeper"
+	# The blocked worker: in flight in two snapshots with no request
+	# finished between them (the worker answering /stats finishes one).
+	for i in $(seq 40); do
+		sleep 0.05
+		s1=$(stats_quick); s2=$(stats_quick)
+		for w in 0 1 2 3; do
+			if [ "$(field $w inflight "$s1")" = 1 ] && [ "$(field $w inflight "$s2")" = 1 ] &&
+				[ "$(field $w requests "$s1")" = "$(field $w requests "$s2")" ]; then
+				BLOCKED=$w
+			fi
+		done
+		[ "$BLOCKED" != x ] && break
+	done
+	[ "$BLOCKED" = x ] && return 1
+	STATS1=$s2
+	FAILS=0
+	for i in $(seq 30); do
+		curl -s -o /dev/null -m "$t" "http://127.0.0.1:$PORT/" || FAILS=$((FAILS + 1))
+	done
+	STATS3=$(stats_quick)
+	QUEUED=$(printf '%s\n' "$STATS3" | sed -n 's/^listen queue \([0-9]*\).*/\1/p' | sed -n "$((BLOCKED + 1))p")
+	wait "$sleeper"
+	stop_serve
+	local before after
+	before=$(field "$BLOCKED" accepted "$STATS1")
+	after=$(exit_counts | sed -n "$((BLOCKED + 1))p")
+	LATE=$((after - before))
+}
+
+if ! [ -x "$(command -v curl)" ]; then
+	echo "1..0 # SKIP curl is not installed"
+	exit 0
+fi
+
+# Privileged part: needs CAP_BPF + CAP_NET_ADMIN (root here).
+if start_serve --accept steer --workers 4; then
+	stop_serve
+	PRIV=1
+else
+	PRIV=0
+	echo "# steer did not start (not privileged?): $(cat "$SERR")"
+fi
+
+if [ "$PRIV" = 1 ]; then
+	blocked_run steer 2
+	expect_match "steer: found the worker blocked in /sleep" "$BLOCKED" '^[0-3]$'
+	expect_eq "steer: every request answered while a worker is blocked" "$FAILS" 0
+	expect_eq "steer: nothing queued behind the blocked worker" "$QUEUED" 0
+	expect_eq "steer: the blocked worker took no connection after its /sleep" "$LATE" 0
+	if [ "$FAILS$QUEUED$LATE" != 000 ]; then printf '# %s\n' "stats while blocked:" "$STATS3"; fi
+
+	# The control: the same run with the kernel's hash puts some of the
+	# 30 connections behind the blocked worker ((3/4)^30 < 0.02% to miss).
+	blocked_run reuseport 0.5
+	expect_match "control (reuseport): found the blocked worker" "$BLOCKED" '^[0-3]$'
+	if [ "$LATE" != x ] && [ "$LATE" -gt 0 ] && [ "$FAILS" -gt 0 ]; then
+		ok "control (reuseport): $LATE connections waited behind the blocked worker, $FAILS requests timed out"
+	else
+		not_ok "control (reuseport): connections should wait behind the blocked worker" "late $LATE failed $FAILS queued $QUEUED"
+	fi
+
+	# All idle: 80 connections one after another reach every worker.
+	start_serve --accept steer --workers 4
+	conns 80 / >/dev/null
+	stop_serve
+	counts=$(exit_counts | tr '\n' ' ')
+	expect_eq "steer: clean stop" "$SRC" 0
+	n=0 zero=0 total=0
+	for c in $counts; do
+		n=$((n + 1)); total=$((total + c))
+		[ "$c" -eq 0 ] && zero=$((zero + 1))
+	done
+	expect_eq "steer: idle workers all take connections (accepted: $counts)" "$n/$zero" "4/0"
+	expect_eq "steer: every connection accepted" "$total" 80
+else
+	for d in "blocked worker" "control" "spread"; do ok "# SKIP $d: needs CAP_BPF and CAP_NET_ADMIN"; done
+fi
+
+# Unprivileged: a clear refusal, exit 1, nothing left running or listening.
+if command -v capsh >/dev/null && [ "$(id -u)" = 0 ]; then
+	port=$(free_port)
+	capsh --drop=cap_bpf,cap_net_admin,cap_sys_admin -- -c \
+		"exec $HERD serve --accept steer --workers 2 --listen 127.0.0.1:$port" \
+		>"$TMP/unpriv.out" 2>"$TMP/unpriv.err"
+	rc=$?
+	expect_eq "unprivileged steer exits 1" "$rc" 1
+	expect_match "unprivileged steer names the capabilities and suggests fifo" "$(cat "$TMP/unpriv.err")" \
+		"^herd serve: accept model 'steer' needs CAP_BPF and CAP_NET_ADMIN \(or root\); try --accept fifo$"
+	expect_eq "unprivileged steer prints nothing else (no libbpf noise)" "$(wc -l <"$TMP/unpriv.err")" 1
+	left=$(pgrep -f -- "--listen 127.0.0.1:$port" | tr '\n' ' ')
+	expect_eq "unprivileged steer leaves no process behind" "$left" ""
+	if ss -Htln "sport = :$port" | grep -q .; then not_ok "unprivileged steer leaves no listener"; else ok "unprivileged steer leaves no listener"; fi
+else
+	ok "# SKIP unprivileged start: needs root and capsh"
+fi
+done_testing
