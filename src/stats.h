@@ -1,0 +1,76 @@
+/*
+ * stats.h - per-worker counters shared by the master and every worker of
+ * herd serve, and their /stats (JSON) and /stats.txt renderings.
+ *
+ * The region is one anonymous MAP_SHARED mapping the master creates before
+ * its first fork, sized for the run-time maximum of worker slots. Each
+ * counter has one writer (its worker, or the master for cpu_done_us and the
+ * slot's identity); readers in other processes see relaxed atomic loads.
+ */
+#ifndef HERD_STATS_H
+#define HERD_STATS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum stats_state {
+	STATS_FREE = 0,	 /* no worker in this slot */
+	STATS_STARTING,	 /* forked, not accepting yet */
+	STATS_READY,	 /* attached: accepting */
+	STATS_LEAVING,	 /* told to leave: finishing its connections */
+};
+
+struct stats_slot {
+	_Atomic int pid;
+	_Atomic unsigned state;	   /* enum stats_state */
+	_Atomic unsigned inflight; /* connections with a request under way */
+	_Atomic unsigned conns;	   /* open connections */
+	_Atomic int start_err;	   /* negative errno when the worker could not start */
+	_Atomic uint64_t accepted;
+	_Atomic uint64_t requests;
+	_Atomic uint64_t resets;      /* peer reset or broken pipe mid-connection */
+	_Atomic uint64_t timeouts;    /* 408 answers and idle keep-alive closes */
+	_Atomic uint64_t bad;	      /* 4xx/5xx answers to malformed requests */
+	_Atomic uint64_t accept_errs; /* EMFILE/ENFILE/ENOBUFS/ENOMEM from accept */
+	_Atomic uint64_t epoll_ctls;  /* epoll_ctl calls on the listener */
+	_Atomic uint64_t cpu_done_us; /* CPU of earlier processes in this slot (master) */
+	/* The slot's own listener (ACCEPT_PER_SLOT models), for /stats.txt. */
+	_Atomic uint64_t listen_ino; /* socket inode, 0 when none */
+	_Atomic unsigned listen_max; /* backlog limit the kernel applies */
+};
+
+struct stats_region {
+	unsigned nslots;
+	_Atomic uint64_t shared_ino; /* the shared listener, 0 when per-slot */
+	_Atomic unsigned shared_max;
+	struct stats_slot slot[];
+};
+
+/* Maps a zeroed shared region for nslots slots. 0 or -errno. */
+int stats_create(unsigned nslots, struct stats_region **out);
+void stats_destroy(struct stats_region *r);
+
+/* CPU time (utime + stime) of a live process in microseconds, from
+ * /proc/PID/stat; 0 when the process is gone. */
+uint64_t stats_proc_cpu_us(int pid);
+
+/* Records a listener's inode and backlog limit (TCP_INFO tcpi_sacked). */
+int stats_listener_info(int fd, uint64_t *ino, unsigned *max);
+
+/* Current accept queue of the listener with this inode, from TCP_INFO when
+ * fd >= 0, else from /proc/net/tcp and tcp6. 0 or -errno (-ENOENT). */
+int stats_listener_queue(int fd, uint64_t ino, unsigned *queue);
+
+/* Renders every used slot as text (one `worker ...` line each, then one
+ * `listen queue Q max M` line per listener) or JSON into buf. own_fd is a
+ * listener the caller holds (its own or the shared one; -1 none) and own_ino
+ * its inode. Returns the length, or -ENOSPC when buf is too small. */
+int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
+		      size_t cap);
+int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
+		      size_t cap);
+/* Bytes the renderings of nslots slots may need at most. */
+size_t stats_format_max(unsigned nslots);
+
+#endif

@@ -1,0 +1,507 @@
+/*
+ * worker.c - the event loop of one herd serve worker process.
+ *
+ * One epoll per worker. Connections are non-blocking and registered once,
+ * edge-triggered for both directions, so serving a request costs no
+ * epoll_ctl; the listener's registration belongs to the accept model
+ * (accept.h), which this loop only drives: accept when the listener is
+ * ready (or, for ACCEPT_SERIAL models, block in accept() whenever there is
+ * no connection), and report the in-flight count after every change.
+ *
+ * A connection is "in flight" from its accept, and again from the first
+ * byte of each later request, until that request's response is written;
+ * an idle keep-alive connection is not in flight.
+ *
+ * Requests are answered in order: complete requests already buffered
+ * (pipelining) are answered one after another into the connection's output
+ * buffer, which is written before more input is read. Every connection is
+ * always on one timer list, ordered by deadline because every deadline is
+ * "now + header timeout": waiting for a request head (which a dribbling
+ * client cannot extend), idle keep-alive, or a stalled write.
+ *
+ * Stopping (SIGTERM from the master): the worker detaches from the model
+ * (stops accepting), closes idle connections, answers in-flight requests
+ * with `Connection: close`, and exits when none is left. The stop signals
+ * are blocked except inside epoll_pwait() (and around a blocking accept()),
+ * so a running request is never interrupted.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "routes.h"
+#include "util.h"
+
+enum {
+	IN_CAP = HTTP_MAX_HEAD + 1024, /* a full head plus slack, so 431 is the parser's call */
+	MAX_EVENTS = 64,
+	OUT_BATCH = 64 * 1024,	      /* answer buffered pipelined requests up to this, then write */
+	ACCEPT_BACKOFF_MS = 100,      /* pause after EMFILE/ENFILE */
+};
+
+struct conn {
+	int fd;
+	bool busy;    /* counted in the worker's in-flight number */
+	bool closing; /* close once the output is written */
+	uint64_t deadline;
+	struct conn *prev, *next; /* timer list; next also links the free list */
+	size_t in_len, seen;	  /* bytes buffered; bytes the parser already saw */
+	uint64_t body_left;	  /* request body bytes still to discard */
+	struct obuf out;
+	size_t out_off;
+	char in[IN_CAP];
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* The worker's state: one worker per process, so file scope. */
+static struct {
+	const struct worker_cfg *cfg;
+	struct stats_slot *st;
+	struct accept_worker aw;
+	struct routes_env env;
+	int epfd;
+	unsigned nconns, inflight;
+	bool stopping;
+	struct conn *free;
+	struct conn *head, *tail; /* timer list, earliest deadline first */
+	uint64_t pause_until;	  /* accepting paused until (ns), 0: not */
+	sigset_t blocked, open;
+} W;
+
+#define ST_ADD(field, n) atomic_fetch_add_explicit(&W.st->field, (n), memory_order_relaxed)
+#define ST_SET(field, v) atomic_store_explicit(&W.st->field, (v), memory_order_relaxed)
+
+static void timer_unlink(struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (W.head == c)
+		W.head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else if (W.tail == c)
+		W.tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* (Re)starts the connection's deadline; the list stays sorted because
+ * every deadline is now + the same timeout. */
+static void timer_arm(struct conn *c)
+{
+	timer_unlink(c);
+	c->deadline = util_now_ns() + W.cfg->header_timeout_ns;
+	c->prev = W.tail;
+	if (W.tail)
+		W.tail->next = c;
+	else
+		W.head = c;
+	W.tail = c;
+}
+
+static void report_inflight(void)
+{
+	ST_SET(inflight, W.inflight);
+	if (!W.aw.detached && W.aw.g->model->inflight)
+		W.aw.g->model->inflight(&W.aw, W.inflight);
+	ST_SET(epoll_ctls, W.aw.epoll_ctls);
+}
+
+static void set_busy(struct conn *c, bool busy)
+{
+	if (c->busy == busy)
+		return;
+	c->busy = busy;
+	W.inflight += busy ? 1 : (unsigned)-1;
+	report_inflight();
+}
+
+static void conn_close(struct conn *c)
+{
+	timer_unlink(c);
+	set_busy(c, false);
+	close(c->fd); /* also removes it from the epoll */
+	c->fd = -1;
+	W.nconns--;
+	ST_SET(conns, W.nconns);
+	c->next = W.free;
+	W.free = c;
+}
+
+/* Writes pending output: 0 all written, 1 would block, -1 the connection
+ * failed and was closed. */
+static int conn_flush(struct conn *c)
+{
+	bool progress = false;
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			progress = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (progress)
+				timer_arm(c); /* a stalled write gets a deadline; progress renews it */
+			return 1;
+		}
+		ST_ADD(resets, 1); /* EPIPE / ECONNRESET: the peer went away mid-response */
+		conn_close(c);
+		return -1;
+	}
+	c->out.len = c->out_off = 0;
+	return 0;
+}
+
+/* Drops the first n buffered bytes. */
+static void consume(struct conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+	c->seen = 0;
+}
+
+/* Answers complete buffered requests. Returns false when the connection
+ * must be closed at once (no memory). */
+static bool conn_answer(struct conn *c)
+{
+	while (!c->closing && c->out.len < OUT_BATCH) {
+		if (c->body_left && c->in_len) {
+			size_t n = c->body_left < c->in_len ? (size_t)c->body_left : c->in_len;
+			consume(c, n);
+			c->body_left -= n;
+		}
+		if (c->body_left || c->in_len == 0)
+			return true;
+		struct http_request req;
+		int r = http_parse_request(c->in, c->in_len, c->seen, &req);
+		if (r == HTTP_PARTIAL) {
+			c->seen = c->in_len;
+			if (c->in_len < IN_CAP)
+				return true;
+			r = HTTP_HEADERS_TOO_LARGE; /* cannot happen while IN_CAP > HTTP_MAX_HEAD */
+		}
+		int st;
+		if (r > 0) {
+			bool ka = req.keep_alive && !W.stopping;
+			st = routes_respond(&W.env, &req, ka, &c->out);
+			ST_ADD(requests, 1);
+			consume(c, (size_t)r);
+			c->body_left = req.content_length;
+			c->closing = !ka;
+		} else {
+			/* The parser's verdict is the status; the stream cannot be
+			 * trusted after it, so answer and close. */
+			st = routes_error(-r, "malformed request", false, false, &c->out);
+			ST_ADD(bad, 1);
+			c->closing = true;
+		}
+		if (st < 0)
+			return false;
+	}
+	return true;
+}
+
+/* Runs the connection as far as it can go without blocking. */
+static void conn_run(struct conn *c)
+{
+	for (;;) {
+		if (c->out.len > c->out_off) {
+			int r = conn_flush(c);
+			if (r != 0)
+				return;
+		}
+		if (c->closing) {
+			conn_close(c);
+			return;
+		}
+		if (!conn_answer(c)) {
+			conn_close(c);
+			return;
+		}
+		if (c->out.len > 0)
+			continue; /* write what was answered before reading more */
+		if (c->in_len == 0 && c->body_left == 0 && c->busy) {
+			/* Everything asked was answered: idle keep-alive. */
+			if (W.stopping) {
+				conn_close(c);
+				return;
+			}
+			set_busy(c, false);
+			timer_arm(c);
+		}
+		ssize_t n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
+		if (n > 0) {
+			if (!c->busy) {
+				set_busy(c, true);
+				timer_arm(c); /* the next request's head must arrive in time */
+			}
+			c->in_len += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0)
+			ST_ADD(resets, 1);
+		conn_close(c);
+		return;
+	}
+}
+
+static void conn_new(int fd)
+{
+	struct conn *c = W.free;
+	if (c) {
+		W.free = c->next;
+	} else {
+		c = malloc(sizeof *c);
+		if (!c) {
+			close(fd);
+			ST_ADD(accept_errs, 1);
+			return;
+		}
+		c->out = (struct obuf){0};
+	}
+	c->fd = fd;
+	c->busy = c->closing = false;
+	c->prev = c->next = NULL;
+	c->in_len = c->seen = 0;
+	c->body_left = 0;
+	c->out.len = c->out_off = 0;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+	W.nconns++;
+	ST_SET(conns, W.nconns);
+	ST_ADD(accepted, 1);
+	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		c->busy = false;
+		conn_close(c);
+		return;
+	}
+	set_busy(c, true);
+	timer_arm(c);
+	conn_run(c); /* on loopback the request is often there already */
+}
+
+static void pause_accepting(void)
+{
+	ST_ADD(accept_errs, 1);
+	W.aw.paused = true;
+	accept_worker_sync(&W.aw);
+	W.pause_until = util_now_ns() + ACCEPT_BACKOFF_MS * 1000000ull;
+}
+
+/* Handles one accept() result. */
+static void accepted(int fd)
+{
+	if (fd >= 0) {
+		conn_new(fd);
+		return;
+	}
+	switch (-fd) {
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		/* Out of descriptors or memory: the connection stays queued and
+		 * the listener stays readable, so accepting again at once would
+		 * spin. Pause, keep serving the open connections. */
+		pause_accepting();
+		break;
+	case EINVAL:
+		/* shutdown() on the listener (the blocking model's stop). */
+		stop_requested = 1;
+		break;
+	default:
+		break; /* EAGAIN (another worker won), ECONNABORTED, EINTR, ... */
+	}
+}
+
+static int do_accept(void)
+{
+	const struct accept_model *m = W.aw.g->model;
+	return m->accept ? m->accept(&W.aw) : accept_generic_accept(&W.aw);
+}
+
+static void begin_stop(void)
+{
+	W.stopping = true;
+	ST_SET(state, STATS_LEAVING);
+	const struct accept_model *m = W.aw.g->model;
+	if (m->detach)
+		m->detach(&W.aw);
+	else
+		accept_generic_detach(&W.aw);
+	ST_SET(epoll_ctls, W.aw.epoll_ctls);
+	/* Idle keep-alive connections go now; busy ones finish their request. */
+	for (struct conn *c = W.head, *next; c; c = next) {
+		next = c->next;
+		if (!c->busy)
+			conn_close(c);
+	}
+}
+
+static void expire_timers(uint64_t now)
+{
+	while (W.head && W.head->deadline <= now) {
+		struct conn *c = W.head;
+		if (c->busy && c->out.len == 0) {
+			/* Request head not complete in time: 408, one try to
+			 * write it, then close either way. */
+			ST_ADD(timeouts, 1);
+			if (routes_error(408, "request head not received in time", false, false,
+					 &c->out) > 0)
+				(void)!send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
+		conn_close(c);
+	}
+	if (W.pause_until && W.pause_until <= now) {
+		W.pause_until = 0;
+		W.aw.paused = false;
+		accept_worker_sync(&W.aw);
+	}
+}
+
+static int wait_timeout_ms(uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	if (W.head)
+		next = W.head->deadline;
+	if (W.pause_until && W.pause_until < next)
+		next = W.pause_until;
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	uint64_t ms = (next - now + 999999) / 1000000;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+static int setup_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: accept() must return EINTR */
+	sigemptyset(&sa.sa_mask);
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigemptyset(&ign.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGQUIT, &sa, NULL) < 0 || sigaction(SIGPIPE, &ign, NULL) < 0 ||
+	    sigaction(SIGHUP, &ign, NULL) < 0 || sigaction(SIGTTIN, &ign, NULL) < 0 ||
+	    sigaction(SIGTTOU, &ign, NULL) < 0 || sigaction(SIGCHLD, &(struct sigaction){.sa_handler = SIG_DFL}, NULL) < 0)
+		return -errno;
+	sigemptyset(&W.blocked);
+	sigaddset(&W.blocked, SIGTERM);
+	sigaddset(&W.blocked, SIGINT);
+	sigaddset(&W.blocked, SIGQUIT);
+	sigemptyset(&W.open);
+	if (sigprocmask(SIG_SETMASK, &W.blocked, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int worker_start(const struct worker_cfg *cfg)
+{
+	/* Die with the master, so a killed master leaves no workers behind;
+	 * check the parent after arming it, in case the master already died. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return -errno;
+	if (getppid() != cfg->master_pid)
+		return -ESRCH;
+	int err = setup_signals();
+	if (err)
+		return err;
+	W.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (W.epfd < 0)
+		return -errno;
+	W.aw = (struct accept_worker){.g = cfg->g, .slot = cfg->slot, .epfd = W.epfd, .fd = -1};
+	err = cfg->g->model->attach(&W.aw);
+	ST_SET(epoll_ctls, W.aw.epoll_ctls);
+	if (err)
+		return err;
+	W.env.stats = cfg->stats;
+	W.env.work_us = cfg->work_us;
+	W.env.own_fd = W.aw.fd;
+	struct stat sb;
+	if (W.aw.fd >= 0 && fstat(W.aw.fd, &sb) == 0)
+		W.env.own_ino = sb.st_ino;
+	W.env.scratch_cap = stats_format_max(cfg->stats->nslots);
+	W.env.scratch = malloc(W.env.scratch_cap);
+	if (!W.env.scratch)
+		return -ENOMEM;
+	return 0;
+}
+
+int worker_run(const struct worker_cfg *cfg)
+{
+	W.cfg = cfg;
+	W.st = &cfg->stats->slot[cfg->slot];
+	int err = worker_start(cfg);
+	if (err) {
+		ST_SET(start_err, err);
+		return 1;
+	}
+	ST_SET(state, STATS_READY);
+	bool serial = cfg->g->model->flags & ACCEPT_SERIAL;
+	struct epoll_event evs[MAX_EVENTS];
+
+	for (;;) {
+		if (stop_requested && !W.stopping)
+			begin_stop();
+		if (W.stopping && W.nconns == 0)
+			break;
+		if (serial && !W.stopping && W.nconns == 0 && !W.aw.paused) {
+			/* Blocking accept with the stop signals open: a stop
+			 * interrupts it (EINTR). A signal landing between the check
+			 * and the call is caught by the master's repeated SIGTERM. */
+			sigprocmask(SIG_SETMASK, &W.open, NULL);
+			int fd = stop_requested ? -EINTR : do_accept();
+			sigprocmask(SIG_SETMASK, &W.blocked, NULL);
+			accepted(fd);
+			continue;
+		}
+		uint64_t now = util_now_ns();
+		int n = epoll_pwait(W.epfd, evs, MAX_EVENTS, wait_timeout_ms(now), &W.open);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == NULL) {
+				/* The listener: one accept per wake-up, as nginx
+				 * without multi_accept, so the models decide who
+				 * takes the next one. */
+				if (W.aw.registered && !W.stopping)
+					accepted(do_accept());
+			} else {
+				conn_run(evs[i].data.ptr);
+			}
+		}
+		expire_timers(util_now_ns());
+	}
+	ST_SET(inflight, 0);
+	ST_SET(conns, 0);
+	free(W.env.scratch);
+	for (struct conn *c = W.free, *next; c; c = next) {
+		next = c->next;
+		obuf_free(&c->out);
+		free(c);
+	}
+	close(W.epfd);
+	return 0;
+}
