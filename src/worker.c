@@ -53,6 +53,9 @@ struct conn {
 	int fd;
 	bool busy;    /* counted in the worker's in-flight number */
 	bool closing; /* close once the output is written */
+	bool linger;  /* after an error: shut down writing, drain input, then close */
+	bool draining; /* lingering: discarding input until the peer closes */
+	bool answered; /* a response was produced since the connection became busy */
 	uint64_t deadline;
 	struct conn *prev, *next; /* timer list; next also links the free list */
 	size_t in_len, seen;	  /* bytes buffered; bytes the parser already saw */
@@ -171,6 +174,40 @@ static int conn_flush(struct conn *c)
 	return 0;
 }
 
+/*
+ * Closing right after an error response while the client is still sending
+ * (a 431 for an oversized head, say) would make the kernel answer the
+ * unread bytes with a reset, which can destroy the response before the
+ * client reads it. So, as nginx's lingering close: shut down our side,
+ * discard what still comes until the peer closes, and close then (or at
+ * the connection's deadline).
+ */
+static void conn_linger(struct conn *c)
+{
+	if (!c->draining) {
+		c->draining = true;
+		c->in_len = c->seen = 0;
+		c->body_left = 0;
+		set_busy(c, false);
+		if (shutdown(c->fd, SHUT_WR) < 0) {
+			conn_close(c);
+			return;
+		}
+		timer_arm(c);
+	}
+	for (;;) {
+		ssize_t n = read(c->fd, c->in, IN_CAP);
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		conn_close(c);
+		return;
+	}
+}
+
 /* Drops the first n buffered bytes. */
 static void consume(struct conn *c, size_t n)
 {
@@ -207,12 +244,13 @@ static bool conn_answer(struct conn *c)
 			consume(c, (size_t)r);
 			c->body_left = req.content_length;
 			c->closing = !ka;
+			c->answered = true;
 		} else {
 			/* The parser's verdict is the status; the stream cannot be
 			 * trusted after it, so answer and close. */
 			st = routes_error(-r, "malformed request", false, false, &c->out);
 			ST_ADD(bad, 1);
-			c->closing = true;
+			c->closing = c->linger = c->answered = true;
 		}
 		if (st < 0)
 			return false;
@@ -223,11 +261,19 @@ static bool conn_answer(struct conn *c)
 /* Runs the connection as far as it can go without blocking. */
 static void conn_run(struct conn *c)
 {
+	if (c->draining) {
+		conn_linger(c);
+		return;
+	}
 	for (;;) {
 		if (c->out.len > c->out_off) {
 			int r = conn_flush(c);
 			if (r != 0)
 				return;
+		}
+		if (c->closing && c->linger) {
+			conn_linger(c);
+			return;
 		}
 		if (c->closing) {
 			conn_close(c);
@@ -239,7 +285,7 @@ static void conn_run(struct conn *c)
 		}
 		if (c->out.len > 0)
 			continue; /* write what was answered before reading more */
-		if (c->in_len == 0 && c->body_left == 0 && c->busy) {
+		if (c->in_len == 0 && c->body_left == 0 && c->busy && c->answered) {
 			/* Everything asked was answered: idle keep-alive. */
 			if (W.stopping) {
 				conn_close(c);
@@ -251,6 +297,7 @@ static void conn_run(struct conn *c)
 		ssize_t n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
 		if (n > 0) {
 			if (!c->busy) {
+				c->answered = false;
 				set_busy(c, true);
 				timer_arm(c); /* the next request's head must arrive in time */
 			}
@@ -283,7 +330,7 @@ static void conn_new(int fd)
 		c->out = (struct obuf){0};
 	}
 	c->fd = fd;
-	c->busy = c->closing = false;
+	c->busy = c->closing = c->linger = c->draining = c->answered = false;
 	c->prev = c->next = NULL;
 	c->in_len = c->seen = 0;
 	c->body_left = 0;

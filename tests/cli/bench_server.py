@@ -9,6 +9,8 @@
 #   /close     200 with a close-delimited body (no length, then close)
 #   /reset     no answer: the connection is reset (SO_LINGER 0 + close)
 #   /vanish    no answer: the connection is closed (FIN)
+#   /slow      200 after 300 ms (a stalled server, for open-loop tests)
+#   /hdr       200 when the request carried "X-Test: yes", else 400
 #   /stats     "conns=N reqs=M" counted before this request
 #   anything else: 404
 import asyncio
@@ -48,8 +50,9 @@ async def handle(reader, writer):
             reqs += 1
             close = hdrs.get("connection", "").lower() == "close"
             if path == "/":
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n%s\r\nhello\n"
-                             % (b"Connection: close\r\n" if close else b""))
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n%s\r\n%s"
+                             % (b"Connection: close\r\n" if close else b"",
+                                b"" if method == "HEAD" else b"hello\n"))
             elif path == "/chunked":
                 writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                              b"3\r\nhel\r\n3;ext=1\r\nlo\n\r\n0\r\nX-Trailer: yes\r\n\r\n")
@@ -62,12 +65,16 @@ async def handle(reader, writer):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 writer.transport.abort()
                 return
+            elif path == "/slow":
+                await asyncio.sleep(0.3)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            elif path == "/hdr":
+                ok = hdrs.get("x-test") == "yes"
+                writer.write(b"HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n" % (200 if ok else 400))
             elif path == "/vanish":
                 break
             else:
                 writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\nnot found\n")
-            if method == "HEAD":
-                pass
             await writer.drain()
             if close:
                 break

@@ -1,0 +1,96 @@
+# test_bench.sh - herd bench's default mode against a test server: exact
+# request counts, keep-alive reuse, status counts, chunked and
+# close-delimited bodies, methods, bodies, headers, --json, --hlog, usage errors.
+. tests/lib.sh
+. tests/cli/bench_common.sh
+start_server
+
+# Usage errors name the bad value and exit 2.
+out=$($HERD bench --help); expect_eq "--help exits 0" "$?" 0
+expect_match "--help documents the exit status" "$out" "Exit status: 0 .*1 any request"
+for bad in "-c 0" "-n x" "-d forever" "--rate -5" "-k -1" "-t 0" "--timeout soon" "-m G/T" "--source 1.2.3" "-H NoColon"; do
+	$HERD bench $bad "$URL/" >/dev/null 2>"$TMP/err"; rc=$?
+	expect_eq "bad value '$bad' exits 2" "$rc" 2
+	expect_match "bad value '$bad' is named" "$(cat "$TMP/err")" "bad value for ${bad%% *}: '${bad#* }'"
+done
+$HERD bench -n 5 https://127.0.0.1:$PORT/ >/dev/null 2>"$TMP/err"; expect_eq "https URL exits 2" "$?" 2
+$HERD bench -n 5 -d 1s "$URL/" >/dev/null 2>&1; expect_eq "-n with -d exits 2" "$?" 2
+$HERD bench >/dev/null 2>&1; expect_eq "no URL exits 2" "$?" 2
+$HERD bench --nosuch "$URL/" >/dev/null 2>"$TMP/err"; expect_eq "unknown flag exits 2" "$?" 2
+
+# Exact counts, one connection per request (-k 0 is the default).
+s0=$(stats)
+out=$($HERD bench -n 37 -c 5 --json "$TMP/a.json" "$URL/"); rc=$?
+expect_eq "37 requests exit 0" "$rc" 0
+expect_match "summary counts 37 done" "$out" "37 done, 0 failed"
+expect_match "summary has the percentile columns" "$out" "p50 +p75 +p90 +p99 +p99.9 +p99.99 +max +mean +stdev"
+expect_match "summary has latency, connect and first byte rows" "$(echo "$out" | grep -cE '^  (latency|connect|first byte) +[0-9]')" '^3$'
+expect_match "summary counts statuses" "$out" "status +200: 37$"
+expect_eq "server saw 37 more requests on 37 more connections" "$(stats)" "$(after "$s0" 37 37)"
+check "--json parses as JSON" $PY -m json.tool "$TMP/a.json"
+expect_eq "json done" "$(jget "$TMP/a.json" '["done"]')" 37
+expect_eq "json connections_opened" "$(jget "$TMP/a.json" '["connections_opened"]')" 37
+expect_eq "json latency count" "$(jget "$TMP/a.json" '["latency"]["count"]')" 37
+expect_eq "json connect count" "$(jget "$TMP/a.json" '["connect"]["count"]')" 37
+
+# Keep-alive: one connection carries exactly K requests.
+s0=$(stats)
+$HERD bench -n 40 -c 1 -k 10 --json "$TMP/k.json" "$URL/" >/dev/null; rc=$?
+expect_eq "keep-alive run exits 0" "$rc" 0
+expect_eq "keep-alive: 40 done" "$(jget "$TMP/k.json" '["done"]')" 40
+expect_eq "keep-alive: -c 1 -k 10 opens 4 connections" "$(jget "$TMP/k.json" '["connections_opened"]')" 4
+expect_eq "server saw 4 connections for 40 requests" "$(stats)" "$(after "$s0" 4 40)"
+# With several connections the requests are shared unevenly (closed loop),
+# but each connection still carries up to K: between n/K and n/K + c - 1 opened.
+s0=$(stats)
+$HERD bench -n 40 -c 4 -k 10 --json "$TMP/k4.json" "$URL/" >/dev/null
+o=$(jget "$TMP/k4.json" '["connections_opened"]')
+expect_match "keep-alive: -c 4 -k 10 opens 4..7 connections (got $o)" "$o" '^[4-7]$'
+expect_eq "server saw the same connections and 40 requests" "$(stats)" "$(after "$s0" "$o" 40)"
+
+# Round robin over URLs; 404 is a complete response, not a failure.
+$HERD bench -n 10 -c 2 --json "$TMP/s.json" "$URL/" "$URL/nope" >/dev/null; rc=$?
+expect_eq "404s do not fail the run" "$rc" 0
+expect_eq "round robin: five 200" "$(jget "$TMP/s.json" '["status"]["200"]')" 5
+expect_eq "round robin: five 404" "$(jget "$TMP/s.json" '["status"]["404"]')" 5
+
+# Chunked bodies keep the connection; close-delimited ones end it.
+$HERD bench -n 12 -c 2 -k 6 --json "$TMP/c.json" "$URL/chunked" >/dev/null
+expect_eq "chunked: 12 done" "$(jget "$TMP/c.json" '["done"]')" 12
+expect_eq "chunked: connections reused (2 opened)" "$(jget "$TMP/c.json" '["connections_opened"]')" 2
+$HERD bench -n 7 -c 2 -k 100 --json "$TMP/d.json" "$URL/close" >/dev/null
+expect_eq "close-delimited: 7 done" "$(jget "$TMP/d.json" '["done"]')" 7
+expect_eq "close-delimited: 0 failed" "$(jget "$TMP/d.json" '["failed"]')" 0
+expect_eq "close-delimited: a connection per response" "$(jget "$TMP/d.json" '["connections_opened"]')" 7
+
+# Methods, bodies and headers: a wrong Content-Length would desync keep-alive.
+printf 'some body\n%.0s' $(seq 50) >"$TMP/body"
+$HERD bench -n 10 -c 1 -k 10 -m POST --body "$TMP/body" --json "$TMP/p.json" "$URL/" >/dev/null; rc=$?
+expect_eq "POST with --body over keep-alive: 10 x 200" "$rc:$(jget "$TMP/p.json" '["status"]["200"]')" "0:10"
+expect_eq "POST bytes written include the body" "$(( $(jget "$TMP/p.json" '["bytes_written"]') > 10 * 500 ))" 1
+$HERD bench -n 4 -H 'X-Test: yes' --json "$TMP/h.json" "$URL/hdr" >/dev/null
+expect_eq "-H header reaches the server" "$(jget "$TMP/h.json" '["status"]')" "{'200': 4}"
+$HERD bench -n 4 --json "$TMP/h2.json" "$URL/hdr" >/dev/null
+expect_eq "without -H the server says 400" "$(jget "$TMP/h2.json" '["status"]')" "{'400': 4}"
+$HERD bench -n 3 -k 3 -m HEAD --json "$TMP/head.json" "$URL/" >/dev/null
+expect_eq "HEAD: no body expected, keep-alive holds" "$(jget "$TMP/head.json" '["done"]'):$(jget "$TMP/head.json" '["connections_opened"]')" "3:1"
+$HERD bench -n 5 --json - "$URL/" >"$TMP/stdout.json"
+check "--json - writes only JSON to stdout" $PY -m json.tool "$TMP/stdout.json"
+
+# Duration mode.
+$HERD bench -d 1s -c 2 -k 50 --json "$TMP/dur.json" "$URL/" >/dev/null; rc=$?
+expect_eq "-d 1s exits 0" "$rc" 0
+expect_eq "-d 1s: requests done, none failed" "$(jget "$TMP/dur.json" '["done"] > 0')":"$(jget "$TMP/dur.json" '["failed"]')" "True:0"
+expect_match "-d 1s: duration about a second" "$(jget "$TMP/dur.json" '["duration_s"]')" '^(0\.9|1\.|2\.)'
+
+# --hlog: an interval log whose counts add up to the requests done.
+$HERD bench -d 2s -c 2 -k 100 --hlog "$TMP/x.hlog" --json "$TMP/x.json" "$URL/" >/dev/null
+expect_eq "hlog starts with the v1.3 header" "$(head -1 "$TMP/x.hlog")" "#[Histogram log format version 1.3]"
+read -r nint total < <($PY tests/cli/hlog_count.py "$TMP/x.hlog")
+expect_eq "hlog counts add up to the requests done" "$total" "$(jget "$TMP/x.json" '["done"]')"
+expect_match "hlog has about one interval a second" "$nint" '^[234]$'
+if $HERD hist --help 2>/dev/null | grep -q -- --merge; then
+	out=$($HERD hist --merge "$TMP/x.hlog" "$TMP/x.hlog" 2>&1)
+	expect_match "herd hist --merge of the log twice counts twice the requests" "$out" "$((2 * total))"
+fi
+done_testing
