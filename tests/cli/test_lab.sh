@@ -6,6 +6,19 @@
 . tests/lib.sh
 PY=/usr/bin/python3 # Debian's interpreter (the python3 first on PATH differs)
 
+# quiet_port: a port below the ephemeral range (32768-60999 by default) with
+# no socket at all on it. free_port's range overlaps the ephemeral one, and the
+# lab's connection-per-request load (and other tests running at the same time)
+# hold thousands of ephemeral ports, any of which makes bind() fail.
+quiet_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$((20000 + RANDOM % 12000))
+		if ! ss -Htan "( sport = :$p or dport = :$p )" | grep -q .; then echo "$p"; return 0; fi
+	done
+	free_port
+}
+
 # no_server PORT: nothing listens on PORT and no herd server for it runs.
 no_server() {
 	! ss -Htln "sport = :$1" | grep -q . && ! pgrep -f "serve --listen 127.0.0.1:$1 " >/dev/null
@@ -16,7 +29,7 @@ out=$($HERD lab --help); rc=$?
 expect_eq "lab --help exits 0" "$rc" 0
 expect_match "lab --help names the scenarios and how to scale up" "$out" "100000"
 
-port=$(free_port)
+port=$(quiet_port)
 $HERD lab --models epoll,nosuch --port "$port" >"$TMP/out" 2>"$TMP/err"; rc=$?
 expect_eq "unknown model exits 2" "$rc" 2
 expect_match "unknown model is named" "$(cat "$TMP/err")" "unknown model 'nosuch'"
@@ -43,7 +56,7 @@ fi
 kill -TERM $busy; wait $busy 2>/dev/null
 
 # ------------------------------------------------------- the small lab
-port=$(free_port)
+port=$(quiet_port)
 $HERD lab --models epoll,blocking,reuseport --workers 3 --requests 300 --concurrency 50 \
 	--idle-requests 60 --step 0.2s --port "$port" --json "$TMP/lab.json" --html "$TMP/lab.html" \
 	>"$TMP/lab.out" 2>"$TMP/lab.err" &
@@ -216,7 +229,7 @@ else
 fi
 
 # ---------------------------------------------- peers, failing servers
-port=$(free_port)
+port=$(quiet_port)
 if [ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
 	$HERD lab --models epoll --peer nginx --scenarios idle --workers 2 --idle-requests 40 --port "$port" \
 		--json "$TMP/peer.json" >"$TMP/peer.out" 2>"$TMP/peer.err"; rc=$?
@@ -229,6 +242,7 @@ else
 fi
 
 # A peer whose server exits at once: unavailable with a reason, the lab goes on.
+port=$(quiet_port)
 $HERD lab --models blocking --peer nginx --nginx /bin/false --scenarios idle --workers 2 --idle-requests 20 \
 	--port "$port" --json "$TMP/fail.json" >"$TMP/fail.out" 2>"$TMP/fail.err"; rc=$?
 expect_eq "a server that fails to start does not fail the lab" "$rc" 0
@@ -237,7 +251,7 @@ expect_match "the other models still ran" "$(cat "$TMP/fail.out")" "^blocking +b
 check "no process left after the failed start" no_server "$port"
 
 # Ctrl-C in the middle: stops the server it started and exits 1.
-port=$(free_port)
+port=$(quiet_port)
 $HERD lab --models blocking,epoll --workers 2 --requests 100000 --port "$port" >"$TMP/int.out" 2>"$TMP/int.err" &
 lab=$!
 track_pid $lab
