@@ -113,7 +113,7 @@ struct worker {
 	int epfd;
 	struct conn *conns;
 	unsigned nconns, active, base;
-	struct conn **pending;
+	struct conn **pending, **draining; /* slots waiting to start; swapped per pass */
 	unsigned npending;
 	struct hdr *lat, *con, *ttfb, *ival;
 	pthread_mutex_t ival_lock;
@@ -132,6 +132,7 @@ struct shared {
 	const struct bench_config *cfg;
 	struct tmpl *tmpl; /* [url * 2 + close] */
 	bool head;
+	bool big_requests; /* some request is longer than one TCP segment */
 	_Atomic uint64_t issued;
 	uint64_t limit;	    /* requests, UINT64_MAX in duration mode */
 	uint64_t t0;	    /* run start, monotonic ns */
@@ -272,8 +273,12 @@ static void open_conn(struct conn *c, uint64_t now)
 	c->fd = fd;
 	c->reqs_on_fd = 0;
 	int one = 1;
-	/* Requests go out in one write; do not let Nagle hold back a tail. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* Nagle only holds back a segment while earlier data is unacknowledged.
+	 * A request that fits one segment goes out alone, and by the time the
+	 * next is written the response has acknowledged it, so the syscall is
+	 * only worth it for requests (with bodies) longer than a segment. */
+	if (w->sh->big_requests)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (cfg->close_with_rst) {
 		/* Linger 0: close() sends RST and the socket skips TIME_WAIT. */
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -508,6 +513,12 @@ static void handle_event(struct conn *c, uint32_t ev, uint64_t now)
 {
 	switch (c->state) {
 	case C_CONNECTING: {
+		/* Writable without an error flag means the handshake completed;
+		 * only an error or hang-up needs SO_ERROR to say which. */
+		if ((ev & EPOLLOUT) && !(ev & (EPOLLERR | EPOLLHUP))) {
+			connected(c, now);
+			return;
+		}
 		int err = 0;
 		socklen_t len = sizeof err;
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -575,14 +586,19 @@ static void *worker_main(void *arg)
 			break;
 		}
 		/* Start what is due. conn_next may fail instantly and queue the
-		 * slot again; the loop takes it in the same pass. */
-		for (unsigned i = 0; i < w->npending; i++) {
-			struct conn *c = w->pending[i];
+		 * slot again: that goes to the other array, for the next pass,
+		 * after a look at the network. */
+		struct conn **batch = w->pending;
+		unsigned nbatch = w->npending;
+		w->pending = w->draining;
+		w->draining = batch;
+		w->npending = 0;
+		for (unsigned i = 0; i < nbatch; i++) {
+			struct conn *c = batch[i];
 			c->pending = false;
 			if (c->state == C_IDLE)
 				conn_next(c, now);
 		}
-		w->npending = 0;
 		uint64_t wake = now + IDLE_WAKE_NS;
 		if (cfg->rate > 0 || now >= sh->end_issue) {
 			for (unsigned i = 0; i < w->nconns; i++) {
@@ -709,6 +725,7 @@ static void free_worker(struct worker *w)
 	hdr_free(w->ival);
 	free(w->conns);
 	free(w->pending);
+	free(w->draining);
 	free(w->samples);
 	free(w->rbuf);
 	free(w->events);
@@ -727,11 +744,12 @@ static int init_worker(struct worker *w, struct shared *sh, unsigned nconns, uns
 		return -errno;
 	w->conns = calloc(nconns, sizeof *w->conns);
 	w->pending = calloc(nconns, sizeof *w->pending);
+	w->draining = calloc(nconns, sizeof *w->draining);
 	w->rbuf = malloc(READ_BUF);
 	w->events = calloc(MAX_EVENTS, sizeof *w->events);
 	if (cfg->on_done)
 		w->samples = calloc(SAMPLE_BUF, sizeof *w->samples);
-	if (!w->conns || !w->pending || !w->rbuf || !w->events || (cfg->on_done && !w->samples))
+	if (!w->conns || !w->pending || !w->draining || !w->rbuf || !w->events || (cfg->on_done && !w->samples))
 		return -ENOMEM;
 	int rc;
 	if ((rc = new_hist(&w->lat)) < 0 || (rc = new_hist(&w->con)) < 0 || (rc = new_hist(&w->ttfb)) < 0)
@@ -814,6 +832,9 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res)
 	sh.tmpl = tmpl;
 	if ((rc = build_templates(cfg, tmpl)) < 0)
 		goto cleanup;
+	for (size_t i = 0; i < cfg->nurls * 2; i++)
+		if (tmpl[i].len > 1200)
+			sh.big_requests = true;
 	if (cfg->on_interval && (rc = new_hist(&ival_total)) < 0)
 		goto cleanup;
 	for (unsigned i = 0, base = 0; i < nthreads; i++) {

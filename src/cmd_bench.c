@@ -302,8 +302,9 @@ static int read_file(const char *path, char **buf, size_t *len)
 
 static void addr_hint(void)
 {
-	fprintf(stderr, "herd bench: connect failed with EADDRNOTAVAIL: this machine ran out of ephemeral ports "
-			"(connections in TIME_WAIT).\n"
+	fprintf(stderr, "herd bench: connect failed with EADDRNOTAVAIL: no free local port for this destination "
+			"(ephemeral ports used up, e.g. by connections in TIME_WAIT), or a --source address this host "
+			"does not have.\n"
 			"herd bench: try --source 127.0.0.2-127.0.0.200 (more source addresses), --rst (close with "
 			"RST, no TIME_WAIT), or -k K (reuse connections)\n");
 }

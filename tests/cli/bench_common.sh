@@ -5,14 +5,24 @@
 # interpreter), sets PORT and URL, and registers the pid for cleanup.
 PY=/usr/bin/python3
 start_server() {
-	PORT=$(free_port)
-	$PY tests/cli/bench_server.py "$PORT" "${1:-127.0.0.1}" 2>"$TMP/server.err" &
-	track_pid $!
-	if ! wait_port "$PORT" 10; then
-		echo "Bail out! test server did not start: $(cat "$TMP/server.err")"
-		exit 1
-	fi
-	URL=http://127.0.0.1:$PORT
+	local pid
+	# A free port can still be taken between the check and the bind (other
+	# tests' client connections use the same range): try a few.
+	for _ in 1 2 3 4 5; do
+		PORT=$(free_port)
+		$PY tests/cli/bench_server.py "$PORT" "${1:-127.0.0.1}" 2>"$TMP/server.err" &
+		pid=$!
+		track_pid $pid
+		while kill -0 $pid 2>/dev/null; do
+			if ss -Htln "sport = :$PORT" | grep -q .; then
+				URL=http://127.0.0.1:$PORT
+				return 0
+			fi
+			sleep 0.05
+		done
+	done
+	echo "Bail out! test server did not start: $(cat "$TMP/server.err")"
+	exit 1
 }
 
 # stats: what the server counted so far ("conns=N reqs=M").

@@ -10,6 +10,7 @@
 #   /reset     no answer: the connection is reset (SO_LINGER 0 + close)
 #   /vanish    no answer: the connection is closed (FIN)
 #   /slow      200 after 300 ms (a stalled server, for open-loop tests)
+#   /silent    no answer at all (the connection stays open): timeouts
 #   /hdr       200 when the request carried "X-Test: yes", else 400
 #   /stats     "conns=N reqs=M" counted before this request
 #   anything else: 404
@@ -68,6 +69,8 @@ async def handle(reader, writer):
             elif path == "/slow":
                 await asyncio.sleep(0.3)
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            elif path == "/silent":
+                await asyncio.sleep(3600)
             elif path == "/hdr":
                 ok = hdrs.get("x-test") == "yes"
                 writer.write(b"HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n" % (200 if ok else 400))

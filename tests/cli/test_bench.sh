@@ -55,7 +55,7 @@ expect_eq "round robin: five 200" "$(jget "$TMP/s.json" '["status"]["200"]')" 5
 expect_eq "round robin: five 404" "$(jget "$TMP/s.json" '["status"]["404"]')" 5
 
 # Chunked bodies keep the connection; close-delimited ones end it.
-$HERD bench -n 12 -c 2 -k 6 --json "$TMP/c.json" "$URL/chunked" >/dev/null
+$HERD bench -n 12 -c 1 -k 6 --json "$TMP/c.json" "$URL/chunked" >/dev/null
 expect_eq "chunked: 12 done" "$(jget "$TMP/c.json" '["done"]')" 12
 expect_eq "chunked: connections reused (2 opened)" "$(jget "$TMP/c.json" '["connections_opened"]')" 2
 $HERD bench -n 7 -c 2 -k 100 --json "$TMP/d.json" "$URL/close" >/dev/null
