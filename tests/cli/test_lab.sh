@@ -40,6 +40,9 @@ $HERD lab --workers 0 2>"$TMP/err"; rc=$?
 expect_eq "--workers 0 exits 2" "$rc" 2
 $HERD lab --peer apache 2>"$TMP/err"; rc=$?
 expect_eq "unknown peer exits 2" "$rc" 2
+$HERD lab --models blocking --port "$port" --json "$TMP/no/such/dir/lab.json" 2>"$TMP/err"; rc=$?
+expect_eq "an unwritable --json exits 1 before running" "$rc" 1
+expect_match "the file is named" "$(cat "$TMP/err")" "cannot write '.*no/such/dir/lab.json'"
 check "no server left after usage errors" no_server "$port"
 
 # Port in use: a listener of our own on the port.
