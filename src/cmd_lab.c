@@ -433,9 +433,10 @@ int cmd_lab(int argc, char **argv)
 	int nsc = 0;
 	for (int i = 0; i < LAB_SCENARIO_COUNT; i++)
 		nsc += cfg.scenarios[i];
-	fprintf(stderr, "herd lab: %zu models x %d scenarios, %u workers each, on 127.0.0.1:%u; about %.0f s "
+	fprintf(stderr, "herd lab: %zu model%s x %d scenario%s, %u workers each, on 127.0.0.1:%u; about %.0f s "
 			"(estimated)\n",
-		nmodels, nsc, cfg.workers, cfg.port, lab_estimate_s(&cfg, sysconf(_SC_NPROCESSORS_ONLN)));
+		nmodels, nmodels == 1 ? "" : "s", nsc, nsc == 1 ? "" : "s", cfg.workers, cfg.port,
+		lab_estimate_s(&cfg, sysconf(_SC_NPROCESSORS_ONLN)));
 
 	err = lab_run(&cfg, (const char *const *)model_sums, &rep);
 	rep.cmdline = cmdline;
