@@ -311,7 +311,9 @@ static int spawn(const char *const argv[], const char *log, int pipefd, pid_t *o
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		if (dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		/* A log takes both streams; a pipe only stdout (a warning on
+		 * stderr must not be read as data). */
+		if (dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || (log && dup2(fd, 2) < 0))
 			_exit(127);
 		execv(argv[0], (char *const *)argv);
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
@@ -324,6 +326,20 @@ static int spawn(const char *const argv[], const char *log, int pipefd, pid_t *o
 	close(nul);
 	*out = pid;
 	return 0;
+}
+
+/* Kills and reaps what is left of a process group whose leader is gone:
+ * workers that outlived their master. The group id cannot be reused while
+ * any member exists. */
+static void kill_leftovers(pid_t pgid)
+{
+	int st;
+	for (int i = 0; i < 100 && kill(-pgid, 0) == 0; i++) {
+		kill(-pgid, SIGKILL);
+		while (waitpid(-pgid, &st, WNOHANG) > 0)
+			;
+		sleep_ms(10);
+	}
 }
 
 /* Stops a process group led by pid: SIGTERM, up to wait_ms, then SIGKILL;
@@ -349,14 +365,7 @@ static void stop_group(pid_t pid, unsigned wait_ms)
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 	}
-	/* Workers that outlived their master: kill and reap them too. The group
-	 * id cannot be reused while any member exists. */
-	for (int i = 0; i < 100 && kill(-pid, 0) == 0; i++) {
-		kill(-pid, SIGKILL);
-		while (waitpid(-pid, &st, WNOHANG) > 0)
-			;
-		sleep_ms(10);
-	}
+	kill_leftovers(pid);
 }
 
 int lab_list_models(const char *exe, char ***names, char ***summaries, size_t *n)
@@ -855,6 +864,7 @@ static int server_wait(const struct lab_config *cfg, struct server *s, char *rea
 		int st;
 		pid_t r = waitpid(s->pid, &st, WNOHANG);
 		if (r == s->pid) {
+			kill_leftovers(s->pid);
 			s->pid = 0;
 			char line[512];
 			last_line(s->log, line, sizeof line);
@@ -1294,6 +1304,7 @@ int lab_run(const struct lab_config *cfg, const char *const *summaries, struct l
 			snprintf(reason, sizeof reason, "server exited during the run: %s", line);
 			m->reason = strdup(reason);
 			progress_note(cfg, &pb, "%s", reason);
+			kill_leftovers(s.pid);
 			s.pid = 0;
 		}
 		stop_group(s.pid, 3000);
