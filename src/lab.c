@@ -319,8 +319,9 @@ static int spawn(const char *const argv[], const char *log, int pipefd, pid_t *o
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	/* Both sides set the group, so it is set whichever runs first. */
-	setpgid(pid, pid);
+	/* Both sides set the group, so it is set whichever runs first; here it
+	 * fails harmlessly (EACCES) once the child has exec'd. */
+	(void)setpgid(pid, pid);
 	if (log)
 		close(fd);
 	close(nul);
@@ -469,7 +470,11 @@ int lab_port_free(unsigned port)
 	/* SO_REUSEADDR: connections in TIME_WAIT from an earlier run do not
 	 * count, only a listener does. */
 	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
 	struct sockaddr_in sa;
 	loopback(port, &sa);
 	int err = bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? -errno : 0;
@@ -1255,7 +1260,8 @@ int lab_run(const struct lab_config *cfg, const char *const *summaries, struct l
 
 	/* Workers that outlive their master are reparented to us, not to init,
 	 * so that stop_group can reap them. */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return -errno;
 	char tmp[] = "/tmp/herd-lab.XXXXXX";
 	if (!mkdtemp(tmp))
 		return -errno;
