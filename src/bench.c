@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -778,8 +779,13 @@ static void collect_interval(struct worker *ws, unsigned n, struct hdr *total)
 	}
 }
 
+/* CPUs this process may run on (taskset / cgroup cpusets narrow it), not
+ * the machine's total. */
 static unsigned cpu_count(void)
 {
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (unsigned)n : 1;
 }

@@ -526,8 +526,8 @@ static int run_merge(char **files, int nfiles, struct hist_options *o, double di
 	for (size_t i = 0; i < o->npercentiles; i++)
 		pv[i] = clamp((double)hdr_value_at_percentile(total, o->percentiles[i]), lo, hi) /
 			divisor;
-	fprintf(stderr, "%s: merged %ld intervals from %d log%s\n", prog, intervals, nfiles,
-		nfiles == 1 ? "" : "s");
+	fprintf(stderr, "%s: merged %ld interval%s from %d log%s\n", prog, intervals,
+		intervals == 1 ? "" : "s", nfiles, nfiles == 1 ? "" : "s");
 	status = print_result(hist_print(stdout, &s, rows, o));
 out:
 	hdr_free(total);

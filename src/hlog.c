@@ -8,10 +8,11 @@
  *                       int32 length of the zlib stream that follows;
  *   zlib stream of:     cookie 0x1c849313 (base 0x1c849303 | 0x10),
  *                       int32 payload length (bytes of counts below),
- *                       int32 normalizing index offset (0),
+ *                       int32 normalizing index offset (0; ignored on reading),
  *                       int32 significant figures,
  *                       int64 lowest discernible value, int64 highest trackable,
- *                       float64 integer-to-double conversion ratio (1.0),
+ *                       float64 integer-to-double conversion ratio (1.0;
+ *                       ignored on reading),
  *                       counts[0..index_of(max)] as ZigZag LEB128 varints,
  *                       a run of k > 1 zero counts written as -k.
  * Decoding checks every length and index before use: logs come from other
@@ -319,16 +320,15 @@ int hlog_decode(const char *base64, struct hdr **out)
 	if ((get_be32(hdrbuf) & ~COOKIE_WORD_SIZE_BITS) != ENCODING_COOKIE_BASE)
 		goto out;
 	int32_t payload_len = (int32_t)get_be32(hdrbuf + 4);
-	int32_t offset = (int32_t)get_be32(hdrbuf + 8);
 	int32_t sigfigs = (int32_t)get_be32(hdrbuf + 12);
 	int64_t lowest = (int64_t)get_be64(hdrbuf + 16);
 	int64_t highest = (int64_t)get_be64(hdrbuf + 24);
-	uint64_t ratio_bits = get_be64(hdrbuf + 32);
-	double ratio;
-	memcpy(&ratio, &ratio_bits, sizeof(ratio));
-	/* A non-zero offset or a ratio other than 1 come from Java's
-	 * DoubleHistogram, whose counts mean something else. */
-	if (payload_len < 0 || offset != 0 || ratio != 1.0)
+	/* The normalizing offset and the integer-to-double ratio (bytes 8..11
+	 * and 32..39) matter only inside Java's DoubleHistogram, whose logs
+	 * carry another cookie ("DHIST...") and are rejected above. Integer
+	 * readers ignore both, and so do we: hdr-histogram-js writes 1 and the
+	 * int64 1 there while its counts are in the usual order. */
+	if (payload_len < 0)
 		goto out;
 	rc = hdr_init(lowest, highest, sigfigs, &h);
 	if (rc)

@@ -14,6 +14,10 @@ for bad in "-c 0" "-n x" "-d forever" "--rate -5" "-k -1" "-t 0" "--timeout soon
 	expect_match "bad value '$bad' is named" "$(cat "$TMP/err")" "bad value for ${bad%% *}: '${bad#* }'"
 done
 $HERD bench -n 5 https://127.0.0.1:$PORT/ >/dev/null 2>"$TMP/err"; expect_eq "https URL exits 2" "$?" 2
+for bad in "http://[::1/" "http://h:0/" "http://h:99999/" "http://:80/" "http://u@h/" "ftp://h/"; do
+	$HERD bench -n 1 "$bad" >/dev/null 2>"$TMP/err"; rc=$?
+	expect_eq "bad URL '$bad' exits 2 and is named" "$rc:$(grep -cF "'$bad'" "$TMP/err")" "2:1"
+done
 $HERD bench -n 5 -d 1s "$URL/" >/dev/null 2>&1; expect_eq "-n with -d exits 2" "$?" 2
 $HERD bench >/dev/null 2>&1; expect_eq "no URL exits 2" "$?" 2
 $HERD bench --nosuch "$URL/" >/dev/null 2>"$TMP/err"; expect_eq "unknown flag exits 2" "$?" 2
@@ -89,8 +93,16 @@ expect_eq "hlog starts with the v1.3 header" "$(head -1 "$TMP/x.hlog")" "#[Histo
 read -r nint total < <($PY tests/cli/hlog_count.py "$TMP/x.hlog")
 expect_eq "hlog counts add up to the requests done" "$total" "$(jget "$TMP/x.json" '["done"]')"
 expect_match "hlog has about one interval a second" "$nint" '^[234]$'
-if $HERD hist --help 2>/dev/null | grep -q -- --merge; then
-	out=$($HERD hist --merge "$TMP/x.hlog" "$TMP/x.hlog" 2>&1)
-	expect_match "herd hist --merge of the log twice counts twice the requests" "$out" "$((2 * total))"
+out=$($HERD hist --merge "$TMP/x.hlog" "$TMP/x.hlog" 2>&1)
+expect_match "herd hist --merge of the log twice counts twice the requests" "$out" " count:$((2 * total))\$"
+# IPv6: a bracketed host in the URL, and in -r.
+if ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128'; then
+	URL4=$URL
+	start_server ::1
+	$HERD bench -n 6 -c 2 -k 3 --json "$TMP/v6.json" "http://[::1]:$PORT/" >/dev/null
+	expect_eq "IPv6 URL host: 6 done" "$(jget "$TMP/v6.json" '["done"]')" 6
+	$HERD bench -n 4 -r "[::1]:$PORT" --json "$TMP/v6r.json" "http://a.a/" >/dev/null
+	expect_eq "IPv6 -r address: 4 done" "$(jget "$TMP/v6r.json" '["done"]')" 4
+	URL=$URL4
 fi
 done_testing

@@ -127,6 +127,23 @@ static void test_encode_matches_hdrhistogram(void **state)
 	hdr_free(h);
 }
 
+/*
+ * The same histogram as encoded by hdr-histogram-js 3.0.1 (npm), which puts
+ * 1 in the normalizing-offset field and the int64 1 where the conversion
+ * ratio's double belongs; integer readers ignore both, and so must we.
+ */
+static void test_decode_hdr_histogram_js(void **state)
+{
+	(void)state;
+	struct hdr *d = NULL;
+	assert_int_equal(hlog_decode("HISTFAAAACJ4nJNpmSzMwMDAzMDAwAilGaBsBgYGDgYY/788EwA5pwJ4", &d), 0);
+	assert_int_equal(d->highest, 2048);
+	assert_int_equal(d->total, 1);
+	assert_int_equal(d->counts[2048], 1);
+	assert_int_equal(hdr_max(d), 2048);
+	hdr_free(d);
+}
+
 static FILE *log_of(const struct hdr *const *intervals, int n, double divisor)
 {
 	FILE *f = tmpfile();
@@ -292,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_decode_hdrhistogram_c),
 		cmocka_unit_test(test_encode_matches_hdrhistogram),
+		cmocka_unit_test(test_decode_hdr_histogram_js),
 		cmocka_unit_test(test_log_merge),
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_hostile_encodings),
