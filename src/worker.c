@@ -449,23 +449,6 @@ static int do_accept(void)
 	return m->accept ? m->accept(&W.aw) : accept_generic_accept(&W.aw);
 }
 
-/*
- * True when a stop signal waits, blocked, for the next epoll_pwait(). The
- * kernel returns ready events in preference to delivering a pending signal,
- * so a worker whose listener never runs dry (overload, or a reuseport socket
- * that keeps receiving its share while its worker is leaving) would accept
- * forever and never see SIGTERM. Asked before each accept: one cheap system
- * call per new connection.
- */
-static bool stop_pending(void)
-{
-	sigset_t p;
-	if (sigpending(&p) < 0)
-		return false;
-	return sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1 ||
-	       sigismember(&p, SIGQUIT) == 1;
-}
-
 static void begin_stop(void)
 {
 	W.stopping = true;
@@ -651,12 +634,8 @@ int worker_run(const struct worker_cfg *cfg)
 				/* The listener: one accept per wake-up, as nginx
 				 * without multi_accept, so the models decide who
 				 * takes the next one. */
-				if (!W.stopping && stop_pending()) {
-					stop_requested = 1;
-					begin_stop();
-				} else if (W.aw.registered && !W.stopping) {
+				if (W.aw.registered && !W.stopping && !stop_requested)
 					accepted(do_accept());
-				}
 			} else {
 				struct conn *c = evs[i].data.ptr;
 				if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
