@@ -55,6 +55,9 @@ enum {
 	IDLE_STREAK = 16,	      /* connections the idle hook may hand over between epoll looks */
 };
 
+/* Stopping: how long a connection accepted but still silent may take to send its request. */
+#define STOP_GRACE_NS (1000u * 1000000u)
+
 struct conn {
 	int fd;
 	bool busy;    /* counted in the worker's in-flight number */
@@ -93,6 +96,7 @@ static struct {
 	struct conn *free;
 	struct conn *head, *tail; /* timer list, earliest deadline first */
 	uint64_t pause_until;	  /* accepting paused until (ns), 0: not */
+	uint64_t quiet_close_at;  /* stopping: when connections still silent get closed, 0: not */
 	sigset_t blocked, open;
 	int sigfd; /* the stop signals, readable in the epoll (data.ptr == &W.sigfd) */
 } W;
@@ -459,13 +463,28 @@ static void begin_stop(void)
 	else
 		accept_generic_detach(&W.aw);
 	ST_SET(epoll_ctls, W.aw.epoll_ctls);
-	/* Idle keep-alive connections go now, and so do connections on which
-	 * no byte of a request has arrived yet (as nginx closes its idle
-	 * ones): waiting for them could hold the stop for a whole header
-	 * timeout. Connections with a request under way finish it. */
+	/* Idle keep-alive connections go now (as nginx closes its idle ones).
+	 * Connections with a request under way finish it. A connection just
+	 * accepted whose request has not arrived yet is a different matter:
+	 * the client has sent it or is about to, and closing now would drop
+	 * a request the kernel already accepted for us. Such connections get
+	 * STOP_GRACE_NS to speak; only the ones still silent then are closed,
+	 * so a silent client cannot hold the stop for a whole header timeout. */
 	for (struct conn *c = W.head, *next; c; c = next) {
 		next = c->next;
-		if (!c->busy || (c->in_len == 0 && c->body_left == 0 && c->out.len == 0))
+		if (!c->busy)
+			conn_close(c);
+	}
+	W.quiet_close_at = util_now_ns() + STOP_GRACE_NS;
+}
+
+/* Stopping, grace over: closes connections on which no request byte came. */
+static void close_silent(void)
+{
+	W.quiet_close_at = 0;
+	for (struct conn *c = W.head, *next; c; c = next) {
+		next = c->next;
+		if (c->in_len == 0 && c->body_left == 0 && c->out.len == 0)
 			conn_close(c);
 	}
 }
@@ -484,6 +503,8 @@ static void expire_timers(uint64_t now)
 		}
 		conn_close(c);
 	}
+	if (W.quiet_close_at && W.quiet_close_at <= now)
+		close_silent();
 	if (W.pause_until && W.pause_until <= now) {
 		W.pause_until = 0;
 		W.aw.paused = false;
@@ -498,6 +519,8 @@ static int wait_timeout_ms(uint64_t now)
 		next = W.head->deadline;
 	if (W.pause_until && W.pause_until < next)
 		next = W.pause_until;
+	if (W.quiet_close_at && W.quiet_close_at < next)
+		next = W.quiet_close_at;
 	if (next == UINT64_MAX)
 		return -1;
 	if (next <= now)
