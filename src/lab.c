@@ -44,7 +44,7 @@ static const char *const scenario_names[LAB_SCENARIO_COUNT] = {"seed", "idle", "
 static const char *const scenario_summaries[LAB_SCENARIO_COUNT] = {
 	"connection per request, CPU-burning handler, many concurrent clients",
 	"one connection at a time: light load, where one-worker-takes-all shows",
-	"like seed, but a few requests block their worker without using CPU",
+	"a few requests block their worker without CPU: what happens to the others",
 	"open-loop rate steps up to the capacity measured in seed: p99 against load",
 };
 
@@ -919,6 +919,11 @@ struct run_ctx {
 	uint64_t last_ns;
 	double *keep; /* raw latencies to keep, or NULL */
 	size_t keep_cap, keep_n;
+	/* stall: latencies of the ordinary requests only (url_index != 0), or
+	 * NULL. The stalling requests take stall_ms by design; the question
+	 * is what they do to everybody else's latency (the other customers
+	 * in the clogged cashier's queue). */
+	struct hdr *ordinary;
 };
 
 static void on_done(void *arg, const struct bench_sample *s)
@@ -927,6 +932,8 @@ static void on_done(void *arg, const struct bench_sample *s)
 	c->n++;
 	if (c->keep && s->error < 0 && c->keep_n < c->keep_cap)
 		c->keep[c->keep_n++] = s->latency_ms;
+	if (c->ordinary && s->error < 0 && s->url_index != 0)
+		hdr_record(c->ordinary, (int64_t)(s->latency_ms * 1000.0 + 0.5));
 	/* The last update is the caller's, once the run is over. */
 	if (c->cfg->progress && c->base + c->n < c->prog.total) {
 		uint64_t now = util_now_ns();
@@ -960,7 +967,8 @@ static double ms_at(const struct hdr *h, double p)
 	return (double)hdr_value_at_percentile(h, p) / 1000.0;
 }
 
-static void fill_run(struct lab_run *r, const struct bench_result *res)
+/* Fills r from a bench result; latencies from `lat` when not NULL. */
+static void fill_run(struct lab_run *r, const struct bench_result *res, const struct hdr *lat)
 {
 	r->ran = true;
 	r->done = res->done;
@@ -976,7 +984,7 @@ static void fill_run(struct lab_run *r, const struct bench_result *res)
 	for (int i = 0; i < 600; i++)
 		if (i < 200 || i > 299)
 			r->non2xx += res->status[i];
-	const struct hdr *h = res->latency;
+	const struct hdr *h = lat ? lat : res->latency;
 	if (h && h->total > 0) {
 		r->lat.min = (double)hdr_min(h) / 1000.0;
 		r->lat.p50 = ms_at(h, 50);
@@ -1047,7 +1055,7 @@ static int run_load(const struct lab_config *cfg, struct server *s, const struct
 	}
 	if (r) {
 		r->requests = ld->requests;
-		fill_run(r, &res);
+		fill_run(r, &res, ctx ? ctx->ordinary : NULL);
 		int na = nb >= 0 ? server_snapshot(s, after, s->cap) : -1;
 		if (nb >= 0 && na > 0) {
 			r->workers = calloc((size_t)na, sizeof *r->workers);
@@ -1156,6 +1164,10 @@ static int run_model(const struct lab_config *cfg, struct server *s, struct lab_
 		} else if (sc == LAB_STALL) {
 			ld.paths = stall;
 			ld.npaths = nstall;
+			ld.connections = cfg->stall_concurrency ? cfg->stall_concurrency : cfg->concurrency;
+			/* Same range and precision as the engine's histograms (µs). */
+			if ((err = hdr_init(1, 3600000000LL, 3, &ctx.ordinary)) < 0)
+				goto out;
 		}
 		ctx.prog.total = ld.requests;
 		if (sc == LAB_SEED && !hidden) {
@@ -1163,10 +1175,23 @@ static int run_model(const struct lab_config *cfg, struct server *s, struct lab_
 			ctx.keep = m->seed_ms;
 			ctx.keep_cap = m->seed_ms ? ld.requests : 0;
 		}
+		if (sc == LAB_STALL) {
+			/* The calm twin first: same concurrency and count, no stalls. */
+			struct load calm = ld;
+			calm.paths = one;
+			calm.npaths = 1;
+			struct run_ctx cctx = {.cfg = cfg, .prog = ctx.prog};
+			cctx.prog.scenario = "stall (calm twin)";
+			cctx.prog.total = calm.requests;
+			if ((err = run_load(cfg, s, &calm, &cctx, &m->stall_calm)) < 0)
+				goto out;
+		}
 		struct lab_run tmp;
 		memset(&tmp, 0, sizeof tmp);
 		struct lab_run *r = hidden ? &tmp : &m->runs[sc];
 		err = run_load(cfg, s, &ld, &ctx, r);
+		hdr_free(ctx.ordinary);
+		ctx.ordinary = NULL;
 		if (sc == LAB_SEED) {
 			m->seed_n = ctx.keep_n;
 			m->capacity = r->throughput;
@@ -1338,6 +1363,7 @@ void lab_report_free(struct lab_report *rep)
 		free(m->reason);
 		for (int s = 0; s < LAB_SCENARIO_COUNT; s++)
 			free(m->runs[s].workers);
+		free(m->stall_calm.workers);
 		for (size_t k = 0; k < m->nsteps; k++)
 			free(m->steps[k].workers);
 		free(m->steps);

@@ -27,7 +27,7 @@
 enum lab_scenario {
 	LAB_SEED,  /* connection per request, /cpu, concurrency 200, fixed count */
 	LAB_IDLE,  /* sequential connections: where one-worker-takes-all shows */
-	LAB_STALL, /* like seed, 1 request in stall_every blocks its worker */
+	LAB_STALL, /* 1 request in stall_every blocks its worker; also run calm */
 	LAB_SWEEP, /* open-loop rate steps: p99 against offered load */
 	LAB_SCENARIO_COUNT
 };
@@ -100,6 +100,9 @@ struct lab_model {
 	bool available;
 	char *reason; /* why unavailable, or a note; NULL when none */
 	struct lab_run runs[LAB_SCENARIO_COUNT]; /* runs[LAB_SWEEP] unused */
+	/* stall's twin: the same load without the stalling requests, so the
+	 * stall's effect is read at equal concurrency (stall p99 / calm p99). */
+	struct lab_run stall_calm;
 	double capacity; /* req/s of seed, base of the sweep's steps */
 	size_t nsteps;
 	struct lab_run *steps;	 /* sweep, one per fraction */
@@ -122,6 +125,7 @@ struct lab_config {
 	bool scenarios[LAB_SCENARIO_COUNT];
 	unsigned workers;
 	unsigned concurrency;
+	unsigned stall_concurrency; /* stall: connections in flight; 0: concurrency */
 	unsigned port;
 	uint64_t requests;	/* seed and stall */
 	uint64_t idle_requests; /* idle */

@@ -67,9 +67,9 @@ void report_verdict(const struct lab_report *rep, size_t i, char *buf, size_t le
 		 * differ exactly there: dev 1.58 vs 25.27 at the same average. */
 		double cv = seed->lat.stddev / seed->lat.mean;
 		char st[128] = "";
-		if (stall && stall->done > 0 && stall->lat.mean > 0 && seed->lat.p99 > 0)
-			snprintf(st, sizeof st, "; stall: stddev/mean %.2f, p99 x%.1f of seed",
-				 stall->lat.stddev / stall->lat.mean, stall->lat.p99 / seed->lat.p99);
+		if (stall && stall->done > 0 && m->stall_calm.ran && m->stall_calm.lat.p99 > 0)
+			snprintf(st, sizeof st, "; stall: p99 x%.1f of the same load without stalls",
+				 stall->lat.p99 / m->stall_calm.lat.p99);
 		snprintf(tail, sizeof tail, "flat tail? %s (seed stddev/mean %.2f, p99 %.0f ms = %.1fx p50%s)",
 			 cv <= TAIL_CV ? "YES" : "NO", cv, seed->lat.p99, seed->lat.p99 / seed->lat.p50, st);
 	} else if (stall && stall->done > 0) {
@@ -191,6 +191,28 @@ static void print_header_row(FILE *out, const struct lab_report *rep, size_t a, 
 	fputc('\n', out);
 }
 
+/* The stall table's last rows: the calm twin's p99 and the stall's growth over it. */
+static void text_stall_calm(FILE *out, const struct lab_report *rep, size_t a, size_t b)
+{
+	static const char *const labels[] = {"calm p99 ms", "p99 / calm p99"};
+	for (int row = 0; row < 2; row++) {
+		fprintf(out, "%-*s", LABEL_W, labels[row]);
+		for (size_t i = a; i < b; i++) {
+			const struct lab_model *m = &rep->models[i];
+			const struct lab_run *st = run_of(m, LAB_STALL);
+			char c[32] = "-";
+			if (st && m->stall_calm.ran && m->stall_calm.lat.p99 > 0) {
+				if (row == 0)
+					fmt_ms(c, sizeof c, m->stall_calm.lat.p99);
+				else
+					fmt_ratio(c, sizeof c, st->lat.p99 / m->stall_calm.lat.p99);
+			}
+			fprintf(out, "%*s", col_width(m), c);
+		}
+		fputc('\n', out);
+	}
+}
+
 static void text_scenario(FILE *out, const struct lab_report *rep, int sc)
 {
 	const struct lab_config *cfg = rep->cfg;
@@ -202,7 +224,10 @@ static void text_scenario(FILE *out, const struct lab_report *rep, int sc)
 		fprintf(out, "   /cpu?us=%u, one connection at a time, %llu requests at %.0f/s\n", cfg->cpu_us,
 			(unsigned long long)cfg->idle_requests, cfg->idle_rate);
 	else if (sc == LAB_STALL)
-		fprintf(out, "   as seed, but 1 request in %u is /sleep?ms=%u (blocks its worker without CPU)\n",
+		fprintf(out,
+			"   /cpu?us=%u, concurrency %u, but 1 request in %u is /sleep?ms=%u (blocks its worker\n"
+			"   without CPU); latencies are the other requests'. 'calm' = the same load without stalls\n",
+			cfg->cpu_us, cfg->stall_concurrency ? cfg->stall_concurrency : cfg->concurrency,
 			cfg->stall_every, cfg->stall_ms);
 	size_t ran = 0;
 	for (size_t i = 0; i < rep->nmodels; i++)
@@ -223,6 +248,8 @@ static void text_scenario(FILE *out, const struct lab_report *rep, int sc)
 			}
 			fputc('\n', out);
 		}
+		if (sc == LAB_STALL)
+			text_stall_calm(out, rep, a, b);
 		a = b;
 		if (a < rep->nmodels)
 			fputc('\n', out);
@@ -610,6 +637,12 @@ int report_json(FILE *out, const struct lab_report *rep)
 			jw_open(j, '{');
 			json_run(j, r);
 			jw_close(j, '}');
+			if (sc == LAB_STALL && m->stall_calm.ran) {
+				jw_key(j, "stall_calm");
+				jw_open(j, '{');
+				json_run(j, &m->stall_calm);
+				jw_close(j, '}');
+			}
 		}
 		jw_close(j, '}');
 		jw_close(j, '}');

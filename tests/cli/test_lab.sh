@@ -101,8 +101,11 @@ if what == "models":
     for m in want:
         assert m in models, "model %s missing" % m
         assert models[m]["available"], "%s unavailable: %s" % (m, models[m]["reason"])
-        for sc in ("seed", "idle", "stall", "sweep"):
+        for sc in ("seed", "idle", "stall", "stall_calm", "sweep"):
             assert sc in models[m]["scenarios"], "%s: no %s" % (m, sc)
+        st, calm = models[m]["scenarios"]["stall"], models[m]["scenarios"]["stall_calm"]
+        # stall runs with its calm twin (same load, no sleeps) beside it.
+        assert calm["done"] > 0 and st["done"] > 0
 elif what == "finite":
     for v in numbers(rep):
         assert math.isfinite(v), v
