@@ -988,9 +988,11 @@ int report_html(FILE *f, const struct lab_report *rep)
 	fprintf(f, ", <b>%ld CPUs</b>; %s; %.0f s%s.<br>Command: <code>", rep->nproc, when, rep->elapsed_s,
 		rep->interrupted ? "; <b>interrupted, partial results</b>" : "");
 	html_esc(f, rep->cmdline);
-	fprintf(f, "</code><br>%u workers per model, handler burns %u &micro;s of CPU per request, concurrency %u, "
-		   "%llu requests per seed/stall run, everything on loopback; the load generator shares the CPUs.</p>\n",
-		cfg->workers, cfg->cpu_us, cfg->concurrency, (unsigned long long)cfg->requests);
+	fprintf(f, "</code><br>%u workers per model, handler burns %u &micro;s of CPU per request, concurrency %u "
+		   "(stall: %u), %llu requests per seed/stall run, everything on loopback; the load generator shares "
+		   "the CPUs.</p>\n",
+		cfg->workers, cfg->cpu_us, cfg->concurrency,
+		cfg->stall_concurrency ? cfg->stall_concurrency : cfg->concurrency, (unsigned long long)cfg->requests);
 
 	fprintf(f, "<h2>Verdict</h2>\n<ul class=\"v\">\n");
 	for (size_t i = 0; i < rep->nmodels; i++) {
