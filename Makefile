@@ -7,6 +7,9 @@
 #   make lab        herd lab with its defaults; report in build/report.html
 #   make install    PREFIX=/usr/local (DESTDIR honoured)
 .DELETE_ON_ERROR:
+# Keep the generated eBPF object and skeleton: deleting them as intermediates
+# would rebuild every object that includes the skeleton on the next make.
+.SECONDARY:
 .SUFFIXES:
 .PHONY: all test unit fuzz bench lab install clean format
 
