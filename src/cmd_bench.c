@@ -28,6 +28,7 @@
 #include "cmd.h"
 #include "hdr.h"
 #include "hlog.h"
+#include "json.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -397,18 +398,17 @@ static void print_summary(FILE *f, const struct bench_result *r, bool interrupte
 		(unsigned long long)r->connections_opened);
 }
 
-static double num_or_0(double x)
+static void json_dist(struct json_writer *j, const char *name, const struct hdr *h)
 {
-	return isfinite(x) ? x : 0;
-}
-
-static void json_dist(FILE *f, const char *name, const struct hdr *h)
-{
-	fprintf(f, "  \"%s\": {\"count\": %lld", name, (long long)h->total);
+	json_open(j, name, '{');
+	json_u64(j, "count", (uint64_t)h->total);
 	for (int i = 0; i < NPCT; i++)
-		fprintf(f, ", \"%s\": %lld", pct_names[i], (long long)pct(h, pcts[i]));
-	fprintf(f, ", \"min\": %lld, \"max\": %lld, \"mean\": %.3f, \"stdev\": %.3f}", (long long)hdr_min(h),
-		(long long)hdr_max(h), num_or_0(hdr_mean(h)), num_or_0(hdr_stddev(h)));
+		json_u64(j, pct_names[i], (uint64_t)pct(h, pcts[i]));
+	json_u64(j, "min", (uint64_t)hdr_min(h));
+	json_u64(j, "max", (uint64_t)hdr_max(h));
+	json_num(j, "mean", hdr_mean(h));
+	json_num(j, "stdev", hdr_stddev(h));
+	json_close(j, '}');
 }
 
 static int write_json(const char *path, const struct bench_config *cfg, const struct bench_result *r,
@@ -417,36 +417,47 @@ static int write_json(const char *path, const struct bench_config *cfg, const st
 	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "{\n  \"config\": {\"requests\": %llu, \"duration_s\": %.6f, \"connections\": %u, "
-		   "\"threads\": %u, \"keepalive\": %u, \"rate\": %.3f, \"timeout_s\": %.6f, \"urls\": %zu},\n",
-		(unsigned long long)cfg->requests, num_or_0(cfg->duration_s), cfg->connections, cfg->threads,
-		cfg->keepalive, num_or_0(cfg->rate), num_or_0(cfg->timeout_s), cfg->nurls);
-	fprintf(f, "  \"done\": %llu,\n  \"failed\": %llu,\n  \"interrupted\": %s,\n", (unsigned long long)r->done,
-		(unsigned long long)r->failed, interrupted ? "true" : "false");
-	fprintf(f, "  \"duration_s\": %.6f,\n  \"requests_per_s\": %.3f,\n", num_or_0(r->duration_s),
-		r->duration_s > 0 ? (double)r->done / r->duration_s : 0.0);
-	fprintf(f, "  \"target_rate\": %.3f,\n  \"achieved_rate\": %.3f,\n  \"sent_late\": %llu,\n",
-		num_or_0(r->target_rate), num_or_0(r->achieved_rate), (unsigned long long)r->sent_late);
-	fprintf(f, "  \"connections_opened\": %llu,\n  \"bytes_read\": %llu,\n  \"bytes_written\": %llu,\n",
-		(unsigned long long)r->connections_opened, (unsigned long long)r->bytes_read,
-		(unsigned long long)r->bytes_written);
-	fprintf(f, "  \"unit\": \"us\",\n");
-	json_dist(f, "latency", r->latency);
-	fprintf(f, ",\n");
-	json_dist(f, "connect", r->connect);
-	fprintf(f, ",\n");
-	json_dist(f, "first_byte", r->ttfb);
-	fprintf(f, ",\n  \"status\": {");
-	const char *sep = "";
+	struct json_writer jw, *j = &jw;
+	json_init(j, f);
+	json_open(j, NULL, '{');
+	json_open(j, "config", '{');
+	json_u64(j, "requests", cfg->requests);
+	json_num(j, "duration_s", cfg->duration_s);
+	json_u64(j, "connections", cfg->connections);
+	json_u64(j, "threads", cfg->threads);
+	json_u64(j, "keepalive", cfg->keepalive);
+	json_num(j, "rate", cfg->rate);
+	json_num(j, "timeout_s", cfg->timeout_s);
+	json_u64(j, "urls", cfg->nurls);
+	json_close(j, '}');
+	json_u64(j, "done", r->done);
+	json_u64(j, "failed", r->failed);
+	json_bool(j, "interrupted", interrupted);
+	json_num(j, "duration_s", r->duration_s);
+	json_num(j, "requests_per_s", r->duration_s > 0 ? (double)r->done / r->duration_s : 0.0);
+	json_num(j, "target_rate", r->target_rate);
+	json_num(j, "achieved_rate", r->achieved_rate);
+	json_u64(j, "sent_late", r->sent_late);
+	json_u64(j, "connections_opened", r->connections_opened);
+	json_u64(j, "bytes_read", r->bytes_read);
+	json_u64(j, "bytes_written", r->bytes_written);
+	json_str(j, "unit", "us");
+	json_dist(j, "latency", r->latency);
+	json_dist(j, "connect", r->connect);
+	json_dist(j, "first_byte", r->ttfb);
+	json_open(j, "status", '{');
 	for (int s = 0; s < 600; s++)
 		if (r->status[s]) {
-			fprintf(f, "%s\"%d\": %llu", sep, s, (unsigned long long)r->status[s]);
-			sep = ", ";
+			char code[8];
+			snprintf(code, sizeof code, "%d", s);
+			json_u64(j, code, r->status[s]);
 		}
-	fprintf(f, "},\n  \"errors\": {");
+	json_close(j, '}');
+	json_open(j, "errors", '{');
 	for (int e = 0; e < BENCH_ERR_COUNT; e++)
-		fprintf(f, "%s\"%s\": %llu", e ? ", " : "", bench_error_name(e), (unsigned long long)r->errors[e]);
-	fprintf(f, "}\n}\n");
+		json_u64(j, bench_error_name(e), r->errors[e]);
+	json_close(j, '}');
+	json_close(j, '}');
 	int rc = ferror(f) ? -EIO : 0;
 	if (f == stdout)
 		return fflush(f) == 0 ? rc : -errno;

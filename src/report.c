@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "hist.h"
+#include "json.h"
 
 /* ------------------------------------------------------------- verdicts */
 
@@ -386,277 +387,154 @@ int report_text(FILE *out, const struct lab_report *rep)
 
 /* ------------------------------------------------------------------ JSON */
 
-struct jw {
-	FILE *f;
-	int depth;
-	bool first[16];
-	bool key; /* a key was just written: the value needs no separator */
-};
-
-static void jw_indent(struct jw *j)
+static void run_json(struct json_writer *j, const struct lab_run *r)
 {
-	fputc('\n', j->f);
-	for (int i = 0; i < j->depth; i++)
-		fputs("  ", j->f);
-}
-
-static void jw_sep(struct jw *j)
-{
-	if (j->key) {
-		j->key = false;
-		return;
-	}
-	if (j->depth > 0) {
-		if (!j->first[j->depth])
-			fputc(',', j->f);
-		j->first[j->depth] = false;
-		jw_indent(j);
-	}
-}
-
-static void jw_string_raw(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p == '\t')
-			fputs("\\t", f);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
-static void jw_key(struct jw *j, const char *k)
-{
-	jw_sep(j);
-	jw_string_raw(j->f, k);
-	fputs(": ", j->f);
-	j->key = true;
-}
-
-static void jw_open(struct jw *j, char c)
-{
-	jw_sep(j);
-	fputc(c, j->f);
-	if (j->depth < 15)
-		j->depth++;
-	j->first[j->depth] = true;
-}
-
-static void jw_close(struct jw *j, char c)
-{
-	bool empty = j->first[j->depth];
-	j->depth--;
-	if (!empty)
-		jw_indent(j);
-	fputc(c, j->f);
-}
-
-static void jw_str(struct jw *j, const char *k, const char *v)
-{
-	jw_key(j, k);
-	if (v)
-		jw_string_raw(j->f, v);
-	else
-		fputs("null", j->f);
-	j->key = false;
-}
-
-static void jw_num(struct jw *j, const char *k, double v)
-{
-	if (k)
-		jw_key(j, k);
-	else
-		jw_sep(j);
-	if (isfinite(v))
-		fprintf(j->f, "%.10g", v);
-	else
-		fputs("null", j->f);
-	j->key = false;
-}
-
-static void jw_u64(struct jw *j, const char *k, uint64_t v)
-{
-	jw_key(j, k);
-	fprintf(j->f, "%llu", (unsigned long long)v);
-	j->key = false;
-}
-
-static void jw_bool(struct jw *j, const char *k, bool v)
-{
-	jw_key(j, k);
-	fputs(v ? "true" : "false", j->f);
-	j->key = false;
-}
-
-static void json_run(struct jw *j, const struct lab_run *r)
-{
-	jw_u64(j, "requests", r->requests);
-	jw_u64(j, "done", r->done);
-	jw_u64(j, "failed", r->failed);
-	jw_u64(j, "non_2xx", r->non2xx);
-	jw_key(j, "errors");
-	jw_open(j, '{');
+	json_u64(j, "requests", r->requests);
+	json_u64(j, "done", r->done);
+	json_u64(j, "failed", r->failed);
+	json_u64(j, "non_2xx", r->non2xx);
+	json_open(j, "errors", '{');
 	for (int e = 0; e < BENCH_ERR_COUNT; e++)
-		jw_u64(j, bench_error_name(e), r->errors[e]);
-	jw_close(j, '}');
-	jw_u64(j, "connections_opened", r->connections_opened);
-	jw_num(j, "duration_s", r->duration_s);
-	jw_num(j, "throughput_rps", r->throughput);
+		json_u64(j, bench_error_name(e), r->errors[e]);
+	json_close(j, '}');
+	json_u64(j, "connections_opened", r->connections_opened);
+	json_num(j, "duration_s", r->duration_s);
+	json_num(j, "throughput_rps", r->throughput);
 	if (r->offered_rate > 0) {
-		jw_num(j, "offered_rps", r->offered_rate);
-		jw_num(j, "achieved_rps", r->achieved_rate);
-		jw_u64(j, "sent_late", r->sent_late);
+		json_num(j, "offered_rps", r->offered_rate);
+		json_num(j, "achieved_rps", r->achieved_rate);
+		json_u64(j, "sent_late", r->sent_late);
 	}
-	jw_key(j, "latency_ms");
-	jw_open(j, '{');
-	jw_num(j, "min", r->lat.min);
-	jw_num(j, "p50", r->lat.p50);
-	jw_num(j, "p90", r->lat.p90);
-	jw_num(j, "p99", r->lat.p99);
-	jw_num(j, "p99.9", r->lat.p999);
-	jw_num(j, "max", r->lat.max);
-	jw_num(j, "mean", r->lat.mean);
-	jw_num(j, "stddev", r->lat.stddev);
-	jw_close(j, '}');
-	jw_key(j, "percentile_curve_ms");
-	jw_open(j, '[');
+	json_open(j, "latency_ms", '{');
+	json_num(j, "min", r->lat.min);
+	json_num(j, "p50", r->lat.p50);
+	json_num(j, "p90", r->lat.p90);
+	json_num(j, "p99", r->lat.p99);
+	json_num(j, "p99.9", r->lat.p999);
+	json_num(j, "max", r->lat.max);
+	json_num(j, "mean", r->lat.mean);
+	json_num(j, "stddev", r->lat.stddev);
+	json_close(j, '}');
+	json_open(j, "percentile_curve_ms", '[');
 	for (int i = 0; i < LAB_CURVE_POINTS; i++) {
-		jw_sep(j);
+		json_value(j, NULL);
 		fprintf(j->f, "[%g, %.10g]", lab_curve_percentiles[i], isfinite(r->curve[i]) ? r->curve[i] : 0.0);
 	}
-	jw_close(j, ']');
-	jw_bool(j, "per_worker_counters", r->stats_ok);
+	json_close(j, ']');
+	json_bool(j, "per_worker_counters", r->stats_ok);
 	if (!r->stats_ok)
 		return;
-	jw_key(j, "balance");
-	jw_open(j, '{');
-	jw_num(j, "jain_cpu", r->bal.jain_cpu);
-	jw_num(j, "jain_connections", r->bal.jain_conn);
-	jw_num(j, "max_share_cpu", r->bal.max_share_cpu);
-	jw_num(j, "min_share_cpu", r->bal.min_share_cpu);
-	jw_num(j, "max_share_connections", r->bal.max_share_conn);
-	jw_num(j, "min_share_connections", r->bal.min_share_conn);
-	jw_num(j, "max_over_min_cpu", r->bal.max_over_min_cpu);
-	jw_num(j, "max_over_min_connections", r->bal.max_over_min_conn);
-	jw_close(j, '}');
-	jw_num(j, "cpu_us_per_request", r->cpu_us_per_request);
-	jw_u64(j, "respawns", r->respawns);
-	jw_key(j, "workers");
-	jw_open(j, '[');
+	json_open(j, "balance", '{');
+	json_num(j, "jain_cpu", r->bal.jain_cpu);
+	json_num(j, "jain_connections", r->bal.jain_conn);
+	json_num(j, "max_share_cpu", r->bal.max_share_cpu);
+	json_num(j, "min_share_cpu", r->bal.min_share_cpu);
+	json_num(j, "max_share_connections", r->bal.max_share_conn);
+	json_num(j, "min_share_connections", r->bal.min_share_conn);
+	json_num(j, "max_over_min_cpu", r->bal.max_over_min_cpu);
+	json_num(j, "max_over_min_connections", r->bal.max_over_min_conn);
+	json_close(j, '}');
+	json_num(j, "cpu_us_per_request", r->cpu_us_per_request);
+	json_u64(j, "respawns", r->respawns);
+	json_open(j, "workers", '[');
 	for (size_t w = 0; w < r->nworkers; w++) {
 		const struct lab_worker *x = &r->workers[w];
-		jw_open(j, '{');
-		jw_u64(j, "index", x->index);
-		jw_u64(j, "pid", (uint64_t)(x->pid > 0 ? x->pid : 0));
-		jw_u64(j, "connections", x->accepted);
-		jw_u64(j, "requests", x->requests);
-		jw_num(j, "cpu_ms", (double)x->cpu_us / 1000.0);
-		jw_bool(j, "respawned", x->respawned);
-		jw_close(j, '}');
+		json_open(j, NULL, '{');
+		json_u64(j, "index", x->index);
+		json_u64(j, "pid", (uint64_t)(x->pid > 0 ? x->pid : 0));
+		json_u64(j, "connections", x->accepted);
+		json_u64(j, "requests", x->requests);
+		json_num(j, "cpu_ms", (double)x->cpu_us / 1000.0);
+		json_bool(j, "respawned", x->respawned);
+		json_close(j, '}');
 	}
-	jw_close(j, ']');
+	json_close(j, ']');
 }
 
 int report_json(FILE *out, const struct lab_report *rep)
 {
 	const struct lab_config *cfg = rep->cfg;
-	struct jw jb = {.f = out}, *j = &jb;
-	jw_open(j, '{');
-	jw_str(j, "tool", "herd lab");
-	jw_str(j, "command", rep->cmdline);
-	jw_str(j, "kernel", rep->kernel);
-	jw_str(j, "machine", rep->machine);
-	jw_num(j, "nproc", (double)rep->nproc);
-	jw_num(j, "started_unix", (double)rep->started);
-	jw_num(j, "elapsed_s", rep->elapsed_s);
-	jw_bool(j, "interrupted", rep->interrupted);
-	jw_key(j, "config");
-	jw_open(j, '{');
-	jw_num(j, "workers", cfg->workers);
-	jw_num(j, "concurrency", cfg->concurrency);
-	jw_num(j, "port", cfg->port);
-	jw_u64(j, "requests", cfg->requests);
-	jw_u64(j, "idle_requests", cfg->idle_requests);
-	jw_num(j, "idle_rate", cfg->idle_rate);
-	jw_num(j, "cpu_us", cfg->cpu_us);
-	jw_num(j, "stall_every", cfg->stall_every);
-	jw_num(j, "stall_ms", cfg->stall_ms);
-	jw_num(j, "sweep_step_s", cfg->step_s);
-	jw_key(j, "sweep_fractions");
-	jw_open(j, '[');
+	struct json_writer jb, *j = &jb;
+	json_init(j, out);
+	json_open(j, NULL, '{');
+	json_str(j, "tool", "herd lab");
+	json_str(j, "command", rep->cmdline);
+	json_str(j, "kernel", rep->kernel);
+	json_str(j, "machine", rep->machine);
+	json_num(j, "nproc", (double)rep->nproc);
+	json_num(j, "started_unix", (double)rep->started);
+	json_num(j, "elapsed_s", rep->elapsed_s);
+	json_bool(j, "interrupted", rep->interrupted);
+	json_open(j, "config", '{');
+	json_num(j, "workers", cfg->workers);
+	json_num(j, "concurrency", cfg->concurrency);
+	json_num(j, "stall_concurrency", cfg->stall_concurrency ? cfg->stall_concurrency : cfg->concurrency);
+	json_num(j, "port", cfg->port);
+	json_u64(j, "requests", cfg->requests);
+	json_u64(j, "idle_requests", cfg->idle_requests);
+	json_num(j, "idle_rate", cfg->idle_rate);
+	json_num(j, "cpu_us", cfg->cpu_us);
+	json_num(j, "stall_every", cfg->stall_every);
+	json_num(j, "stall_ms", cfg->stall_ms);
+	json_num(j, "sweep_step_s", cfg->step_s);
+	json_open(j, "sweep_fractions", '[');
 	for (size_t k = 0; k < cfg->nfractions; k++)
-		jw_num(j, NULL, cfg->fractions[k]);
-	jw_close(j, ']');
-	jw_key(j, "scenarios");
-	jw_open(j, '[');
+		json_num(j, NULL, cfg->fractions[k]);
+	json_close(j, ']');
+	json_open(j, "scenarios", '[');
 	for (int sc = 0; sc < LAB_SCENARIO_COUNT; sc++)
 		if (cfg->scenarios[sc]) {
-			jw_sep(j);
-			jw_string_raw(out, lab_scenario_name(sc));
+			json_str(j, NULL, lab_scenario_name(sc));
 		}
-	jw_close(j, ']');
-	jw_close(j, '}');
-	jw_key(j, "models");
-	jw_open(j, '[');
+	json_close(j, ']');
+	json_close(j, '}');
+	json_open(j, "models", '[');
 	for (size_t i = 0; i < rep->nmodels; i++) {
 		const struct lab_model *m = &rep->models[i];
-		jw_open(j, '{');
-		jw_str(j, "name", m->name);
-		jw_str(j, "summary", m->summary);
-		jw_bool(j, "peer", m->peer);
-		jw_bool(j, "available", m->available);
-		jw_str(j, "reason", m->reason);
+		json_open(j, NULL, '{');
+		json_str(j, "name", m->name);
+		json_str(j, "summary", m->summary);
+		json_bool(j, "peer", m->peer);
+		json_bool(j, "available", m->available);
+		json_str(j, "reason", m->reason);
 		char v[768];
 		report_verdict(rep, i, v, sizeof v);
-		jw_str(j, "verdict", v);
-		jw_key(j, "scenarios");
-		jw_open(j, '{');
+		json_str(j, "verdict", v);
+		json_open(j, "scenarios", '{');
 		for (int sc = 0; sc < LAB_SCENARIO_COUNT; sc++) {
 			if (sc == LAB_SWEEP) {
 				if (!m->available || !m->nsteps)
 					continue;
-				jw_key(j, "sweep");
-				jw_open(j, '{');
-				jw_num(j, "capacity_rps", m->capacity);
-				jw_key(j, "steps");
-				jw_open(j, '[');
+				json_open(j, "sweep", '{');
+				json_num(j, "capacity_rps", m->capacity);
+				json_open(j, "steps", '[');
 				for (size_t k = 0; k < m->nsteps; k++) {
-					jw_open(j, '{');
-					jw_num(j, "fraction", k < cfg->nfractions ? cfg->fractions[k] : 0);
-					json_run(j, &m->steps[k]);
-					jw_close(j, '}');
+					json_open(j, NULL, '{');
+					json_num(j, "fraction", k < cfg->nfractions ? cfg->fractions[k] : 0);
+					run_json(j, &m->steps[k]);
+					json_close(j, '}');
 				}
-				jw_close(j, ']');
-				jw_close(j, '}');
+				json_close(j, ']');
+				json_close(j, '}');
 				continue;
 			}
 			const struct lab_run *r = run_of(m, sc);
 			if (!r)
 				continue;
-			jw_key(j, lab_scenario_name(sc));
-			jw_open(j, '{');
-			json_run(j, r);
-			jw_close(j, '}');
+			json_open(j, lab_scenario_name(sc), '{');
+			run_json(j, r);
+			json_close(j, '}');
 			if (sc == LAB_STALL && m->stall_calm.ran) {
-				jw_key(j, "stall_calm");
-				jw_open(j, '{');
-				json_run(j, &m->stall_calm);
-				jw_close(j, '}');
+				json_open(j, "stall_calm", '{');
+				run_json(j, &m->stall_calm);
+				json_close(j, '}');
 			}
 		}
-		jw_close(j, '}');
-		jw_close(j, '}');
+		json_close(j, '}');
+		json_close(j, '}');
 	}
-	jw_close(j, ']');
-	jw_close(j, '}');
-	fputc('\n', out);
+	json_close(j, ']');
+	json_close(j, '}');
 	return ferror(out) ? -EIO : 0;
 }
 
