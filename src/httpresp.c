@@ -193,6 +193,9 @@ static int end_head(struct httpresp *p)
 			p->state = S_CHUNK_SIZE;
 			p->hex_digits = 0;
 			p->remaining = 0;
+			/* From here head_len bounds each chunk-size line (and the
+			 * trailer section) on its own, not the whole body. */
+			p->head_len = 0;
 			return HTTPRESP_MORE;
 		}
 		/* A coding other than chunked last: only the close ends it. */
@@ -275,8 +278,12 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 			if (c < '0' || c > '9' || (p->idx == 0 && c == '0'))
 				goto bad;
 			p->status = p->status * 10 + (c - '0');
-			if (++p->idx == 3)
+			if (++p->idx == 3) {
+				/* RFC 9110 15: valid status codes are 100..599. */
+				if (p->status > 599)
+					goto bad;
 				p->state = S_AFTER_CODE;
+			}
 			break;
 		case S_AFTER_CODE:
 			if (c == ' ')
@@ -392,6 +399,7 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 				goto bad;
 		chunk_size_done:
 			p->hex_digits = 0;
+			p->head_len = 0;
 			p->state = p->remaining ? S_CHUNK_DATA : S_TRAILER_START;
 			break;
 		case S_CHUNK_DATA_CR:

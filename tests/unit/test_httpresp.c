@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -219,6 +220,49 @@ static void test_head_limit(void **state)
 	assert_true(used <= HTTPRESP_MAX_HEAD + 1);
 }
 
+/* A long chunked body of many small chunks: the head limit bounds each
+ * chunk-size line, not the sum of all of them. */
+static void test_many_small_chunks(void **state)
+{
+	(void)state;
+	const char *head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+	enum { N = 30000 }; /* 5 framing bytes each: 150 KB, well past HTTPRESP_MAX_HEAD */
+	size_t len = strlen(head) + (size_t)N * 6 + 5;
+	char *buf = malloc(len + 1);
+	assert_non_null(buf);
+	char *w = buf + strlen(head);
+	memcpy(buf, head, strlen(head));
+	for (int i = 0; i < N; i++, w += 6)
+		memcpy(w, "1\r\nX\r\n", 6);
+	memcpy(w, "0\r\n\r\n", 5);
+	struct httpresp p;
+	httpresp_init(&p, false);
+	size_t used;
+	assert_int_equal(httpresp_feed(&p, buf, len, &used), HTTPRESP_DONE);
+	assert_int_equal(used, len);
+	assert_int_equal(p.body_bytes, N);
+	free(buf);
+}
+
+/* RFC 9110: status codes outside 100..599 are invalid. */
+static void test_status_range(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"HTTP/1.1 600 X\r\n\r\n", "HTTP/1.1 999 Weird\r\n\r\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct httpresp p;
+		httpresp_init(&p, false);
+		size_t used;
+		assert_int_equal(httpresp_feed(&p, bad[i], strlen(bad[i]), &used), -EBADMSG);
+	}
+	const char *ok = "HTTP/1.1 599 Edge\r\nContent-Length: 0\r\n\r\n";
+	struct httpresp p;
+	httpresp_init(&p, false);
+	size_t used;
+	assert_int_equal(httpresp_feed(&p, ok, strlen(ok), &used), HTTPRESP_DONE);
+	assert_int_equal(p.status, 599);
+}
+
 static void test_reuse_after_done(void **state)
 {
 	(void)state;
@@ -244,6 +288,8 @@ int main(void)
 		cmocka_unit_test(test_byte_by_byte),
 		cmocka_unit_test(test_head_limit),
 		cmocka_unit_test(test_reuse_after_done),
+		cmocka_unit_test(test_many_small_chunks),
+		cmocka_unit_test(test_status_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
