@@ -126,7 +126,7 @@ struct worker {
 	uint64_t finish_ns;
 	/* Counters, summed into the result at the end. */
 	uint64_t done, failed, errors[BENCH_ERR_COUNT], status[600];
-	uint64_t sent_late, opened, bytes_read, bytes_written;
+	uint64_t sent_late, abandoned, opened, bytes_read, bytes_written;
 };
 
 struct shared {
@@ -151,7 +151,7 @@ struct shared {
 
 static bool stopped(const struct shared *sh)
 {
-	return sh->abort_run || (sh->cfg->stop && *sh->cfg->stop);
+	return sh->abort_run || (sh->cfg->stop && atomic_load_explicit(sh->cfg->stop, memory_order_relaxed));
 }
 
 static int64_t ns_to_us(uint64_t ns)
@@ -304,7 +304,7 @@ static void open_conn(struct conn *c, uint64_t now)
 		}
 	}
 	w->opened++;
-	c->connect_ns = now;
+	c->connect_ns = util_now_ns();
 	int r = connect(fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen);
 	if (r < 0 && errno != EINPROGRESS) {
 		int e = errno;
@@ -370,6 +370,10 @@ static void conn_next(struct conn *c, uint64_t now)
 			return;
 		}
 		c->url = (size_t)(i % cfg->nurls);
+		/* A fresh clock read: `now` was taken before the other requests
+		 * of this pass were started, and latency runs from just before
+		 * this request's own connect() or first byte. */
+		now = util_now_ns();
 		c->origin_ns = now;
 		c->retried = false;
 		start_request(c, now);
@@ -557,10 +561,16 @@ static void handle_event(struct conn *c, uint32_t ev, uint64_t now)
 	}
 }
 
+/* Stops every connection; a request under way is counted as abandoned,
+ * neither done nor failed. */
 static void abandon_all(struct worker *w)
 {
-	for (unsigned i = 0; i < w->nconns; i++)
+	for (unsigned i = 0; i < w->nconns; i++) {
+		enum cstate st = w->conns[i].state;
+		if (st == C_CONNECTING || st == C_WRITING || st == C_READING)
+			w->abandoned++;
 		finish_conn(&w->conns[i]);
+	}
 }
 
 static void *worker_main(void *arg)
@@ -644,9 +654,11 @@ static void *worker_main(void *arg)
 			abandon_all(w);
 			break;
 		}
-		now = util_now_ns();
+		/* The clock is read per event, so the events handled late in a
+		 * batch are not stamped with the batch's start. */
 		for (int i = 0; i < n; i++)
-			handle_event(w->events[i].data.ptr, w->events[i].events, now);
+			handle_event(w->events[i].data.ptr, w->events[i].events, util_now_ns());
+		now = util_now_ns();
 		if (cfg->on_done)
 			flush_samples(w);
 	}
@@ -916,6 +928,7 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res)
 		for (int s = 0; s < 600; s++)
 			res->status[s] += w->status[s];
 		res->sent_late += w->sent_late;
+		res->abandoned += w->abandoned;
 		res->connections_opened += w->opened;
 		res->bytes_read += w->bytes_read;
 		res->bytes_written += w->bytes_written;

@@ -15,7 +15,7 @@
 #ifndef HERD_BENCH_H
 #define HERD_BENCH_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,7 +80,7 @@ struct bench_config {
 	void *arg;
 	/* When non-NULL and set non-zero (e.g. by a SIGINT handler) the run
 	 * stops early and bench_run returns the results so far. */
-	volatile sig_atomic_t *stop;
+	atomic_int *stop; /* atomic: the engine's threads read it (a lock-free atomic is signal-safe) */
 };
 
 struct bench_result {
@@ -89,6 +89,7 @@ struct bench_result {
 	uint64_t errors[BENCH_ERR_COUNT];
 	uint64_t status[600]; /* responses per HTTP status code (index = code) */
 	uint64_t sent_late;  /* open loop: requests sent more than 1 ms after their intended time */
+	uint64_t abandoned;  /* requests under way when the run stopped (Ctrl-C, end of -d grace) */
 	uint64_t connections_opened;
 	uint64_t bytes_read, bytes_written;
 	double duration_s;

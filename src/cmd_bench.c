@@ -31,7 +31,7 @@
 #include "json.h"
 #include "util.h"
 
-static volatile sig_atomic_t stop_flag;
+static atomic_int stop_flag;
 
 static void on_sigint(int sig)
 {
@@ -94,8 +94,12 @@ static void usage(FILE *out, bool compat)
 		"Latency runs from just before connect() (new connection) or before the first request byte\n"
 		"(reused connection) to the last body byte; with --rate, from the intended send time.\n"
 		"Exit status: 0 every request got a complete response (any HTTP status), 1 any request\n"
-		"failed (refused, reset, timeout, ...) or the run could not start, 2 usage error.\n");
+		"failed (refused, reset, timeout, ...) or had no response when the run stopped, or the\n"
+		"run could not start, 2 usage error.\n");
 }
+
+/* -d and --timeout: beyond this a duration in nanoseconds would not fit. */
+#define MAX_SECONDS 1e6
 
 /* Splits "host:port" or "[v6]:port"; host and port point into s (modified). */
 static int split_hostport(char *s, char **host, char **port)
@@ -141,6 +145,11 @@ static int parse_url(const char *text, struct url *u)
 		return -EINVAL;
 	const char *rest = auth + alen;
 	size_t plen = strcspn(rest, "#");
+	/* The URL goes into the request line as it is: a space, a control
+	 * character or DEL there would change the request (or inject headers). */
+	for (const unsigned char *q = (const unsigned char *)text; *q; q++)
+		if (*q <= 0x20 || *q == 0x7f)
+			return -EINVAL;
 	u->text = strdup(text);
 	u->hosthdr = strndup(auth, alen);
 	char *hp = strndup(auth, alen);
@@ -370,6 +379,9 @@ static void print_summary(FILE *f, const struct bench_result *r, bool interrupte
 	fprintf(f, "%s  requests   %llu done, %llu failed in %.3f s: %.1f req/s\n", interrupted ? "(interrupted)\n" : "",
 		(unsigned long long)r->done, (unsigned long long)r->failed, d,
 		d > 0 ? (double)r->done / d : 0.0);
+	if (r->abandoned)
+		fprintf(f, "  abandoned  %llu requests had no complete response when the run stopped\n",
+			(unsigned long long)r->abandoned);
 	if (r->target_rate > 0)
 		fprintf(f, "  open loop  target %.1f req/s, achieved %.1f req/s, %llu sent late (>1 ms after due)\n",
 			r->target_rate, r->achieved_rate, (unsigned long long)r->sent_late);
@@ -438,6 +450,7 @@ static int write_json(const char *path, const struct bench_config *cfg, const st
 	json_num(j, "target_rate", r->target_rate);
 	json_num(j, "achieved_rate", r->achieved_rate);
 	json_u64(j, "sent_late", r->sent_late);
+	json_u64(j, "abandoned", r->abandoned);
 	json_u64(j, "connections_opened", r->connections_opened);
 	json_u64(j, "bytes_read", r->bytes_read);
 	json_u64(j, "bytes_written", r->bytes_written);
@@ -448,7 +461,7 @@ static int write_json(const char *path, const struct bench_config *cfg, const st
 	json_open(j, "status", '{');
 	for (int s = 0; s < 600; s++)
 		if (r->status[s]) {
-			char code[8];
+			char code[12];
 			snprintf(code, sizeof code, "%d", s);
 			json_u64(j, code, r->status[s]);
 		}
@@ -494,7 +507,10 @@ static int go_style_args(int argc, char **argv, char ***out)
 			}
 		} else if (i > 0 && a[0] != '-') {
 			/* Go's flag stops at the first non-flag argument, and so do we. */
-			if (i > 1 && argv[i - 1][0] == '-' && strlen(argv[i - 1]) == 2 && strchr("nckr", argv[i - 1][1]))
+			/* The previous argument as getopt will see it: "--n" was
+			 * rewritten to "-n" above. */
+			const char *prev = v[n - 1];
+			if (i > 1 && prev[0] == '-' && strlen(prev) == 2 && strchr("nckr", prev[1]))
 				; /* a flag's value */
 			else
 				flags = false;
@@ -616,8 +632,8 @@ int cmd_bench(int argc, char **argv)
 			cfg.threads = (unsigned)v;
 			break;
 		case 'd':
-			if (util_parse_duration(optarg, &dv) < 0 || !(dv > 0)) {
-				status = bad_value("-d", optarg, "a duration such as 10s or 500ms");
+			if (util_parse_duration(optarg, &dv) < 0 || !(dv > 0) || dv > MAX_SECONDS) {
+				status = bad_value("-d", optarg, "a duration such as 10s or 500ms, at most 1000000s");
 				goto cleanup;
 			}
 			cfg.duration_s = dv;
@@ -656,8 +672,8 @@ int cmd_bench(int argc, char **argv)
 			cfg.rate = dv;
 			break;
 		case OPT_TIMEOUT:
-			if (util_parse_duration(optarg, &dv) < 0 || dv < 0) {
-				status = bad_value("--timeout", optarg, "a duration such as 2s");
+			if (util_parse_duration(optarg, &dv) < 0 || dv < 0 || dv > MAX_SECONDS) {
+				status = bad_value("--timeout", optarg, "a duration such as 2s, at most 1000000s");
 				goto cleanup;
 			}
 			cfg.timeout_s = dv;
@@ -858,7 +874,9 @@ int cmd_bench(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	status = res.failed ? 1 : 0;
+	/* A request abandoned at Ctrl-C or at the end of -d's grace got no
+	 * response either: not "every request got a complete response". */
+	status = res.failed || res.abandoned ? 1 : 0;
 	goto cleanup;
 
 usage_err:

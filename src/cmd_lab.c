@@ -15,7 +15,7 @@
 #include "report.h"
 #include "util.h"
 
-static volatile sig_atomic_t stop_flag;
+static atomic_int stop_flag;
 
 static void on_signal(int sig)
 {

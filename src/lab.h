@@ -16,7 +16,7 @@
 #ifndef HERD_LAB_H
 #define HERD_LAB_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -143,7 +143,7 @@ struct lab_config {
 	const char *nginx_modules; /* folder holding ngx_http_lua_module.so */
 	void (*progress)(void *arg, const struct lab_progress *p);
 	void *arg;
-	volatile sig_atomic_t *stop; /* set non-zero to stop early */
+	atomic_int *stop; /* set non-zero to stop early (also read by the bench engine's threads) */
 };
 
 struct lab_report {

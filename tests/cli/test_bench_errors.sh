@@ -25,6 +25,24 @@ $HERD bench -n 3 -c 3 --timeout 300ms --json "$TMP/t.json" "$URL/silent" >/dev/n
 expect_eq "silent server: exit 1" "$rc" 1
 expect_eq "silent server: 3 timeouts" "$(jget "$TMP/t.json" '["errors"]["timeout"]')" 3
 
+# A -d run that ends while requests wait for answers: those are abandoned,
+# neither done nor failed, and the exit status says not all got a response.
+$HERD bench -d 300ms -c 2 --json "$TMP/a.json" "$URL/silent" >"$TMP/a.out"; rc=$?
+expect_eq "silent server, -d ends: exit 1" "$rc" 1
+expect_eq "silent server, -d ends: 2 abandoned" "$(jget "$TMP/a.json" '["abandoned"]')" 2
+expect_match "summary names abandoned requests" "$(cat "$TMP/a.out")" "abandoned +2 requests"
+
+# Durations whose nanoseconds would overflow are refused, not run as zero.
+$HERD bench -d 1e11s "$URL/" >/dev/null 2>"$TMP/e"; rc=$?
+expect_eq "-d 1e11s: exit 2" "$rc" 2
+expect_match "-d 1e11s: the value is named" "$(cat "$TMP/e")" "1e11s"
+
+# A URL is sent as it is: spaces and control characters would change the request.
+$HERD bench -n 1 "$URL/a b" >/dev/null 2>"$TMP/e"; rc=$?
+expect_eq "URL with a space: exit 2" "$rc" 2
+$HERD bench -n 1 "$URL/a"$'\r\n'"X-Injected: 1" >/dev/null 2>"$TMP/e"; rc=$?
+expect_eq "URL with CR LF: exit 2" "$rc" 2
+
 # The server dies mid-run: the run carries on, counts, and prints a summary.
 PORT_SAVE=$PORT
 start_server

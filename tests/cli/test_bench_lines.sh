@@ -33,6 +33,8 @@ expect_match "-k 5: 4..5 connections for 20 requests (got $((c - c0 - 1)))" "$((
 # Go's flag syntax: -n=5, --c 2.
 $BH -n=5 --c 2 "$URL/" >"$TMP/o" 2>/dev/null; rc=$?
 expect_eq "Go-style -n=5 --c 2 runs 5 requests" "$rc:$(wc -l <"$TMP/o")" "0:5"
+$BH --n 3 -c=2 "$URL/" >"$TMP/o" 2>/dev/null; rc=$?
+expect_eq "Go-style --n 3 then -c=2 runs 3 requests" "$rc:$(wc -l <"$TMP/o")" "0:3"
 # Go's flag stops at the first URL; later words are URLs too (and bad ones fail).
 $BH -n 2 "$URL/" -c 5 >/dev/null 2>"$TMP/e"; expect_eq "flags after the URL are not flags" "$?" 2
 # benchhttp has only its own flags.
