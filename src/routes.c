@@ -77,16 +77,26 @@ static void sleep_ms(uint64_t ms)
 		;
 }
 
-/* Appends status line, headers and body. */
+static const char conn_close[] = "Connection: close\r\n";
+/* HTTP/1.0 closes by default: a connection kept open must say so, or a
+ * 1.0 client (ab -k) waits for the close that ends the body. */
+static const char conn_keep_10[] = "Connection: keep-alive\r\n";
+
+/* The Connection header of an answer: none for HTTP/1.1 keep-alive. */
+static const char *conn_header(const struct http_request *req, bool keep_alive)
+{
+	return !keep_alive ? conn_close : req->minor_version == 0 ? conn_keep_10 : "";
+}
+
+/* Appends status line, headers and body; conn is the Connection header line or "". */
 static int respond(struct obuf *out, int status, const char *type, const char *body, size_t blen,
-		   bool keep_alive, bool head_only, const char *extra)
+		   const char *conn, bool head_only, const char *extra)
 {
 	char head[256];
 	int n = snprintf(head, sizeof head,
 			 "HTTP/1.1 %d %s\r\nServer: herd\r\nContent-Type: %s\r\n"
 			 "Content-Length: %zu\r\n%s%s\r\n",
-			 status, http_reason(status), type, blen,
-			 keep_alive ? "" : "Connection: close\r\n", extra ? extra : "");
+			 status, http_reason(status), type, blen, conn, extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof head)
 		return -ENOMEM;
 	size_t total = (size_t)n + (head_only ? 0 : blen);
@@ -101,7 +111,7 @@ static int respond(struct obuf *out, int status, const char *type, const char *b
 	return status;
 }
 
-int routes_error(int status, const char *reason, bool keep_alive, bool head_only, struct obuf *out)
+static int error_with(int status, const char *reason, const char *conn, bool head_only, struct obuf *out)
 {
 	char body[160];
 	int n = snprintf(body, sizeof body, "%d %s: %s\n", status, http_reason(status), reason);
@@ -109,8 +119,13 @@ int routes_error(int status, const char *reason, bool keep_alive, bool head_only
 		return -ENOMEM;
 	if ((size_t)n >= sizeof body)
 		n = sizeof body - 1;
-	return respond(out, status, "text/plain", body, (size_t)n, keep_alive, head_only,
+	return respond(out, status, "text/plain", body, (size_t)n, conn, head_only,
 		       status == 405 ? "Allow: GET, HEAD\r\n" : NULL);
+}
+
+int routes_error(int status, const char *reason, bool keep_alive, bool head_only, struct obuf *out)
+{
+	return error_with(status, reason, keep_alive ? "" : conn_close, head_only, out);
 }
 
 static bool path_is(const struct http_request *req, const char *p)
@@ -121,7 +136,7 @@ static bool path_is(const struct http_request *req, const char *p)
 
 /* Reads a required numeric query parameter; on failure appends a 400. */
 static int param(const struct http_request *req, const char *name, uint64_t max, uint64_t *v,
-		 bool keep_alive, bool head_only, struct obuf *out)
+		 const char *conn, bool head_only, struct obuf *out)
 {
 	int err = http_query_u64(req->query, name, max, v);
 	if (err == 0)
@@ -133,7 +148,7 @@ static int param(const struct http_request *req, const char *name, uint64_t max,
 		snprintf(why, sizeof why, "%s above the limit %" PRIu64, name, max);
 	else
 		snprintf(why, sizeof why, "%s is not a number", name);
-	int st = routes_error(400, why, keep_alive, head_only, out);
+	int st = error_with(400, why, conn, head_only, out);
 	return st < 0 ? st : -EINVAL;
 }
 
@@ -141,14 +156,17 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 		   struct obuf *out)
 {
 	bool head = req->method == HTTP_HEAD;
+	const char *conn = conn_header(req, keep_alive);
 	if (req->method == HTTP_OTHER)
-		return routes_error(501, "method not implemented", keep_alive, false, out);
+		return error_with(501, "method not implemented", conn, false, out);
 	if (req->method != HTTP_GET && !head)
-		return routes_error(405, "only GET and HEAD", keep_alive, false, out);
+		return error_with(405, "only GET and HEAD", conn, false, out);
 
 	if (path_is(req, "/")) {
 		if (env->work_us)
 			routes_burn_us(env->work_us);
+		if (conn == conn_keep_10)
+			return respond(out, 200, "text/html", HELLO_BODY, sizeof HELLO_BODY - 1, conn, head, NULL);
 		const char *r = keep_alive ? hello_ka : hello_close;
 		size_t n = (keep_alive ? sizeof hello_ka : sizeof hello_close) - 1;
 		if (head)
@@ -163,7 +181,7 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 		bool cpu = req->path.len == 4;
 		uint64_t v;
 		int err = param(req, cpu ? "us" : "ms", cpu ? ROUTES_MAX_CPU_US : ROUTES_MAX_SLEEP_MS,
-				&v, keep_alive, head, out);
+				&v, conn, head, out);
 		if (err == -EINVAL)
 			return 400;
 		if (err)
@@ -175,16 +193,16 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 		char body[64];
 		int n = snprintf(body, sizeof body, "%s %" PRIu64 " %s\n", cpu ? "burnt" : "slept", v,
 				 cpu ? "us" : "ms");
-		return respond(out, 200, "text/plain", body, (size_t)n, keep_alive, head, NULL);
+		return respond(out, 200, "text/plain", body, (size_t)n, conn, head, NULL);
 	}
 	bool json = path_is(req, "/stats");
 	if (json || path_is(req, "/stats.txt")) {
 		int n = (json ? stats_format_json : stats_format_text)(
 			env->stats, env->own_fd, env->own_ino, env->scratch, env->scratch_cap);
 		if (n < 0)
-			return routes_error(500, "stats do not fit", keep_alive, head, out);
+			return error_with(500, "stats do not fit", conn, head, out);
 		return respond(out, 200, json ? "application/json" : "text/plain", env->scratch,
-			       (size_t)n, keep_alive, head, NULL);
+			       (size_t)n, conn, head, NULL);
 	}
-	return routes_error(404, "no such route", keep_alive, head, out);
+	return error_with(404, "no such route", conn, head, out);
 }

@@ -198,6 +198,8 @@ static int spawn(unsigned slot)
 	return 0;
 }
 
+static void free_slot(unsigned slot);
+
 static void tell_leave(unsigned slot)
 {
 	struct mslot *m = &M.ms[slot];
@@ -216,6 +218,10 @@ static void tell_leave(unsigned slot)
 	if (m->pid > 0) {
 		kill(m->pid, SIGTERM);
 		m->last_term = util_now_ns();
+	} else {
+		/* No process (a slot waiting to be respawned): nothing will
+		 * exit to be reaped, so the slot is freed here. */
+		free_slot(slot);
 	}
 }
 
@@ -326,6 +332,12 @@ static bool add_worker(const char *why)
 	int err = spawn((unsigned)slot);
 	if (err) {
 		logf_("%s: cannot start worker %d: %s", why, slot, strerror(-err));
+		/* A reuseport listener opened for the slot would stay in the
+		 * group with nobody accepting on it: its share of new
+		 * connections would hang. */
+		if (M.g.model->remove_slot)
+			M.g.model->remove_slot(&M.g, (unsigned)slot);
+		STORE(SLOT(slot)->listen_ino, 0);
 		M.ms[slot].used = false;
 		STORE(SLOT(slot)->state, STATS_FREE);
 		return false;

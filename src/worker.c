@@ -67,6 +67,7 @@ struct conn {
 	bool drained;  /* the last read came short: no input until the next EPOLLIN */
 	bool watched;  /* registered in the worker's epoll */
 	bool answered; /* a response was produced since the connection became busy */
+	bool fresh;    /* accepted, no byte received yet: not in flight (see conn_new) */
 	uint64_t deadline;
 	struct conn *prev, *next; /* timer list; next also links the free list */
 	size_t in_len, seen;	  /* bytes buffered; bytes the parser already saw */
@@ -277,6 +278,16 @@ static bool conn_answer(struct conn *c)
 			size_t n = c->body_left < c->in_len ? (size_t)c->body_left : c->in_len;
 			consume(c, n);
 			c->body_left -= n;
+			timer_arm(c); /* a body that keeps coming is progress */
+		}
+		if (!c->body_left) {
+			/* RFC 9112 2.2: empty lines before a request line are
+			 * ignored (some clients send CRLF after a request body). */
+			size_t skip = 0;
+			while (skip < c->in_len && (c->in[skip] == '\r' || c->in[skip] == '\n'))
+				skip++;
+			if (skip)
+				consume(c, skip);
 		}
 		if (c->body_left || c->in_len == 0)
 			return true;
@@ -296,6 +307,9 @@ static bool conn_answer(struct conn *c)
 			consume(c, (size_t)r);
 			c->body_left = req.content_length;
 			c->closing = !ka;
+			/* Closing with request bytes unread would make the kernel
+			 * send a reset that can destroy the answer: linger. */
+			c->linger = c->closing && (c->body_left > 0 || c->in_len > 0);
 			c->answered = true;
 			/* Progress: the next pipelined head gets a full timeout of
 			 * its own (a client that keeps pipelining never goes idle). */
@@ -363,6 +377,7 @@ static void conn_run(struct conn *c)
 		ssize_t n = read(c->fd, c->in + c->in_len, room);
 		if (n > 0) {
 			c->drained = (size_t)n < room;
+			c->fresh = false;
 			if (!c->busy) {
 				c->answered = false;
 				set_busy(c, true);
@@ -400,6 +415,7 @@ static void conn_new(int fd)
 	}
 	c->fd = fd;
 	c->busy = c->closing = c->linger = c->draining = c->drained = c->answered = false;
+	c->fresh = true;
 	c->watched = false;
 	c->prev = c->next = NULL;
 	c->in_len = c->seen = 0;
@@ -408,7 +424,9 @@ static void conn_new(int fd)
 	W.nconns++;
 	ST_SET(conns, W.nconns);
 	ST_ADD(accepted, 1);
-	set_busy(c, true);
+	/* Not in flight until its first byte: a connection that stays silent
+	 * (a browser's preconnect, a port probe) must not keep the worker out
+	 * of the fifo model's wait queue. It has the header timeout to speak. */
 	timer_arm(c);
 	conn_run(c); /* on loopback the request is often there already */
 }
@@ -472,7 +490,7 @@ static void begin_stop(void)
 	 * so a silent client cannot hold the stop for a whole header timeout. */
 	for (struct conn *c = W.head, *next; c; c = next) {
 		next = c->next;
-		if (!c->busy)
+		if (!c->busy && !c->fresh)
 			conn_close(c);
 	}
 	W.quiet_close_at = util_now_ns() + STOP_GRACE_NS;
@@ -493,7 +511,7 @@ static void expire_timers(uint64_t now)
 {
 	while (W.head && W.head->deadline <= now) {
 		struct conn *c = W.head;
-		if (c->busy && c->out.len == 0) {
+		if ((c->busy || c->fresh) && !c->answered && c->out.len == 0) {
 			/* Request head not complete in time: 408, one try to
 			 * write it, then close either way. */
 			ST_ADD(timeouts, 1);
