@@ -366,6 +366,14 @@ static void remove_worker(void)
 
 static void reload(void)
 {
+	/* A reload under way owns the retire marks: a second one now would
+	 * mark the new, still-starting set too, and undoing that on failure
+	 * would keep both sets. One reload at a time. */
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].retire) {
+			logf_("SIGHUP: a reload is under way; ignored");
+			return;
+		}
 	unsigned want = 0;
 	for (unsigned i = 0; i < M.nslots; i++)
 		if (M.ms[i].used && !M.ms[i].leaving && !M.ms[i].retire) {

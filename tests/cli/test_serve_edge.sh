@@ -52,4 +52,18 @@ done
 expect_eq "SIGTTOU on a slot awaiting respawn: one worker left" "$n" 1
 if printf '%s\n' "$s" | grep -q '^worker [0-9]* pid 0 '; then not_ok "no slot without a process" "$s"; else ok "no slot without a process"; fi
 stop_serve
+# Two SIGHUPs in quick succession: one reload happens, and the server ends
+# with the configured number of workers, not both sets.
+start_serve --workers 2 --max-workers 2
+kill -HUP "$SPID"
+sleep 0.003
+kill -HUP "$SPID"
+n=0
+for _ in $(seq 50); do
+	n=$(stats_txt | grep -c '^worker ')
+	[ "$n" -eq 2 ] && break
+	sleep 0.1
+done
+expect_eq "two quick SIGHUPs: two workers in the end" "$n" 2
+stop_serve
 done_testing
