@@ -21,10 +21,15 @@ spid=
 cleanup() { [ -n "$spid" ] && kill -TERM "$spid" 2>/dev/null && wait "$spid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
+# A free port below the ephemeral range: wrk's connection-per-request runs
+# leave thousands of ephemeral ports in use, and a server port drawn among
+# them can fail to bind.
 port() {
-	local p
+	local p lo
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 12000 ] || lo=32768
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % (lo - 11000)))
 		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
 	done
 }
@@ -40,6 +45,10 @@ for model in epoll reorder fifo; do
 		build/herd serve --listen "127.0.0.1:$p" --workers "$workers" --accept "$model" 2>"$tmp/err" &
 		spid=$!
 		for _ in $(seq 100); do grep -q listening "$tmp/err" && break; sleep 0.05; done
+		if ! grep -q listening "$tmp/err"; then
+			echo "herd serve --accept $model did not start: $(cat "$tmp/err")" >&2
+			exit 1
+		fi
 		s0=$(stats "$p")
 		r=$(wrk -t1 -c"$c" -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$p/" | awk '/^Requests\/sec/ {print $2}')
 		s1=$(stats "$p")

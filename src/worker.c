@@ -57,6 +57,9 @@ enum {
 
 /* Stopping: how long a connection accepted but still silent may take to send its request. */
 #define STOP_GRACE_NS (1000u * 1000000u)
+/* How long a just-accepted connection whose request has not arrived yet
+ * still counts as work for the accept model (see fresh_busy). */
+#define FRESH_GRACE_NS (10u * 1000000u)
 
 struct conn {
 	int fd;
@@ -98,6 +101,8 @@ static struct {
 	struct conn *head, *tail; /* timer list, earliest deadline first */
 	uint64_t pause_until;	  /* accepting paused until (ns), 0: not */
 	uint64_t quiet_close_at;  /* stopping: when connections still silent get closed, 0: not */
+	unsigned fresh;		  /* connections accepted, no byte received yet */
+	uint64_t fresh_last_ns;	  /* when the newest of them was accepted */
 	sigset_t blocked, open;
 	int sigfd; /* the stop signals, readable in the epoll (data.ptr == &W.sigfd) */
 } W;
@@ -149,8 +154,32 @@ static void set_busy(struct conn *c, bool busy)
 	report_inflight();
 }
 
+/* The connection's first byte came, or it closed: it is not fresh any more. */
+static void fresh_done(struct conn *c)
+{
+	if (c->fresh) {
+		c->fresh = false;
+		W.fresh--;
+	}
+}
+
+/*
+ * Whether just-accepted connections still waiting for their request make
+ * the worker busy for the accept model. A connection's request usually
+ * follows the handshake within microseconds; counting it as work in that
+ * window keeps fifo from taking more connections (and from going round the
+ * wait queue) before it arrives. A connection that stays silent (a
+ * preconnect, a probe) stops counting after FRESH_GRACE_NS, so silent
+ * connections cannot keep every worker out of the queue.
+ */
+static bool fresh_busy(uint64_t now)
+{
+	return W.fresh > 0 && now < W.fresh_last_ns + FRESH_GRACE_NS;
+}
+
 static void conn_close(struct conn *c)
 {
+	fresh_done(c);
 	timer_unlink(c);
 	set_busy(c, false);
 	close(c->fd); /* also removes it from the epoll */
@@ -377,7 +406,7 @@ static void conn_run(struct conn *c)
 		ssize_t n = read(c->fd, c->in + c->in_len, room);
 		if (n > 0) {
 			c->drained = (size_t)n < room;
-			c->fresh = false;
+			fresh_done(c);
 			if (!c->busy) {
 				c->answered = false;
 				set_busy(c, true);
@@ -416,6 +445,8 @@ static void conn_new(int fd)
 	c->fd = fd;
 	c->busy = c->closing = c->linger = c->draining = c->drained = c->answered = false;
 	c->fresh = true;
+	W.fresh++;
+	W.fresh_last_ns = util_now_ns();
 	c->watched = false;
 	c->prev = c->next = NULL;
 	c->in_len = c->seen = 0;
@@ -539,6 +570,8 @@ static int wait_timeout_ms(uint64_t now)
 		next = W.pause_until;
 	if (W.quiet_close_at && W.quiet_close_at < next)
 		next = W.quiet_close_at;
+	if (fresh_busy(now) && W.fresh_last_ns + FRESH_GRACE_NS < next)
+		next = W.fresh_last_ns + FRESH_GRACE_NS; /* then the model looks again */
 	if (next == UINT64_MAX)
 		return -1;
 	if (next <= now)
@@ -653,7 +686,7 @@ int worker_run(const struct worker_cfg *cfg)
 			 * sleeping, so the other connections and the timers are
 			 * not starved while the queue stays full. */
 			if (streak < IDLE_STREAK) {
-				int fd = idle(&W.aw, W.inflight);
+				int fd = idle(&W.aw, W.inflight + (fresh_busy(util_now_ns()) ? 1 : 0));
 				ST_SET(epoll_ctls, W.aw.epoll_ctls);
 				if (fd >= 0 || fd != -EAGAIN) {
 					streak += fd >= 0;
