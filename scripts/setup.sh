@@ -4,7 +4,7 @@
 #   scripts/setup.sh [build|test|lab|peer|fuzz]...   (default: build)
 #
 #   build  compiler, make, zlib, libbpf + bpftool + clang (the eBPF `steer` model)
-#   test   build + cmocka, iproute2, chromium (the HTML report check)
+#   test   build + cmocka, chromium (the HTML report check), capsh (libcap2-bin)
 #   lab    build (herd lab needs nothing more)
 #   peer   nginx + lua module, wrk, ab: only for the comparison benchmarks
 #   fuzz   build + clang's libFuzzer runtime
@@ -17,7 +17,7 @@ want=()
 for g in "${groups[@]}"; do
 	case $g in
 	build | lab) want+=("${build[@]}") ;;
-	test) want+=("${build[@]}" libcmocka-dev chromium) ;;
+	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin) ;;
 	peer) want+=("${build[@]}" nginx libnginx-mod-http-lua wrk apache2-utils) ;;
 	fuzz) want+=("${build[@]}" libclang-rt-14-dev) ;;
 	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
