@@ -343,11 +343,6 @@ int cmd_lab(int argc, char **argv)
 		fprintf(stderr, "herd lab: unexpected argument '%s' (try herd lab --help)\n", argv[optind]);
 		goto out;
 	}
-	/* Four connections per worker: every worker has a queue (the cashier's
-	 * line the article talks about), but queueing (about 4 requests, 4 ms)
-	 * stays well below a stall, so what a stall does to the others shows. */
-	if (!cfg.stall_concurrency)
-		cfg.stall_concurrency = 4 * cfg.workers;
 
 	/* The models are whatever this build's server offers. */
 	int err = lab_list_models(cfg.exe, &known, &summaries, &nknown);

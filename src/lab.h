@@ -125,7 +125,7 @@ struct lab_config {
 	bool scenarios[LAB_SCENARIO_COUNT];
 	unsigned workers;
 	unsigned concurrency;
-	unsigned stall_concurrency; /* stall: connections in flight; 0: concurrency */
+	unsigned stall_concurrency; /* stall: connections in flight; 0: lab_stall_concurrency's default */
 	unsigned port;
 	uint64_t requests;	/* seed and stall */
 	uint64_t idle_requests; /* idle */
@@ -170,6 +170,9 @@ void lab_free_strings(char **v, size_t n);
 
 /* Checks that nothing listens on 127.0.0.1:port. 0, -EADDRINUSE, -errno. */
 int lab_port_free(unsigned port);
+
+/* stall's concurrency: cfg->stall_concurrency, or 4 connections per worker. */
+unsigned lab_stall_concurrency(const struct lab_config *cfg);
 
 /* Checks that the nginx peers can run (nginx binary and Lua module). */
 bool lab_peer_installed(const struct lab_config *cfg);

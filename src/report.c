@@ -235,7 +235,7 @@ static void text_scenario(FILE *out, const struct lab_report *rep, int sc)
 		fprintf(out,
 			"   /cpu?us=%u, concurrency %u, but 1 request in %u is /sleep?ms=%u (blocks its worker\n"
 			"   without CPU); latencies are the other requests'. 'calm' = the same load without stalls\n",
-			cfg->cpu_us, cfg->stall_concurrency ? cfg->stall_concurrency : cfg->concurrency,
+			cfg->cpu_us, lab_stall_concurrency(cfg),
 			cfg->stall_every, cfg->stall_ms);
 	size_t ran = 0;
 	for (size_t i = 0; i < rep->nmodels; i++)
@@ -468,7 +468,7 @@ int report_json(FILE *out, const struct lab_report *rep)
 	json_open(j, "config", '{');
 	json_num(j, "workers", cfg->workers);
 	json_num(j, "concurrency", cfg->concurrency);
-	json_num(j, "stall_concurrency", cfg->stall_concurrency ? cfg->stall_concurrency : cfg->concurrency);
+	json_num(j, "stall_concurrency", lab_stall_concurrency(cfg));
 	json_num(j, "port", cfg->port);
 	json_u64(j, "requests", cfg->requests);
 	json_u64(j, "idle_requests", cfg->idle_requests);
@@ -870,7 +870,7 @@ int report_html(FILE *f, const struct lab_report *rep)
 		   "(stall: %u), %llu requests per seed/stall run, everything on loopback; the load generator shares "
 		   "the CPUs.</p>\n",
 		cfg->workers, cfg->cpu_us, cfg->concurrency,
-		cfg->stall_concurrency ? cfg->stall_concurrency : cfg->concurrency, (unsigned long long)cfg->requests);
+		lab_stall_concurrency(cfg), (unsigned long long)cfg->requests);
 
 	fprintf(f, "<h2>Verdict</h2>\n<ul class=\"v\">\n");
 	for (size_t i = 0; i < rep->nmodels; i++) {
