@@ -34,11 +34,12 @@ CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDLIBS   := -lbpf -lelf -lz -lm -lpthread
 
-SRCS      := $(wildcard src/*.c)
+# Sources are found by folder: one folder per subsystem (see docs/architecture.md).
+SRCS      := $(wildcard src/*/*.c)
 OBJS      := $(SRCS:src/%.c=$(B)/obj/%.o)
 SAN_OBJS  := $(SRCS:src/%.c=$(B)/san/%.o)
-LIB_SAN   := $(filter-out $(B)/san/main.o,$(SAN_OBJS))
-UNITS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+LIB_SAN   := $(filter-out $(B)/san/cmd/main.o,$(SAN_OBJS))
+UNITS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/*/test_*.c))
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
 FUZZERS   := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
@@ -98,7 +99,7 @@ $(B)/fuzzobj/%.o: src/%.c | $(SKELS)
 	$(call msg,CC-FUZZ,$<)
 	$(Q)$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
-$(B)/fuzz/%: fuzz/%.c $(filter-out $(B)/fuzzobj/main.o,$(FUZZ_OBJS))
+$(B)/fuzz/%: fuzz/%.c $(filter-out $(B)/fuzzobj/cmd/main.o,$(FUZZ_OBJS))
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
@@ -123,7 +124,7 @@ install: all
 	for l in $(LINKS); do ln -sf herd $(DESTDIR)$(PREFIX)/bin/$$l; done
 
 format:
-	clang-format -i src/*.[ch] tests/unit/*.c fuzz/*.c bpf/*.[ch]
+	clang-format -i src/*/*.[ch] tests/unit/*/*.c fuzz/*.c bpf/*.[ch]
 
 clean:
 	rm -rf $(B)

@@ -1,6 +1,6 @@
 /*
  * steer.h - what the `steer` eBPF program (bpf/steer.bpf.c) and user space
- * (src/steer.c, the workers) share: the layout of one slot of the load map.
+ * (src/serve/steer.c, the workers) share: the layout of one slot of the load map.
  *
  * The load map is a BPF_F_MMAPABLE array with one struct steer_slot per
  * worker slot. Every field is a __u64 so the layout is the same on both sides

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hdr.h"
-#include "hlog.h"
+#include "lib/hdr.h"
+#include "lib/hlog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

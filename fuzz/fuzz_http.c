@@ -1,5 +1,5 @@
 /*
- * fuzz_http.c - libFuzzer target for the request-head parser (src/http.c).
+ * fuzz_http.c - libFuzzer target for the request-head parser (src/http/http.c).
  *
  * Besides crashes and sanitizer reports (libFuzzer hands over a buffer of
  * exactly `size` bytes, so ASan sees any read past its end), it checks the
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "http/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

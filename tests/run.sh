@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/run.sh - runs every unit-test binary given as an argument and every
-# tests/cli/test_*.sh, each under a time limit, reading the TAP lines they
+# tests/cli/*/test_*.sh, each under a time limit, reading the TAP lines they
 # print ("ok N - what" / "not ok N - what"). A program that exits non-zero
 # without a "not ok" line (a crash, a sanitizer report) counts as one failure.
 # Ends with the line "N passed, N failed" and exits 1 when anything failed.
@@ -45,7 +45,7 @@ run_one() {
 for bin in "$@"; do
 	run_one "$bin" "$bin"
 done
-for script in tests/cli/test_*.sh; do
+for script in tests/cli/*/test_*.sh; do
 	[ -e "$script" ] || continue
 	run_one "$script" bash "$script"
 done

@@ -1,0 +1,10 @@
+build-clang/obj/bench/bench.o: src/bench/bench.c src/bench/bench.h \
+  src/lib/hdr.h src/http/httpresp.h src/lib/util.h
+
+src/bench/bench.h:
+
+src/lib/hdr.h:
+
+src/http/httpresp.h:
+
+src/lib/util.h:

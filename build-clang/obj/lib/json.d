@@ -1,0 +1,3 @@
+build-clang/obj/lib/json.o: src/lib/json.c src/lib/json.h
+
+src/lib/json.h:

@@ -1,0 +1,111 @@
+/*
+ * bench.h - the HTTP load-generation engine behind `herd bench` and `herd lab`.
+ *
+ * Threads, each with its own epoll loop and its share of the connections,
+ * non-blocking connects, monotonic clock, no allocation per request. Every
+ * request's latency (and connect time, time to first byte) goes into HDR
+ * histograms in microseconds. Closed loop by default; with rate > 0 the
+ * requests follow a constant-rate schedule and latency is measured from each
+ * request's intended send time (no coordinated omission).
+ *
+ * Latency of a request: from just before connect() (new connection) or
+ * before the request's first byte (reused connection) to the last byte of
+ * the body.
+ */
+#ifndef HERD_BENCH_H
+#define HERD_BENCH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "lib/hdr.h"
+
+/* Why a request failed. */
+enum bench_error {
+	BENCH_ERR_REFUSED,	 /* connect: ECONNREFUSED */
+	BENCH_ERR_RESET,	 /* ECONNRESET / EPIPE */
+	BENCH_ERR_TIMEOUT,	 /* no complete response within timeout_s */
+	BENCH_ERR_ADDRNOTAVAIL,	 /* connect: EADDRNOTAVAIL (ephemeral ports exhausted) */
+	BENCH_ERR_CLOSED,	 /* server closed before the response was complete */
+	BENCH_ERR_PARSE,	 /* malformed response */
+	BENCH_ERR_CONNECT,	 /* any other connect error */
+	BENCH_ERR_IO,		 /* any other read/write error */
+	BENCH_ERR_COUNT
+};
+
+/* Short lower-case name of an error kind ("refused", "reset", ...). */
+const char *bench_error_name(enum bench_error e);
+
+/* One finished request, passed to on_done. */
+struct bench_sample {
+	double latency_ms;
+	int status;		/* HTTP status, 0 when failed */
+	int error;		/* enum bench_error, or -1 when the request succeeded */
+	size_t url_index;	/* which of the round-robin URLs */
+	const char *error_text; /* human-readable reason when failed, else NULL */
+};
+
+struct bench_config {
+	struct sockaddr_storage addr; /* where to connect */
+	socklen_t addrlen;
+	const char *const *hosts; /* Host header per URL */
+	const char *const *paths; /* request target per URL ("/cpu?us=1000") */
+	size_t nurls;		  /* URLs are used round robin */
+	const char *method;	  /* default "GET" */
+	const char *body;	  /* request body or NULL */
+	size_t body_len;
+	const char *const *headers; /* extra "Name: value" lines */
+	size_t nheaders;
+
+	uint64_t requests;    /* stop after this many requests; 0: run for duration_s */
+	double duration_s;    /* used when requests == 0 */
+	unsigned connections; /* requests in flight at once (concurrency) */
+	unsigned threads;     /* engine threads; 0: number of CPUs, at most connections */
+	unsigned keepalive;   /* 0: a new connection per request; K: up to K requests per connection */
+	double rate;	      /* open loop: requests per second over all connections; 0: closed loop */
+	double timeout_s;     /* per request; 0: none */
+	bool close_with_rst;  /* close with SO_LINGER 0 (RST), so no TIME_WAIT piles up */
+	const struct sockaddr_storage *sources; /* source addresses to bind, round robin; may be NULL */
+	size_t nsources;
+
+	/* Called once per finished request, never concurrently (the engine
+	 * serialises calls). NULL when not wanted. */
+	void (*on_done)(void *arg, const struct bench_sample *s);
+	/* Called about once a second with the latencies of that interval (for
+	 * --hlog and progress), never concurrently. NULL when not wanted. */
+	void (*on_interval)(void *arg, double start_s, double length_s, const struct hdr *interval);
+	void *arg;
+	/* When non-NULL and set non-zero (e.g. by a SIGINT handler) the run
+	 * stops early and bench_run returns the results so far. */
+	atomic_int *stop; /* atomic: the engine's threads read it (a lock-free atomic is signal-safe) */
+};
+
+struct bench_result {
+	uint64_t done;	     /* requests answered with a complete response */
+	uint64_t failed;     /* requests that failed (sum of errors[]) */
+	uint64_t errors[BENCH_ERR_COUNT];
+	uint64_t status[600]; /* responses per HTTP status code (index = code) */
+	uint64_t sent_late;  /* open loop: requests sent more than 1 ms after their intended time */
+	uint64_t abandoned;  /* requests under way when the run stopped (Ctrl-C, end of -d grace) */
+	uint64_t connections_opened;
+	uint64_t bytes_read, bytes_written;
+	double duration_s;
+	double target_rate, achieved_rate; /* achieved = (done + failed) / duration */
+	struct hdr *latency; /* microseconds, every request (successful ones) */
+	struct hdr *connect; /* microseconds, every connect */
+	struct hdr *ttfb;    /* microseconds, request start to first response byte */
+};
+
+/* Fills in defaults for every field (one URL "/" is NOT set: callers set URLs). */
+void bench_config_init(struct bench_config *cfg);
+
+/* Runs the load. Returns 0 (failures are counted in res, not returned), or
+ * a negative errno when the run could not start (bad config, no memory,
+ * threads). res is filled in either way and must be freed with bench_result_free. */
+int bench_run(const struct bench_config *cfg, struct bench_result *res);
+void bench_result_free(struct bench_result *res);
+
+#endif

@@ -1,0 +1,709 @@
+/*
+ * cmd_hist.c - `herd hist` (and the `mmhistogram` link): numbers on stdin
+ * to mmhistogram's summary and histogram, byte for byte for valid input.
+ *
+ * Input is read in large blocks and parsed by a small decimal parser that
+ * handles the common forms exactly (Clinger's fast path) and hands anything
+ * else to strtod, so results equal Python's float(). Values are kept in one
+ * growing array of doubles (8 bytes per value); --approx keeps only
+ * constant-size counts (the HDR histogram and the rows), and --merge reads
+ * HdrHistogram logs instead of stdin.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "lib/hdr.h"
+#include "hist/hist.h"
+#include "lib/hlog.h"
+#include "lib/util.h"
+
+#define READ_BLOCK (1u << 20)
+#define MAX_REPORTED_BAD 10
+#define MAX_PERCENTILES 64
+/* --approx records value * APPROX_SCALE as an integer. */
+#define APPROX_SCALE 1000.0
+#define APPROX_HIGHEST (INT64_C(1) << 62)
+
+static const char *prog = "herd hist";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: %s [OPTIONS] < NUMBERS\n"
+		"       %s --merge [OPTIONS] A.hlog [B.hlog ...]\n"
+		"\n"
+		"Reads one number per line on stdin and prints mmhistogram's summary\n"
+		"(min avg med max dev count) and a log2 histogram, byte for byte.\n"
+		"\n"
+		"mmhistogram options:\n"
+		"  -t, --title TEXT       title (default \"Values\")\n"
+		"  -c, --columns N        width of the star bar, 0..10000 (default 50)\n"
+		"  -b, --base B           log base >= 2, or with -l the bucket width >= 1 (default 2)\n"
+		"  -l, --linear           linear buckets instead of log (at most %d rows)\n"
+		"  -j, --justval          one row per distinct value (label = value truncated)\n"
+		"  -p, --percentage       counts as percentages of the total\n"
+		"herd's additions:\n"
+		"  -P, --percentiles LIST one more line after the summary, e.g. -P 50,90,99,99.9:\n"
+		"                         \"TITLE p50:X p90:X ...\". Nearest rank: the smallest input\n"
+		"                         value with at least p%% of the values at or below it\n"
+		"                         (HdrHistogram's definition, computed exactly).\n"
+		"  --strict               a line that is not a number is fatal (exit 1); without\n"
+		"                         it such lines are reported on stderr and skipped\n"
+		"  --approx               constant memory for inputs too large to keep: values are\n"
+		"                         recorded in an HDR histogram as round(value * 1000), so\n"
+		"                         they must be >= 0 (e.g. milliseconds with microsecond\n"
+		"                         resolution). count, min, max, avg and the rows stay\n"
+		"                         exact; dev is computed online; med and -P are bucket\n"
+		"                         midpoints, within 0.1%% (3 significant digits).\n"
+		"                         Not with -j.\n"
+		"  --merge                read HdrHistogram interval logs (herd bench --hlog, or\n"
+		"                         any Java/C HdrHistogram log, format 1.x, V2 encoding)\n"
+		"                         named on the command line and print one summary of all\n"
+		"                         of them, with -P defaulting to 50,90,99,99.9,99.99.\n"
+		"                         Percentiles and med as HdrHistogram reports them (the\n"
+		"                         top of the value's bucket, capped at max); avg and dev\n"
+		"                         from bucket midpoints. Not with -j.\n"
+		"  --divisor D            with --merge: shown value = recorded value / D\n"
+		"                         (default 1000: herd bench's microseconds as ms)\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Exit status: 0 ok, 1 no input or a failure, 2 bad option.\n",
+		prog, prog, HIST_MAX_ROWS);
+}
+
+/* ------------------------------------------------------------ parsing -- */
+
+static bool is_space(char c)
+{
+	/* What Python 2's str.strip() removes. */
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static const double pow10_exact[] = {
+	1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* strtod on a copy, for the forms the fast path leaves (long mantissas,
+ * big exponents). The grammar was checked already. */
+static bool parse_slow(const char *p, size_t len, double *out)
+{
+	char small[64];
+	char *buf = len < sizeof(small) ? small : malloc(len + 1);
+	if (!buf)
+		return false;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	char *end;
+	*out = strtod(buf, &end);
+	bool ok = end == buf + len && isfinite(*out);
+	if (buf != small)
+		free(buf);
+	return ok;
+}
+
+/*
+ * Parses one line as Python's float() would, finite values only: optional
+ * surrounding whitespace, sign, digits with an optional point, optional
+ * exponent. No hex, no inf/nan, no thousands separators.
+ */
+static bool parse_number(const char *p, const char *e, double *out)
+{
+	while (p < e && is_space(*p))
+		p++;
+	while (e > p && is_space(e[-1]))
+		e--;
+	const char *start = p;
+	bool neg = false;
+	if (p < e && (*p == '+' || *p == '-'))
+		neg = *p++ == '-';
+	uint64_t m = 0;
+	int kept = 0, exp10 = 0, ndigits = 0;
+	bool exact = true;
+	for (; p < e && (unsigned)(*p - '0') < 10; p++, ndigits++) {
+		if (kept < 19) {
+			m = m * 10 + (uint64_t)(*p - '0');
+			kept += m != 0;
+		} else {
+			exp10++;
+			exact = false;
+		}
+	}
+	if (p < e && *p == '.') {
+		for (p++; p < e && (unsigned)(*p - '0') < 10; p++, ndigits++) {
+			if (kept < 19) {
+				m = m * 10 + (uint64_t)(*p - '0');
+				kept += m != 0;
+				exp10--;
+			} else {
+				exact = false;
+			}
+		}
+	}
+	if (ndigits == 0)
+		return false;
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		p++;
+		bool eneg = false;
+		if (p < e && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		if (p == e || (unsigned)(*p - '0') >= 10)
+			return false;
+		int x = 0;
+		for (; p < e && (unsigned)(*p - '0') < 10; p++)
+			if (x < 100000)
+				x = x * 10 + (*p - '0');
+		exp10 += eneg ? -x : x;
+	}
+	if (p != e)
+		return false;
+	/* Clinger: an exact integer times or over an exact power of ten is
+	 * one correctly rounded operation. */
+	if (exact && m <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
+		double v = (double)m;
+		v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
+		*out = neg ? -v : v;
+		return true;
+	}
+	return parse_slow(start, (size_t)(e - start), out);
+}
+
+/* ------------------------------------------------------------ reading -- */
+
+struct reader {
+	bool strict;
+	bool approx;
+	long lineno;
+	long bad;
+	/* exact mode */
+	double *v;
+	size_t n, cap;
+	/* approx mode */
+	struct hdr *h;
+	struct hist_rows *rows;
+	size_t count;
+	double sum, min, max, mean, m2;
+};
+
+static void show_line(const char *p, const char *e, const char *why, long lineno)
+{
+	while (p < e && is_space(*p))
+		p++;
+	while (e > p && is_space(e[-1]))
+		e--;
+	char shown[84];
+	size_t n = 0;
+	for (; p < e && n < 80; p++)
+		shown[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+	shown[n] = '\0';
+	fprintf(stderr, "%s: line %ld: %s: '%s%s'\n", prog, lineno, why, shown,
+		p < e ? "..." : "");
+}
+
+/* Returns 0, or 1 when the run must stop (strict mode, out of memory). */
+static int bad_line(struct reader *r, const char *p, const char *e, const char *why)
+{
+	r->bad++;
+	if (r->strict || r->bad <= MAX_REPORTED_BAD)
+		show_line(p, e, why, r->lineno);
+	if (!r->strict && r->bad == MAX_REPORTED_BAD)
+		fprintf(stderr, "%s: further bad lines are counted, not shown\n", prog);
+	return r->strict ? 1 : 0;
+}
+
+static int take_approx(struct reader *r, double x, const char *p, const char *e)
+{
+	double scaled = round(x * APPROX_SCALE);
+	if (!(scaled >= 0 && scaled <= (double)APPROX_HIGHEST))
+		return bad_line(r, p, e, "out of range for --approx (0 up to 4.6e15)");
+	int rc = hist_rows_add(r->rows, x, 1);
+	if (rc == -E2BIG) {
+		fprintf(stderr, "%s: line %ld: %g needs more than %d linear rows; use a larger -b\n",
+			prog, r->lineno, x, HIST_MAX_ROWS);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "%s: %s\n", prog, strerror(-rc));
+		return 1;
+	}
+	hdr_record(r->h, (int64_t)scaled);
+	if (r->count == 0 || x < r->min)
+		r->min = x;
+	if (r->count == 0 || x > r->max)
+		r->max = x;
+	r->count++;
+	r->sum += x;
+	/* Welford: the deviation without keeping the values. */
+	double d = x - r->mean;
+	r->mean += d / (double)r->count;
+	r->m2 += d * (x - r->mean);
+	return 0;
+}
+
+/* Keeps one parsed value (p..e is its line, for messages). */
+static int take_value(struct reader *r, double x, const char *p, const char *e)
+{
+	if (r->approx)
+		return take_approx(r, x, p, e);
+	if (r->n == r->cap) {
+		/* Doubling; glibc's realloc moves big blocks with mremap, so the
+		 * peak stays near 8 bytes per value. */
+		size_t cap = r->cap ? r->cap * 2 : 65536;
+		double *nv = realloc(r->v, cap * sizeof(*nv));
+		if (!nv) {
+			fprintf(stderr, "%s: out of memory after %zu values (try --approx)\n", prog,
+				r->n);
+			return 1;
+		}
+		r->v = nv;
+		r->cap = cap;
+	}
+	r->v[r->n++] = x;
+	return 0;
+}
+
+static int take_line(struct reader *r, const char *p, const char *e)
+{
+	double x;
+	r->lineno++;
+	if (!parse_number(p, e, &x))
+		return bad_line(r, p, e, "not a number");
+	return take_value(r, x, p, e);
+}
+
+/*
+ * The common line, "-123.456\n" with at most 15 digits, in one scan that
+ * also finds the newline. m < 10^15 < 2^53 is exact and 10^frac is exact,
+ * so the one division is correctly rounded, as strtod. Returns the first
+ * character after the newline, or NULL for any other form (the general
+ * parser then decides).
+ */
+static const char *fast_line(const char *p, const char *end, double *out)
+{
+	bool neg = p < end && *p == '-';
+	p += neg;
+	const char *start = p;
+	uint64_t m = 0;
+	while (p < end && (unsigned)(*p - '0') < 10)
+		m = m * 10 + (uint64_t)(*p++ - '0');
+	long digits = p - start, frac = 0;
+	if (p < end && *p == '.') {
+		const char *f = ++p;
+		while (p < end && (unsigned)(*p - '0') < 10)
+			m = m * 10 + (uint64_t)(*p++ - '0');
+		frac = p - f;
+	}
+	/* More digits would overflow m (unsigned, so harmlessly) and lose
+	 * exactness: those lines take the general path. */
+	if (digits + frac == 0 || digits + frac > 15 || p >= end || *p != '\n')
+		return NULL;
+	double v = (double)m;
+	if (frac)
+		v /= pow10_exact[frac];
+	*out = neg ? -v : v;
+	return p + 1;
+}
+
+/* Reads stdin to the end. Returns 0, or 1 after printing why it stopped. */
+static int read_input(struct reader *r, int fd)
+{
+	size_t cap = READ_BLOCK, len = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
+	int rc = 0;
+	for (;;) {
+		if (len == cap) {
+			/* A single line longer than the buffer. */
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				fprintf(stderr, "%s: out of memory\n", prog);
+				rc = 1;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t got = read(fd, buf + len, cap - len);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "%s: reading stdin: %s\n", prog, strerror(errno));
+			rc = 1;
+			break;
+		}
+		if (got == 0) {
+			if (len > 0)
+				rc = take_line(r, buf, buf + len);
+			break;
+		}
+		/* [buf, buf + scan_from) is a partial line: no newline in it. */
+		const char *scan_from = buf + len;
+		len += (size_t)got;
+		const char *line = buf, *end = buf + len;
+		while (line < end) {
+			double x;
+			const char *next = fast_line(line, end, &x);
+			if (next) {
+				r->lineno++;
+				rc = take_value(r, x, line, next - 1);
+			} else {
+				const char *from = line > scan_from ? line : scan_from;
+				const char *nl = memchr(from, '\n', (size_t)(end - from));
+				if (!nl)
+					break;
+				rc = take_line(r, line, nl);
+				next = nl + 1;
+			}
+			if (rc)
+				goto out;
+			line = next;
+		}
+		len = (size_t)(end - line);
+		memmove(buf, line, len);
+	}
+out:
+	free(buf);
+	return rc;
+}
+
+/* ------------------------------------------------------------ helpers -- */
+
+/* Parses "50,90,99.9". Returns 0 or prints what is wrong and returns -EINVAL. */
+static int parse_percentiles(const char *arg, double *out, size_t *n)
+{
+	*n = 0;
+	const char *p = arg;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char tok[64];
+		if (*n == MAX_PERCENTILES || len == 0 || len >= sizeof(tok))
+			goto bad;
+		memcpy(tok, p, len);
+		tok[len] = '\0';
+		if (util_parse_double(tok, 0, 100, &out[*n]))
+			goto bad;
+		(*n)++;
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
+bad:
+	fprintf(stderr, "%s: bad value '%s' for -P/--percentiles (up to %d numbers 0..100, "
+			"comma-separated)\n", prog, arg, MAX_PERCENTILES);
+	return -EINVAL;
+}
+
+/* The value at 1-based rank k of a histogram: a bucket midpoint (mid) or
+ * HdrHistogram's highest equivalent value. */
+static int64_t hdr_at_rank(const struct hdr *h, int64_t k, bool mid)
+{
+	int64_t seen = 0;
+	for (int32_t i = 0; i < h->counts_len; i++) {
+		seen += h->counts[i];
+		if (seen >= k) {
+			int64_t v = hdr_value_at_index(h, i);
+			return mid ? hdr_median_equivalent(h, v) : hdr_highest_equivalent(h, v);
+		}
+	}
+	return hdr_max(h);
+}
+
+static double clamp(double v, double lo, double hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int64_t rank_for(double p, int64_t n)
+{
+	double q = nextafter(p, -INFINITY);
+	double r = ceil((q < 0 ? 0 : q) * (double)n / 100.0);
+	return r < 1 ? 1 : r > (double)n ? n : (int64_t)r;
+}
+
+static int print_result(int rc)
+{
+	if (rc == 0) {
+		if (fflush(stdout) != 0) {
+			fprintf(stderr, "%s: writing output: %s\n", prog, strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+	if (rc == -E2BIG)
+		fprintf(stderr, "%s: the values need more than %d linear rows; use a larger -b\n",
+			prog, HIST_MAX_ROWS);
+	else
+		fprintf(stderr, "%s: %s\n", prog, strerror(-rc));
+	return 1;
+}
+
+/* ---------------------------------------------------------- --merge -- */
+
+static int run_merge(char **files, int nfiles, struct hist_options *o, double divisor)
+{
+	static const double defaults[] = { 50, 90, 99, 99.9, 99.99 };
+	if (o->npercentiles == 0) {
+		o->percentiles = defaults;
+		o->npercentiles = sizeof(defaults) / sizeof(defaults[0]);
+	}
+	struct hdr *total = NULL;
+	struct hist_rows *rows = NULL;
+	double *pv = NULL;
+	long intervals = 0;
+	int status = 1;
+	for (int i = 0; i < nfiles; i++) {
+		FILE *f = strcmp(files[i], "-") == 0 ? stdin : fopen(files[i], "r");
+		if (!f) {
+			fprintf(stderr, "%s: %s: %s\n", prog, files[i], strerror(errno));
+			goto out;
+		}
+		long n = 0, bad = 0;
+		int rc = hlog_read_merge(f, &total, &n, &bad);
+		if (f != stdin)
+			fclose(f);
+		intervals += n;
+		if (rc == -EINVAL) {
+			fprintf(stderr, "%s: %s: line %ld: not an HdrHistogram interval line\n", prog,
+				files[i], bad);
+			goto out;
+		} else if (rc == -ERANGE) {
+			fprintf(stderr, "%s: %s: line %ld: values outside the merged range\n", prog,
+				files[i], bad);
+			goto out;
+		} else if (rc) {
+			fprintf(stderr, "%s: %s: %s\n", prog, files[i], strerror(-rc));
+			goto out;
+		}
+	}
+	if (!total || total->total == 0) {
+		fprintf(stderr, "%s: no values in %d log%s (%ld intervals)\n", prog, nfiles,
+			nfiles == 1 ? "" : "s", intervals);
+		goto out;
+	}
+	int rc = hist_rows_new(o, &rows);
+	if (rc) {
+		status = print_result(rc);
+		goto out;
+	}
+	for (int32_t i = 0; i < total->counts_len && rc == 0; i++)
+		if (total->counts[i])
+			rc = hist_rows_add(rows,
+					   (double)hdr_median_equivalent(total,
+									 hdr_value_at_index(total, i)) /
+						   divisor,
+					   (uint64_t)total->counts[i]);
+	if (rc) {
+		status = print_result(rc);
+		goto out;
+	}
+	pv = calloc(o->npercentiles, sizeof(*pv));
+	if (!pv) {
+		status = print_result(-ENOMEM);
+		goto out;
+	}
+	int64_t n = total->total;
+	double lo = (double)hdr_min(total), hi = (double)hdr_max(total);
+	struct hist_summary s = {
+		.count = (size_t)n,
+		.min = lo / divisor,
+		.max = hi / divisor,
+		.avg = hdr_mean(total) / divisor,
+		.dev = hdr_stddev(total) / divisor,
+		.med = clamp((double)hdr_at_rank(total, n - n / 2, false), lo, hi) / divisor,
+		.pvalues = pv,
+	};
+	for (size_t i = 0; i < o->npercentiles; i++)
+		pv[i] = clamp((double)hdr_value_at_percentile(total, o->percentiles[i]), lo, hi) /
+			divisor;
+	fprintf(stderr, "%s: merged %ld interval%s from %d log%s\n", prog, intervals,
+		intervals == 1 ? "" : "s", nfiles, nfiles == 1 ? "" : "s");
+	status = print_result(hist_print(stdout, &s, rows, o));
+out:
+	hdr_free(total);
+	hist_rows_free(rows);
+	free(pv);
+	return status;
+}
+
+/* --------------------------------------------------------------- main -- */
+
+static int bad_value(const char *flag, const char *value, const char *want)
+{
+	fprintf(stderr, "%s: bad value '%s' for %s (%s)\n", prog, value, flag, want);
+	return EXIT_USAGE;
+}
+
+int cmd_hist(int argc, char **argv)
+{
+	enum { OPT_STRICT = 256, OPT_APPROX, OPT_MERGE, OPT_DIVISOR };
+	static const struct option longopts[] = {
+		{ "title", required_argument, NULL, 't' },
+		{ "columns", required_argument, NULL, 'c' },
+		{ "base", required_argument, NULL, 'b' },
+		{ "linear", no_argument, NULL, 'l' },
+		{ "justval", no_argument, NULL, 'j' },
+		{ "percentage", no_argument, NULL, 'p' },
+		{ "percentiles", required_argument, NULL, 'P' },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "approx", no_argument, NULL, OPT_APPROX },
+		{ "merge", no_argument, NULL, OPT_MERGE },
+		{ "divisor", required_argument, NULL, OPT_DIVISOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hist_options o;
+	hist_options_init(&o);
+	double pct[MAX_PERCENTILES];
+	bool strict = false, approx = false, merge = false;
+	double divisor = 1000;
+	uint64_t u;
+	prog = strcmp(argv[0], "mmhistogram") == 0 ? "mmhistogram" : "herd hist";
+
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":t:c:b:ljpP:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			o.title = optarg;
+			break;
+		case 'c':
+			if (util_parse_u64(optarg, 0, 10000, &u))
+				return bad_value("-c/--columns", optarg, "an integer 0..10000");
+			o.columns = (int)u;
+			break;
+		case 'b':
+			if (util_parse_u64(optarg, 1, INT32_MAX, &u))
+				return bad_value("-b/--base", optarg, "an integer >= 1 (>= 2 without -l)");
+			o.base = (int)u;
+			break;
+		case 'l':
+			o.linear = true;
+			break;
+		case 'j':
+			o.justval = true;
+			break;
+		case 'p':
+			o.percentage = true;
+			break;
+		case 'P':
+			if (parse_percentiles(optarg, pct, &o.npercentiles))
+				return EXIT_USAGE;
+			o.percentiles = pct;
+			break;
+		case OPT_STRICT:
+			strict = true;
+			break;
+		case OPT_APPROX:
+			approx = true;
+			break;
+		case OPT_MERGE:
+			merge = true;
+			break;
+		case OPT_DIVISOR:
+			if (util_parse_double(optarg, 1e-300, 1e300, &divisor))
+				return bad_value("--divisor", optarg, "a number > 0");
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs a value (try --help)\n", prog,
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog,
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!o.linear && o.base < 2) {
+		char b[16];
+		snprintf(b, sizeof(b), "%d", o.base);
+		return bad_value("-b/--base", b, "log base must be >= 2; -l allows 1");
+	}
+	if (o.justval && (approx || merge)) {
+		fprintf(stderr, "%s: -j cannot be combined with %s\n", prog,
+			approx ? "--approx" : "--merge");
+		return EXIT_USAGE;
+	}
+	if (approx && merge) {
+		fprintf(stderr, "%s: --approx and --merge exclude each other\n", prog);
+		return EXIT_USAGE;
+	}
+	if (merge) {
+		if (optind >= argc) {
+			fprintf(stderr, "%s: --merge needs at least one log file\n", prog);
+			return EXIT_USAGE;
+		}
+		return run_merge(argv + optind, argc - optind, &o, divisor);
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s' (numbers come on stdin)\n", prog,
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	struct reader r = { .strict = strict, .approx = approx };
+	int status = 1;
+	double *pv = NULL;
+	if (approx) {
+		int rc = hdr_init(1, APPROX_HIGHEST, 3, &r.h);
+		if (!rc)
+			rc = hist_rows_new(&o, &r.rows);
+		if (rc) {
+			status = print_result(rc);
+			goto out;
+		}
+	}
+	if (read_input(&r, STDIN_FILENO))
+		goto out;
+	if (r.bad)
+		fprintf(stderr, "%s: skipped %ld bad line%s\n", prog, r.bad, r.bad == 1 ? "" : "s");
+	size_t count = approx ? r.count : r.n;
+	if (count == 0) {
+		fprintf(stderr, "%s: no input: expected one number per line on stdin\n", prog);
+		goto out;
+	}
+	if (!approx) {
+		status = print_result(hist_render(stdout, r.v, r.n, &o));
+		goto out;
+	}
+	pv = calloc(o.npercentiles + 1, sizeof(*pv));
+	if (!pv) {
+		status = print_result(-ENOMEM);
+		goto out;
+	}
+	int64_t n = (int64_t)count;
+	struct hist_summary s = {
+		.count = count,
+		.min = r.min,
+		.max = r.max,
+		.avg = r.sum / (double)count,
+		.dev = sqrt(r.m2 / (double)count),
+		.med = clamp((double)hdr_at_rank(r.h, n - n / 2, true) / APPROX_SCALE, r.min, r.max),
+		.pvalues = pv,
+	};
+	for (size_t i = 0; i < o.npercentiles; i++)
+		pv[i] = clamp((double)hdr_at_rank(r.h, rank_for(o.percentiles[i], n), true) /
+				      APPROX_SCALE,
+			      r.min, r.max);
+	status = print_result(hist_print(stdout, &s, r.rows, &o));
+out:
+	free(r.v);
+	free(pv);
+	hdr_free(r.h);
+	hist_rows_free(r.rows);
+	return status;
+}

@@ -1,0 +1,568 @@
+/*
+ * http.c - the HTTP/1.x request-head parser of herd serve.
+ *
+ * The parser is stateless, incremental and zero-copy, in the manner of
+ * picohttpparser: the caller keeps the bytes in its own buffer, calls again
+ * when more arrive and says how many it had already shown us (last_len).
+ * Results point into that buffer; nothing is allocated. While the head is
+ * incomplete only the new bytes are searched for its end (a blank line);
+ * the header lines are parsed once, on the call that completes the head.
+ * The request line alone (at most 8 KiB) is re-checked on every call, so
+ * that a bad or over-long request line is answered at once instead of when
+ * the 16 KiB head limit or the header timeout is reached.
+ *
+ * Scanning uses 256-entry tables and, for the long fields (request-target,
+ * header values), eight bytes at a time (SWAR): a word with no control byte
+ * and no DEL is skipped whole, and in a word that has one, the bit trick
+ * itself says which byte it is.
+ *
+ * Results are prefix-consistent: a prefix of an input gives either
+ * HTTP_PARTIAL or the same result as the whole input. That is why errors in
+ * header lines are held back until the blank line that ends the head is seen
+ * (a head that never ends within 16 KiB is a 431 whatever its lines hold),
+ * while request-line errors are decided left to right as bytes arrive.
+ */
+#include "http/http.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* The longest allowed request line plus its CRLF. */
+#define RL_WINDOW ((size_t)HTTP_MAX_REQUEST_LINE + 2)
+
+/* RFC 9110 tchar: the bytes of a method or header name token. */
+static const unsigned char tchar[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x80 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x90 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xa0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xb0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xc0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xd0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xe0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf0 */
+};
+
+/* Request-target bytes: visible ASCII and obs-text; no space, control or DEL. */
+static const unsigned char target_ok[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x50 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x90 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xa0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xb0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xc0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xd0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xe0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
+};
+
+/* Header value bytes: HTAB, SP, visible ASCII and obs-text; no other control or DEL. */
+static const unsigned char value_ok[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x50 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x90 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xa0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xb0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xc0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xd0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xe0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
+};
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static inline uint64_t load64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v)); /* one unaligned load, no strict-aliasing trouble */
+	return v;
+}
+
+/*
+ * Nonzero when some byte of v is below `below` (at most 0x80) or is DEL.
+ * These are the classic "has less than" and "has zero byte" bit tricks. A
+ * flag can be wrong only above a true one (a borrow runs upwards from it),
+ * so the lowest flagged byte is always the first offending one.
+ */
+static inline uint64_t has_ctl(uint64_t v, unsigned below)
+{
+	uint64_t del = v ^ (ONES * 0x7f);
+
+	return (((v - ONES * below) & ~v) | ((del - ONES) & ~del)) & HIGHS;
+}
+
+/*
+ * Returns the first byte in [p, e) that is below `below` or DEL, or e:
+ * eight bytes per step while eight remain, then the table `ok` (which must
+ * refuse exactly those bytes, HTAB aside) for the tail.
+ */
+static inline const char *scan_field(const char *p, const char *e, unsigned below, const unsigned char *ok)
+{
+	while (e - p >= 8) {
+		uint64_t m = has_ctl(load64(p), below);
+		if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* p[0] is the low byte of the word: the lowest flag marks the byte. */
+			return p + (__builtin_ctzll(m) >> 3);
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+	while (p < e && ok[(unsigned char)*p])
+		p++;
+	return p;
+}
+
+static bool token_eq(const char *p, size_t len, const char *lower, size_t lower_len)
+{
+	if (len != lower_len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		/* p holds tchars only: OR-ing 0x20 lowers A-Z and maps no other tchar onto a letter or '-'. */
+		if (((unsigned char)p[i] | 0x20) != (unsigned char)lower[i])
+			return false;
+	}
+	return true;
+}
+
+static enum http_method method_of(const char *p, size_t len)
+{
+	/* Methods are case-sensitive (RFC 9110 9.1): "get" is an unknown method. */
+	switch (len) {
+	case 3:
+		if (memcmp(p, "GET", 3) == 0)
+			return HTTP_GET;
+		if (memcmp(p, "PUT", 3) == 0)
+			return HTTP_PUT;
+		break;
+	case 4:
+		if (memcmp(p, "HEAD", 4) == 0)
+			return HTTP_HEAD;
+		if (memcmp(p, "POST", 4) == 0)
+			return HTTP_POST;
+		break;
+	case 6:
+		if (memcmp(p, "DELETE", 6) == 0)
+			return HTTP_DELETE;
+		break;
+	case 7:
+		if (memcmp(p, "OPTIONS", 7) == 0)
+			return HTTP_OPTIONS;
+		break;
+	default:
+		break;
+	}
+	return HTTP_OTHER;
+}
+
+/*
+ * Parses the request line in buf[s..end). Returns the offset just after its
+ * LF, HTTP_PARTIAL when the bytes run out first, or an error. Every decision
+ * depends only on the bytes to its left, so a prefix never disagrees with
+ * the whole line.
+ */
+static int parse_request_line(const char *buf, size_t s, size_t end, struct http_request *req)
+{
+	const char *p = buf + s, *e = buf + end;
+	const char *m = p, *t;
+
+	while (p < e && tchar[(unsigned char)*p])
+		p++;
+	if (p == e)
+		return HTTP_PARTIAL;
+	if (*p != ' ' || p == m)
+		return HTTP_BAD_REQUEST;
+	req->method_name.p = m;
+	req->method_name.len = (size_t)(p - m);
+	req->method = method_of(m, req->method_name.len);
+
+	t = ++p;
+	/*
+	 * Origin-form ("/path?query") and "*" for OPTIONS only. Absolute-form
+	 * ("http://host/path", meant for proxies) and authority-form (CONNECT)
+	 * are answered 400: herd serve is not a proxy.
+	 */
+	if (p < e && *p != '/' && *p != '*')
+		return HTTP_BAD_REQUEST;
+	p = scan_field(p, e, 0x21, target_ok);
+	if (p == e)
+		return HTTP_PARTIAL;
+	if (*p != ' ' || p == t)
+		return HTTP_BAD_REQUEST;
+	if (*t == '*' && (p - t != 1 || req->method != HTTP_OPTIONS))
+		return HTTP_BAD_REQUEST;
+	req->target.p = t;
+	req->target.len = (size_t)(p - t);
+	const char *q = memchr(t, '?', req->target.len);
+	req->path.p = t;
+	req->path.len = q ? (size_t)(q - t) : req->target.len;
+	req->query.p = q ? q + 1 : p; /* never NULL: an empty query points at the target's end */
+	req->query.len = q ? (size_t)(p - q - 1) : 0;
+	p++;
+
+	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF or a bare LF. */
+	int major, minor;
+	if (e - p >= 8 && memcmp(p, "HTTP/1.", 7) == 0 && (p[7] == '1' || p[7] == '0')) {
+		/* The common case in one comparison; the rest handles odd and partial versions. */
+		major = 1;
+		minor = p[7] - '0';
+		p += 8;
+	} else {
+		static const char proto[] = "HTTP/";
+		for (size_t i = 0; i < sizeof(proto) - 1; i++, p++) {
+			if (p == e)
+				return HTTP_PARTIAL;
+			if (*p != proto[i])
+				return HTTP_BAD_REQUEST;
+		}
+		if (p == e)
+			return HTTP_PARTIAL;
+		if (*p < '0' || *p > '9')
+			return HTTP_BAD_REQUEST;
+		major = *p++ - '0';
+		if (p == e)
+			return HTTP_PARTIAL;
+		if (*p++ != '.')
+			return HTTP_BAD_REQUEST;
+		if (p == e)
+			return HTTP_PARTIAL;
+		if (*p < '0' || *p > '9')
+			return HTTP_BAD_REQUEST;
+		minor = *p++ - '0';
+	}
+	if (p == e)
+		return HTTP_PARTIAL;
+	const char *eol = p;
+	if (*p == '\r' && ++p == e)
+		return HTTP_PARTIAL;
+	if (*p != '\n')
+		return HTTP_BAD_REQUEST;
+	p++;
+	if ((size_t)(eol - (buf + s)) > HTTP_MAX_REQUEST_LINE)
+		return HTTP_URI_TOO_LONG;
+	if (major != 1 || minor > 1)
+		return HTTP_BAD_VERSION;
+	req->minor_version = minor;
+	return (int)(p - buf);
+}
+
+/*
+ * Looks for the blank line that ends the head, starting at buf[from] and
+ * looking back from each LF at the line before it (so from may be the first
+ * new byte: the lookback covers a terminator split across two reads).
+ * from must be past the request line's LF. Returns the head length, or 0.
+ */
+static size_t find_end(const char *buf, size_t from, size_t end)
+{
+	const char *p = buf + from, *e = buf + end;
+
+	while (p < e) {
+		const char *lf = memchr(p, '\n', (size_t)(e - p));
+		if (!lf)
+			return 0;
+		if (lf[-1] == '\n' || (lf[-1] == '\r' && lf[-2] == '\n'))
+			return (size_t)(lf + 1 - buf);
+		p = lf + 1;
+	}
+	return 0;
+}
+
+/* Content-Length = 1*DIGIT; a list ("5, 5") or a sign is refused. */
+static int parse_content_length(const char *p, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned char)p[i] - '0';
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Connection = #token: records close / keep-alive, ignores the rest. */
+static void parse_connection(const char *p, size_t len, bool *close, bool *keep)
+{
+	const char *e = p + len;
+
+	while (p < e) {
+		while (p < e && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		const char *tok = p;
+		while (p < e && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		size_t n = (size_t)(p - tok);
+		if (n && tchar[(unsigned char)*tok]) {
+			if (token_eq(tok, n, "close", 5))
+				*close = true;
+			else if (token_eq(tok, n, "keep-alive", 10))
+				*keep = true;
+		}
+	}
+}
+
+/*
+ * Parses the header lines from buf[pos] (just after the request line) up to
+ * the blank line, looking no further than buf[end]. The first error found
+ * is returned only once the blank line is seen (see the top of the file).
+ */
+static int parse_headers(const char *buf, size_t pos, size_t end, struct http_request *req)
+{
+	const char *p = buf + pos, *e = buf + end;
+	bool conn_close = false, conn_keep = false, chunked = false, have_cl = false;
+	int err;
+
+	req->num_headers = 0;
+	req->content_length = 0;
+	for (;;) {
+		if (p == e)
+			return HTTP_PARTIAL;
+		if (*p == '\n') {
+			p++;
+			break;
+		}
+		if (*p == '\r') {
+			if (p + 1 == e)
+				return HTTP_PARTIAL;
+			if (p[1] == '\n') {
+				p += 2;
+				break;
+			}
+			err = HTTP_BAD_REQUEST;
+			goto skip;
+		}
+		/* A line starting with whitespace is obs-fold (RFC 9112 5.2): refused. */
+		const char *name = p;
+		while (p < e && tchar[(unsigned char)*p])
+			p++;
+		if (p == e)
+			return HTTP_PARTIAL;
+		/* No whitespace between name and colon (RFC 9112 5.1): request smuggling guard. */
+		if (*p != ':' || p == name) {
+			err = HTTP_BAD_REQUEST;
+			goto skip;
+		}
+		size_t name_len = (size_t)(p - name);
+		p++;
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		const char *value = p;
+		for (;;) {
+			p = scan_field(p, e, 0x20, value_ok);
+			if (p == e)
+				return HTTP_PARTIAL;
+			if (*p != '\t') /* HTAB is flagged with the controls but allowed */
+				break;
+			p++;
+		}
+		/* *p is a control byte other than HTAB, or DEL: only a line end is welcome. */
+		const char *vend = p;
+		if (*p == '\r') {
+			if (p + 1 == e)
+				return HTTP_PARTIAL;
+			if (p[1] != '\n') {
+				err = HTTP_BAD_REQUEST;
+				goto skip;
+			}
+			p += 2;
+		} else if (*p == '\n') {
+			p++;
+		} else {
+			err = HTTP_BAD_REQUEST;
+			goto skip;
+		}
+		while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
+			vend--;
+		if (req->num_headers == HTTP_MAX_HEADERS) {
+			err = HTTP_HEADERS_TOO_LARGE;
+			goto skip;
+		}
+		struct http_header *h = &req->headers[req->num_headers++];
+		h->name.p = name;
+		h->name.len = name_len;
+		h->value.p = value;
+		h->value.len = (size_t)(vend - value);
+
+		/* Only three names matter to framing; tell them apart by length first. */
+		if (name_len == 14 && token_eq(name, 14, "content-length", 14)) {
+			uint64_t cl;
+			/* Differing duplicates are a smuggling vector (RFC 9112 6.3): refuse them. */
+			if (parse_content_length(h->value.p, h->value.len, &cl) < 0 ||
+			    (have_cl && cl != req->content_length)) {
+				err = HTTP_BAD_REQUEST;
+				goto skip;
+			}
+			have_cl = true;
+			req->content_length = cl;
+		} else if (name_len == 17 && token_eq(name, 17, "transfer-encoding", 17)) {
+			chunked = true;
+		} else if (name_len == 10 && token_eq(name, 10, "connection", 10)) {
+			parse_connection(h->value.p, h->value.len, &conn_close, &conn_keep);
+		}
+	}
+
+	/*
+	 * herd serve's routes take no request body, so it does not implement
+	 * the chunked decoder: any Transfer-Encoding is answered 501 (RFC 9112
+	 * 6.1 allows it) rather than guessing where the body ends, which would
+	 * desynchronise the connection for the next pipelined request.
+	 */
+	if (chunked)
+		return HTTP_NOT_IMPLEMENTED;
+	req->keep_alive = conn_close ? false : conn_keep ? true : req->minor_version >= 1;
+	return (int)(p - buf);
+
+skip:
+	/* Report err only if the head ends within the limit, as a whole input would. */
+	return find_end(buf, (size_t)(p - buf), end) ? err : HTTP_PARTIAL;
+}
+
+int http_parse_request(const char *buf, size_t len, size_t last_len, struct http_request *req)
+{
+	/* Nothing past the 16 KiB head limit is ever looked at. */
+	size_t n = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
+	size_t s = 0;
+	int r;
+
+	/* Empty lines before the request line are ignored (RFC 9112 2.2), e.g. a CRLF after a body. */
+	while (s < n && (buf[s] == '\r' || buf[s] == '\n'))
+		s++;
+	if (s == n)
+		goto incomplete;
+
+	size_t w = n - s > RL_WINDOW ? s + RL_WINDOW : n;
+	r = parse_request_line(buf, s, w, req);
+	if (r == HTTP_PARTIAL) {
+		/* A full window without a complete line: the line is over 8 KiB, whatever follows. */
+		if (w == s + RL_WINDOW)
+			return HTTP_URI_TOO_LONG;
+		goto incomplete;
+	}
+	if (r < 0)
+		return r;
+
+	/*
+	 * Incremental path: the earlier call saw no end of head in the bytes
+	 * before last_len, so only the new ones need searching; the header
+	 * lines are parsed only once the end is there.
+	 */
+	if (last_len > (size_t)r && (last_len >= n || !find_end(buf, last_len, n)))
+		goto incomplete;
+
+	r = parse_headers(buf, (size_t)r, n, req);
+	if (r != HTTP_PARTIAL)
+		return r;
+incomplete:
+	return len >= HTTP_MAX_HEAD ? HTTP_HEADERS_TOO_LARGE : HTTP_PARTIAL;
+}
+
+const struct http_header *http_find_header(const struct http_request *req, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < req->num_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		if (h->name.len != n)
+			continue;
+		size_t j = 0;
+		for (; j < n; j++) {
+			unsigned char a = (unsigned char)h->name.p[j], b = (unsigned char)name[j];
+			if (a >= 'A' && a <= 'Z')
+				a |= 0x20;
+			if (b >= 'A' && b <= 'Z')
+				b |= 0x20;
+			if (a != b)
+				break;
+		}
+		if (j == n)
+			return h;
+	}
+	return NULL;
+}
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+int http_query_u64(struct http_str query, const char *name, uint64_t max, uint64_t *out)
+{
+	size_t nlen = strlen(name);
+
+	if (query.len == 0 || !query.p)
+		return -ENOENT;
+	const char *p = query.p, *e = query.p + query.len;
+	while (p <= e) {
+		const char *amp = memchr(p, '&', (size_t)(e - p));
+		if (!amp)
+			amp = e;
+		const char *eq = memchr(p, '=', (size_t)(amp - p));
+		const char *kend = eq ? eq : amp;
+		if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
+			if (!eq || eq + 1 == amp)
+				return -EINVAL;
+			uint64_t v = 0;
+			bool big = false;
+			for (const char *d = eq + 1; d < amp; d++) {
+				if (*d < '0' || *d > '9')
+					return -EINVAL;
+				unsigned dv = (unsigned)(*d - '0');
+				if (v > (UINT64_MAX - dv) / 10)
+					big = true;
+				else
+					v = v * 10 + dv;
+			}
+			if (big || v > max)
+				return -ERANGE;
+			*out = v;
+			return 0;
+		}
+		p = amp + 1;
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,46 @@
+/*
+ * hlog.h - HdrHistogram interval logs ("#[Histogram log format version 1.3]").
+ *
+ * Java-compatible: each interval line is
+ *   [Tag=T,]start,length,max/divisor,BASE64(DEFLATE-compressed V2 histogram)
+ * with the V2 encoding (compression cookie 0x1c849314 = base 0x1c849304 | 0x10,
+ * encoding cookie 0x1c849313 = base 0x1c849303 | 0x10, ZigZag LEB128 counts
+ * with negative run-lengths for zeros) that HdrHistogram's Java and C tools read.
+ * herd bench writes one interval per second; `herd hist --merge` reads logs
+ * from several load machines and adds them up exactly.
+ */
+#ifndef HERD_HLOG_H
+#define HERD_HLOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lib/hdr.h"
+
+/* Writes the header: version, start time (seconds since the epoch), and the
+ * column legend. Returns 0 or -errno. */
+int hlog_write_header(FILE *f, double start_epoch_s);
+
+/* Writes one interval: start offset and length in seconds from the log's
+ * start, the histogram's counts encoded and compressed. max_divisor scales
+ * the max column (1e3: microseconds shown as milliseconds). Returns 0 or -errno. */
+int hlog_write_interval(FILE *f, double start_s, double length_s, const struct hdr *h,
+			double max_divisor);
+
+/* Reads every interval of a log and adds it into *total. When *total is
+ * NULL it is allocated with the first interval's parameters. Sets *intervals
+ * to the number of interval lines read. On a malformed line returns -EINVAL
+ * and sets *bad_line to its 1-based number; -errno for I/O; 0 on success.
+ * *total grows when a later interval has a higher `highest`; an interval
+ * whose values *total cannot hold gives -ERANGE (with *bad_line set). The
+ * merged max is exact when the Interval_Max column (max / 1, 1e3, 1e6 or
+ * 1e9) falls in the top bucket; the merged min is its bucket's lowest value. */
+int hlog_read_merge(FILE *f, struct hdr **total, long *intervals, long *bad_line);
+
+/* Encode/decode one histogram in the V2 compressed form (base64 text, NUL
+ * terminated). hlog_encode returns a malloc'ed string or NULL (-ENOMEM);
+ * hlog_decode allocates *out. Both exposed for tests and fuzzing. */
+char *hlog_encode(const struct hdr *h);
+int hlog_decode(const char *base64, struct hdr **out);
+
+#endif

@@ -1,0 +1,72 @@
+/* util.c - strict parsing of numbers and durations, and the monotonic clock. */
+#include "lib/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int util_parse_double(const char *s, double min, double max, double *out)
+{
+	if (!s || *s == '\0' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	char *end;
+	double v = strtod(s, &end);
+	if (*end != '\0' || !isfinite(v))
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int util_parse_duration(const char *s, double *seconds)
+{
+	static const struct {
+		const char *suffix;
+		double scale;
+	} units[] = {{"us", 1e-6}, {"ms", 1e-3}, {"s", 1}, {"m", 60}, {"h", 3600}};
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -EINVAL;
+	char *end;
+	double v = strtod(s, &end);
+	if (!isfinite(v) || end == s)
+		return -EINVAL;
+	double scale = 1;
+	if (*end != '\0') {
+		size_t i;
+		for (i = 0; i < sizeof units / sizeof units[0]; i++)
+			if (strcmp(end, units[i].suffix) == 0)
+				break;
+		if (i == sizeof units / sizeof units[0])
+			return -EINVAL;
+		scale = units[i].scale;
+	}
+	*seconds = v * scale;
+	return 0;
+}
+
+uint64_t util_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

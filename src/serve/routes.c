@@ -1,0 +1,208 @@
+/*
+ * routes.c - herd serve's request handlers and response formatting.
+ *
+ *   /            200 "<p>hello, world</p>\n" (the seed's body), after burning
+ *                --work-us of CPU
+ *   /cpu?us=N    burns N us of CPU (the seed's "relatively CPU-intensive" handler)
+ *   /sleep?ms=N  blocks the whole worker N ms without CPU (a clogged cashier)
+ *   /stats       JSON counters of every worker;  /stats.txt  the same as lines
+ * GET and HEAD only (405 otherwise); anything else 404; bad values 400.
+ */
+#include "serve/routes.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HELLO_BODY "<p>hello, world</p>\n"
+
+/* The `/` answer is the hot path of every benchmark: written once, here,
+ * instead of formatted per request. A HEAD answer is the same without the
+ * body. */
+#define HELLO_HEAD(conn)                                                                         \
+	"HTTP/1.1 200 OK\r\nServer: herd\r\nContent-Type: text/html\r\nContent-Length: 20\r\n" conn \
+	"\r\n"
+static const char hello_ka[] = HELLO_HEAD("") HELLO_BODY;
+static const char hello_close[] = HELLO_HEAD("Connection: close\r\n") HELLO_BODY;
+
+int obuf_reserve(struct obuf *b, size_t extra)
+{
+	if (b->cap - b->len >= extra)
+		return 0;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < extra)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+void obuf_free(struct obuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void routes_burn_us(uint64_t us)
+{
+	uint64_t start = thread_cpu_ns(), goal = us * 1000u;
+	/* The CPU clock is a system call (no vDSO for it), so spin a little
+	 * between readings; the overshoot is well under a microsecond. The
+	 * empty asm keeps the compiler from deleting the loop. */
+	while (thread_cpu_ns() - start < goal)
+		for (unsigned i = 0; i < 256; i++)
+			__asm__ volatile("" ::: "memory");
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+	/* Signals are blocked while a request runs, so this is not cut short
+	 * by a stop request: the in-flight request finishes. */
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static const char conn_close[] = "Connection: close\r\n";
+/* HTTP/1.0 closes by default: a connection kept open must say so, or a
+ * 1.0 client (ab -k) waits for the close that ends the body. */
+static const char conn_keep_10[] = "Connection: keep-alive\r\n";
+
+/* The Connection header of an answer: none for HTTP/1.1 keep-alive. */
+static const char *conn_header(const struct http_request *req, bool keep_alive)
+{
+	return !keep_alive ? conn_close : req->minor_version == 0 ? conn_keep_10 : "";
+}
+
+/* Appends status line, headers and body; conn is the Connection header line or "". */
+static int respond(struct obuf *out, int status, const char *type, const char *body, size_t blen,
+		   const char *conn, bool head_only, const char *extra)
+{
+	char head[256];
+	int n = snprintf(head, sizeof head,
+			 "HTTP/1.1 %d %s\r\nServer: herd\r\nContent-Type: %s\r\n"
+			 "Content-Length: %zu\r\n%s%s\r\n",
+			 status, http_reason(status), type, blen, conn, extra ? extra : "");
+	if (n < 0 || (size_t)n >= sizeof head)
+		return -ENOMEM;
+	size_t total = (size_t)n + (head_only ? 0 : blen);
+	if (obuf_reserve(out, total))
+		return -ENOMEM;
+	memcpy(out->p + out->len, head, (size_t)n);
+	out->len += (size_t)n;
+	if (!head_only) {
+		memcpy(out->p + out->len, body, blen);
+		out->len += blen;
+	}
+	return status;
+}
+
+static int error_with(int status, const char *reason, const char *conn, bool head_only, struct obuf *out)
+{
+	char body[160];
+	int n = snprintf(body, sizeof body, "%d %s: %s\n", status, http_reason(status), reason);
+	if (n < 0)
+		return -ENOMEM;
+	if ((size_t)n >= sizeof body)
+		n = sizeof body - 1;
+	return respond(out, status, "text/plain", body, (size_t)n, conn, head_only,
+		       status == 405 ? "Allow: GET, HEAD\r\n" : NULL);
+}
+
+int routes_error(int status, const char *reason, bool keep_alive, bool head_only, struct obuf *out)
+{
+	return error_with(status, reason, keep_alive ? "" : conn_close, head_only, out);
+}
+
+static bool path_is(const struct http_request *req, const char *p)
+{
+	size_t n = strlen(p);
+	return req->path.len == n && memcmp(req->path.p, p, n) == 0;
+}
+
+/* Reads a required numeric query parameter; on failure appends a 400. */
+static int param(const struct http_request *req, const char *name, uint64_t max, uint64_t *v,
+		 const char *conn, bool head_only, struct obuf *out)
+{
+	int err = http_query_u64(req->query, name, max, v);
+	if (err == 0)
+		return 0;
+	char why[96];
+	if (err == -ENOENT)
+		snprintf(why, sizeof why, "missing parameter %s", name);
+	else if (err == -ERANGE)
+		snprintf(why, sizeof why, "%s above the limit %" PRIu64, name, max);
+	else
+		snprintf(why, sizeof why, "%s is not a number", name);
+	int st = error_with(400, why, conn, head_only, out);
+	return st < 0 ? st : -EINVAL;
+}
+
+int routes_respond(const struct routes_env *env, const struct http_request *req, bool keep_alive,
+		   struct obuf *out)
+{
+	bool head = req->method == HTTP_HEAD;
+	const char *conn = conn_header(req, keep_alive);
+	if (req->method == HTTP_OTHER)
+		return error_with(501, "method not implemented", conn, false, out);
+	if (req->method != HTTP_GET && !head)
+		return error_with(405, "only GET and HEAD", conn, false, out);
+
+	if (path_is(req, "/")) {
+		if (env->work_us)
+			routes_burn_us(env->work_us);
+		if (conn == conn_keep_10)
+			return respond(out, 200, "text/html", HELLO_BODY, sizeof HELLO_BODY - 1, conn, head, NULL);
+		const char *r = keep_alive ? hello_ka : hello_close;
+		size_t n = (keep_alive ? sizeof hello_ka : sizeof hello_close) - 1;
+		if (head)
+			n -= sizeof HELLO_BODY - 1;
+		if (obuf_reserve(out, n))
+			return -ENOMEM;
+		memcpy(out->p + out->len, r, n);
+		out->len += n;
+		return 200;
+	}
+	if (path_is(req, "/cpu") || path_is(req, "/sleep")) {
+		bool cpu = req->path.len == 4;
+		uint64_t v;
+		int err = param(req, cpu ? "us" : "ms", cpu ? ROUTES_MAX_CPU_US : ROUTES_MAX_SLEEP_MS,
+				&v, conn, head, out);
+		if (err == -EINVAL)
+			return 400;
+		if (err)
+			return err;
+		if (cpu)
+			routes_burn_us(v);
+		else
+			sleep_ms(v);
+		char body[64];
+		int n = snprintf(body, sizeof body, "%s %" PRIu64 " %s\n", cpu ? "burnt" : "slept", v,
+				 cpu ? "us" : "ms");
+		return respond(out, 200, "text/plain", body, (size_t)n, conn, head, NULL);
+	}
+	bool json = path_is(req, "/stats");
+	if (json || path_is(req, "/stats.txt")) {
+		int n = (json ? stats_format_json : stats_format_text)(
+			env->stats, env->own_fd, env->own_ino, env->scratch, env->scratch_cap);
+		if (n < 0)
+			return error_with(500, "stats do not fit", conn, head, out);
+		return respond(out, 200, json ? "application/json" : "text/plain", env->scratch,
+			       (size_t)n, conn, head, NULL);
+	}
+	return error_with(404, "no such route", conn, head, out);
+}

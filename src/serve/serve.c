@@ -1,0 +1,599 @@
+/*
+ * serve.c - the herd serve master process.
+ *
+ * Like nginx's master, it holds the listeners and the worker processes but
+ * serves nothing itself. Its only loop waits for signals with
+ * sigtimedwait() (all of them stay blocked in the master, so none is lost
+ * between two checks) and wakes on a short tick while something is pending
+ * (a reload waiting for its new workers, a worker that must leave).
+ *
+ * Worker slots: slot i is a role (its counters, and for reuseport models
+ * its listener); the process in it can change. A crashed worker is
+ * respawned into the same slot and its counters continue; a worker that was
+ * told to leave frees its slot, whose final line is kept for the exit
+ * table. There are 2 * max_workers slots, so that a reload can run a full
+ * new set beside the old one; the shared counters are sized for them at
+ * start-up.
+ */
+#include "serve/serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve/stats.h"
+#include "lib/util.h"
+#include "serve/worker.h"
+
+enum {
+	TICK_MS = 50,		/* master wake-up while something is pending */
+	RESEND_MS = 200,	/* repeat SIGTERM to a leaving worker this often */
+	RESPAWN_DELAY_MS = 1000, /* a worker that died this young waits this long */
+	STOP_GRACE_S = 30,	/* then leaving workers are killed */
+};
+
+struct mslot {
+	int pid;	    /* 0: no process */
+	int last_pid;	    /* for the exit table */
+	bool used;	    /* the slot holds a worker role */
+	bool leaving;	    /* told to leave: the slot frees when it exits */
+	bool retire;	    /* reload: leave once the new workers accept */
+	uint64_t started;   /* ns */
+	uint64_t last_term; /* ns of the last SIGTERM sent */
+	uint64_t respawn_at; /* ns; 0: none pending */
+};
+
+struct final_line {
+	unsigned slot;
+	unsigned seq;
+	char text[160];
+};
+
+static struct {
+	const struct serve_cfg *cfg;
+	struct accept_group g;
+	struct stats_region *stats;
+	struct mslot *ms;
+	unsigned nslots;
+	bool stopping;
+	uint64_t stop_at;
+	struct final_line *finals;
+	unsigned nfinals, capfinals, seq;
+} M;
+
+#define SLOT(i) (&M.stats->slot[i])
+#define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (M.cfg->log)
+		M.cfg->log(M.cfg->log_arg, line);
+}
+
+int serve_parse_listen(const char *s, struct sockaddr_storage *addr, socklen_t *len)
+{
+	char host[64];
+	const char *colon, *h = s;
+	size_t hl;
+	memset(addr, 0, sizeof *addr);
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof host)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	uint64_t port;
+	if (util_parse_u64(colon + 1, 0, 65535, &port))
+		return -EINVAL;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)addr;
+	if (*s != '[' && inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof *a4;
+		return 0;
+	}
+	if (*s == '[' && inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *a6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Workers that stay: not leaving, and not about to (reload). */
+static unsigned live_workers(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < M.nslots; i++)
+		n += M.ms[i].used && !M.ms[i].leaving && !M.ms[i].retire;
+	return n;
+}
+
+static unsigned running(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < M.nslots; i++)
+		n += M.ms[i].pid > 0;
+	return n;
+}
+
+static void record_listener(unsigned slot)
+{
+	uint64_t ino;
+	unsigned max;
+	if (M.g.model->flags & ACCEPT_PER_SLOT) {
+		if (M.g.fds[slot] >= 0 && stats_listener_info(M.g.fds[slot], &ino, &max) == 0) {
+			STORE(SLOT(slot)->listen_ino, ino);
+			STORE(SLOT(slot)->listen_max, max);
+		}
+	} else if (M.g.fds[0] >= 0 && stats_listener_info(M.g.fds[0], &ino, &max) == 0) {
+		STORE(M.stats->shared_ino, ino);
+		STORE(M.stats->shared_max, max);
+	}
+}
+
+/* Forks a worker into slot. 0 or -errno. */
+static int spawn(unsigned slot)
+{
+	struct mslot *m = &M.ms[slot];
+	if (M.g.model->add_slot) {
+		int err = M.g.model->add_slot(&M.g, slot);
+		if (err)
+			return err;
+	}
+	record_listener(slot);
+	STORE(SLOT(slot)->state, STATS_STARTING);
+	STORE(SLOT(slot)->start_err, 0);
+	m->used = true;
+	m->leaving = m->retire = false;
+	m->respawn_at = 0;
+	m->started = util_now_ns();
+	int master = getpid();
+	int pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct worker_cfg wc = {
+			.g = &M.g,
+			.stats = M.stats,
+			.slot = slot,
+			.master_pid = master,
+			.header_timeout_ns = M.cfg->header_timeout_ns,
+			.work_us = M.cfg->work_us,
+		};
+		_exit(worker_run(&wc));
+	}
+	m->pid = m->last_pid = pid;
+	STORE(SLOT(slot)->pid, pid);
+	return 0;
+}
+
+static void free_slot(unsigned slot);
+
+static void tell_leave(unsigned slot)
+{
+	struct mslot *m = &M.ms[slot];
+	if (!m->leaving) {
+		m->leaving = true;
+		m->retire = false;
+		m->respawn_at = 0;
+		/* Its listener goes now: the worker closes its own copy when it
+		 * detaches, and the last close lets the kernel migrate the
+		 * queue (reuseport models). */
+		if (M.g.model->remove_slot)
+			M.g.model->remove_slot(&M.g, slot);
+		if (M.g.model->flags & ACCEPT_PER_SLOT)
+			STORE(SLOT(slot)->listen_ino, 0);
+	}
+	if (m->pid > 0) {
+		kill(m->pid, SIGTERM);
+		m->last_term = util_now_ns();
+	} else {
+		/* No process (a slot waiting to be respawned): nothing will
+		 * exit to be reaped, so the slot is freed here. */
+		free_slot(slot);
+	}
+}
+
+static void keep_final(unsigned slot)
+{
+	if (M.nfinals == M.capfinals) {
+		unsigned cap = M.capfinals ? M.capfinals * 2 : 16;
+		struct final_line *p = realloc(M.finals, cap * sizeof *p);
+		if (!p)
+			return; /* the line is lost, nothing else */
+		M.finals = p;
+		M.capfinals = cap;
+	}
+	struct stats_slot *s = SLOT(slot);
+	struct final_line *f = &M.finals[M.nfinals++];
+	f->slot = slot;
+	f->seq = M.seq++;
+	uint64_t cpu = LD(s->cpu_done_us);
+	snprintf(f->text, sizeof f->text,
+		 "worker %u pid %d accepted %" PRIu64 " requests %" PRIu64 " cpu %" PRIu64 ".%02" PRIu64
+		 "s",
+		 slot, M.ms[slot].last_pid, LD(s->accepted), LD(s->requests), cpu / 1000000,
+		 cpu % 1000000 / 10000);
+}
+
+static void free_slot(unsigned slot)
+{
+	keep_final(slot);
+	memset(SLOT(slot), 0, sizeof *SLOT(slot)); /* state FREE: readers skip it */
+	M.ms[slot] = (struct mslot){0};
+}
+
+static void describe_exit(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "stopped (status 0x%x)", status);
+}
+
+/* Reaps exited workers. During start-up a worker that failed returns its
+ * error through *start_err. */
+static void reap(int *start_err, unsigned *failed_slot)
+{
+	int status;
+	struct rusage ru;
+	pid_t pid;
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+		unsigned slot;
+		for (slot = 0; slot < M.nslots; slot++)
+			if (M.ms[slot].pid == pid)
+				break;
+		if (slot == M.nslots)
+			continue;
+		struct mslot *m = &M.ms[slot];
+		struct stats_slot *s = SLOT(slot);
+		uint64_t cpu = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+			       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+		atomic_fetch_add_explicit(&s->cpu_done_us, cpu, memory_order_relaxed);
+		STORE(s->pid, 0);
+		m->pid = 0;
+		int err = LD(s->start_err);
+		if (err && start_err && !*start_err) {
+			*start_err = err;
+			*failed_slot = slot;
+		}
+		if (m->leaving || M.stopping) {
+			free_slot(slot);
+			continue;
+		}
+		char how[96];
+		describe_exit(status, how, sizeof how);
+		uint64_t now = util_now_ns();
+		bool young = now - m->started < RESPAWN_DELAY_MS * 1000000ull;
+		if (err)
+			logf_("worker %u pid %d could not start (%s): %s; respawning in %d ms", slot,
+			      (int)pid, strerror(-err), how, RESPAWN_DELAY_MS);
+		else
+			logf_("worker %u pid %d %s; respawning%s", slot, (int)pid, how,
+			      young ? " after a pause (it died young)" : "");
+		STORE(s->state, STATS_STARTING);
+		m->respawn_at = young || err ? now + RESPAWN_DELAY_MS * 1000000ull : now;
+	}
+}
+
+static int lowest_free_slot(void)
+{
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (!M.ms[i].used)
+			return (int)i;
+	return -1;
+}
+
+static bool add_worker(const char *why)
+{
+	if (live_workers() >= M.cfg->max_workers) {
+		logf_("%s: already %u workers (--max-workers)", why, live_workers());
+		return false;
+	}
+	int slot = lowest_free_slot();
+	if (slot < 0) {
+		logf_("%s: no free worker slot (workers still leaving)", why);
+		return false;
+	}
+	int err = spawn((unsigned)slot);
+	if (err) {
+		logf_("%s: cannot start worker %d: %s", why, slot, strerror(-err));
+		/* A reuseport listener opened for the slot would stay in the
+		 * group with nobody accepting on it: its share of new
+		 * connections would hang. */
+		if (M.g.model->remove_slot)
+			M.g.model->remove_slot(&M.g, (unsigned)slot);
+		STORE(SLOT(slot)->listen_ino, 0);
+		M.ms[slot].used = false;
+		STORE(SLOT(slot)->state, STATS_FREE);
+		return false;
+	}
+	return true;
+}
+
+static void remove_worker(void)
+{
+	if (live_workers() <= 1) {
+		logf_("SIGTTOU: keeping the last worker");
+		return;
+	}
+	/* The newest role goes first (highest slot), as nginx and unicorn. */
+	for (unsigned i = M.nslots; i-- > 0;)
+		if (M.ms[i].used && !M.ms[i].leaving && !M.ms[i].retire) {
+			tell_leave(i);
+			return;
+		}
+	for (unsigned i = M.nslots; i-- > 0;)
+		if (M.ms[i].used && !M.ms[i].leaving) {
+			tell_leave(i);
+			return;
+		}
+}
+
+static void reload(void)
+{
+	/* A reload under way owns the retire marks: a second one now would
+	 * mark the new, still-starting set too, and undoing that on failure
+	 * would keep both sets. One reload at a time. */
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].retire) {
+			logf_("SIGHUP: a reload is under way; ignored");
+			return;
+		}
+	unsigned want = 0;
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].used && !M.ms[i].leaving && !M.ms[i].retire) {
+			M.ms[i].retire = true;
+			want++;
+		}
+	for (unsigned i = 0; i < want; i++)
+		if (!add_worker("SIGHUP")) {
+			/* Never retire the old set without a full new one: keep
+			 * the old workers (the new ones started so far stay too). */
+			for (unsigned j = 0; j < M.nslots; j++)
+				M.ms[j].retire = false;
+			logf_("SIGHUP: reload abandoned, the old workers stay");
+			return;
+		}
+}
+
+/* Reload: the old workers leave once every new one accepts. */
+static void retire_when_ready(void)
+{
+	bool any = false;
+	for (unsigned i = 0; i < M.nslots; i++) {
+		struct mslot *m = &M.ms[i];
+		if (m->retire)
+			any = true;
+		else if (m->used && !m->leaving && LD(SLOT(i)->state) != STATS_READY)
+			return;
+	}
+	if (!any)
+		return;
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].retire)
+			tell_leave(i);
+}
+
+static void begin_stop(void)
+{
+	M.stopping = true;
+	M.stop_at = util_now_ns();
+	/* Blocking model: close() would not wake a worker sleeping in
+	 * accept() (the seed's footnote 2), shutdown() does: every blocked
+	 * accept() returns EINVAL at once. The signal below would also do,
+	 * but only if it lands inside the call. */
+	if (M.g.model->flags & ACCEPT_SERIAL && M.g.fds[0] >= 0)
+		shutdown(M.g.fds[0], SHUT_RDWR);
+	for (unsigned i = 0; i < M.nslots; i++) {
+		if (M.ms[i].pid > 0)
+			tell_leave(i);
+		else if (M.ms[i].used)
+			free_slot(i); /* waiting for a respawn: nothing to stop */
+	}
+}
+
+static void tick(void)
+{
+	uint64_t now = util_now_ns();
+	for (unsigned i = 0; i < M.nslots; i++) {
+		struct mslot *m = &M.ms[i];
+		if (m->used && m->pid == 0 && m->respawn_at && m->respawn_at <= now && !M.stopping) {
+			int err = spawn(i);
+			if (err) {
+				logf_("worker %u: respawn failed: %s; retrying", i, strerror(-err));
+				m->respawn_at = now + RESPAWN_DELAY_MS * 1000000ull;
+			}
+		}
+		/* Repeat the stop request: a worker of the blocking model may
+		 * have been between its check and accept() when it came. */
+		if (m->leaving && m->pid > 0 && now - m->last_term >= RESEND_MS * 1000000ull)
+			tell_leave(i);
+		if (M.stopping && m->pid > 0 && now - M.stop_at > STOP_GRACE_S * 1000000000ull)
+			kill(m->pid, SIGKILL);
+	}
+	retire_when_ready();
+}
+
+static bool pending_work(void)
+{
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].leaving || M.ms[i].retire || M.ms[i].respawn_at)
+			return true;
+	return false;
+}
+
+static int cmp_final(const void *a, const void *b)
+{
+	const struct final_line *x = a, *y = b;
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Stops every worker at once and waits (start-up failure path). */
+static void kill_all(void)
+{
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].pid > 0) {
+			kill(M.ms[i].pid, SIGKILL);
+			waitpid(M.ms[i].pid, NULL, 0);
+			M.ms[i].pid = 0;
+		}
+}
+
+static int wait_started(sigset_t *set, char *why, size_t whylen)
+{
+	for (;;) {
+		unsigned ready = 0;
+		for (unsigned i = 0; i < M.nslots; i++)
+			ready += M.ms[i].used && LD(SLOT(i)->state) == STATS_READY;
+		if (ready == live_workers())
+			return 0;
+		struct timespec ts = {.tv_nsec = 10 * 1000000};
+		int sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGCHLD) {
+			int err = 0;
+			unsigned slot = 0;
+			M.stopping = true; /* a death during start-up is fatal */
+			reap(&err, &slot);
+			if (err) {
+				snprintf(why, whylen, "start worker %u", slot);
+				return err;
+			}
+			snprintf(why, whylen, "start: a worker died before it accepted");
+			return -ECHILD;
+		}
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+			snprintf(why, whylen, "start (interrupted)");
+			return -EINTR;
+		}
+	}
+}
+
+int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
+{
+	int err;
+	memset(&M, 0, sizeof M);
+	M.cfg = cfg;
+	M.nslots = 2 * cfg->max_workers;
+	sigset_t set, old;
+	sigemptyset(&set);
+	int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&set, sigs[i]);
+	/* All blocked: they are taken with sigtimedwait(), never lost. */
+	sigprocmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+
+	snprintf(why, whylen, "set up");
+	M.ms = calloc(M.nslots, sizeof *M.ms);
+	if (!M.ms) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = stats_create(M.nslots, &M.stats);
+	if (err)
+		goto out;
+	err = accept_group_init(&M.g, cfg->model, &cfg->addr, cfg->addrlen, cfg->backlog, M.nslots);
+	if (err)
+		goto out;
+	snprintf(why, whylen, "listen on %s", cfg->listen_name);
+	if (cfg->model->open && (err = cfg->model->open(&M.g)))
+		goto out;
+	for (unsigned i = 0; i < cfg->workers; i++) {
+		if ((err = spawn(i))) {
+			if (i > 0 || !(cfg->model->flags & ACCEPT_PER_SLOT))
+				snprintf(why, whylen, "start worker %u", i);
+			kill_all();
+			goto out;
+		}
+	}
+	if ((err = wait_started(&set, why, whylen))) {
+		kill_all();
+		goto out;
+	}
+	logf_("listening on %s (accept %s, %u workers)", cfg->listen_name, cfg->model->name,
+	      cfg->workers);
+
+	for (;;) {
+		struct timespec ts = {.tv_sec = pending_work() ? 0 : 1,
+				      .tv_nsec = pending_work() ? TICK_MS * 1000000 : 0};
+		siginfo_t info;
+		int sig = sigtimedwait(&set, &info, &ts);
+		switch (sig) {
+		case SIGCHLD:
+			reap(NULL, NULL);
+			break;
+		case SIGTERM:
+		case SIGINT:
+		case SIGQUIT:
+			if (!M.stopping)
+				begin_stop();
+			break;
+		case SIGTTIN:
+			if (!M.stopping)
+				(void)add_worker("SIGTTIN");
+			break;
+		case SIGTTOU:
+			if (!M.stopping)
+				remove_worker();
+			break;
+		case SIGHUP:
+			if (!M.stopping)
+				reload();
+			break;
+		default:
+			break;
+		}
+		tick();
+		if (M.stopping && running() == 0)
+			break;
+	}
+	err = 0;
+	qsort(M.finals, M.nfinals, sizeof *M.finals, cmp_final);
+	for (unsigned i = 0; i < M.nfinals; i++)
+		logf_("%s", M.finals[i].text);
+out:
+	if (M.g.fds)
+		accept_group_free(&M.g);
+	stats_destroy(M.stats);
+	free(M.ms);
+	free(M.finals);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return err;
+}

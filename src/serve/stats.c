@@ -1,0 +1,242 @@
+/*
+ * stats.c - the shared per-worker counters of herd serve and their
+ * renderings: /stats.txt (one sscanf-friendly line per worker) and /stats
+ * (JSON), plus the listen queue of each listener.
+ *
+ * A listening socket's accept queue is visible through TCP_INFO on the
+ * socket (tcpi_unacked = connections waiting, tcpi_sacked = the backlog
+ * limit), but only to a process that holds it. With one listener per worker
+ * the worker answering /stats holds only its own, so the others are read
+ * from /proc/net/tcp{,6}, where a LISTEN line's rx_queue is the same count;
+ * the line is found by the socket's inode, which the master records.
+ */
+#include "serve/stats.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+int stats_create(unsigned nslots, struct stats_region **out)
+{
+	size_t size = sizeof(struct stats_region) + (size_t)nslots * sizeof(struct stats_slot);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	struct stats_region *r = p; /* mmap returns zeroed pages */
+	r->nslots = nslots;
+	*out = r;
+	return 0;
+}
+
+void stats_destroy(struct stats_region *r)
+{
+	if (r)
+		munmap(r, sizeof *r + (size_t)r->nslots * sizeof(struct stats_slot));
+}
+
+uint64_t stats_proc_cpu_us(int pid)
+{
+	char path[64], buf[1024];
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name in parentheses may hold spaces: start after the
+	 * last ')'. Then state is field 3; utime and stime are 14 and 15. */
+	char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (hz <= 0)
+		hz = 100;
+	return (uint64_t)(ut + st) * 1000000u / (uint64_t)hz;
+}
+
+int stats_listener_info(int fd, uint64_t *ino, unsigned *max)
+{
+	struct stat st;
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	if (fstat(fd, &st) < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	*ino = st.st_ino;
+	*max = ti.tcpi_sacked;
+	return 0;
+}
+
+static int proc_queue(const char *path, uint64_t ino, unsigned *queue)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	char line[512];
+	int err = -ENOENT;
+	while (fgets(line, sizeof line, f)) {
+		unsigned st, txq, rxq;
+		unsigned long long i;
+		/* sl local rem st tx:rx tr:when retr uid timeout inode */
+		if (sscanf(line, " %*s %*s %*s %x %x:%x %*s %*s %*s %*s %llu", &st, &txq, &rxq, &i) !=
+		    4)
+			continue;
+		if (i == ino) {
+			*queue = rxq;
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int stats_listener_queue(int fd, uint64_t ino, unsigned *queue)
+{
+	if (fd >= 0) {
+		struct tcp_info ti;
+		socklen_t len = sizeof ti;
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+			return -errno;
+		*queue = ti.tcpi_unacked;
+		return 0;
+	}
+	if (proc_queue("/proc/net/tcp", ino, queue) == 0)
+		return 0;
+	return proc_queue("/proc/net/tcp6", ino, queue);
+}
+
+/* Appends to buf; sets *len past cap on overflow, which the callers check once. */
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t room = *len < cap ? cap - *len : 0;
+	int n = vsnprintf(buf + (*len < cap ? *len : 0), room, fmt, ap);
+	va_end(ap);
+	*len += n > 0 ? (size_t)n : 0;
+}
+
+static uint64_t slot_cpu(const struct stats_slot *s)
+{
+	return LD(s->cpu_done_us) + stats_proc_cpu_us(LD(s->pid));
+}
+
+static const char *state_name(unsigned st)
+{
+	static const char *const names[] = {"free", "starting", "ready", "leaving"};
+	return st < 4 ? names[st] : "?";
+}
+
+struct lq {
+	unsigned slot; /* UINT32_MAX: shared */
+	unsigned queue, max;
+};
+
+static int listener_at(const struct stats_region *r, unsigned i, int own_fd, uint64_t own_ino,
+		       struct lq *out)
+{
+	uint64_t ino;
+	if (i == r->nslots) {
+		ino = LD(r->shared_ino);
+		out->max = LD(r->shared_max);
+	} else {
+		ino = LD(r->slot[i].listen_ino);
+		out->max = LD(r->slot[i].listen_max);
+	}
+	if (ino == 0)
+		return -ENOENT;
+	out->slot = i;
+	return stats_listener_queue(ino == own_ino ? own_fd : -1, ino, &out->queue);
+}
+
+int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
+		      size_t cap)
+{
+	size_t len = 0;
+	for (unsigned i = 0; i < r->nslots; i++) {
+		const struct stats_slot *s = &r->slot[i];
+		unsigned st = LD(s->state);
+		if (st == STATS_FREE)
+			continue;
+		put(buf, cap, &len,
+		    "worker %u pid %d accepted %" PRIu64 " requests %" PRIu64 " cpu_us %" PRIu64
+		    " inflight %u conns %u resets %" PRIu64 " timeouts %" PRIu64 " bad %" PRIu64
+		    " accept_errors %" PRIu64 " epoll_ctl %" PRIu64 " state %s\n",
+		    i, LD(s->pid), LD(s->accepted), LD(s->requests), slot_cpu(s), LD(s->inflight),
+		    LD(s->conns), LD(s->resets), LD(s->timeouts), LD(s->bad), LD(s->accept_errs),
+		    LD(s->epoll_ctls), state_name(st));
+	}
+	for (unsigned i = 0; i <= r->nslots; i++) {
+		struct lq q;
+		if (listener_at(r, i, own_fd, own_ino, &q) == 0)
+			put(buf, cap, &len, "listen queue %u max %u\n", q.queue, q.max);
+	}
+	if (len >= cap)
+		return -ENOSPC;
+	return (int)len;
+}
+
+int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
+		      size_t cap)
+{
+	size_t len = 0;
+	const char *sep = "";
+	put(buf, cap, &len, "{\"workers\":[");
+	for (unsigned i = 0; i < r->nslots; i++) {
+		const struct stats_slot *s = &r->slot[i];
+		unsigned st = LD(s->state);
+		if (st == STATS_FREE)
+			continue;
+		put(buf, cap, &len,
+		    "%s\n{\"worker\":%u,\"pid\":%d,\"state\":\"%s\",\"accepted\":%" PRIu64
+		    ",\"requests\":%" PRIu64 ",\"cpu_us\":%" PRIu64
+		    ",\"inflight\":%u,\"conns\":%u,\"resets\":%" PRIu64 ",\"timeouts\":%" PRIu64
+		    ",\"bad\":%" PRIu64 ",\"accept_errors\":%" PRIu64 ",\"epoll_ctl\":%" PRIu64 "}",
+		    sep, i, LD(s->pid), state_name(st), LD(s->accepted), LD(s->requests),
+		    slot_cpu(s), LD(s->inflight), LD(s->conns), LD(s->resets), LD(s->timeouts),
+		    LD(s->bad), LD(s->accept_errs), LD(s->epoll_ctls));
+		sep = ",";
+	}
+	put(buf, cap, &len, "\n],\"listeners\":[");
+	sep = "";
+	for (unsigned i = 0; i <= r->nslots; i++) {
+		struct lq q;
+		if (listener_at(r, i, own_fd, own_ino, &q) != 0)
+			continue;
+		if (i == r->nslots)
+			put(buf, cap, &len, "%s\n{\"worker\":null,\"queue\":%u,\"max\":%u}", sep,
+			    q.queue, q.max);
+		else
+			put(buf, cap, &len, "%s\n{\"worker\":%u,\"queue\":%u,\"max\":%u}", sep, i,
+			    q.queue, q.max);
+		sep = ",";
+	}
+	put(buf, cap, &len, "\n]}\n");
+	if (len >= cap)
+		return -ENOSPC;
+	return (int)len;
+}
+
+size_t stats_format_max(unsigned nslots)
+{
+	/* A worker line is under 400 bytes in either form, a listener line
+	 * under 80; JSON adds a few bytes of framing. */
+	return 512 + (size_t)(nslots + 1) * 512;
+}

@@ -1,0 +1,32 @@
+/*
+ * worker.h - one herd serve worker process: the epoll event loop that
+ * accepts through the chosen accept model and serves HTTP/1.x connections
+ * (keep-alive, pipelining, header timeout), counting into the shared stats.
+ */
+#ifndef HERD_WORKER_H
+#define HERD_WORKER_H
+
+#include <stdint.h>
+
+#include "serve/accept.h"
+#include "serve/stats.h"
+
+struct worker_cfg {
+	struct accept_group *g;
+	struct stats_region *stats;
+	unsigned slot;
+	int master_pid;		    /* the worker exits when this process dies */
+	uint64_t header_timeout_ns; /* whole request head, and idle keep-alive */
+	uint64_t work_us;	    /* CPU burnt by `/` */
+};
+
+/*
+ * Runs in a freshly forked child until SIGTERM (or SIGINT/SIGQUIT) asks it
+ * to stop and its in-flight connections are finished. Sets the slot's state
+ * (READY once it accepts, LEAVING when stopping) and, when it cannot start,
+ * start_err. Returns the process exit status (0, or 1 when it could not
+ * start).
+ */
+int worker_run(const struct worker_cfg *cfg);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * test_bench.c - the load engine called in-process, as herd lab calls it.
+ *
+ * A small poll() server runs in a thread of the test (keep-alive, counts
+ * connections and requests). The tests check exact request counts, the
+ * connections opened for -k, that on_done sees every request exactly once
+ * and never concurrently, that the on_interval histograms add up to the
+ * latency histogram, and that those intervals written with hlog.h read back
+ * (hlog_read_merge) to the same counts. Plus config validation and the
+ * error-kind names.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bench/bench.h"
+#include "lib/hlog.h"
+
+enum { MAX_CLIENTS = 64 };
+
+struct server {
+	int lfd, stop_pipe[2];
+	struct sockaddr_in addr;
+	pthread_t tid;
+	atomic_int conns, reqs;
+};
+
+static void *serve(void *arg)
+{
+	struct server *s = arg;
+	struct pollfd fds[MAX_CLIENTS + 2];
+	size_t got[MAX_CLIENTS + 2];
+	static char in[MAX_CLIENTS + 2][2048];
+	int n = 2;
+	fds[0] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+	fds[1] = (struct pollfd){.fd = s->stop_pipe[0], .events = POLLIN};
+	for (;;) {
+		if (poll(fds, (nfds_t)n, 5000) <= 0)
+			continue;
+		if (fds[1].revents)
+			break;
+		if ((fds[0].revents & POLLIN) && n < MAX_CLIENTS + 2) {
+			int c = accept(s->lfd, NULL, NULL);
+			if (c >= 0) {
+				atomic_fetch_add(&s->conns, 1);
+				got[n] = 0;
+				fds[n++] = (struct pollfd){.fd = c, .events = POLLIN};
+			}
+		}
+		for (int i = 2; i < n; i++) {
+			if (!fds[i].revents)
+				continue;
+			ssize_t r = read(fds[i].fd, in[i] + got[i], sizeof in[i] - 1 - got[i]);
+			bool drop = r <= 0;
+			if (r > 0) {
+				got[i] += (size_t)r;
+				in[i][got[i]] = '\0';
+				char *end;
+				while ((end = strstr(in[i], "\r\n\r\n")) != NULL) {
+					bool close_it = strstr(in[i], "Connection: close") != NULL &&
+							strstr(in[i], "Connection: close") < end;
+					atomic_fetch_add(&s->reqs, 1);
+					static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+					if (write(fds[i].fd, ok, sizeof ok - 1) < 0 || close_it) {
+						drop = true;
+						break;
+					}
+					size_t used = (size_t)(end + 4 - in[i]);
+					memmove(in[i], in[i] + used, got[i] - used + 1);
+					got[i] -= used;
+				}
+			}
+			if (drop) {
+				close(fds[i].fd);
+				fds[i] = fds[n - 1];
+				got[i] = got[n - 1];
+				memcpy(in[i], in[n - 1], sizeof in[i]);
+				n--;
+				i--;
+			}
+		}
+	}
+	for (int i = 2; i < n; i++)
+		close(fds[i].fd);
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	struct server *s = calloc(1, sizeof *s);
+	assert_non_null(s);
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s->lfd >= 0);
+	s->addr.sin_family = AF_INET;
+	s->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&s->addr, sizeof s->addr), 0);
+	socklen_t len = sizeof s->addr;
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&s->addr, &len), 0);
+	assert_int_equal(listen(s->lfd, 128), 0);
+	assert_int_equal(pipe(s->stop_pipe), 0);
+	assert_int_equal(pthread_create(&s->tid, NULL, serve, s), 0);
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct server *s = *state;
+	assert_int_equal(write(s->stop_pipe[1], "x", 1), 1);
+	pthread_join(s->tid, NULL);
+	close(s->lfd);
+	close(s->stop_pipe[0]);
+	close(s->stop_pipe[1]);
+	free(s);
+	return 0;
+}
+
+static const char *const hosts[] = {"a.a", "b.b"};
+static const char *const paths[] = {"/", "/two"};
+
+static void config_for(struct bench_config *cfg, const struct server *s)
+{
+	bench_config_init(cfg);
+	memcpy(&cfg->addr, &s->addr, sizeof s->addr);
+	cfg->addrlen = sizeof s->addr;
+	cfg->hosts = hosts;
+	cfg->paths = paths;
+	cfg->nurls = 2;
+}
+
+struct seen {
+	atomic_int inside; /* callbacks running now: must never exceed 1 */
+	int max_inside;
+	uint64_t done, failed, per_url[2];
+	int64_t interval_total;
+	int intervals;
+	FILE *log;
+};
+
+static void on_done(void *arg, const struct bench_sample *smp)
+{
+	struct seen *z = arg;
+	int now = atomic_fetch_add(&z->inside, 1) + 1;
+	if (now > z->max_inside)
+		z->max_inside = now;
+	if (smp->error < 0) {
+		z->done++;
+		assert_int_equal(smp->status, 200);
+		assert_true(smp->latency_ms > 0);
+	} else {
+		z->failed++;
+		assert_non_null(smp->error_text);
+	}
+	z->per_url[smp->url_index]++;
+	atomic_fetch_sub(&z->inside, 1);
+}
+
+static void on_interval(void *arg, double start_s, double length_s, const struct hdr *h)
+{
+	struct seen *z = arg;
+	int now = atomic_fetch_add(&z->inside, 1) + 1;
+	if (now > z->max_inside)
+		z->max_inside = now;
+	assert_true(start_s >= 0 && length_s >= 0);
+	z->interval_total += h->total;
+	z->intervals++;
+	if (z->log)
+		assert_int_equal(hlog_write_interval(z->log, start_s, length_s, h, 1e3), 0);
+	atomic_fetch_sub(&z->inside, 1);
+}
+
+static void test_counts_and_callbacks(void **state)
+{
+	struct server *s = *state;
+	struct bench_config cfg;
+	config_for(&cfg, s);
+	struct seen z = {0};
+	cfg.requests = 301;
+	cfg.connections = 8;
+	cfg.threads = 3;
+	cfg.keepalive = 0;
+	cfg.on_done = on_done;
+	cfg.on_interval = on_interval;
+	cfg.arg = &z;
+	int c0 = atomic_load(&s->conns), r0 = atomic_load(&s->reqs);
+	struct bench_result res;
+	assert_int_equal(bench_run(&cfg, &res), 0);
+	assert_int_equal(res.done, 301);
+	assert_int_equal(res.failed, 0);
+	assert_int_equal(res.status[200], 301);
+	assert_int_equal(res.connections_opened, 301);
+	assert_int_equal(res.latency->total, 301);
+	assert_int_equal(res.connect->total, 301);
+	assert_int_equal(res.ttfb->total, 301);
+	assert_int_equal(z.done, 301);
+	assert_int_equal(z.per_url[0], 151);
+	assert_int_equal(z.per_url[1], 150);
+	assert_int_equal(z.max_inside, 1);
+	assert_int_equal(z.interval_total, 301);
+	assert_true(z.intervals >= 1);
+	assert_int_equal(atomic_load(&s->reqs) - r0, 301);
+	assert_int_equal(atomic_load(&s->conns) - c0, 301);
+	bench_result_free(&res);
+}
+
+static void test_keepalive_reuse(void **state)
+{
+	struct server *s = *state;
+	struct bench_config cfg;
+	config_for(&cfg, s);
+	cfg.requests = 100;
+	cfg.connections = 1;
+	cfg.keepalive = 25;
+	int c0 = atomic_load(&s->conns);
+	struct bench_result res;
+	assert_int_equal(bench_run(&cfg, &res), 0);
+	assert_int_equal(res.done, 100);
+	assert_int_equal(res.connections_opened, 4);
+	assert_int_equal(atomic_load(&s->conns) - c0, 4);
+	bench_result_free(&res);
+}
+
+static void test_hlog_round_trip(void **state)
+{
+	struct server *s = *state;
+	struct bench_config cfg;
+	config_for(&cfg, s);
+	struct seen z = {0};
+	char *text = NULL;
+	size_t len = 0;
+	z.log = open_memstream(&text, &len);
+	assert_non_null(z.log);
+	assert_int_equal(hlog_write_header(z.log, 1.7e9), 0);
+	cfg.requests = 0;
+	cfg.duration_s = 1.3; /* two intervals: a full second and the rest */
+	cfg.connections = 4;
+	cfg.keepalive = 1000;
+	cfg.on_interval = on_interval;
+	cfg.arg = &z;
+	struct bench_result res;
+	assert_int_equal(bench_run(&cfg, &res), 0);
+	assert_int_equal(fclose(z.log), 0);
+	assert_true(res.done > 0);
+	assert_int_equal(res.failed, 0);
+	/* Normally a full second and the rest; a starved machine may merge them. */
+	assert_true(z.intervals >= 1 && z.intervals <= 3);
+
+	FILE *f = fmemopen(text, len, "r");
+	assert_non_null(f);
+	struct hdr *total = NULL;
+	long intervals = 0, bad = 0;
+	assert_int_equal(hlog_read_merge(f, &total, &intervals, &bad), 0);
+	fclose(f);
+	assert_int_equal(intervals, z.intervals);
+	assert_int_equal(total->total, (int64_t)res.done);
+	assert_int_equal(hdr_max(total), hdr_max(res.latency));
+	assert_int_equal(hdr_value_at_percentile(total, 99), hdr_value_at_percentile(res.latency, 99));
+	hdr_free(total);
+	free(text);
+	bench_result_free(&res);
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	/* A port that was just free: bind, read the number, close. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	close(fd);
+	struct bench_config cfg;
+	bench_config_init(&cfg);
+	memcpy(&cfg.addr, &a, sizeof a);
+	cfg.addrlen = sizeof a;
+	cfg.hosts = hosts;
+	cfg.paths = paths;
+	cfg.nurls = 1;
+	cfg.requests = 50;
+	cfg.connections = 5;
+	struct seen z = {0};
+	cfg.on_done = on_done;
+	cfg.arg = &z;
+	struct bench_result res;
+	assert_int_equal(bench_run(&cfg, &res), 0);
+	assert_int_equal(res.done, 0);
+	assert_int_equal(res.failed, 50);
+	assert_int_equal(res.errors[BENCH_ERR_REFUSED], 50);
+	assert_int_equal(z.failed, 50);
+	bench_result_free(&res);
+}
+
+static void test_bad_config(void **state)
+{
+	struct server *s = *state;
+	struct bench_config cfg;
+	struct bench_result res;
+	config_for(&cfg, s);
+	cfg.connections = 0;
+	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
+	bench_result_free(&res);
+	config_for(&cfg, s);
+	cfg.nurls = 0;
+	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
+	bench_result_free(&res);
+	config_for(&cfg, s);
+	cfg.requests = 0;
+	cfg.duration_s = 0;
+	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
+	bench_result_free(&res);
+}
+
+static void test_error_names(void **state)
+{
+	(void)state;
+	assert_string_equal(bench_error_name(BENCH_ERR_REFUSED), "refused");
+	assert_string_equal(bench_error_name(BENCH_ERR_TIMEOUT), "timeout");
+	for (int e = 0; e < BENCH_ERR_COUNT; e++)
+		assert_non_null(bench_error_name(e));
+	assert_string_equal(bench_error_name(BENCH_ERR_COUNT), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counts_and_callbacks), cmocka_unit_test(test_keepalive_reuse),
+		cmocka_unit_test(test_hlog_round_trip),	     cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_bad_config),	     cmocka_unit_test(test_error_names),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

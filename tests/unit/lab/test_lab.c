@@ -1,0 +1,126 @@
+/* test_lab.c - the lab's pure parts: Jain's index, balance, /stats.txt parsing and deltas, scenario names. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lab/lab.h"
+
+static void test_jain(void **state)
+{
+	(void)state;
+	double even[4] = {5, 5, 5, 5}, one[4] = {8, 0, 0, 0}, zero[3] = {0, 0, 0}, half[2] = {3, 1};
+	assert_true(fabs(lab_jain(even, 4) - 1.0) < 1e-12);
+	assert_true(fabs(lab_jain(one, 4) - 0.25) < 1e-12); /* 1/n: one worker did everything */
+	assert_true(fabs(lab_jain(zero, 3) - 1.0) < 1e-12); /* nothing to share: equal */
+	/* (3+1)^2 / (2 * (9+1)) = 16/20 */
+	assert_true(fabs(lab_jain(half, 2) - 0.8) < 1e-12);
+	assert_true(fabs(lab_jain(NULL, 0) - 1.0) < 1e-12);
+}
+
+static void test_balance(void **state)
+{
+	(void)state;
+	struct lab_worker w[3] = {
+		{.index = 0, .pid = 10, .accepted = 6, .cpu_us = 600},
+		{.index = 1, .pid = 11, .accepted = 3, .cpu_us = 300},
+		{.index = 2, .pid = 12, .accepted = 0, .cpu_us = 100},
+	};
+	struct lab_balance b;
+	lab_balance_compute(w, 3, &b);
+	assert_true(fabs(b.max_share_conn - 6.0 / 9) < 1e-12);
+	assert_true(fabs(b.min_share_conn) < 1e-12);
+	assert_true(isinf(b.max_over_min_conn));
+	assert_true(fabs(b.max_over_min_cpu - 6.0) < 1e-12);
+	assert_true(fabs(b.max_share_cpu - 0.6) < 1e-12);
+	assert_true(fabs(b.jain_cpu - (1000.0 * 1000) / (3 * (360000.0 + 90000 + 10000))) < 1e-12);
+	assert_true(b.jain_conn >= 1.0 / 3 && b.jain_conn <= 1);
+}
+
+static void test_parse_stats(void **state)
+{
+	(void)state;
+	const char *text = "worker 0 pid 100 accepted 5 requests 7 cpu_us 1234 inflight 0 conns 1 state ready\n"
+			   "worker 1 pid 101 accepted 0 requests 0 cpu_us 0 inflight 2\n"
+			   "listen queue 0 max 511\n";
+	struct lab_worker w[4];
+	assert_int_equal(lab_parse_stats(text, w, 4), 2);
+	assert_int_equal(w[0].index, 0);
+	assert_int_equal(w[0].pid, 100);
+	assert_int_equal(w[0].accepted, 5);
+	assert_int_equal(w[0].requests, 7);
+	assert_int_equal(w[0].cpu_us, 1234);
+	assert_int_equal(w[1].pid, 101);
+	/* Only as many as fit. */
+	assert_int_equal(lab_parse_stats(text, w, 1), 1);
+	/* Keys in another order, no trailing newline. */
+	assert_int_equal(lab_parse_stats("worker 3 cpu_us 9 pid 7 requests 2 accepted 1", w, 4), 1);
+	assert_int_equal(w[0].index, 3);
+	assert_int_equal(w[0].pid, 7);
+	assert_int_equal(w[0].cpu_us, 9);
+	/* A counter that is not a number, or no pid, is malformed. */
+	assert_int_equal(lab_parse_stats("worker 0 pid 1 accepted x\n", w, 4), -EINVAL);
+	assert_int_equal(lab_parse_stats("worker 0 accepted 1\n", w, 4), -EINVAL);
+	assert_int_equal(lab_parse_stats("worker x pid 1\n", w, 4), -EINVAL);
+	assert_int_equal(lab_parse_stats("", w, 4), 0);
+}
+
+static void test_delta(void **state)
+{
+	(void)state;
+	struct lab_worker before[2] = {
+		{.index = 0, .pid = 100, .accepted = 5, .requests = 5, .cpu_us = 1000},
+		{.index = 1, .pid = 101, .accepted = 2, .requests = 2, .cpu_us = 400},
+	};
+	struct lab_worker after[2] = {
+		{.index = 0, .pid = 100, .accepted = 9, .requests = 10, .cpu_us = 5000},
+		/* Slot 1 respawned: a new pid whose counters restarted. */
+		{.index = 1, .pid = 200, .accepted = 1, .requests = 1, .cpu_us = 50},
+	};
+	struct lab_worker d[2];
+	assert_int_equal(lab_stats_delta(before, 2, after, 2, d), 2);
+	assert_false(d[0].respawned);
+	assert_int_equal(d[0].accepted, 4);
+	assert_int_equal(d[0].requests, 5);
+	assert_int_equal(d[0].cpu_us, 4000);
+	assert_true(d[1].respawned);
+	assert_int_equal(d[1].pid, 200);
+	assert_int_equal(d[1].accepted, 1);
+	assert_int_equal(d[1].cpu_us, 50);
+	/* A slot missing from before counts whole. */
+	assert_int_equal(lab_stats_delta(before, 1, after, 2, d), 2);
+	assert_int_equal(d[1].accepted, 1);
+	assert_false(d[1].respawned);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	for (int s = 0; s < LAB_SCENARIO_COUNT; s++)
+		assert_int_equal(lab_scenario_parse(lab_scenario_name(s)), s);
+	assert_int_equal(lab_scenario_parse("nope"), -EINVAL);
+	assert_true(lab_is_peer("nginx-shared"));
+	assert_true(lab_is_peer("nginx-reuseport"));
+	assert_false(lab_is_peer("epoll"));
+	struct lab_config cfg;
+	lab_config_init(&cfg);
+	assert_int_equal(cfg.workers, 4);
+	assert_int_equal(cfg.concurrency, 200);
+	assert_true(cfg.nfractions > 1 && cfg.fractions[cfg.nfractions - 1] == 1.0);
+	cfg.nmodels = 7;
+	assert_true(lab_estimate_s(&cfg, 2) > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jain),	    cmocka_unit_test(test_balance), cmocka_unit_test(test_parse_stats),
+		cmocka_unit_test(test_delta), cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

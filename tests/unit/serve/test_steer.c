@@ -1,0 +1,566 @@
+/*
+ * test_steer.c - what the kernel does with the `steer` program loaded, in the
+ * style of linux's selftests/net/reuseport_bpf_cpu.c: three SO_REUSEPORT
+ * listeners on 127.0.0.1, connections made from this process, and each
+ * listener accepted non-blocking to count where the kernel put them.
+ *
+ * Covered: the least-loaded slot gets every connection; connections the
+ * program steers raise the slot's effective load (so no republish still
+ * balances); equal published loads spread by the packet hash; a cleared slot
+ * gets nothing; a closing listener's queue migrates to the least-loaded live
+ * listener with SELECT_OR_MIGRATE and net.ipv4.tcp_migrate_req = 0 (inside a
+ * network namespace made for the test, where the same set-up without the
+ * migrating program resets the queued connections); and steer_open() says
+ * -EPERM once CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN are gone.
+ * Without those capabilities to begin with, the kernel tests are skipped.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "serve/steer.h"
+
+enum { NL = 3 }; /* listeners in the group */
+
+struct group {
+	int fds[NL];
+	uint16_t port; /* network order */
+	struct steer *steer;
+};
+
+/* Three listeners sharing an ephemeral port chosen by the first bind. */
+static int group_listen(struct group *g)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int one = 1, i;
+
+	for (i = 0; i < NL; i++) {
+		g->fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (g->fds[i] < 0)
+			return -errno;
+		if (setsockopt(g->fds[i], SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+			return -errno;
+		a.sin_port = i == 0 ? 0 : g->port;
+		if (bind(g->fds[i], (struct sockaddr *)&a, sizeof(a)) != 0)
+			return -errno;
+		if (i == 0) {
+			if (getsockname(g->fds[0], (struct sockaddr *)&a, &len) != 0)
+				return -errno;
+			g->port = a.sin_port;
+		}
+		if (listen(g->fds[i], 256) != 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static void group_close(struct group *g)
+{
+	int i;
+
+	steer_close(g->steer);
+	g->steer = NULL;
+	for (i = 0; i < NL; i++)
+		if (g->fds[i] >= 0)
+			close(g->fds[i]);
+}
+
+/* Listeners plus the program; returns -EPERM without privileges. */
+static int group_open(struct group *g, unsigned flags)
+{
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	for (int i = 0; i < NL; i++)
+		g->fds[i] = -1;
+	err = group_listen(g);
+	if (!err)
+		err = steer_open(&g->steer, g->fds, NL, flags);
+	if (err)
+		group_close(g);
+	return err;
+}
+
+/* Connects to the group once; returns the client socket (kept open so that
+ * the server side stays in the accept queue untouched) or -errno. */
+static int connect_one(const struct group *g)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = g->port,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Accepts everything queued on each listener, adding to counts[]. Waits up
+ * to two seconds for `want` connections in all (the last ACK of a loopback
+ * handshake may still be in the softirq when connect() returns). Accepted
+ * sockets get one byte each when `say` is set, else they are closed. */
+static int accept_all(const struct group *g, int counts[NL], int want, int say)
+{
+	int total = 0, i, fd;
+
+	for (int tries = 0; tries < 200; tries++) {
+		for (i = 0; i < NL; i++) {
+			if (g->fds[i] < 0)
+				continue;
+			while ((fd = accept4(g->fds[i], NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+				counts[i]++;
+				total++;
+				if (say && write(fd, "x", 1) != 1)
+					total = -1000000;
+				close(fd);
+			}
+			if (errno != EAGAIN)
+				return -errno;
+		}
+		if (total >= want)
+			break;
+		usleep(10000);
+	}
+	return total;
+}
+
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static void publish(struct group *g, unsigned slot, uint64_t load)
+{
+	struct steer_slot *s = &steer_slots(g->steer)[slot];
+
+	steer_publish(s, steer_mark(s), load);
+}
+
+static int setup(void **state)
+{
+	static struct group g;
+	int err = group_open(&g, 0);
+
+	if (err == -EPERM) {
+		*state = NULL; /* not privileged here: kernel tests skip */
+		return 0;
+	}
+	if (err) {
+		fprintf(stderr, "# steer_open: %s\n", strerror(-err));
+		return -1;
+	}
+	*state = &g;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	if (*state)
+		group_close(*state);
+	return 0;
+}
+
+static struct group *need_group(void **state)
+{
+	if (!*state)
+		skip();
+	return *state;
+}
+
+static void test_bad_arguments(void **state)
+{
+	struct steer *s = NULL;
+	int none[2] = { -1, -1 };
+
+	(void)state;
+	assert_int_equal(steer_open(&s, none, 0, 0), -EINVAL);
+	assert_int_equal(steer_open(&s, none, STEER_MAX_SLOTS + 1, 0), -EINVAL);
+	assert_int_equal(steer_open(NULL, none, 2, 0), -EINVAL);
+	assert_null(s);
+	assert_int_equal(steer_set_slot(NULL, 0, 3), -EINVAL);
+	assert_int_equal(steer_clear_slot(NULL, 0), -EINVAL);
+}
+
+static void test_least_loaded_gets_all(void **state)
+{
+	struct group *g = need_group(state);
+	int counts[NL] = { 0 }, clients[20], i;
+	struct steer_slot *s = steer_slots(g->steer);
+
+	assert_int_equal(steer_nslots(g->steer), NL);
+	publish(g, 0, 1000);
+	publish(g, 1, 1000);
+	publish(g, 2, 0);
+	for (i = 0; i < 20; i++) {
+		clients[i] = connect_one(g);
+		assert_true(clients[i] >= 0);
+	}
+	assert_int_equal(accept_all(g, counts, 20, 0), 20);
+	close_all(clients, 20);
+	assert_int_equal(counts[0], 0);
+	assert_int_equal(counts[1], 0);
+	assert_int_equal(counts[2], 20);
+	/* The program counted what it sent: the worker had not looked yet. */
+	assert_int_equal(steer_load(&s[2]), 20);
+	assert_int_equal(steer_load(&s[0]), 1000);
+}
+
+/* The worker's two-step publication: what was steered before the mark and is
+ * accounted for in the published load stops counting twice; what the program
+ * steers between the mark and the publication still counts. No drift. */
+static void test_publish_replaces_estimate(void **state)
+{
+	struct group *g = need_group(state);
+	struct steer_slot *s2 = &steer_slots(g->steer)[2];
+	int counts[NL] = { 0 }, clients[6], i;
+	uint64_t mark;
+
+	publish(g, 0, 1000);
+	publish(g, 1, 1000);
+	publish(g, 2, 0);
+	for (i = 0; i < 5; i++)
+		assert_true((clients[i] = connect_one(g)) >= 0);
+	assert_int_equal(steer_load(s2), 5);
+	mark = steer_mark(s2);
+	assert_int_equal(accept_all(g, counts, 5, 0), 5); /* the worker takes them... */
+	clients[5] = connect_one(g);			   /* ...one more arrives meanwhile */
+	assert_true(clients[5] >= 0);
+	steer_publish(s2, mark, 0); /* ...and it publishes: nothing in flight */
+	assert_int_equal(steer_load(s2), 1);
+	assert_int_equal(counts[2], 5);
+	mark = steer_mark(s2);
+	assert_int_equal(accept_all(g, counts, 1, 0), 1);
+	steer_publish(s2, mark, 0);
+	assert_int_equal(steer_load(s2), 0);
+	close_all(clients, 6);
+}
+
+/* Nobody republishes: the program's own counting alone keeps the slots
+ * within one connection of each other. */
+static void test_steered_counts_balance(void **state)
+{
+	struct group *g = need_group(state);
+	int counts[NL] = { 0 }, clients[60], i;
+
+	for (i = 0; i < NL; i++)
+		publish(g, (unsigned)i, 0);
+	for (i = 0; i < 60; i++) {
+		clients[i] = connect_one(g);
+		assert_true(clients[i] >= 0);
+	}
+	assert_int_equal(accept_all(g, counts, 60, 0), 60);
+	close_all(clients, 60);
+	print_message("# counts %d %d %d\n", counts[0], counts[1], counts[2]);
+	for (i = 0; i < NL; i++)
+		assert_int_equal(counts[i], 20);
+}
+
+/* Workers that finish each connection at once publish load 0 every time:
+ * all loads stay equal, and only the hash tie-break spreads them. */
+static void test_equal_loads_spread_by_hash(void **state)
+{
+	struct group *g = need_group(state);
+	int counts[NL] = { 0 }, i, fd;
+
+	for (i = 0; i < 60; i++) {
+		for (int j = 0; j < NL; j++)
+			publish(g, (unsigned)j, 0);
+		fd = connect_one(g);
+		assert_true(fd >= 0);
+		assert_int_equal(accept_all(g, counts, 1, 0), 1);
+		close(fd);
+	}
+	print_message("# counts %d %d %d\n", counts[0], counts[1], counts[2]);
+	assert_int_equal(counts[0] + counts[1] + counts[2], 60);
+	/* P(one listener gets none of 60 by hash) = 3 * (2/3)^60 ~ 1e-10. */
+	for (i = 0; i < NL; i++)
+		assert_true(counts[i] > 0);
+}
+
+static void test_cleared_slot_gets_none(void **state)
+{
+	struct group *g = need_group(state);
+	int counts[NL] = { 0 }, clients[60], i;
+
+	assert_int_equal(steer_clear_slot(g->steer, 1), 0);
+	assert_int_equal(steer_clear_slot(g->steer, 1), 0); /* idempotent */
+	assert_true(steer_load(&steer_slots(g->steer)[1]) == STEER_DEAD);
+	publish(g, 0, 0);
+	publish(g, 2, 0);
+	for (i = 0; i < 60; i++) {
+		clients[i] = connect_one(g);
+		assert_true(clients[i] >= 0);
+	}
+	assert_int_equal(accept_all(g, counts, 60, 0), 60);
+	close_all(clients, 60);
+	print_message("# counts %d %d %d\n", counts[0], counts[1], counts[2]);
+	assert_int_equal(counts[1], 0);
+	assert_int_equal(counts[0], 30);
+	assert_int_equal(counts[2], 30);
+	assert_int_equal(steer_fallbacks(g->steer), 0);
+	/* Back in service. */
+	assert_int_equal(steer_set_slot(g->steer, 1, g->fds[1]), 0);
+	assert_int_equal(steer_load(&steer_slots(g->steer)[1]), 0);
+	assert_int_equal(steer_set_slot(g->steer, NL, g->fds[1]), -EINVAL);
+}
+
+/* The model's order: load first (no socket yet), then one slot per worker. */
+static void test_open_empty_then_set(void **state)
+{
+	struct group g;
+	int none[NL] = { -1, -1, -1 }, counts[NL] = { 0 }, clients[10], i;
+
+	need_group(state);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(group_listen(&g), 0);
+	assert_int_equal(steer_open(&g.steer, none, NL, 0), 0);
+	for (i = 0; i < NL; i++)
+		assert_true(steer_load(&steer_slots(g.steer)[i]) == STEER_DEAD);
+	for (i = 0; i < NL; i++)
+		assert_int_equal(steer_set_slot(g.steer, (unsigned)i, g.fds[i]), 0);
+	publish(&g, 0, 50);
+	publish(&g, 2, 50);
+	for (i = 0; i < 10; i++) {
+		clients[i] = connect_one(&g);
+		assert_true(clients[i] >= 0);
+	}
+	assert_int_equal(accept_all(&g, counts, 10, 0), 10);
+	close_all(clients, 10);
+	assert_int_equal(counts[1], 10);
+	group_close(&g);
+}
+
+/* ---- migration, inside a network namespace of its own ---- */
+
+static int lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0)
+		rc = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!rc && ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int read_sysctl(const char *path)
+{
+	char buf[16] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? buf[0] - '0' : -1;
+}
+
+enum { QUEUED = 10, CHILD_SKIP = 77 };
+
+/*
+ * In a fresh network namespace (net.ipv4.tcp_migrate_req is 0 there):
+ * QUEUED connections wait, not accepted, on listener 0; slot 0 is cleared
+ * and listener 0 closed, as a leaving worker does. With the migrating
+ * program they must all be accepted on listener 2 (the least loaded) and
+ * each client must read the byte its server side sends; without it
+ * (STEER_NO_MIGRATE), the kernel resets them. Returns the number of clients
+ * that got their byte, or a negative errno.
+ */
+static int migrate_child(unsigned flags, int *accepted_elsewhere)
+{
+	struct group g;
+	int counts[NL] = { 0 }, clients[QUEUED], got = 0, i, err;
+	char c;
+
+	if (unshare(CLONE_NEWNET) != 0)
+		return CHILD_SKIP;
+	err = lo_up();
+	if (err)
+		return err;
+	if (read_sysctl("/proc/sys/net/ipv4/tcp_migrate_req") != 0)
+		return -EINVAL;
+	err = group_open(&g, flags);
+	if (err)
+		return err;
+	publish(&g, 0, 0);
+	publish(&g, 1, 1000);
+	publish(&g, 2, 500);
+	for (i = 0; i < QUEUED; i++) {
+		clients[i] = connect_one(&g);
+		if (clients[i] < 0)
+			return clients[i];
+	}
+	/* Let the handshakes finish so all sit in listener 0's accept queue. */
+	usleep(50000);
+	steer_clear_slot(g.steer, 0);
+	close(g.fds[0]);
+	g.fds[0] = -1;
+	*accepted_elsewhere = accept_all(&g, counts, QUEUED, 1);
+	if (flags & STEER_NO_MIGRATE)
+		usleep(100000); /* nothing to wait for: give resets time to arrive */
+	else if (counts[1] != 0 || counts[2] != QUEUED)
+		fprintf(stderr, "# migrated: %d to listener 1, %d to listener 2\n", counts[1], counts[2]);
+	else if (steer_migrations(g.steer) != QUEUED)
+		fprintf(stderr, "# program migrations %llu\n", (unsigned long long)steer_migrations(g.steer));
+	for (i = 0; i < QUEUED; i++) {
+		struct pollfd p = { .fd = clients[i], .events = POLLIN };
+		if (poll(&p, 1, 1000) == 1 && recv(clients[i], &c, 1, MSG_DONTWAIT) == 1 && c == 'x')
+			got++;
+	}
+	if (!(flags & STEER_NO_MIGRATE) && (counts[2] != QUEUED || steer_migrations(g.steer) != QUEUED))
+		got = -EPROTO;
+	close_all(clients, QUEUED);
+	group_close(&g);
+	return got;
+}
+
+/* Runs migrate_child() in a forked child; the child's exit status carries
+ * the result (got + 100, or the errno). */
+static int run_migrate(unsigned flags, int *accepted)
+{
+	int pipefd[2], status, got;
+	pid_t pid;
+
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int acc = -1, r = migrate_child(flags, &acc);
+		if (write(pipefd[1], &acc, sizeof(acc)) != sizeof(acc))
+			_exit(1);
+		if (r == CHILD_SKIP)
+			_exit(CHILD_SKIP);
+		_exit(r >= 0 ? 100 + r : (-r < 100 ? -r : 99));
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], accepted, sizeof(*accepted)) != sizeof(*accepted))
+		*accepted = -1;
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == CHILD_SKIP)
+		skip();
+	got = WEXITSTATUS(status);
+	if (got < 100)
+		fail_msg("child failed: %s", strerror(got));
+	return got - 100;
+}
+
+static void test_migrate_on_close(void **state)
+{
+	int accepted = 0;
+
+	need_group(state);
+	assert_int_equal(run_migrate(0, &accepted), QUEUED);
+	assert_int_equal(accepted, QUEUED);
+}
+
+/* The control: the same steps without migration lose the queue. */
+static void test_no_migrate_resets(void **state)
+{
+	int accepted = 0, got;
+
+	need_group(state);
+	got = run_migrate(STEER_NO_MIGRATE, &accepted);
+	print_message("# without migration: %d accepted elsewhere, %d clients served\n", accepted, got);
+	assert_int_equal(accepted, 0);
+	assert_int_equal(got, 0);
+}
+
+/* ---- privileges ---- */
+
+/* Drops CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN from every set of this
+ * process (it stays uid 0), with the raw capget/capset system calls. */
+static int drop_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	const int caps[] = { 39 /* CAP_BPF */, CAP_NET_ADMIN, CAP_SYS_ADMIN };
+
+	if (syscall(SYS_capget, &h, d) != 0)
+		return -errno;
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		unsigned w = (unsigned)caps[i] / 32, bit = 1u << (caps[i] % 32);
+		d[w].effective &= ~bit;
+		d[w].permitted &= ~bit;
+		d[w].inheritable &= ~bit;
+	}
+	if (syscall(SYS_capset, &h, d) != 0)
+		return -errno;
+	return 0;
+}
+
+static void test_unprivileged_eperm(void **state)
+{
+	int status;
+	pid_t pid;
+
+	need_group(state);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct group g;
+		int err = drop_caps();
+		if (err)
+			_exit(2);
+		err = group_open(&g, 0);
+		if (err != -EPERM) {
+			fprintf(stderr, "# steer_open without capabilities: %d (%s)\n", err, strerror(-err));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test_setup_teardown(test_least_loaded_gets_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_replaces_estimate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_steered_counts_balance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_equal_loads_spread_by_hash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cleared_slot_gets_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_empty_then_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_on_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_migrate_resets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unprivileged_eperm, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
