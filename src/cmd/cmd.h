@@ -16,5 +16,6 @@ int cmd_serve(int argc, char **argv);
 /* cmd_bench() behaves as benchhttp (--lines mode) when argv[0] is "benchhttp". */
 int cmd_bench(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif
