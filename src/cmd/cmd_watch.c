@@ -55,6 +55,7 @@ static void usage(FILE *out)
 		"  --json FILE        every interval and the total as JSON (waits in us)\n"
 		"  --threads          one row per accepting thread instead of per process\n"
 		"  --plain            key=value lines even on a terminal\n"
+		"  --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 		"  -v, --verbose      libbpf's warnings on stderr\n"
 		"  -h, --help         this text\n"
 		"\n"
@@ -80,6 +81,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"interval", required_argument, NULL, 'i'}, {"duration", required_argument, NULL, 'd'},
 		{"json", required_argument, NULL, 'j'},	    {"threads", no_argument, NULL, 't'},
 		{"plain", no_argument, NULL, 'l'},	    {"verbose", no_argument, NULL, 'v'},
+		{"btf", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	uint64_t v;
@@ -111,6 +113,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return bad("--duration (> 0)", optarg);
 			break;
 		case 'j': o->json = optarg; break;
+		case 'b': o->cfg.btf = optarg; break;
 		case 't': o->threads = true; break;
 		case 'l': o->plain = true; break;
 		case 'v': o->verbose = o->cfg.verbose = true; break;
@@ -160,8 +163,11 @@ static int open_error(const struct opts *o, int err)
 				"without its eBPF program; rebuild on a kernel with CONFIG_DEBUG_INFO_BTF=y\n", prog);
 		break;
 	case -ENOENT:
-		fprintf(stderr, "%s: no BTF: /sys/kernel/btf/vmlinux is missing; this kernel was built without "
-				"CONFIG_DEBUG_INFO_BTF, which herd watch needs\n", prog);
+		if (o->cfg.btf)
+			fprintf(stderr, "%s: no BTF: cannot read '%s'\n", prog, o->cfg.btf);
+		else
+			fprintf(stderr, "%s: no BTF: /sys/kernel/btf/vmlinux is missing (kernel built without "
+					"CONFIG_DEBUG_INFO_BTF); give one with --btf FILE\n", prog);
 		break;
 	case -EPERM:
 	case -EACCES:

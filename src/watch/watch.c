@@ -89,7 +89,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 /* Opens, loads and attaches one flavour of the programs. */
 static int load(struct watch *w, bool tracepoints)
 {
-	struct watch_bpf *sk = watch_bpf__open();
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = w->cfg.btf);
+	struct watch_bpf *sk = watch_bpf__open_opts(&oo);
 	int err;
 
 	if (!sk)
@@ -128,7 +129,10 @@ int watch_open(struct watch **wp, const struct watch_config *cfg)
 #ifndef HERD_WATCH_BPF
 	return -ENOPKG;
 #else
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+	/* libbpf would look in a few more places, but a kernel without
+	 * /sys/kernel/btf/vmlinux is the case to name; --btf covers the rest
+	 * (a BTF file made for this kernel, e.g. from BTFHub). */
+	if (access(cfg->btf ? cfg->btf : "/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return -ENOENT;
 	w = calloc(1, sizeof(*w));
 	if (!w)

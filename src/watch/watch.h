@@ -10,7 +10,7 @@
  *
  * Errors (negative errno) from watch_open, for the caller to explain:
  *   -ENOPKG  herd was built without BTF, so without the eBPF program
- *   -ENOENT  this kernel exposes no BTF (/sys/kernel/btf/vmlinux)
+ *   -ENOENT  no BTF: /sys/kernel/btf/vmlinux (or cfg->btf) does not exist
  *   -EPERM   not allowed to load tracing programs (CAP_BPF + CAP_PERFMON)
  *   -ESRCH   --pid: no such process
  *   -EADDRNOTAVAIL  nothing listens on the port(s), or the process has no
@@ -36,6 +36,7 @@ struct watch_config {
 	unsigned nports;		 /* 0 with pid set: the process tree's ports */
 	pid_t pid;			 /* >0: only this process and its descendants */
 	bool verbose;			 /* libbpf's warnings to stderr */
+	const char *btf;		 /* kernel BTF file; NULL: /sys/kernel/btf/vmlinux */
 };
 
 /* One accepting thread, cumulative. */
