@@ -89,7 +89,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 /* Opens, loads and attaches one flavour of the programs. */
 static int load(struct watch *w, bool tracepoints)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = w->cfg.btf);
+	/* LIBBPF_OPTS() is a GNU statement expression: spelled out for -Wpedantic. */
+	struct bpf_object_open_opts oo = {.sz = sizeof(oo), .btf_custom_path = w->cfg.btf};
 	struct watch_bpf *sk = watch_bpf__open_opts(&oo);
 	int err;
 
