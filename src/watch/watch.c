@@ -91,9 +91,12 @@ static int load(struct watch *w, bool tracepoints)
 {
 	/* LIBBPF_OPTS() is a GNU statement expression: spelled out for -Wpedantic. */
 	struct bpf_object_open_opts oo = {.sz = sizeof(oo), .btf_custom_path = w->cfg.btf};
-	struct watch_bpf *sk = watch_bpf__open_opts(&oo);
+	struct watch_bpf *sk;
 	int err;
 
+	watch_verbose = w->cfg.verbose;
+	libbpf_set_print(libbpf_print);
+	sk = watch_bpf__open_opts(&oo);
 	if (!sk)
 		return -errno;
 	bpf_program__set_autoload(sk->progs.watch_queued, !tracepoints);
@@ -117,6 +120,15 @@ static int load(struct watch *w, bool tracepoints)
 	w->tracepoints = tracepoints;
 	return 0;
 }
+#define WATCH_HAVE_BPF 1
+#else
+#define WATCH_HAVE_BPF 0
+static int load(struct watch *w, bool tracepoints)
+{
+	(void)w;
+	(void)tracepoints;
+	return -ENOPKG;
+}
 #endif
 
 int watch_open(struct watch **wp, const struct watch_config *cfg)
@@ -127,9 +139,8 @@ int watch_open(struct watch **wp, const struct watch_config *cfg)
 	if (!wp || !cfg)
 		return -EINVAL;
 	*wp = NULL;
-#ifndef HERD_WATCH_BPF
-	return -ENOPKG;
-#else
+	if (!WATCH_HAVE_BPF)
+		return -ENOPKG;
 	/* libbpf would look in a few more places, but a kernel without
 	 * /sys/kernel/btf/vmlinux is the case to name; --btf covers the rest
 	 * (a BTF file made for this kernel, e.g. from BTFHub). */
@@ -142,8 +153,6 @@ int watch_open(struct watch **wp, const struct watch_config *cfg)
 	err = resolve_ports(&w->cfg);
 	if (err)
 		goto fail;
-	watch_verbose = cfg->verbose;
-	libbpf_set_print(libbpf_print);
 	/* fentry/fexit first: two functions, exactly the accept path. Where
 	 * the kernel refuses them (no trampolines, or a sandbox: EPERM even
 	 * for root) the tracepoint flavour, which costs a test on every
@@ -158,7 +167,6 @@ int watch_open(struct watch **wp, const struct watch_config *cfg)
 fail:
 	free(w);
 	return err;
-#endif
 }
 
 size_t watch_ports(const struct watch *w, uint16_t *ports, size_t max)
@@ -174,6 +182,7 @@ bool watch_pid_wanted(const struct watch *w, pid_t pid)
 	return w->cfg.pid <= 0 || watch_proc_descends(pid, w->cfg.pid) == 1;
 }
 
+#ifdef HERD_WATCH_BPF
 static struct watch_thread *thread_add(struct watch_thread **a, size_t *n, size_t *cap)
 {
 	if (*n == *cap) {
@@ -187,7 +196,6 @@ static struct watch_thread *thread_add(struct watch_thread **a, size_t *n, size_
 	return &(*a)[(*n)++];
 }
 
-#ifdef HERD_WATCH_BPF
 /* Copies one kernel entry into t and looks up its /proc figures; false
  * when the thread has exited. */
 static bool thread_fill(struct watch_thread *t, __u32 tid, const struct watch_tid *v, __u32 epoch)
@@ -270,7 +278,6 @@ static void read_listeners(struct watch *w, struct watch_snapshot *s, __u32 epoc
 		}
 	}
 }
-#endif
 
 static int proc_add(struct watch_snapshot *s, pid_t pid)
 {
@@ -312,6 +319,7 @@ static int read_procs(struct watch_snapshot *s)
 			err = proc_add(s, s->socks[i].owners[j]);
 	return err;
 }
+#endif
 
 int watch_read(struct watch *w, struct watch_snapshot *s)
 {
