@@ -6,32 +6,38 @@
  *
  * Two moments are timed, keyed by the child socket's address:
  *
- * 1. Ready: inet_csk_reqsk_queue_add(listener, req, child). On 6.x every
- *    connection that reaches a listener's accept queue goes through it: the
- *    ordinary three-way handshake (tcp_check_req -> inet_csk_complete_hashdance
- *    -> here), SYN cookies (tcp_get_cookie_sock), TCP Fast Open
- *    (tcp_try_fastopen) and reuseport migration off a closing listener. It
- *    is exported, so it stays a real function that fentry can attach to.
- *    It returns the child, or NULL when the listener stopped listening.
- *    Alternatives rejected: the sock:inet_sock_set_state tracepoint
- *    (SYN_RECV -> ESTABLISHED) fires from tcp_child_process *after* the
- *    child is already queued, so accept() on another CPU can take the child
- *    before the event; and a Fast Open child is queued while still in
- *    SYN_RECV and may be accepted long before it becomes ESTABLISHED.
- *    tcp_child_process misses Fast Open and SYN cookies.
+ * 1. Ready: the sock:inet_sock_set_state tracepoint going LISTEN -> SYN_RECV,
+ *    which is the child being cloned from its listener
+ *    (inet_csk_clone_lock). On 6.x every connection that reaches an accept
+ *    queue is born there: the ordinary handshake (tcp_check_req ->
+ *    syn_recv_sock), SYN cookies (tcp_get_cookie_sock) and TCP Fast Open
+ *    (tcp_try_fastopen); the same softirq then queues it
+ *    (inet_csk_reqsk_queue_add), microseconds later. Rejected:
+ *    - SYN_RECV -> ESTABLISHED: it fires from tcp_child_process *after* the
+ *      child is queued, so accept() on another CPU can take the child before
+ *      the event, and a Fast Open child is queued in SYN_RECV and may be
+ *      accepted long before it is ESTABLISHED;
+ *    - fentry on inet_csk_reqsk_queue_add: exact, but its main caller
+ *      (inet_csk_complete_hashdance) is in the same file, so the compiler
+ *      may inline it there and the probe would silently miss most
+ *      connections; a tracepoint cannot be inlined away. It is still used,
+ *      where fexit works, for the queue's length at each enqueue.
+ *    - tcp_child_process: misses Fast Open and SYN cookies.
+ *    A child that is never queued (it lost a race in the hash dance) or
+ *    never accepted (its listener closed) ages out of the LRU map.
  * 2. Taken: the return of inet_csk_accept(listener, ...), which hands the
  *    first child of the queue to accept()/accept4() (and to io_uring's
  *    accept) in the caller's context, so the current tid is the acceptor.
- *    Its arguments changed in 6.10 (struct proto_accept_arg), so the program
- *    reads only the first one and takes the child with bpf_get_func_ret().
+ *    It is only ever called through sk_prot->accept, so it cannot be
+ *    inlined. Its arguments changed in 6.10 (struct proto_accept_arg): the
+ *    program reads only the first and takes the child with
+ *    bpf_get_func_ret(). Kernels that refuse fexit (no BPF trampoline, or
+ *    a sandbox: this project's Firecracker VM answers EPERM even to root)
+ *    get the syscall-exit flavour at the end of this file.
  *
  * Memory is bounded whatever the connection rate: per-thread and
  * per-listener aggregates (a wait histogram, not a list), and the table of
- * queued-but-not-accepted children is an LRU map, so children that are
- * never accepted (the listener closed) are evicted instead of filling it.
- *
- * Where the kernel refuses fentry/fexit, the loader uses the tracepoint
- * flavour at the end of this file instead.
+ * children waiting to be accepted is an LRU map.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -108,29 +114,13 @@ static __always_inline struct watch_listener *listener_get(struct sock *sk, __u1
 	return l;
 }
 
-/* `qlen` is the accept queue's length with the new child in it. */
-static __always_inline void on_queued(struct sock *sk, struct sock *child, __u32 qlen)
+/* Longest queue of this epoch. Not atomic: two CPUs at once may lose the
+ * larger of two lengths for this epoch, never more than that. */
+static __always_inline void queue_peak(struct watch_listener *l, struct sock *sk, __u32 qlen)
 {
-	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__u64 key = (__u64)child, now;
 	__u32 epoch = *(volatile __u32 *)&watch_epoch;
-	struct watch_listener *l;
 
-	if (!child || !port_wanted(port))
-		return;
-	now = bpf_ktime_get_ns();
-	/* BPF_ANY: a child migrated from a closing reuseport listener is
-	 * queued again and its wait restarts there; an address reused by a
-	 * new child overwrites whatever an unaccepted predecessor left. */
-	if (bpf_map_update_elem(&watch_pending, &key, &now, BPF_ANY) != 0)
-		__sync_fetch_and_add(&watch_lost, 1);
-	l = listener_get(sk, port);
-	if (!l)
-		return;
-	__sync_fetch_and_add(&l->queued, 1);
 	l->max_backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
-	/* Not atomic: two CPUs queueing at once may lose the larger of two
-	 * lengths for this epoch, never more than that. */
 	if (l->epoch != epoch) {
 		l->epoch = epoch;
 		l->qmax = qlen;
@@ -204,12 +194,20 @@ static __always_inline void on_accepted(struct sock *sk, struct sock *child)
 	t->hist[b]++;
 }
 
+/* A child entered sk's accept queue: its length, the child included. */
 SEC("fexit/inet_csk_reqsk_queue_add")
 int BPF_PROG(watch_queued, struct sock *sk, struct request_sock *req, struct sock *child, struct sock *ret)
 {
-	/* The function already counted the child: sk_ack_backlog includes it. */
-	if (ret)
-		on_queued(sk, ret, BPF_CORE_READ(sk, sk_ack_backlog));
+	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	struct watch_listener *l;
+
+	if (!ret || !port_wanted(port))
+		return 0;
+	l = listener_get(sk, port);
+	if (l) {
+		__sync_fetch_and_add(&l->queued, 1);
+		queue_peak(l, sk, BPF_CORE_READ(sk, sk_ack_backlog));
+	}
 	return 0;
 }
 
@@ -224,24 +222,12 @@ int BPF_PROG(watch_accept, struct sock *sk)
 }
 
 /*
- * The tracepoint flavour, for kernels that refuse fentry/fexit (no BPF
- * trampoline, or a sandbox that forbids them: this project's Firecracker VM
- * answers EPERM) and have no kprobes either. Raw tracepoints attach by name,
- * without tracefs.
- *
- * Ready: inet_sock_set_state LISTEN -> SYN_RECV is the child being cloned
- * from its listener (inet_csk_clone_lock) for the ordinary handshake, Fast
- * Open and SYN cookies alike, a few microseconds before the same softirq
- * queues it. Not SYN_RECV -> ESTABLISHED: that comes after the child is
- * queued (tcp_child_process), so another CPU's accept() can take it first,
- * and a Fast Open child may be accepted long before it is ESTABLISHED. A
- * clone that is never queued (lost a race in the hash dance) just ages out
- * of the LRU map.
- *
- * Taken: raw_syscalls:sys_exit of accept/accept4 (io_uring accepts are not
- * syscalls and are not seen). The child and the listener come from the
- * returned fd and the first argument through current->files. Every syscall
- * of every task runs this program; all but accepts leave at the first test.
+ * The syscall-exit flavour of "taken", for kernels that refuse fexit: the
+ * raw_syscalls:sys_exit tracepoint for accept/accept4 (io_uring accepts are
+ * not syscalls and are not seen). Raw tracepoints attach by name, without
+ * tracefs. The child and the listener come from the returned fd and the
+ * first argument through current->files. Every syscall of every task runs
+ * this program; all but accepts leave at the first test.
  */
 #if defined(__TARGET_ARCH_x86)
 #define NR_ACCEPT 43
@@ -255,8 +241,9 @@ int BPF_PROG(watch_accept, struct sock *sk)
 #define SYSCALL_ARG1(regs) PT_REGS_PARM1_CORE_SYSCALL(regs)
 #endif
 
+/* Ready (both flavours): the child is cloned from its listener. */
 SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(watch_clone_tp, struct sock *sk, int oldstate, int newstate)
+int BPF_PROG(watch_clone, struct sock *sk, int oldstate, int newstate)
 {
 	__u16 port;
 	__u64 key = (__u64)sk, now;
@@ -267,6 +254,8 @@ int BPF_PROG(watch_clone_tp, struct sock *sk, int oldstate, int newstate)
 	if (!port_wanted(port))
 		return 0;
 	now = bpf_ktime_get_ns();
+	/* BPF_ANY: an address reused by a new child overwrites whatever an
+	 * unaccepted predecessor left. */
 	if (bpf_map_update_elem(&watch_pending, &key, &now, BPF_ANY) != 0)
 		__sync_fetch_and_add(&watch_lost, 1);
 	return 0;
@@ -310,19 +299,10 @@ int BPF_PROG(watch_sys_exit_tp, struct pt_regs *regs, long ret)
 		return 0;
 	on_accepted(sk, child);
 	/* The listener's queue as this accept found it (the child included):
-	 * no queueing hook here, so the peak is sampled at accepts. */
+	 * without the fexit on the enqueue, the peak is sampled at accepts. */
 	l = listener_get(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
-	if (l) {
-		__u32 epoch = *(volatile __u32 *)&watch_epoch, qlen = BPF_CORE_READ(sk, sk_ack_backlog) + 1;
-
-		l->max_backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
-		if (l->epoch != epoch) {
-			l->epoch = epoch;
-			l->qmax = qlen;
-		} else if (qlen > l->qmax) {
-			l->qmax = qlen;
-		}
-	}
+	if (l)
+		queue_peak(l, sk, BPF_CORE_READ(sk, sk_ack_backlog) + 1);
 	return 0;
 }
 #endif

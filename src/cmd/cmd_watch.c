@@ -55,6 +55,8 @@ static void usage(FILE *out)
 		"  --json FILE        every interval and the total as JSON (waits in us)\n"
 		"  --threads          one row per accepting thread instead of per process\n"
 		"  --plain            key=value lines even on a terminal\n"
+		"  --probe P          how accepts are seen: auto (default), fexit (on\n"
+		"                     inet_csk_accept) or sys_exit (accept/accept4 syscalls)\n"
 		"  --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 		"  -v, --verbose      libbpf's warnings on stderr\n"
 		"  -h, --help         this text\n"
@@ -81,7 +83,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"interval", required_argument, NULL, 'i'}, {"duration", required_argument, NULL, 'd'},
 		{"json", required_argument, NULL, 'j'},	    {"threads", no_argument, NULL, 't'},
 		{"plain", no_argument, NULL, 'l'},	    {"verbose", no_argument, NULL, 'v'},
-		{"btf", required_argument, NULL, 'b'},
+		{"btf", required_argument, NULL, 'b'},	    {"probe", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	uint64_t v;
@@ -114,6 +116,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'j': o->json = optarg; break;
 		case 'b': o->cfg.btf = optarg; break;
+		case 'r':
+			if (strcmp(optarg, "auto") == 0)
+				o->cfg.probe = WATCH_PROBE_AUTO;
+			else if (strcmp(optarg, "fexit") == 0)
+				o->cfg.probe = WATCH_PROBE_FEXIT;
+			else if (strcmp(optarg, "sys_exit") == 0)
+				o->cfg.probe = WATCH_PROBE_SYS_EXIT;
+			else
+				return bad("--probe (auto, fexit, sys_exit)", optarg);
+			break;
 		case 't': o->threads = true; break;
 		case 'l': o->plain = true; break;
 		case 'v': o->verbose = o->cfg.verbose = true; break;
@@ -140,19 +152,23 @@ static void explain_eperm(const struct opts *o)
 	unsigned long long eff = 0;
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "r");
+	bool bpf, perfmon;
 
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "CapEff: %llx", &eff) == 1)
 			break;
 	if (f)
 		fclose(f);
-	fprintf(stderr,
-		"%s: not allowed to load eBPF tracing programs: needs CAP_BPF and CAP_PERFMON "
-		"(or root / CAP_SYS_ADMIN); missing here:%s%s%s\n",
-		prog, (eff >> 39) & 1 ? "" : " CAP_BPF", (eff >> 38) & 1 ? "" : " CAP_PERFMON",
-		((eff >> 39) & (eff >> 38) & 1) ? " none (a security module or kernel.unprivileged_bpf setting refused)"
-						: "");
-	(void)o;
+	bpf = ((eff >> 39) & 1) || ((eff >> 21) & 1);
+	perfmon = ((eff >> 38) & 1) || ((eff >> 21) & 1);
+	if (!bpf || !perfmon) {
+		fprintf(stderr, "%s: not allowed to load eBPF tracing programs: needs CAP_BPF and CAP_PERFMON "
+				"(or root); missing here:%s%s\n", prog, bpf ? "" : " CAP_BPF", perfmon ? "" : " CAP_PERFMON");
+		return;
+	}
+	fprintf(stderr, "%s: the kernel refused the eBPF program although CAP_BPF and CAP_PERFMON are held: "
+			"a security module or sandbox forbids it%s\n", prog,
+		o->cfg.probe == WATCH_PROBE_FEXIT ? " (some refuse fexit trampolines: try --probe sys_exit)" : "");
 }
 
 static int open_error(const struct opts *o, int err)
@@ -306,12 +322,12 @@ static int run(struct opts *o)
 	r.head.nports = watch_ports(r.w, r.ports, WATCH_MAX_PORTS);
 	r.head.pid = (int)o->cfg.pid;
 	err = watch_read(r.w, &r.first);
-	r.head.tracepoints = r.first.tracepoints;
+	r.head.sys_exit = r.first.sys_exit;
 	r.t0 = r.first.t_ns;
 	/* Attached: from here every accept is counted (scripts wait for this). */
 	if (!err)
 		fprintf(stderr, "%s: watching port%s %s (%s)\n", prog, r.head.nports > 1 ? "s" : "", ports_text(&r),
-			r.first.tracepoints ? "tracepoints" : "fentry");
+			r.first.sys_exit ? "accepts at sys_exit" : "accepts at fexit");
 	if (!err && r.jf) {
 		json_init(&r.j, r.jf);
 		json_open(&r.j, NULL, '{');
@@ -321,7 +337,7 @@ static int run(struct opts *o)
 		json_close(&r.j, ']');
 		if (o->cfg.pid)
 			json_u64(&r.j, "pid", (uint64_t)o->cfg.pid);
-		json_str(&r.j, "probe", r.first.tracepoints ? "tracepoint" : "fentry");
+		json_str(&r.j, "probe", r.first.sys_exit ? "sys_exit" : "fexit");
 		json_num(&r.j, "interval_s", o->interval);
 		json_open(&r.j, "intervals", '[');
 	}

@@ -14,7 +14,7 @@ struct cmd_watch_head {
 	const uint16_t *ports;
 	size_t nports;
 	int pid;     /* 0: none */
-	bool tracepoints;
+	bool sys_exit;
 	double t_s;  /* since the start */
 };
 

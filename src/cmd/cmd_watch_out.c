@@ -72,7 +72,7 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 	if (clear)
 		fputs("\033[H\033[2J", f);
 	fprintf(f, "herd watch  port %s%s  %s %.1fs  accepted %" PRIu64 " (%.0f/s)  fairness %.3f  busiest %.1f%%",
-		ports, h->tracepoints ? " (tracepoints)" : "", title, iv->seconds, iv->accepted,
+		ports, h->sys_exit ? " (sys_exit)" : "", title, iv->seconds, iv->accepted,
 		iv->seconds > 0 ? (double)iv->accepted / iv->seconds : 0.0, iv->fairness, 100 * iv->busiest_share);
 	if (iv->accepted)
 		fprintf(f, " (pid %d)", (int)busiest_pid(iv));

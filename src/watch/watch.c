@@ -34,7 +34,7 @@ struct watch {
 	struct watch_bpf *skel;
 #endif
 	struct watch_config cfg; /* ports resolved */
-	bool tracepoints;
+	bool sys_exit;
 	/* Threads that exited: their final figures, kept here so the kernel
 	 * map can forget them (it holds at most WATCH_MAX_TIDS). */
 	struct watch_thread *gone;
@@ -87,7 +87,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 /* Opens, loads and attaches one flavour of the programs. */
-static int load(struct watch *w, bool tracepoints)
+static int load(struct watch *w, bool sys_exit)
 {
 	/* LIBBPF_OPTS() is a GNU statement expression: spelled out for -Wpedantic. */
 	struct bpf_object_open_opts oo = {.sz = sizeof(oo), .btf_custom_path = w->cfg.btf};
@@ -99,10 +99,9 @@ static int load(struct watch *w, bool tracepoints)
 	sk = watch_bpf__open_opts(&oo);
 	if (!sk)
 		return -errno;
-	bpf_program__set_autoload(sk->progs.watch_queued, !tracepoints);
-	bpf_program__set_autoload(sk->progs.watch_accept, !tracepoints);
-	bpf_program__set_autoload(sk->progs.watch_clone_tp, tracepoints);
-	bpf_program__set_autoload(sk->progs.watch_sys_exit_tp, tracepoints);
+	bpf_program__set_autoload(sk->progs.watch_queued, !sys_exit);
+	bpf_program__set_autoload(sk->progs.watch_accept, !sys_exit);
+	bpf_program__set_autoload(sk->progs.watch_sys_exit_tp, sys_exit);
 	err = watch_bpf__load(sk);
 	for (unsigned i = 0; !err && i < w->cfg.nports; i++) {
 		__u16 port = w->cfg.ports[i];
@@ -117,16 +116,16 @@ static int load(struct watch *w, bool tracepoints)
 		return err;
 	}
 	w->skel = sk;
-	w->tracepoints = tracepoints;
+	w->sys_exit = sys_exit;
 	return 0;
 }
 #define WATCH_HAVE_BPF 1
 #else
 #define WATCH_HAVE_BPF 0
-static int load(struct watch *w, bool tracepoints)
+static int load(struct watch *w, bool sys_exit)
 {
 	(void)w;
-	(void)tracepoints;
+	(void)sys_exit;
 	return -ENOPKG;
 }
 #endif
@@ -153,12 +152,12 @@ int watch_open(struct watch **wp, const struct watch_config *cfg)
 	err = resolve_ports(&w->cfg);
 	if (err)
 		goto fail;
-	/* fentry/fexit first: two functions, exactly the accept path. Where
-	 * the kernel refuses them (no trampolines, or a sandbox: EPERM even
-	 * for root) the tracepoint flavour, which costs a test on every
-	 * syscall. Without privileges both fail, and the second says so. */
-	err = load(w, false);
-	if (err)
+	/* fexit first: exactly the accept path. Where the kernel refuses it
+	 * (no trampolines, or a sandbox: EPERM even for root) the sys_exit
+	 * flavour, which costs a test on every syscall. Without privileges
+	 * both fail, and the second says so. */
+	err = load(w, cfg->probe == WATCH_PROBE_SYS_EXIT);
+	if (err && cfg->probe == WATCH_PROBE_AUTO)
 		err = load(w, true);
 	if (err)
 		goto fail;
@@ -328,7 +327,7 @@ int watch_read(struct watch *w, struct watch_snapshot *s)
 	int err;
 
 	s->t_ns = util_now_ns();
-	s->tracepoints = w->tracepoints;
+	s->sys_exit = w->sys_exit;
 	err = read_threads(w, s, epoch);
 	if (!err)
 		err = watch_proc_listeners(s, w->cfg.ports, w->cfg.nports);

@@ -31,12 +31,20 @@
 
 struct watch;
 
+/* How the accepts are seen (the ready moment is a tracepoint in both). */
+enum watch_probe {
+	WATCH_PROBE_AUTO,    /* fexit, else sys_exit */
+	WATCH_PROBE_FEXIT,   /* fexit on inet_csk_accept */
+	WATCH_PROBE_SYS_EXIT /* raw_syscalls:sys_exit of accept/accept4 */
+};
+
 struct watch_config {
 	uint16_t ports[WATCH_MAX_PORTS]; /* listening ports to watch */
 	unsigned nports;		 /* 0 with pid set: the process tree's ports */
 	pid_t pid;			 /* >0: only this process and its descendants */
 	bool verbose;			 /* libbpf's warnings to stderr */
 	const char *btf;		 /* kernel BTF file; NULL: /sys/kernel/btf/vmlinux */
+	enum watch_probe probe;
 };
 
 /* One accepting thread, cumulative. */
@@ -81,7 +89,7 @@ struct watch_snapshot {
 	size_t nprocs, cap_procs;
 	uint64_t listen_overflows, listen_drops; /* TcpExt counters, whole netns */
 	uint64_t lost; /* events the program could not record (maps full) */
-	bool tracepoints; /* tracepoint flavour (this kernel refused fentry) */
+	bool sys_exit; /* accepts seen at syscall exit (no fexit here, or asked) */
 };
 
 /* Loads and attaches the program for cfg's ports (or pid's). */

@@ -7,7 +7,7 @@
 . tests/cli/watch_common.sh
 
 # Usage errors: exit 2, whatever the machine.
-for args in "" "--port 0" "--port 65536" "--port x" "--pid 0" "--port 80 --interval 1ms" "--port 80 --duration 0" "--port 80 --bogus" "--port 80 extra"; do
+for args in "" "--port 0" "--port 65536" "--port x" "--pid 0" "--port 80 --interval 1ms" "--port 80 --duration 0" "--port 80 --bogus" "--port 80 extra" "--port 80 --probe kprobe"; do
 	# shellcheck disable=SC2086
 	out=$($HERD watch $args 2>&1)
 	expect_eq "usage error exits 2: '$args'" "$?" 2
@@ -67,7 +67,7 @@ shape=$(python3 - "$TMP/w.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert set(d) >= {"ports", "probe", "interval_s", "intervals", "total"}, d.keys()
-assert d["probe"] in ("fentry", "tracepoint")
+assert d["probe"] in ("fexit", "sys_exit")
 assert len(d["intervals"]) >= 1
 for iv in d["intervals"] + [d["total"]]:
     assert set(iv) >= {"t_s", "seconds", "accepted", "fairness", "busiest_share",
