@@ -379,7 +379,7 @@ out:
 
 /* ------------------------------------------------------------ helpers -- */
 
-/* Parses "50,90,99.9". Returns 0 or prints what is wrong and returns -EINVAL. */
+/* Parses "50,90,99.9". Returns 0, or prints what is wrong and returns EXIT_USAGE. */
 static int parse_percentiles(const char *arg, double *out, size_t *n)
 {
 	*n = 0;
@@ -399,9 +399,8 @@ static int parse_percentiles(const char *arg, double *out, size_t *n)
 		p += len + 1;
 	}
 bad:
-	fprintf(stderr, "%s: bad value '%s' for -P/--percentiles (up to %d numbers 0..100, "
-			"comma-separated)\n", prog, arg, MAX_PERCENTILES);
-	return -EINVAL;
+	return cmd_usage_error(prog, "bad value '%s' for -P/--percentiles (up to %d numbers 0..100, comma-separated)",
+			       arg, MAX_PERCENTILES);
 }
 
 /* The value at 1-based rank k of a histogram: a bucket midpoint (mid) or
@@ -540,8 +539,7 @@ out:
 
 static int bad_value(const char *flag, const char *value, const char *want)
 {
-	fprintf(stderr, "%s: bad value '%s' for %s (%s)\n", prog, value, flag, want);
-	return EXIT_USAGE;
+	return cmd_usage_error(prog, "bad value '%s' for %s (%s)", value, flag, want);
 }
 
 int cmd_hist(int argc, char **argv)
@@ -570,8 +568,7 @@ int cmd_hist(int argc, char **argv)
 	uint64_t u;
 	prog = strcmp(argv[0], "mmhistogram") == 0 ? "mmhistogram" : "herd hist";
 
-	optind = 1;
-	opterr = 0;
+	cmd_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, ":t:c:b:ljpP:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -618,14 +615,8 @@ int cmd_hist(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, "%s: option '%s' needs a value (try --help)\n", prog,
-				argv[optind - 1]);
-			return EXIT_USAGE;
 		default:
-			fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog,
-				argv[optind - 1]);
-			return EXIT_USAGE;
+			return cmd_getopt_error(prog, c, argv);
 		}
 	}
 	if (!o.linear && o.base < 2) {
@@ -634,25 +625,19 @@ int cmd_hist(int argc, char **argv)
 		return bad_value("-b/--base", b, "log base must be >= 2; -l allows 1");
 	}
 	if (o.justval && (approx || merge)) {
-		fprintf(stderr, "%s: -j cannot be combined with %s\n", prog,
-			approx ? "--approx" : "--merge");
-		return EXIT_USAGE;
+		return cmd_usage_error(prog, "-j cannot be combined with %s", approx ? "--approx" : "--merge");
 	}
 	if (approx && merge) {
-		fprintf(stderr, "%s: --approx and --merge exclude each other\n", prog);
-		return EXIT_USAGE;
+		return cmd_usage_error(prog, "--approx and --merge exclude each other");
 	}
 	if (merge) {
 		if (optind >= argc) {
-			fprintf(stderr, "%s: --merge needs at least one log file\n", prog);
-			return EXIT_USAGE;
+			return cmd_usage_error(prog, "--merge needs at least one log file");
 		}
 		return run_merge(argv + optind, argc - optind, &o, divisor);
 	}
 	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s' (numbers come on stdin)\n", prog,
-			argv[optind]);
-		return EXIT_USAGE;
+		return cmd_usage_error(prog, "unexpected argument '%s' (numbers come on stdin)", argv[optind]);
 	}
 
 	struct reader r = { .strict = strict, .approx = approx };

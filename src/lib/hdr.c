@@ -83,11 +83,6 @@ int64_t hdr_median_equivalent(const struct hdr *h, int64_t value)
 	return hdr_lowest_equivalent(h, value) + (equivalent_range(h, value) >> 1);
 }
 
-bool hdr_values_equivalent(const struct hdr *h, int64_t a, int64_t b)
-{
-	return hdr_lowest_equivalent(h, a) == hdr_lowest_equivalent(h, b);
-}
-
 /* How many buckets it takes to reach `value`, as HdrHistogram counts them. */
 static int32_t buckets_needed(int64_t value, int32_t sub_bucket_count, int32_t unit_magnitude)
 {
