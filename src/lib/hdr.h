@@ -45,12 +45,14 @@ void hdr_free(struct hdr *h);
 void hdr_reset(struct hdr *h);
 
 /* Records one value (count times). Returns false, recording nothing, when
- * the value is negative or above h->highest. */
+ * the value is negative or above h->highest, count is negative, or the
+ * total would exceed INT64_MAX (counts never overflow). */
 bool hdr_record(struct hdr *h, int64_t value);
 bool hdr_record_n(struct hdr *h, int64_t value, int64_t count);
 
 /* Adds every count of src into dst. Returns the number of src values that
- * dst cannot hold (above its highest); 0 when the parameters match. */
+ * dst cannot hold (above its highest; 0 when the parameters match), or
+ * -EOVERFLOW, leaving dst unchanged, when dst's total would exceed INT64_MAX. */
 int64_t hdr_merge(struct hdr *dst, const struct hdr *src);
 
 /* The value at percentile p (0..100): the highest value equivalent to the

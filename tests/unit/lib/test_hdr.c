@@ -270,6 +270,55 @@ static void test_lowest_above_one(void **state)
 	hdr_free(h);
 }
 
+/* Counts and totals never overflow: record_n refuses, merge refuses and
+ * leaves dst as it was (issue 15: 5e18 + 5e18 used to wrap). */
+static void test_count_overflow(void **state)
+{
+	(void)state;
+	const int64_t half = INT64_C(5000000000000000000);
+	struct hdr *a = new_hist(), *b = new_hist();
+	assert_true(hdr_record_n(a, 100, half));
+	assert_true(hdr_record_n(b, 200, half));
+	assert_int_equal(hdr_merge(a, b), -EOVERFLOW);
+	assert_int_equal(a->total, half);
+	assert_int_equal(a->counts[hdr_counts_index_for(a, 200)], 0);
+	assert_int_equal(hdr_max(a), 100);
+
+	/* Recording: the same limit, in one slot or across slots. */
+	assert_false(hdr_record_n(a, 100, half));
+	assert_false(hdr_record_n(a, 300, INT64_MAX));
+	assert_int_equal(a->total, half);
+	assert_true(hdr_record_n(a, 300, INT64_MAX - half));
+	assert_int_equal(a->total, INT64_MAX);
+	assert_false(hdr_record(a, 1));
+	assert_int_equal(a->total, INT64_MAX);
+
+	/* A merge that just fits is taken whole. */
+	hdr_reset(b);
+	assert_true(hdr_record_n(b, 200, INT64_MAX - half));
+	hdr_reset(a);
+	assert_true(hdr_record_n(a, 100, half));
+	assert_int_equal(hdr_merge(a, b), 0);
+	assert_int_equal(a->total, INT64_MAX);
+	hdr_free(a);
+	hdr_free(b);
+}
+
+/* -P 100 of a total of 2^63-1: the maximum, not a wrapped rank (the rank
+ * was converted from a double of 2^63, which int64_t cannot hold). */
+static void test_percentile_huge_total(void **state)
+{
+	(void)state;
+	struct hdr *h = new_hist();
+	assert_true(hdr_record_n(h, 10, INT64_MAX - 1));
+	assert_true(hdr_record(h, 3000000));
+	assert_int_equal(h->total, INT64_MAX);
+	assert_int_equal(hdr_value_at_percentile(h, 100), hdr_highest_equivalent(h, 3000000));
+	assert_int_equal(hdr_value_at_percentile(h, 99.9999), 10);
+	assert_int_equal(hdr_value_at_percentile(h, 0), 10);
+	hdr_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +331,8 @@ int main(void)
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_lowest_above_one),
+		cmocka_unit_test(test_count_overflow),
+		cmocka_unit_test(test_percentile_huge_total),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
