@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/proc.h"
+#include "lib/units.h"
 #include "watch/proc.h"
 
 #define TCP_STATE_LISTEN 10 /* include/net/tcp_states.h */
@@ -204,31 +206,16 @@ static void stat_path(char *path, size_t len, pid_t pid, pid_t tid, const char *
 		snprintf(path, len, "/proc/%d/%s", (int)pid, file);
 }
 
-/* The fields of /proc/.../stat after the command name, which may itself
- * contain spaces and parentheses: the name ends at the last ')'. */
-static const char *stat_fields(const char *buf)
-{
-	const char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p + 2 : NULL;
-}
-
+/* /proc/TID/stat is the thread's own line even though /proc lists only
+ * processes, so lib/proc reads threads too. */
 int watch_proc_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns)
 {
-	char path[64], buf[1024];
-	unsigned long long ut, st;
-	const char *f;
-	long hz = sysconf(_SC_CLK_TCK);
-	int err;
+	struct proc_stat st;
+	int err = proc_stat_read(tid > 0 ? (int)tid : (int)pid, &st);
 
-	stat_path(path, sizeof(path), pid, tid, "stat");
-	err = read_small(path, buf, sizeof(buf));
 	if (err)
 		return err;
-	f = stat_fields(buf);
-	/* Fields 3..13 skipped; utime and stime are fields 14 and 15. */
-	if (!f || hz <= 0 || sscanf(f, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -EINVAL;
-	*ns = (uint64_t)(ut + st) * (1000000000ull / (uint64_t)hz);
+	*ns = proc_ticks_to_us(st.ticks) * NS_PER_US;
 	return 0;
 }
 
@@ -248,18 +235,12 @@ int watch_proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
 
 int watch_proc_ppid(pid_t pid, pid_t *ppid)
 {
-	char path[64], buf[1024];
-	const char *f;
-	int pp, err;
+	struct proc_stat st;
+	int err = proc_stat_read((int)pid, &st);
 
-	stat_path(path, sizeof(path), pid, 0, "stat");
-	err = read_small(path, buf, sizeof(buf));
 	if (err)
 		return err;
-	f = stat_fields(buf);
-	if (!f || sscanf(f, "%*c %d", &pp) != 1)
-		return -EINVAL;
-	*ppid = pp;
+	*ppid = st.ppid;
 	return 0;
 }
 

@@ -19,7 +19,8 @@
 int watch_proc_listeners(struct watch_snapshot *s, const uint16_t *ports, size_t nports);
 /* Fills owners of each of s->socks by scanning /proc/PID/fd. */
 int watch_proc_owners(struct watch_snapshot *s);
-/* CPU time (user + system) of a thread (tid > 0) or a process (tid 0). */
+/* CPU time (user + system) of a thread (tid > 0) or a process (tid 0);
+ * -ENOENT when it has exited. */
 int watch_proc_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns);
 /* Name of a thread (tid > 0) or process; buf of 16 bytes. */
 int watch_proc_comm(pid_t pid, pid_t tid, char *buf, size_t len);
