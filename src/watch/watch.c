@@ -209,7 +209,8 @@ static bool thread_fill(struct watch_thread *t, __u32 tid, const struct watch_ti
 	t->epoch_max_ns = v->epoch == epoch ? v->epoch_max_ns : 0;
 	t->listener_ino = v->listener_ino;
 	memcpy(t->hist, v->hist, sizeof(t->hist));
-	if (watch_proc_cpu_ns(t->tgid, t->tid, &t->cpu_ns) != 0)
+	/* Only a thread that no longer exists is final. */
+	if (watch_proc_cpu_ns(t->tgid, t->tid, &t->cpu_ns) == -ENOENT)
 		return false;
 	watch_proc_cpu_ns(t->tgid, 0, &t->proc_cpu_ns);
 	watch_proc_comm(t->tgid, t->tid, t->comm, sizeof(t->comm));
@@ -218,33 +219,51 @@ static bool thread_fill(struct watch_thread *t, __u32 tid, const struct watch_ti
 
 static int read_threads(struct watch *w, struct watch_snapshot *s, __u32 epoch)
 {
-	int fd = bpf_map__fd(w->skel->maps.watch_tids);
+	int fd = bpf_map__fd(w->skel->maps.watch_tids), err = 0;
 	struct watch_tid v;
-	__u32 key, next, *prev = NULL;
+	__u32 key, next, *prev = NULL, *dead = NULL;
+	size_t ndead = 0, capdead = 0;
 
 	s->nthreads = 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct watch_thread *t;
 
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &v) != 0)
-			continue; /* deleted meanwhile */
+			continue;
 		t = thread_add(&s->threads, &s->nthreads, &s->cap_threads);
-		if (!t)
-			return -ENOMEM;
+		if (!t) {
+			err = -ENOMEM;
+			break;
+		}
 		if (thread_fill(t, key, &v, epoch))
 			continue;
-		/* Exited: keep the final figures, free the kernel's slot. */
+		/* Exited: keep the final figures, free the kernel's slot (after
+		 * the walk: deleting the current key would restart it). */
 		t->gone = true;
 		s->nthreads--;
+		if (ndead == capdead) {
+			void *p = realloc(dead, (capdead ? 2 * capdead : 16) * sizeof(*dead));
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			dead = p;
+			capdead = capdead ? 2 * capdead : 16;
+		}
 		t = thread_add(&w->gone, &w->ngone, &w->cap_gone);
-		if (!t)
-			return -ENOMEM;
+		if (!t) {
+			err = -ENOMEM;
+			break;
+		}
 		*t = s->threads[s->nthreads];
-		bpf_map_delete_elem(fd, &key);
+		dead[ndead++] = key;
 	}
-	for (size_t i = 0; i < w->ngone; i++) {
+	for (size_t i = 0; i < ndead; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
+	free(dead);
+	for (size_t i = 0; !err && i < w->ngone; i++) {
 		struct watch_thread *t = thread_add(&s->threads, &s->nthreads, &s->cap_threads);
 		if (!t)
 			return -ENOMEM;
@@ -252,7 +271,7 @@ static int read_threads(struct watch *w, struct watch_snapshot *s, __u32 epoch)
 		t->epoch_max_ns = 0;
 		w->gone[i].epoch_max_ns = 0; /* reported once */
 	}
-	return 0;
+	return err;
 }
 
 static void read_listeners(struct watch *w, struct watch_snapshot *s, __u32 epoch)
