@@ -63,8 +63,15 @@ for r in $(seq "$rounds"); do
 	off+=("$(wrk_rps "$p")")
 	build/herd watch --port "$p" --plain --interval 1s >"$tmp/watch.out" 2>"$tmp/watch.err" &
 	wpid=$!
-	for _ in $(seq 100); do grep -q "watching port" "$tmp/watch.err" && break; sleep 0.05; done
-	grep -q "watching port" "$tmp/watch.err" || { echo "herd watch did not start: $(cat "$tmp/watch.err")" >&2; exit 1; }
+	for _ in $(seq 600); do
+		grep -q "watching port" "$tmp/watch.err" && break
+		kill -0 "$wpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if ! grep -q "watching port" "$tmp/watch.err"; then
+		echo "herd watch did not start: $(cat "$tmp/watch.err") ($(ps -o stat=,wchan= -p "$wpid" || echo exited))" >&2
+		exit 1
+	fi
 	a0=$(accepted "$p")
 	on+=("$(wrk_rps "$p")")
 	a1=$(accepted "$p")

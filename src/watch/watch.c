@@ -5,6 +5,7 @@
  * watch_open() says -ENOPKG.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -161,6 +162,10 @@ int watch_open(struct watch **wp, const struct watch_config *cfg)
 		err = load(w, true);
 	if (err)
 		goto fail;
+	/* libbpf parsed the kernel's BTF (~6 MiB here) once per attempt and
+	 * freed it, but glibc keeps the freed heap: give it back, or a tool
+	 * that runs for days holds 14 MiB instead of 3. */
+	malloc_trim(0);
 	*wp = w;
 	return 0;
 fail:
