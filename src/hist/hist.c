@@ -1,10 +1,10 @@
 /*
  * hist.c - mmhistogram's statistics and text histogram, byte for byte.
  *
- * The original (a Python 2 script from the cloudflare-blog repository, see
- * shared/reference/mmhistogram.md) sorts all values in descending order,
- * sums them in that order, takes the element at N/2 of that order as the
- * median, and buckets with exact integer bounds: b^i in log mode, b*i in
+ * The original (a Python 2 script, cloudflare/cloudflare-blog, folder
+ * 2017-06-29-ssdp; its output is described in docs/hist.md) sorts all
+ * values in descending order, sums them in that order, takes the element
+ * at N/2 of that order as the median, and buckets with exact integer bounds: b^i in log mode, b*i in
  * linear mode, each distinct value with -j. Labels are Python integers
  * (arbitrarily large) printed with %d.
  *

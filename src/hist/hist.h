@@ -1,7 +1,7 @@
 /*
  * hist.h - mmhistogram's statistics and text histogram, byte for byte.
  *
- * The exact output is specified in shared/reference/mmhistogram.md: a summary
+ * The exact output is mmhistogram's (docs/hist.md describes it): a summary
  * line (min avg med max dev count), a title line, and one row per bucket,
  * log or linear, with right-aligned star bars. `herd hist` and `herd lab`
  * both print through hist_render, so the lab's histograms are the article's.

@@ -1,7 +1,7 @@
 /*
  * test_hist.c - the mmhistogram renderer as a library: outputs worked out by
- * hand from shared/reference/mmhistogram.md, option and input errors, the
- * streaming rows API, and agreement of the sorted and selection paths.
+ * hand from mmhistogram's definition (docs/hist.md), option and input
+ * errors, the streaming rows API, and agreement of the sorted and selection paths.
  */
 #include <errno.h>
 #include <math.h>
