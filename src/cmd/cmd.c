@@ -16,8 +16,7 @@ static void vsay(const char *prog, const char *fmt, va_list ap, const char *tail
 	 * so that concurrent writers (lab's children) do not interleave it. */
 	char msg[1024];
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	fprintf(stderr, "%s: %s%s%s%s\n", prog, msg, tail ? " (try " : "", tail ? prog : "",
-		tail ? " --help)" : "");
+	fprintf(stderr, "%s: %s%s%s%s\n", prog, msg, tail ? " (try " : "", tail ? prog : "", tail ? " --help)" : "");
 }
 
 int cmd_usage_error(const char *prog, const char *fmt, ...)

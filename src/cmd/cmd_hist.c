@@ -110,8 +110,7 @@ static void show_line(const char *p, const char *e, const char *why, long lineno
 	for (; p < e && n < 80; p++)
 		shown[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
 	shown[n] = '\0';
-	fprintf(stderr, "%s: line %ld: %s: '%s%s'\n", prog, lineno, why, shown,
-		p < e ? "..." : "");
+	fprintf(stderr, "%s: line %ld: %s: '%s%s'\n", prog, lineno, why, shown, p < e ? "..." : "");
 }
 
 /* Returns 0, or 1 when the run must stop (strict mode, out of memory). */
@@ -132,8 +131,8 @@ static int take_approx(struct reader *r, double x, const char *p, const char *e)
 		return bad_line(r, p, e, "out of range for --approx (0 up to 4.6e15)");
 	int rc = hist_rows_add(r->rows, x, 1);
 	if (rc == -E2BIG) {
-		fprintf(stderr, "%s: line %ld: %g needs more than %d linear rows; use a larger -b\n",
-			prog, r->lineno, x, HIST_MAX_ROWS);
+		fprintf(stderr, "%s: line %ld: %g needs more than %d linear rows; use a larger -b\n", prog, r->lineno,
+			x, HIST_MAX_ROWS);
 		return 1;
 	}
 	if (rc) {
@@ -165,8 +164,7 @@ static int take_value(struct reader *r, double x, const char *p, const char *e)
 		size_t cap = r->cap ? r->cap * 2 : 65536;
 		double *nv = realloc(r->v, cap * sizeof(*nv));
 		if (!nv) {
-			fprintf(stderr, "%s: out of memory after %zu values (try --approx)\n", prog,
-				r->n);
+			fprintf(stderr, "%s: out of memory after %zu values (try --approx)\n", prog, r->n);
 			return 1;
 		}
 		r->v = nv;
@@ -340,8 +338,7 @@ static int print_result(int rc)
 		return 0;
 	}
 	if (rc == -E2BIG)
-		fprintf(stderr, "%s: the values need more than %d linear rows; use a larger -b\n",
-			prog, HIST_MAX_ROWS);
+		fprintf(stderr, "%s: the values need more than %d linear rows; use a larger -b\n", prog, HIST_MAX_ROWS);
 	else
 		fprintf(stderr, "%s: %s\n", prog, strerror(-rc));
 	return 1;
@@ -463,8 +460,8 @@ static int print_approx(struct reader *r, const struct hist_options *o)
 		.pvalues = pv,
 	};
 	for (size_t i = 0; i < o->npercentiles; i++)
-		pv[i] = clamp((double)hdr_at_rank(r->h, rank_for(o->percentiles[i], n), true) / APPROX_SCALE,
-			      r->min, r->max);
+		pv[i] = clamp((double)hdr_at_rank(r->h, rank_for(o->percentiles[i], n), true) / APPROX_SCALE, r->min,
+			      r->max);
 	int status = print_result(hist_print(stdout, &s, r->rows, o));
 	free(pv);
 	return status;

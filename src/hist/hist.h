@@ -57,8 +57,7 @@ int hist_rows_new(const struct hist_options *o, struct hist_rows **out);
 int hist_rows_add(struct hist_rows *r, double v, uint64_t count);
 void hist_rows_free(struct hist_rows *r);
 /* Writes the summary line, the -P line, the title and the rows. */
-int hist_print(FILE *out, const struct hist_summary *s, const struct hist_rows *r,
-	       const struct hist_options *o);
+int hist_print(FILE *out, const struct hist_summary *s, const struct hist_rows *r, const struct hist_options *o);
 
 /* Linear mode (-l) refuses inputs that need more rows than this. */
 #define HIST_MAX_ROWS 1000000

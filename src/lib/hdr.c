@@ -289,8 +289,7 @@ double hdr_mean(const struct hdr *h)
 	double sum = 0;
 	for (int32_t i = 0; i < h->counts_len; i++) {
 		if (h->counts[i])
-			sum += (double)h->counts[i] *
-			       (double)hdr_median_equivalent(h, hdr_value_at_index(h, i));
+			sum += (double)h->counts[i] * (double)hdr_median_equivalent(h, hdr_value_at_index(h, i));
 	}
 	return sum / (double)h->total;
 }

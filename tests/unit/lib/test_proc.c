@@ -42,8 +42,8 @@ static void test_parse_bad(void **state)
 		"1 (x",
 		"1 (x)",
 		"1 (x) S",
-		"1 (x) S 1 2 3 4 5 6 7 8 9 10",	     /* stops before utime */
-		"1 (x) S 1 2 3 4 5 6 7 8 9 10 11",    /* stops before stime */
+		"1 (x) S 1 2 3 4 5 6 7 8 9 10",	       /* stops before utime */
+		"1 (x) S 1 2 3 4 5 6 7 8 9 10 11",     /* stops before stime */
 		"1 (x) S -1 2 3 4 5 6 7 8 9 10 11 12", /* negative ppid */
 		"1 (x) S 1 2 3 4 5 6 7 8 9 10 1x 12",  /* junk in utime */
 		"1 (x) S 99999999999 2 3 4 5 6 7 8 9 10 11 12",
