@@ -42,6 +42,12 @@ for f in overflow_two_intervals:5 overflow_after_widening:5 overflow_in_one_inte
 	expect_eq "$name: nothing on stdout" "$(cat "$TMP/out")" ""
 done
 
+# A log whose bounds would overflow the range check (found by fuzz_hlog).
+$HERD hist --merge "$hostile/lowest_near_int64_max.hlog" >/dev/null 2>"$TMP/err"
+expect_eq "lowest near INT64_MAX: exit 1" "$?" 1
+expect_eq "lowest near INT64_MAX: refused" "$(cat "$TMP/err")" \
+	"herd hist: $hostile/lowest_near_int64_max.hlog: line 2: not an HdrHistogram interval line"
+
 # A total of exactly 2^63-1 is fine, and -P 100 is its maximum.
 $HERD hist --merge -P 100 "$hostile/total_int64_max.hlog" >"$TMP/out" 2>/dev/null
 expect_eq "total 2^63-1: exit 0" "$?" 0

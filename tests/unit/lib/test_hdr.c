@@ -268,6 +268,15 @@ static void test_lowest_above_one(void **state)
 	assert_int_equal(hdr_value_at_percentile(h, 50), 511);
 	assert_int_equal(hdr_max(h), 100);
 	hdr_free(h);
+
+	/* Bounds from an untrusted log: the range check itself must not
+	 * overflow (2 * lowest did, found by fuzz_hlog). */
+	assert_int_equal(hdr_init(INT64_C(8815893247549191663), INT64_MAX, 3, &h), -EINVAL);
+	assert_null(h);
+	assert_int_equal(hdr_init(INT64_MAX, INT64_MAX, 3, &h), -EINVAL);
+	assert_int_equal(hdr_init(1000, 1999, 3, &h), -EINVAL);
+	assert_int_equal(hdr_init(1000, 2000, 3, &h), 0);
+	hdr_free(h);
 }
 
 /* Counts and totals never overflow: record_n refuses, merge refuses and
