@@ -129,19 +129,11 @@ static char *b64_encode(const uint8_t *in, size_t len)
 	return out;
 }
 
+/* The value of one base64 digit, or -1 ('=' and NUL are not digits). */
 static int b64_value(char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	const char *q = c ? memchr(b64_alphabet, c, 64) : NULL;
+	return q ? (int)(q - b64_alphabet) : -1;
 }
 
 /* Decodes standard base64 (padding optional). Returns 0 or -EINVAL/-ENOMEM. */

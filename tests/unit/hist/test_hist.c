@@ -209,12 +209,8 @@ static void test_selection_matches_sorting(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_even_count),
-		cmocka_unit_test(test_percentile_line),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_rows_api),
-		cmocka_unit_test(test_selection_matches_sorting),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_even_count), cmocka_unit_test(test_percentile_line),
+					   cmocka_unit_test(test_errors), cmocka_unit_test(test_rows_api),
+					   cmocka_unit_test(test_selection_matches_sorting)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,9 +81,6 @@ static void test_numeric(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_numeric),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_split), cmocka_unit_test(test_numeric)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -330,18 +330,16 @@ static void test_percentile_huge_total(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_layout),
-		cmocka_unit_test(test_exact_below_2048),
-		cmocka_unit_test(test_equivalence_near_powers_of_two),
-		cmocka_unit_test(test_percentiles_1_to_10000),
-		cmocka_unit_test(test_mean_stddev_exact),
-		cmocka_unit_test(test_merge),
-		cmocka_unit_test(test_edges),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_lowest_above_one),
-		cmocka_unit_test(test_count_overflow),
-		cmocka_unit_test(test_percentile_huge_total),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_layout),
+					   cmocka_unit_test(test_exact_below_2048),
+					   cmocka_unit_test(test_equivalence_near_powers_of_two),
+					   cmocka_unit_test(test_percentiles_1_to_10000),
+					   cmocka_unit_test(test_mean_stddev_exact),
+					   cmocka_unit_test(test_merge),
+					   cmocka_unit_test(test_edges),
+					   cmocka_unit_test(test_empty),
+					   cmocka_unit_test(test_lowest_above_one),
+					   cmocka_unit_test(test_count_overflow),
+					   cmocka_unit_test(test_percentile_huge_total)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

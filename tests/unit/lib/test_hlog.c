@@ -342,16 +342,14 @@ static void test_long_line(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_decode_hdrhistogram_c),
-		cmocka_unit_test(test_encode_matches_hdrhistogram),
-		cmocka_unit_test(test_decode_hdr_histogram_js),
-		cmocka_unit_test(test_log_merge),
-		cmocka_unit_test(test_malformed_lines),
-		cmocka_unit_test(test_hostile_encodings),
-		cmocka_unit_test(test_merge_overflow),
-		cmocka_unit_test(test_long_line),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip),
+					   cmocka_unit_test(test_decode_hdrhistogram_c),
+					   cmocka_unit_test(test_encode_matches_hdrhistogram),
+					   cmocka_unit_test(test_decode_hdr_histogram_js),
+					   cmocka_unit_test(test_log_merge),
+					   cmocka_unit_test(test_malformed_lines),
+					   cmocka_unit_test(test_hostile_encodings),
+					   cmocka_unit_test(test_merge_overflow),
+					   cmocka_unit_test(test_long_line)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,11 +81,7 @@ static void test_ticks_to_us(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_read_self),
-		cmocka_unit_test(test_ticks_to_us),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_parse), cmocka_unit_test(test_parse_bad),
+					   cmocka_unit_test(test_read_self), cmocka_unit_test(test_ticks_to_us)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
