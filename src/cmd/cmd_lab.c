@@ -19,6 +19,8 @@
 #include "lib/util.h"
 #include "serve/accept.h"
 
+#define PROG "herd lab"
+
 static atomic_int stop_flag;
 
 static void on_signal(int sig)
@@ -191,15 +193,6 @@ struct lab_opts {
 	size_t nmodels;
 };
 
-/* Prints "herd lab: " and the message; returns -EINVAL. */
-static int usage_error(const char *fmt, const char *arg) __attribute__((format(printf, 1, 0)));
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "herd lab: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return -EINVAL;
-}
 
 enum {
 	OPT_MODELS = 256,
@@ -280,8 +273,8 @@ static void set_unsigned(struct lab_config *cfg, int opt, uint64_t v)
 	}
 }
 
-/* 1 when opt is an unsigned option (parsed into cfg), 0 when it is not,
- * -EINVAL for a bad value. */
+/* 0 when opt is an unsigned option parsed into cfg, -1 when it is not one,
+ * EXIT_USAGE for a bad value (the message printed). */
 static int parse_unsigned(int opt, const char *arg, struct lab_config *cfg)
 {
 	for (size_t i = 0; i < sizeof unsigned_opts / sizeof unsigned_opts[0]; i++) {
@@ -289,14 +282,14 @@ static int parse_unsigned(int opt, const char *arg, struct lab_config *cfg)
 			continue;
 		uint64_t v;
 		if (util_parse_u64(arg, unsigned_opts[i].min, unsigned_opts[i].max, &v) < 0) {
-			fprintf(stderr, "herd lab: %s: '%s' is not a number from %llu to %llu\n", unsigned_opts[i].name,
-				arg, (unsigned long long)unsigned_opts[i].min, (unsigned long long)unsigned_opts[i].max);
-			return -EINVAL;
+			return cmd_usage_error(PROG, "%s: '%s' is not a number from %llu to %llu", unsigned_opts[i].name,
+					       arg, (unsigned long long)unsigned_opts[i].min,
+					       (unsigned long long)unsigned_opts[i].max);
 		}
 		set_unsigned(cfg, opt, v);
-		return 1;
+		return 0;
 	}
-	return 0;
+	return -1;
 }
 
 static int parse_scenarios(const char *arg, struct lab_config *cfg)
@@ -306,12 +299,12 @@ static int parse_scenarios(const char *arg, struct lab_config *cfg)
 	char **sv;
 	size_t sn;
 	if (split_list(arg, &sv, &sn) < 0)
-		return -ENOMEM;
-	int err = sn == 0 ? usage_error("--scenarios: empty list%s", "") : 0;
+		return EXIT_FAIL;
+	int err = sn == 0 ? cmd_usage_error(PROG, "--scenarios: empty list") : 0;
 	for (size_t i = 0; i < sn && !err; i++) {
 		int s = lab_scenario_parse(sv[i]);
 		if (s < 0)
-			err = usage_error("unknown scenario '%s' (seed, idle, stall, sweep)", sv[i]);
+			err = cmd_usage_error(PROG, "unknown scenario '%s' (seed, idle, stall, sweep)", sv[i]);
 		else
 			cfg->scenarios[s] = true;
 	}
@@ -322,18 +315,17 @@ static int parse_scenarios(const char *arg, struct lab_config *cfg)
 static int parse_duration(const char *name, const char *arg, double min, double max, double *out)
 {
 	if (util_parse_duration(arg, out) < 0 || *out < min || *out > max) {
-		fprintf(stderr, "herd lab: %s: '%s' is not a duration from %gs to %gs\n", name, arg, min, max);
-		return -EINVAL;
+		return cmd_usage_error(PROG, "%s: '%s' is not a duration from %gs to %gs", name, arg, min, max);
 	}
 	return 0;
 }
 
-/* One option; 0 or -EINVAL (the message printed). */
+/* One option; 0 or the exit status (the message printed). */
 static int parse_one(int c, const char *arg, struct lab_opts *o)
 {
 	int r = parse_unsigned(c, arg, &o->cfg);
-	if (r != 0)
-		return r < 0 ? r : 0;
+	if (r != -1)
+		return r;
 	switch (c) {
 	case OPT_MODELS: o->models_arg = arg; return 0;
 	case OPT_SCENARIOS: return parse_scenarios(arg, &o->cfg);
@@ -341,7 +333,7 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 	case OPT_TIMEOUT: return parse_duration("--timeout", arg, 0.001, 3600, &o->cfg.timeout_s);
 	case OPT_PEER:
 		if (strcmp(arg, "nginx") != 0)
-			return usage_error("--peer: unknown peer '%s' (only nginx)", arg);
+			return cmd_usage_error(PROG, "--peer: unknown peer '%s' (only nginx)", arg);
 		o->peer = true;
 		return 0;
 	case OPT_NGINX: o->cfg.nginx = arg; return 0;
@@ -349,58 +341,56 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 	case OPT_HTML: o->html_path = arg; return 0;
 	case 'h': o->help = true; return 0;
 	}
-	return -EINVAL;
+	return cmd_usage_error(PROG, "unknown option");
 }
 
-/* 0, or -EINVAL after a message. */
+/* 0, or the exit status after a message. */
 static int parse_options(int argc, char **argv, struct lab_opts *o)
 {
-	optind = 0;
-	opterr = 0;
+	cmd_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == ':')
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
-		if (c == '?')
-			return usage_error("unknown option '%s' (try herd lab --help)", argv[optind - 1]);
-		if (parse_one(c, optarg, o) < 0)
-			return -EINVAL;
+		if (c == ':' || c == '?')
+			return cmd_getopt_error(PROG, c, argv);
+		int rc = parse_one(c, optarg, o);
+		if (rc != 0)
+			return rc;
 		if (o->help)
 			return 0;
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s' (try herd lab --help)", argv[optind]);
+		return cmd_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
 	return 0;
 }
 
-/* The models: --models (each checked against accept_models[] and the peers)
+/* 0 or the exit status. The models: --models (each checked against accept_models[] and the peers)
  * or the whole table, then the peers when --peer nginx. */
 static int choose_models(struct lab_opts *o)
 {
 	if (o->models_arg) {
 		if (split_list(o->models_arg, &o->models, &o->nmodels) < 0)
-			return -ENOMEM;
+			return EXIT_FAIL;
 		if (o->nmodels == 0)
-			return usage_error("--models: empty list%s", "");
+			return cmd_usage_error(PROG, "--models: empty list");
 		for (size_t i = 0; i < o->nmodels; i++) {
 			if (accept_find(o->models[i]) || lab_is_peer(o->models[i]))
 				continue;
-			fprintf(stderr, "herd lab: unknown model '%s' (models:", o->models[i]);
-			for (size_t k = 0; accept_models[k]; k++)
-				fprintf(stderr, " %s", accept_models[k]->name);
-			fprintf(stderr, "; peers: %s %s)\n", LAB_PEER_SHARED, LAB_PEER_REUSEPORT);
-			return -EINVAL;
+			char names[512] = "";
+			for (size_t k = 0, off = 0; accept_models[k] && off < sizeof names; k++)
+				off += (size_t)snprintf(names + off, sizeof names - off, " %s", accept_models[k]->name);
+			return cmd_usage_error(PROG, "unknown model '%s' (models:%s; peers: %s %s)", o->models[i], names,
+					       LAB_PEER_SHARED, LAB_PEER_REUSEPORT);
 		}
 	} else {
 		for (size_t k = 0; accept_models[k]; k++)
 			if (append(&o->models, &o->nmodels, accept_models[k]->name) < 0)
-				return -ENOMEM;
+				return EXIT_FAIL;
 	}
 	if (o->peer && ((!in_list(o->models, o->nmodels, LAB_PEER_SHARED) &&
 			 append(&o->models, &o->nmodels, LAB_PEER_SHARED) < 0) ||
 			(!in_list(o->models, o->nmodels, LAB_PEER_REUSEPORT) &&
 			 append(&o->models, &o->nmodels, LAB_PEER_REUSEPORT) < 0)))
-		return -ENOMEM;
+		return EXIT_FAIL;
 	for (size_t i = 0; i < o->nmodels; i++)
 		if (lab_is_peer(o->models[i]) && !lab_peer_installed(&o->cfg)) {
 			fprintf(stderr, "herd lab: the nginx peers need nginx and libnginx-mod-http-lua (not installed): "
@@ -435,17 +425,18 @@ static int prepare(const struct lab_opts *o, FILE **json, FILE **html)
 	return 0;
 }
 
-static void catch_signals(void)
+/* Ctrl-C, SIGTERM and SIGHUP stop the run (the results so far are
+ * printed); SIGPIPE is an error on the write instead. */
+static int catch_signals(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* sigaction only fails for a bad signal number; these are fixed. */
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	int err = cmd_on_signal(SIGINT, on_signal, 0);
+	if (!err)
+		err = cmd_on_signal(SIGTERM, on_signal, 0);
+	if (!err)
+		err = cmd_on_signal(SIGHUP, on_signal, 0);
+	if (!err)
+		err = cmd_on_signal(SIGPIPE, SIG_IGN, 0);
+	return err;
 }
 
 /* Writes the reports; returns the exit status from err and the report. */
@@ -487,7 +478,11 @@ static int run_lab(struct lab_opts *o, int argc, char **argv, FILE *json, FILE *
 	char *cmdline = join_cmdline(argc, argv);
 	if (!cmdline)
 		return 1;
-	catch_signals();
+	int err = catch_signals();
+	if (err < 0) {
+		free(cmdline);
+		return cmd_fail(PROG, "cannot install signal handlers: %s", strerror(-err));
+	}
 	struct lab_config *cfg = &o->cfg;
 	cfg->stop = &stop_flag;
 	struct progress_state ps = {.tty = isatty(STDERR_FILENO) == 1};
@@ -502,7 +497,7 @@ static int run_lab(struct lab_opts *o, int argc, char **argv, FILE *json, FILE *
 		cfg->nmodels, cfg->nmodels == 1 ? "" : "s", nsc, nsc == 1 ? "" : "s", cfg->repeat, cfg->workers,
 		cfg->port, lab_estimate_s(cfg, sysconf(_SC_NPROCESSORS_ONLN)));
 	struct lab_report rep;
-	int err = lab_run(cfg, &rep);
+	err = lab_run(cfg, &rep);
 	rep.cmdline = cmdline;
 	int rc = print_reports(&rep, err, json, html);
 	lab_report_free(&rep);
@@ -525,13 +520,10 @@ int cmd_lab(int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	lab_config_init(&o.cfg);
 	FILE *json = NULL, *html = NULL;
-	int err = parse_options(argc, argv, &o);
-	int rc = err < 0 ? EXIT_USAGE : 0;
-	if (err == 0 && o.help)
+	int rc = parse_options(argc, argv, &o);
+	if (rc == 0 && o.help)
 		usage(stdout);
-	else if (err == 0 && (err = choose_models(&o)) < 0)
-		rc = err == -ENOMEM ? 1 : EXIT_USAGE;
-	else if (err == 0 && (rc = prepare(&o, &json, &html)) == 0)
+	else if (rc == 0 && (rc = choose_models(&o)) == 0 && (rc = prepare(&o, &json, &html)) == 0)
 		rc = run_lab(&o, argc, argv, json, html);
 	rc = close_output(json, o.json_path, rc);
 	rc = close_output(html, o.html_path, rc);

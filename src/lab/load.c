@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/units.h"
 #include "lib/util.h"
 
 /* Progress is reported at most this often during a bench run. */
-#define PROGRESS_EVERY_NS 200000000u
+#define PROGRESS_EVERY_NS (200 * NS_PER_MS)
 
 struct done_ctx {
 	const struct lab_ctx *x;
@@ -36,7 +37,7 @@ static void on_done(void *arg, const struct bench_sample *s)
 	if (ld->keep && s->error < 0 && *ld->keep_n < ld->keep_cap)
 		ld->keep[(*ld->keep_n)++] = s->latency_ms;
 	if (ld->ordinary && s->error < 0 && s->url_index != 0)
-		hdr_record(ld->ordinary, (int64_t)(s->latency_ms * 1000.0 + 0.5));
+		hdr_record(ld->ordinary, (int64_t)(s->latency_ms * (double)US_PER_MS + 0.5));
 	const struct lab_config *cfg = c->x->cfg;
 	/* The last update is the caller's, once the run is over. */
 	if (cfg->progress && c->prog.done + c->n < c->prog.total) {
@@ -67,21 +68,21 @@ void lab_note(const struct lab_ctx *x, const char *fmt, ...)
 
 static double ms_at(const struct hdr *h, double p)
 {
-	return (double)hdr_value_at_percentile(h, p) / 1000.0;
+	return (double)hdr_value_at_percentile(h, p) / (double)US_PER_MS;
 }
 
 static void fill_latency(struct lab_result *r, const struct hdr *h)
 {
 	if (!h || h->total == 0)
 		return;
-	r->lat.min = (double)hdr_min(h) / 1000.0;
+	r->lat.min = (double)hdr_min(h) / (double)US_PER_MS;
 	r->lat.p50 = ms_at(h, 50);
 	r->lat.p90 = ms_at(h, 90);
 	r->lat.p99 = ms_at(h, 99);
 	r->lat.p999 = ms_at(h, 99.9);
-	r->lat.max = (double)hdr_max(h) / 1000.0;
-	r->lat.mean = hdr_mean(h) / 1000.0;
-	r->lat.stddev = hdr_stddev(h) / 1000.0;
+	r->lat.max = (double)hdr_max(h) / (double)US_PER_MS;
+	r->lat.mean = hdr_mean(h) / (double)US_PER_MS;
+	r->lat.stddev = hdr_stddev(h) / (double)US_PER_MS;
 	for (int i = 0; i < LAB_CURVE_POINTS; i++)
 		r->curve[i] = lab_curve_percentiles[i] <= 0	 ? r->lat.min
 			      : lab_curve_percentiles[i] >= 100 ? r->lat.max

@@ -22,36 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/proc.h"
 #include "serve/statskeys.h"
-
-/* The ppid and utime+stime (in clock ticks) of a process. */
-static int proc_stat(int pid, int *ppid, uint64_t *ticks)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t r = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (r <= 0)
-		return -EIO;
-	buf[r] = '\0';
-	/* The command name is in parentheses and may itself hold ") ". */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	char state;
-	int pp;
-	unsigned long long ut, st;
-	if (sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &state, &pp, &ut, &st) != 4)
-		return -EIO;
-	if (ppid)
-		*ppid = pp;
-	if (ticks)
-		*ticks = ut + st;
-	return 0;
-}
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -72,8 +44,8 @@ static size_t proc_children(int parent, int *out, size_t max)
 		long pid = strtol(e->d_name, &end, 10);
 		if (*end || pid <= 0)
 			continue;
-		int pp;
-		if (proc_stat((int)pid, &pp, NULL) == 0 && pp == parent)
+		struct proc_stat st;
+		if (proc_stat_read((int)pid, &st) == 0 && st.ppid == parent)
 			out[n++] = (int)pid;
 	}
 	closedir(d);
@@ -187,7 +159,6 @@ static int nginx_start(struct lab_server *s, const char *tmpdir, const char *nam
  * (tmp[0..nt)), CPU time from /proc. */
 static void merge_counts(const int *pids, size_t np, const struct lab_worker *tmp, int nt, struct lab_worker *w)
 {
-	long hz = sysconf(_SC_CLK_TCK);
 	for (size_t i = 0; i < np; i++) {
 		struct lab_worker x = {.index = (unsigned)i, .pid = pids[i]};
 		for (int j = 0; j < nt; j++)
@@ -195,9 +166,9 @@ static void merge_counts(const int *pids, size_t np, const struct lab_worker *tm
 				x.accepted = tmp[j].accepted;
 				x.requests = tmp[j].requests;
 			}
-		uint64_t ticks;
-		if (proc_stat(pids[i], NULL, &ticks) == 0)
-			x.cpu_us = ticks * 1000000u / (uint64_t)(hz > 0 ? hz : 100);
+		struct proc_stat st;
+		if (proc_stat_read(pids[i], &st) == 0)
+			x.cpu_us = proc_ticks_to_us(st.ticks);
 		w[i] = x;
 	}
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lab/server.h"
+#include "lib/units.h"
 #include "lib/util.h"
 
 /* Other processes' CPU time plus steal above this fraction of the run's
@@ -36,7 +37,7 @@
 
 static double tv_s(struct timeval tv)
 {
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+	return (double)tv.tv_sec + (double)tv.tv_usec / US_PER_SEC_F;
 }
 
 int lab_noise_mark(struct lab_noise_mark *m)
@@ -75,12 +76,12 @@ void lab_noise_finish(const struct lab_noise_mark *a, const struct lab_noise_mar
 		      struct lab_noise *n)
 {
 	/* Readings taken in order; a clock that went the other way counts 0. */
-	n->elapsed_s = b->t_ns > a->t_ns ? (double)(b->t_ns - a->t_ns) / 1e9 : 0;
+	n->elapsed_s = b->t_ns > a->t_ns ? (double)(b->t_ns - a->t_ns) / NS_PER_SEC_F : 0;
 	n->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	n->lab_s = nonneg(b->self_s - a->self_s);
 	n->servers_s = nonneg(b->children_s - a->children_s);
 	n->requests = requests;
-	n->loadgen_us_per_request = requests ? n->lab_s * 1e6 / (double)requests : 0;
+	n->loadgen_us_per_request = requests ? n->lab_s * US_PER_SEC_F / (double)requests : 0;
 	if (!a->ok || !b->ok) {
 		snprintf(n->warning, sizeof n->warning, "/proc/stat unreadable: the noise is unknown");
 		n->noisy = true;

@@ -13,6 +13,7 @@
 
 #include "lab/report_common.h"
 #include "lib/json.h"
+#include "lib/units.h"
 
 static void spread_json(struct json_writer *j, const char *key, const struct lab_spread *s)
 {
@@ -46,7 +47,7 @@ static void balance_json(struct json_writer *j, const struct lab_result *r)
 		json_u64(j, "pid", (uint64_t)(x->pid > 0 ? x->pid : 0));
 		json_u64(j, "connections", x->accepted);
 		json_u64(j, "requests", x->requests);
-		json_num(j, "cpu_ms", (double)x->cpu_us / 1000.0);
+		json_num(j, "cpu_ms", (double)x->cpu_us / (double)US_PER_MS);
 		json_bool(j, "respawned", x->respawned);
 		json_close(j, '}');
 	}

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Same range and precision as the engine's histograms (us, 1 us to 1 h). */
-#define LAT_HIGHEST_US 3600000000LL
 /* A sweep step sends at least this many requests, so that its p99 is not
  * just its largest sample. */
 #define SWEEP_MIN_REQUESTS 100
@@ -147,7 +145,8 @@ static int stall_run(struct lab_ctx *x)
 	int err = run_one(x, "stall (calm twin)", &calm, &x->rep->stall_calm);
 	struct lab_load ld = {.paths = paths, .npaths = n, .connections = lab_stall_concurrency(cfg), .requests = cfg->requests, .rate = 0};
 	if (err == 0 && !(cfg->stop && *cfg->stop))
-		err = hdr_init(1, LAT_HIGHEST_US, 3, &ld.ordinary);
+		/* The engine's range and precision (lib/hdr.h). */
+		err = hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, &ld.ordinary);
 	if (err == 0 && ld.ordinary)
 		err = run_one(x, "stall", &ld, &x->rep->runs[LAB_STALL]);
 	hdr_free(ld.ordinary);

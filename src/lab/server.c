@@ -28,17 +28,11 @@
 
 #include "http/httpresp.h"
 #include "lab/noise.h"
+#include "lib/units.h"
 #include "lib/util.h"
 
 /* How long a server may take to accept connections with every worker up. */
-#define START_TIMEOUT_NS (15ull * 1000000000ull)
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
+#define START_TIMEOUT_NS (15 * NS_PER_SEC)
 
 /* The child's half of lab_spawn: never returns. */
 static void exec_child(const char *const argv[], int fd, int nul, const char *cpus, pid_t parent)
@@ -99,7 +93,7 @@ static void kill_leftovers(pid_t pgid)
 		kill(-pgid, SIGKILL);
 		while (waitpid(-pgid, &st, WNOHANG) > 0)
 			;
-		sleep_ms(10);
+		util_sleep_ms(10);
 	}
 }
 
@@ -117,7 +111,7 @@ void lab_server_stop(struct lab_server *s, unsigned wait_ms)
 				reaped = true;
 				break;
 			}
-			sleep_ms(10);
+			util_sleep_ms(10);
 		}
 	}
 	if (!reaped) {
@@ -206,7 +200,7 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		struct pollfd pfd = {.fd = fd, .events = events};
-		int r = poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1);
+		int r = poll(&pfd, 1, (int)((deadline - now) / NS_PER_MS) + 1);
 		if (r > 0)
 			return 0;
 		if (r < 0 && errno != EINTR)
@@ -276,7 +270,7 @@ static ssize_t read_response(int fd, uint64_t deadline, char **buf, size_t *cap,
 int lab_http_get(unsigned port, const char *path, int timeout_ms, char **body)
 {
 	*body = NULL;
-	uint64_t deadline = util_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline = util_now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
 	int fd = connect_by(port, deadline);
 	if (fd < 0)
 		return fd;
@@ -385,7 +379,7 @@ static int wait_ready(struct lab_server *s, char *why, size_t len)
 			err = 0;
 			break;
 		}
-		sleep_ms(20);
+		util_sleep_ms(20);
 	}
 	free(w);
 	if (err == -ETIMEDOUT)
