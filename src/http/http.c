@@ -16,6 +16,13 @@
  * and no DEL is skipped whole, and in a word that has one, the bit trick
  * itself says which byte it is.
  *
+ * Framing and routing rules from RFC 9112: an HTTP/1.1 request needs
+ * exactly one Host header and any request at most one (3.2), the absolute
+ * form of the target is accepted and its path routed (3.2.2), a later
+ * HTTP/1.x is answered as 1.1 (RFC 9110 2.5), and a Content-Length above
+ * HTTP_MAX_BODY is refused at once (413) instead of being read and thrown
+ * away. The number of header lines is bounded by the head's size alone.
+ *
  * Results are prefix-consistent: a prefix of an input gives either
  * HTTP_PARTIAL or the same result as the whole input. That is why errors in
  * header lines are held back until the blank line that ends the head is seen
@@ -150,6 +157,21 @@ static bool token_eq(const char *p, size_t len, const char *lower, size_t lower_
 	return true;
 }
 
+/* Case-insensitive prefix test against lower-case ASCII. */
+static bool has_prefix_ci(const char *p, size_t len, const char *lower, size_t lower_len)
+{
+	if (len < lower_len)
+		return false;
+	for (size_t i = 0; i < lower_len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c >= 'A' && c <= 'Z')
+			c |= 0x20;
+		if (c != (unsigned char)lower[i])
+			return false;
+	}
+	return true;
+}
+
 static enum http_method method_of(const char *p, size_t len)
 {
 	/* Methods are case-sensitive (RFC 9110 9.1): "get" is an unknown method. */
@@ -181,6 +203,44 @@ static enum http_method method_of(const char *p, size_t len)
 }
 
 /*
+ * Fills target, path and query from the request-target [t, e). The
+ * absolute form's path is what follows its authority ("/" when nothing
+ * does); the scheme must be http or https. -1 for a target to refuse.
+ */
+static int split_target(const char *t, const char *e, struct http_request *req)
+{
+	static const char root[] = "/";
+	size_t len = (size_t)(e - t);
+	const char *path = t;
+
+	if (*t == '*' && (len != 1 || req->method != HTTP_OPTIONS))
+		return -1;
+	if (*t == 'h' || *t == 'H') {
+		size_t skip = has_prefix_ci(t, len, "http://", 7) ? 7 : has_prefix_ci(t, len, "https://", 8) ? 8 : 0;
+		if (!skip)
+			return -1;
+		path = t + skip;
+		while (path < e && *path != '/' && *path != '?')
+			path++;
+		if (path == t + skip)
+			return -1; /* no authority */
+	}
+	const char *q = memchr(path, '?', (size_t)(e - path));
+	req->target.p = t;
+	req->target.len = len;
+	req->path.p = path;
+	req->path.len = q ? (size_t)(q - path) : (size_t)(e - path);
+	if (req->path.len == 0) {
+		/* "http://host" or "http://host?x": the path is "/" (RFC 9110 4.2.3). */
+		req->path.p = root;
+		req->path.len = 1;
+	}
+	req->query.p = q ? q + 1 : e; /* never NULL: an empty query points at the target's end */
+	req->query.len = q ? (size_t)(e - q - 1) : 0;
+	return 0;
+}
+
+/*
  * Parses the request line in buf[s..end). Returns the offset just after its
  * LF, HTTP_PARTIAL when the bytes run out first, or an error. Every decision
  * depends only on the bytes to its left, so a prefix never disagrees with
@@ -203,26 +263,19 @@ static int parse_request_line(const char *buf, size_t s, size_t end, struct http
 
 	t = ++p;
 	/*
-	 * Origin-form ("/path?query") and "*" for OPTIONS only. Absolute-form
-	 * ("http://host/path", meant for proxies) and authority-form (CONNECT)
-	 * are answered 400: herd serve is not a proxy.
+	 * Origin-form ("/path?query"), absolute-form ("http://host/path",
+	 * which RFC 9112 3.2.2 says a server must accept) and "*" for OPTIONS.
+	 * Authority-form (CONNECT) is answered 400: herd serve is not a proxy.
 	 */
-	if (p < e && *p != '/' && *p != '*')
+	if (p < e && *p != '/' && *p != '*' && *p != 'h' && *p != 'H')
 		return HTTP_BAD_REQUEST;
 	p = scan_field(p, e, 0x21, target_ok);
 	if (p == e)
 		return HTTP_PARTIAL;
 	if (*p != ' ' || p == t)
 		return HTTP_BAD_REQUEST;
-	if (*t == '*' && (p - t != 1 || req->method != HTTP_OPTIONS))
+	if (split_target(t, p, req) < 0)
 		return HTTP_BAD_REQUEST;
-	req->target.p = t;
-	req->target.len = (size_t)(p - t);
-	const char *q = memchr(t, '?', req->target.len);
-	req->path.p = t;
-	req->path.len = q ? (size_t)(q - t) : req->target.len;
-	req->query.p = q ? q + 1 : p; /* never NULL: an empty query points at the target's end */
-	req->query.len = q ? (size_t)(p - q - 1) : 0;
 	p++;
 
 	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF or a bare LF. */
@@ -265,9 +318,10 @@ static int parse_request_line(const char *buf, size_t s, size_t end, struct http
 	p++;
 	if ((size_t)(eol - (buf + s)) > HTTP_MAX_REQUEST_LINE)
 		return HTTP_URI_TOO_LONG;
-	if (major != 1 || minor > 1)
+	if (major != 1)
 		return HTTP_BAD_VERSION;
-	req->minor_version = minor;
+	/* A later HTTP/1.x speaks 1.1 at least: answer it as 1.1 (RFC 9110 2.5), as nginx. */
+	req->minor_version = minor > 1 ? 1 : minor;
 	return (int)(p - buf);
 }
 
@@ -292,42 +346,44 @@ static size_t find_end(const char *buf, size_t from, size_t end)
 	return 0;
 }
 
-/* Content-Length = 1*DIGIT; a list ("5, 5") or a sign is refused. */
-static int parse_content_length(const char *p, size_t len, uint64_t *out)
+int http_parse_digits(const char *p, size_t len, uint64_t *out)
 {
 	uint64_t v = 0;
+	bool big = false;
 
 	if (len == 0)
-		return -1;
+		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
 		unsigned d = (unsigned char)p[i] - '0';
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
+		if (d > 9)
+			return -EINVAL; /* a sign, a list ("5, 5"), hex: all refused */
+		if (v > (UINT64_MAX - d) / 10)
+			big = true; /* keep going: a later non-digit is still -EINVAL */
+		else
+			v = v * 10 + d;
 	}
+	if (big)
+		return -ERANGE;
 	*out = v;
 	return 0;
 }
 
-/* Connection = #token: records close / keep-alive, ignores the rest. */
-static void parse_connection(const char *p, size_t len, bool *close, bool *keep)
+bool http_list_has(struct http_str v, const char *tok)
 {
-	const char *e = p + len;
+	const char *p = v.p, *e = v.p + v.len;
+	size_t tlen = strlen(tok);
 
 	while (p < e) {
 		while (p < e && (*p == ' ' || *p == '\t' || *p == ','))
 			p++;
-		const char *tok = p;
+		const char *t = p;
 		while (p < e && *p != ',' && *p != ' ' && *p != '\t')
 			p++;
-		size_t n = (size_t)(p - tok);
-		if (n && tchar[(unsigned char)*tok]) {
-			if (token_eq(tok, n, "close", 5))
-				*close = true;
-			else if (token_eq(tok, n, "keep-alive", 10))
-				*keep = true;
-		}
+		size_t n = (size_t)(p - t);
+		if (n == tlen && has_prefix_ci(t, n, tok, tlen))
+			return true;
 	}
+	return false;
 }
 
 /*
@@ -338,11 +394,14 @@ static void parse_connection(const char *p, size_t len, bool *close, bool *keep)
 static int parse_headers(const char *buf, size_t pos, size_t end, struct http_request *req)
 {
 	const char *p = buf + pos, *e = buf + end;
-	bool conn_close = false, conn_keep = false, chunked = false, have_cl = false;
+	bool conn_close = false, conn_keep = false, chunked = false, have_cl = false, expect = false;
+	unsigned hosts = 0;
 	int err;
 
 	req->num_headers = 0;
 	req->content_length = 0;
+	req->host.p = p;
+	req->host.len = 0;
 	for (;;) {
 		if (p == e)
 			return HTTP_PARTIAL;
@@ -402,22 +461,19 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 		}
 		while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
 			vend--;
-		if (req->num_headers == HTTP_MAX_HEADERS) {
-			err = HTTP_HEADERS_TOO_LARGE;
-			goto skip;
+		struct http_str v = {value, (size_t)(vend - value)};
+		if (req->num_headers < HTTP_MAX_HEADERS) {
+			struct http_header *h = &req->headers[req->num_headers++];
+			h->name.p = name;
+			h->name.len = name_len;
+			h->value = v;
 		}
-		struct http_header *h = &req->headers[req->num_headers++];
-		h->name.p = name;
-		h->name.len = name_len;
-		h->value.p = value;
-		h->value.len = (size_t)(vend - value);
 
-		/* Only three names matter to framing; tell them apart by length first. */
+		/* Few names matter to framing; tell them apart by length first. */
 		if (name_len == 14 && token_eq(name, 14, "content-length", 14)) {
 			uint64_t cl;
 			/* Differing duplicates are a smuggling vector (RFC 9112 6.3): refuse them. */
-			if (parse_content_length(h->value.p, h->value.len, &cl) < 0 ||
-			    (have_cl && cl != req->content_length)) {
+			if (http_parse_digits(v.p, v.len, &cl) < 0 || (have_cl && cl != req->content_length)) {
 				err = HTTP_BAD_REQUEST;
 				goto skip;
 			}
@@ -426,9 +482,20 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 		} else if (name_len == 17 && token_eq(name, 17, "transfer-encoding", 17)) {
 			chunked = true;
 		} else if (name_len == 10 && token_eq(name, 10, "connection", 10)) {
-			parse_connection(h->value.p, h->value.len, &conn_close, &conn_keep);
+			conn_close |= http_list_has(v, "close");
+			conn_keep |= http_list_has(v, "keep-alive");
+		} else if (name_len == 4 && token_eq(name, 4, "host", 4)) {
+			if (hosts++ == 0)
+				req->host = v;
+		} else if (name_len == 6 && token_eq(name, 6, "expect", 6)) {
+			expect |= http_list_has(v, "100-continue");
 		}
 	}
+
+	/* RFC 9112 3.2: a server must answer 400 to an HTTP/1.1 request
+	 * without Host and to any request with more than one. */
+	if (hosts > 1 || (hosts == 0 && req->minor_version >= 1))
+		return HTTP_BAD_REQUEST;
 
 	/*
 	 * herd serve's routes take no request body, so it does not implement
@@ -438,6 +505,11 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 	 */
 	if (chunked)
 		return HTTP_NOT_IMPLEMENTED;
+	/* Refused from its length alone: nothing of the body is read. */
+	if (req->content_length > HTTP_MAX_BODY)
+		return HTTP_CONTENT_TOO_LARGE;
+	/* HTTP/1.0 clients do not know 100 Continue (RFC 9110 10.1.1). */
+	req->expect_continue = expect && req->minor_version >= 1;
 	req->keep_alive = conn_close ? false : conn_keep ? true : req->minor_version >= 1;
 	return (int)(p - buf);
 
@@ -509,6 +581,24 @@ const struct http_header *http_find_header(const struct http_request *req, const
 	return NULL;
 }
 
+const char *http_error_reason(int code)
+{
+	switch (code) {
+	case HTTP_URI_TOO_LONG:
+		return "request line too long";
+	case HTTP_HEADERS_TOO_LARGE:
+		return "header section too large";
+	case HTTP_CONTENT_TOO_LARGE:
+		return "request body too large";
+	case HTTP_NOT_IMPLEMENTED:
+		return "method or transfer coding not implemented";
+	case HTTP_BAD_VERSION:
+		return "only HTTP/1.x";
+	default:
+		return "malformed request";
+	}
+}
+
 const char *http_reason(int status)
 {
 	switch (status) {
@@ -546,18 +636,11 @@ int http_query_u64(struct http_str query, const char *name, uint64_t max, uint64
 		if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
 			if (!eq || eq + 1 == amp)
 				return -EINVAL;
-			uint64_t v = 0;
-			bool big = false;
-			for (const char *d = eq + 1; d < amp; d++) {
-				if (*d < '0' || *d > '9')
-					return -EINVAL;
-				unsigned dv = (unsigned)(*d - '0');
-				if (v > (UINT64_MAX - dv) / 10)
-					big = true;
-				else
-					v = v * 10 + dv;
-			}
-			if (big || v > max)
+			uint64_t v;
+			int err = http_parse_digits(eq + 1, (size_t)(amp - eq - 1), &v);
+			if (err)
+				return err;
+			if (v > max)
 				return -ERANGE;
 			*out = v;
 			return 0;
