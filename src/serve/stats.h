@@ -70,6 +70,9 @@ int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino
 		      size_t cap);
 int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
 		      size_t cap);
+/* The same counters in the Prometheus text exposition format (/metrics). */
+int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
+		      size_t cap);
 /* Bytes the renderings of nslots slots may need at most. */
 size_t stats_format_max(unsigned nslots);
 
