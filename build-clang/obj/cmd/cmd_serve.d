@@ -1,10 +1,19 @@
-build-clang/obj/cmd/cmd_serve.o: src/cmd/cmd_serve.c src/serve/accept.h \
-  src/cmd/cmd.h src/serve/serve.h src/lib/util.h
-
-src/serve/accept.h:
+build-clang/obj/cmd/cmd_serve.o: src/cmd/cmd_serve.c src/cmd/cmd.h \
+  src/lib/util.h src/serve/accept.h src/serve/routes.h src/http/http.h \
+  src/serve/stats.h src/serve/serve.h src/serve/sysd.h
 
 src/cmd/cmd.h:
 
+src/lib/util.h:
+
+src/serve/accept.h:
+
+src/serve/routes.h:
+
+src/http/http.h:
+
+src/serve/stats.h:
+
 src/serve/serve.h:
 
-src/lib/util.h:
+src/serve/sysd.h:
