@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "lib/addr.h"
 #include "lib/util.h"
 #include "serve/accept.h"
 #include "serve/routes.h"
@@ -75,16 +76,11 @@ static void log_line(void *arg, const char *line)
 	fprintf(stderr, "herd serve: %s\n", line);
 }
 
+#define PROG "herd serve"
+
 static int bad_value(const char *flag, const char *value, const char *what)
 {
-	fprintf(stderr, "herd serve: bad value for %s: '%s' (%s)\n", flag, value, what);
-	return EXIT_USAGE;
-}
-
-static int usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "herd serve: %s '%s' (try --help)\n", msg, arg);
-	return EXIT_USAGE;
+	return cmd_usage_error(PROG, "bad value for %s: '%s' (%s)", flag, value, what);
 }
 
 /* A duration flag in [min, max] seconds. */
@@ -147,7 +143,7 @@ static int parse_one(int c, struct serve_opts *o)
 		usage(stdout);
 		return 0;
 	default:
-		return usage_error("unhandled option", "?"); /* every option in opts[] has a case */
+		return cmd_usage_error(PROG, "unhandled option %d", c); /* every option in opts[] has a case */
 	}
 }
 
@@ -180,17 +176,16 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		.max_work = ROUTES_MAX_WORK_US / 1e6,
 	};
 	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == '?')
-			return usage_error(optopt ? "missing value for" : "unknown option", argv[optind - 1]);
+	cmd_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return cmd_getopt_error(PROG, c, argv);
 		int rc = parse_one(c, o);
 		if (rc >= 0)
 			return rc;
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument", argv[optind]);
+		return cmd_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
 	return -1;
 }
 
@@ -209,42 +204,37 @@ static int validate(struct serve_opts *o, struct serve_cfg *cfg)
 		.access_log = o->access_log,
 		.log = log_line,
 	};
-	if (serve_parse_listen(o->listen, &cfg->addr, &cfg->addrlen))
+	if (addr_parse_numeric(o->listen, &cfg->addr, &cfg->addrlen))
 		return bad_value("--listen", o->listen, "expected IPV4:PORT or [IPV6]:PORT with a numeric address");
 	int nfds = sysd_listen_fds();
 	if (nfds < 0) {
-		fprintf(stderr, "herd serve: malformed LISTEN_PID/LISTEN_FDS in the environment\n");
-		return EXIT_USAGE;
+		return cmd_usage_error(PROG, "malformed LISTEN_PID/LISTEN_FDS in the environment");
 	}
 	if (nfds > 1) {
-		fprintf(stderr, "herd serve: systemd passed %d sockets; herd serve listens on one\n", nfds);
-		return EXIT_USAGE;
+		return cmd_usage_error(PROG, "systemd passed %d sockets; herd serve listens on one", nfds);
 	}
 	if (nfds == 1) {
 		if (o->model->flags & ACCEPT_PER_SLOT) {
-			fprintf(stderr, "herd serve: accept model '%s' opens a listener per worker and cannot use "
-					"the one socket systemd passed; use a shared-socket model (e.g. fifo, epoll)\n",
-				o->model->name);
-			return EXIT_USAGE;
+			return cmd_usage_error(PROG, "accept model '%s' opens a listener per worker and cannot use "
+						     "the one socket systemd passed; use a shared-socket model (e.g. fifo, epoll)",
+					       o->model->name);
 		}
 		if (o->listen_given)
-			fprintf(stderr, "herd serve: using the socket systemd passed; ignoring --listen %s\n",
-				o->listen);
+			cmd_note(PROG, "using the socket systemd passed; ignoring --listen %s", o->listen);
 		cfg->socket_activated = true;
 		cfg->listen_name = "the socket systemd passed";
 	}
 	if (o->model->flags & ACCEPT_ONE_WORKER) {
 		if (o->workers_given && o->workers != 1)
-			fprintf(stderr, "herd serve: accept model %s runs one worker; ignoring --workers %llu\n",
-				o->model->name, (unsigned long long)o->workers);
+			cmd_note(PROG, "accept model %s runs one worker; ignoring --workers %llu", o->model->name,
+				 (unsigned long long)o->workers);
 		o->workers = o->max_workers = 1;
 	}
 	if (o->max_workers == 0)
 		o->max_workers = o->workers * 4 > 64 ? o->workers * 4 : 64;
 	if (o->max_workers < o->workers) {
-		fprintf(stderr, "herd serve: --max-workers %llu is below --workers %llu\n",
-			(unsigned long long)o->max_workers, (unsigned long long)o->workers);
-		return EXIT_USAGE;
+		return cmd_usage_error(PROG, "--max-workers %llu is below --workers %llu",
+				       (unsigned long long)o->max_workers, (unsigned long long)o->workers);
 	}
 	cfg->workers = (unsigned)o->workers;
 	cfg->max_workers = (unsigned)o->max_workers;
@@ -258,15 +248,13 @@ static int run(const struct serve_cfg *cfg)
 	if (err == -EPERM && cfg->model->needs) {
 		/* The kernel refused what the model needs: say which privilege
 		 * is missing and what works without it. */
-		fprintf(stderr, "herd serve: accept model '%s' needs %s; try --accept " DEFAULT_MODEL "\n",
-			cfg->model->name, cfg->model->needs);
-		return 1;
+		return cmd_fail(PROG, "accept model '%s' needs %s; try --accept " DEFAULT_MODEL, cfg->model->name,
+				cfg->model->needs);
 	}
 	if (err) {
-		fprintf(stderr, "herd serve: cannot %s: %s\n", why, strerror(-err));
-		return 1;
+		return cmd_fail(PROG, "cannot %s: %s", why, strerror(-err));
 	}
-	return 0;
+	return EXIT_OK;
 }
 
 int cmd_serve(int argc, char **argv)

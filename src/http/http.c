@@ -34,28 +34,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "http/header.h"
+#include "lib/num.h"
+
 /* The longest allowed request line plus its CRLF. */
 #define RL_WINDOW ((size_t)HTTP_MAX_REQUEST_LINE + 2)
-
-/* RFC 9110 tchar: the bytes of a method or header name token. */
-static const unsigned char tchar[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-	0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 */
-	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x80 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x90 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xa0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xb0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xc0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xd0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xe0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf0 */
-};
 
 /* Request-target bytes: visible ASCII and obs-text; no space, control or DEL. */
 static const unsigned char target_ok[256] = {
@@ -145,33 +128,6 @@ static inline const char *scan_field(const char *p, const char *e, unsigned belo
 	return p;
 }
 
-static bool token_eq(const char *p, size_t len, const char *lower, size_t lower_len)
-{
-	if (len != lower_len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		/* p holds tchars only: OR-ing 0x20 lowers A-Z and maps no other tchar onto a letter or '-'. */
-		if (((unsigned char)p[i] | 0x20) != (unsigned char)lower[i])
-			return false;
-	}
-	return true;
-}
-
-/* Case-insensitive prefix test against lower-case ASCII. */
-static bool has_prefix_ci(const char *p, size_t len, const char *lower, size_t lower_len)
-{
-	if (len < lower_len)
-		return false;
-	for (size_t i = 0; i < lower_len; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c >= 'A' && c <= 'Z')
-			c |= 0x20;
-		if (c != (unsigned char)lower[i])
-			return false;
-	}
-	return true;
-}
-
 static enum http_method method_of(const char *p, size_t len)
 {
 	/* Methods are case-sensitive (RFC 9110 9.1): "get" is an unknown method. */
@@ -216,7 +172,9 @@ static int split_target(const char *t, const char *e, struct http_request *req)
 	if (*t == '*' && (len != 1 || req->method != HTTP_OPTIONS))
 		return -1;
 	if (*t == 'h' || *t == 'H') {
-		size_t skip = has_prefix_ci(t, len, "http://", 7) ? 7 : has_prefix_ci(t, len, "https://", 8) ? 8 : 0;
+		size_t skip = len > 7 && http_token_ieq(t, 7, "http://")    ? 7
+			      : len > 8 && http_token_ieq(t, 8, "https://") ? 8
+									    : 0;
 		if (!skip)
 			return -1;
 		path = t + skip;
@@ -251,7 +209,7 @@ static int parse_request_line(const char *buf, size_t s, size_t end, struct http
 	const char *p = buf + s, *e = buf + end;
 	const char *m = p, *t;
 
-	while (p < e && tchar[(unsigned char)*p])
+	while (p < e && http_tchar[(unsigned char)*p])
 		p++;
 	if (p == e)
 		return HTTP_PARTIAL;
@@ -346,46 +304,6 @@ static size_t find_end(const char *buf, size_t from, size_t end)
 	return 0;
 }
 
-int http_parse_digits(const char *p, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-	bool big = false;
-
-	if (len == 0)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned d = (unsigned char)p[i] - '0';
-		if (d > 9)
-			return -EINVAL; /* a sign, a list ("5, 5"), hex: all refused */
-		if (v > (UINT64_MAX - d) / 10)
-			big = true; /* keep going: a later non-digit is still -EINVAL */
-		else
-			v = v * 10 + d;
-	}
-	if (big)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-bool http_list_has(struct http_str v, const char *tok)
-{
-	const char *p = v.p, *e = v.p + v.len;
-	size_t tlen = strlen(tok);
-
-	while (p < e) {
-		while (p < e && (*p == ' ' || *p == '\t' || *p == ','))
-			p++;
-		const char *t = p;
-		while (p < e && *p != ',' && *p != ' ' && *p != '\t')
-			p++;
-		size_t n = (size_t)(p - t);
-		if (n == tlen && has_prefix_ci(t, n, tok, tlen))
-			return true;
-	}
-	return false;
-}
-
 /*
  * Parses the header lines from buf[pos] (just after the request line) up to
  * the blank line, looking no further than buf[end]. The first error found
@@ -421,7 +339,7 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 		}
 		/* A line starting with whitespace is obs-fold (RFC 9112 5.2): refused. */
 		const char *name = p;
-		while (p < e && tchar[(unsigned char)*p])
+		while (p < e && http_tchar[(unsigned char)*p])
 			p++;
 		if (p == e)
 			return HTTP_PARTIAL;
@@ -470,25 +388,27 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 		}
 
 		/* Few names matter to framing; tell them apart by length first. */
-		if (name_len == 14 && token_eq(name, 14, "content-length", 14)) {
+		if (name_len == 14 && http_token_ieq(name, 14, "content-length")) {
 			uint64_t cl;
 			/* Differing duplicates are a smuggling vector (RFC 9112 6.3): refuse them. */
-			if (http_parse_digits(v.p, v.len, &cl) < 0 || (have_cl && cl != req->content_length)) {
+			/* Content-Length = 1*DIGIT; a list ("5, 5") or a sign is refused. */
+			if (num_parse_u64(v.p, v.len, UINT64_MAX, &cl) < 0 || (have_cl && cl != req->content_length)) {
 				err = HTTP_BAD_REQUEST;
 				goto skip;
 			}
 			have_cl = true;
 			req->content_length = cl;
-		} else if (name_len == 17 && token_eq(name, 17, "transfer-encoding", 17)) {
+		} else if (name_len == 17 && http_token_ieq(name, 17, "transfer-encoding")) {
 			chunked = true;
-		} else if (name_len == 10 && token_eq(name, 10, "connection", 10)) {
-			conn_close |= http_list_has(v, "close");
-			conn_keep |= http_list_has(v, "keep-alive");
-		} else if (name_len == 4 && token_eq(name, 4, "host", 4)) {
+		} else if (name_len == 10 && http_token_ieq(name, 10, "connection")) {
+			/* Connection = #token: only close and keep-alive matter here. */
+			conn_close |= http_list_has(v.p, v.len, "close");
+			conn_keep |= http_list_has(v.p, v.len, "keep-alive");
+		} else if (name_len == 4 && http_token_ieq(name, 4, "host")) {
 			if (hosts++ == 0)
 				req->host = v;
-		} else if (name_len == 6 && token_eq(name, 6, "expect", 6)) {
-			expect |= http_list_has(v, "100-continue");
+		} else if (name_len == 6 && http_token_ieq(name, 6, "expect")) {
+			expect |= http_list_has(v.p, v.len, "100-continue");
 		}
 	}
 
@@ -634,16 +554,9 @@ int http_query_u64(struct http_str query, const char *name, uint64_t max, uint64
 		const char *eq = memchr(p, '=', (size_t)(amp - p));
 		const char *kend = eq ? eq : amp;
 		if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
-			if (!eq || eq + 1 == amp)
+			if (!eq)
 				return -EINVAL;
-			uint64_t v;
-			int err = http_parse_digits(eq + 1, (size_t)(amp - eq - 1), &v);
-			if (err)
-				return err;
-			if (v > max)
-				return -ERANGE;
-			*out = v;
-			return 0;
+			return num_parse_u64(eq + 1, (size_t)(amp - eq - 1), max, out);
 		}
 		p = amp + 1;
 	}

@@ -83,14 +83,6 @@ int http_parse_request(const char *buf, size_t len, size_t last_len, struct http
 /* Finds a header by case-insensitive name among the kept ones; NULL when absent. */
 const struct http_header *http_find_header(const struct http_request *req, const char *name);
 
-/* Whether the comma-separated list v (a Connection or Expect value) holds
- * the token tok (lower case), compared case-insensitively. */
-bool http_list_has(struct http_str v, const char *tok);
-
-/* Reads 1*DIGIT, the whole of p[0..len). 0 and *out, -EINVAL for an empty
- * or non-digit input, -ERANGE above UINT64_MAX. */
-int http_parse_digits(const char *p, size_t len, uint64_t *out);
-
 /* A short phrase naming why the parser refused a head (a negative HTTP_*
  * code), for the body of the error response. */
 const char *http_error_reason(int code);

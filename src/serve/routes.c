@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/util.h"
+
 #define HELLO_BODY "<p>hello, world</p>\n"
 
 /* An IMF-fixdate is always 29 bytes: "Sun, 06 Nov 1994 08:49:37 GMT". */
@@ -112,15 +114,6 @@ void routes_burn_us(uint64_t us)
 	while (thread_cpu_ns() - start < goal)
 		for (unsigned i = 0; i < 256; i++)
 			__asm__ volatile("" ::: "memory");
-}
-
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
-	/* Signals are blocked while a request runs, so this is not cut short
-	 * by a stop request: the in-flight request finishes. */
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 static const char conn_close[] = "Connection: close\r\n";
@@ -249,7 +242,7 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 		if (cpu)
 			routes_burn_us(v);
 		else
-			sleep_ms(v);
+			util_sleep_ms(v); /* signals are blocked while a request runs: the request finishes */
 		char body[64];
 		int n = snprintf(body, sizeof body, "%s %" PRIu64 " %s\n", cpu ? "burnt" : "slept", v,
 				 cpu ? "us" : "ms");

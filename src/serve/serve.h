@@ -51,9 +51,6 @@ struct serve_cfg {
  */
 int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen);
 
-/* Parses "ADDR:PORT" or "[IPV6]:PORT" (numeric addresses). 0 or -EINVAL. */
-int serve_parse_listen(const char *s, struct sockaddr_storage *addr, socklen_t *len);
-
 /* Room for any name serve_local_name writes. */
 #define SERVE_ADDR_MAX 64
 
