@@ -202,7 +202,7 @@ static void connected(struct bench_conn *c, uint64_t now)
 	do_handshake(c, now);
 }
 
-static int set_socket_options(struct bench_conn *c, int fd, int family)
+static int set_socket_options(struct bench_conn *c, int fd, int family, bool tls)
 {
 	const struct bench_shared *sh = c->t->sh;
 	const struct bench_config *cfg = sh->cfg;
@@ -210,8 +210,11 @@ static int set_socket_options(struct bench_conn *c, int fd, int family)
 	/* Nagle only holds back a segment while earlier data is unacknowledged.
 	 * A request that fits one segment goes out alone, and by the time the
 	 * next is written the response has acknowledged it, so the syscall is
-	 * only worth it for requests (with bodies) longer than a segment. */
-	if (sh->big_requests && family != AF_UNIX)
+	 * only worth it for requests (with bodies) longer than a segment. TLS
+	 * always needs it: a resumed handshake ends with the client's Finished,
+	 * and the request written right after it would wait for that small
+	 * segment's (delayed, 40 ms) acknowledgement. */
+	if ((sh->big_requests || tls) && family != AF_UNIX)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (cfg->close_with_rst) {
 		/* Linger 0: close() sends RST and the socket skips TIME_WAIT. */
@@ -253,7 +256,7 @@ static void open_conn(struct bench_conn *c, uint64_t now)
 	c->x.ops = &bench_xport_tcp;
 	c->fd_target = c->target;
 	c->reqs_on_fd = 0;
-	int rc = set_socket_options(c, fd, fam);
+	int rc = set_socket_options(c, fd, fam, tg->tls);
 	if (rc < 0) {
 		bench_conn_fail(c, classify(-rc, true), -rc, NULL, now);
 		return;

@@ -143,9 +143,15 @@ static void tls_close(struct bench_xport *x)
 	if (x->ssl) {
 		/* TLS 1.3 sends its session tickets after the handshake, so the
 		 * session is taken at close, when they have been read. */
-		SSL_SESSION *s = SSL_get1_session(x->ssl);
-		if (s && SSL_SESSION_is_resumable(s) && SSL_get_SSL_CTX(x->ssl) &&
-		    (SSL_CTX_get_session_cache_mode(SSL_get_SSL_CTX(x->ssl)) & SSL_SESS_CACHE_CLIENT)) {
+		SSL_SESSION *s = NULL;
+		if (SSL_CTX_get_session_cache_mode(SSL_get_SSL_CTX(x->ssl)) & SSL_SESS_CACHE_CLIENT) {
+			/* SSL_free without a shutdown marks the session not
+			 * resumable (OpenSSL treats it as a failed connection);
+			 * record a quiet one, which sends nothing. */
+			SSL_set_shutdown(x->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+			s = SSL_get1_session(x->ssl);
+		}
+		if (s && SSL_SESSION_is_resumable(s)) {
 			SSL_SESSION_free(x->session);
 			x->session = s;
 		} else {

@@ -1,6 +1,6 @@
 build-clang/obj/cmd/cmd_bench.o: src/cmd/cmd_bench.c src/bench/bench.h \
-  src/bench/transport.h src/lib/hdr.h src/cmd/cmd.h src/lib/hlog.h \
-  src/lib/json.h src/lib/util.h
+  src/bench/transport.h src/lib/hdr.h src/cmd/cmd.h src/cmd/cmd_bench.h \
+  src/lib/hlog.h src/lib/util.h
 
 src/bench/bench.h:
 
@@ -10,8 +10,8 @@ src/lib/hdr.h:
 
 src/cmd/cmd.h:
 
-src/lib/hlog.h:
+src/cmd/cmd_bench.h:
 
-src/lib/json.h:
+src/lib/hlog.h:
 
 src/lib/util.h:
