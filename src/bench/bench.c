@@ -391,8 +391,11 @@ static void merge_thread(struct bench_result *res, const struct bench_thread *t)
 	hdr_merge(res->tls, t->tls);
 	res->done += t->done;
 	res->failed += t->failed;
-	for (int e = 0; e < BENCH_ERR_COUNT; e++)
+	for (int e = 0; e < BENCH_ERR_COUNT; e++) {
 		res->errors[e] += t->errors[e];
+		if (!res->error_text[e])
+			res->error_text[e] = t->error_text[e];
+	}
 	for (int s = 0; s < BENCH_STATUS_MAX; s++)
 		res->status[s] += t->status[s];
 	res->sent_late += t->sent_late;

@@ -124,6 +124,7 @@ struct bench_result {
 	uint64_t done;	     /* requests answered with a complete response */
 	uint64_t failed;     /* requests that failed (sum of errors[]) */
 	uint64_t errors[BENCH_ERR_COUNT];
+	const char *error_text[BENCH_ERR_COUNT]; /* the first failure's reason per kind (static text) */
 	uint64_t status[BENCH_STATUS_MAX]; /* responses per HTTP status code (index = code) */
 	uint64_t sent_late;  /* open loop: requests sent more than 1 ms after their intended time */
 	uint64_t abandoned;  /* requests under way when the run stopped (Ctrl-C, end of -d grace) */

@@ -152,6 +152,8 @@ void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const
 				text = d;
 		}
 	}
+	if (!t->error_text[kind])
+		t->error_text[kind] = text;
 	push_sample(t, c, now, 0, (int)kind, text);
 	bench_conn_close(c);
 	make_pending(c);
@@ -518,6 +520,8 @@ static void idle_event(struct bench_conn *c, uint32_t ev)
 	if (n > 0) {
 		t->bytes_read += (uint64_t)n;
 		t->errors[BENCH_ERR_PROTOCOL]++;
+		if (!t->error_text[BENCH_ERR_PROTOCOL])
+			t->error_text[BENCH_ERR_PROTOCOL] = "a response no request asked for";
 	}
 	bench_conn_close(c);
 }

@@ -86,6 +86,7 @@ struct bench_thread {
 	uint64_t finish_ns;
 	/* Counters, summed into the result at the end. */
 	uint64_t done, failed, errors[BENCH_ERR_COUNT], status[BENCH_STATUS_MAX];
+	const char *error_text[BENCH_ERR_COUNT]; /* first reason per kind */
 	uint64_t sent_late, abandoned, opened, bytes_read, bytes_written, tls_resumed, redirects;
 	uint64_t *step_count; /* rate schedule: requests finished per step */
 };

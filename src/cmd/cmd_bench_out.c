@@ -126,7 +126,10 @@ void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct ben
 	for (int e = 0; e < BENCH_ERR_COUNT; e++)
 		if (r->errors[e])
 			fprintf(f, " %s: %llu", bench_error_name(e), (unsigned long long)r->errors[e]);
-	fprintf(f, "%s\n", r->failed ? "" : " none");
+	fprintf(f, "%s\n", r->failed || r->errors[BENCH_ERR_PROTOCOL] ? "" : " none");
+	for (int e = 0; e < BENCH_ERR_COUNT; e++)
+		if (r->errors[e] && r->error_text[e])
+			fprintf(f, "    %-12s e.g. %s\n", bench_error_name(e), r->error_text[e]);
 	fprintf(f, "  bytes      %llu read, %llu written; %llu connections opened\n",
 		(unsigned long long)r->bytes_read, (unsigned long long)r->bytes_written,
 		(unsigned long long)r->connections_opened);

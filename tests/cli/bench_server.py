@@ -2,7 +2,7 @@
 # bench_server.py - a small HTTP/1.1 server for the herd bench tests.
 #
 # Run with Debian's /usr/bin/python3 (stdlib only):
-#   bench_server.py PORT [HOST [CERT KEY]]   (CERT and KEY: serve TLS)
+#   bench_server.py PORT|unix:PATH [HOST [CERT KEY]]   (CERT and KEY: serve TLS)
 # It counts connections and requests and answers by path, so the tests can
 # check what herd bench saw against what the server saw:
 #   /          200 "hello\n" with Content-Length (keep-alive unless asked to close)
@@ -135,7 +135,10 @@ if len(sys.argv) > 4:
 
 async def main():
     host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
-    server = await asyncio.start_server(handle, host, int(sys.argv[1]), backlog=1024, ssl=TLS)
+    if sys.argv[1].startswith("unix:"):
+        server = await asyncio.start_unix_server(handle, sys.argv[1][5:], backlog=1024, ssl=TLS)
+    else:
+        server = await asyncio.start_server(handle, host, int(sys.argv[1]), backlog=1024, ssl=TLS)
     async with server:
         await server.serve_forever()
 
