@@ -1,7 +1,8 @@
 /*
  * worker.h - one herd serve worker process: the epoll event loop that
  * accepts through the chosen accept model and serves HTTP/1.x connections
- * (keep-alive, pipelining, header timeout), counting into the shared stats.
+ * (keep-alive, pipelining, header timeout: the logic is conn.c's),
+ * counting into the shared stats.
  */
 #ifndef HERD_WORKER_H
 #define HERD_WORKER_H

@@ -1,0 +1,484 @@
+/*
+ * conn.c - a herd serve worker's connection logic, independent of the event
+ * loop (see conn.h for the contract with the loop).
+ *
+ * A connection is "in flight" from its accept, and again from the first
+ * byte of each later request, until that request's response is written;
+ * an idle keep-alive connection is not in flight.
+ *
+ * Requests are answered in order: complete requests already buffered
+ * (pipelining) are answered one after another into the connection's output
+ * buffer, which is written before more input is read. Every connection is
+ * always on one timer list, ordered by deadline because every deadline is
+ * "now + header timeout": waiting for a request head (which a dribbling
+ * client cannot extend), idle keep-alive, or a stalled write.
+ *
+ * Stopping: the loop detaches from the model (stops accepting), then this
+ * module closes idle connections and answers in-flight requests with
+ * `Connection: close`; the loop exits when none is left.
+ */
+#include "serve/conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+
+enum {
+	OUT_BATCH = 64 * 1024,	 /* answer buffered pipelined requests up to this, then write */
+	ACCEPT_BACKOFF_MS = 100, /* pause after EMFILE/ENFILE */
+};
+
+/* Stopping: how long a connection accepted but still silent may take to send its request. */
+#define STOP_GRACE_NS (1000u * 1000000u)
+/* How long a just-accepted connection whose request has not arrived yet
+ * still counts as work for the accept model (see fresh_busy). */
+#define FRESH_GRACE_NS (10u * 1000000u)
+
+/* The worker's connection state: one worker per process, so file scope. */
+static struct {
+	const struct worker_cfg *cfg;
+	const struct conn_io *io;
+	struct stats_slot *st;
+	struct accept_worker *aw;
+	struct routes_env env;
+	unsigned nconns, inflight;
+	bool stopping;
+	struct conn *free;
+	struct conn *head, *tail; /* timer list, earliest deadline first */
+	uint64_t pause_until;	  /* accepting paused until (ns), 0: not */
+	uint64_t quiet_close_at;  /* stopping: when connections still silent get closed, 0: not */
+	unsigned fresh;		  /* connections accepted, no byte received yet */
+	uint64_t fresh_last_ns;	  /* when the newest of them was accepted */
+} W;
+
+#define ST_ADD(field, n) atomic_fetch_add_explicit(&W.st->field, (n), memory_order_relaxed)
+#define ST_SET(field, v) atomic_store_explicit(&W.st->field, (v), memory_order_relaxed)
+
+int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const struct conn_io *io)
+{
+	W.cfg = cfg;
+	W.io = io;
+	W.aw = aw;
+	W.st = &cfg->stats->slot[cfg->slot];
+	W.env.stats = cfg->stats;
+	W.env.work_us = cfg->work_us;
+	W.env.own_fd = aw->fd;
+	struct stat sb;
+	if (aw->fd >= 0 && fstat(aw->fd, &sb) == 0)
+		W.env.own_ino = sb.st_ino;
+	W.env.scratch_cap = stats_format_max(cfg->stats->nslots);
+	W.env.scratch = malloc(W.env.scratch_cap);
+	if (!W.env.scratch)
+		return -ENOMEM;
+	return 0;
+}
+
+void conn_fini(void)
+{
+	ST_SET(inflight, 0);
+	ST_SET(conns, 0);
+	free(W.env.scratch);
+	W.env.scratch = NULL;
+	for (struct conn *c = W.free, *next; c; c = next) {
+		next = c->next;
+		obuf_free(&c->out);
+		free(c);
+	}
+	W.free = NULL;
+}
+
+static void timer_unlink(struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (W.head == c)
+		W.head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else if (W.tail == c)
+		W.tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* (Re)starts the connection's deadline; the list stays sorted because
+ * every deadline is now + the same timeout. */
+static void timer_arm(struct conn *c)
+{
+	timer_unlink(c);
+	c->deadline = util_now_ns() + W.cfg->header_timeout_ns;
+	c->prev = W.tail;
+	if (W.tail)
+		W.tail->next = c;
+	else
+		W.head = c;
+	W.tail = c;
+}
+
+void conn_publish_ctls(void)
+{
+	ST_SET(epoll_ctls, W.aw->epoll_ctls);
+}
+
+static void report_inflight(void)
+{
+	ST_SET(inflight, W.inflight);
+	if (!W.aw->detached && W.aw->g->model->inflight)
+		W.aw->g->model->inflight(W.aw, W.inflight);
+	conn_publish_ctls();
+}
+
+static void set_busy(struct conn *c, bool busy)
+{
+	if (c->busy == busy)
+		return;
+	c->busy = busy;
+	W.inflight += busy ? 1 : (unsigned)-1;
+	report_inflight();
+}
+
+/* The connection's first byte came, or it closed: it is not fresh any more. */
+static void fresh_done(struct conn *c)
+{
+	if (c->fresh) {
+		c->fresh = false;
+		W.fresh--;
+	}
+}
+
+/*
+ * Whether just-accepted connections still waiting for their request make
+ * the worker busy for the accept model. A connection's request usually
+ * follows the handshake within microseconds; counting it as work in that
+ * window keeps fifo from taking more connections (and from going round the
+ * wait queue) before it arrives. A connection that stays silent (a
+ * preconnect, a probe) stops counting after FRESH_GRACE_NS, so silent
+ * connections cannot keep every worker out of the queue.
+ */
+static bool fresh_busy(uint64_t now)
+{
+	return W.fresh > 0 && now < W.fresh_last_ns + FRESH_GRACE_NS;
+}
+
+unsigned conn_model_load(uint64_t now)
+{
+	return W.inflight + (fresh_busy(now) ? 1 : 0);
+}
+
+void conn_close(struct conn *c)
+{
+	fresh_done(c);
+	timer_unlink(c);
+	set_busy(c, false);
+	W.nconns--;
+	ST_SET(conns, W.nconns);
+	W.io->close(c);
+}
+
+void conn_reset(struct conn *c)
+{
+	ST_ADD(resets, 1);
+	conn_close(c);
+}
+
+void conn_free(struct conn *c)
+{
+	c->fd = -1;
+	c->next = W.free;
+	W.free = c;
+}
+
+void conn_sent(struct conn *c, size_t n)
+{
+	c->out_off += n;
+	if (c->out_off < c->out.len) {
+		timer_arm(c); /* a stalled write gets a deadline; progress renews it */
+		return;
+	}
+	c->out.len = c->out_off = 0;
+}
+
+void conn_received(struct conn *c, size_t n)
+{
+	if (c->draining)
+		return; /* lingering: input is discarded */
+	fresh_done(c);
+	if (!c->busy) {
+		c->answered = false;
+		set_busy(c, true);
+		timer_arm(c); /* the next request's head must arrive in time */
+	}
+	c->in_len += n;
+}
+
+/* Drops the first n buffered bytes. */
+static void consume(struct conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+	c->seen = 0;
+}
+
+static const char *parse_error_reason(int r)
+{
+	switch (r) {
+	case HTTP_URI_TOO_LONG:
+		return "request line too long";
+	case HTTP_HEADERS_TOO_LARGE:
+		return "header section too large";
+	case HTTP_NOT_IMPLEMENTED:
+		return "method or transfer coding not implemented";
+	case HTTP_BAD_VERSION:
+		return "only HTTP/1.0 and HTTP/1.1";
+	default:
+		return "malformed request";
+	}
+}
+
+/* Answers complete buffered requests. Returns false when the connection
+ * must be closed at once (no memory). */
+static bool conn_answer(struct conn *c)
+{
+	while (!c->closing && c->out.len < OUT_BATCH) {
+		if (c->body_left && c->in_len) {
+			size_t n = c->body_left < c->in_len ? (size_t)c->body_left : c->in_len;
+			consume(c, n);
+			c->body_left -= n;
+			timer_arm(c); /* a body that keeps coming is progress */
+		}
+		if (!c->body_left) {
+			/* RFC 9112 2.2: empty lines before a request line are
+			 * ignored (some clients send CRLF after a request body). */
+			size_t skip = 0;
+			while (skip < c->in_len && (c->in[skip] == '\r' || c->in[skip] == '\n'))
+				skip++;
+			if (skip)
+				consume(c, skip);
+		}
+		if (c->body_left || c->in_len == 0)
+			return true;
+		struct http_request req;
+		int r = http_parse_request(c->in, c->in_len, c->seen, &req);
+		if (r == HTTP_PARTIAL) {
+			c->seen = c->in_len;
+			if (c->in_len < CONN_IN_CAP)
+				return true;
+			r = HTTP_HEADERS_TOO_LARGE; /* cannot happen while CONN_IN_CAP > HTTP_MAX_HEAD */
+		}
+		int st;
+		if (r > 0) {
+			bool ka = req.keep_alive && !W.stopping;
+			st = routes_respond(&W.env, &req, ka, &c->out);
+			ST_ADD(requests, 1);
+			consume(c, (size_t)r);
+			c->body_left = req.content_length;
+			c->closing = !ka;
+			/* Closing with request bytes unread would make the kernel
+			 * send a reset that can destroy the answer: linger. */
+			c->linger = c->closing && (c->body_left > 0 || c->in_len > 0);
+			c->answered = true;
+			/* Progress: the next pipelined head gets a full timeout of
+			 * its own (a client that keeps pipelining never goes idle). */
+			timer_arm(c);
+		} else {
+			/* The parser's verdict is the status; the stream cannot be
+			 * trusted after it, so answer and close. */
+			st = routes_error(-r, parse_error_reason(r), false, false, &c->out);
+			ST_ADD(bad, 1);
+			c->closing = c->linger = c->answered = true;
+		}
+		if (st < 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Closing right after an error response while the client is still sending
+ * (a 431 for an oversized head, say) would make the kernel answer the
+ * unread bytes with a reset, which can destroy the response before the
+ * client reads it. So, as nginx's lingering close: the loop shuts down our
+ * side and discards what still comes until the peer closes (or the
+ * connection's deadline passes).
+ */
+static void start_linger(struct conn *c)
+{
+	c->draining = true;
+	c->in_len = c->seen = 0;
+	c->body_left = 0;
+	set_busy(c, false);
+	timer_arm(c);
+}
+
+enum conn_want conn_next(struct conn *c)
+{
+	if (c->draining) {
+		c->in_len = 0;
+		return CONN_DRAIN;
+	}
+	if (c->out.len > c->out_off)
+		return CONN_SEND;
+	if (c->closing && c->linger) {
+		start_linger(c);
+		return CONN_LINGER;
+	}
+	if (c->closing || !conn_answer(c)) {
+		conn_close(c);
+		return CONN_CLOSED;
+	}
+	if (c->out.len > 0)
+		return CONN_SEND; /* write what was answered before reading more */
+	if (c->in_len == 0 && c->body_left == 0 && c->busy && c->answered) {
+		/* Everything asked was answered: idle keep-alive. */
+		if (W.stopping) {
+			conn_close(c);
+			return CONN_CLOSED;
+		}
+		set_busy(c, false);
+		timer_arm(c);
+	}
+	return CONN_RECV;
+}
+
+struct conn *conn_open(int fd)
+{
+	struct conn *c = W.free;
+	if (c) {
+		W.free = c->next;
+	} else {
+		c = malloc(sizeof *c);
+		if (!c) {
+			close(fd);
+			ST_ADD(accept_errs, 1);
+			return NULL;
+		}
+		c->out = (struct obuf){0};
+	}
+	c->fd = fd;
+	c->busy = c->closing = c->linger = c->draining = c->drained = c->answered = false;
+	c->fresh = true;
+	W.fresh++;
+	W.fresh_last_ns = util_now_ns();
+	c->watched = false;
+	c->prev = c->next = NULL;
+	c->in_len = c->seen = 0;
+	c->body_left = 0;
+	c->out.len = c->out_off = 0;
+	W.nconns++;
+	ST_SET(conns, W.nconns);
+	ST_ADD(accepted, 1);
+	/* Not in flight until its first byte: a connection that stays silent
+	 * (a browser's preconnect, a port probe) must not keep the worker out
+	 * of the fifo model's wait queue. It has the header timeout to speak. */
+	timer_arm(c);
+	return c;
+}
+
+bool conn_accept_failed(int err)
+{
+	switch (-err) {
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		/* Out of descriptors or memory: the connection stays queued and
+		 * the listener stays readable, so accepting again at once would
+		 * spin. Pause, keep serving the open connections. */
+		ST_ADD(accept_errs, 1);
+		W.aw->paused = true;
+		accept_worker_sync(W.aw);
+		W.pause_until = util_now_ns() + ACCEPT_BACKOFF_MS * 1000000ull;
+		return false;
+	case EINVAL:
+		/* shutdown() on the listener (the blocking model's stop). */
+		return true;
+	default:
+		return false; /* EAGAIN (another worker won), ECONNABORTED, EINTR, ... */
+	}
+}
+
+void conn_begin_stop(void)
+{
+	W.stopping = true;
+	ST_SET(state, STATS_LEAVING);
+	conn_publish_ctls();
+	/* Idle keep-alive connections go now (as nginx closes its idle ones).
+	 * Connections with a request under way finish it. A connection just
+	 * accepted whose request has not arrived yet is a different matter:
+	 * the client has sent it or is about to, and closing now would drop
+	 * a request the kernel already accepted for us. Such connections get
+	 * STOP_GRACE_NS to speak; only the ones still silent then are closed,
+	 * so a silent client cannot hold the stop for a whole header timeout. */
+	for (struct conn *c = W.head, *next; c; c = next) {
+		next = c->next;
+		if (!c->busy && !c->fresh)
+			conn_close(c);
+	}
+	W.quiet_close_at = util_now_ns() + STOP_GRACE_NS;
+}
+
+bool conn_stopping(void)
+{
+	return W.stopping;
+}
+
+unsigned conn_count(void)
+{
+	return W.nconns;
+}
+
+/* Stopping, grace over: closes connections on which no request byte came. */
+static void close_silent(void)
+{
+	W.quiet_close_at = 0;
+	for (struct conn *c = W.head, *next; c; c = next) {
+		next = c->next;
+		if (c->in_len == 0 && c->body_left == 0 && c->out.len == 0)
+			conn_close(c);
+	}
+}
+
+void conn_expire(uint64_t now)
+{
+	while (W.head && W.head->deadline <= now) {
+		struct conn *c = W.head;
+		if ((c->busy || c->fresh) && !c->answered && c->out.len == 0) {
+			/* Request head not complete in time: 408, one try to
+			 * write it, then close either way. */
+			ST_ADD(timeouts, 1);
+			if (routes_error(408, "request head not received in time", false, false,
+					 &c->out) > 0)
+				W.io->send_last(c);
+		}
+		conn_close(c);
+	}
+	if (W.quiet_close_at && W.quiet_close_at <= now)
+		close_silent();
+	if (W.pause_until && W.pause_until <= now) {
+		W.pause_until = 0;
+		W.aw->paused = false;
+		accept_worker_sync(W.aw);
+	}
+}
+
+int conn_timeout_ms(uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	if (W.head)
+		next = W.head->deadline;
+	if (W.pause_until && W.pause_until < next)
+		next = W.pause_until;
+	if (W.quiet_close_at && W.quiet_close_at < next)
+		next = W.quiet_close_at;
+	if (fresh_busy(now) && W.fresh_last_ns + FRESH_GRACE_NS < next)
+		next = W.fresh_last_ns + FRESH_GRACE_NS; /* then the model looks again */
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	uint64_t ms = (next - now + 999999) / 1000000;
+	return ms > 60000 ? 60000 : (int)ms;
+}
