@@ -47,8 +47,8 @@ expect_eq "--body missing file: exit 1" "$?" 1
 $PY tests/cli/bench_server.py "unix:$TMP/s.sock" 2>"$TMP/userver.err" &
 track_pid $!
 for _ in $(seq 100); do [ -S "$TMP/s.sock" ] && break; sleep 0.05; done
-$HERD bench -n 8 -c 2 -k 4 --unix "$TMP/s.sock" --json "$J" http://a.b/ >/dev/null; rc=$?
-expect_eq "--unix: 8 x 200 on 2 connections" "$rc:$(jget "$J" '["status"]'):$(jget "$J" '["connections_opened"]')" "0:{'200': 8}:2"
+$HERD bench -n 8 -c 1 -k 4 --unix "$TMP/s.sock" --json "$J" http://a.b/ >/dev/null; rc=$?
+expect_eq "--unix -c 1 -k 4: 8 x 200 on 2 connections" "$rc:$(jget "$J" '["status"]'):$(jget "$J" '["connections_opened"]')" "0:{'200': 8}:2"
 $HERD bench -n 1 --unix "$TMP/s.sock" -r 127.0.0.1:1 http://a.b/ >/dev/null 2>&1
 expect_eq "--unix with -r: exit 2" "$?" 2
 done_testing
