@@ -22,10 +22,11 @@
 #include <sys/socket.h>
 
 #include "bench/transport.h"
+#include "http/status.h"
 #include "lib/hdr.h"
 
-/* HTTP status codes are counted in arrays indexed by code: 100..599. */
-enum { BENCH_STATUS_MAX = 600 };
+/* HTTP status codes are counted in arrays indexed by code (http/status.h). */
+enum { BENCH_STATUS_MAX = HTTP_STATUS_END };
 
 /* Why a request failed. */
 enum bench_error {

@@ -437,7 +437,7 @@ static void complete(struct bench_conn *c, uint64_t now)
 	t->done++;
 	count_step(t, now);
 	int st = c->parser.status;
-	if (st >= 0 && st < BENCH_STATUS_MAX)
+	if (http_status_valid(st))
 		t->status[st]++;
 	push_sample(t, c, now, st, -1, NULL);
 	make_pending(c);

@@ -11,37 +11,24 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lib/util.h"
+#include "lib/addr.h"
 
 int bench_split_hostport(char *s, char **host, char **port)
 {
-	if (*s == '[') {
-		char *end = strchr(s, ']');
-		if (!end)
-			return -EINVAL;
-		*end = '\0';
-		*host = s + 1;
-		if (end[1] == '\0') {
-			*port = NULL;
-			return **host ? 0 : -EINVAL;
-		}
-		if (end[1] != ':' || end[2] == '\0')
-			return -EINVAL;
-		*port = end + 2;
-		return **host ? 0 : -EINVAL;
-	}
-	char *colon = strrchr(s, ':');
-	if (colon && strchr(s, ':') != colon)
-		return -EINVAL; /* a bare IPv6 address needs brackets */
-	*host = s;
+	struct addr_hostport hp;
+	/* Port 0 is a listener's "any port"; nothing can be reached there. */
+	if (addr_split(s, strlen(s), &hp) < 0 || (hp.has_port && hp.port == 0))
+		return -EINVAL;
+	/* Terminate host and port inside s: the splitter points into it. */
+	char *h = s + (hp.host - s);
 	*port = NULL;
-	if (colon) {
-		*colon = '\0';
-		if (colon[1] == '\0')
-			return -EINVAL;
+	if (hp.has_port) {
+		char *colon = h + hp.host_len + (hp.bracketed ? 1 : 0);
 		*port = colon + 1;
 	}
-	return **host ? 0 : -EINVAL;
+	h[hp.host_len] = '\0';
+	*host = h;
+	return 0;
 }
 
 /* "Authorization: Basic base64(user:pw)" for the userinfo part. */
@@ -78,9 +65,6 @@ static int parse_authority(struct bench_url *u, const char *auth, size_t alen)
 	char *host, *port;
 	int rc = bench_split_hostport(hp, &host, &port);
 	if (rc == 0) {
-		uint64_t pn;
-		if (port && util_parse_u64(port, 1, 65535, &pn) < 0)
-			rc = -EINVAL;
 		u->host = strdup(host);
 		u->port = strdup(port ? port : u->tls ? "443" : "80");
 		if (!u->host || !u->port)

@@ -33,8 +33,8 @@ void bench_url_free(struct bench_url *u);
  * 0 or a negative errno as bench_url_parse. */
 int bench_url_resolve(const struct bench_url *base, const char *location, struct bench_url *out);
 
-/* Splits "host:port" or "[v6]:port" in place; *port is NULL when absent.
- * Returns 0 or -EINVAL. */
+/* Splits "host:port" or "[v6]:port" in place (lib/addr.h's rules; port 0
+ * refused); *port is NULL when absent. Returns 0 or -EINVAL. */
 int bench_split_hostport(char *s, char **host, char **port);
 
 /* Resolves host and port (getaddrinfo, first answer). Returns 0 or -EINVAL

@@ -340,17 +340,7 @@ static int handle_opt(struct bench_opts *o, int opt, const char *arg, struct ben
 	case OPT_CACERT: o->cacert = arg; return -1;
 	case OPT_RESUME: o->resume = true; return -1;
 	}
-	int rc = opt_value(o, opt, arg, cfg);
-	if (rc != -2)
-		return rc;
-	const char *me = o->compat ? "benchhttp" : "herd bench";
-	if (opt == ':')
-		fprintf(stderr, "%s: option %s needs a value\n", me, arg);
-	else if (optopt)
-		fprintf(stderr, "%s: unknown option -%c\n", me, optopt);
-	else
-		fprintf(stderr, "%s: unknown option %s\n", me, arg);
-	return EXIT_USAGE;
+	return opt_value(o, opt, arg, cfg);
 }
 
 static const struct option longopts[] = {
@@ -392,8 +382,7 @@ static int parse_options(int argc, char **argv, struct bench_opts *o, struct ben
 	if (o->compat && (nargs = go_style_args(argc, argv, &o->args)) < 0)
 		return 1;
 	char **av = o->compat ? o->args : argv;
-	optind = 0;
-	opterr = 0;
+	cmd_getopt_reset();
 	int opt;
 	const char *optstring = o->compat ? "+:n:c:k:r:h" : ":n:c:k:r:t:d:H:m:h";
 	while ((opt = getopt_long(nargs, av, optstring, o->compat ? compat_longopts : longopts, NULL)) != -1) {
@@ -401,14 +390,14 @@ static int parse_options(int argc, char **argv, struct bench_opts *o, struct ben
 			usage(stdout, o->compat);
 			return 0;
 		}
-		int rc = handle_opt(o, opt, opt == ':' || opt == '?' ? av[optind - 1] : optarg, cfg);
+		int rc = opt == ':' || opt == '?' ? -2 : handle_opt(o, opt, optarg, cfg);
+		if (rc == -2)
+			return cmd_getopt_error(o->compat ? "benchhttp" : "herd bench", opt, av);
 		if (rc >= 0)
 			return rc;
 	}
-	if (o->have_n && o->have_d) {
-		fprintf(stderr, "herd bench: give -n or -d, not both\n");
-		return EXIT_USAGE;
-	}
+	if (o->have_n && o->have_d)
+		return cmd_usage_error("herd bench", "give -n or -d, not both");
 	if (o->have_d)
 		cfg->requests = 0;
 	o->urls = av + optind;
@@ -515,12 +504,10 @@ static int run(const struct bench_opts *o, struct bench_config *cfg, struct benc
 	cfg->arg = out;
 	cfg->stop = &stop_flag;
 
-	struct sigaction sa = {.sa_handler = on_sigint, .sa_flags = SA_RESETHAND};
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0) {
-		fprintf(stderr, "herd bench: sigaction: %s\n", strerror(errno));
-		return 1;
-	}
+	int e;
+	if ((e = cmd_on_signal(SIGINT, on_sigint, SA_RESETHAND)) < 0 ||
+	    (e = cmd_on_signal(SIGTERM, on_sigint, SA_RESETHAND)) < 0)
+		return cmd_fail("herd bench", "sigaction: %s", strerror(-e));
 	lift_fd_limit(cfg->connections);
 	if (o->lines)
 		fprintf(stderr, "time_in_ms status_code\n");

@@ -30,8 +30,7 @@ enum { BODY_MAX = 64 << 20, URLS_MAX = 1000000 };
 
 int bench_bad_value(const char *flag, const char *val, const char *why)
 {
-	fprintf(stderr, "herd bench: bad value for %s: '%s'%s%s\n", flag, val, why ? ": " : "", why ? why : "");
-	return EXIT_USAGE;
+	return cmd_usage_error("herd bench", "bad value for %s: '%s'%s%s", flag, val, why ? ": " : "", why ? why : "");
 }
 
 static void *own(struct bench_plan *p, void *ptr)
@@ -237,8 +236,7 @@ static int resolve_target(const struct bench_opts *o, struct bench_plan *p, stru
 		t->resolve_error = lookup_error(p, u->host, why);
 		return -1;
 	}
-	fprintf(stderr, "herd bench: cannot resolve '%s': %s\n", u->host, why);
-	return 1;
+	return cmd_fail("herd bench", "cannot resolve '%s': %s", u->host, why);
 }
 
 /* The target URL u goes to, added when new. Returns -1 or an exit status. */
@@ -424,15 +422,13 @@ int bench_plan_build(const struct bench_opts *o, struct bench_plan *p, struct be
 			fprintf(stderr, "[*] Pass a url please\n");
 			return 1;
 		}
-		fprintf(stderr, "herd bench: no URL given (try herd bench --help)\n");
-		return EXIT_USAGE;
+		return cmd_usage_error("herd bench", "no URL given");
 	}
 	for (size_t i = 0; i < o->nsources; i++)
 		for (size_t t = 0; t < p->ntargets; t++)
 			if (!p->targets[t].resolve_error && o->sources[i].ss_family != p->targets[t].addr.ss_family) {
-				fprintf(stderr, "herd bench: --source addresses must be of the target's family (%s)\n",
-					p->targets[t].addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
-				return EXIT_USAGE;
+				return cmd_usage_error("herd bench", "--source addresses must be of the target's family (%s)",
+						       p->targets[t].addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
 			}
 	cfg->sources = o->sources;
 	cfg->nsources = o->nsources;
