@@ -30,7 +30,9 @@ expect_eq "--lines: nothing else on stdout" "$(wc -l <"$TMP/o")" 20
 c=$(stats); c=${c%% *}; c=${c#conns=}; c0=${s0%% *}; c0=${c0#conns=}
 # As the original (Go's transport): any -k other than 0 keeps each of the
 # -c connections for the whole run.
-expect_eq "-k 5 in benchhttp mode: 2 connections for 20 requests at -c 2" "$((c - c0 - 1))" 2
+# (herd's own -k 5 would open 4..5; a rare reconnect after a failed first
+# write on a busy machine may add one)
+expect_match "-k 5 in benchhttp mode: 2 connections for 20 requests at -c 2 (got $((c - c0 - 1)))" "$((c - c0 - 1))" '^[23]$'
 
 # Go's flag syntax: -n=5, --c 2.
 $BH -n=5 --c 2 "$URL/" >"$TMP/o" 2>/dev/null; rc=$?
