@@ -192,8 +192,7 @@ int bench_tls_new(const struct bench_tls_options *o, struct bench_tls **out, con
 	/* Partial writes and a moving buffer: the engine retries a write from
 	 * where it stopped, as with a socket. A FIN without close_notify ends a
 	 * close-delimited body as it would over TCP. */
-	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-					 SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_session_cache_mode(t->ctx, o->resume ? SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE
 							 : SSL_SESS_CACHE_OFF);
