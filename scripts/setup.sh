@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh [build|test|lab|peer|fuzz]...   (default: build)
 #
-#   build  compiler, make, zlib, libbpf + bpftool + clang (the eBPF `steer` model)
+#   build  compiler, make, zlib, OpenSSL (bench TLS), libbpf + bpftool + clang (the eBPF `steer` model)
 #   test   build + cmocka, chromium (the HTML report check), capsh (libcap2-bin),
 #          clang-format (make format-check)
 #   lab    build (herd lab needs nothing more)
@@ -13,7 +13,7 @@
 # As root it runs apt-get; otherwise it prints the exact command to run and exits 1.
 set -eu
 groups=("${@:-build}")
-build=(gcc make clang llvm pkg-config zlib1g-dev libbpf-dev libelf-dev bpftool iproute2)
+build=(gcc make clang llvm pkg-config zlib1g-dev libssl-dev libbpf-dev libelf-dev bpftool iproute2)
 want=()
 for g in "${groups[@]}"; do
 	case $g in
