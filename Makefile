@@ -6,12 +6,14 @@
 #   make bench      the benchmark scripts under scripts/bench-*.sh
 #   make lab        herd lab with its defaults; report in build/report.html
 #   make install    PREFIX=/usr/local (DESTDIR honoured)
+#   make format     clang-format -i over the C sources (style: .clang-format)
+#   make format-check  list the C files clang-format would change; fails if any
 .DELETE_ON_ERROR:
 # Keep the generated eBPF object and skeleton: deleting them as intermediates
 # would rebuild every object that includes the skeleton on the next make.
 .SECONDARY:
 .SUFFIXES:
-.PHONY: all test unit fuzz bench lab install clean format
+.PHONY: all test unit fuzz bench lab install clean format format-check
 
 CC      ?= cc
 CLANG   ?= clang
@@ -34,7 +36,7 @@ WARN     := -Wall -Wextra -Wshadow -Wpedantic -Wmissing-prototypes
 CPPFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen -MMD -MP
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-LDLIBS   := -lbpf -lelf -lz -lm -lpthread
+LDLIBS   := -lbpf -lelf -lz -lssl -lcrypto -lm -lpthread
 
 # Sources are found by folder: one folder per subsystem (see docs/architecture.md).
 SRCS      := $(wildcard src/*/*.c)
@@ -147,8 +149,19 @@ install: all
 	install -m 755 $(B)/herd $(DESTDIR)$(PREFIX)/bin/herd
 	for l in $(LINKS); do ln -sf herd $(DESTDIR)$(PREFIX)/bin/$$l; done
 
+# .clang-format describes the style the code is written in (tabs, Linux
+# braces, 120 columns); CI runs format-check before the tests.
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES := $(wildcard src/*/*.[ch] tests/unit/*/*.c fuzz/*.c bpf/*.[ch])
+
 format:
-	clang-format -i src/*/*.[ch] tests/unit/*/*.c fuzz/*.c bpf/*.[ch]
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	$(Q)bad=0; for f in $(FORMAT_FILES); do \
+	  $(CLANG_FORMAT) --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "not formatted: $$f"; bad=$$((bad + 1)); }; \
+	done; \
+	if [ $$bad -gt 0 ]; then echo "$$bad file(s) not formatted: run make format"; exit 1; fi
 
 clean:
 	rm -rf $(B)
