@@ -40,45 +40,37 @@
 /* The longest allowed request line plus its CRLF. */
 #define RL_WINDOW ((size_t)HTTP_MAX_REQUEST_LINE + 2)
 
+/* The byte-class tables are laid out by hand, one row of 16 per line. */
+/* clang-format off */
+/* Rows of the byte-class tables below: 16 entries each. */
+#define ROW16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+/* 0x30..0x6f: digits, letters and punctuation, allowed in both fields. */
+#define ROWS_30_6F ROW16(1), ROW16(1), ROW16(1), ROW16(1)
+/* 0x70..0x7f: the last visible characters, then DEL (refused). */
+#define ROW_70 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0
+/* 0x80..0xff: obs-text, allowed in both fields. */
+#define ROWS_80_FF ROW16(1), ROW16(1), ROW16(1), ROW16(1), ROW16(1), ROW16(1), ROW16(1), ROW16(1)
+
 /* Request-target bytes: visible ASCII and obs-text; no space, control or DEL. */
 static const unsigned char target_ok[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x50 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x90 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xa0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xb0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xc0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xd0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xe0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
+	ROW16(0),
+	ROW16(0),
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: no space */
+	ROWS_30_6F,
+	ROW_70,
+	ROWS_80_FF,
 };
 
 /* Header value bytes: HTAB, SP, visible ASCII and obs-text; no other control or DEL. */
 static const unsigned char value_ok[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, /* 0x00 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x50 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x90 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xa0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xb0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xc0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xd0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xe0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, /* 0x00: HTAB only */
+	ROW16(0),
+	ROW16(1), /* 0x20: space allowed */
+	ROWS_30_6F,
+	ROW_70,
+	ROWS_80_FF,
 };
+/* clang-format on */
 
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
@@ -477,25 +469,11 @@ incomplete:
 	return len >= HTTP_MAX_HEAD ? HTTP_HEADERS_TOO_LARGE : HTTP_PARTIAL;
 }
 
-const struct http_header *http_find_header(const struct http_request *req, const char *name)
+const struct http_header *http_find_header(const struct http_request *req, const char *lower_name)
 {
-	size_t n = strlen(name);
-
 	for (size_t i = 0; i < req->num_headers; i++) {
 		const struct http_header *h = &req->headers[i];
-		if (h->name.len != n)
-			continue;
-		size_t j = 0;
-		for (; j < n; j++) {
-			unsigned char a = (unsigned char)h->name.p[j], b = (unsigned char)name[j];
-			if (a >= 'A' && a <= 'Z')
-				a |= 0x20;
-			if (b >= 'A' && b <= 'Z')
-				b |= 0x20;
-			if (a != b)
-				break;
-		}
-		if (j == n)
+		if (http_token_ieq(h->name.p, h->name.len, lower_name))
 			return h;
 	}
 	return NULL;
@@ -519,6 +497,8 @@ const char *http_error_reason(int code)
 	}
 }
 
+/* One status per line reads as the table it is. */
+/* clang-format off */
 const char *http_reason(int status)
 {
 	switch (status) {
@@ -539,6 +519,7 @@ const char *http_reason(int status)
 	default: return "Unknown";
 	}
 }
+/* clang-format on */
 
 int http_query_u64(struct http_str query, const char *name, uint64_t max, uint64_t *out)
 {

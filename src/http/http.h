@@ -80,8 +80,9 @@ struct http_request {
  */
 int http_parse_request(const char *buf, size_t len, size_t last_len, struct http_request *req);
 
-/* Finds a header by case-insensitive name among the kept ones; NULL when absent. */
-const struct http_header *http_find_header(const struct http_request *req, const char *name);
+/* Finds a header among the kept ones by its name, given in lower case (matched
+ * ignoring ASCII case); NULL when absent. */
+const struct http_header *http_find_header(const struct http_request *req, const char *lower_name);
 
 /* A short phrase naming why the parser refused a head (a negative HTTP_*
  * code), for the body of the error response. */

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "serve/statskeys.h"
+
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
 int stats_create(unsigned nslots, struct stats_region **out)
@@ -177,7 +179,8 @@ int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino
 		if (st == STATS_FREE)
 			continue;
 		put(buf, cap, &len,
-		    "worker %u pid %d accepted %" PRIu64 " requests %" PRIu64 " cpu_us %" PRIu64
+		    STATS_KEY_WORKER " %u " STATS_KEY_PID " %d " STATS_KEY_ACCEPTED " %" PRIu64
+		    " " STATS_KEY_REQUESTS " %" PRIu64 " " STATS_KEY_CPU_US " %" PRIu64
 		    " inflight %u conns %u resets %" PRIu64 " timeouts %" PRIu64 " bad %" PRIu64
 		    " accept_errors %" PRIu64 " epoll_ctl %" PRIu64 " state %s\n",
 		    i, LD(s->pid), LD(s->accepted), LD(s->requests), slot_cpu(s), LD(s->inflight),

@@ -549,7 +549,7 @@ static void test_host_expect(void **state)
 	assert_int_equal(r.host.len, 9);
 	assert_memory_equal(r.host.p, "a.example", 9);
 	assert_true(r.expect_continue);
-	const struct http_header *h = http_find_header(&r, "EXPECT");
+	const struct http_header *h = http_find_header(&r, "expect");
 	assert_non_null(h);
 	assert_memory_equal(h->value.p, "100-Continue", 12);
 	assert_null(http_find_header(&r, "expec"));
