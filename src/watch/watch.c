@@ -102,7 +102,15 @@ static int load(struct watch *w, bool sys_exit)
 		return -errno;
 	bpf_program__set_autoload(sk->progs.watch_queued, !sys_exit);
 	bpf_program__set_autoload(sk->progs.watch_accept, !sys_exit);
+#if defined(__x86_64__) || defined(__aarch64__)
 	bpf_program__set_autoload(sk->progs.watch_sys_exit_tp, sys_exit);
+#else
+	/* bpf/watch.bpf.c knows the accept syscall numbers of these two only. */
+	if (sys_exit) {
+		watch_bpf__destroy(sk);
+		return -ENOTSUP;
+	}
+#endif
 	err = watch_bpf__load(sk);
 	for (unsigned i = 0; !err && i < w->cfg.nports; i++) {
 		__u16 port = w->cfg.ports[i];
