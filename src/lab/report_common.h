@@ -51,8 +51,9 @@ void report_verdict_line(const struct lab_model *m, char *buf, size_t len);
 /* The balances? answer as shown: YES, NO, UNSURE, UNDER LOAD ONLY, n/a. */
 const char *report_balances_word(const struct lab_verdict *v);
 
-/* Per-worker counters summed over the valid repetitions of sc (pooled, in
- * slot order); *n workers. Returns false when none had counters. */
+/* Per-worker counters summed over the valid repetitions of sc, by rank:
+ * in each repetition the workers ordered busiest first (by connections);
+ * *n workers. Returns false when none had counters. */
 bool report_pooled_workers(const struct lab_model *m, int sc, struct lab_worker *out, size_t max, size_t *n);
 
 #endif

@@ -530,8 +530,8 @@ static void html_shares(FILE *f, const struct lab_report *rep)
 		int sc = share_scenarios[s];
 		if (!rep->cfg->scenarios[sc])
 			continue;
-		fprintf(f, "<h2>Per-worker shares: %s</h2>\n<p class=\"meta\">%s. Summed over the valid "
-			   "repetitions. <span class=\"key\"><span style=\"background:#4e79a7\"></span>connections "
+		fprintf(f, "<h2>Per-worker shares: %s</h2>\n<p class=\"meta\">%s. Workers busiest first, summed "
+			   "over the valid repetitions. <span class=\"key\"><span style=\"background:#4e79a7\"></span>connections "
 			   "<span style=\"background:#f28e2b\"></span>CPU time</span>; dashed line: the fair share "
 			   "1/n.</p>\n<div class=\"flex\">\n",
 			lab_scenario_name(sc), lab_scenario_summary(sc));

@@ -232,6 +232,7 @@ static void config_json(struct json_writer *j, const struct lab_config *cfg)
 	json_num(j, "stall_concurrency", lab_stall_concurrency(cfg));
 	json_num(j, "port", cfg->port);
 	json_u64(j, "requests", cfg->requests);
+	json_u64(j, "stall_requests", lab_stall_requests(cfg));
 	json_u64(j, "idle_requests", cfg->idle_requests);
 	json_num(j, "idle_rate", cfg->idle_rate);
 	json_num(j, "cpu_us", cfg->cpu_us);

@@ -106,12 +106,15 @@ def runs(m):
         else:
             for r in s["repetitions"]: yield sc, r
 def share(m, sc):
-    tot = {}
+    """Connection shares by rank (busiest first), summed over the repetitions:
+    each is a fresh server, so the busiest slot differs between them."""
+    tot = []
     for r in models[m]["scenarios"][sc]["repetitions"]:
-        for x in r["workers"]:
-            tot[x["index"]] = tot.get(x["index"], 0) + x["connections"]
-    t = sum(tot.values())
-    return [v / t for v in tot.values()] if t else []
+        for k, c in enumerate(sorted((x["connections"] for x in r["workers"]), reverse=True)):
+            tot += [0] * (k + 1 - len(tot))
+            tot[k] += c
+    t = sum(tot)
+    return [v / t for v in tot] if t else []
 if what == "models":
     for m in want:
         assert m in models, "model %s missing" % m
