@@ -25,12 +25,12 @@ for run in 1 2; do
 	start=$(date +%s)
 	if [ -n "${LAB_ARGS:-}" ]; then
 		# shellcheck disable=SC2086 # LAB_ARGS is a list of options
-		build/herd lab $LAB_ARGS --json "$out/run$run.json" >"$out/run$run.txt" || true
+		build/herd lab $LAB_ARGS --json "$out/run$run.json" >"$out/run$run.txt" 2>"$out/run$run.err" || true
 	else
-		make -s lab >"$out/run$run.txt" || true
+		make -s lab >"$out/run$run.txt" 2>"$out/run$run.err" || true
 		cp build/report.json "$out/run$run.json"
 	fi
-	echo "   $(( $(date +%s) - start )) s" >&2
+	echo "   $(( $(date +%s) - start )) s; $(grep -c INVALID "$out/run$run.err" || true) INVALID notes on stderr" >&2
 done
 
 /usr/bin/python3 - "$out/run1.json" "$out/run2.json" <<'EOF'
