@@ -138,13 +138,18 @@ const char *report_balances_word(const struct lab_verdict *v)
 	return lab_answer_name(v->balances);
 }
 
+enum report_kind report_judgement_kind(const struct lab_judgement *j)
+{
+	return j->figure && strstr(j->figure, "share") ? RK_SHARE : RK_RATIO;
+}
+
 /* " figure median (min-max) [reason]" for one judged question. */
 static size_t judgement_text(const struct lab_judgement *j, char *buf, size_t len)
 {
 	if (j->answer == LAB_NONE || len == 0)
 		return 0;
 	char cell[64];
-	report_cell(&j->value, j->figure && strstr(j->figure, "share") ? RK_SHARE : RK_RATIO, 1, 1, cell, sizeof cell);
+	report_cell(&j->value, report_judgement_kind(j), 1, 1, cell, sizeof cell);
 	int w = j->answer == LAB_UNSURE ? snprintf(buf, len, "%s %s: UNSURE, %s", j->figure, cell, j->reason)
 					: snprintf(buf, len, "%s %s", j->figure, cell);
 	return w > 0 ? (size_t)w : 0;

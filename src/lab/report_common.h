@@ -46,6 +46,9 @@ void report_fmt(enum report_kind k, double v, char *b, size_t len);
  * the figure is undefined in every valid one. */
 void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, size_t valid, char *b, size_t len);
 
+/* How a judged figure is written (a share as a percentage, else a ratio). */
+enum report_kind report_judgement_kind(const struct lab_judgement *j);
+
 /* The verdict line ("balances? YES (...); flat tail? UNSURE (...)"). */
 void report_verdict_line(const struct lab_model *m, char *buf, size_t len);
 /* The balances? answer as shown: YES, NO, UNSURE, UNDER LOAD ONLY, n/a. */

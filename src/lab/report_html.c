@@ -429,7 +429,7 @@ static void html_verdict(FILE *f, const struct lab_model *m)
 		if (j->answer == LAB_NONE)
 			continue;
 		char cell[64];
-		report_cell(&j->value, RK_RATIO, 1, 1, cell, sizeof cell);
+		report_cell(&j->value, report_judgement_kind(j), 1, 1, cell, sizeof cell);
 		fprintf(f, "<li>%s %s: <span class=\"%s\">%s</span> <span class=\"meta\">(", j->figure, cell,
 			answer_class(j->answer), lab_answer_name(j->answer));
 		html_esc(f, j->reason);
