@@ -31,11 +31,12 @@
 #define IDLE_TAKES_ALL 0.8
 #define IDLE_TAKES_ALL_MARGIN 0.05
 /* seed latency stddev / mean (coefficient of variation): the shared-queue
- * models measured about 0.14 with 3000-request runs on a quiet machine, and
- * 0.21-0.33 with the default 1500-request runs on the busy development
- * machine (the ramp-up and drain weigh more in a shorter run); reuseport
- * 0.56-0.63 in both; the article's figures are 0.05 (shared queue) and 0.81
- * (reuseport). The threshold sits in the middle of that gap. */
+ * models measured about 0.14 in 3000-request runs on the development
+ * machine when it was quiet (docs/lab.md), reuseport about 0.6 (README:
+ * stddev 69.8 ms); the article's figures are 0.05 and 0.81. The threshold
+ * sits between the two groups. The default 1500-request runs on the same
+ * machine busy with other jobs (62-65% of its CPUs) gave 0.18-0.53 for
+ * the shared queue and 0.41-0.98 for reuseport: UNSURE there, as it should. */
 #define TAIL_CV 0.45
 #define TAIL_CV_MARGIN 0.08
 /* stall p99 over its calm twin's: the shared queue measured 0.90-1.02,
