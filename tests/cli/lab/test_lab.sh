@@ -329,6 +329,37 @@ expect_match "it is reported unavailable with the reason" "$(cat "$TMP/fail.err"
 expect_match "the other models still ran" "$(cat "$TMP/fail.out")" "^blocking +balances"
 check "no process left after the failed start" no_server "$port"
 
+# Another server takes the port between two of the lab's servers: the next
+# model's server cannot bind it and exits, and the lab must not measure the
+# intruder (which answers /stats.txt with every worker up) as that model.
+# The first "model" is a fake nginx that starts the intruder in a session of
+# its own (so the lab's clean-up of the peer does not reach it) and exits
+# (with 3 workers asked for, its 2 children never make the peer ready).
+if [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] && [ -e /usr/lib/nginx/modules/ndk_http_module.so ]; then
+	port=$(quiet_port)
+	cat >"$TMP/squat.sh" <<EOF
+#!/bin/sh
+setsid sh -c 'echo \$\$ >"$TMP/squat.pid"; exec $HERD_FAST serve --listen 127.0.0.1:$port --workers 1 --accept single' \
+	>"$TMP/squat.log" 2>&1 </dev/null &
+sleep 1
+exit 1
+EOF
+	chmod +x "$TMP/squat.sh"
+	$HERD lab --models nginx-shared,fifo --nginx "$TMP/squat.sh" --scenarios idle --repeat 1 --workers 3 \
+		--idle-requests 20 --port "$port" --json "$TMP/squat.json" >"$TMP/squat.out" 2>"$TMP/squat.err"; rc=$?
+	[ -s "$TMP/squat.pid" ] && track_pid "$(cat "$TMP/squat.pid")"
+	expect_eq "a model whose server lost its port to another server: no model ran, exit 1" "$rc" 1
+	expect_match "the model is unavailable, with the reason" "$(cat "$TMP/squat.err")" \
+		"fifo: unavailable: .*(Address already in use|a server the lab did not start)"
+	check "the intruder is not measured as the model" $PY -c '
+import json, sys
+m = [m for m in json.load(open(sys.argv[1]))["models"] if m["name"] == "fifo"][0]
+assert not m["available"] and not m["scenarios"], m' "$TMP/squat.json"
+	[ -s "$TMP/squat.pid" ] && kill "$(cat "$TMP/squat.pid")" 2>/dev/null
+else
+	for i in 1 2 3; do ok "# SKIP the nginx Lua module is missing (the test starts its intruder as a fake peer)"; done
+fi
+
 # Ctrl-C in the middle: stops the server it started and exits 1.
 port=$(quiet_port)
 $HERD lab --models blocking,epoll --workers 2 --requests 100000 --port "$port" >"$TMP/int.out" 2>"$TMP/int.err" &
