@@ -77,7 +77,8 @@ void report_stall_ratio(const struct lab_model *m, struct lab_spread *s)
 	size_t n = 0;
 	for (size_t k = 0; k < m->nreps; k++) {
 		const struct lab_result *st = &m->reps[k].runs[LAB_STALL], *calm = &m->reps[k].stall_calm;
-		if (st->valid && calm->valid && calm->lat.p99 > 0)
+		/* As the verdict: no ordinary request in the stall run, no ratio. */
+		if (st->valid && calm->valid && st->lat.p99 > 0 && calm->lat.p99 > 0)
 			v[n++] = st->lat.p99 / calm->lat.p99;
 	}
 	lab_spread_of(v, n, s);

@@ -150,7 +150,9 @@ static double figure(enum lab_question q, const struct lab_rep *r, bool *ran)
 		return seed->valid && seed->lat.mean > 0 ? seed->lat.stddev / seed->lat.mean : NAN;
 	case LAB_Q_STALL:
 		*ran = st->ran && r->stall_calm.ran;
-		return st->valid && r->stall_calm.valid && r->stall_calm.lat.p99 > 0
+		/* A stall run whose requests were all stalls has no other
+		 * request's latency (p99 0): no figure, not a flat tail. */
+		return st->valid && r->stall_calm.valid && st->lat.p99 > 0 && r->stall_calm.lat.p99 > 0
 			       ? st->lat.p99 / r->stall_calm.lat.p99
 			       : NAN;
 	case LAB_Q_COUNT: break;

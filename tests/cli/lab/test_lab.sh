@@ -38,6 +38,10 @@ expect_eq "unknown scenario exits 2" "$rc" 2
 expect_match "unknown scenario is named" "$(cat "$TMP/err")" "'bogus'"
 $HERD lab --workers 0 2>"$TMP/err"; rc=$?
 expect_eq "--workers 0 exits 2" "$rc" 2
+# Every request a stall: nothing else to time, so no stall figure at all.
+$HERD lab --stall-every 1 2>"$TMP/err"; rc=$?
+expect_eq "--stall-every 1 exits 2" "$rc" 2
+expect_match "--stall-every 1 is named" "$(cat "$TMP/err")" "--stall-every: '1'"
 $HERD lab --peer apache 2>"$TMP/err"; rc=$?
 expect_eq "unknown peer exits 2" "$rc" 2
 $HERD lab --models blocking --port "$port" --json "$TMP/no/such/dir/lab.json" 2>"$TMP/err"; rc=$?

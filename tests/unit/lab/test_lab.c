@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "lab/lab.h"
+#include "lab/report_common.h"
 
 static void test_jain(void **state)
 {
@@ -239,12 +240,42 @@ static void test_verdict(void **state)
 	assert_int_equal(vd.balances, LAB_NONE);
 }
 
+/* A stall run with no request but the stalls (--stall-every 1, or a stall
+ * run of one request) has no latency to judge: its p99 is 0, and 0 / calm
+ * p99 must not read as a perfectly flat tail. */
+static void test_stall_without_ordinary(void **state)
+{
+	(void)state;
+	struct lab_rep reps[2];
+	memset(reps, 0, sizeof reps);
+	for (int k = 0; k < 2; k++) {
+		reps[k].runs[LAB_STALL] = (struct lab_result){.ran = true, .valid = true, .done = 40};
+		reps[k].stall_calm = (struct lab_result){.ran = true, .valid = true, .done = 40};
+		reps[k].stall_calm.lat.p99 = 20;
+	}
+	struct lab_model m = {.name = "fifo", .available = true, .nreps = 2, .reps = reps};
+	struct lab_report rep = {.nmodels = 1, .models = &m};
+	lab_judge_models(&rep);
+	assert_int_not_equal(m.verdict.q[LAB_Q_STALL].answer, LAB_YES);
+	assert_int_not_equal(m.verdict.flat_tail, LAB_YES);
+	struct lab_spread s;
+	report_stall_ratio(&m, &s);
+	assert_int_equal(s.n, 0);
+	/* With ordinary requests timed, the same runs are judged. */
+	reps[0].runs[LAB_STALL].lat.p99 = reps[1].runs[LAB_STALL].lat.p99 = 19;
+	lab_judge_models(&rep);
+	assert_int_equal(m.verdict.q[LAB_Q_STALL].answer, LAB_YES);
+	report_stall_ratio(&m, &s);
+	assert_int_equal(s.n, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jain),	    cmocka_unit_test(test_balance), cmocka_unit_test(test_parse_stats),
 		cmocka_unit_test(test_delta), cmocka_unit_test(test_names),
 		cmocka_unit_test(test_spread), cmocka_unit_test(test_reconcile), cmocka_unit_test(test_verdict),
+		cmocka_unit_test(test_stall_without_ordinary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
