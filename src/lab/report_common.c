@@ -122,8 +122,13 @@ void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, siz
 		return;
 	}
 	if (valid == 0 || s->n == 0) {
-		/* No valid run, or only undefined values (a worker got nothing). */
-		snprintf(b, len, valid == 0 ? "INVALID" : k == RK_MS_OPT ? "n/a" : "inf");
+		/* No valid run, or no figure in any (not measured). */
+		snprintf(b, len, valid == 0 ? "INVALID" : "n/a");
+		return;
+	}
+	if (isinf(s->min)) {
+		/* inf in every valid run (a worker got nothing in each). */
+		snprintf(b, len, "inf");
 		return;
 	}
 	char med[24], lo[24], hi[24];

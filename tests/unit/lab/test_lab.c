@@ -135,11 +135,25 @@ static void test_spread(void **state)
 	double even[4] = {4, 1, 2, 10};
 	lab_spread_of(even, 4, &s);
 	assert_true(s.median == 3 && s.min == 1 && s.max == 10);
-	/* Undefined values (NAN: an INVALID run; inf) are not figures. */
-	double holes[3] = {NAN, 2, INFINITY};
+	/* NAN (an INVALID run, no figure) is left out. */
+	double holes[3] = {NAN, 2, NAN};
 	lab_spread_of(holes, 3, &s);
 	assert_int_equal(s.n, 1);
 	assert_true(s.median == 2);
+	/* An infinity is a figure (max/min when a worker got nothing): two
+	 * repetitions of three had an idle worker, so the median is inf, not
+	 * the one finite value. */
+	double inf2[3] = {INFINITY, 2, INFINITY};
+	lab_spread_of(inf2, 3, &s);
+	assert_int_equal(s.n, 3);
+	assert_true(isinf(s.median) && s.min == 2 && isinf(s.max));
+	char cell[64];
+	report_cell(&s, RK_RATIO, 3, 3, cell, sizeof cell);
+	assert_string_equal(cell, "inf (2.00-inf)");
+	double inf3[2] = {INFINITY, INFINITY};
+	lab_spread_of(inf3, 2, &s);
+	report_cell(&s, RK_RATIO, 2, 2, cell, sizeof cell);
+	assert_string_equal(cell, "inf");
 	lab_spread_of(NULL, 0, &s);
 	assert_int_equal(s.n, 0);
 }
