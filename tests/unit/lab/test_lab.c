@@ -283,13 +283,41 @@ static void test_stall_without_ordinary(void **state)
 	assert_int_equal(s.n, 2);
 }
 
+/* A seed run in which no worker used a clock tick of CPU: Jain over CPU
+ * is 1 by convention, but that is no evidence that the load is balanced. */
+static void test_load_without_cpu(void **state)
+{
+	(void)state;
+	struct lab_worker w[2][2] = {{{.index = 0, .pid = 10}, {.index = 1, .pid = 11}},
+				     {{.index = 0, .pid = 10}, {.index = 1, .pid = 11}}};
+	struct lab_rep reps[2];
+	memset(reps, 0, sizeof reps);
+	for (int k = 0; k < 2; k++) {
+		struct lab_result *r = &reps[k].runs[LAB_SEED];
+		*r = (struct lab_result){.ran = true, .valid = true, .stats_ok = true, .nworkers = 2, .workers = w[k]};
+		lab_balance_compute(w[k], 2, &r->bal);
+	}
+	struct lab_model m = {.name = "fifo", .available = true, .nreps = 2, .reps = reps};
+	struct lab_report rep = {.nmodels = 1, .models = &m};
+	lab_judge_models(&rep);
+	assert_int_equal(m.verdict.q[LAB_Q_LOAD].answer, LAB_UNSURE);
+	assert_int_not_equal(m.verdict.balances, LAB_YES);
+	/* Ticks on both workers: judged. */
+	for (int k = 0; k < 2; k++) {
+		w[k][0].cpu_us = w[k][1].cpu_us = 10000;
+		lab_balance_compute(w[k], 2, &reps[k].runs[LAB_SEED].bal);
+	}
+	lab_judge_models(&rep);
+	assert_int_equal(m.verdict.q[LAB_Q_LOAD].answer, LAB_YES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jain),	    cmocka_unit_test(test_balance), cmocka_unit_test(test_parse_stats),
 		cmocka_unit_test(test_delta), cmocka_unit_test(test_names),
 		cmocka_unit_test(test_spread), cmocka_unit_test(test_reconcile), cmocka_unit_test(test_verdict),
-		cmocka_unit_test(test_stall_without_ordinary),
+		cmocka_unit_test(test_stall_without_ordinary), cmocka_unit_test(test_load_without_cpu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
