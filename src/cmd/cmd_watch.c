@@ -21,6 +21,9 @@
 
 static const char *prog = "herd watch";
 
+/* --duration's upper bound: a year of seconds. */
+#define MAX_DURATION_S (366.0 * 24 * 3600)
+
 struct opts {
 	struct watch_config cfg;
 	double interval, duration;
@@ -111,8 +114,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return bad("--interval (50ms..1h)", optarg);
 			break;
 		case 'd':
-			if (util_parse_duration(optarg, &o->duration) != 0 || o->duration <= 0)
-				return bad("--duration (> 0)", optarg);
+			/* Bounded: the end is kept in u64 nanoseconds, and a
+			 * double beyond 2^64 ns (585 years) does not convert
+			 * (--duration 1e11 used to stop at once). */
+			if (util_parse_duration(optarg, &o->duration) != 0 || !(o->duration > 0) ||
+			    o->duration > MAX_DURATION_S)
+				return bad("--duration (> 0, at most 1 year)", optarg);
 			break;
 		case 'j': o->json = optarg; break;
 		case 'b': o->cfg.btf = optarg; break;

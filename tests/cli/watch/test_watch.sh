@@ -7,7 +7,7 @@
 . tests/cli/watch_common.sh
 
 # Usage errors: exit 2, whatever the machine.
-for args in "" "--port 0" "--port 65536" "--port x" "--pid 0" "--port 80 --interval 1ms" "--port 80 --duration 0" "--port 80 --bogus" "--port 80 extra" "--port 80 --probe kprobe"; do
+for args in "" "--port 0" "--port 65536" "--port x" "--pid 0" "--port 80 --interval 1ms" "--port 80 --duration 0" "--port 80 --duration 1e11" "--port 80 --bogus" "--port 80 extra" "--port 80 --probe kprobe"; do
 	# shellcheck disable=SC2086
 	out=$($HERD watch $args 2>&1)
 	expect_eq "usage error exits 2: '$args'" "$?" 2
