@@ -247,6 +247,9 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	if (prev) {
 		out->overflows = cur->listen_overflows - prev->listen_overflows;
 		out->drops = cur->listen_drops - prev->listen_drops;
+		out->lost = cur->lost - prev->lost;
+	} else {
+		out->lost = cur->lost;
 	}
 	free(a);
 	free(counts);

@@ -36,6 +36,10 @@ struct watch_interval {
 	double busiest_share; /* share of the row that accepted most */
 	uint64_t p50_ns, p90_ns, p99_ns, max_ns; /* all rows' waits together */
 	uint64_t overflows, drops;		 /* ListenOverflows / ListenDrops deltas */
+	/* Events the kernel program could not record: mostly accepts by a
+	 * thread beyond its table of WATCH_MAX_TIDS (counted by the listener
+	 * but by no worker row). Non-zero means the rows miss accepts. */
+	uint64_t lost;
 	struct watch_row *rows;
 	size_t nrows;
 	struct watch_sock_row *socks;

@@ -158,6 +158,7 @@ static void snapshot(struct watch_snapshot *s, uint64_t t_s, uint64_t scale)
 	proc(s, 103, 100, 0);
 	s->listen_overflows = 5 * scale;
 	s->listen_drops = 6 * scale;
+	s->lost = 7 * scale;
 }
 
 static void test_report(void **state)
@@ -173,6 +174,7 @@ static void test_report(void **state)
 	assert_int_equal(iv.accepted, 28); /* (10 + 3 + 1) x (3 - 1) */
 	assert_int_equal(iv.overflows, 10);
 	assert_int_equal(iv.drops, 12);
+	assert_int_equal(iv.lost, 14); /* accepts no row has: the rows miss them */
 	/* 101, 102 (its two threads summed), 103 (idle); the master is no row. */
 	assert_int_equal(iv.nrows, 3);
 	assert_int_equal(iv.rows[0].pid, 101);
