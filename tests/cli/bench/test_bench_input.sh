@@ -18,6 +18,15 @@ for p in 204body extra twice; do
 		"$(jget "$J" '["done"]'):$(jget "$J" '["status"]'):$(jget "$J" '["errors"]["parse"]')" "5:{'200': 5}:0"
 done
 
+# A response that arrives on an idle keep-alive connection (open loop, 200 ms
+# between requests): a protocol error of its own, the connection dropped,
+# and the next request is answered by its own response.
+$HERD bench --rate 5 -n 4 -c 1 -k 100 --json "$J" "$URL/late" >/dev/null; rc=$?
+expect_eq "unsolicited responses: exit 1, every request done (200)" "$rc:$(jget "$J" '["status"]')" "1:{'200': 4}"
+p=$(jget "$J" '["errors"]["protocol"]')
+expect_eq "unsolicited responses counted ($p of the 3 between requests)" "$((p >= 2 && p <= 3))" 1
+expect_eq "and no latency charged: max well under the 50 ms delay" "$(jget "$J" '["latency"]["max"] < 40000')" True
+
 # --urls FILE: [METHOD] URL [BODY], comments and blank lines skipped.
 cat >"$TMP/urls" <<END
 # a comment
