@@ -60,6 +60,26 @@ const char *bench_error_name(enum bench_error e)
 	return (unsigned)e < BENCH_ERR_COUNT ? error_names[e] : "unknown";
 }
 
+enum bench_error bench_classify(int err, bool connecting)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return BENCH_ERR_REFUSED;
+	case ECONNRESET:
+	case EPIPE:
+		return BENCH_ERR_RESET;
+	case EADDRNOTAVAIL:
+	case EADDRINUSE:
+		return BENCH_ERR_ADDRNOTAVAIL;
+	case ETIMEDOUT:
+		return BENCH_ERR_TIMEOUT;
+	case EPROTO:
+		return BENCH_ERR_TLS;
+	default:
+		return connecting ? BENCH_ERR_CONNECT : BENCH_ERR_IO;
+	}
+}
+
 const char *bench_error_text(enum bench_error e)
 {
 	return (unsigned)e < BENCH_ERR_COUNT ? error_texts[e] : "unknown error";

@@ -117,26 +117,6 @@ static void finish_conn(struct bench_conn *c)
 	}
 }
 
-static enum bench_error classify(int err, bool connecting)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return BENCH_ERR_REFUSED;
-	case ECONNRESET:
-	case EPIPE:
-		return BENCH_ERR_RESET;
-	case EADDRNOTAVAIL:
-	case EADDRINUSE:
-		return BENCH_ERR_ADDRNOTAVAIL;
-	case ETIMEDOUT:
-		return BENCH_ERR_TIMEOUT;
-	case EPROTO:
-		return BENCH_ERR_TLS;
-	default:
-		return connecting ? BENCH_ERR_CONNECT : BENCH_ERR_IO;
-	}
-}
-
 /* Fails the current request. text: the reason to report, or NULL for the kind's (or errno's) own. */
 void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const char *text, uint64_t now)
 {
@@ -162,7 +142,7 @@ void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const
 /* A transport call failed with rc (a negative errno). */
 static void fail_io(struct bench_conn *c, int rc, bool connecting, uint64_t now)
 {
-	enum bench_error k = classify(-rc, connecting);
+	enum bench_error k = bench_classify(-rc, connecting);
 	bench_conn_fail(c, k, -rc, k == BENCH_ERR_TLS ? c->x.error : NULL, now);
 }
 
@@ -260,7 +240,7 @@ static void open_conn(struct bench_conn *c, uint64_t now)
 	c->reqs_on_fd = 0;
 	int rc = set_socket_options(c, fd, fam, tg->tls);
 	if (rc < 0) {
-		bench_conn_fail(c, classify(-rc, true), -rc, NULL, now);
+		bench_conn_fail(c, bench_classify(-rc, true), -rc, NULL, now);
 		return;
 	}
 	t->opened++;
@@ -268,7 +248,7 @@ static void open_conn(struct bench_conn *c, uint64_t now)
 	int r = connect(fd, (const struct sockaddr *)&tg->addr, tg->addrlen);
 	if (r < 0 && errno != EINPROGRESS && !(fam == AF_UNIX && errno == EAGAIN)) {
 		int e = errno;
-		bench_conn_fail(c, classify(e, true), e, NULL, now);
+		bench_conn_fail(c, bench_classify(e, true), e, NULL, now);
 		return;
 	}
 	/* Edge-triggered, registered once for the connection's life: the state
@@ -541,7 +521,7 @@ static void handle_event(struct bench_conn *c, uint32_t ev, uint64_t now)
 		if (getsockopt(c->x.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			bench_conn_fail(c, classify(err, true), err, NULL, now);
+			bench_conn_fail(c, bench_classify(err, true), err, NULL, now);
 			return;
 		}
 		if (ev & (EPOLLOUT | EPOLLIN))
@@ -553,12 +533,14 @@ static void handle_event(struct bench_conn *c, uint32_t ev, uint64_t now)
 	case C_HANDSHAKE:
 		do_handshake(c, now);
 		return;
+	/* TLS may need the other direction (a write that must first read a
+	 * key update, a read that must write): any edge retries it. */
 	case C_WRITING:
-		if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) || !c->x.ops->short_read_drains)
 			start_write(c, now);
 		return;
 	case C_READING:
-		if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || !c->x.ops->short_read_drains)
 			do_read(c, ev, now);
 		return;
 	case C_WAIT:

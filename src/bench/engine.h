@@ -154,6 +154,9 @@ long bench_find_target(const struct bench_shared *sh, const struct bench_url *u)
 /* The text reported for a failure of kind e when nothing more precise is known. */
 const char *bench_error_text(enum bench_error e);
 
+/* The kind of failure errno err is (while connecting, or later). */
+enum bench_error bench_classify(int err, bool connecting);
+
 /* Closes the slot's connection (keeps the slot). */
 void bench_conn_close(struct bench_conn *c);
 /* Starts c->req on the slot's connection, opening one if needed. */
