@@ -4,7 +4,8 @@
 #   scripts/setup.sh [build|test|lab|peer|fuzz]...   (default: build)
 #
 #   build  compiler, make, zlib, OpenSSL (bench TLS), libbpf + bpftool + clang (the eBPF `steer` model)
-#   test   build + cmocka, chromium (the HTML report check), capsh (libcap2-bin)
+#   test   build + cmocka, chromium (the HTML report check), capsh (libcap2-bin),
+#          clang-format (make format-check)
 #   lab    build (herd lab needs nothing more)
 #   peer   nginx + lua module, wrk, ab: only for the comparison benchmarks
 #   fuzz   build + clang's libFuzzer runtime
@@ -17,7 +18,7 @@ want=()
 for g in "${groups[@]}"; do
 	case $g in
 	build | lab) want+=("${build[@]}") ;;
-	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin) ;;
+	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin clang-format) ;;
 	peer) want+=("${build[@]}" nginx libnginx-mod-http-lua wrk apache2-utils) ;;
 	fuzz) want+=("${build[@]}" libclang-rt-14-dev) ;;
 	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
