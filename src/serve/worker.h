@@ -7,6 +7,7 @@
 #ifndef HERD_WORKER_H
 #define HERD_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "serve/accept.h"
@@ -19,6 +20,10 @@ struct worker_cfg {
 	int master_pid;		    /* the worker exits when this process dies */
 	uint64_t header_timeout_ns; /* whole request head, and idle keep-alive */
 	uint64_t work_us;	    /* CPU burnt by `/` */
+	uint64_t max_work_us;	    /* cap of /cpu and /sleep (0: the routes' default) */
+	bool watch_runs;	    /* publish when each request starts (--worker-timeout) */
+	int log_fd;		    /* the access log, -1: none */
+	const char *log_path;	    /* reopened on SIGUSR1 */
 };
 
 /*
