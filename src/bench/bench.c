@@ -172,6 +172,12 @@ static void free_thread(struct bench_thread *t)
 	free(t->rbuf);
 	free(t->events);
 	free(t->step_count);
+	for (size_t i = 0; i < t->nextra; i++) {
+		free((char *)t->extra[i].authority);
+		free((char *)t->extra[i].server_name);
+		if (t->extra[i].owns_error)
+			free((char *)t->extra[i].resolve_error);
+	}
 	if (t->epfd >= 0)
 		close(t->epfd);
 }
@@ -252,6 +258,8 @@ static bool config_ok(const struct bench_config *cfg)
 		return false;
 	if (cfg->ntargets == 0 ? cfg->addrlen == 0 : !cfg->targets)
 		return false;
+	if (cfg->single_address && cfg->ntargets == 0)
+		return false;
 	for (size_t u = 0; cfg->url_target && u < cfg->nurls; u++)
 		if (cfg->url_target[u] >= (cfg->ntargets ? cfg->ntargets : 1))
 			return false;
@@ -303,6 +311,10 @@ static int init_shared(struct bench_shared *sh)
 	int rc;
 	if (tls && (rc = bench_tls_new(&cfg->tls, &sh->tls, &why)) < 0)
 		return rc;
+	/* A redirect may lead a plain run to https://; without a context such
+	 * a redirect fails (as a redirect error), the run does not. */
+	if (!tls && cfg->follow > 0)
+		(void)bench_tls_new(&cfg->tls, &sh->tls, &why);
 	sh->tmpl = calloc(cfg->nurls * 2, sizeof *sh->tmpl);
 	if (!sh->tmpl)
 		return -ENOMEM;

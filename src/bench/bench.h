@@ -65,6 +65,7 @@ struct bench_target {
 	const char *server_name;   /* TLS: SNI and the name the certificate must carry */
 	const char *authority;	   /* "host:port" (lower case) to match redirects against; may be NULL */
 	const char *resolve_error; /* non-NULL: the host did not resolve; its requests fail with this text */
+	bool owns_error;	   /* engine-internal: resolve_error was allocated by the engine */
 };
 
 /* One step of a rate schedule: the rate goes linearly from `from` to `to`
@@ -86,6 +87,7 @@ struct bench_config {
 	struct bench_tls_options tls;	   /* for TLS targets */
 	unsigned follow;		   /* redirects to follow per request (0: report the 3xx) */
 	const char *const *url_texts;	   /* per URL, the URL as given (needed to follow redirects) */
+	bool single_address;		   /* -r / --unix: every host, a redirect's too, is at targets[0]'s address */
 	const char *const *hosts; /* Host header per URL */
 	const char *const *paths; /* request target per URL ("/cpu?us=1000") */
 	size_t nurls;		  /* URLs are used round robin */

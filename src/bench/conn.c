@@ -171,7 +171,7 @@ static void connected(struct bench_conn *c, uint64_t now)
 {
 	struct bench_thread *t = c->t;
 	hdr_record(t->con, ns_to_us(bench_elapsed_ns(now, c->connect_ns)));
-	const struct bench_target *tg = &t->sh->targets[c->fd_target];
+	const struct bench_target *tg = bench_target_at(t, c->fd_target);
 	c->state = C_HANDSHAKE;
 	if (tg->tls) {
 		/* The TLS handshake row starts where the connect row ends. */
@@ -223,7 +223,7 @@ static int set_socket_options(struct bench_conn *c, int fd, int family, bool tls
 static void open_conn(struct bench_conn *c, uint64_t now)
 {
 	struct bench_thread *t = c->t;
-	const struct bench_target *tg = &t->sh->targets[c->target];
+	const struct bench_target *tg = bench_target_at(t, c->target);
 	if (tg->resolve_error) {
 		bench_conn_fail(c, BENCH_ERR_RESOLVE, 0, tg->resolve_error, now);
 		return;

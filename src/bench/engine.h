@@ -23,6 +23,7 @@ enum {
 	BENCH_MAX_EVENTS = 256,
 	BENCH_SAMPLE_BUF = 512,
 	BENCH_LOCATION_MAX = 2048, /* a longer Location is not followed */
+	BENCH_EXTRA_TARGETS = 16,  /* hosts a thread may add by following redirects */
 };
 
 /* Histograms hold 1 us to one hour, 3 significant digits. */
@@ -89,6 +90,10 @@ struct bench_thread {
 	const char *error_text[BENCH_ERR_COUNT]; /* first reason per kind */
 	uint64_t sent_late, abandoned, opened, bytes_read, bytes_written, tls_resumed, redirects;
 	uint64_t *step_count; /* rate schedule: requests finished per step */
+	/* Servers first met in a redirect's Location, resolved by this thread
+	 * (as Go's client resolves per connection); index ntargets + i. */
+	struct bench_target extra[BENCH_EXTRA_TARGETS];
+	size_t nextra;
 };
 
 struct bench_shared {
@@ -147,9 +152,17 @@ const char *bench_url_body(const struct bench_config *cfg, size_t u, size_t *len
 int bench_build_request(const struct bench_config *cfg, const char *method, const char *hosthdr, const char *path,
 			const char *extra, const char *body, size_t body_len, bool close_it, struct bench_tmpl *out);
 
-/* The target a redirect's URL goes to: its index, or -1 when the run has no
- * connection to that scheme, host and port. */
-long bench_find_target(const struct bench_shared *sh, const struct bench_url *u);
+/* The target a redirect's URL goes to: its index, after adding it to the
+ * thread's own when the run did not know it (resolving it now, blocking:
+ * a redirect to a new host is rare and Go's client resolves then too), or
+ * -1 when the thread already holds BENCH_EXTRA_TARGETS of them. */
+long bench_find_target(struct bench_thread *t, const struct bench_url *u);
+
+/* Target i: the run's, or one the thread added. */
+static inline const struct bench_target *bench_target_at(const struct bench_thread *t, size_t i)
+{
+	return i < t->sh->ntargets ? &t->sh->targets[i] : &t->extra[i - t->sh->ntargets];
+}
 
 /* The text reported for a failure of kind e when nothing more precise is known. */
 const char *bench_error_text(enum bench_error e);

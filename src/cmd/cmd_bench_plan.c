@@ -443,5 +443,6 @@ int bench_plan_build(const struct bench_opts *o, struct bench_plan *p, struct be
 	cfg->tls.ca_file = o->cacert;
 	cfg->tls.resume = o->resume;
 	cfg->follow = o->follow;
+	cfg->single_address = o->remote || o->unix_path;
 	return -1;
 }

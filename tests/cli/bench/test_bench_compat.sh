@@ -47,9 +47,12 @@ expect_eq "herd mode reports the 302 by default" "$(jget "$TMP/j" '["status"]')"
 $HERD bench -n 3 -k 10 --follow 5 --json "$TMP/j" "$URL/redir?n=2" >/dev/null; rc=$?
 expect_eq "--follow 5: 200s, 6 redirects followed" "$rc:$(jget "$TMP/j" '["status"]'):$(jget "$TMP/j" '["redirects"]')" "0:{'200': 3}:6"
 $HERD bench -n 2 --follow 5 --json "$TMP/j" "$URL/redirto?u=$URL2/" >/dev/null; rc=$?
-expect_eq "a redirect to a host the run does not know fails as redirect" "$rc:$(jget "$TMP/j" '["errors"]["redirect"]')" "1:2"
+expect_eq "a redirect to a host the run did not name is resolved and followed" "$rc:$(jget "$TMP/j" '["status"]')" "0:{'200': 2}"
 $HERD bench -n 2 --follow 5 --json "$TMP/j" "$URL/redirto?u=$URL2/" "$URL2/" >/dev/null; rc=$?
 expect_eq "a redirect to another host of the run is followed" "$rc:$(jget "$TMP/j" '["status"]')" "0:{'200': 2}"
+$BH -n 2 "$URL/redirto?u=http://nosuch.invalid/" >"$TMP/o" 2>"$TMP/e"; rc=$?
+expect_eq "benchhttp: a redirect to an unresolvable host is a [!] lookup failure" \
+	"$rc:$(wc -l <"$TMP/o"):$(grep -c '^\[!\] .*lookup nosuch.invalid' "$TMP/e")" "0:0:2"
 
 # Several hosts in one run, round robin, no -r needed.
 a0=$(conns); b0=$($PY -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode().split()[0][6:])' "$S2")
