@@ -23,21 +23,16 @@
 #include <unistd.h>
 
 #include "bench/engine.h"
+#include "lib/units.h"
 #include "lib/util.h"
 
 static const char *const error_names[BENCH_ERR_COUNT] = {
-	[BENCH_ERR_REFUSED] = "refused",
-	[BENCH_ERR_RESET] = "reset",
-	[BENCH_ERR_TIMEOUT] = "timeout",
-	[BENCH_ERR_ADDRNOTAVAIL] = "addrnotavail",
-	[BENCH_ERR_CLOSED] = "closed",
-	[BENCH_ERR_PARSE] = "parse",
-	[BENCH_ERR_CONNECT] = "connect",
-	[BENCH_ERR_IO] = "io",
-	[BENCH_ERR_TLS] = "tls",
-	[BENCH_ERR_RESOLVE] = "resolve",
-	[BENCH_ERR_PROTOCOL] = "protocol",
-	[BENCH_ERR_REDIRECT] = "redirect",
+	[BENCH_ERR_REFUSED] = "refused",   [BENCH_ERR_RESET] = "reset",
+	[BENCH_ERR_TIMEOUT] = "timeout",   [BENCH_ERR_ADDRNOTAVAIL] = "addrnotavail",
+	[BENCH_ERR_CLOSED] = "closed",	   [BENCH_ERR_PARSE] = "parse",
+	[BENCH_ERR_CONNECT] = "connect",   [BENCH_ERR_IO] = "io",
+	[BENCH_ERR_TLS] = "tls",	   [BENCH_ERR_RESOLVE] = "resolve",
+	[BENCH_ERR_PROTOCOL] = "protocol", [BENCH_ERR_REDIRECT] = "redirect",
 };
 
 static const char *const error_texts[BENCH_ERR_COUNT] = {
@@ -89,7 +84,7 @@ uint64_t bench_due_offset_ns(const struct bench_shared *sh, uint64_t seq)
 {
 	const struct bench_config *cfg = sh->cfg;
 	if (cfg->nsteps == 0)
-		return (uint64_t)((double)seq * 1e9 / cfg->rate);
+		return (uint64_t)((double)seq * NS_PER_SEC_F / cfg->rate);
 	double start = 0, m = (double)seq;
 	for (size_t k = 0; k < cfg->nsteps; k++) {
 		const struct bench_rate_step *s = &cfg->schedule[k];
@@ -104,14 +99,14 @@ uint64_t bench_due_offset_ns(const struct bench_shared *sh, uint64_t seq)
 				double a = (s->to - s->from) / (2 * s->duration_s);
 				t = (-s->from + sqrt(s->from * s->from + 4 * a * x)) / (2 * a);
 			}
-			return (uint64_t)((start + t) * 1e9);
+			return (uint64_t)((start + t) * NS_PER_SEC_F);
 		}
 		start += s->duration_s;
 	}
 	double last = cfg->schedule[cfg->nsteps - 1].to;
 	if (!(last > 0))
 		return UINT64_MAX / 2; /* never: the end of the run comes first */
-	return (uint64_t)((start + (m - sh->step_first[cfg->nsteps]) / last) * 1e9);
+	return (uint64_t)((start + (m - sh->step_first[cfg->nsteps]) / last) * NS_PER_SEC_F);
 }
 
 void bench_config_init(struct bench_config *cfg)
@@ -146,7 +141,7 @@ static int build_templates(struct bench_shared *sh)
 
 static int new_hist(struct hdr **h)
 {
-	return hdr_init(1, BENCH_HIST_HIGHEST_US, 3, h);
+	return hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, h);
 }
 
 static void free_thread(struct bench_thread *t)
@@ -370,7 +365,7 @@ static unsigned start_threads(struct bench_shared *sh, struct bench_thread *ts, 
 	if (cfg->requests)
 		sh->end_issue = UINT64_MAX;
 	else
-		sh->end_issue = sh->t0 + (uint64_t)(dur * 1e9);
+		sh->end_issue = sh->t0 + (uint64_t)(dur * NS_PER_SEC_F);
 	sh->go = true;
 	pthread_cond_broadcast(&sh->start_cond);
 	pthread_mutex_unlock(&sh->fin_lock);
@@ -386,14 +381,14 @@ static uint64_t wait_threads(struct bench_shared *sh, struct bench_thread *ts, u
 	uint64_t tick_start = sh->t0;
 	pthread_mutex_lock(&sh->fin_lock);
 	while (sh->running > 0) {
-		uint64_t next = tick_start + 1000000000u;
-		struct timespec ts_ = {.tv_sec = (time_t)(next / 1000000000u), .tv_nsec = (long)(next % 1000000000u)};
+		uint64_t next = tick_start + NS_PER_SEC;
+		struct timespec ts_ = {.tv_sec = (time_t)(next / NS_PER_SEC), .tv_nsec = (long)(next % NS_PER_SEC)};
 		int e = pthread_cond_timedwait(&sh->fin_cond, &sh->fin_lock, &ts_);
 		if (e == ETIMEDOUT && cfg->on_interval) {
 			pthread_mutex_unlock(&sh->fin_lock);
 			collect_interval(ts, n, ival_total);
 			pthread_mutex_lock(&sh->done_lock);
-			cfg->on_interval(cfg->arg, (double)(tick_start - sh->t0) / 1e9, 1.0, ival_total);
+			cfg->on_interval(cfg->arg, (double)(tick_start - sh->t0) / NS_PER_SEC_F, 1.0, ival_total);
 			pthread_mutex_unlock(&sh->done_lock);
 			pthread_mutex_lock(&sh->fin_lock);
 		}
@@ -409,8 +404,8 @@ static uint64_t wait_threads(struct bench_shared *sh, struct bench_thread *ts, u
 			end = ts[i].finish_ns;
 	if (cfg->on_interval && end > tick_start) {
 		collect_interval(ts, n, ival_total);
-		cfg->on_interval(cfg->arg, (double)(tick_start - sh->t0) / 1e9, (double)(end - tick_start) / 1e9,
-				 ival_total);
+		cfg->on_interval(cfg->arg, (double)(tick_start - sh->t0) / NS_PER_SEC_F,
+				 (double)(end - tick_start) / NS_PER_SEC_F, ival_total);
 	}
 	return end;
 }
@@ -445,7 +440,7 @@ static void merge_results(const struct bench_shared *sh, const struct bench_thre
 			  struct bench_result *res)
 {
 	const struct bench_config *cfg = sh->cfg;
-	res->duration_s = (double)(end - sh->t0) / 1e9;
+	res->duration_s = (double)(end - sh->t0) / NS_PER_SEC_F;
 	for (unsigned i = 0; i < n; i++)
 		merge_thread(res, &ts[i]);
 	res->achieved_rate = res->duration_s > 0 ? (double)(res->done + res->failed) / res->duration_s : 0;
@@ -510,7 +505,7 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res)
 	sh.limit = cfg->requests ? cfg->requests : UINT64_MAX;
 	sh.total_conns = cfg->connections;
 	double grace = cfg->timeout_s > 0 && cfg->timeout_s < 2 ? cfg->timeout_s : 2;
-	sh.grace_ns = (uint64_t)(grace * 1e9);
+	sh.grace_ns = (uint64_t)(grace * NS_PER_SEC_F);
 	init_sync(&sh);
 
 	unsigned nthreads = cfg->threads ? cfg->threads : cpu_count();

@@ -27,14 +27,14 @@
 #include <unistd.h>
 
 #include "bench/engine.h"
+#include "lib/units.h"
 #include "lib/util.h"
 
 enum {
-	LATE_NS = 1000000,	    /* open loop: sent more than 1 ms after due is late */
-	TIMEOUT_SCAN_NS = 10000000, /* timeouts are checked every 10 ms */
-	IDLE_WAKE_NS = 100000000,   /* the stop flag is polled at least every 100 ms */
+	LATE_NS = 1 * NS_PER_MS,	  /* open loop: sent more than 1 ms after due is late */
+	TIMEOUT_SCAN_NS = 10 * NS_PER_MS, /* timeouts are checked every 10 ms */
+	IDLE_WAKE_NS = 100 * NS_PER_MS,	  /* the stop flag is polled at least every 100 ms */
 };
-
 
 static bool run_stopped(const struct bench_shared *sh)
 {
@@ -43,10 +43,10 @@ static bool run_stopped(const struct bench_shared *sh)
 
 static int64_t ns_to_us(uint64_t ns)
 {
-	int64_t us = (int64_t)(ns / 1000);
+	int64_t us = (int64_t)(ns / NS_PER_US);
 	if (us < 1)
 		us = 1;
-	return us > BENCH_HIST_HIGHEST_US ? BENCH_HIST_HIGHEST_US : us;
+	return us > HDR_LATENCY_HIGHEST_US ? HDR_LATENCY_HIGHEST_US : us;
 }
 
 static void flush_samples(struct bench_thread *t)
@@ -69,7 +69,7 @@ static void push_sample(struct bench_thread *t, const struct bench_conn *c, uint
 	if (t->nsamples == BENCH_SAMPLE_BUF)
 		flush_samples(t);
 	struct bench_sample *s = &t->samples[t->nsamples++];
-	s->latency_ms = (double)bench_elapsed_ns(now, c->origin_ns) / 1e6;
+	s->latency_ms = (double)bench_elapsed_ns(now, c->origin_ns) / NS_PER_MS;
 	s->status = status;
 	s->error = err;
 	s->url_index = c->url;
@@ -82,7 +82,7 @@ static void count_step(struct bench_thread *t, uint64_t now)
 	const struct bench_shared *sh = t->sh;
 	if (!t->step_count)
 		return;
-	double at = (double)bench_elapsed_ns(now, sh->t0) / 1e9;
+	double at = (double)bench_elapsed_ns(now, sh->t0) / NS_PER_SEC_F;
 	for (size_t k = 0; k < sh->cfg->nsteps; k++)
 		if (at < sh->step_end_s[k]) {
 			t->step_count[k]++;
@@ -624,7 +624,7 @@ void *bench_thread_main(void *arg)
 	struct bench_thread *t = arg;
 	struct bench_shared *sh = t->sh;
 	const struct bench_config *cfg = sh->cfg;
-	uint64_t timeout_ns = cfg->timeout_s > 0 ? (uint64_t)(cfg->timeout_s * 1e9) : 0;
+	uint64_t timeout_ns = cfg->timeout_s > 0 ? (uint64_t)(cfg->timeout_s * NS_PER_SEC_F) : 0;
 
 	wait_for_go(sh);
 	uint64_t now = util_now_ns();
@@ -657,7 +657,7 @@ void *bench_thread_main(void *arg)
 		else if (sh->end_issue <= now && sh->end_issue + sh->grace_ns < wake)
 			wake = sh->end_issue + sh->grace_ns;
 		uint64_t d = wake > now ? wake - now : 0;
-		struct timespec ts = {.tv_sec = (time_t)(d / 1000000000u), .tv_nsec = (long)(d % 1000000000u)};
+		struct timespec ts = {.tv_sec = (time_t)(d / NS_PER_SEC), .tv_nsec = (long)(d % NS_PER_SEC)};
 		int n = epoll_pwait2(t->epfd, t->events, BENCH_MAX_EVENTS, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			abandon_all(t);

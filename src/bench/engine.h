@@ -26,9 +26,6 @@ enum {
 	BENCH_EXTRA_TARGETS = 16,  /* hosts a thread may add by following redirects */
 };
 
-/* Histograms hold 1 us to one hour, 3 significant digits. */
-#define BENCH_HIST_HIGHEST_US (3600LL * 1000 * 1000)
-
 enum bench_cstate { C_IDLE, C_WAIT, C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_FINISHED };
 
 /* A pre-built request. */
@@ -52,10 +49,10 @@ struct bench_conn {
 	bool pending;	   /* queued in t->pending */
 	bool write_waited; /* a write hit EAGAIN: read right after it completes */
 	unsigned reqs_on_fd;
-	unsigned hops;	   /* redirects followed for the current request */
+	unsigned hops; /* redirects followed for the current request */
 	size_t url;
-	size_t target;	   /* where the current request goes (a redirect may move it) */
-	size_t fd_target;  /* where the open connection goes */
+	size_t target;	  /* where the current request goes (a redirect may move it) */
+	size_t fd_target; /* where the open connection goes */
 	const struct bench_tmpl *req;
 	struct bench_tmpl redirect; /* the request a redirect built (owned) */
 	struct bench_url cur;	    /* the URL a redirect led to (owned) */
@@ -63,9 +60,9 @@ struct bench_conn {
 	uint64_t origin_ns; /* latency is measured from here */
 	uint64_t start_ns;  /* when the request really started (timeouts, ttfb) */
 	uint64_t connect_ns;
-	uint64_t seq;	    /* open loop: this connection's next request number */
-	uint64_t due_ns;    /* open loop: when that request is due */
-	char *location;	    /* BENCH_LOCATION_MAX bytes when following redirects */
+	uint64_t seq;	 /* open loop: this connection's next request number */
+	uint64_t due_ns; /* open loop: when that request is due */
+	char *location;	 /* BENCH_LOCATION_MAX bytes when following redirects */
 	struct httpresp parser;
 };
 
@@ -101,7 +98,7 @@ struct bench_shared {
 	const struct bench_target *targets; /* cfg's, or one built from cfg->addr */
 	size_t ntargets;
 	struct bench_target own_target;
-	struct bench_tls *tls; /* NULL when no target uses TLS */
+	struct bench_tls *tls;	 /* NULL when no target uses TLS */
 	struct bench_tmpl *tmpl; /* [url * 2 + close] */
 	struct bench_url *urls;	 /* parsed cfg->url_texts, for redirects; NULL without */
 	bool head;
@@ -115,7 +112,7 @@ struct bench_shared {
 	double *step_first; /* rate schedule: number of the first request of each step */
 	unsigned total_conns;
 	pthread_cond_t start_cond;
-	bool go, abort_run; /* under fin_lock */
+	bool go, abort_run;	   /* under fin_lock */
 	pthread_mutex_t done_lock; /* serialises on_done */
 	pthread_mutex_t fin_lock;
 	pthread_cond_t fin_cond;

@@ -188,4 +188,3 @@ bool bench_follow_redirect(struct bench_conn *c, uint64_t now)
 		bench_conn_fail(c, BENCH_ERR_REDIRECT, 0, why, now);
 	return true;
 }
-

@@ -55,9 +55,9 @@ static void test_parse_bad(void **state)
 		const char *in;
 		int rc;
 	} cases[] = {
-		{"ftp://h/", -EPROTONOSUPPORT}, {"h/", -EPROTONOSUPPORT}, {"http://", -EINVAL},
-		{"http:///x", -EINVAL},		{"http://h:0/", -EINVAL},   {"http://h:65536/", -EINVAL},
-		{"http://[::1/", -EINVAL},	{"http://::1/", -EINVAL},   {"http://u@/", -EINVAL},
+		{"ftp://h/", -EPROTONOSUPPORT}, {"h/", -EPROTONOSUPPORT},	{"http://", -EINVAL},
+		{"http:///x", -EINVAL},		{"http://h:0/", -EINVAL},	{"http://h:65536/", -EINVAL},
+		{"http://[::1/", -EINVAL},	{"http://::1/", -EINVAL},	{"http://u@/", -EINVAL},
 		{"http://h/a b", -EINVAL},	{"http://h/\r\nX: y", -EINVAL}, {"http://:80/", -EINVAL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -149,8 +149,8 @@ static void test_location_split(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_resolve),	   cmocka_unit_test(test_schedule),
+		cmocka_unit_test(test_parse_good),     cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_resolve),	       cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_location_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
