@@ -311,8 +311,11 @@ static int init_shared(struct bench_shared *sh)
 	if (!tls && cfg->follow > 0)
 		(void)bench_tls_new(&cfg->tls, &sh->tls, &why);
 	sh->tmpl = calloc(cfg->nurls * 2, sizeof *sh->tmpl);
-	if (!sh->tmpl)
+	sh->url_head = calloc(cfg->nurls, sizeof *sh->url_head);
+	if (!sh->tmpl || !sh->url_head)
 		return -ENOMEM;
+	for (size_t u = 0; u < cfg->nurls; u++)
+		sh->url_head[u] = strcasecmp(bench_url_method(cfg, u), "HEAD") == 0;
 	if ((rc = build_templates(sh)) < 0)
 		return rc;
 	if (cfg->follow > 0) {
@@ -334,6 +337,7 @@ static void free_shared(struct bench_shared *sh)
 	for (size_t i = 0; sh->tmpl && i < cfg->nurls * 2; i++)
 		free(sh->tmpl[i].buf);
 	free(sh->tmpl);
+	free(sh->url_head);
 	for (size_t u = 0; sh->urls && u < cfg->nurls; u++)
 		bench_url_free(&sh->urls[u]);
 	free(sh->urls);
@@ -501,7 +505,6 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res)
 		return -EINVAL;
 
 	struct bench_shared sh = {.cfg = cfg};
-	sh.head = strcasecmp(bench_url_method(cfg, 0), "HEAD") == 0;
 	sh.limit = cfg->requests ? cfg->requests : UINT64_MAX;
 	sh.total_conns = cfg->connections;
 	double grace = cfg->timeout_s > 0 && cfg->timeout_s < 2 ? cfg->timeout_s : 2;

@@ -286,6 +286,7 @@ static void start_url(struct bench_conn *c, uint64_t now)
 	const struct bench_shared *sh = c->t->sh;
 	unsigned k = sh->cfg->keepalive;
 	c->hops = 0;
+	c->head = sh->url_head[c->url];
 	c->target = sh->cfg->url_target ? sh->cfg->url_target[c->url] : 0;
 	if (c->x.fd >= 0 && (k == 0 || c->reqs_on_fd >= k || c->fd_target != c->target))
 		bench_conn_close(c);
@@ -389,7 +390,7 @@ static void start_write(struct bench_conn *c, uint64_t now)
 	}
 	c->state = C_READING;
 	c->reqs_on_fd++;
-	httpresp_init(&c->parser, t->sh->head);
+	httpresp_init(&c->parser, c->head);
 	if (c->location)
 		httpresp_capture_location(&c->parser, c->location, BENCH_LOCATION_MAX);
 	/* After a write that had to wait, the response may already be here and

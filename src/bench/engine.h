@@ -50,6 +50,7 @@ struct bench_conn {
 	bool write_waited; /* a write hit EAGAIN: read right after it completes */
 	unsigned reqs_on_fd;
 	unsigned hops; /* redirects followed for the current request */
+	bool head;     /* the current request is a HEAD */
 	size_t url;
 	size_t target;	  /* where the current request goes (a redirect may move it) */
 	size_t fd_target; /* where the open connection goes */
@@ -101,8 +102,8 @@ struct bench_shared {
 	struct bench_tls *tls;	 /* NULL when no target uses TLS */
 	struct bench_tmpl *tmpl; /* [url * 2 + close] */
 	struct bench_url *urls;	 /* parsed cfg->url_texts, for redirects; NULL without */
-	bool head;
-	bool big_requests; /* some request is longer than one TCP segment */
+	bool *url_head;		 /* per URL: its method is HEAD (the response has no body) */
+	bool big_requests;	 /* some request is longer than one TCP segment */
 	_Atomic uint64_t issued;
 	uint64_t limit;	    /* requests, UINT64_MAX in duration mode */
 	uint64_t t0;	    /* run start, monotonic ns */

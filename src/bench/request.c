@@ -147,6 +147,7 @@ static const char *redirect_to(struct bench_conn *c, uint64_t now)
 		body = NULL;
 		blen = 0;
 	}
+	c->head = strcasecmp(method, "HEAD") == 0;
 	c->target = (size_t)tg;
 	if (c->x.fd >= 0 && c->fd_target != c->target)
 		bench_conn_close(c);

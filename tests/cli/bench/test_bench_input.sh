@@ -37,6 +37,10 @@ POST $URL/ some body
 END
 $HERD bench -n 6 -k 10 --urls "$TMP/urls" --json "$J" >/dev/null; rc=$?
 expect_eq "--urls: 3 URLs round robin" "$rc:$(jget "$J" '["status"]')" "0:{'200': 4, '404': 2}"
+# A HEAD among them: its response has no body although it says Content-Length.
+printf 'HEAD %s/\nGET %s/\n' "$URL" "$URL" >"$TMP/head"
+$HERD bench -n 6 -c 1 -k 10 --timeout 2s --urls "$TMP/head" --json "$J" >/dev/null; rc=$?
+expect_eq "--urls with HEAD and GET on one connection: 6 x 200" "$rc:$(jget "$J" '["status"]'):$(jget "$J" '["connections_opened"]')" "0:{'200': 6}:1"
 printf 'BAD/METHOD %s/\n' "$URL" >"$TMP/bad"
 $HERD bench -n 1 --urls "$TMP/bad" >/dev/null 2>"$TMP/e"; rc=$?
 expect_eq "--urls with a bad line: exit 2, the line named" "$rc:$(grep -c 'line 1' "$TMP/e")" "2:1"
