@@ -171,6 +171,10 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_num(j, "rate", cfg->rate);
 	json_num(j, "timeout_s", cfg->timeout_s);
 	json_u64(j, "urls", cfg->nurls);
+	json_u64(j, "hosts", cfg->ntargets ? cfg->ntargets : 1);
+	json_u64(j, "follow", cfg->follow);
+	json_bool(j, "tls_verify", cfg->tls.verify);
+	json_bool(j, "tls_resume", cfg->tls.resume);
 	json_close(j, '}');
 	json_u64(j, "done", r->done);
 	json_u64(j, "failed", r->failed);
