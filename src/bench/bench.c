@@ -156,6 +156,9 @@ static void free_thread(struct bench_thread *t)
 		if (c->x.fd >= 0)
 			c->x.ops->close(&c->x);
 		bench_xport_forget(&c->x);
+		bench_conn_close_parked(c);
+		for (unsigned p = 0; p < c->nparked; p++)
+			bench_xport_forget(&c->parked[p].x);
 		free(c->redirect.buf);
 		free(c->location);
 		bench_url_free(&c->cur);

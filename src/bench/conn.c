@@ -111,6 +111,7 @@ static void make_pending(struct bench_conn *c)
 static void finish_conn(struct bench_conn *c)
 {
 	bench_conn_close(c);
+	bench_conn_close_parked(c);
 	if (c->state != C_FINISHED) {
 		c->state = C_FINISHED;
 		c->t->active--;
@@ -288,7 +289,9 @@ static void start_url(struct bench_conn *c, uint64_t now)
 	c->hops = 0;
 	c->head = sh->url_head[c->url];
 	c->target = sh->cfg->url_target ? sh->cfg->url_target[c->url] : 0;
-	if (c->x.fd >= 0 && (k == 0 || c->reqs_on_fd >= k || c->fd_target != c->target))
+	if (c->fd_target != c->target)
+		bench_conn_retarget(c);
+	if (c->x.fd >= 0 && (k == 0 || c->reqs_on_fd >= k))
 		bench_conn_close(c);
 	c->reused = c->x.fd >= 0;
 	/* The last request a connection will carry says so, letting the server

@@ -24,6 +24,7 @@ enum {
 	BENCH_SAMPLE_BUF = 512,
 	BENCH_LOCATION_MAX = 2048, /* a longer Location is not followed */
 	BENCH_EXTRA_TARGETS = 16,  /* hosts a thread may add by following redirects */
+	BENCH_PARKED = 4,	   /* idle connections a slot keeps to other servers */
 };
 
 enum bench_cstate { C_IDLE, C_WAIT, C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_FINISHED };
@@ -57,6 +58,14 @@ struct bench_conn {
 	const struct bench_tmpl *req;
 	struct bench_tmpl redirect; /* the request a redirect built (owned) */
 	struct bench_url cur;	    /* the URL a redirect led to (owned) */
+	/* Connections (or TLS sessions) to other servers, set aside while the
+	 * slot works for another one. */
+	struct bench_parked {
+		struct bench_xport x;
+		size_t target;
+		unsigned reqs;
+	} parked[BENCH_PARKED];
+	unsigned nparked;
 	size_t woff;
 	uint64_t origin_ns; /* latency is measured from here */
 	uint64_t start_ns;  /* when the request really started (timeouts, ttfb) */
@@ -167,6 +176,15 @@ const char *bench_error_text(enum bench_error e);
 
 /* The kind of failure errno err is (while connecting, or later). */
 enum bench_error bench_classify(int err, bool connecting);
+
+/* Points the slot's connection at c->target: sets the open one aside (or
+ * closes it when it has carried its share) and takes back the one parked
+ * for c->target, if any, as Go's client keeps an idle connection per host.
+ * A parked connection the server closed meanwhile fails its first write or
+ * read and is retried on a fresh one like any stale keep-alive connection. */
+void bench_conn_retarget(struct bench_conn *c);
+/* Closes the connections the slot parked (sessions are kept). */
+void bench_conn_close_parked(struct bench_conn *c);
 
 /* Closes the slot's connection (keeps the slot). */
 void bench_conn_close(struct bench_conn *c);

@@ -98,6 +98,55 @@ static int add_target(struct bench_thread *t, const struct bench_url *u, const c
 	return 0;
 }
 
+static void drop_parked(struct bench_conn *c, unsigned i)
+{
+	struct bench_xport *x = &c->parked[i].x;
+	if (x->fd >= 0)
+		x->ops->close(x);
+	bench_xport_forget(x);
+	c->parked[i] = c->parked[--c->nparked];
+}
+
+void bench_conn_retarget(struct bench_conn *c)
+{
+	unsigned k = c->t->sh->cfg->keepalive;
+	if (c->x.fd >= 0 || c->x.session) {
+		if (c->x.fd >= 0 && (k == 0 || c->reqs_on_fd >= k))
+			bench_conn_close(c);
+		if (c->nparked == BENCH_PARKED)
+			drop_parked(c, 0);
+		/* Out of the epoll set while parked: its events (the server
+		 * closing it) must not be taken for the active connection's. */
+		if (c->x.fd >= 0)
+			(void)epoll_ctl(c->t->epfd, EPOLL_CTL_DEL, c->x.fd, NULL);
+		c->parked[c->nparked++] = (struct bench_parked){c->x, c->fd_target, c->reqs_on_fd};
+	}
+	c->x = (struct bench_xport){.fd = -1, .ops = &bench_xport_tcp};
+	c->reqs_on_fd = 0;
+	c->fd_target = c->target;
+	for (unsigned i = 0; i < c->nparked; i++)
+		if (c->parked[i].target == c->target) {
+			c->x = c->parked[i].x;
+			c->reqs_on_fd = c->parked[i].reqs;
+			c->parked[i] = c->parked[--c->nparked];
+			/* Adding it back reports what happened meanwhile (data, a
+			 * close) at once, edge-triggered or not. */
+			struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+			if (c->x.fd >= 0 && epoll_ctl(c->t->epfd, EPOLL_CTL_ADD, c->x.fd, &ev) < 0)
+				bench_conn_close(c);
+			return;
+		}
+}
+
+void bench_conn_close_parked(struct bench_conn *c)
+{
+	for (unsigned i = 0; i < c->nparked; i++) {
+		struct bench_xport *x = &c->parked[i].x;
+		if (x->fd >= 0)
+			x->ops->close(x);
+	}
+}
+
 long bench_find_target(struct bench_thread *t, const struct bench_url *u)
 {
 	const struct bench_shared *sh = t->sh;
@@ -149,8 +198,8 @@ static const char *redirect_to(struct bench_conn *c, uint64_t now)
 	}
 	c->head = strcasecmp(method, "HEAD") == 0;
 	c->target = (size_t)tg;
-	if (c->x.fd >= 0 && c->fd_target != c->target)
-		bench_conn_close(c);
+	if (c->fd_target != c->target)
+		bench_conn_retarget(c);
 	unsigned k = cfg->keepalive;
 	bool last = k == 0 || c->reqs_on_fd + 1 >= k;
 	free(c->redirect.buf);
