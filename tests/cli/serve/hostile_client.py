@@ -3,9 +3,9 @@
   drip PORT SECONDS        a head with Content-Length (prints "sent"), then one
                            body byte every 0.2 s for SECONDS (a slow upload)
   pipeclose PORT N MS      one write of N pipelined /sleep?ms=MS, then close()
-  finreq PORT TIMEOUT      one request and its FIN in one segment (TCP_CORK,
-                           then shutdown); prints the seconds until the
-                           server closed (TIMEOUT when it did not)
+  finreq PORT TIMEOUT N    N times: one request and its FIN in one segment
+                           (TCP_CORK, then shutdown); prints how many of the
+                           N the server did not close within TIMEOUT / 3
 """
 import socket
 import sys
@@ -33,19 +33,24 @@ def pipeclose(port, n, ms):
     s.close()
 
 
-def finreq(port, timeout):
-    s = connect(port)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
-    s.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-    s.shutdown(socket.SHUT_WR)  # the FIN leaves with the corked request
-    start = time.time()
-    s.settimeout(float(timeout))
-    try:
-        while s.recv(65536):
+def finreq(port, timeout, n):
+    slow = 0
+    for _ in range(int(n)):
+        s = connect(port)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        s.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)  # the FIN leaves with the corked request
+        start = time.time()
+        s.settimeout(float(timeout))
+        try:
+            while s.recv(65536):
+                pass
+        except socket.timeout:
             pass
-        print("%.3f" % (time.time() - start))
-    except socket.timeout:
-        print(timeout)
+        if time.time() - start >= float(timeout) / 3:
+            slow += 1
+        s.close()
+    print(slow)
 
 
 if __name__ == "__main__":

@@ -105,8 +105,18 @@ if [ "$PRIV" = 1 ]; then
 	done
 	expect_eq "steer: idle workers all take connections (accepted: $counts)" "$n/$zero" "4/0"
 	expect_eq "steer: every connection accepted" "$total" 80
+
+	# Ties at idle go round robin (they went by packet hash, and 48
+	# sequential connections over 3 workers could split 32/16/1).
+	start_serve --accept steer --workers 3
+	conns 48 / >/dev/null
+	stop_serve
+	counts=$(exit_counts | tr '\n' ' ')
+	even=1
+	for c in $counts; do { [ "$c" -ge 10 ] && [ "$c" -le 22 ]; } || even=0; done
+	expect_eq "steer: 48 sequential connections over 3 idle workers, 10..22 each (accepted: $counts)" "$even" 1
 else
-	for d in "blocked worker" "control" "spread"; do ok "# SKIP $d: needs CAP_BPF and CAP_NET_ADMIN"; done
+	for d in "blocked worker" "control" "spread" "round robin"; do ok "# SKIP $d: needs CAP_BPF and CAP_NET_ADMIN"; done
 fi
 
 # Unprivileged: a clear refusal, exit 1, nothing left running or listening.
