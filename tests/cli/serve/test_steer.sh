@@ -112,9 +112,12 @@ if [ "$PRIV" = 1 ]; then
 	conns 48 / >/dev/null
 	stop_serve
 	counts=$(exit_counts | tr '\n' ' ')
-	even=1
-	for c in $counts; do { [ "$c" -ge 10 ] && [ "$c" -le 22 ]; } || even=0; done
-	expect_eq "steer: 48 sequential connections over 3 idle workers, 10..22 each (accepted: $counts)" "$even" 1
+	# Round robin gives 16 each; a hash, as before, rarely stays within
+	# 4 of that (counts 15/13/20 were typical).
+	spread=$(printf '%s\n' $counts | sort -n | sed -n '1p;$p' | tr '\n' ' ' | awk '{print $2 - $1}')
+	n=$(printf '%s\n' $counts | grep -c .)
+	expect_eq "steer: 48 sequential connections over 3 idle workers, within 4 of each other (accepted: $counts)" \
+		"$n/$([ "${spread:-99}" -le 4 ] && echo even || echo uneven)" "3/even"
 else
 	for d in "blocked worker" "control" "spread" "round robin"; do ok "# SKIP $d: needs CAP_BPF and CAP_NET_ADMIN"; done
 fi
