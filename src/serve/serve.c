@@ -126,7 +126,7 @@ static void record_listener(unsigned slot)
 }
 
 /* Forks a worker into slot. 0 or -errno. */
-static int spawn(unsigned slot)
+static int spawn_worker(unsigned slot)
 {
 	struct mslot *m = &M.ms[slot];
 	if (M.g.model->add_slot) {
@@ -299,7 +299,7 @@ static bool add_worker(const char *why)
 		logf_("%s: no free worker slot (workers still leaving)", why);
 		return false;
 	}
-	int err = spawn((unsigned)slot);
+	int err = spawn_worker((unsigned)slot);
 	if (err) {
 		logf_("%s: cannot start worker %d: %s", why, slot, strerror(-err));
 		/* A reuseport listener opened for the slot would stay in the
@@ -439,7 +439,7 @@ static void tick(void)
 	for (unsigned i = 0; i < M.nslots; i++) {
 		struct mslot *m = &M.ms[i];
 		if (m->used && m->pid == 0 && m->respawn_at && m->respawn_at <= now && !M.stopping) {
-			int err = spawn(i);
+			int err = spawn_worker(i);
 			if (err) {
 				logf_("worker %u: respawn failed: %s; retrying", i, strerror(-err));
 				m->respawn_at = now + RESPAWN_DELAY_MS * 1000000ull;
@@ -614,7 +614,7 @@ static int start(sigset_t *set, char *why, size_t whylen)
 	if (cfg->model->open && (err = cfg->model->open(&M.g)))
 		return err;
 	for (unsigned i = 0; i < cfg->workers; i++) {
-		if ((err = spawn(i))) {
+		if ((err = spawn_worker(i))) {
 			if (i > 0 || !(cfg->model->flags & ACCEPT_PER_SLOT))
 				snprintf(why, whylen, "start worker %u", i);
 			kill_all();
@@ -652,7 +652,14 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 	/* All blocked: they are taken with sigtimedwait(), never lost. */
 	if (sigprocmask(SIG_BLOCK, &set, &old) < 0)
 		return -errno;
-	signal(SIGPIPE, SIG_IGN);
+	/* A write to a closed pipe (a log reader gone) must fail, not kill. */
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigemptyset(&ign.sa_mask);
+	if (sigaction(SIGPIPE, &ign, NULL) < 0) {
+		err = -errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return err;
+	}
 
 	if ((err = start(&set, why, whylen)))
 		goto out;

@@ -235,7 +235,7 @@ static int do_accept(void)
 	return m->accept ? m->accept(&W.aw) : accept_generic_accept(&W.aw);
 }
 
-static void begin_stop(void)
+static void leave_model(void)
 {
 	const struct accept_model *m = W.aw.g->model;
 	if (m->detach)
@@ -338,7 +338,7 @@ int worker_run(const struct worker_cfg *cfg)
 			conn_reopen_log();
 		}
 		if (stop_requested && !conn_stopping())
-			begin_stop();
+			leave_model();
 		if (conn_stopping() && conn_count() == 0)
 			break;
 		if (serial && !conn_stopping() && conn_count() == 0 && !W.aw.paused) {
