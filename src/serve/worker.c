@@ -142,7 +142,7 @@ static void conn_discard(struct conn *c)
 		size_t room;
 		char *p = conn_in_room(c, &room);
 		ssize_t n = read(c->fd, p, room);
-		if (n > 0)
+		if (n > 0 && conn_discarded(c, (size_t)n))
 			continue;
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -150,7 +150,7 @@ static void conn_discard(struct conn *c)
 			conn_wait(c);
 			return;
 		}
-		conn_close(c);
+		conn_close(c); /* end of stream, an error, or enough discarded */
 		return;
 	}
 }

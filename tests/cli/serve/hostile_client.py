@@ -3,6 +3,9 @@
   drip PORT SECONDS        a head with Content-Length (prints "sent"), then one
                            body byte every 0.2 s for SECONDS (a slow upload)
   pipeclose PORT N MS      one write of N pipelined /sleep?ms=MS, then close()
+  bigbody PORT MB          a head with Content-Length: 10^9, then up to MB MiB
+                           of body as fast as the server takes it; prints the
+                           status line it got and the MiB it could send
   finreq PORT TIMEOUT N    N times: one request and its FIN in one segment
                            (TCP_CORK, then shutdown); prints how many of the
                            N the server did not close within TIMEOUT / 3
@@ -33,6 +36,20 @@ def pipeclose(port, n, ms):
     s.close()
 
 
+def bigbody(port, mb):
+    s = connect(port)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n")
+    status = s.recv(4096).split(b"\r\n")[0].decode()
+    chunk = b"x" * 65536
+    sent = 0
+    try:
+        while sent < int(mb) * 1048576:
+            sent += s.send(chunk)
+    except OSError:
+        pass  # the server closed: EPIPE or ECONNRESET
+    print(status, sent // 1048576)
+
+
 def finreq(port, timeout, n):
     slow = 0
     for _ in range(int(n)):
@@ -54,4 +71,4 @@ def finreq(port, timeout, n):
 
 
 if __name__ == "__main__":
-    {"drip": drip, "pipeclose": pipeclose, "finreq": finreq}[sys.argv[1]](*sys.argv[2:])
+    {"drip": drip, "pipeclose": pipeclose, "bigbody": bigbody, "finreq": finreq}[sys.argv[1]](*sys.argv[2:])
