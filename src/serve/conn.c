@@ -319,7 +319,7 @@ static bool conn_answer(struct conn *c)
 				return true;
 			r = HTTP_HEADERS_TOO_LARGE; /* cannot happen while CONN_IN_CAP > HTTP_MAX_HEAD */
 		}
-		if (t0 && util_now_ns() - t0 >= SLOW_RUN_NS && W.io->peer_gone(c)) {
+		if (t0 && util_now_ns() - t0 >= SLOW_RUN_NS && W.io->peer_gone && W.io->peer_gone(c)) {
 			/* What was answered goes out (a half-closed client still
 			 * reads); the rest is dropped. */
 			c->in_len = c->seen = 0;

@@ -78,7 +78,7 @@ struct conn_io {
 	void (*send_last)(struct conn *c);
 	/* Whether the peer has closed its side or reset the connection, asked
 	 * without consuming input (before a pipelined request that follows a
-	 * slow one: its answer would go nowhere). */
+	 * slow one: its answer would go nowhere). NULL: never asked. */
 	bool (*peer_gone)(struct conn *c);
 };
 
