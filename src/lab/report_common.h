@@ -46,13 +46,17 @@ void report_fmt(enum report_kind k, double v, char *b, size_t len);
  * the figure is undefined in every valid one. */
 void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, size_t valid, char *b, size_t len);
 
+/* How a judged figure is written (a share as a percentage, else a ratio). */
+enum report_kind report_judgement_kind(const struct lab_judgement *j);
+
 /* The verdict line ("balances? YES (...); flat tail? UNSURE (...)"). */
 void report_verdict_line(const struct lab_model *m, char *buf, size_t len);
 /* The balances? answer as shown: YES, NO, UNSURE, UNDER LOAD ONLY, n/a. */
 const char *report_balances_word(const struct lab_verdict *v);
 
-/* Per-worker counters summed over the valid repetitions of sc (pooled, in
- * slot order); *n workers. Returns false when none had counters. */
+/* Per-worker counters summed over the valid repetitions of sc, by rank:
+ * in each repetition the workers ordered busiest first (by connections);
+ * *n workers. Returns false when none had counters. */
 bool report_pooled_workers(const struct lab_model *m, int sc, struct lab_worker *out, size_t max, size_t *n);
 
 #endif
