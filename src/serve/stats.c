@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "lib/proc.h"
+#include "lib/units.h"
 #include "serve/statskeys.h"
 
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -272,9 +273,9 @@ int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino
 	    "# TYPE herd_cpu_seconds_total counter\n");
 	for (unsigned i = 0; i < r->nslots; i++)
 		if (live_slot(r, i)) {
-			uint64_t us = slot_cpu(&r->slot[i]);
+			uint64_t us = slot_cpu(&r->slot[i]), sec = us / US_PER_SEC, frac = us % US_PER_SEC;
 			put(buf, cap, &len, "herd_cpu_seconds_total{worker=\"%u\"} %" PRIu64 ".%06" PRIu64 "\n",
-			    i, us / 1000000, us % 1000000);
+			    i, sec, frac);
 		}
 	put(buf, cap, &len,
 	    "# HELP herd_inflight Connections with a request under way.\n# TYPE herd_inflight gauge\n");
