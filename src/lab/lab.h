@@ -108,6 +108,10 @@ struct lab_result {
 	struct lab_balance bal;
 	unsigned respawns;
 	double cpu_us_per_request; /* sum of worker CPU / requests served */
+	/* Accept-queue wait of the run's connections (herd watch's
+	 * collector; qwait_ok false where it could not run). */
+	bool qwait_ok;
+	double qwait_p50_ms, qwait_p99_ms, qwait_max_ms;
 };
 
 /* One repetition of every scenario for one model. */

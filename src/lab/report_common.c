@@ -25,6 +25,8 @@ static double g_momcpu(const struct lab_result *r) { return r->stats_ok ? r->bal
 static double g_momconn(const struct lab_result *r) { return r->stats_ok ? r->bal.max_over_min_conn : NAN; }
 static double g_top(const struct lab_result *r) { return r->stats_ok ? r->bal.max_share_conn : NAN; }
 static double g_cpureq(const struct lab_result *r) { return r->stats_ok ? r->cpu_us_per_request : NAN; }
+static double g_qw50(const struct lab_result *r) { return r->qwait_ok ? r->qwait_p50_ms : NAN; }
+static double g_qw99(const struct lab_result *r) { return r->qwait_ok ? r->qwait_p99_ms : NAN; }
 
 const struct report_row report_rows[REPORT_ROWS] = {
 	{"req/s", "throughput_rps", g_rps, RK_RATE},
@@ -41,6 +43,10 @@ const struct report_row report_rows[REPORT_ROWS] = {
 	{"max/min conns", "max_over_min_connections", g_momconn, RK_RATIO},
 	{"top conn share", "max_share_connections", g_top, RK_SHARE},
 	{"CPU us/req", "cpu_us_per_request", g_cpureq, RK_US},
+	/* herd watch's collector: from the connection being ready in the
+	 * listener's queue to its accept(); n/a where it cannot run. */
+	{"acceptq p50 ms", "accept_queue_wait_p50_ms", g_qw50, RK_MS_OPT},
+	{"acceptq p99 ms", "accept_queue_wait_p99_ms", g_qw99, RK_MS_OPT},
 };
 
 const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t step)
@@ -97,6 +103,7 @@ void report_fmt(enum report_kind k, double v, char *b, size_t len)
 	}
 	switch (k) {
 	case RK_MS:
+	case RK_MS_OPT:
 		snprintf(b, len, v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v);
 		return;
 	case RK_RATIO: snprintf(b, len, "%.2f", v); return;
@@ -115,7 +122,7 @@ void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, siz
 	}
 	if (valid == 0 || s->n == 0) {
 		/* No valid run, or only undefined values (a worker got nothing). */
-		snprintf(b, len, valid == 0 ? "INVALID" : "inf");
+		snprintf(b, len, valid == 0 ? "INVALID" : k == RK_MS_OPT ? "n/a" : "inf");
 		return;
 	}
 	char med[24], lo[24], hi[24];

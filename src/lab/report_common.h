@@ -18,7 +18,8 @@
 #define REPORT_CALM LAB_SCENARIO_COUNT
 const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t step);
 
-enum report_kind { RK_MS, RK_RATIO, RK_RATE, RK_SHARE, RK_US };
+/* RK_MS_OPT: milliseconds that may not be measured at all ("n/a"). */
+enum report_kind { RK_MS, RK_RATIO, RK_RATE, RK_SHARE, RK_US, RK_MS_OPT };
 
 /* One figure of a run: how the tables label it, its JSON key, its getter
  * (NAN: undefined) and how it is formatted. */
@@ -28,7 +29,7 @@ struct report_row {
 	double (*get)(const struct lab_result *r);
 	enum report_kind kind;
 };
-enum { REPORT_ROWS = 14 };
+enum { REPORT_ROWS = 16 };
 extern const struct report_row report_rows[REPORT_ROWS];
 
 /* The spread of one row over the model's valid results at (sc, step). */

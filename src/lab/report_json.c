@@ -40,6 +40,16 @@ static void balance_json(struct json_writer *j, const struct lab_result *r)
 	json_close(j, '}');
 	json_num(j, "cpu_us_per_request", r->cpu_us_per_request);
 	json_u64(j, "respawns", r->respawns);
+	/* herd watch's collector; null where it could not run. */
+	if (r->qwait_ok) {
+		json_open(j, "accept_queue_wait_ms", '{');
+		json_num(j, "p50", r->qwait_p50_ms);
+		json_num(j, "p99", r->qwait_p99_ms);
+		json_num(j, "max", r->qwait_max_ms);
+		json_close(j, '}');
+	} else {
+		json_str(j, "accept_queue_wait_ms", NULL);
+	}
 	json_open(j, "workers", '[');
 	for (size_t w = 0; w < r->nworkers; w++) {
 		const struct lab_worker *x = &r->workers[w];
