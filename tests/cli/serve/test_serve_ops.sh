@@ -12,12 +12,7 @@ start_any() {
 	$HERD serve "$@" 2>"$SERR" &
 	SPID=$!
 	track_pid "$SPID"
-	local i
-	for i in $(seq 200); do
-		grep -q "listening on" "$SERR" && break
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_line "$SERR" "listening on" "$SPID"
 	PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$SERR" | head -1)
 }
 
@@ -164,7 +159,7 @@ if command -v systemd-socket-activate >/dev/null; then
 	expect_match "socket activation: the listening line names the passed socket" "$(cat "$TMP/sa.err")" \
 		"listening on 127.0.0.1:$port "
 	kill -TERM $sa
-	for _ in $(seq 50); do kill -0 $sa 2>/dev/null || break; sleep 0.1; done
+	wait_gone $sa 5
 	wait $sa; rc=$?
 	expect_eq "socket activation: clean stop" "$rc" 0
 	# A model with a listener per worker cannot use the one socket.
