@@ -36,11 +36,38 @@ expect_files_eq() {
 
 track_pid() { _pids+=("$1"); }
 
+# wait_until SECONDS CMD...: runs CMD every 50 ms until it succeeds (0) or
+# SECONDS have passed (1).
+wait_until() {
+	local i n=$(($1 * 20))
+	shift
+	for i in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+_gone() { ! kill -0 "$1" 2>/dev/null; }
+_line_or_gone() { grep -q -- "$2" "$1" 2>/dev/null || _gone "$3"; }
+_listening() { ss -Htln "sport = :$1" | grep -q .; }
+
+# wait_gone PID [SECONDS]: waits until PID has exited (default 10 s); 1 if
+# it still runs then. A zombie counts as running: reap it with `wait`.
+wait_gone() { wait_until "${2:-10}" _gone "$1"; }
+
+# wait_line FILE REGEX PID [SECONDS]: waits until FILE has a line matching
+# REGEX (grep), for as long as PID runs and at most SECONDS (default 10).
+wait_line() {
+	wait_until "${4:-10}" _line_or_gone "$1" "$2" "$3"
+	grep -q -- "$2" "$1" 2>/dev/null
+}
+
 cleanup() {
 	local p
 	for p in "${_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${_pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		wait_gone "$p" 5
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
@@ -58,19 +85,20 @@ free_port() {
 	[ "$lo" -gt 12000 ] || lo=32768
 	for _ in $(seq 100); do
 		p=$((10000 + RANDOM % (lo - 11000)))
-		if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+		if ! _listening "$p"; then echo "$p"; return 0; fi
 	done
 	return 1
 }
 
 # wait_port PORT [SECONDS]: waits until something listens on 127.0.0.1:PORT.
-wait_port() {
-	local i
-	for i in $(seq $((${2:-10} * 20))); do
-		ss -Htln "sport = :$1" | grep -q . && return 0
-		sleep 0.05
-	done
-	return 1
-}
+wait_port() { wait_until "${2:-10}" _listening "$1"; }
 
 done_testing() { echo "1..$_n"; }
+
+# skip_all REASON: the whole test cannot run here; one skipped check says
+# why, and the script ends (exit 0).
+skip_all() {
+	ok "# SKIP $1"
+	done_testing
+	exit 0
+}

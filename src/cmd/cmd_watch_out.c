@@ -10,20 +10,27 @@
 #include <sys/socket.h>
 
 #include "cmd/cmd_watch.h"
+#include "lib/units.h"
+
+/* Waits are kept in ns and shown in us. */
+static double us_of(uint64_t ns)
+{
+	return (double)ns / NS_PER_US;
+}
 
 /* A wait in the unit that keeps 2-3 significant digits. */
 static const char *fmt_wait(char *buf, size_t len, uint64_t ns, bool any)
 {
 	if (!any)
 		snprintf(buf, len, "-");
-	else if (ns < 10000)
-		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
-	else if (ns < 1000000)
-		snprintf(buf, len, "%.0fus", (double)ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, len, "%.1fms", (double)ns / 1e6);
+	else if (ns < 10 * NS_PER_US)
+		snprintf(buf, len, "%.1fus", us_of(ns));
+	else if (ns < NS_PER_MS)
+		snprintf(buf, len, "%.0fus", us_of(ns));
+	else if (ns < NS_PER_SEC)
+		snprintf(buf, len, "%.1fms", (double)ns / NS_PER_MS);
 	else
-		snprintf(buf, len, "%.2fs", (double)ns / 1e9);
+		snprintf(buf, len, "%.2fs", (double)ns / NS_PER_SEC_F);
 	return buf;
 }
 
@@ -106,8 +113,8 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 		"%s t=%.2f seconds=%.2f accepted=%" PRIu64 " fairness=%.4f busiest_share=%.4f wait_p50_us=%.1f "
 		"wait_p99_us=%.1f wait_max_us=%.1f listen_overflows=%" PRIu64 " listen_drops=%" PRIu64 " lost=%" PRIu64
 		"\n",
-		what, h->t_s, iv->seconds, iv->accepted, iv->fairness, iv->busiest_share, (double)iv->p50_ns / 1e3,
-		(double)iv->p99_ns / 1e3, (double)iv->max_ns / 1e3, iv->overflows, iv->drops, iv->lost);
+		what, h->t_s, iv->seconds, iv->accepted, iv->fairness, iv->busiest_share, us_of(iv->p50_ns),
+		us_of(iv->p99_ns), us_of(iv->max_ns), iv->overflows, iv->drops, iv->lost);
 	for (size_t i = 0; i < iv->nrows; i++) {
 		const struct watch_row *r = &iv->rows[i];
 		fprintf(f,
@@ -115,8 +122,8 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 			" share=%.4f rate=%.1f wait_p50_us=%.1f wait_p90_us=%.1f wait_p99_us=%.1f wait_max_us=%.1f"
 			" cpu_s=%.3f\n",
 			what, h->t_s, (int)r->pid, (int)r->tid, r->comm[0] ? r->comm : "?", r->accepted, r->timed,
-			r->share, r->rate, (double)r->p50_ns / 1e3, (double)r->p90_ns / 1e3, (double)r->p99_ns / 1e3,
-			(double)r->max_ns / 1e3, r->cpu_s);
+			r->share, r->rate, us_of(r->p50_ns), us_of(r->p90_ns), us_of(r->p99_ns), us_of(r->max_ns),
+			r->cpu_s);
 	}
 	for (size_t i = 0; i < iv->nsocks; i++) {
 		const struct watch_sock_row *s = &iv->socks[i];
@@ -136,10 +143,10 @@ static void json_wait(struct json_writer *j, uint64_t timed, uint64_t p50, uint6
 {
 	json_open(j, "wait_us", '{');
 	json_u64(j, "timed", timed);
-	json_num(j, "p50", (double)p50 / 1e3);
-	json_num(j, "p90", (double)p90 / 1e3);
-	json_num(j, "p99", (double)p99 / 1e3);
-	json_num(j, "max", (double)max / 1e3);
+	json_num(j, "p50", us_of(p50));
+	json_num(j, "p90", us_of(p90));
+	json_num(j, "p99", us_of(p99));
+	json_num(j, "max", us_of(max));
 	json_close(j, '}');
 }
 

@@ -123,30 +123,17 @@ static inline const char *scan_field(const char *p, const char *e, unsigned belo
 static enum http_method method_of(const char *p, size_t len)
 {
 	/* Methods are case-sensitive (RFC 9110 9.1): "get" is an unknown method. */
-	switch (len) {
-	case 3:
-		if (memcmp(p, "GET", 3) == 0)
-			return HTTP_GET;
-		if (memcmp(p, "PUT", 3) == 0)
-			return HTTP_PUT;
-		break;
-	case 4:
-		if (memcmp(p, "HEAD", 4) == 0)
-			return HTTP_HEAD;
-		if (memcmp(p, "POST", 4) == 0)
-			return HTTP_POST;
-		break;
-	case 6:
-		if (memcmp(p, "DELETE", 6) == 0)
-			return HTTP_DELETE;
-		break;
-	case 7:
-		if (memcmp(p, "OPTIONS", 7) == 0)
-			return HTTP_OPTIONS;
-		break;
-	default:
-		break;
-	}
+	static const struct {
+		char name[8];
+		size_t len;
+		enum http_method method;
+	} methods[] = {
+		{"GET", 3, HTTP_GET}, {"HEAD", 4, HTTP_HEAD},	  {"POST", 4, HTTP_POST},
+		{"PUT", 3, HTTP_PUT}, {"DELETE", 6, HTTP_DELETE}, {"OPTIONS", 7, HTTP_OPTIONS},
+	};
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+		if (len == methods[i].len && memcmp(p, methods[i].name, len) == 0)
+			return methods[i].method;
 	return HTTP_OTHER;
 }
 
@@ -236,27 +223,18 @@ static int parse_request_line(const char *buf, size_t s, size_t end, struct http
 		minor = p[7] - '0';
 		p += 8;
 	} else {
-		static const char proto[] = "HTTP/";
-		for (size_t i = 0; i < sizeof(proto) - 1; i++, p++) {
+		static const char version[] = "HTTP/#.#"; /* '#': one digit */
+		int digit[2], n = 0;
+		for (size_t i = 0; i < sizeof(version) - 1; i++, p++) {
 			if (p == e)
 				return HTTP_PARTIAL;
-			if (*p != proto[i])
+			if (version[i] != '#' ? *p != version[i] : *p < '0' || *p > '9')
 				return HTTP_BAD_REQUEST;
+			if (version[i] == '#')
+				digit[n++] = *p - '0';
 		}
-		if (p == e)
-			return HTTP_PARTIAL;
-		if (*p < '0' || *p > '9')
-			return HTTP_BAD_REQUEST;
-		major = *p++ - '0';
-		if (p == e)
-			return HTTP_PARTIAL;
-		if (*p++ != '.')
-			return HTTP_BAD_REQUEST;
-		if (p == e)
-			return HTTP_PARTIAL;
-		if (*p < '0' || *p > '9')
-			return HTTP_BAD_REQUEST;
-		minor = *p++ - '0';
+		major = digit[0];
+		minor = digit[1];
 	}
 	if (p == e)
 		return HTTP_PARTIAL;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/num.h"
 #include "serve/statskeys.h"
 
 double lab_jain(const double *x, size_t n)
@@ -60,18 +61,16 @@ void lab_balance_compute(const struct lab_worker *w, size_t n, struct lab_balanc
 }
 
 /* Reads one unsigned decimal token ending at a blank or the end; returns the
- * position after it or NULL. */
+ * position after it, or NULL (not a number, or above UINT64_MAX). */
 static const char *scan_u64(const char *p, const char *end, uint64_t *v)
 {
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
-	if (p >= end || *p < '0' || *p > '9')
+	uint64_t x;
+	size_t n = num_prefix_u64(p, (size_t)(end - p), &x);
+	if (n == 0)
 		return NULL;
-	uint64_t x = 0;
-	while (p < end && *p >= '0' && *p <= '9') {
-		x = x * 10 + (uint64_t)(*p - '0');
-		p++;
-	}
+	p += n;
 	if (p < end && *p != ' ' && *p != '\t' && *p != '\r')
 		return NULL;
 	*v = x;

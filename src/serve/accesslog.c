@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lib/util.h"
+#include "lib/units.h"
 
 enum {
 	FIELD_MAX = 1024, /* bytes of a client field logged at most (before escaping) */
@@ -125,7 +126,8 @@ void accesslog_add(struct accesslog *l, const char *peer, const struct http_requ
 	o = put_field(o, ref.p, ref.len);
 	o += sprintf(o, "\" \"");
 	o = put_field(o, ua.p, ua.len);
-	o += sprintf(o, "\" %" PRIu64 ".%03" PRIu64 "\n", took_ns / 1000000000u, took_ns / 1000000u % 1000u);
+	uint64_t sec = took_ns / NS_PER_SEC, ms = took_ns / NS_PER_MS % MS_PER_SEC;
+	o += sprintf(o, "\" %" PRIu64 ".%03" PRIu64 "\n", sec, ms);
 	if (l->len == 0)
 		l->first_ns = util_now_ns();
 	l->len = (size_t)(o - l->buf);
@@ -155,7 +157,7 @@ uint64_t accesslog_due(const struct accesslog *l)
 {
 	if (l->fd < 0 || l->len == 0)
 		return UINT64_MAX;
-	return l->first_ns + ACCESSLOG_FLUSH_MS * 1000000ull;
+	return l->first_ns + ACCESSLOG_FLUSH_MS * NS_PER_MS;
 }
 
 int accesslog_reopen(struct accesslog *l, const char *path)

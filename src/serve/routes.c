@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "lib/util.h"
+#include "lib/units.h"
 
 #define HELLO_BODY "<p>hello, world</p>\n"
 
@@ -102,12 +103,12 @@ static uint64_t thread_cpu_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 void routes_burn_us(uint64_t us)
 {
-	uint64_t start = thread_cpu_ns(), goal = us * 1000u;
+	uint64_t start = thread_cpu_ns(), goal = us * NS_PER_US;
 	/* The CPU clock is a system call (no vDSO for it), so spin a little
 	 * between readings; the overshoot is well under a microsecond. The
 	 * empty asm keeps the compiler from deleting the loop. */
@@ -234,7 +235,7 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 	if (cpu || path_is(req, "/sleep")) {
 		uint64_t max_us = env->max_work_us ? env->max_work_us : ROUTES_MAX_WORK_US;
 		uint64_t v;
-		int err = param(req, cpu ? "us" : "ms", cpu ? max_us : max_us / 1000, &v, conn, head, out);
+		int err = param(req, cpu ? "us" : "ms", cpu ? max_us : max_us / US_PER_MS, &v, conn, head, out);
 		if (err == -EINVAL)
 			return 400;
 		if (err)

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/proc.h"
+#include "lib/units.h"
 #include "serve/statskeys.h"
 
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -49,27 +51,10 @@ void stats_destroy(struct stats_region *r)
 
 uint64_t stats_proc_cpu_us(int pid)
 {
-	char path[64], buf[1024];
-	if (pid <= 0)
+	struct proc_stat st;
+	if (pid <= 0 || proc_stat_read(pid, &st) < 0)
 		return 0;
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name in parentheses may hold spaces: start after the
-	 * last ')'. Then state is field 3; utime and stime are 14 and 15. */
-	char *p = strrchr(buf, ')');
-	unsigned long long ut, st;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-			 &st) != 2)
-		return 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	if (hz <= 0)
-		hz = 100;
-	return (uint64_t)(ut + st) * 1000000u / (uint64_t)hz;
+	return proc_ticks_to_us(st.ticks);
 }
 
 int stats_listener_info(int fd, uint64_t *ino, unsigned *max)
@@ -147,6 +132,13 @@ static const char *state_name(unsigned st)
 	return st < 4 ? names[st] : "?";
 }
 
+/* The slot i when a worker holds it; NULL for a free slot (its counters
+ * are from a worker that is gone and are not reported). */
+static const struct stats_slot *live_slot(const struct stats_region *r, unsigned i)
+{
+	return LD(r->slot[i].state) == STATS_FREE ? NULL : &r->slot[i];
+}
+
 struct lq {
 	unsigned slot; /* UINT32_MAX: shared */
 	unsigned queue, max;
@@ -174,9 +166,8 @@ int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino
 {
 	size_t len = 0;
 	for (unsigned i = 0; i < r->nslots; i++) {
-		const struct stats_slot *s = &r->slot[i];
-		unsigned st = LD(s->state);
-		if (st == STATS_FREE)
+		const struct stats_slot *s = live_slot(r, i);
+		if (!s)
 			continue;
 		put(buf, cap, &len,
 		    STATS_KEY_WORKER " %u " STATS_KEY_PID " %d " STATS_KEY_ACCEPTED " %" PRIu64
@@ -185,7 +176,7 @@ int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino
 		    " accept_errors %" PRIu64 " epoll_ctl %" PRIu64 " state %s\n",
 		    i, LD(s->pid), LD(s->accepted), LD(s->requests), slot_cpu(s), LD(s->inflight),
 		    LD(s->conns), LD(s->resets), LD(s->timeouts), LD(s->bad), LD(s->accept_errs),
-		    LD(s->epoll_ctls), state_name(st));
+		    LD(s->epoll_ctls), state_name(LD(s->state)));
 	}
 	for (unsigned i = 0; i <= r->nslots; i++) {
 		struct lq q;
@@ -204,16 +195,15 @@ int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino
 	const char *sep = "";
 	put(buf, cap, &len, "{\"workers\":[");
 	for (unsigned i = 0; i < r->nslots; i++) {
-		const struct stats_slot *s = &r->slot[i];
-		unsigned st = LD(s->state);
-		if (st == STATS_FREE)
+		const struct stats_slot *s = live_slot(r, i);
+		if (!s)
 			continue;
 		put(buf, cap, &len,
 		    "%s\n{\"worker\":%u,\"pid\":%d,\"state\":\"%s\",\"accepted\":%" PRIu64
 		    ",\"requests\":%" PRIu64 ",\"cpu_us\":%" PRIu64
 		    ",\"inflight\":%u,\"conns\":%u,\"resets\":%" PRIu64 ",\"timeouts\":%" PRIu64
 		    ",\"bad\":%" PRIu64 ",\"accept_errors\":%" PRIu64 ",\"epoll_ctl\":%" PRIu64 "}",
-		    sep, i, LD(s->pid), state_name(st), LD(s->accepted), LD(s->requests),
+		    sep, i, LD(s->pid), state_name(LD(s->state)), LD(s->accepted), LD(s->requests),
 		    slot_cpu(s), LD(s->inflight), LD(s->conns), LD(s->resets), LD(s->timeouts),
 		    LD(s->bad), LD(s->accept_errs), LD(s->epoll_ctls));
 		sep = ",";
@@ -274,7 +264,7 @@ int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino
 		put(buf, cap, &len, "# HELP %s %s\n# TYPE %s counter\n", prom_counters[c].name,
 		    prom_counters[c].help, prom_counters[c].name);
 		for (unsigned i = 0; i < r->nslots; i++)
-			if (LD(r->slot[i].state) != STATS_FREE)
+			if (live_slot(r, i))
 				put(buf, cap, &len, "%s{worker=\"%u\"} %" PRIu64 "\n", prom_counters[c].name, i,
 				    slot_u64(&r->slot[i], prom_counters[c].off));
 	}
@@ -282,20 +272,20 @@ int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino
 	    "# HELP herd_cpu_seconds_total CPU time (user + system) of the worker slot's processes.\n"
 	    "# TYPE herd_cpu_seconds_total counter\n");
 	for (unsigned i = 0; i < r->nslots; i++)
-		if (LD(r->slot[i].state) != STATS_FREE) {
-			uint64_t us = slot_cpu(&r->slot[i]);
+		if (live_slot(r, i)) {
+			uint64_t us = slot_cpu(&r->slot[i]), sec = us / US_PER_SEC, frac = us % US_PER_SEC;
 			put(buf, cap, &len, "herd_cpu_seconds_total{worker=\"%u\"} %" PRIu64 ".%06" PRIu64 "\n",
-			    i, us / 1000000, us % 1000000);
+			    i, sec, frac);
 		}
 	put(buf, cap, &len,
 	    "# HELP herd_inflight Connections with a request under way.\n# TYPE herd_inflight gauge\n");
 	for (unsigned i = 0; i < r->nslots; i++)
-		if (LD(r->slot[i].state) != STATS_FREE)
+		if (live_slot(r, i))
 			put(buf, cap, &len, "herd_inflight{worker=\"%u\"} %u\n", i, LD(r->slot[i].inflight));
 	put(buf, cap, &len,
 	    "# HELP herd_connections Open connections.\n# TYPE herd_connections gauge\n");
 	for (unsigned i = 0; i < r->nslots; i++)
-		if (LD(r->slot[i].state) != STATS_FREE)
+		if (live_slot(r, i))
 			put(buf, cap, &len, "herd_connections{worker=\"%u\"} %u\n", i, LD(r->slot[i].conns));
 	put(buf, cap, &len, "# HELP herd_workers Worker processes by state.\n# TYPE herd_workers gauge\n");
 	for (unsigned st = STATS_STARTING; st <= STATS_LEAVING; st++) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/units.h"
 #include "watch/report.h"
 
 struct acc {
@@ -90,7 +91,7 @@ static struct acc *row_get(struct acc *a, size_t *n, pid_t pid, pid_t tid)
 
 static double cpu_delta(uint64_t cur, uint64_t prev)
 {
-	return cur > prev ? (double)(cur - prev) / 1e9 : 0.0;
+	return cur > prev ? (double)(cur - prev) / NS_PER_SEC_F : 0.0;
 }
 
 /* Adds thread t (minus its figures in prev) to its row. */
@@ -210,7 +211,7 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	memset(out, 0, sizeof(*out));
 	if (!a)
 		return -ENOMEM;
-	out->seconds = prev ? (double)(cur->t_ns - prev->t_ns) / 1e9 : 0.0;
+	out->seconds = prev ? (double)(cur->t_ns - prev->t_ns) / NS_PER_SEC_F : 0.0;
 	for (size_t i = 0; i < cur->nthreads; i++)
 		if (!w || watch_pid_wanted(w, cur->threads[i].tgid))
 			add_thread(a, &n, prev, &cur->threads[i], threads, total);

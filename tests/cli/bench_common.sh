@@ -27,6 +27,21 @@ start_server() {
 	exit 1
 }
 
+# start_herd_serve ARGS...: starts `herd serve` (the optimised build) on a
+# free 127.0.0.1 port with ARGS, tries a few ports as start_server does;
+# sets PORT and URL, logs to $TMP/serve.log.
+start_herd_serve() {
+	local pid
+	for _ in 1 2 3 4 5; do
+		PORT=$(free_port)
+		${HERD_FAST:-build/herd} serve --listen 127.0.0.1:$PORT "$@" >"$TMP/serve.log" 2>&1 &
+		pid=$!
+		track_pid $pid
+		wait_port "$PORT" 10 && kill -0 $pid 2>/dev/null && break
+	done
+	URL=http://127.0.0.1:$PORT
+}
+
 # stats: what the server counted so far ("conns=N reqs=M").
 stats() { $PY -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode().strip())' "$URL/stats"; }
 

@@ -2,6 +2,7 @@
 # and tests/cli/serve_common.sh).
 #
 # watch_skip_reason     prints why herd watch cannot run here (empty if it can)
+# watch_require         ends the test as skipped (skip_all) when herd watch cannot run
 # start_watch ARGS...   starts `herd watch --plain ARGS` in the background, waits
 #                       until it is attached; sets WPID, WOUT (stdout), WERR
 # stop_watch            SIGINT (it prints the total), waits; sets WRC
@@ -13,29 +14,26 @@ watch_skip_reason() {
 	$HERD watch --help >/dev/null 2>&1 || echo "herd watch missing"
 }
 
+watch_require() {
+	local reason
+	reason=$(watch_skip_reason)
+	[ -z "$reason" ] || skip_all "herd watch cannot run here: $reason"
+}
+
 start_watch() {
-	local i
 	WOUT=$TMP/watch.$RANDOM.out
 	WERR=$WOUT.err
 	$HERD watch --plain "$@" >"$WOUT" 2>"$WERR" &
 	WPID=$!
 	track_pid "$WPID"
-	for i in $(seq 200); do
-		grep -q "watching port" "$WERR" && return 0
-		kill -0 "$WPID" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_line "$WERR" "watching port" "$WPID" && return 0
 	echo "# herd watch did not start: $(cat "$WERR")"
 	return 1
 }
 
 stop_watch() {
-	local i
 	kill -INT "$WPID"
-	for i in $(seq 100); do
-		kill -0 "$WPID" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_gone "$WPID"
 	wait "$WPID"
 	WRC=$?
 }

@@ -3,15 +3,7 @@
 # connection-per-request and keep-alive runs, with 404s from a bad path.
 . tests/lib.sh
 . tests/cli/bench_common.sh
-SERVE=${HERD_FAST:-build/herd}
-for _ in 1 2 3 4 5; do
-	PORT=$(free_port)
-	$SERVE serve --listen 127.0.0.1:$PORT --workers 2 >"$TMP/serve.log" 2>&1 &
-	pid=$!
-	track_pid $pid
-	wait_port "$PORT" 10 && kill -0 $pid 2>/dev/null && break
-done
-URL=http://127.0.0.1:$PORT
+start_herd_serve --workers 2
 # sums: "accepted requests" over the workers, from /stats (JSON).
 sums() {
 	$PY -c 'import json,sys,urllib.request

@@ -5,15 +5,7 @@
 # requests of such a run failed as `timeout` within a second or two.
 . tests/lib.sh
 . tests/cli/bench_common.sh
-SERVE=${HERD_FAST:-build/herd}
-for _ in 1 2 3 4 5; do
-	PORT=$(free_port)
-	$SERVE serve --listen 127.0.0.1:$PORT --workers 4 >"$TMP/serve.log" 2>&1 &
-	pid=$!
-	track_pid $pid
-	wait_port "$PORT" 10 && kill -0 $pid 2>/dev/null && break
-done
-URL=http://127.0.0.1:$PORT
+start_herd_serve --workers 4
 
 # The timeouts are far longer than any answer here (16 requests of 1 ms CPU
 # in flight): a timeout can only come from the engine's own arithmetic.

@@ -39,6 +39,18 @@ wait_blocked_in_accept() {
 # max and min of the counts
 max_of() { printf '%s\n' $1 | sort -n | tail -1; }
 min_of() { printf '%s\n' $1 | sort -n | head -1; }
+# expect_spread DESC MIN [MAX]: all 3 workers are in COUNTS and each took
+# at least MIN connections (and at most MAX).
+expect_spread() {
+	local m x
+	m=$(min_of "$COUNTS")
+	x=$(max_of "$COUNTS")
+	if [ "$(printf '%s\n' $COUNTS | wc -l)" -eq 3 ] && [ "${m:-0}" -ge "$2" ] && [ "${x:-0}" -le "${3:-$x}" ]; then
+		ok "$1 ($COUNTS)"
+	else
+		not_ok "$1" "counts: $COUNTS"
+	fi
+}
 
 run_model blocking 6 0.05
 expect_eq "blocking: 6 sequential connections go 2/2/2" "$COUNTS" "2 2 2"
@@ -49,29 +61,14 @@ m=$(max_of "$COUNTS")
 if [ "${m:-0}" -ge 5 ]; then ok "epoll: one worker takes (nearly) all 6 ($COUNTS)"; else not_ok "epoll: one worker takes (nearly) all 6" "counts: $COUNTS"; fi
 
 run_model reuseport 200
-m=$(min_of "$COUNTS")
-if [ "$(printf '%s\n' $COUNTS | wc -l)" -eq 3 ] && [ "${m:-0}" -ge 20 ]; then
-	ok "reuseport: every worker takes a share of 200 ($COUNTS)"
-else
-	not_ok "reuseport: every worker takes a share of 200" "counts: $COUNTS"
-fi
+expect_spread "reuseport: every worker takes a share of 200" 20
 
 run_model fifo 9 0.05
-m=$(min_of "$COUNTS"); x=$(max_of "$COUNTS")
-if [ "$(printf '%s\n' $COUNTS | wc -l)" -eq 3 ] && [ "${m:-0}" -ge 2 ] && [ "${x:-9}" -le 4 ]; then
-	ok "fifo: 9 sequential connections spread over all workers ($COUNTS)"
-else
-	not_ok "fifo: 9 sequential connections spread over all workers" "counts: $COUNTS"
-fi
+expect_spread "fifo: 9 sequential connections spread over all workers" 2 4
 
 # reorder moves a worker to the back after every 16 accepts.
 run_model reorder 48
-m=$(min_of "$COUNTS")
-if [ "$(printf '%s\n' $COUNTS | wc -l)" -eq 3 ] && [ "${m:-0}" -ge 8 ]; then
-	ok "reorder: 48 sequential connections spread over all workers ($COUNTS)"
-else
-	not_ok "reorder: 48 sequential connections spread over all workers" "counts: $COUNTS"
-fi
+expect_spread "reorder: 48 sequential connections spread over all workers" 8
 
 # cpu: the kernel picks the socket of the CPU that took the SYN; only check
 # that every worker has its own listener and that it serves.

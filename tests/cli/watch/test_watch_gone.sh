@@ -5,12 +5,7 @@
 . tests/lib.sh
 . tests/cli/watch_common.sh
 
-reason=$(watch_skip_reason)
-if [ -n "$reason" ]; then
-	ok "# SKIP herd watch cannot run here: $reason"
-	done_testing
-	exit 0
-fi
+watch_require
 
 PORT=$(free_port)
 log=$TMP/accepts.log

@@ -9,11 +9,7 @@
 reason=$(watch_skip_reason)
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -n "$reason" ] || [ -x "$NGINX" ] || reason="nginx not installed (scripts/setup.sh peer)"
-if [ -n "$reason" ]; then
-	ok "# SKIP $reason"
-	done_testing
-	exit 0
-fi
+[ -z "$reason" ] || skip_all "$reason"
 
 # start_nginx EXTRA_LISTEN_FLAGS: nginx in the foreground on PORT; sets NPID.
 start_nginx() {

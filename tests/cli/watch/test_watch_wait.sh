@@ -7,12 +7,7 @@
 . tests/cli/serve_common.sh
 . tests/cli/watch_common.sh
 
-reason=$(watch_skip_reason)
-if [ -n "$reason" ]; then
-	ok "# SKIP herd watch cannot run here: $reason"
-	done_testing
-	exit 0
-fi
+watch_require
 
 # Largest wait_max_us of the total-worker lines, in ms, one per line, sorted.
 worker_max_ms() {

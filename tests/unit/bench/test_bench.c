@@ -99,17 +99,23 @@ static void *serve(void *arg)
 	return NULL;
 }
 
+/* A TCP socket bound to 127.0.0.1 on a port the kernel picks; *a gets it. */
+static int bind_loopback(struct sockaddr_in *a)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof *a;
+	assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof *a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)a, &alen), 0);
+	return fd;
+}
+
 static int setup(void **state)
 {
 	struct server *s = calloc(1, sizeof *s);
 	assert_non_null(s);
-	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(s->lfd >= 0);
-	s->addr.sin_family = AF_INET;
-	s->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s->lfd, (struct sockaddr *)&s->addr, sizeof s->addr), 0);
-	socklen_t len = sizeof s->addr;
-	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&s->addr, &len), 0);
+	s->lfd = bind_loopback(&s->addr);
 	assert_int_equal(listen(s->lfd, 128), 0);
 	assert_int_equal(pipe(s->stop_pipe), 0);
 	assert_int_equal(pthread_create(&s->tid, NULL, serve, s), 0);
@@ -132,14 +138,20 @@ static int teardown(void **state)
 static const char *const hosts[] = {"a.a", "b.b"};
 static const char *const paths[] = {"/", "/two"};
 
-static void config_for(struct bench_config *cfg, const struct server *s)
+/* A run against address a with the first nurls of hosts[]/paths[]. */
+static void config_at(struct bench_config *cfg, const struct sockaddr_in *a, size_t nurls)
 {
 	bench_config_init(cfg);
-	memcpy(&cfg->addr, &s->addr, sizeof s->addr);
-	cfg->addrlen = sizeof s->addr;
+	memcpy(&cfg->addr, a, sizeof *a);
+	cfg->addrlen = sizeof *a;
 	cfg->hosts = hosts;
 	cfg->paths = paths;
-	cfg->nurls = 2;
+	cfg->nurls = nurls;
+}
+
+static void config_for(struct bench_config *cfg, const struct server *s)
+{
+	config_at(cfg, &s->addr, 2);
 }
 
 struct seen {
@@ -278,19 +290,10 @@ static void test_refused(void **state)
 {
 	(void)state;
 	/* A port that was just free: bind, read the number, close. */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof a;
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	close(fd);
+	struct sockaddr_in a;
+	close(bind_loopback(&a));
 	struct bench_config cfg;
-	bench_config_init(&cfg);
-	memcpy(&cfg.addr, &a, sizeof a);
-	cfg.addrlen = sizeof a;
-	cfg.hosts = hosts;
-	cfg.paths = paths;
-	cfg.nurls = 1;
+	config_at(&cfg, &a, 1);
 	cfg.requests = 50;
 	cfg.connections = 5;
 	struct seen z = {0};
@@ -360,19 +363,11 @@ static void on_timeout(void *arg, const struct bench_sample *smp)
 static void test_timeout_silent(void **state)
 {
 	(void)state;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof a;
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	struct sockaddr_in a;
+	int fd = bind_loopback(&a);
 	assert_int_equal(listen(fd, 64), 0);
 	struct bench_config cfg;
-	bench_config_init(&cfg);
-	memcpy(&cfg.addr, &a, sizeof a);
-	cfg.addrlen = sizeof a;
-	cfg.hosts = hosts;
-	cfg.paths = paths;
-	cfg.nurls = 1;
+	config_at(&cfg, &a, 1);
 	cfg.requests = 8;
 	cfg.connections = 4;
 	cfg.timeout_s = 0.2;

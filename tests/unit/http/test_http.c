@@ -158,6 +158,8 @@ static const struct error_case errors[] = {
 	{"lower-case version", "GET / http/1.1\r\n\r\n", HTTP_BAD_REQUEST, 0},
 	{"version 1.10", "GET / HTTP/1.10\r\n\r\n", HTTP_BAD_REQUEST, 0},
 	{"version 11", "GET / HTTP/11\r\n\r\n", HTTP_BAD_REQUEST, 0},
+	{"# as major version", "GET / HTTP/#.1\r\n\r\n", HTTP_BAD_REQUEST, 0},
+	{"# as minor version", "GET / HTTP/1.#\r\n\r\n", HTTP_BAD_REQUEST, 0},
 	{"space after version", "GET / HTTP/1.1 \r\n\r\n", HTTP_BAD_REQUEST, 0},
 	{"bare CR after version", "GET / HTTP/1.1\rX\n\r\n", HTTP_BAD_REQUEST, 0},
 	{"HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", HTTP_BAD_VERSION, 0},

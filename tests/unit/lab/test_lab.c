@@ -71,6 +71,8 @@ static void test_parse_stats(void **state)
 	assert_int_equal(lab_parse_stats("worker 0 pid 1 accepted x\n", w, 4), -EINVAL);
 	assert_int_equal(lab_parse_stats("worker 0 accepted 1\n", w, 4), -EINVAL);
 	assert_int_equal(lab_parse_stats("worker x pid 1\n", w, 4), -EINVAL);
+	/* 2^64: refused, not wrapped to 0. */
+	assert_int_equal(lab_parse_stats("worker 0 pid 1 accepted 18446744073709551616\n", w, 4), -EINVAL);
 	assert_int_equal(lab_parse_stats("", w, 4), 0);
 }
 

@@ -154,6 +154,22 @@ static void close_all(int *fds, int n)
 			close(fds[i]);
 }
 
+/* One round of steering: n clients connect, all n are accepted (adding to
+ * counts[]), then the clients close. */
+#define ROUND_MAX 60
+static void connect_accept(const struct group *g, int counts[NL], int n)
+{
+	int clients[ROUND_MAX], i;
+
+	assert_true(n <= ROUND_MAX);
+	for (i = 0; i < n; i++) {
+		clients[i] = connect_one(g);
+		assert_true(clients[i] >= 0);
+	}
+	assert_int_equal(accept_all(g, counts, n, 0), n);
+	close_all(clients, n);
+}
+
 static void publish(struct group *g, unsigned slot, uint64_t load)
 {
 	struct steer_slot *s = &steer_slots(g->steer)[slot];
@@ -209,19 +225,14 @@ static void test_bad_arguments(void **state)
 static void test_least_loaded_gets_all(void **state)
 {
 	struct group *g = need_group(state);
-	int counts[NL] = { 0 }, clients[20], i;
+	int counts[NL] = { 0 };
 	struct steer_slot *s = steer_slots(g->steer);
 
 	assert_int_equal(steer_nslots(g->steer), NL);
 	publish(g, 0, 1000);
 	publish(g, 1, 1000);
 	publish(g, 2, 0);
-	for (i = 0; i < 20; i++) {
-		clients[i] = connect_one(g);
-		assert_true(clients[i] >= 0);
-	}
-	assert_int_equal(accept_all(g, counts, 20, 0), 20);
-	close_all(clients, 20);
+	connect_accept(g, counts, 20);
 	assert_int_equal(counts[0], 0);
 	assert_int_equal(counts[1], 0);
 	assert_int_equal(counts[2], 20);
@@ -265,16 +276,11 @@ static void test_publish_replaces_estimate(void **state)
 static void test_steered_counts_balance(void **state)
 {
 	struct group *g = need_group(state);
-	int counts[NL] = { 0 }, clients[60], i;
+	int counts[NL] = { 0 }, i;
 
 	for (i = 0; i < NL; i++)
 		publish(g, (unsigned)i, 0);
-	for (i = 0; i < 60; i++) {
-		clients[i] = connect_one(g);
-		assert_true(clients[i] >= 0);
-	}
-	assert_int_equal(accept_all(g, counts, 60, 0), 60);
-	close_all(clients, 60);
+	connect_accept(g, counts, 60);
 	print_message("# counts %d %d %d\n", counts[0], counts[1], counts[2]);
 	for (i = 0; i < NL; i++)
 		assert_int_equal(counts[i], 20);
@@ -285,15 +291,12 @@ static void test_steered_counts_balance(void **state)
 static void test_equal_loads_spread_by_hash(void **state)
 {
 	struct group *g = need_group(state);
-	int counts[NL] = { 0 }, i, fd;
+	int counts[NL] = { 0 }, i;
 
 	for (i = 0; i < 60; i++) {
 		for (int j = 0; j < NL; j++)
 			publish(g, (unsigned)j, 0);
-		fd = connect_one(g);
-		assert_true(fd >= 0);
-		assert_int_equal(accept_all(g, counts, 1, 0), 1);
-		close(fd);
+		connect_accept(g, counts, 1);
 	}
 	print_message("# counts %d %d %d\n", counts[0], counts[1], counts[2]);
 	assert_int_equal(counts[0] + counts[1] + counts[2], 60);
@@ -305,19 +308,14 @@ static void test_equal_loads_spread_by_hash(void **state)
 static void test_cleared_slot_gets_none(void **state)
 {
 	struct group *g = need_group(state);
-	int counts[NL] = { 0 }, clients[60], i;
+	int counts[NL] = { 0 };
 
 	assert_int_equal(steer_clear_slot(g->steer, 1), 0);
 	assert_int_equal(steer_clear_slot(g->steer, 1), 0); /* idempotent */
 	assert_true(steer_load(&steer_slots(g->steer)[1]) == STEER_DEAD);
 	publish(g, 0, 0);
 	publish(g, 2, 0);
-	for (i = 0; i < 60; i++) {
-		clients[i] = connect_one(g);
-		assert_true(clients[i] >= 0);
-	}
-	assert_int_equal(accept_all(g, counts, 60, 0), 60);
-	close_all(clients, 60);
+	connect_accept(g, counts, 60);
 	print_message("# counts %d %d %d\n", counts[0], counts[1], counts[2]);
 	assert_int_equal(counts[1], 0);
 	assert_int_equal(counts[0], 30);
@@ -333,7 +331,7 @@ static void test_cleared_slot_gets_none(void **state)
 static void test_open_empty_then_set(void **state)
 {
 	struct group g;
-	int none[NL] = { -1, -1, -1 }, counts[NL] = { 0 }, clients[10], i;
+	int none[NL] = { -1, -1, -1 }, counts[NL] = { 0 }, i;
 
 	need_group(state);
 	memset(&g, 0, sizeof(g));
@@ -345,12 +343,7 @@ static void test_open_empty_then_set(void **state)
 		assert_int_equal(steer_set_slot(g.steer, (unsigned)i, g.fds[i]), 0);
 	publish(&g, 0, 50);
 	publish(&g, 2, 50);
-	for (i = 0; i < 10; i++) {
-		clients[i] = connect_one(&g);
-		assert_true(clients[i] >= 0);
-	}
-	assert_int_equal(accept_all(&g, counts, 10, 0), 10);
-	close_all(clients, 10);
+	connect_accept(&g, counts, 10);
 	assert_int_equal(counts[1], 10);
 	group_close(&g);
 }
