@@ -12,7 +12,7 @@
 
 struct watch_row {
 	pid_t pid, tid; /* tid 0: the whole process */
-	char comm[16];
+	char comm[16]; /* printable ASCII: other bytes '?', space '_' */
 	uint64_t accepted, timed; /* timed: accepts whose queueing was seen */
 	double share;		  /* of all accepts, 0..1 */
 	double rate;		  /* accepts per second */

@@ -204,11 +204,27 @@ static void test_report(void **state)
 	watch_interval_free(&iv);
 }
 
+/* Process names come from the processes themselves: any bytes. */
+static void test_comm(void **state)
+{
+	struct watch_snapshot a, b;
+	struct watch_interval iv;
+
+	(void)state;
+	snapshot(&a, 10, 1);
+	snapshot(&b, 12, 3);
+	strcpy(b.procs[1].comm, "\xff\xfe\x1b[2J a");
+	assert_int_equal(watch_report(NULL, &a, &b, false, false, &iv), 0);
+	assert_int_equal(iv.rows[0].pid, 101);
+	assert_string_equal(iv.rows[0].comm, "???[2J_a");
+	watch_interval_free(&iv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buckets), cmocka_unit_test(test_percentiles), cmocka_unit_test(test_jain),
-		cmocka_unit_test(test_netstat), cmocka_unit_test(test_report),
+		cmocka_unit_test(test_netstat), cmocka_unit_test(test_report), cmocka_unit_test(test_comm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
