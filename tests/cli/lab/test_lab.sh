@@ -297,6 +297,7 @@ $HERD lab --models fifo --scenarios seed,stall --repeat 1 --workers 2 --requests
 	--stall-ms 2000 --timeout 1s --port "$port" --json "$TMP/inv.json" --html "$TMP/inv.html" \
 	>"$TMP/inv.out" 2>"$TMP/inv.err"; rc=$?
 expect_eq "a run with lost requests exits 1" "$rc" 1
+expect_eq "without the sweep, one server per model and repetition" "$(grep -c 'starting herd serve' "$TMP/inv.err")" 1
 check "JSON: stall INVALID with its timeouts, seed valid" $PY "$TMP/check.py" "$TMP/inv.json" fifo stall_invalid
 expect_match "terminal: the INVALID run is listed with its reason" "$(cat "$TMP/inv.out")" "^INVALID fifo repetition 1 stall: [0-9]+ failed: timeout"
 expect_match "terminal: the stall table says INVALID" "$(cat "$TMP/inv.out")" "^valid runs +INVALID 0/1"
