@@ -3,7 +3,8 @@
 #
 #   scripts/setup.sh [build|test|lab|peer|fuzz]...   (default: build)
 #
-#   build  compiler, make, zlib, libbpf + bpftool + clang (the eBPF `steer` model)
+#   build  compiler, make, zlib, libbpf + bpftool + clang (the eBPF `steer` model),
+#          liburing (the `uring` accept model and `--io uring`)
 #   test   build + cmocka, chromium (the HTML report check), capsh (libcap2-bin)
 #   lab    build (herd lab needs nothing more)
 #   peer   nginx + lua module, wrk, ab: only for the comparison benchmarks
@@ -12,7 +13,7 @@
 # As root it runs apt-get; otherwise it prints the exact command to run and exits 1.
 set -eu
 groups=("${@:-build}")
-build=(gcc make clang llvm pkg-config zlib1g-dev libbpf-dev libelf-dev bpftool iproute2)
+build=(gcc make clang llvm pkg-config zlib1g-dev libbpf-dev libelf-dev bpftool iproute2 liburing-dev)
 want=()
 for g in "${groups[@]}"; do
 	case $g in
@@ -20,7 +21,7 @@ for g in "${groups[@]}"; do
 	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin) ;;
 	peer) want+=("${build[@]}" nginx libnginx-mod-http-lua wrk apache2-utils) ;;
 	fuzz) want+=("${build[@]}" libclang-rt-14-dev) ;;
-	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "setup.sh: unknown group '$g' (build, test, lab, peer, fuzz)" >&2; exit 2 ;;
 	esac
 done

@@ -14,6 +14,7 @@
 #include "serve/accept.h"
 #include "cmd/cmd.h"
 #include "serve/serve.h"
+#include "serve/uring.h"
 #include "lib/util.h"
 
 #define DEFAULT_MODEL "fifo"
@@ -156,6 +157,14 @@ int cmd_serve(int argc, char **argv)
 	}
 	cfg.workers = (unsigned)workers;
 	cfg.max_workers = (unsigned)maxw;
+	if (model->flags & ACCEPT_URING) {
+		char reason[200];
+		if (uring_probe(reason, sizeof reason)) {
+			fprintf(stderr, "herd serve: accept model '%s' needs io_uring: %s; try --accept %s\n",
+				model->name, reason, model->epoll_twin);
+			return 1;
+		}
+	}
 
 	char why[160];
 	int err = serve_run(&cfg, why, sizeof why);

@@ -56,6 +56,8 @@ enum accept_flags {
 	ACCEPT_PER_SLOT = 1u << 1,
 	/* The model runs exactly one worker (--workers is ignored). */
 	ACCEPT_ONE_WORKER = 1u << 2,
+	/* The model needs io_uring (the command checks it can be used). */
+	ACCEPT_URING = 1u << 3,
 };
 
 /* Master-side state of the listeners; copied into every worker by fork(). */
@@ -77,6 +79,10 @@ struct accept_worker {
 	unsigned slot;
 	int epfd;	   /* the worker's epoll; the listener goes in with data.ptr == NULL */
 	int fd;		   /* the listener this worker accepts on, -1 after detach */
+	/* With watch_other, watch_fd goes into epfd instead of fd (the uring
+	 * models register their ring: readable when a completion waits). */
+	int watch_fd;
+	bool watch_other;
 	uint32_t events;   /* epoll events to register with; 0: never registered */
 	bool want;	   /* the model wants the listener registered now */
 	bool paused;	   /* the event loop pauses accepting (EMFILE back-off) */
@@ -91,6 +97,7 @@ struct accept_worker {
 struct accept_model {
 	const char *name;
 	const char *summary; /* one line for --list-models and --help */
+	const char *epoll_twin; /* ACCEPT_URING: the epoll model that does the same */
 	unsigned flags;	     /* enum accept_flags */
 	/* Master, before any fork: creates the shared listener (fds[0]), so
 	 * that a busy port fails here; ACCEPT_PER_SLOT models create their
@@ -121,7 +128,10 @@ struct accept_model {
 	 * looks at its epoll. (fifo: take a queued connection directly, else
 	 * rejoin the wait queue.) NULL: nothing. */
 	int (*idle)(struct accept_worker *w, unsigned n);
-	/* Worker: stop accepting for good. NULL: accept_generic_detach. */
+	/* Worker: stop accepting for good. NULL: accept_generic_detach. A
+	 * model may still hold connections the kernel accepted for it (the
+	 * uring models: completions in the ring); after detach the loop calls
+	 * accept() until it fails, and serves what it returns. */
 	void (*detach)(struct accept_worker *w);
 	/* Master, at exit: closes every listener and frees group state. NULL:
 	 * accept_generic_close. */
@@ -180,5 +190,7 @@ extern const struct accept_model accept_model_fifo;
 extern const struct accept_model accept_model_reuseport;
 extern const struct accept_model accept_model_cpu;
 extern const struct accept_model accept_model_steer;
+extern const struct accept_model accept_model_uring;
+extern const struct accept_model accept_model_uring_fifo;
 
 #endif

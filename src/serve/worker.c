@@ -221,6 +221,10 @@ static void begin_stop(void)
 		m->detach(&W.aw);
 	else
 		accept_generic_detach(&W.aw);
+	/* Connections the model still holds were accepted by the kernel for
+	 * this worker: serve them (they count as fresh, see conn_begin_stop). */
+	for (int fd; (fd = do_accept()) >= 0;)
+		accepted(fd);
 	conn_begin_stop();
 }
 
