@@ -60,6 +60,17 @@ enum accept_flags {
 	ACCEPT_URING = 1u << 3,
 };
 
+/* How a worker whose event loop is io_uring (--io uring) accepts for the
+ * model: the loop submits the accept on its own ring. Models that rely on
+ * a worker sleeping in epoll_wait (EPOLLEXCLUSIVE turns) or in accept()
+ * have none: with no thread in epoll_wait, the exclusive wake-up would
+ * reach every worker. */
+enum accept_ring_mode {
+	ACCEPT_RING_NONE,      /* not with --io uring */
+	ACCEPT_RING_MULTISHOT, /* one multishot accept on w->fd, re-armed when it ends */
+	ACCEPT_RING_IDLE,      /* a one-shot accept, armed only while nothing is in flight */
+};
+
 /* Master-side state of the listeners; copied into every worker by fork(). */
 struct accept_group {
 	const struct accept_model *model;
@@ -83,6 +94,7 @@ struct accept_worker {
 	 * models register their ring: readable when a completion waits). */
 	int watch_fd;
 	bool watch_other;
+	bool ring_loop;	   /* the worker's loop is io_uring and accepts itself (attach sets fd only) */
 	uint32_t events;   /* epoll events to register with; 0: never registered */
 	bool want;	   /* the model wants the listener registered now */
 	bool paused;	   /* the event loop pauses accepting (EMFILE back-off) */
@@ -98,6 +110,7 @@ struct accept_model {
 	const char *name;
 	const char *summary; /* one line for --list-models and --help */
 	const char *epoll_twin; /* ACCEPT_URING: the epoll model that does the same */
+	enum accept_ring_mode ring_mode; /* with --io uring */
 	unsigned flags;	     /* enum accept_flags */
 	/* Master, before any fork: creates the shared listener (fds[0]), so
 	 * that a busy port fails here; ACCEPT_PER_SLOT models create their

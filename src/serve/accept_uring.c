@@ -87,6 +87,12 @@ static int arm(struct accept_worker *w)
 
 static int attach(struct accept_worker *w, bool multishot)
 {
+	if (w->ring_loop) {
+		/* --io uring: the loop's own ring accepts (ring_mode). */
+		w->fd = w->g->fds[0];
+		w->want = true;
+		return 0;
+	}
 	struct uring_acc *u = calloc(1, sizeof *u);
 	if (!u)
 		return -ENOMEM;
@@ -166,7 +172,7 @@ static int uring_accept(struct accept_worker *w)
 static int uring_idle(struct accept_worker *w, unsigned n)
 {
 	struct uring_acc *u = w->priv;
-	if (u->armed || (!u->multishot && n > 0))
+	if (!u || u->armed || (!u->multishot && n > 0))
 		return -EAGAIN;
 	/* A failed submission (no memory) is tried again at the next sleep;
 	 * returning its error would make the loop call this at once again. */
@@ -178,7 +184,7 @@ static int uring_idle(struct accept_worker *w, unsigned n)
  * accepted meanwhile (accept() hands those over after detach). */
 static void uring_detach(struct accept_worker *w)
 {
-	struct uring_acc *u = w->priv;
+	struct uring_acc *u = w->priv; /* NULL with --io uring */
 	w->detached = true;
 	accept_worker_sync(w);
 	if (u && u->armed) {
@@ -234,6 +240,7 @@ static void uring_detach(struct accept_worker *w)
 
 const struct accept_model accept_model_uring = {
 	.name = "uring",
+	.ring_mode = ACCEPT_RING_MULTISHOT,
 	.summary = "shared socket, a multishot io_uring accept per worker (the first armed takes all, busy or not)",
 	.flags = ACCEPT_URING,
 	.epoll_twin = "epoll",
@@ -246,6 +253,7 @@ const struct accept_model accept_model_uring = {
 
 const struct accept_model accept_model_uring_fifo = {
 	.name = "uring-fifo",
+	.ring_mode = ACCEPT_RING_IDLE,
 	.summary = "shared socket, a one-shot io_uring accept armed only while idle: a FIFO of idle workers",
 	.flags = ACCEPT_URING,
 	.epoll_twin = "fifo",

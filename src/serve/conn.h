@@ -49,6 +49,18 @@ struct conn {
 	/* Owned by the event loop; conn.c only clears them in conn_open. */
 	bool watched;  /* epoll: registered in the worker's epoll */
 	bool drained;  /* epoll: the last read came short, no input until the next EPOLLIN */
+	struct {       /* io_uring loop (loop_uring.c); it sets them when it takes the connection */
+		uint8_t ops;	  /* ring requests in flight that name this connection */
+		bool recv_armed;  /* a receive is in flight */
+		bool sending;	  /* a send is in flight */
+		bool dead;	  /* closed; returned to the pool when ops reaches 0 */
+		bool eof;	  /* the peer's end of stream arrived (after the queued input) */
+		bool nobuf;	  /* the buffer pool ran dry: receive into c->in next */
+		int err;	  /* a receive error arrived (-errno), after the queued input */
+		int head, tail;	  /* queued provided buffers (ids), -1: none */
+		unsigned off;	  /* bytes of the head buffer already taken */
+		unsigned npend;	  /* buffers queued */
+	} ring;
 	uint64_t deadline;
 	struct conn *prev, *next; /* timer list; next also links the free list */
 	size_t in_len, seen;	  /* bytes buffered; bytes the parser already saw */

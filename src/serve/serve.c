@@ -190,6 +190,7 @@ static int spawn(unsigned slot)
 			.master_pid = master,
 			.header_timeout_ns = M.cfg->header_timeout_ns,
 			.work_us = M.cfg->work_us,
+			.io_uring = M.cfg->io_uring,
 		};
 		_exit(worker_run(&wc));
 	}

@@ -27,6 +27,7 @@ struct serve_cfg {
 	int backlog;
 	uint64_t header_timeout_ns;
 	uint64_t work_us;
+	bool io_uring; /* workers run the io_uring loop (--io uring) */
 	/* Every message (listening line, respawns, refusals, the exit table)
 	 * goes through this, one line without newline at a time. */
 	void (*log)(void *arg, const char *line);

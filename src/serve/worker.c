@@ -261,7 +261,7 @@ static void read_signals(void)
 	stop_requested = 1;
 }
 
-static int worker_start(const struct worker_cfg *cfg)
+int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop)
 {
 	/* Die with the master, so a killed master leaves no workers behind;
 	 * check the parent after arming it, in case the master already died. */
@@ -271,6 +271,16 @@ static int worker_start(const struct worker_cfg *cfg)
 		return -ESRCH;
 	int err = setup_signals();
 	if (err)
+		return err;
+	*stop = &stop_requested;
+	return W.sigfd;
+}
+
+static int worker_start(const struct worker_cfg *cfg)
+{
+	volatile sig_atomic_t *stop;
+	int err = worker_prepare(cfg, &stop);
+	if (err < 0)
 		return err;
 	W.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (W.epfd < 0)
@@ -288,6 +298,8 @@ static int worker_start(const struct worker_cfg *cfg)
 
 int worker_run(const struct worker_cfg *cfg)
 {
+	if (cfg->io_uring)
+		return worker_run_uring(cfg);
 	W.st = &cfg->stats->slot[cfg->slot];
 	int err = worker_start(cfg);
 	if (err) {

@@ -7,6 +7,8 @@
 #ifndef HERD_WORKER_H
 #define HERD_WORKER_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "serve/accept.h"
@@ -19,6 +21,7 @@ struct worker_cfg {
 	int master_pid;		    /* the worker exits when this process dies */
 	uint64_t header_timeout_ns; /* whole request head, and idle keep-alive */
 	uint64_t work_us;	    /* CPU burnt by `/` */
+	bool io_uring;		    /* the io_uring loop (loop_uring.c) instead of epoll */
 };
 
 /*
@@ -29,5 +32,14 @@ struct worker_cfg {
  * start).
  */
 int worker_run(const struct worker_cfg *cfg);
+
+/* What both loops do first in the child: die with the master, and block
+ * the stop signals, which then arrive through the returned signalfd (see
+ * worker.c). *stop is set by a stop signal delivered while unblocked.
+ * The signalfd, or a negative errno. */
+int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop);
+
+/* The io_uring loop (loop_uring.c): as worker_run. */
+int worker_run_uring(const struct worker_cfg *cfg);
 
 #endif

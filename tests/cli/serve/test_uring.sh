@@ -75,8 +75,8 @@ if [ "$CTL" -ge 21 ] && [ "$CTL" -le 26 ]; then ok "uring-fifo: one submission p
 # clear refusal naming the reason and the epoll twin, and the lab marks the
 # model unavailable with that reason.
 NO_URING="python3 tests/cli/no_uring.py"
-$NO_URING true; rc=$?
-if [ "$rc" -eq 77 ]; then
+$NO_URING true; rc_nu=$?
+if [ "$rc_nu" -eq 77 ]; then
 	ok "# SKIP no seccomp helper on $(uname -m)"
 else
 	$NO_URING "$HERD" serve --listen 127.0.0.1:1 --accept uring-fifo >/dev/null 2>"$TMP/nu.err"; rc=$?
@@ -88,6 +88,24 @@ else
 		--json "$TMP/lab.json" >/dev/null 2>&1
 	reason=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["models"][0]; print(m["available"], m["reason"])' "$TMP/lab.json" 2>&1)
 	expect_match "seccomp: the lab marks uring unavailable with the reason" "$reason" "^False .*needs io_uring: io_uring_setup\(\) is not permitted"
+fi
+
+# --io: the loop's flag and its refusals.
+$HERD serve --io kqueue 2>"$TMP/io.err"; rc=$?
+expect_eq "--io kqueue exits 2" "$rc" 2
+expect_match "--io kqueue is named" "$(cat "$TMP/io.err")" "bad value for --io: 'kqueue' \(epoll or uring\)"
+$HERD serve --io uring --accept fifo 2>"$TMP/io.err"; rc=$?
+expect_eq "--io uring --accept fifo exits 2" "$rc" 2
+expect_match "--io uring --accept fifo says why and what works" "$(cat "$TMP/io.err")" \
+	"--io uring does not work with accept model 'fifo' .*use --accept uring-fifo, or --io epoll"
+start_serve --workers 2 --io uring
+expect_match "--io uring without --accept runs uring-fifo" "$(head -1 "$SERR")" "accept uring-fifo, 2 workers"
+stop_serve
+if [ "$rc_nu" != 77 ]; then
+	$NO_URING "$HERD" serve --listen 127.0.0.1:1 --io uring 2>"$TMP/nu.err"; rc=$?
+	expect_eq "seccomp: --io uring exits 1" "$rc" 1
+	expect_match "seccomp: --io uring names the reason and suggests epoll" "$(cat "$TMP/nu.err")" \
+		"--io uring needs io_uring: io_uring_setup\(\) is not permitted .*; try --io epoll --accept fifo"
 fi
 
 # kernel.io_uring_disabled=2 for the length of one refused start, then
