@@ -154,6 +154,21 @@ static bool stopped(const struct shared *sh)
 	return sh->abort_run || (sh->cfg->stop && atomic_load_explicit(sh->cfg->stop, memory_order_relaxed));
 }
 
+/* Time from `earlier` to `later`, two readings of the monotonic clock; 0 when
+ * they come in the other order. A pass of the event loop reads the clock at
+ * its top (`now`), but a request started during the pass is stamped with a
+ * fresh reading taken later (latency runs from just before its own connect()
+ * or first byte), and each event gets its own reading. So a `now` handed
+ * down can be older than a stamp it is compared with, and a plain uint64_t
+ * `now - stamp` then wraps to ~584 years: the timeout scan failed healthy
+ * requests as `timeout` and connect times were recorded as an hour. Readings
+ * in that order mean no time has passed yet. Every difference of two clock
+ * readings in this file goes through here. */
+static uint64_t elapsed_ns(uint64_t later, uint64_t earlier)
+{
+	return later > earlier ? later - earlier : 0;
+}
+
 static int64_t ns_to_us(uint64_t ns)
 {
 	int64_t us = (int64_t)(ns / 1000);
@@ -181,7 +196,7 @@ static void push_sample(struct worker *w, const struct conn *c, uint64_t now, in
 	if (w->nsamples == SAMPLE_BUF)
 		flush_samples(w);
 	struct bench_sample *s = &w->samples[w->nsamples++];
-	s->latency_ms = (double)(now - c->origin_ns) / 1e6;
+	s->latency_ms = (double)elapsed_ns(now, c->origin_ns) / 1e6;
 	s->status = status;
 	s->error = err;
 	s->url_index = c->url;
@@ -256,7 +271,7 @@ static void start_write(struct conn *c, uint64_t now);
 
 static void connected(struct conn *c, uint64_t now)
 {
-	hdr_record(c->w->con, ns_to_us(now - c->connect_ns));
+	hdr_record(c->w->con, ns_to_us(elapsed_ns(now, c->connect_ns)));
 	c->state = C_WRITING;
 	start_write(c, now);
 }
@@ -319,7 +334,7 @@ static void open_conn(struct conn *c, uint64_t now)
 		return;
 	}
 	if (r == 0)
-		connected(c, now);
+		connected(c, util_now_ns()); /* `now` predates connect_ns */
 	else
 		c->state = C_CONNECTING;
 }
@@ -393,7 +408,7 @@ static void conn_next(struct conn *c, uint64_t now)
 		c->due_ns = due;
 		return;
 	}
-	if (now - due > LATE_NS)
+	if (elapsed_ns(now, due) > LATE_NS)
 		w->sent_late++;
 	c->url = (size_t)(c->seq % cfg->nurls);
 	c->seq += sh->total_conns;
@@ -451,7 +466,7 @@ static void complete(struct conn *c, uint64_t now)
 {
 	struct worker *w = c->w;
 	const struct bench_config *cfg = w->sh->cfg;
-	int64_t us = ns_to_us(now - c->origin_ns);
+	int64_t us = ns_to_us(elapsed_ns(now, c->origin_ns));
 	hdr_record(w->lat, us);
 	if (w->ival) {
 		pthread_mutex_lock(&w->ival_lock);
@@ -478,7 +493,7 @@ static void do_read(struct conn *c, uint32_t events, uint64_t now)
 			w->bytes_read += (uint64_t)n;
 			if (!c->got_byte) {
 				c->got_byte = true;
-				hdr_record(w->ttfb, ns_to_us(now - c->start_ns));
+				hdr_record(w->ttfb, ns_to_us(elapsed_ns(now, c->start_ns)));
 			}
 			size_t used;
 			int rc = httpresp_feed(&c->parser, w->rbuf, (size_t)n, &used);
@@ -631,7 +646,7 @@ static void *worker_main(void *arg)
 			for (unsigned i = 0; i < w->nconns; i++) {
 				struct conn *c = &w->conns[i];
 				if ((c->state == C_CONNECTING || c->state == C_WRITING || c->state == C_READING) &&
-				    now - c->start_ns >= timeout_ns)
+				    elapsed_ns(now, c->start_ns) >= timeout_ns)
 					fail_request(c, BENCH_ERR_TIMEOUT, 0, now);
 			}
 			next_scan = now + TIMEOUT_SCAN_NS;
@@ -647,7 +662,7 @@ static void *worker_main(void *arg)
 			wake = sh->end_issue;
 		else if (sh->end_issue <= now && sh->end_issue + sh->grace_ns < wake)
 			wake = sh->end_issue + sh->grace_ns;
-		uint64_t d = wake > now ? wake - now : 0;
+		uint64_t d = elapsed_ns(wake, now);
 		struct timespec ts = {.tv_sec = (time_t)(d / 1000000000u), .tv_nsec = (long)(d % 1000000000u)};
 		int n = epoll_pwait2(w->epfd, w->events, MAX_EVENTS, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
@@ -915,6 +930,7 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res)
 				 ival_total);
 	}
 
+	/* end starts at t0 and only grows, and tick_start >= t0 likewise. */
 	res->duration_s = (double)(end - sh.t0) / 1e9;
 	for (unsigned i = 0; i < nthreads; i++) {
 		struct worker *w = &ws[i];

@@ -26,6 +26,8 @@
 #include "lib/util.h"
 
 #define READ_BLOCK (1u << 20)
+/* Longer than any number is written: a longer line is reported and skipped. */
+#define MAX_LINE 4096
 #define MAX_REPORTED_BAD 10
 #define MAX_PERCENTILES 64
 /* --approx records value * APPROX_SCALE as an integer. */
@@ -270,10 +272,22 @@ static int take_value(struct reader *r, double x, const char *p, const char *e)
 	return 0;
 }
 
+/* Reports the over-long line that starts at p (e: as much of it as is in
+ * the buffer). Returns 0, or 1 when the run must stop. */
+static int long_line(struct reader *r, const char *p, const char *e)
+{
+	char why[48];
+	snprintf(why, sizeof why, "longer than %d bytes", MAX_LINE);
+	return bad_line(r, p, e, why);
+}
+
 static int take_line(struct reader *r, const char *p, const char *e)
 {
 	double x;
 	r->lineno++;
+	/* The same rule whether the line came in one read or several. */
+	if (e - p > MAX_LINE)
+		return long_line(r, p, e);
 	if (!parse_number(p, e, &x))
 		return bad_line(r, p, e, "not a number");
 	return take_value(r, x, p, e);
@@ -312,29 +326,27 @@ static const char *fast_line(const char *p, const char *end, double *out)
 	return p + 1;
 }
 
-/* Reads stdin to the end. Returns 0, or 1 after printing why it stopped. */
+/*
+ * Reads stdin to the end. Returns 0, or 1 after printing why it stopped.
+ *
+ * Linear in the input and bounded in memory whatever it holds: the buffer
+ * never grows, every byte is searched for a newline once (a partial line
+ * kept from the last read is not rescanned), and a line longer than
+ * MAX_LINE is reported as soon as that much of it is here, then skipped
+ * to its end without being kept.
+ */
 static int read_input(struct reader *r, int fd)
 {
-	size_t cap = READ_BLOCK, len = 0;
-	char *buf = malloc(cap);
+	char *buf = malloc(READ_BLOCK);
 	if (!buf) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return 1;
 	}
+	size_t len = 0;	       /* a partial line kept at buf[0..len) */
+	bool skipping = false; /* inside an over-long line, already reported */
 	int rc = 0;
 	for (;;) {
-		if (len == cap) {
-			/* A single line longer than the buffer. */
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				fprintf(stderr, "%s: out of memory\n", prog);
-				rc = 1;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t got = read(fd, buf + len, cap - len);
+		ssize_t got = read(fd, buf + len, READ_BLOCK - len);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -347,13 +359,21 @@ static int read_input(struct reader *r, int fd)
 				rc = take_line(r, buf, buf + len);
 			break;
 		}
-		/* [buf, buf + scan_from) is a partial line: no newline in it. */
+		/* [buf, scan_from) is a partial line: no newline in it. */
 		const char *scan_from = buf + len;
-		len += (size_t)got;
-		const char *line = buf, *end = buf + len;
+		const char *line = buf, *end = scan_from + got;
+		if (skipping) {
+			const char *nl = memchr(scan_from, '\n', (size_t)(end - scan_from));
+			if (!nl)
+				continue; /* len is 0: the whole block is dropped */
+			skipping = false;
+			line = nl + 1;
+		}
 		while (line < end) {
 			double x;
-			const char *next = fast_line(line, end, &x);
+			/* The fast path only for lines that start in the new bytes:
+			 * a kept partial line would be rescanned on every read. */
+			const char *next = line >= scan_from ? fast_line(line, end, &x) : NULL;
 			if (next) {
 				r->lineno++;
 				rc = take_value(r, x, line, next - 1);
@@ -370,6 +390,14 @@ static int read_input(struct reader *r, int fd)
 			line = next;
 		}
 		len = (size_t)(end - line);
+		if (len > MAX_LINE) {
+			r->lineno++;
+			if ((rc = long_line(r, line, end)))
+				goto out;
+			skipping = true;
+			len = 0;
+			continue;
+		}
 		memmove(buf, line, len);
 	}
 out:
@@ -379,7 +407,7 @@ out:
 
 /* ------------------------------------------------------------ helpers -- */
 
-/* Parses "50,90,99.9". Returns 0 or prints what is wrong and returns -EINVAL. */
+/* Parses "50,90,99.9". Returns 0, or prints what is wrong and returns EXIT_USAGE. */
 static int parse_percentiles(const char *arg, double *out, size_t *n)
 {
 	*n = 0;
@@ -399,9 +427,8 @@ static int parse_percentiles(const char *arg, double *out, size_t *n)
 		p += len + 1;
 	}
 bad:
-	fprintf(stderr, "%s: bad value '%s' for -P/--percentiles (up to %d numbers 0..100, "
-			"comma-separated)\n", prog, arg, MAX_PERCENTILES);
-	return -EINVAL;
+	return cmd_usage_error(prog, "bad value '%s' for -P/--percentiles (up to %d numbers 0..100, comma-separated)",
+			       arg, MAX_PERCENTILES);
 }
 
 /* The value at 1-based rank k of a histogram: a bucket midpoint (mid) or
@@ -428,7 +455,8 @@ static int64_t rank_for(double p, int64_t n)
 {
 	double q = nextafter(p, -INFINITY);
 	double r = ceil((q < 0 ? 0 : q) * (double)n / 100.0);
-	return r < 1 ? 1 : r > (double)n ? n : (int64_t)r;
+	/* (double)n may round up past INT64_MAX: compare before converting. */
+	return r < 1 ? 1 : r >= (double)n ? n : (int64_t)r;
 }
 
 static int print_result(int rc)
@@ -480,6 +508,13 @@ static int run_merge(char **files, int nfiles, struct hist_options *o, double di
 		} else if (rc == -ERANGE) {
 			fprintf(stderr, "%s: %s: line %ld: values outside the merged range\n", prog,
 				files[i], bad);
+			goto out;
+		} else if (rc == -EOVERFLOW) {
+			fprintf(stderr, "%s: %s: line %ld: counts overflow\n", prog, files[i], bad);
+			goto out;
+		} else if (rc == -E2BIG) {
+			fprintf(stderr, "%s: %s: line %ld: longer than %u bytes\n", prog, files[i], bad,
+				HLOG_MAX_LINE);
 			goto out;
 		} else if (rc) {
 			fprintf(stderr, "%s: %s: %s\n", prog, files[i], strerror(-rc));
@@ -540,8 +575,7 @@ out:
 
 static int bad_value(const char *flag, const char *value, const char *want)
 {
-	fprintf(stderr, "%s: bad value '%s' for %s (%s)\n", prog, value, flag, want);
-	return EXIT_USAGE;
+	return cmd_usage_error(prog, "bad value '%s' for %s (%s)", value, flag, want);
 }
 
 int cmd_hist(int argc, char **argv)
@@ -570,8 +604,7 @@ int cmd_hist(int argc, char **argv)
 	uint64_t u;
 	prog = strcmp(argv[0], "mmhistogram") == 0 ? "mmhistogram" : "herd hist";
 
-	optind = 1;
-	opterr = 0;
+	cmd_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, ":t:c:b:ljpP:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -618,14 +651,8 @@ int cmd_hist(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, "%s: option '%s' needs a value (try --help)\n", prog,
-				argv[optind - 1]);
-			return EXIT_USAGE;
 		default:
-			fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog,
-				argv[optind - 1]);
-			return EXIT_USAGE;
+			return cmd_getopt_error(prog, c, argv);
 		}
 	}
 	if (!o.linear && o.base < 2) {
@@ -634,25 +661,19 @@ int cmd_hist(int argc, char **argv)
 		return bad_value("-b/--base", b, "log base must be >= 2; -l allows 1");
 	}
 	if (o.justval && (approx || merge)) {
-		fprintf(stderr, "%s: -j cannot be combined with %s\n", prog,
-			approx ? "--approx" : "--merge");
-		return EXIT_USAGE;
+		return cmd_usage_error(prog, "-j cannot be combined with %s", approx ? "--approx" : "--merge");
 	}
 	if (approx && merge) {
-		fprintf(stderr, "%s: --approx and --merge exclude each other\n", prog);
-		return EXIT_USAGE;
+		return cmd_usage_error(prog, "--approx and --merge exclude each other");
 	}
 	if (merge) {
 		if (optind >= argc) {
-			fprintf(stderr, "%s: --merge needs at least one log file\n", prog);
-			return EXIT_USAGE;
+			return cmd_usage_error(prog, "--merge needs at least one log file");
 		}
 		return run_merge(argv + optind, argc - optind, &o, divisor);
 	}
 	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s' (numbers come on stdin)\n", prog,
-			argv[optind]);
-		return EXIT_USAGE;
+		return cmd_usage_error(prog, "unexpected argument '%s' (numbers come on stdin)", argv[optind]);
 	}
 
 	struct reader r = { .strict = strict, .approx = approx };

@@ -88,16 +88,14 @@ int main(int argc, char **argv)
 		}
 		const struct command *c = find_command(argv[2]);
 		if (!c) {
-			fprintf(stderr, "herd: no such command: '%s' (try herd --help)\n", argv[2]);
-			return EXIT_USAGE;
+			return cmd_usage_error("herd", "no such command: '%s'", argv[2]);
 		}
 		char *help_argv[] = {(char *)c->name, "--help", NULL};
 		return c->run(2, help_argv);
 	}
 	const struct command *c = find_command(name);
 	if (!c) {
-		fprintf(stderr, "herd: no such command: '%s' (try herd --help)\n", name);
-		return EXIT_USAGE;
+		return cmd_usage_error("herd", "no such command: '%s'", name);
 	}
 	return c->run(argc - 1, argv + 1);
 }

@@ -27,28 +27,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "http/header.h"
+#include "lib/num.h"
+
 /* The longest allowed request line plus its CRLF. */
 #define RL_WINDOW ((size_t)HTTP_MAX_REQUEST_LINE + 2)
-
-/* RFC 9110 tchar: the bytes of a method or header name token. */
-static const unsigned char tchar[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-	0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 */
-	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x80 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x90 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xa0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xb0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xc0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xd0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xe0 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf0 */
-};
 
 /* Request-target bytes: visible ASCII and obs-text; no space, control or DEL. */
 static const unsigned char target_ok[256] = {
@@ -138,18 +121,6 @@ static inline const char *scan_field(const char *p, const char *e, unsigned belo
 	return p;
 }
 
-static bool token_eq(const char *p, size_t len, const char *lower, size_t lower_len)
-{
-	if (len != lower_len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		/* p holds tchars only: OR-ing 0x20 lowers A-Z and maps no other tchar onto a letter or '-'. */
-		if (((unsigned char)p[i] | 0x20) != (unsigned char)lower[i])
-			return false;
-	}
-	return true;
-}
-
 static enum http_method method_of(const char *p, size_t len)
 {
 	/* Methods are case-sensitive (RFC 9110 9.1): "get" is an unknown method. */
@@ -191,7 +162,7 @@ static int parse_request_line(const char *buf, size_t s, size_t end, struct http
 	const char *p = buf + s, *e = buf + end;
 	const char *m = p, *t;
 
-	while (p < e && tchar[(unsigned char)*p])
+	while (p < e && http_tchar[(unsigned char)*p])
 		p++;
 	if (p == e)
 		return HTTP_PARTIAL;
@@ -292,44 +263,6 @@ static size_t find_end(const char *buf, size_t from, size_t end)
 	return 0;
 }
 
-/* Content-Length = 1*DIGIT; a list ("5, 5") or a sign is refused. */
-static int parse_content_length(const char *p, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (len == 0)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		unsigned d = (unsigned char)p[i] - '0';
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Connection = #token: records close / keep-alive, ignores the rest. */
-static void parse_connection(const char *p, size_t len, bool *close, bool *keep)
-{
-	const char *e = p + len;
-
-	while (p < e) {
-		while (p < e && (*p == ' ' || *p == '\t' || *p == ','))
-			p++;
-		const char *tok = p;
-		while (p < e && *p != ',' && *p != ' ' && *p != '\t')
-			p++;
-		size_t n = (size_t)(p - tok);
-		if (n && tchar[(unsigned char)*tok]) {
-			if (token_eq(tok, n, "close", 5))
-				*close = true;
-			else if (token_eq(tok, n, "keep-alive", 10))
-				*keep = true;
-		}
-	}
-}
-
 /*
  * Parses the header lines from buf[pos] (just after the request line) up to
  * the blank line, looking no further than buf[end]. The first error found
@@ -362,7 +295,7 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 		}
 		/* A line starting with whitespace is obs-fold (RFC 9112 5.2): refused. */
 		const char *name = p;
-		while (p < e && tchar[(unsigned char)*p])
+		while (p < e && http_tchar[(unsigned char)*p])
 			p++;
 		if (p == e)
 			return HTTP_PARTIAL;
@@ -413,20 +346,23 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 		h->value.len = (size_t)(vend - value);
 
 		/* Only three names matter to framing; tell them apart by length first. */
-		if (name_len == 14 && token_eq(name, 14, "content-length", 14)) {
+		if (name_len == 14 && http_token_ieq(name, 14, "content-length")) {
 			uint64_t cl;
 			/* Differing duplicates are a smuggling vector (RFC 9112 6.3): refuse them. */
-			if (parse_content_length(h->value.p, h->value.len, &cl) < 0 ||
+			/* Content-Length = 1*DIGIT; a list ("5, 5") or a sign is refused. */
+			if (num_parse_u64(h->value.p, h->value.len, UINT64_MAX, &cl) < 0 ||
 			    (have_cl && cl != req->content_length)) {
 				err = HTTP_BAD_REQUEST;
 				goto skip;
 			}
 			have_cl = true;
 			req->content_length = cl;
-		} else if (name_len == 17 && token_eq(name, 17, "transfer-encoding", 17)) {
+		} else if (name_len == 17 && http_token_ieq(name, 17, "transfer-encoding")) {
 			chunked = true;
-		} else if (name_len == 10 && token_eq(name, 10, "connection", 10)) {
-			parse_connection(h->value.p, h->value.len, &conn_close, &conn_keep);
+		} else if (name_len == 10 && http_token_ieq(name, 10, "connection")) {
+			/* Connection = #token: only close and keep-alive matter here. */
+			conn_close |= http_list_has(h->value.p, h->value.len, "close");
+			conn_keep |= http_list_has(h->value.p, h->value.len, "keep-alive");
 		}
 	}
 
@@ -485,30 +421,6 @@ incomplete:
 	return len >= HTTP_MAX_HEAD ? HTTP_HEADERS_TOO_LARGE : HTTP_PARTIAL;
 }
 
-const struct http_header *http_find_header(const struct http_request *req, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (size_t i = 0; i < req->num_headers; i++) {
-		const struct http_header *h = &req->headers[i];
-		if (h->name.len != n)
-			continue;
-		size_t j = 0;
-		for (; j < n; j++) {
-			unsigned char a = (unsigned char)h->name.p[j], b = (unsigned char)name[j];
-			if (a >= 'A' && a <= 'Z')
-				a |= 0x20;
-			if (b >= 'A' && b <= 'Z')
-				b |= 0x20;
-			if (a != b)
-				break;
-		}
-		if (j == n)
-			return h;
-	}
-	return NULL;
-}
-
 const char *http_reason(int status)
 {
 	switch (status) {
@@ -544,23 +456,9 @@ int http_query_u64(struct http_str query, const char *name, uint64_t max, uint64
 		const char *eq = memchr(p, '=', (size_t)(amp - p));
 		const char *kend = eq ? eq : amp;
 		if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
-			if (!eq || eq + 1 == amp)
+			if (!eq)
 				return -EINVAL;
-			uint64_t v = 0;
-			bool big = false;
-			for (const char *d = eq + 1; d < amp; d++) {
-				if (*d < '0' || *d > '9')
-					return -EINVAL;
-				unsigned dv = (unsigned)(*d - '0');
-				if (v > (UINT64_MAX - dv) / 10)
-					big = true;
-				else
-					v = v * 10 + dv;
-			}
-			if (big || v > max)
-				return -ERANGE;
-			*out = v;
-			return 0;
+			return num_parse_u64(eq + 1, (size_t)(amp - eq - 1), max, out);
 		}
 		p = amp + 1;
 	}

@@ -73,9 +73,6 @@ struct http_request {
  */
 int http_parse_request(const char *buf, size_t len, size_t last_len, struct http_request *req);
 
-/* Finds a header by case-insensitive name; NULL when absent. */
-const struct http_header *http_find_header(const struct http_request *req, const char *name);
-
 /* Reason phrase for a status code ("OK", "Not Found", ...); "Unknown" otherwise. */
 const char *http_reason(int status);
 

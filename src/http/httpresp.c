@@ -15,6 +15,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "http/header.h"
+#include "http/status.h"
+#include "lib/num.h"
+
 enum state {
 	S_VERSION,
 	S_MINOR,
@@ -59,19 +63,6 @@ void httpresp_init(struct httpresp *p, bool head_request)
 	reset_head(p);
 }
 
-bool httpresp_head_done(const struct httpresp *p)
-{
-	return p->state >= S_BODY_LEN;
-}
-
-/* RFC 9110 token characters, for header names. */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static int hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -94,47 +85,6 @@ static bool name_is(const struct httpresp *p, const char *want)
 	return !p->name_long && p->name_len == n && memcmp(p->name, want, n) == 0;
 }
 
-/* Case-insensitive: does the comma-separated list in the value hold token t? */
-static bool value_has_token(const struct httpresp *p, const char *t)
-{
-	size_t n = strlen(t), i = 0;
-	while (i < p->value_len) {
-		while (i < p->value_len && (p->value[i] == ' ' || p->value[i] == '\t' || p->value[i] == ','))
-			i++;
-		size_t start = i;
-		while (i < p->value_len && p->value[i] != ',')
-			i++;
-		size_t end = i;
-		while (end > start && (p->value[end - 1] == ' ' || p->value[end - 1] == '\t'))
-			end--;
-		if (end - start == n) {
-			size_t k;
-			for (k = 0; k < n && lower(p->value[start + k]) == t[k]; k++)
-				;
-			if (k == n)
-				return true;
-		}
-	}
-	return false;
-}
-
-/* Is the last coding of Transfer-Encoding "chunked"? */
-static bool value_ends_chunked(const struct httpresp *p)
-{
-	size_t end = p->value_len;
-	while (end > 0 && (p->value[end - 1] == ' ' || p->value[end - 1] == '\t'))
-		end--;
-	static const char ch[] = "chunked";
-	size_t n = sizeof ch - 1;
-	if (p->value_long || end < n)
-		return false;
-	for (size_t k = 0; k < n; k++)
-		if (lower(p->value[end - n + k]) != ch[k])
-			return false;
-	return end == n || p->value[end - n - 1] == ',' || p->value[end - n - 1] == ' ' ||
-	       p->value[end - n - 1] == '\t';
-}
-
 /* A header line ended: act on the ones that frame the message. */
 static int end_header(struct httpresp *p)
 {
@@ -143,14 +93,9 @@ static int end_header(struct httpresp *p)
 		end--;
 	p->value_len = (uint8_t)end;
 	if (name_is(p, "content-length")) {
-		if (p->value_long || p->value_len == 0 || p->value_len > 19)
+		uint64_t v;
+		if (p->value_long || num_parse_u64(p->value, p->value_len, UINT64_MAX, &v) < 0)
 			return -EBADMSG;
-		uint64_t v = 0;
-		for (size_t i = 0; i < p->value_len; i++) {
-			if (p->value[i] < '0' || p->value[i] > '9')
-				return -EBADMSG;
-			v = v * 10 + (uint64_t)(p->value[i] - '0');
-		}
 		/* Two different lengths make the framing ambiguous (smuggling). */
 		if (p->has_length && v != p->content_length)
 			return -EBADMSG;
@@ -158,11 +103,12 @@ static int end_header(struct httpresp *p)
 		p->content_length = v;
 	} else if (name_is(p, "transfer-encoding")) {
 		p->te_seen = true;
-		p->chunked = value_ends_chunked(p);
+		/* A truncated value cannot be trusted to end in chunked. */
+		p->chunked = !p->value_long && http_list_last_is(p->value, p->value_len, "chunked");
 	} else if (name_is(p, "connection")) {
-		if (value_has_token(p, "close"))
+		if (http_list_has(p->value, p->value_len, "close"))
 			p->conn_close = true;
-		if (value_has_token(p, "keep-alive"))
+		if (http_list_has(p->value, p->value_len, "keep-alive"))
 			p->conn_keep_alive = true;
 	}
 	return 0;
@@ -280,7 +226,7 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 			p->status = p->status * 10 + (c - '0');
 			if (++p->idx == 3) {
 				/* RFC 9110 15: valid status codes are 100..599. */
-				if (p->status > 599)
+				if (!http_status_valid(p->status))
 					goto bad;
 				p->state = S_AFTER_CODE;
 			}
@@ -316,7 +262,7 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 				p->state = S_HEAD_END_LF;
 			} else if (c == '\n') {
 				rc = end_head(p);
-			} else if (is_tchar(c)) {
+			} else if (http_tchar[c]) {
 				p->name_len = 0;
 				p->name_long = false;
 				p->value_len = 0;
@@ -331,7 +277,7 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 		case S_NAME:
 			if (c == ':') {
 				p->state = S_VALUE_WS;
-			} else if (is_tchar(c)) {
+			} else if (http_tchar[c]) {
 				if (p->name_len < HTTPRESP_NAME_MAX)
 					p->name[p->name_len++] = lower((char)c);
 				else
@@ -422,7 +368,7 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 			} else if (c == '\n') {
 				p->state = S_DONE;
 				rc = HTTPRESP_DONE;
-			} else if (is_tchar(c)) {
+			} else if (http_tchar[c]) {
 				p->state = S_TRAILER_LINE;
 			} else {
 				goto bad;

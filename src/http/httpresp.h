@@ -66,7 +66,4 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
  * response (a close-delimited body), or -EPIPE when the response was cut short. */
 int httpresp_eof(struct httpresp *p);
 
-/* True once the status line and headers are complete. */
-bool httpresp_head_done(const struct httpresp *p);
-
 #endif

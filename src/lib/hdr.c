@@ -83,11 +83,6 @@ int64_t hdr_median_equivalent(const struct hdr *h, int64_t value)
 	return hdr_lowest_equivalent(h, value) + (equivalent_range(h, value) >> 1);
 }
 
-bool hdr_values_equivalent(const struct hdr *h, int64_t a, int64_t b)
-{
-	return hdr_lowest_equivalent(h, a) == hdr_lowest_equivalent(h, b);
-}
-
 /* How many buckets it takes to reach `value`, as HdrHistogram counts them. */
 static int32_t buckets_needed(int64_t value, int32_t sub_bucket_count, int32_t unit_magnitude)
 {
@@ -165,8 +160,12 @@ bool hdr_record_n(struct hdr *h, int64_t value, int64_t count)
 	int32_t i = hdr_counts_index_for(h, value);
 	if (i < 0 || i >= h->counts_len)
 		return false;
+	/* A slot never holds more than the total, so checking the total is enough. */
+	int64_t total;
+	if (__builtin_add_overflow(h->total, count, &total))
+		return false;
 	h->counts[i] += count;
-	h->total += count;
+	h->total = total;
 	if (count > 0) {
 		if (value < h->min)
 			h->min = value;
@@ -187,29 +186,48 @@ static bool same_layout(const struct hdr *a, const struct hdr *b)
 	       a->sub_bucket_half_count_magnitude == b->sub_bucket_half_count_magnitude;
 }
 
+/* Where src's slot i goes in dst: -1 when dst cannot hold its values. */
+static int32_t merge_target(const struct hdr *dst, const struct hdr *src, int32_t i, bool same)
+{
+	int64_t v = hdr_value_at_index(src, i);
+	if (v > dst->highest)
+		return -1;
+	int32_t j = same ? i : hdr_counts_index_for(dst, v);
+	return j >= 0 && j < dst->counts_len ? j : -1;
+}
+
 int64_t hdr_merge(struct hdr *dst, const struct hdr *src)
 {
-	int64_t dropped = 0;
+	int64_t dropped = 0, added = 0;
 	int64_t kept_top = -1; /* largest kept bucket value, when src's max is dropped */
 	bool same = same_layout(dst, src);
+
+	/*
+	 * First pass: what would be added, and whether the total would overflow.
+	 * Every slot is at most the total (the sum of all slots), so a total
+	 * that fits means every slot fits too, and dst is left untouched when
+	 * it would not. src's own counts sum to src->total, which fits.
+	 */
 	for (int32_t i = 0; i < src->counts_len; i++) {
 		int64_t c = src->counts[i];
 		if (c == 0)
 			continue;
-		int64_t v = hdr_value_at_index(src, i);
-		if (v > dst->highest) {
+		if (merge_target(dst, src, i, same) < 0)
 			dropped += c;
-			continue;
-		}
-		int32_t j = same ? i : hdr_counts_index_for(dst, v);
-		if (j < 0 || j >= dst->counts_len) {
-			dropped += c;
-			continue;
-		}
-		dst->counts[j] += c;
-		dst->total += c;
-		kept_top = v;
+		else
+			added += c;
 	}
+	if (added > INT64_MAX - dst->total)
+		return -EOVERFLOW;
+	for (int32_t i = 0; i < src->counts_len; i++) {
+		int64_t c = src->counts[i];
+		int32_t j;
+		if (c == 0 || (j = merge_target(dst, src, i, same)) < 0)
+			continue;
+		dst->counts[j] += c;
+		kept_top = hdr_value_at_index(src, i);
+	}
+	dst->total += added;
 	if (kept_top < 0)
 		return dropped;
 	/* src's min and max are exact; keep them exact where dst can hold them. */
@@ -234,9 +252,15 @@ int64_t hdr_value_at_percentile(const struct hdr *h, double p)
 		req = 0;
 	if (req > 100)
 		req = 100;
-	int64_t want = (int64_t)ceil(req * (double)h->total / 100.0);
-	if (want < 1)
-		want = 1;
+	/* In double, then clamped before the conversion: (double)INT64_MAX
+	 * is 2^63, one above what int64_t holds, so -P 100 of a total of
+	 * 2^63 - 1 must not be converted unclamped. */
+	double rank = ceil(req * (double)h->total / 100.0);
+	int64_t want = rank >= (double)h->total ? h->total : rank < 1 ? 1 : (int64_t)rank;
+	/* Past 2^53 the ulp step above is lost in the product's rounding and
+	 * the rank of 100% can land below the top value: 100% is the last one. */
+	if (p >= 100)
+		want = h->total;
 	int64_t seen = 0;
 	for (int32_t i = 0; i < h->counts_len; i++) {
 		seen += h->counts[i];

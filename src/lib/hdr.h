@@ -14,6 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The latency range shared by bench, lab and the report (and what hist's
+ * --approx and hlog files from herd bench use): 1 us to one hour, 3 digits. */
+#define HDR_LATENCY_LOWEST_US 1
+#define HDR_LATENCY_HIGHEST_US (3600LL * 1000000)
+#define HDR_LATENCY_SIGFIGS 3
+
 struct hdr {
 	int64_t lowest;		/* lowest discernible value, >= 1 */
 	int64_t highest;	/* highest trackable value */
@@ -39,12 +45,14 @@ void hdr_free(struct hdr *h);
 void hdr_reset(struct hdr *h);
 
 /* Records one value (count times). Returns false, recording nothing, when
- * the value is negative or above h->highest. */
+ * the value is negative or above h->highest, count is negative, or the
+ * total would exceed INT64_MAX (counts never overflow). */
 bool hdr_record(struct hdr *h, int64_t value);
 bool hdr_record_n(struct hdr *h, int64_t value, int64_t count);
 
 /* Adds every count of src into dst. Returns the number of src values that
- * dst cannot hold (above its highest); 0 when the parameters match. */
+ * dst cannot hold (above its highest; 0 when the parameters match), or
+ * -EOVERFLOW, leaving dst unchanged, when dst's total would exceed INT64_MAX. */
 int64_t hdr_merge(struct hdr *dst, const struct hdr *src);
 
 /* The value at percentile p (0..100): the highest value equivalent to the
@@ -62,7 +70,5 @@ int64_t hdr_value_at_index(const struct hdr *h, int32_t index);
 int64_t hdr_lowest_equivalent(const struct hdr *h, int64_t value);
 int64_t hdr_highest_equivalent(const struct hdr *h, int64_t value);
 int64_t hdr_median_equivalent(const struct hdr *h, int64_t value);
-/* True when a and b fall in the same bucket. */
-bool hdr_values_equivalent(const struct hdr *h, int64_t a, int64_t b);
 
 #endif

@@ -235,7 +235,8 @@ out:
 
 /* ------------------------------------------------------------- decoding -- */
 
-/* Fills h->counts from the varint payload; every index is bounds-checked. */
+/* Fills h->counts from the varint payload; every index is bounds-checked.
+ * Returns 0, -EINVAL (malformed) or -EOVERFLOW (counts sum past INT64_MAX). */
 static int apply_counts(struct hdr *h, const uint8_t *p, size_t len)
 {
 	size_t pos = 0;
@@ -254,8 +255,12 @@ static int apply_counts(struct hdr *h, const uint8_t *p, size_t len)
 			idx += -v;
 			continue;
 		}
-		if (idx >= h->counts_len || v > INT64_MAX - total)
+		if (idx >= h->counts_len)
 			return -EINVAL;
+		/* Counts of one interval that sum past INT64_MAX: refused as the
+		 * merge refuses them, rather than wrapped. */
+		if (v > INT64_MAX - total)
+			return -EOVERFLOW;
 		if (v > 0) {
 			if (first < 0)
 				first = idx;
@@ -435,7 +440,8 @@ static void refine_max(struct hdr *h, double column)
 }
 
 /* Adds one decoded interval into *total, growing *total when the interval
- * has a wider range. Returns 0, -ERANGE when values would be dropped, -ENOMEM. */
+ * has a wider range. Returns 0, -ERANGE when values would be dropped,
+ * -EOVERFLOW when the merged counts would exceed INT64_MAX, -ENOMEM. */
 static int add_interval(struct hdr **total, struct hdr *dec)
 {
 	if (!*total) {
@@ -446,15 +452,18 @@ static int add_interval(struct hdr **total, struct hdr *dec)
 	if (dec->highest > t->highest) {
 		struct hdr *wider;
 		int rc = hdr_init(t->lowest, dec->highest, t->sigfigs, &wider);
-		if (rc)
+		if (rc) {
+			hdr_free(dec);
 			return rc;
+		}
+		/* Into an empty histogram with a wider range: nothing can be dropped or overflow. */
 		hdr_merge(wider, t);
 		hdr_free(t);
 		*total = t = wider;
 	}
 	int64_t dropped = hdr_merge(t, dec);
 	hdr_free(dec);
-	return dropped ? -ERANGE : 0;
+	return dropped < 0 ? (int)dropped : dropped ? -ERANGE : 0;
 }
 
 static int parse_line(char *line, struct hdr **total)
@@ -478,20 +487,61 @@ static int parse_line(char *line, struct hdr **total)
 	return add_interval(total, dec);
 }
 
+/*
+ * Reads one line of f into *line (NUL-terminated, newline dropped), growing
+ * it up to HLOG_MAX_LINE bytes. Returns the length, -1 at the end of the
+ * input, or -E2BIG for a longer line, whose rest is then read and dropped
+ * so that memory stays bounded whatever the input holds.
+ */
+static long read_line(FILE *f, char **line, size_t *cap)
+{
+	size_t len = 0;
+	for (;;) {
+		if (*cap - len < 2) {
+			if (*cap >= HLOG_MAX_LINE + 2) {
+				int c;
+				while ((c = getc(f)) != EOF && c != '\n')
+					;
+				return -E2BIG;
+			}
+			size_t ncap = *cap ? *cap * 2 : 4096;
+			if (ncap > HLOG_MAX_LINE + 2)
+				ncap = HLOG_MAX_LINE + 2;
+			char *nl = realloc(*line, ncap);
+			if (!nl)
+				return -ENOMEM;
+			*line = nl;
+			*cap = ncap;
+		}
+		/* fgets appends where the last call stopped: linear in the line. */
+		if (!fgets(*line + len, (int)(*cap - len), f))
+			return len ? (long)len : -1;
+		len += strlen(*line + len);
+		if (len > 0 && (*line)[len - 1] == '\n') {
+			(*line)[--len] = '\0';
+			return (long)len;
+		}
+	}
+}
+
 int hlog_read_merge(FILE *f, struct hdr **total, long *intervals, long *bad_line)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t len;
+	long len;
 	long lineno = 0;
 	int rc = 0;
 	*intervals = 0;
 	*bad_line = 0;
 	errno = 0;
-	while ((len = getline(&line, &cap, f)) >= 0) {
+	while ((len = read_line(f, &line, &cap)) != -1) {
 		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
-				   line[len - 1] == ' ' || line[len - 1] == '\t'))
+		if (len < 0) {
+			rc = (int)len;
+			*bad_line = lineno;
+			goto out;
+		}
+		while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 			line[--len] = '\0';
 		/* Comments (#[...] headers), the column legend and blank lines. */
 		if (len == 0 || line[0] == '#' || line[0] == '"')

@@ -27,19 +27,29 @@ int hlog_write_header(FILE *f, double start_epoch_s);
 int hlog_write_interval(FILE *f, double start_s, double length_s, const struct hdr *h,
 			double max_divisor);
 
+/* The longest line hlog_read_merge reads: far above any interval herd
+ * writes (1 us..1 h at 3 digits encodes in under 300 KiB), and a bound on
+ * what a hostile log can make the reader allocate for one line. */
+#define HLOG_MAX_LINE (16u << 20)
+
 /* Reads every interval of a log and adds it into *total. When *total is
  * NULL it is allocated with the first interval's parameters. Sets *intervals
- * to the number of interval lines read. On a malformed line returns -EINVAL
- * and sets *bad_line to its 1-based number; -errno for I/O; 0 on success.
- * *total grows when a later interval has a higher `highest`; an interval
- * whose values *total cannot hold gives -ERANGE (with *bad_line set). The
+ * to the number of interval lines read. Returns 0 on success, -errno for
+ * I/O, or, with *bad_line set to the 1-based number of the line at fault:
+ * -EINVAL for a malformed line, -E2BIG for a line over HLOG_MAX_LINE bytes,
+ * -ERANGE for an interval whose values *total cannot hold, -EOVERFLOW when
+ * the merged counts would exceed INT64_MAX (*total is left as it was
+ * before that line). *total grows when a later interval has a higher
+ * `highest`. The
  * merged max is exact when the Interval_Max column (max / 1, 1e3, 1e6 or
  * 1e9) falls in the top bucket; the merged min is its bucket's lowest value. */
 int hlog_read_merge(FILE *f, struct hdr **total, long *intervals, long *bad_line);
 
 /* Encode/decode one histogram in the V2 compressed form (base64 text, NUL
  * terminated). hlog_encode returns a malloc'ed string or NULL (-ENOMEM);
- * hlog_decode allocates *out. Both exposed for tests and fuzzing. */
+ * hlog_decode allocates *out and returns 0, -EINVAL (malformed), -EOVERFLOW
+ * (counts that sum past INT64_MAX) or -ENOMEM. Both exposed for tests and
+ * fuzzing. */
 char *hlog_encode(const struct hdr *h);
 int hlog_decode(const char *base64, struct hdr **out);
 

@@ -1,4 +1,4 @@
-/* util.c - strict parsing of numbers and durations, and the monotonic clock. */
+/* util.c - strict parsing of option values, the monotonic clock, sleeping. */
 #include "lib/util.h"
 
 #include <ctype.h>
@@ -8,16 +8,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/num.h"
+#include "lib/units.h"
+
 int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	if (!s || !isdigit((unsigned char)*s))
+	uint64_t v;
+
+	if (!s)
 		return -EINVAL;
-	errno = 0;
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (*end != '\0')
-		return -EINVAL;
-	if (errno == ERANGE || v < min || v > max)
+	int rc = num_parse_u64(s, strlen(s), max, &v);
+	if (rc < 0)
+		return rc;
+	if (v < min)
 		return -ERANGE;
 	*out = v;
 	return 0;
@@ -68,5 +71,14 @@ uint64_t util_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+void util_sleep_ms(uint64_t ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / MS_PER_SEC),
+			      .tv_nsec = (long)(ms % MS_PER_SEC * NS_PER_MS)};
+	/* nanosleep leaves the time still to sleep in ts when a signal cuts it short. */
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

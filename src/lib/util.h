@@ -1,8 +1,9 @@
 /*
- * util.h - small shared helpers: strict number/duration parsing and clocks.
+ * util.h - small shared helpers: strict option parsing, clocks, sleeping.
  *
  * Parsers accept the whole string or nothing, and return 0 or a negative
  * errno (-EINVAL not a number / trailing junk, -ERANGE outside [min, max]).
+ * They are for NUL-terminated option values; byte ranges go to lib/num.h.
  */
 #ifndef HERD_UTIL_H
 #define HERD_UTIL_H
@@ -20,5 +21,9 @@ int util_parse_duration(const char *s, double *seconds);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
+
+/* Sleeps ms milliseconds in full: a signal that interrupts the sleep does not
+ * shorten it (callers that must react to signals poll with short sleeps). */
+void util_sleep_ms(uint64_t ms);
 
 #endif

@@ -38,7 +38,7 @@ for input in "$dir"/*.in; do
 	expect_files_eq "$name: mmhistogram link stdout" "$TMP/out" "$dir/$name.out"
 	expect_eq "$name: mmhistogram link exit status" "$(cat "$TMP/rc")" "$want_rc"
 	if [ -f "$dir/$name.err" ]; then
-		sed 's/^herd hist:/mmhistogram:/' "$dir/$name.err" >"$TMP/err.want"
+		sed 's/herd hist/mmhistogram/g' "$dir/$name.err" >"$TMP/err.want"
 		expect_files_eq "$name: mmhistogram link stderr" "$TMP/err" "$TMP/err.want"
 	fi
 done

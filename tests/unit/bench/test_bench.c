@@ -305,6 +305,96 @@ static void test_refused(void **state)
 	bench_result_free(&res);
 }
 
+/* A run with a timeout against a fast server loses nothing. The engine's
+ * timeout scan once compared the loop's clock reading with the start stamp
+ * of a request started later in the same pass: the uint64 difference
+ * wrapped and healthy requests failed as `timeout` (~3% of such a run). */
+static void test_timeout_loses_nothing(void **state)
+{
+	struct server *s = *state;
+	struct bench_config cfg;
+	config_for(&cfg, s);
+	struct seen z = {0};
+	cfg.requests = 3000;
+	cfg.connections = 16;
+	cfg.threads = 2;
+	cfg.timeout_s = 10;
+	cfg.on_done = on_done;
+	cfg.arg = &z;
+	for (unsigned k = 0; k <= 50; k += 50) {
+		cfg.keepalive = k;
+		struct bench_result res;
+		assert_int_equal(bench_run(&cfg, &res), 0);
+		assert_int_equal(res.errors[BENCH_ERR_TIMEOUT], 0);
+		assert_int_equal(res.failed, 0);
+		assert_int_equal(res.done, 3000);
+		/* Connect times are differences of clock readings too. */
+		assert_true(res.connect->max < 10 * 1000 * 1000);
+		bench_result_free(&res);
+	}
+	assert_int_equal(z.failed, 0);
+}
+
+struct timeouts {
+	int n, other;
+	double min_ms, max_ms;
+};
+
+static void on_timeout(void *arg, const struct bench_sample *smp)
+{
+	struct timeouts *t = arg;
+	if (smp->error != BENCH_ERR_TIMEOUT) {
+		t->other++;
+		return;
+	}
+	if (t->n == 0 || smp->latency_ms < t->min_ms)
+		t->min_ms = smp->latency_ms;
+	if (t->n == 0 || smp->latency_ms > t->max_ms)
+		t->max_ms = smp->latency_ms;
+	t->n++;
+}
+
+/* A server that never answers (the kernel completes the handshakes into a
+ * listen backlog nobody accepts from): exactly N timeouts, each after about
+ * the timeout D, never before it. */
+static void test_timeout_silent(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	struct bench_config cfg;
+	bench_config_init(&cfg);
+	memcpy(&cfg.addr, &a, sizeof a);
+	cfg.addrlen = sizeof a;
+	cfg.hosts = hosts;
+	cfg.paths = paths;
+	cfg.nurls = 1;
+	cfg.requests = 8;
+	cfg.connections = 4;
+	cfg.timeout_s = 0.2;
+	struct timeouts t = {0};
+	cfg.on_done = on_timeout;
+	cfg.arg = &t;
+	struct bench_result res;
+	assert_int_equal(bench_run(&cfg, &res), 0);
+	close(fd);
+	assert_int_equal(res.done, 0);
+	assert_int_equal(res.failed, 8);
+	assert_int_equal(res.errors[BENCH_ERR_TIMEOUT], 8);
+	assert_int_equal(t.n, 8);
+	assert_int_equal(t.other, 0);
+	/* Never before D; after it by at most the 10 ms scan plus scheduling
+	 * delay on a busy machine. Two rounds of 4: the run takes about 2 D. */
+	assert_true(t.min_ms >= 200);
+	assert_true(t.max_ms < 200 + 800);
+	assert_true(res.duration_s >= 0.4 && res.duration_s < 0.4 + 1.6);
+	bench_result_free(&res);
+}
+
 static void test_bad_config(void **state)
 {
 	struct server *s = *state;
@@ -341,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_counts_and_callbacks), cmocka_unit_test(test_keepalive_reuse),
 		cmocka_unit_test(test_hlog_round_trip),	     cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_bad_config),	     cmocka_unit_test(test_error_names),
+		cmocka_unit_test(test_timeout_loses_nothing), cmocka_unit_test(test_timeout_silent),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -316,21 +316,6 @@ static void test_valid(void **state)
 	}
 }
 
-static void test_find_header(void **state)
-{
-	(void)state;
-	struct http_request r;
-	const char *s = "GET / HTTP/1.1\r\nHost: h\r\nX-Long-Name: v\r\n\r\n";
-	assert_int_equal(http_parse_request(s, strlen(s), 0, &r), (int)strlen(s));
-	const struct http_header *h = http_find_header(&r, "x-long-NAME");
-	assert_non_null(h);
-	assert_int_equal(h->value.len, 1);
-	assert_memory_equal(h->value.p, "v", 1);
-	assert_ptr_equal(http_find_header(&r, "host"), &r.headers[0]);
-	assert_null(http_find_header(&r, "hos"));
-	assert_null(http_find_header(&r, "Accept"));
-}
-
 static void test_pipelined(void **state)
 {
 	(void)state;
@@ -541,7 +526,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_find_header),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_partial_valid),
 		cmocka_unit_test(test_errors),

@@ -14,7 +14,13 @@
 
 #include "lib/hdr.h"
 
-#define HOUR_US (INT64_C(3600) * 1000 * 1000)
+#define HOUR_US HDR_LATENCY_HIGHEST_US
+
+/* a and b fall in the same bucket. */
+static bool same_bucket(const struct hdr *h, int64_t a, int64_t b)
+{
+	return hdr_lowest_equivalent(h, a) == hdr_lowest_equivalent(h, b);
+}
 
 static struct hdr *new_hist(void)
 {
@@ -72,12 +78,12 @@ static void test_equivalence_near_powers_of_two(void **state)
 {
 	(void)state;
 	struct hdr *h = new_hist();
-	assert_false(hdr_values_equivalent(h, 2047, 2048));
-	assert_true(hdr_values_equivalent(h, 2048, 2049));
-	assert_false(hdr_values_equivalent(h, 2049, 2050));
-	assert_true(hdr_values_equivalent(h, 4096, 4099));
-	assert_false(hdr_values_equivalent(h, 4095, 4096));
-	assert_false(hdr_values_equivalent(h, 4099, 4100));
+	assert_false(same_bucket(h, 2047, 2048));
+	assert_true(same_bucket(h, 2048, 2049));
+	assert_false(same_bucket(h, 2049, 2050));
+	assert_true(same_bucket(h, 4096, 4099));
+	assert_false(same_bucket(h, 4095, 4096));
+	assert_false(same_bucket(h, 4099, 4100));
 	assert_int_equal(hdr_lowest_equivalent(h, 4099), 4096);
 	assert_int_equal(hdr_highest_equivalent(h, 4096), 4099);
 	assert_int_equal(hdr_median_equivalent(h, 4096), 4098);
@@ -105,7 +111,7 @@ static void test_percentiles_1_to_10000(void **state)
 	assert_int_equal(h->total, 10000);
 	/* p50: the 5000th value is 5000, in 5000..5003 (width 4 above 4096). */
 	assert_int_equal(hdr_value_at_percentile(h, 50), 5003);
-	assert_true(hdr_values_equivalent(h, hdr_value_at_percentile(h, 50), 5000));
+	assert_true(same_bucket(h, hdr_value_at_percentile(h, 50), 5000));
 	/* p25: 2500 in 2500..2501 (width 2). */
 	assert_int_equal(hdr_value_at_percentile(h, 25), 2501);
 	/* p90: 9000 in 9000..9007; p99: 9900 in 9896..9903 (width 8). */
@@ -256,11 +262,60 @@ static void test_lowest_above_one(void **state)
 	struct hdr *h = NULL;
 	assert_int_equal(hdr_init(1000, HOUR_US, 3, &h), 0);
 	assert_int_equal(h->unit_magnitude, 9);
-	assert_true(hdr_values_equivalent(h, 0, 511));
-	assert_false(hdr_values_equivalent(h, 511, 512));
+	assert_true(same_bucket(h, 0, 511));
+	assert_false(same_bucket(h, 511, 512));
 	assert_true(hdr_record(h, 100));
 	assert_int_equal(hdr_value_at_percentile(h, 50), 511);
 	assert_int_equal(hdr_max(h), 100);
+	hdr_free(h);
+}
+
+/* Counts and totals never overflow: record_n refuses, merge refuses and
+ * leaves dst as it was (issue 15: 5e18 + 5e18 used to wrap). */
+static void test_count_overflow(void **state)
+{
+	(void)state;
+	const int64_t half = INT64_C(5000000000000000000);
+	struct hdr *a = new_hist(), *b = new_hist();
+	assert_true(hdr_record_n(a, 100, half));
+	assert_true(hdr_record_n(b, 200, half));
+	assert_int_equal(hdr_merge(a, b), -EOVERFLOW);
+	assert_int_equal(a->total, half);
+	assert_int_equal(a->counts[hdr_counts_index_for(a, 200)], 0);
+	assert_int_equal(hdr_max(a), 100);
+
+	/* Recording: the same limit, in one slot or across slots. */
+	assert_false(hdr_record_n(a, 100, half));
+	assert_false(hdr_record_n(a, 300, INT64_MAX));
+	assert_int_equal(a->total, half);
+	assert_true(hdr_record_n(a, 300, INT64_MAX - half));
+	assert_int_equal(a->total, INT64_MAX);
+	assert_false(hdr_record(a, 1));
+	assert_int_equal(a->total, INT64_MAX);
+
+	/* A merge that just fits is taken whole. */
+	hdr_reset(b);
+	assert_true(hdr_record_n(b, 200, INT64_MAX - half));
+	hdr_reset(a);
+	assert_true(hdr_record_n(a, 100, half));
+	assert_int_equal(hdr_merge(a, b), 0);
+	assert_int_equal(a->total, INT64_MAX);
+	hdr_free(a);
+	hdr_free(b);
+}
+
+/* -P 100 of a total of 2^63-1: the maximum, not a wrapped rank (the rank
+ * was converted from a double of 2^63, which int64_t cannot hold). */
+static void test_percentile_huge_total(void **state)
+{
+	(void)state;
+	struct hdr *h = new_hist();
+	assert_true(hdr_record_n(h, 10, INT64_MAX - 1));
+	assert_true(hdr_record(h, 3000000));
+	assert_int_equal(h->total, INT64_MAX);
+	assert_int_equal(hdr_value_at_percentile(h, 100), hdr_highest_equivalent(h, 3000000));
+	assert_int_equal(hdr_value_at_percentile(h, 99.9999), 10);
+	assert_int_equal(hdr_value_at_percentile(h, 0), 10);
 	hdr_free(h);
 }
 
@@ -276,6 +331,8 @@ int main(void)
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_lowest_above_one),
+		cmocka_unit_test(test_count_overflow),
+		cmocka_unit_test(test_percentile_huge_total),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

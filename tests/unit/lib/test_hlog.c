@@ -17,7 +17,7 @@
 #include "lib/hdr.h"
 #include "lib/hlog.h"
 
-#define HOUR_US (INT64_C(3600) * 1000 * 1000)
+#define HOUR_US HDR_LATENCY_HIGHEST_US
 
 static struct hdr *new_hist(void)
 {
@@ -303,6 +303,45 @@ static void test_hostile_encodings(void **state)
 	hdr_free(h);
 }
 
+/* Two intervals of 5e18 values each: the merge refuses the second with
+ * its line number instead of wrapping the total (issue 15). */
+static void test_merge_overflow(void **state)
+{
+	(void)state;
+	struct hdr *h = new_hist();
+	assert_true(hdr_record_n(h, 1000, INT64_C(5000000000000000000)));
+	char *enc = hlog_encode(h);
+	assert_non_null(enc);
+	char *text;
+	assert_true(asprintf(&text, "#[Histogram log format version 1.3]\n0.0,1.0,1.0,%s\n1.0,1.0,1.0,%s\n", enc,
+			     enc) > 0);
+	long bad = -1, n = -1;
+	assert_int_equal(merge_text(text, &bad, &n), -EOVERFLOW);
+	assert_int_equal(bad, 3);
+	assert_int_equal(n, 1);
+	free(text);
+	free(enc);
+	hdr_free(h);
+}
+
+/* A line longer than HLOG_MAX_LINE is refused with its number, without
+ * being kept whole; the lines before it were read. */
+static void test_long_line(void **state)
+{
+	(void)state;
+	size_t big = HLOG_MAX_LINE + 100;
+	char *text = malloc(big + 200);
+	assert_non_null(text);
+	int k = sprintf(text, "0.0,1.0,2.048," GOOD "\n0.0,1.0,1,");
+	memset(text + k, 'A', big);
+	strcpy(text + k + big, "\n0.0,1.0,2.048," GOOD "\n");
+	long bad = -1, n = -1;
+	assert_int_equal(merge_text(text, &bad, &n), -E2BIG);
+	assert_int_equal(bad, 2);
+	assert_int_equal(n, 1);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +352,8 @@ int main(void)
 		cmocka_unit_test(test_log_merge),
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_hostile_encodings),
+		cmocka_unit_test(test_merge_overflow),
+		cmocka_unit_test(test_long_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,10 +3,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #include <cmocka.h>
 
+#include "lib/units.h"
 #include "lib/util.h"
 
 static void test_parse_u64(void **state)
@@ -53,11 +56,33 @@ static void test_parse_duration(void **state)
 	assert_int_equal(util_parse_duration("5d", &s), -EINVAL);
 }
 
+/* A signal in the middle does not cut the sleep short. */
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void test_sleep_ms(void **state)
+{
+	(void)state;
+	struct sigaction sa = {.sa_handler = on_alarm};
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	struct itimerval it = {.it_value = {.tv_usec = 20000}};
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	uint64_t t0 = util_now_ns();
+	util_sleep_ms(120);
+	uint64_t slept = util_now_ns() - t0;
+	assert_true(slept >= 120 * NS_PER_MS);
+	util_sleep_ms(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_double),
+		cmocka_unit_test(test_sleep_ms),
 		cmocka_unit_test(test_parse_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

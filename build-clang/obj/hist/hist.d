@@ -1,3 +1,0 @@
-build-clang/obj/hist/hist.o: src/hist/hist.c src/hist/hist.h
-
-src/hist/hist.h:

@@ -1,0 +1,77 @@
+/*
+ * cmd.c - what every subcommand shares: the message format, the usage-error
+ * exit path, the getopt reset and checked signal handlers (see cmd.h).
+ */
+#include "cmd/cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static void vsay(const char *prog, const char *fmt, va_list ap, const char *tail)
+{
+	/* One fprintf per piece, but stderr is unbuffered: build the line first
+	 * so that concurrent writers (lab's children) do not interleave it. */
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	fprintf(stderr, "%s: %s%s%s%s\n", prog, msg, tail ? " (try " : "", tail ? prog : "",
+		tail ? " --help)" : "");
+}
+
+int cmd_usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(prog, fmt, ap, "help");
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+int cmd_fail(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(prog, fmt, ap, NULL);
+	va_end(ap);
+	return EXIT_FAIL;
+}
+
+void cmd_note(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(prog, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void cmd_getopt_reset(void)
+{
+	/* glibc: optind = 0 (not 1) also forgets the position inside a group
+	 * of short options ("-lj") left over from an earlier, interrupted scan. */
+	optind = 0;
+	opterr = 0;
+}
+
+int cmd_getopt_error(const char *prog, int c, char *const argv[])
+{
+	/* optind has moved past the offending word; for "-x" in "-lx" it still
+	 * names the group, so the short option itself is named from optopt. */
+	const char *word = argv[optind - 1];
+	if (c == ':')
+		return cmd_usage_error(prog, "option '%s' needs a value", word);
+	if (optopt && word[0] == '-' && word[1] != '-')
+		return cmd_usage_error(prog, "unknown option '-%c'", optopt);
+	return cmd_usage_error(prog, "unknown option '%s'", word);
+}
+
+int cmd_on_signal(int sig, void (*handler)(int), int flags)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sa.sa_flags = flags;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
+}

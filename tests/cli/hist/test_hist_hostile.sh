@@ -1,0 +1,57 @@
+# test_hist_hostile.sh - `herd hist` on hostile input (issue 15): lines longer
+# than any number, read through a pipe, and .hlog logs whose counts overflow.
+# Each run is bounded by `timeout`, generously: the old reader took seconds
+# per 32 MB line because it rescanned the partial line on every read.
+. tests/lib.sh
+
+hostile=tests/cli/hist/fixtures/hostile
+ones() { head -c "$1" /dev/zero | tr '\0' '1'; }
+
+# A 32 MB line through a pipe: reported by number, skipped, the rest read.
+{ ones 33554432; printf '\n5\n'; } | timeout 60 $HERD hist >"$TMP/out" 2>"$TMP/err"
+expect_eq "32 MB line then a number: exit 0" "$?" 0
+expect_match "32 MB line: reported with its line number" "$(head -1 "$TMP/err")" \
+	"^herd hist: line 1: longer than 4096 bytes: '1{80}\.\.\.'$"
+expect_match "32 MB line: counted as skipped" "$(cat "$TMP/err")" "skipped 1 bad line$"
+expect_match "32 MB line: the next line is line 2 and counts" "$(head -1 "$TMP/out")" "max:5.00 .*count:1$"
+
+# Alone it leaves no input: exit 1, as an empty input does.
+{ ones 33554432; printf '\n'; } | timeout 60 $HERD hist >/dev/null 2>"$TMP/err"
+expect_eq "32 MB line alone: exit 1" "$?" 1
+expect_match "32 MB line alone: says there is no input" "$(cat "$TMP/err")" "no input"
+
+# --strict makes it fatal, at once.
+{ printf '3\n'; ones 33554432; printf '\n'; } | timeout 60 $HERD hist --strict >/dev/null 2>"$TMP/err"
+expect_eq "--strict: a long line exits 1" "$?" 1
+expect_match "--strict: names line 2" "$(cat "$TMP/err")" "^herd hist: line 2: longer than 4096 bytes"
+
+# The limit is the same whether a line comes whole or in pieces: 4096 bytes
+# is still a number, 4097 is not.
+{ head -c 4095 /dev/zero | tr '\0' ' '; printf '7\n'; head -c 4096 /dev/zero | tr '\0' ' '; printf '8\n'; } |
+	$HERD hist >"$TMP/out" 2>"$TMP/err"
+expect_match "4096-byte line is read" "$(head -1 "$TMP/out")" "min:7.00 .*count:1$"
+expect_match "4097-byte line is line 2, too long" "$(cat "$TMP/err")" "^herd hist: line 2: longer than 4096 bytes"
+
+# .hlog merging never wraps a count (two intervals of 5e18 used to print
+# count:10000000000000000000 dev:-0.00).
+for f in overflow_two_intervals:5 overflow_after_widening:5 overflow_in_one_interval:4 total_int64_max_plus_one:6; do
+	name=${f%:*} line=${f#*:}
+	$HERD hist --merge "$hostile/$name.hlog" >"$TMP/out" 2>"$TMP/err"
+	expect_eq "$name: exit 1" "$?" 1
+	expect_eq "$name: message" "$(cat "$TMP/err")" "herd hist: $hostile/$name.hlog: line $line: counts overflow"
+	expect_eq "$name: nothing on stdout" "$(cat "$TMP/out")" ""
+done
+
+# A total of exactly 2^63-1 is fine, and -P 100 is its maximum.
+$HERD hist --merge -P 100 "$hostile/total_int64_max.hlog" >"$TMP/out" 2>/dev/null
+expect_eq "total 2^63-1: exit 0" "$?" 0
+expect_match "total 2^63-1: the count" "$(head -1 "$TMP/out")" "max:3000.00 .*count:9223372036854775807$"
+expect_eq "total 2^63-1: -P 100 is the maximum" "$(sed -n 2p "$TMP/out")" "Values p100:3000.00"
+
+# A log line over 16 MiB, read from a pipe, is refused with its number.
+{ cat tests/cli/hist/fixtures/a.hlog; printf '0.0,1.0,1.0,'; head -c 17000000 /dev/zero | tr '\0' 'A'; printf '\n'; } |
+	timeout 60 $HERD hist --merge - >/dev/null 2>"$TMP/err"
+expect_eq "17 MB .hlog line: exit 1" "$?" 1
+n=$(($(wc -l <tests/cli/hist/fixtures/a.hlog) + 1))
+expect_eq "17 MB .hlog line: message" "$(cat "$TMP/err")" "herd hist: -: line $n: longer than 16777216 bytes"
+done_testing
