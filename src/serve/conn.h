@@ -56,6 +56,7 @@ struct conn {
 		bool dead;	  /* closed; returned to the pool when ops reaches 0 */
 		bool eof;	  /* the peer's end of stream arrived (after the queued input) */
 		bool nobuf;	  /* the buffer pool ran dry: receive into c->in next */
+		bool again;	  /* a receive completed before: the next is multishot */
 		int err;	  /* a receive error arrived (-errno), after the queued input */
 		int head, tail;	  /* queued provided buffers (ids), -1: none */
 		unsigned off;	  /* bytes of the head buffer already taken */

@@ -196,6 +196,14 @@ static void recv_arm(struct conn *c)
 		size_t room;
 		char *p = conn_in_room(c, &room);
 		io_uring_prep_recv(sqe, c->fd, p, room, 0);
+	} else if (!c->ring.again) {
+		/* The first request: a one-shot receive. A connection that
+		 * closes after its answer (Connection: close) then has nothing
+		 * in flight to cancel; the next receive is multishot. */
+		io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = BGID;
+		c->ring.again = true;
 	} else {
 		io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -228,14 +236,22 @@ static void cancel(uint64_t user_data)
 	io_uring_sqe_set_data64(sqe, TAG_IGNORE);
 }
 
-/* conn_io.close: the descriptor goes at once (a new connection may reuse
- * its number: everything in flight is cancelled by user_data, not fd); the
+/* conn_io.close: the descriptor goes with the next submission (a new
+ * connection may then reuse its number: what is in flight is cancelled by
+ * user_data, not fd); the
  * kernel's socket lives until those requests complete, and the struct
  * until their completions are seen. */
 static void ring_close(struct conn *c)
 {
 	pend_drop(c);
-	close(c->fd);
+	/* Through the ring, submitted with the next batch. */
+	struct io_uring_sqe *sqe = sqe_get();
+	if (sqe) {
+		io_uring_prep_close(sqe, c->fd);
+		io_uring_sqe_set_data64(sqe, TAG_IGNORE);
+	} else {
+		close(c->fd);
+	}
 	c->ring.dead = true;
 	if (c->ring.recv_armed)
 		cancel(ud(c, OP_RECV));
