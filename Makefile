@@ -6,12 +6,14 @@
 #   make bench      the benchmark scripts under scripts/bench-*.sh
 #   make lab        herd lab with its defaults; report in build/report.html
 #   make install    PREFIX=/usr/local (DESTDIR honoured)
+#   make format     clang-format -i over the C sources (style: .clang-format)
+#   make format-check  list the C files clang-format would change; fails if any
 .DELETE_ON_ERROR:
 # Keep the generated eBPF object and skeleton: deleting them as intermediates
 # would rebuild every object that includes the skeleton on the next make.
 .SECONDARY:
 .SUFFIXES:
-.PHONY: all test unit fuzz bench lab install clean format
+.PHONY: all test unit fuzz bench lab install clean format format-check
 
 CC      ?= cc
 CLANG   ?= clang
@@ -19,6 +21,8 @@ BPFTOOL ?= bpftool
 PREFIX  ?= /usr/local
 B       := build
 ARCH    := $(shell uname -m)
+# bpf_tracing.h names architectures as the kernel does (x86, arm64).
+BPF_ARCH := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
 
 ifeq ($(V),1)
 Q :=
@@ -32,7 +36,7 @@ WARN     := -Wall -Wextra -Wshadow -Wpedantic -Wmissing-prototypes
 CPPFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen -MMD -MP
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-LDLIBS   := -lbpf -lelf -lz -lm -lpthread -luring
+LDLIBS   := -lbpf -lelf -lz -lssl -lcrypto -lm -lpthread -luring
 
 # Sources are found by folder: one folder per subsystem (see docs/architecture.md).
 SRCS      := $(wildcard src/*/*.c)
@@ -41,6 +45,15 @@ SAN_OBJS  := $(SRCS:src/%.c=$(B)/san/%.o)
 LIB_SAN   := $(filter-out $(B)/san/cmd/main.o,$(SAN_OBJS))
 UNITS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/*/test_*.c))
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+# herd watch's program is CO-RE: it includes vmlinux.h, dumped at build time
+# from this kernel's BTF. Without BTF here herd is built without the program
+# (HERD_WATCH_BPF undefined) and `herd watch` says why it cannot run.
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+ifeq ($(wildcard $(VMLINUX_BTF)),)
+BPF_SRCS  := $(filter-out bpf/watch.bpf.c,$(BPF_SRCS))
+else
+CPPFLAGS  += -DHERD_WATCH_BPF
+endif
 SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
 FUZZERS   := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 LINKS     := mmhistogram benchhttp
@@ -80,7 +93,20 @@ $(B)/tests/%: tests/unit/%.c $(LIB_SAN)
 $(B)/gen/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
 	@mkdir -p $(@D)
 	$(call msg,BPF,$<)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(ARCH)-linux-gnu -Ibpf -c -o $@ $<
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I/usr/include/$(ARCH)-linux-gnu -Ibpf -I$(B)/gen -c -o $@ $<
+
+# watch.bpf.c includes the whole vmlinux.h: its DWARF alone is ~600 KiB that
+# the skeleton would embed. `bpftool gen object` keeps BTF (CO-RE needs it)
+# and drops DWARF.
+$(B)/gen/watch.bpf.o: bpf/watch.bpf.c bpf/watch.h $(B)/gen/vmlinux.h
+	$(call msg,BPF,$<)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ibpf -I$(B)/gen -c -o $@.tmp $<
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(B)/gen/vmlinux.h:
+	@mkdir -p $(@D)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
 $(B)/gen/%.skel.h: $(B)/gen/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -123,8 +149,19 @@ install: all
 	install -m 755 $(B)/herd $(DESTDIR)$(PREFIX)/bin/herd
 	for l in $(LINKS); do ln -sf herd $(DESTDIR)$(PREFIX)/bin/$$l; done
 
+# .clang-format describes the style the code is written in (tabs, Linux
+# braces, 120 columns); CI runs format-check before the tests.
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES := $(wildcard src/*/*.[ch] tests/unit/*/*.c fuzz/*.c bpf/*.[ch])
+
 format:
-	clang-format -i src/*/*.[ch] tests/unit/*/*.c fuzz/*.c bpf/*.[ch]
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	$(Q)bad=0; for f in $(FORMAT_FILES); do \
+	  $(CLANG_FORMAT) --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "not formatted: $$f"; bad=$$((bad + 1)); }; \
+	done; \
+	if [ $$bad -gt 0 ]; then echo "$$bad file(s) not formatted: run make format"; exit 1; fi
 
 clean:
 	rm -rf $(B)

@@ -8,10 +8,12 @@
  * queued or half-open connections need a new home). It walks the load map,
  * picks the live slot with the smallest effective load, and hands the
  * slot's listening socket from the REUSEPORT_SOCKARRAY to
- * bpf_sk_select_reuseport(). Equal loads are broken by the packet hash: the
- * walk starts at slot (hash % nslots), so among the tied slots the first one
- * after that point wins and idle workers share new connections evenly instead
- * of slot 0 winning every tie.
+ * bpf_sk_select_reuseport(). Equal loads go round robin: the walk starts one
+ * slot further on each time (a counter shared by every SYN), so among the
+ * tied slots the first one after that point wins, and idle workers take new
+ * connections in turn. Starting at the packet's hash, as before, left it to
+ * the hash: 48 sequential connections over 3 idle workers could split
+ * 32/16/1.
  *
  * Keeping the load honest. A worker cannot count a connection the program has
  * just sent it until it accepts it, and a SYN sent to a slot may never become
@@ -48,6 +50,9 @@ __u32 steer_span = 0;
  * and connections placed during a listener's migration. */
 __u64 steer_fallbacks = 0;
 __u64 steer_migrations = 0;
+
+/* Where the next walk starts (modulo the span): the round robin of ties. */
+__u32 steer_next = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -114,7 +119,10 @@ static __always_inline int steer(struct sk_reuseport_md *ctx)
 		goto fallback;
 	p.n = n;
 	p.best = n;
-	p.start = ctx->hash % n;
+	/* A plain increment, not an atomic one (whose result the BPF
+	 * instruction set before v3 cannot return): two SYNs on two CPUs at
+	 * once may start at the same slot, which costs evenness only. */
+	p.start = steer_next++ % n;
 	bpf_loop(n, pick_slot, &p, 0);
 	if (p.best >= n)
 		goto fallback; /* no live slot: let the kernel hash */

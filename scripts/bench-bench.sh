@@ -12,9 +12,15 @@
 # same rate, and the CPU column still shows which one is cheaper. herd bench
 # records every latency in its HDR histograms while doing so. With 2 or more
 # CPUs nginx is pinned to CPU 0 and the load generator to the others
-# (PIN=0 turns that off).
+# (PIN=0 turns that off). TLS=1 serves HTTPS with a self-signed certificate
+# made for the run (herd bench --insecure; wrk does not verify). wrk keeps
+# each connection's SSL object across reconnects (SSL_clear), so it offers
+# the last session again and nginx resumes it; herd bench gets --tls-resume
+# to do the same: a connection-per-request is then an abbreviated handshake
+# for both tools (without resumption both would be bound by nginx's RSA
+# signatures, about 3x fewer requests on the 2-CPU VM).
 #
-#   scripts/bench-bench.sh            (env: THREADS=1 CONNS=50 DURATION=5s ROUNDS=3 NGINX_WORKERS=1 PIN=1)
+#   scripts/bench-bench.sh            (env: THREADS=1 CONNS=50 DURATION=5s ROUNDS=3 NGINX_WORKERS=1 PIN=1 TLS=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh peer
@@ -27,6 +33,7 @@ ROUNDS=${ROUNDS:-3}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
 HERD=${HERD_FAST:-build/herd}
 PIN=${PIN:-1}
+TLS=${TLS:-0}
 ncpu=$(nproc)
 pin_server=() pin_load=()
 if [ "$PIN" = 1 ] && [ "$ncpu" -ge 2 ]; then
@@ -57,6 +64,13 @@ done
 [ -n "$port" ] || { echo "bench-bench: no free port" >&2; exit 1; }
 
 mkdir -p "$tmp/nginx"
+listen="127.0.0.1:$port backlog=4096" scheme=http tls_conf="" herd_tls=()
+if [ "$TLS" = 1 ]; then
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 \
+		-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1
+	listen="$listen ssl" scheme=https herd_tls=(--insecure --tls-resume)
+	tls_conf="ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem;"
+fi
 cat >"$tmp/nginx.conf" <<CONF
 worker_processes $NGINX_WORKERS;
 daemon off;
@@ -72,7 +86,8 @@ http {
 	scgi_temp_path $tmp/nginx/scgi;
 	keepalive_requests 100000000;
 	server {
-		listen 127.0.0.1:$port backlog=4096;
+		listen $listen;
+		$tls_conf
 		location / { return 200 "<p>hello, world</p>\n"; }
 	}
 }
@@ -82,7 +97,7 @@ nginx_pid=$!
 for _ in $(seq 100); do ss -Htln "sport = :$port" | grep -q . && break; sleep 0.05; done
 ss -Htln "sport = :$port" | grep -q . || { echo "bench-bench: nginx did not start:" >&2; cat "$tmp/error.log" >&2; exit 1; }
 
-url=http://127.0.0.1:$port/
+url=$scheme://127.0.0.1:$port/
 # run_one TOOL MODE ROUND: prints "rps rss_kb cpu_s".
 run_one() {
 	local tool=$1 mode=$2 out=$tmp/$1-$2-$3
@@ -90,7 +105,7 @@ run_one() {
 		local k=1000000000
 		[ "$mode" = close ] && k=0
 		"${pin_load[@]}" /usr/bin/time -f '%M %U %S' -o "$out.time" "$HERD" bench -t "$THREADS" -c "$CONNS" -d "$DURATION" -k "$k" \
-			--json "$out.json" "$url" >"$out.txt" 2>&1 || true
+			"${herd_tls[@]}" --json "$out.json" "$url" >"$out.txt" 2>&1 || true
 		rps=$(sed -n 's/.*"requests_per_s": \([0-9.]*\).*/\1/p' "$out.json")
 	else
 		local hdr=()
@@ -106,7 +121,7 @@ run_one() {
 median() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
-echo "nginx workers $NGINX_WORKERS${pin_server:+ on CPU 0}; load: $THREADS thread(s)${pin_load:+ on CPUs 1-$((ncpu - 1))}, $CONNS connections, $DURATION per run, $ROUNDS rounds, alternating"
+echo "$scheme; nginx workers $NGINX_WORKERS${pin_server:+ on CPU 0}; load: $THREADS thread(s)${pin_load:+ on CPUs 1-$((ncpu - 1))}, $CONNS connections, $DURATION per run, $ROUNDS rounds, alternating"
 for mode in keepalive close; do
 	for r in $(seq "$ROUNDS"); do
 		for tool in herd wrk; do

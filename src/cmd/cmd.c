@@ -7,43 +7,47 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-static void vsay(const char *prog, const char *fmt, va_list ap, const char *tail)
+/* "PROG: message" plus, for a usage error, the --help hint, in one write:
+ * stderr is unbuffered, and one fprintf call keeps the line whole when
+ * other processes (lab's children) write to the same terminal. */
+static void vsay(const char *prog, bool hint, const char *fmt, va_list ap)
 {
-	/* One fprintf per piece, but stderr is unbuffered: build the line first
-	 * so that concurrent writers (lab's children) do not interleave it. */
 	char msg[1024];
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	fprintf(stderr, "%s: %s%s%s%s\n", prog, msg, tail ? " (try " : "", tail ? prog : "",
-		tail ? " --help)" : "");
+	if (hint)
+		fprintf(stderr, "%s: %s (try %s --help)\n", prog, msg, prog);
+	else
+		fprintf(stderr, "%s: %s\n", prog, msg);
 }
+
+/* The body of each variadic wrapper below. */
+#define SAY(prog, hint, fmt)               \
+	do {                               \
+		va_list ap;                \
+		va_start(ap, fmt);         \
+		vsay(prog, hint, fmt, ap); \
+		va_end(ap);                \
+	} while (0)
 
 int cmd_usage_error(const char *prog, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vsay(prog, fmt, ap, "help");
-	va_end(ap);
+	SAY(prog, true, fmt);
 	return EXIT_USAGE;
 }
 
 int cmd_fail(const char *prog, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vsay(prog, fmt, ap, NULL);
-	va_end(ap);
+	SAY(prog, false, fmt);
 	return EXIT_FAIL;
 }
 
 void cmd_note(const char *prog, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vsay(prog, fmt, ap, NULL);
-	va_end(ap);
+	SAY(prog, false, fmt);
 }
 
 void cmd_getopt_reset(void)

@@ -22,6 +22,7 @@ int cmd_serve(int argc, char **argv);
 /* cmd_bench() behaves as benchhttp (--lines mode) when argv[0] is "benchhttp". */
 int cmd_bench(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* Prints "PROG: message (try PROG --help)" and returns EXIT_USAGE. */
 int cmd_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -22,6 +22,7 @@
 #include "cmd/cmd.h"
 #include "lib/hdr.h"
 #include "hist/hist.h"
+#include "hist/histnum.h"
 #include "lib/hlog.h"
 #include "lib/util.h"
 
@@ -81,103 +82,6 @@ static void usage(FILE *out)
 		prog, prog, HIST_MAX_ROWS);
 }
 
-/* ------------------------------------------------------------ parsing -- */
-
-static bool is_space(char c)
-{
-	/* What Python 2's str.strip() removes. */
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static const double pow10_exact[] = {
-	1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,  1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
-/* strtod on a copy, for the forms the fast path leaves (long mantissas,
- * big exponents). The grammar was checked already. */
-static bool parse_slow(const char *p, size_t len, double *out)
-{
-	char small[64];
-	char *buf = len < sizeof(small) ? small : malloc(len + 1);
-	if (!buf)
-		return false;
-	memcpy(buf, p, len);
-	buf[len] = '\0';
-	char *end;
-	*out = strtod(buf, &end);
-	bool ok = end == buf + len && isfinite(*out);
-	if (buf != small)
-		free(buf);
-	return ok;
-}
-
-/*
- * Parses one line as Python's float() would, finite values only: optional
- * surrounding whitespace, sign, digits with an optional point, optional
- * exponent. No hex, no inf/nan, no thousands separators.
- */
-static bool parse_number(const char *p, const char *e, double *out)
-{
-	while (p < e && is_space(*p))
-		p++;
-	while (e > p && is_space(e[-1]))
-		e--;
-	const char *start = p;
-	bool neg = false;
-	if (p < e && (*p == '+' || *p == '-'))
-		neg = *p++ == '-';
-	uint64_t m = 0;
-	int kept = 0, exp10 = 0, ndigits = 0;
-	bool exact = true;
-	for (; p < e && (unsigned)(*p - '0') < 10; p++, ndigits++) {
-		if (kept < 19) {
-			m = m * 10 + (uint64_t)(*p - '0');
-			kept += m != 0;
-		} else {
-			exp10++;
-			exact = false;
-		}
-	}
-	if (p < e && *p == '.') {
-		for (p++; p < e && (unsigned)(*p - '0') < 10; p++, ndigits++) {
-			if (kept < 19) {
-				m = m * 10 + (uint64_t)(*p - '0');
-				kept += m != 0;
-				exp10--;
-			} else {
-				exact = false;
-			}
-		}
-	}
-	if (ndigits == 0)
-		return false;
-	if (p < e && (*p == 'e' || *p == 'E')) {
-		p++;
-		bool eneg = false;
-		if (p < e && (*p == '+' || *p == '-'))
-			eneg = *p++ == '-';
-		if (p == e || (unsigned)(*p - '0') >= 10)
-			return false;
-		int x = 0;
-		for (; p < e && (unsigned)(*p - '0') < 10; p++)
-			if (x < 100000)
-				x = x * 10 + (*p - '0');
-		exp10 += eneg ? -x : x;
-	}
-	if (p != e)
-		return false;
-	/* Clinger: an exact integer times or over an exact power of ten is
-	 * one correctly rounded operation. */
-	if (exact && m <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
-		double v = (double)m;
-		v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
-		*out = neg ? -v : v;
-		return true;
-	}
-	return parse_slow(start, (size_t)(e - start), out);
-}
-
 /* ------------------------------------------------------------ reading -- */
 
 struct reader {
@@ -197,17 +101,16 @@ struct reader {
 
 static void show_line(const char *p, const char *e, const char *why, long lineno)
 {
-	while (p < e && is_space(*p))
+	while (p < e && histnum_is_space(*p))
 		p++;
-	while (e > p && is_space(e[-1]))
+	while (e > p && histnum_is_space(e[-1]))
 		e--;
 	char shown[84];
 	size_t n = 0;
 	for (; p < e && n < 80; p++)
 		shown[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
 	shown[n] = '\0';
-	fprintf(stderr, "%s: line %ld: %s: '%s%s'\n", prog, lineno, why, shown,
-		p < e ? "..." : "");
+	fprintf(stderr, "%s: line %ld: %s: '%s%s'\n", prog, lineno, why, shown, p < e ? "..." : "");
 }
 
 /* Returns 0, or 1 when the run must stop (strict mode, out of memory). */
@@ -228,8 +131,8 @@ static int take_approx(struct reader *r, double x, const char *p, const char *e)
 		return bad_line(r, p, e, "out of range for --approx (0 up to 4.6e15)");
 	int rc = hist_rows_add(r->rows, x, 1);
 	if (rc == -E2BIG) {
-		fprintf(stderr, "%s: line %ld: %g needs more than %d linear rows; use a larger -b\n",
-			prog, r->lineno, x, HIST_MAX_ROWS);
+		fprintf(stderr, "%s: line %ld: %g needs more than %d linear rows; use a larger -b\n", prog, r->lineno,
+			x, HIST_MAX_ROWS);
 		return 1;
 	}
 	if (rc) {
@@ -261,8 +164,7 @@ static int take_value(struct reader *r, double x, const char *p, const char *e)
 		size_t cap = r->cap ? r->cap * 2 : 65536;
 		double *nv = realloc(r->v, cap * sizeof(*nv));
 		if (!nv) {
-			fprintf(stderr, "%s: out of memory after %zu values (try --approx)\n", prog,
-				r->n);
+			fprintf(stderr, "%s: out of memory after %zu values (try --approx)\n", prog, r->n);
 			return 1;
 		}
 		r->v = nv;
@@ -288,42 +190,9 @@ static int take_line(struct reader *r, const char *p, const char *e)
 	/* The same rule whether the line came in one read or several. */
 	if (e - p > MAX_LINE)
 		return long_line(r, p, e);
-	if (!parse_number(p, e, &x))
+	if (!histnum_parse(p, e, &x))
 		return bad_line(r, p, e, "not a number");
 	return take_value(r, x, p, e);
-}
-
-/*
- * The common line, "-123.456\n" with at most 15 digits, in one scan that
- * also finds the newline. m < 10^15 < 2^53 is exact and 10^frac is exact,
- * so the one division is correctly rounded, as strtod. Returns the first
- * character after the newline, or NULL for any other form (the general
- * parser then decides).
- */
-static const char *fast_line(const char *p, const char *end, double *out)
-{
-	bool neg = p < end && *p == '-';
-	p += neg;
-	const char *start = p;
-	uint64_t m = 0;
-	while (p < end && (unsigned)(*p - '0') < 10)
-		m = m * 10 + (uint64_t)(*p++ - '0');
-	long digits = p - start, frac = 0;
-	if (p < end && *p == '.') {
-		const char *f = ++p;
-		while (p < end && (unsigned)(*p - '0') < 10)
-			m = m * 10 + (uint64_t)(*p++ - '0');
-		frac = p - f;
-	}
-	/* More digits would overflow m (unsigned, so harmlessly) and lose
-	 * exactness: those lines take the general path. */
-	if (digits + frac == 0 || digits + frac > 15 || p >= end || *p != '\n')
-		return NULL;
-	double v = (double)m;
-	if (frac)
-		v /= pow10_exact[frac];
-	*out = neg ? -v : v;
-	return p + 1;
 }
 
 /*
@@ -373,7 +242,7 @@ static int read_input(struct reader *r, int fd)
 			double x;
 			/* The fast path only for lines that start in the new bytes:
 			 * a kept partial line would be rescanned on every read. */
-			const char *next = line >= scan_from ? fast_line(line, end, &x) : NULL;
+			const char *next = line >= scan_from ? histnum_fast_line(line, end, &x) : NULL;
 			if (next) {
 				r->lineno++;
 				rc = take_value(r, x, line, next - 1);
@@ -469,8 +338,7 @@ static int print_result(int rc)
 		return 0;
 	}
 	if (rc == -E2BIG)
-		fprintf(stderr, "%s: the values need more than %d linear rows; use a larger -b\n",
-			prog, HIST_MAX_ROWS);
+		fprintf(stderr, "%s: the values need more than %d linear rows; use a larger -b\n", prog, HIST_MAX_ROWS);
 	else
 		fprintf(stderr, "%s: %s\n", prog, strerror(-rc));
 	return 1;
@@ -478,78 +346,52 @@ static int print_result(int rc)
 
 /* ---------------------------------------------------------- --merge -- */
 
-static int run_merge(char **files, int nfiles, struct hist_options *o, double divisor)
+/* Reads every log into *total. Returns 0, or 1 after printing why not. */
+static int merge_logs(char **files, int nfiles, struct hdr **total, long *intervals)
 {
-	static const double defaults[] = { 50, 90, 99, 99.9, 99.99 };
-	if (o->npercentiles == 0) {
-		o->percentiles = defaults;
-		o->npercentiles = sizeof(defaults) / sizeof(defaults[0]);
-	}
-	struct hdr *total = NULL;
-	struct hist_rows *rows = NULL;
-	double *pv = NULL;
-	long intervals = 0;
-	int status = 1;
 	for (int i = 0; i < nfiles; i++) {
 		FILE *f = strcmp(files[i], "-") == 0 ? stdin : fopen(files[i], "r");
-		if (!f) {
-			fprintf(stderr, "%s: %s: %s\n", prog, files[i], strerror(errno));
-			goto out;
-		}
+		if (!f)
+			return cmd_fail(prog, "%s: %s", files[i], strerror(errno));
 		long n = 0, bad = 0;
-		int rc = hlog_read_merge(f, &total, &n, &bad);
+		int rc = hlog_read_merge(f, total, &n, &bad);
 		if (f != stdin)
 			fclose(f);
-		intervals += n;
-		if (rc == -EINVAL) {
-			fprintf(stderr, "%s: %s: line %ld: not an HdrHistogram interval line\n", prog,
-				files[i], bad);
-			goto out;
-		} else if (rc == -ERANGE) {
-			fprintf(stderr, "%s: %s: line %ld: values outside the merged range\n", prog,
-				files[i], bad);
-			goto out;
-		} else if (rc == -EOVERFLOW) {
-			fprintf(stderr, "%s: %s: line %ld: counts overflow\n", prog, files[i], bad);
-			goto out;
-		} else if (rc == -E2BIG) {
-			fprintf(stderr, "%s: %s: line %ld: longer than %u bytes\n", prog, files[i], bad,
-				HLOG_MAX_LINE);
-			goto out;
-		} else if (rc) {
-			fprintf(stderr, "%s: %s: %s\n", prog, files[i], strerror(-rc));
-			goto out;
+		*intervals += n;
+		switch (rc) {
+		case 0:
+			break;
+		case -EINVAL:
+			return cmd_fail(prog, "%s: line %ld: not an HdrHistogram interval line", files[i], bad);
+		case -ERANGE:
+			return cmd_fail(prog, "%s: line %ld: values outside the merged range", files[i], bad);
+		case -EOVERFLOW:
+			return cmd_fail(prog, "%s: line %ld: counts overflow", files[i], bad);
+		case -E2BIG:
+			return cmd_fail(prog, "%s: line %ld: longer than %u bytes", files[i], bad, HLOG_MAX_LINE);
+		default:
+			return cmd_fail(prog, "%s: %s", files[i], strerror(-rc));
 		}
 	}
-	if (!total || total->total == 0) {
-		fprintf(stderr, "%s: no values in %d log%s (%ld intervals)\n", prog, nfiles,
-			nfiles == 1 ? "" : "s", intervals);
-		goto out;
+	return 0;
+}
+
+/* The rows and summary of a merged histogram, values divided by divisor. */
+static int summarise_merge(const struct hdr *total, const struct hist_options *o, double divisor,
+			   struct hist_rows **rows, struct hist_summary *s, double *pv)
+{
+	int rc = hist_rows_new(o, rows);
+	for (int32_t i = 0; i < total->counts_len && rc == 0; i++) {
+		if (!total->counts[i])
+			continue;
+		double v = (double)hdr_median_equivalent(total, hdr_value_at_index(total, i)) / divisor;
+		rc = hist_rows_add(*rows, v, (uint64_t)total->counts[i]);
 	}
-	int rc = hist_rows_new(o, &rows);
-	if (rc) {
-		status = print_result(rc);
-		goto out;
-	}
-	for (int32_t i = 0; i < total->counts_len && rc == 0; i++)
-		if (total->counts[i])
-			rc = hist_rows_add(rows,
-					   (double)hdr_median_equivalent(total,
-									 hdr_value_at_index(total, i)) /
-						   divisor,
-					   (uint64_t)total->counts[i]);
-	if (rc) {
-		status = print_result(rc);
-		goto out;
-	}
-	pv = calloc(o->npercentiles, sizeof(*pv));
-	if (!pv) {
-		status = print_result(-ENOMEM);
-		goto out;
-	}
+	if (rc)
+		return rc;
 	int64_t n = total->total;
 	double lo = (double)hdr_min(total), hi = (double)hdr_max(total);
-	struct hist_summary s = {
+	*s = (struct hist_summary){
 		.count = (size_t)n,
 		.min = lo / divisor,
 		.max = hi / divisor,
@@ -559,10 +401,37 @@ static int run_merge(char **files, int nfiles, struct hist_options *o, double di
 		.pvalues = pv,
 	};
 	for (size_t i = 0; i < o->npercentiles; i++)
-		pv[i] = clamp((double)hdr_value_at_percentile(total, o->percentiles[i]), lo, hi) /
-			divisor;
-	fprintf(stderr, "%s: merged %ld interval%s from %d log%s\n", prog, intervals,
-		intervals == 1 ? "" : "s", nfiles, nfiles == 1 ? "" : "s");
+		pv[i] = clamp((double)hdr_value_at_percentile(total, o->percentiles[i]), lo, hi) / divisor;
+	return 0;
+}
+
+static int run_merge(char **files, int nfiles, struct hist_options *o, double divisor)
+{
+	static const double defaults[] = {50, 90, 99, 99.9, 99.99};
+	if (o->npercentiles == 0) {
+		o->percentiles = defaults;
+		o->npercentiles = sizeof(defaults) / sizeof(defaults[0]);
+	}
+	struct hdr *total = NULL;
+	struct hist_rows *rows = NULL;
+	struct hist_summary s;
+	long intervals = 0;
+	int status = merge_logs(files, nfiles, &total, &intervals);
+	double *pv = calloc(o->npercentiles, sizeof(*pv));
+	if (status)
+		goto out;
+	if (!total || total->total == 0) {
+		status = cmd_fail(prog, "no values in %d log%s (%ld intervals)", nfiles, nfiles == 1 ? "" : "s",
+				  intervals);
+		goto out;
+	}
+	int rc = pv ? summarise_merge(total, o, divisor, &rows, &s, pv) : -ENOMEM;
+	if (rc) {
+		status = print_result(rc);
+		goto out;
+	}
+	cmd_note(prog, "merged %ld interval%s from %d log%s", intervals, intervals == 1 ? "" : "s", nfiles,
+		 nfiles == 1 ? "" : "s");
 	status = print_result(hist_print(stdout, &s, rows, o));
 out:
 	hdr_free(total);
@@ -571,118 +440,41 @@ out:
 	return status;
 }
 
-/* --------------------------------------------------------------- main -- */
+/* --------------------------------------------------------- from stdin -- */
 
-static int bad_value(const char *flag, const char *value, const char *want)
+/* Prints the --approx result: exact count, min, max, avg, dev and rows;
+ * med and percentiles from bucket midpoints. */
+static int print_approx(struct reader *r, const struct hist_options *o)
 {
-	return cmd_usage_error(prog, "bad value '%s' for %s (%s)", value, flag, want);
+	double *pv = calloc(o->npercentiles + 1, sizeof(*pv));
+	if (!pv)
+		return print_result(-ENOMEM);
+	int64_t n = (int64_t)r->count;
+	struct hist_summary s = {
+		.count = r->count,
+		.min = r->min,
+		.max = r->max,
+		.avg = r->sum / (double)r->count,
+		.dev = sqrt(r->m2 / (double)r->count),
+		.med = clamp((double)hdr_at_rank(r->h, n - n / 2, true) / APPROX_SCALE, r->min, r->max),
+		.pvalues = pv,
+	};
+	for (size_t i = 0; i < o->npercentiles; i++)
+		pv[i] = clamp((double)hdr_at_rank(r->h, rank_for(o->percentiles[i], n), true) / APPROX_SCALE, r->min,
+			      r->max);
+	int status = print_result(hist_print(stdout, &s, r->rows, o));
+	free(pv);
+	return status;
 }
 
-int cmd_hist(int argc, char **argv)
+static int run_stdin(const struct hist_options *o, bool strict, bool approx)
 {
-	enum { OPT_STRICT = 256, OPT_APPROX, OPT_MERGE, OPT_DIVISOR };
-	static const struct option longopts[] = {
-		{ "title", required_argument, NULL, 't' },
-		{ "columns", required_argument, NULL, 'c' },
-		{ "base", required_argument, NULL, 'b' },
-		{ "linear", no_argument, NULL, 'l' },
-		{ "justval", no_argument, NULL, 'j' },
-		{ "percentage", no_argument, NULL, 'p' },
-		{ "percentiles", required_argument, NULL, 'P' },
-		{ "strict", no_argument, NULL, OPT_STRICT },
-		{ "approx", no_argument, NULL, OPT_APPROX },
-		{ "merge", no_argument, NULL, OPT_MERGE },
-		{ "divisor", required_argument, NULL, OPT_DIVISOR },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct hist_options o;
-	hist_options_init(&o);
-	double pct[MAX_PERCENTILES];
-	bool strict = false, approx = false, merge = false;
-	double divisor = 1000;
-	uint64_t u;
-	prog = strcmp(argv[0], "mmhistogram") == 0 ? "mmhistogram" : "herd hist";
-
-	cmd_getopt_reset();
-	int c;
-	while ((c = getopt_long(argc, argv, ":t:c:b:ljpP:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			o.title = optarg;
-			break;
-		case 'c':
-			if (util_parse_u64(optarg, 0, 10000, &u))
-				return bad_value("-c/--columns", optarg, "an integer 0..10000");
-			o.columns = (int)u;
-			break;
-		case 'b':
-			if (util_parse_u64(optarg, 1, INT32_MAX, &u))
-				return bad_value("-b/--base", optarg, "an integer >= 1 (>= 2 without -l)");
-			o.base = (int)u;
-			break;
-		case 'l':
-			o.linear = true;
-			break;
-		case 'j':
-			o.justval = true;
-			break;
-		case 'p':
-			o.percentage = true;
-			break;
-		case 'P':
-			if (parse_percentiles(optarg, pct, &o.npercentiles))
-				return EXIT_USAGE;
-			o.percentiles = pct;
-			break;
-		case OPT_STRICT:
-			strict = true;
-			break;
-		case OPT_APPROX:
-			approx = true;
-			break;
-		case OPT_MERGE:
-			merge = true;
-			break;
-		case OPT_DIVISOR:
-			if (util_parse_double(optarg, 1e-300, 1e300, &divisor))
-				return bad_value("--divisor", optarg, "a number > 0");
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return cmd_getopt_error(prog, c, argv);
-		}
-	}
-	if (!o.linear && o.base < 2) {
-		char b[16];
-		snprintf(b, sizeof(b), "%d", o.base);
-		return bad_value("-b/--base", b, "log base must be >= 2; -l allows 1");
-	}
-	if (o.justval && (approx || merge)) {
-		return cmd_usage_error(prog, "-j cannot be combined with %s", approx ? "--approx" : "--merge");
-	}
-	if (approx && merge) {
-		return cmd_usage_error(prog, "--approx and --merge exclude each other");
-	}
-	if (merge) {
-		if (optind >= argc) {
-			return cmd_usage_error(prog, "--merge needs at least one log file");
-		}
-		return run_merge(argv + optind, argc - optind, &o, divisor);
-	}
-	if (optind < argc) {
-		return cmd_usage_error(prog, "unexpected argument '%s' (numbers come on stdin)", argv[optind]);
-	}
-
-	struct reader r = { .strict = strict, .approx = approx };
+	struct reader r = {.strict = strict, .approx = approx};
 	int status = 1;
-	double *pv = NULL;
 	if (approx) {
-		int rc = hdr_init(1, APPROX_HIGHEST, 3, &r.h);
+		int rc = hdr_init(1, APPROX_HIGHEST, HDR_LATENCY_SIGFIGS, &r.h);
 		if (!rc)
-			rc = hist_rows_new(&o, &r.rows);
+			rc = hist_rows_new(o, &r.rows);
 		if (rc) {
 			status = print_result(rc);
 			goto out;
@@ -691,40 +483,145 @@ int cmd_hist(int argc, char **argv)
 	if (read_input(&r, STDIN_FILENO))
 		goto out;
 	if (r.bad)
-		fprintf(stderr, "%s: skipped %ld bad line%s\n", prog, r.bad, r.bad == 1 ? "" : "s");
-	size_t count = approx ? r.count : r.n;
-	if (count == 0) {
-		fprintf(stderr, "%s: no input: expected one number per line on stdin\n", prog);
+		cmd_note(prog, "skipped %ld bad line%s", r.bad, r.bad == 1 ? "" : "s");
+	if ((approx ? r.count : r.n) == 0) {
+		status = cmd_fail(prog, "no input: expected one number per line on stdin");
 		goto out;
 	}
-	if (!approx) {
-		status = print_result(hist_render(stdout, r.v, r.n, &o));
-		goto out;
-	}
-	pv = calloc(o.npercentiles + 1, sizeof(*pv));
-	if (!pv) {
-		status = print_result(-ENOMEM);
-		goto out;
-	}
-	int64_t n = (int64_t)count;
-	struct hist_summary s = {
-		.count = count,
-		.min = r.min,
-		.max = r.max,
-		.avg = r.sum / (double)count,
-		.dev = sqrt(r.m2 / (double)count),
-		.med = clamp((double)hdr_at_rank(r.h, n - n / 2, true) / APPROX_SCALE, r.min, r.max),
-		.pvalues = pv,
-	};
-	for (size_t i = 0; i < o.npercentiles; i++)
-		pv[i] = clamp((double)hdr_at_rank(r.h, rank_for(o.percentiles[i], n), true) /
-				      APPROX_SCALE,
-			      r.min, r.max);
-	status = print_result(hist_print(stdout, &s, r.rows, &o));
+	status = approx ? print_approx(&r, o) : print_result(hist_render(stdout, r.v, r.n, o));
 out:
 	free(r.v);
-	free(pv);
 	hdr_free(r.h);
 	hist_rows_free(r.rows);
 	return status;
+}
+
+/* --------------------------------------------------------------- main -- */
+
+/* What the command line asks for. */
+struct hist_cli {
+	struct hist_options o;
+	double pct[MAX_PERCENTILES];
+	bool strict, approx, merge;
+	double divisor;
+	char **files; /* --merge's logs */
+	int nfiles;
+};
+
+static int bad_value(const char *flag, const char *value, const char *want)
+{
+	return cmd_usage_error(prog, "bad value '%s' for %s (%s)", value, flag, want);
+}
+
+/* Reads the flags into cli. Returns -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, struct hist_cli *cli)
+{
+	enum { OPT_STRICT = 256, OPT_APPROX, OPT_MERGE, OPT_DIVISOR };
+	static const struct option longopts[] = {
+		{"title", required_argument, NULL, 't'},
+		{"columns", required_argument, NULL, 'c'},
+		{"base", required_argument, NULL, 'b'},
+		{"linear", no_argument, NULL, 'l'},
+		{"justval", no_argument, NULL, 'j'},
+		{"percentage", no_argument, NULL, 'p'},
+		{"percentiles", required_argument, NULL, 'P'},
+		{"strict", no_argument, NULL, OPT_STRICT},
+		{"approx", no_argument, NULL, OPT_APPROX},
+		{"merge", no_argument, NULL, OPT_MERGE},
+		{"divisor", required_argument, NULL, OPT_DIVISOR},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct hist_options *o = &cli->o;
+	uint64_t u;
+	int c;
+
+	cmd_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":t:c:b:ljpP:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			o->title = optarg;
+			break;
+		case 'c':
+			if (util_parse_u64(optarg, 0, 10000, &u))
+				return bad_value("-c/--columns", optarg, "an integer 0..10000");
+			o->columns = (int)u;
+			break;
+		case 'b':
+			if (util_parse_u64(optarg, 1, INT32_MAX, &u))
+				return bad_value("-b/--base", optarg, "an integer >= 1 (>= 2 without -l)");
+			o->base = (int)u;
+			break;
+		case 'l':
+			o->linear = true;
+			break;
+		case 'j':
+			o->justval = true;
+			break;
+		case 'p':
+			o->percentage = true;
+			break;
+		case 'P':
+			if (parse_percentiles(optarg, cli->pct, &o->npercentiles))
+				return EXIT_USAGE;
+			o->percentiles = cli->pct;
+			break;
+		case OPT_STRICT:
+			cli->strict = true;
+			break;
+		case OPT_APPROX:
+			cli->approx = true;
+			break;
+		case OPT_MERGE:
+			cli->merge = true;
+			break;
+		case OPT_DIVISOR:
+			if (util_parse_double(optarg, 1e-300, 1e300, &cli->divisor))
+				return bad_value("--divisor", optarg, "a number > 0");
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			return cmd_getopt_error(prog, c, argv);
+		}
+	}
+	cli->files = argv + optind;
+	cli->nfiles = argc - optind;
+	return -1;
+}
+
+/* Checks the flags against each other. Returns -1 to go on, or EXIT_USAGE. */
+static int validate(const struct hist_cli *cli)
+{
+	if (!cli->o.linear && cli->o.base < 2) {
+		char b[16];
+		snprintf(b, sizeof(b), "%d", cli->o.base);
+		return bad_value("-b/--base", b, "log base must be >= 2; -l allows 1");
+	}
+	if (cli->o.justval && (cli->approx || cli->merge))
+		return cmd_usage_error(prog, "-j cannot be combined with %s", cli->approx ? "--approx" : "--merge");
+	if (cli->approx && cli->merge)
+		return cmd_usage_error(prog, "--approx and --merge exclude each other");
+	if (cli->merge && cli->nfiles == 0)
+		return cmd_usage_error(prog, "--merge needs at least one log file");
+	if (!cli->merge && cli->nfiles > 0)
+		return cmd_usage_error(prog, "unexpected argument '%s' (numbers come on stdin)", cli->files[0]);
+	return -1;
+}
+
+int cmd_hist(int argc, char **argv)
+{
+	struct hist_cli cli = {.divisor = 1000};
+	hist_options_init(&cli.o);
+	prog = strcmp(argv[0], "mmhistogram") == 0 ? "mmhistogram" : "herd hist";
+
+	int rc = parse_args(argc, argv, &cli);
+	if (rc < 0)
+		rc = validate(&cli);
+	if (rc >= 0)
+		return rc;
+	if (cli.merge)
+		return run_merge(cli.files, cli.nfiles, &cli.o, cli.divisor);
+	return run_stdin(&cli.o, cli.strict, cli.approx);
 }

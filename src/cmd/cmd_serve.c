@@ -1,7 +1,9 @@
 /*
  * cmd_serve.c - `herd serve`: command-line handling of the prefork HTTP
- * server; the work is in serve.c (master), worker.c (event loop),
- * accept*.c (accept models) and routes.c (handlers).
+ * server, in three steps: parse the options, validate them into a
+ * serve_cfg (with what systemd passed), run. The work is in src/serve/:
+ * serve.c (master), worker.c (event loop), accept*.c (accept models) and
+ * routes.c (handlers).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,14 +13,29 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serve/accept.h"
 #include "cmd/cmd.h"
-#include "serve/serve.h"
-#include "serve/uring.h"
+#include "lib/addr.h"
 #include "lib/util.h"
+#include "serve/accept.h"
+#include "serve/routes.h"
+#include "serve/serve.h"
+#include "serve/sysd.h"
+#include "serve/uring.h"
 
 #define DEFAULT_MODEL "fifo"
-#define DEFAULT_URING_MODEL "uring-fifo"
+#define DEFAULT_URING_MODEL "uring-fifo" /* fifo's twin: fifo needs a worker in epoll_wait */
+#define DEFAULT_LISTEN "127.0.0.1:8181"
+
+/* The command line as given, before validation. */
+struct serve_opts {
+	const char *listen;
+	bool listen_given;
+	const struct accept_model *model;
+	uint64_t workers, max_workers, backlog, work_us;
+	bool workers_given, accept_given, io_uring;
+	double header_timeout, max_work, worker_timeout; /* seconds */
+	const char *pid_file, *access_log;
+};
 
 static void usage(FILE *out)
 {
@@ -26,7 +43,8 @@ static void usage(FILE *out)
 		"usage: herd serve [OPTIONS]\n"
 		"Prefork HTTP/1.1 server: a master and N worker processes; --accept picks how\n"
 		"the workers share new connections.\n\n"
-		"  --listen ADDR:PORT     address to listen on: IPv4 or [IPv6]:port (default 127.0.0.1:8181)\n"
+		"  --listen ADDR:PORT     address to listen on: IPv4 or [IPv6]:port (default " DEFAULT_LISTEN ");\n"
+		"                         port 0 takes a free port and prints it\n"
 		"  --workers N            worker processes (default: number of CPUs)\n"
 		"  --max-workers N        SIGTTIN stops adding here (default: max(64, 4 x workers))\n"
 		"  --accept MODEL         accept model (default " DEFAULT_MODEL ", with --io uring "
@@ -35,19 +53,26 @@ static void usage(FILE *out)
 		"                         connections, yet balanced: idle workers take turns)\n"
 		"  --backlog N            listen backlog (default 511, as nginx)\n"
 		"  --work-us N            burn N microseconds of CPU in every `/` request (default 0)\n"
+		"  --max-work DUR         largest /cpu?us= and /sleep?ms= a client may ask (default 10s)\n"
 		"  --header-timeout DUR   a request head must arrive within DUR, else 408 (default 10s)\n"
 		"  --io LOOP              worker event loop: epoll (default) or uring (io_uring: multishot\n"
 		"                         receive, batched submissions; accept models uring-fifo, uring,\n"
 		"                         reuseport, cpu, single)\n"
+		"  --worker-timeout DUR   kill and replace a worker that runs one request longer\n"
+		"                         than DUR (default: never)\n"
+		"  --access-log FILE      log every request (combined format + request time);\n"
+		"                         SIGUSR1 reopens FILE (default: no log)\n"
+		"  --pid-file FILE        write the master's pid to FILE while it runs\n"
 		"  --list-models          print the models, one per line: name<TAB>summary\n"
 		"  -h, --help             this help\n\n"
 		"Models:\n");
 	for (size_t i = 0; accept_models[i]; i++)
 		fprintf(out, "  %-10s %s\n", accept_models[i]->name, accept_models[i]->summary);
 	fprintf(out,
-		"\nRoutes: /  /cpu?us=N  /sleep?ms=N  /stats (JSON)  /stats.txt\n"
+		"\nRoutes: /  /cpu?us=N  /sleep?ms=N  /stats (JSON)  /stats.txt  /metrics (Prometheus)\n"
 		"Signals to the master: TERM/INT stop (in-flight requests finish), TTIN adds a\n"
-		"worker, TTOU removes one, HUP starts new workers and retires the old ones.\n"
+		"worker, TTOU removes one, HUP starts new workers and retires the old ones,\n"
+		"USR1 reopens the access log. Under systemd: socket activation and sd_notify.\n"
 		"See docs/serve.md.\n");
 }
 
@@ -57,26 +82,84 @@ static void log_line(void *arg, const char *line)
 	fprintf(stderr, "herd serve: %s\n", line);
 }
 
+#define PROG "herd serve"
+
 static int bad_value(const char *flag, const char *value, const char *what)
 {
-	fprintf(stderr, "herd serve: bad value for %s: '%s' (%s)\n", flag, value, what);
-	return EXIT_USAGE;
+	return cmd_usage_error(PROG, "bad value for %s: '%s' (%s)", flag, value, what);
 }
 
-/* The command line, parsed. */
-struct serve_opts {
-	const char *listen_s;
-	const struct accept_model *model;
-	uint64_t workers, maxw, backlog, work_us;
-	double hto;
-	bool workers_given, io_uring, accept_given;
+/* A duration flag in [min, max] seconds. */
+static int parse_dur(const char *flag, const char *s, double min, double max, const char *what, double *out)
+{
+	if (util_parse_duration(s, out) || !(*out >= min && *out <= max))
+		return bad_value(flag, s, what);
+	return 0;
+}
+
+enum {
+	O_LISTEN = 256, O_WORKERS, O_MAXW, O_ACCEPT, O_BACKLOG, O_WORK, O_HTO, O_LIST,
+	O_MAXWORK, O_WTO, O_PIDFILE, O_ALOG, O_IO,
 };
 
-/* Parses argv into o. Returns -1 to go on, else the exit status (0 after
- * --help or --list-models, EXIT_USAGE after a bad flag). */
+/* One option; -1 when the run goes on, else the exit status. */
+static int parse_one(int c, struct serve_opts *o)
+{
+	switch (c) {
+	case O_LISTEN:
+		o->listen = optarg;
+		o->listen_given = true;
+		return -1;
+	case O_WORKERS:
+		o->workers_given = true;
+		return util_parse_u64(optarg, 1, 4096, &o->workers)
+			       ? bad_value("--workers", optarg, "a number from 1 to 4096") : -1;
+	case O_MAXW:
+		return util_parse_u64(optarg, 1, 4096, &o->max_workers)
+			       ? bad_value("--max-workers", optarg, "a number from 1 to 4096") : -1;
+	case O_ACCEPT:
+		o->model = accept_find(optarg);
+		o->accept_given = true;
+		return o->model ? -1 : bad_value("--accept", optarg, "see --list-models");
+	case O_IO:
+		o->io_uring = strcmp(optarg, "uring") == 0;
+		return o->io_uring || strcmp(optarg, "epoll") == 0 ? -1 : bad_value("--io", optarg, "epoll or uring");
+	case O_BACKLOG:
+		return util_parse_u64(optarg, 1, 65535, &o->backlog)
+			       ? bad_value("--backlog", optarg, "a number from 1 to 65535") : -1;
+	case O_WORK:
+		return util_parse_u64(optarg, 0, 10000000, &o->work_us)
+			       ? bad_value("--work-us", optarg, "microseconds, 0 to 10000000") : -1;
+	case O_HTO:
+		return parse_dur("--header-timeout", optarg, 0.001, 86400, "a duration from 1ms to 24h, e.g. 500ms or 10s",
+				 &o->header_timeout) ? EXIT_USAGE : -1;
+	case O_MAXWORK:
+		return parse_dur("--max-work", optarg, 0.001, 3600, "a duration from 1ms to 1h, e.g. 10s",
+				 &o->max_work) ? EXIT_USAGE : -1;
+	case O_WTO:
+		return parse_dur("--worker-timeout", optarg, 0.01, 86400, "a duration from 10ms to 24h, e.g. 30s",
+				 &o->worker_timeout) ? EXIT_USAGE : -1;
+	case O_PIDFILE:
+		o->pid_file = optarg;
+		return *optarg ? -1 : bad_value("--pid-file", optarg, "a file name");
+	case O_ALOG:
+		o->access_log = optarg;
+		return *optarg ? -1 : bad_value("--access-log", optarg, "a file name");
+	case O_LIST:
+		for (size_t i = 0; accept_models[i]; i++)
+			printf("%s\t%s\n", accept_models[i]->name, accept_models[i]->summary);
+		return 0;
+	case 'h':
+		usage(stdout);
+		return 0;
+	default:
+		return cmd_usage_error(PROG, "unhandled option %d", c); /* every option in opts[] has a case */
+	}
+}
+
+/* Parses argv into o. -1 when the server is to run, else the exit status. */
 static int parse_opts(int argc, char **argv, struct serve_opts *o)
 {
-	enum { O_LISTEN = 256, O_WORKERS, O_MAXW, O_ACCEPT, O_BACKLOG, O_WORK, O_HTO, O_LIST, O_IO };
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"workers", required_argument, NULL, O_WORKERS},
@@ -85,69 +168,90 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		{"backlog", required_argument, NULL, O_BACKLOG},
 		{"work-us", required_argument, NULL, O_WORK},
 		{"header-timeout", required_argument, NULL, O_HTO},
-		{"list-models", no_argument, NULL, O_LIST},
+		{"max-work", required_argument, NULL, O_MAXWORK},
+		{"worker-timeout", required_argument, NULL, O_WTO},
+		{"pid-file", required_argument, NULL, O_PIDFILE},
+		{"access-log", required_argument, NULL, O_ALOG},
 		{"io", required_argument, NULL, O_IO},
+		{"list-models", no_argument, NULL, O_LIST},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	*o = (struct serve_opts){
+		.listen = DEFAULT_LISTEN,
+		.model = accept_find(DEFAULT_MODEL),
+		.workers = ncpu > 0 ? (uint64_t)ncpu : 1,
+		.backlog = 511,
+		.header_timeout = 10,
+		.max_work = ROUTES_MAX_WORK_US / 1e6,
+	};
 	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_LISTEN:
-			o->listen_s = optarg;
-			break;
-		case O_WORKERS:
-			if (util_parse_u64(optarg, 1, 4096, &o->workers))
-				return bad_value("--workers", optarg, "a number from 1 to 4096");
-			o->workers_given = true;
-			break;
-		case O_MAXW:
-			if (util_parse_u64(optarg, 1, 4096, &o->maxw))
-				return bad_value("--max-workers", optarg, "a number from 1 to 4096");
-			break;
-		case O_ACCEPT:
-			o->model = accept_find(optarg);
-			if (!o->model)
-				return bad_value("--accept", optarg, "see --list-models");
-			o->accept_given = true;
-			break;
-		case O_BACKLOG:
-			if (util_parse_u64(optarg, 1, 65535, &o->backlog))
-				return bad_value("--backlog", optarg, "a number from 1 to 65535");
-			break;
-		case O_WORK:
-			if (util_parse_u64(optarg, 0, 10000000, &o->work_us))
-				return bad_value("--work-us", optarg, "microseconds, 0 to 10000000");
-			break;
-		case O_HTO:
-			if (util_parse_duration(optarg, &o->hto) || !(o->hto >= 0.001 && o->hto <= 86400))
-				return bad_value("--header-timeout", optarg,
-						 "a duration from 1ms to 24h, e.g. 500ms or 10s");
-			break;
-		case O_IO:
-			if (strcmp(optarg, "uring") != 0 && strcmp(optarg, "epoll") != 0)
-				return bad_value("--io", optarg, "epoll or uring");
-			o->io_uring = strcmp(optarg, "uring") == 0;
-			break;
-		case O_LIST:
-			for (size_t i = 0; accept_models[i]; i++)
-				printf("%s\t%s\n", accept_models[i]->name, accept_models[i]->summary);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			fprintf(stderr, "herd serve: unknown option '%s' (try --help)\n",
-				argv[optind - 1]);
-			return EXIT_USAGE;
+	cmd_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return cmd_getopt_error(PROG, c, argv);
+		int rc = parse_one(c, o);
+		if (rc >= 0)
+			return rc;
+	}
+	if (optind < argc)
+		return cmd_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+	if (o->io_uring && !o->accept_given)
+		o->model = accept_find(DEFAULT_URING_MODEL);
+	return -1;
+}
+
+/* Turns the options (and what systemd passed) into cfg. -1 or the exit status. */
+static int validate(struct serve_opts *o, struct serve_cfg *cfg)
+{
+	*cfg = (struct serve_cfg){
+		.model = o->model,
+		.listen_name = o->listen,
+		.backlog = (int)o->backlog,
+		.header_timeout_ns = (uint64_t)llround(o->header_timeout * 1e9),
+		.work_us = o->work_us,
+		.max_work_us = (uint64_t)llround(o->max_work * 1e6),
+		.worker_timeout_ns = (uint64_t)llround(o->worker_timeout * 1e9),
+		.pid_file = o->pid_file,
+		.access_log = o->access_log,
+		.io_uring = o->io_uring,
+		.log = log_line,
+	};
+	if (addr_parse_numeric(o->listen, &cfg->addr, &cfg->addrlen))
+		return bad_value("--listen", o->listen, "expected IPV4:PORT or [IPV6]:PORT with a numeric address");
+	int nfds = sysd_listen_fds();
+	if (nfds < 0) {
+		return cmd_usage_error(PROG, "malformed LISTEN_PID/LISTEN_FDS in the environment");
+	}
+	if (nfds > 1) {
+		return cmd_usage_error(PROG, "systemd passed %d sockets; herd serve listens on one", nfds);
+	}
+	if (nfds == 1) {
+		if (o->model->flags & ACCEPT_PER_SLOT) {
+			return cmd_usage_error(PROG, "accept model '%s' opens a listener per worker and cannot use "
+						     "the one socket systemd passed; use a shared-socket model (e.g. fifo, epoll)",
+					       o->model->name);
 		}
+		if (o->listen_given)
+			cmd_note(PROG, "using the socket systemd passed; ignoring --listen %s", o->listen);
+		cfg->socket_activated = true;
+		cfg->listen_name = "the socket systemd passed";
 	}
-	if (optind < argc) {
-		fprintf(stderr, "herd serve: unexpected argument '%s' (try --help)\n", argv[optind]);
-		return EXIT_USAGE;
+	if (o->model->flags & ACCEPT_ONE_WORKER) {
+		if (o->workers_given && o->workers != 1)
+			cmd_note(PROG, "accept model %s runs one worker; ignoring --workers %llu", o->model->name,
+				 (unsigned long long)o->workers);
+		o->workers = o->max_workers = 1;
 	}
+	if (o->max_workers == 0)
+		o->max_workers = o->workers * 4 > 64 ? o->workers * 4 : 64;
+	if (o->max_workers < o->workers) {
+		return cmd_usage_error(PROG, "--max-workers %llu is below --workers %llu",
+				       (unsigned long long)o->max_workers, (unsigned long long)o->workers);
+	}
+	cfg->workers = (unsigned)o->workers;
+	cfg->max_workers = (unsigned)o->max_workers;
 	return -1;
 }
 
@@ -155,89 +259,53 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
  * io_uring must be usable here. -1 to go on, else the exit status. */
 static int check_uring(const struct serve_opts *o)
 {
-	const struct accept_model *model = o->model;
-	if (o->io_uring && model->ring_mode == ACCEPT_RING_NONE) {
-		fprintf(stderr,
-			"herd serve: --io uring does not work with accept model '%s' (it needs a worker "
-			"asleep in epoll_wait or accept); use --accept uring-fifo, or --io epoll\n",
-			model->name);
-		return EXIT_USAGE;
-	}
-	if (!(model->flags & ACCEPT_URING) && !o->io_uring)
+	const struct accept_model *m = o->model;
+	if (o->io_uring && m->ring_mode == ACCEPT_RING_NONE)
+		return cmd_usage_error(PROG,
+				       "--io uring does not work with accept model '%s' (it needs a worker "
+				       "asleep in epoll_wait or accept); use --accept " DEFAULT_URING_MODEL
+				       ", or --io epoll",
+				       m->name);
+	if (!(m->flags & ACCEPT_URING) && !o->io_uring)
 		return -1;
 	char reason[200];
 	if (uring_probe(reason, sizeof reason) == 0)
 		return -1;
 	if (o->io_uring)
-		fprintf(stderr, "herd serve: --io uring needs io_uring: %s; try --io epoll%s%s\n", reason,
-			model->flags & ACCEPT_URING ? " --accept " : "",
-			model->flags & ACCEPT_URING ? model->epoll_twin : "");
-	else
-		fprintf(stderr, "herd serve: accept model '%s' needs io_uring: %s; try --accept %s\n",
-			model->name, reason, model->epoll_twin);
-	return 1;
+		return cmd_fail(PROG, "--io uring needs io_uring: %s; try --io epoll%s%s", reason,
+				m->flags & ACCEPT_URING ? " --accept " : "", m->flags & ACCEPT_URING ? m->epoll_twin : "");
+	return cmd_fail(PROG, "accept model '%s' needs io_uring: %s; try --accept %s", m->name, reason,
+			m->epoll_twin);
+}
+
+static int run(const struct serve_cfg *cfg)
+{
+	char why[160];
+	int err = serve_run(cfg, why, sizeof why);
+	if (err == -EPERM && cfg->model->needs) {
+		/* The kernel refused what the model needs: say which privilege
+		 * is missing and what works without it. */
+		return cmd_fail(PROG, "accept model '%s' needs %s; try --accept " DEFAULT_MODEL, cfg->model->name,
+				cfg->model->needs);
+	}
+	if (err) {
+		return cmd_fail(PROG, "cannot %s: %s", why, strerror(-err));
+	}
+	return EXIT_OK;
 }
 
 int cmd_serve(int argc, char **argv)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	struct serve_opts o = {
-		.listen_s = "127.0.0.1:8181",
-		.model = accept_find(DEFAULT_MODEL),
-		.workers = ncpu > 0 ? (uint64_t)ncpu : 1,
-		.backlog = 511,
-		.hto = 10,
-	};
+	struct serve_opts o;
+	struct serve_cfg cfg;
 	int rc = parse_opts(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
-	if (o.io_uring && !o.accept_given)
-		o.model = accept_find(DEFAULT_URING_MODEL); /* fifo's twin: fifo needs epoll_wait */
-	const struct accept_model *model = o.model;
-	const char *listen_s = o.listen_s;
-	uint64_t workers = o.workers, maxw = o.maxw;
-	struct serve_cfg cfg = {
-		.model = model,
-		.listen_name = listen_s,
-		.backlog = (int)o.backlog,
-		.header_timeout_ns = (uint64_t)llround(o.hto * 1e9),
-		.work_us = o.work_us,
-		.io_uring = o.io_uring,
-		.log = log_line,
-	};
-	if (serve_parse_listen(listen_s, &cfg.addr, &cfg.addrlen))
-		return bad_value("--listen", listen_s,
-				 "expected IPV4:PORT or [IPV6]:PORT with a numeric address");
-	if (model->flags & ACCEPT_ONE_WORKER) {
-		if (o.workers_given && workers != 1)
-			fprintf(stderr, "herd serve: accept model %s runs one worker; ignoring --workers %llu\n",
-				model->name, (unsigned long long)workers);
-		workers = maxw = 1;
-	}
-	if (maxw == 0)
-		maxw = workers * 4 > 64 ? workers * 4 : 64;
-	if (maxw < workers) {
-		fprintf(stderr, "herd serve: --max-workers %llu is below --workers %llu\n",
-			(unsigned long long)maxw, (unsigned long long)workers);
-		return EXIT_USAGE;
-	}
-	cfg.workers = (unsigned)workers;
-	cfg.max_workers = (unsigned)maxw;
-	if ((rc = check_uring(&o)) >= 0)
+	rc = validate(&o, &cfg);
+	if (rc >= 0)
 		return rc;
-
-	char why[160];
-	int err = serve_run(&cfg, why, sizeof why);
-	if (err == -EPERM && strcmp(model->name, "steer") == 0) {
-		/* The kernel refused the eBPF program or its maps: say which
-		 * privilege is missing and what works without it. */
-		fprintf(stderr, "herd serve: accept model 'steer' needs CAP_BPF and CAP_NET_ADMIN "
-				"(or root); try --accept fifo\n");
-		return 1;
-	}
-	if (err) {
-		fprintf(stderr, "herd serve: cannot %s: %s\n", why, strerror(-err));
-		return 1;
-	}
-	return 0;
+	rc = check_uring(&o);
+	if (rc >= 0)
+		return rc;
+	return run(&cfg);
 }

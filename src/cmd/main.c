@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{"bench", cmd_bench, "HTTP load generator (benchhttp-compatible with --lines)"},
 	{"hist", cmd_hist, "histogram and statistics of numbers on stdin (mmhistogram-compatible)"},
 	{"lab", cmd_lab, "run the accept-balancing experiment and report which model wins"},
+	{"watch", cmd_watch, "how a running server's workers share a port's connections (eBPF)"},
 };
 
 /* Names this binary answers to when started through a link. */

@@ -1,10 +1,10 @@
 /*
  * hist.c - mmhistogram's statistics and text histogram, byte for byte.
  *
- * The original (a Python 2 script from the cloudflare-blog repository, see
- * shared/reference/mmhistogram.md) sorts all values in descending order,
- * sums them in that order, takes the element at N/2 of that order as the
- * median, and buckets with exact integer bounds: b^i in log mode, b*i in
+ * The original (a Python 2 script, cloudflare/cloudflare-blog, folder
+ * 2017-06-29-ssdp; its output is described in docs/hist.md) sorts all
+ * values in descending order, sums them in that order, takes the element
+ * at N/2 of that order as the median, and buckets with exact integer bounds: b^i in log mode, b*i in
  * linear mode, each distinct value with -j. Labels are Python integers
  * (arbitrarily large) printed with %d.
  *
@@ -281,11 +281,10 @@ static void py_int_of_double(double v, char *buf, size_t cap)
 	snprintf(buf, cap, "%.0f", t == 0 ? 0.0 : t);
 }
 
-static int print_head(FILE *out, const struct hist_summary *s, const struct hist_options *o,
-		      int w)
+static int print_head(FILE *out, const struct hist_summary *s, const struct hist_options *o, int w)
 {
-	fprintf(out, "%s min:%.2f avg:%.2f med=%.2f max:%.2f dev:%.2f count:%zu\n", o->title,
-		s->min, s->avg, s->med, s->max, s->dev, s->count);
+	fprintf(out, "%s min:%.2f avg:%.2f med=%.2f max:%.2f dev:%.2f count:%zu\n", o->title, s->min, s->avg, s->med,
+		s->max, s->dev, s->count);
 	if (o->npercentiles) {
 		fputs(o->title, out);
 		for (size_t i = 0; i < o->npercentiles; i++)
@@ -301,8 +300,8 @@ static int print_head(FILE *out, const struct hist_summary *s, const struct hist
 }
 
 /* One row: label right-aligned in w, stars right-aligned in columns. */
-static void print_row(FILE *out, const char *label, int w, uint64_t c, double maxcount,
-		      size_t total, const struct hist_options *o, char *bar)
+static void print_row(FILE *out, const char *label, int w, uint64_t c, double maxcount, size_t total,
+		      const struct hist_options *o, char *bar)
 {
 	/* Same operations as the original: int(columns * (c / maxcount)). */
 	int stars = (int)((double)o->columns * ((double)c / maxcount));
@@ -321,8 +320,7 @@ static int label_width(size_t len)
 	return (int)(len > 5 ? len : 5) + 1;
 }
 
-int hist_print(FILE *out, const struct hist_summary *s, const struct hist_rows *r,
-	       const struct hist_options *o)
+int hist_print(FILE *out, const struct hist_summary *s, const struct hist_rows *r, const struct hist_options *o)
 {
 	int rc = check_options(o);
 	if (rc)
@@ -555,7 +553,7 @@ int hist_render(FILE *out, double *values, size_t n, const struct hist_options *
 		if (!isfinite(values[i]))
 			return -EINVAL;
 
-	struct hist_summary s = { .count = n };
+	struct hist_summary s = {.count = n};
 	double *pv = NULL;
 	struct hist_rows *rows = NULL;
 	if (o->npercentiles) {

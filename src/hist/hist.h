@@ -1,7 +1,7 @@
 /*
  * hist.h - mmhistogram's statistics and text histogram, byte for byte.
  *
- * The exact output is specified in shared/reference/mmhistogram.md: a summary
+ * The exact output is mmhistogram's (docs/hist.md describes it): a summary
  * line (min avg med max dev count), a title line, and one row per bucket,
  * log or linear, with right-aligned star bars. `herd hist` and `herd lab`
  * both print through hist_render, so the lab's histograms are the article's.
@@ -57,8 +57,7 @@ int hist_rows_new(const struct hist_options *o, struct hist_rows **out);
 int hist_rows_add(struct hist_rows *r, double v, uint64_t count);
 void hist_rows_free(struct hist_rows *r);
 /* Writes the summary line, the -P line, the title and the rows. */
-int hist_print(FILE *out, const struct hist_summary *s, const struct hist_rows *r,
-	       const struct hist_options *o);
+int hist_print(FILE *out, const struct hist_summary *s, const struct hist_rows *r, const struct hist_options *o);
 
 /* Linear mode (-l) refuses inputs that need more rows than this. */
 #define HIST_MAX_ROWS 1000000

@@ -16,6 +16,13 @@
  * and no DEL is skipped whole, and in a word that has one, the bit trick
  * itself says which byte it is.
  *
+ * Framing and routing rules from RFC 9112: an HTTP/1.1 request needs
+ * exactly one Host header and any request at most one (3.2), the absolute
+ * form of the target is accepted and its path routed (3.2.2), a later
+ * HTTP/1.x is answered as 1.1 (RFC 9110 2.5), and a Content-Length above
+ * HTTP_MAX_BODY is refused at once (413) instead of being read and thrown
+ * away. The number of header lines is bounded by the head's size alone.
+ *
  * Results are prefix-consistent: a prefix of an input gives either
  * HTTP_PARTIAL or the same result as the whole input. That is why errors in
  * header lines are held back until the blank line that ends the head is seen
@@ -33,45 +40,37 @@
 /* The longest allowed request line plus its CRLF. */
 #define RL_WINDOW ((size_t)HTTP_MAX_REQUEST_LINE + 2)
 
+/* The byte-class tables are laid out by hand, one row of 16 per line. */
+/* clang-format off */
+/* Rows of the byte-class tables below: 16 entries each. */
+#define ROW16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+/* 0x30..0x6f: digits, letters and punctuation, allowed in both fields. */
+#define ROWS_30_6F ROW16(1), ROW16(1), ROW16(1), ROW16(1)
+/* 0x70..0x7f: the last visible characters, then DEL (refused). */
+#define ROW_70 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0
+/* 0x80..0xff: obs-text, allowed in both fields. */
+#define ROWS_80_FF ROW16(1), ROW16(1), ROW16(1), ROW16(1), ROW16(1), ROW16(1), ROW16(1), ROW16(1)
+
 /* Request-target bytes: visible ASCII and obs-text; no space, control or DEL. */
 static const unsigned char target_ok[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x50 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x90 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xa0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xb0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xc0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xd0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xe0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
+	ROW16(0),
+	ROW16(0),
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: no space */
+	ROWS_30_6F,
+	ROW_70,
+	ROWS_80_FF,
 };
 
 /* Header value bytes: HTAB, SP, visible ASCII and obs-text; no other control or DEL. */
 static const unsigned char value_ok[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, /* 0x00 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x50 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x90 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xa0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xb0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xc0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xd0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xe0 */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, /* 0x00: HTAB only */
+	ROW16(0),
+	ROW16(1), /* 0x20: space allowed */
+	ROWS_30_6F,
+	ROW_70,
+	ROWS_80_FF,
 };
+/* clang-format on */
 
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
@@ -152,6 +151,46 @@ static enum http_method method_of(const char *p, size_t len)
 }
 
 /*
+ * Fills target, path and query from the request-target [t, e). The
+ * absolute form's path is what follows its authority ("/" when nothing
+ * does); the scheme must be http or https. -1 for a target to refuse.
+ */
+static int split_target(const char *t, const char *e, struct http_request *req)
+{
+	static const char root[] = "/";
+	size_t len = (size_t)(e - t);
+	const char *path = t;
+
+	if (*t == '*' && (len != 1 || req->method != HTTP_OPTIONS))
+		return -1;
+	if (*t == 'h' || *t == 'H') {
+		size_t skip = len > 7 && http_token_ieq(t, 7, "http://")    ? 7
+			      : len > 8 && http_token_ieq(t, 8, "https://") ? 8
+									    : 0;
+		if (!skip)
+			return -1;
+		path = t + skip;
+		while (path < e && *path != '/' && *path != '?')
+			path++;
+		if (path == t + skip)
+			return -1; /* no authority */
+	}
+	const char *q = memchr(path, '?', (size_t)(e - path));
+	req->target.p = t;
+	req->target.len = len;
+	req->path.p = path;
+	req->path.len = q ? (size_t)(q - path) : (size_t)(e - path);
+	if (req->path.len == 0) {
+		/* "http://host" or "http://host?x": the path is "/" (RFC 9110 4.2.3). */
+		req->path.p = root;
+		req->path.len = 1;
+	}
+	req->query.p = q ? q + 1 : e; /* never NULL: an empty query points at the target's end */
+	req->query.len = q ? (size_t)(e - q - 1) : 0;
+	return 0;
+}
+
+/*
  * Parses the request line in buf[s..end). Returns the offset just after its
  * LF, HTTP_PARTIAL when the bytes run out first, or an error. Every decision
  * depends only on the bytes to its left, so a prefix never disagrees with
@@ -174,26 +213,19 @@ static int parse_request_line(const char *buf, size_t s, size_t end, struct http
 
 	t = ++p;
 	/*
-	 * Origin-form ("/path?query") and "*" for OPTIONS only. Absolute-form
-	 * ("http://host/path", meant for proxies) and authority-form (CONNECT)
-	 * are answered 400: herd serve is not a proxy.
+	 * Origin-form ("/path?query"), absolute-form ("http://host/path",
+	 * which RFC 9112 3.2.2 says a server must accept) and "*" for OPTIONS.
+	 * Authority-form (CONNECT) is answered 400: herd serve is not a proxy.
 	 */
-	if (p < e && *p != '/' && *p != '*')
+	if (p < e && *p != '/' && *p != '*' && *p != 'h' && *p != 'H')
 		return HTTP_BAD_REQUEST;
 	p = scan_field(p, e, 0x21, target_ok);
 	if (p == e)
 		return HTTP_PARTIAL;
 	if (*p != ' ' || p == t)
 		return HTTP_BAD_REQUEST;
-	if (*t == '*' && (p - t != 1 || req->method != HTTP_OPTIONS))
+	if (split_target(t, p, req) < 0)
 		return HTTP_BAD_REQUEST;
-	req->target.p = t;
-	req->target.len = (size_t)(p - t);
-	const char *q = memchr(t, '?', req->target.len);
-	req->path.p = t;
-	req->path.len = q ? (size_t)(q - t) : req->target.len;
-	req->query.p = q ? q + 1 : p; /* never NULL: an empty query points at the target's end */
-	req->query.len = q ? (size_t)(p - q - 1) : 0;
 	p++;
 
 	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF or a bare LF. */
@@ -236,9 +268,10 @@ static int parse_request_line(const char *buf, size_t s, size_t end, struct http
 	p++;
 	if ((size_t)(eol - (buf + s)) > HTTP_MAX_REQUEST_LINE)
 		return HTTP_URI_TOO_LONG;
-	if (major != 1 || minor > 1)
+	if (major != 1)
 		return HTTP_BAD_VERSION;
-	req->minor_version = minor;
+	/* A later HTTP/1.x speaks 1.1 at least: answer it as 1.1 (RFC 9110 2.5), as nginx. */
+	req->minor_version = minor > 1 ? 1 : minor;
 	return (int)(p - buf);
 }
 
@@ -271,11 +304,14 @@ static size_t find_end(const char *buf, size_t from, size_t end)
 static int parse_headers(const char *buf, size_t pos, size_t end, struct http_request *req)
 {
 	const char *p = buf + pos, *e = buf + end;
-	bool conn_close = false, conn_keep = false, chunked = false, have_cl = false;
+	bool conn_close = false, conn_keep = false, chunked = false, have_cl = false, expect = false;
+	unsigned hosts = 0;
 	int err;
 
 	req->num_headers = 0;
 	req->content_length = 0;
+	req->host.p = p;
+	req->host.len = 0;
 	for (;;) {
 		if (p == e)
 			return HTTP_PARTIAL;
@@ -335,23 +371,20 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 		}
 		while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
 			vend--;
-		if (req->num_headers == HTTP_MAX_HEADERS) {
-			err = HTTP_HEADERS_TOO_LARGE;
-			goto skip;
+		struct http_str v = {value, (size_t)(vend - value)};
+		if (req->num_headers < HTTP_MAX_HEADERS) {
+			struct http_header *h = &req->headers[req->num_headers++];
+			h->name.p = name;
+			h->name.len = name_len;
+			h->value = v;
 		}
-		struct http_header *h = &req->headers[req->num_headers++];
-		h->name.p = name;
-		h->name.len = name_len;
-		h->value.p = value;
-		h->value.len = (size_t)(vend - value);
 
-		/* Only three names matter to framing; tell them apart by length first. */
+		/* Few names matter to framing; tell them apart by length first. */
 		if (name_len == 14 && http_token_ieq(name, 14, "content-length")) {
 			uint64_t cl;
 			/* Differing duplicates are a smuggling vector (RFC 9112 6.3): refuse them. */
 			/* Content-Length = 1*DIGIT; a list ("5, 5") or a sign is refused. */
-			if (num_parse_u64(h->value.p, h->value.len, UINT64_MAX, &cl) < 0 ||
-			    (have_cl && cl != req->content_length)) {
+			if (num_parse_u64(v.p, v.len, UINT64_MAX, &cl) < 0 || (have_cl && cl != req->content_length)) {
 				err = HTTP_BAD_REQUEST;
 				goto skip;
 			}
@@ -361,10 +394,20 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 			chunked = true;
 		} else if (name_len == 10 && http_token_ieq(name, 10, "connection")) {
 			/* Connection = #token: only close and keep-alive matter here. */
-			conn_close |= http_list_has(h->value.p, h->value.len, "close");
-			conn_keep |= http_list_has(h->value.p, h->value.len, "keep-alive");
+			conn_close |= http_list_has(v.p, v.len, "close");
+			conn_keep |= http_list_has(v.p, v.len, "keep-alive");
+		} else if (name_len == 4 && http_token_ieq(name, 4, "host")) {
+			if (hosts++ == 0)
+				req->host = v;
+		} else if (name_len == 6 && http_token_ieq(name, 6, "expect")) {
+			expect |= http_list_has(v.p, v.len, "100-continue");
 		}
 	}
+
+	/* RFC 9112 3.2: a server must answer 400 to an HTTP/1.1 request
+	 * without Host and to any request with more than one. */
+	if (hosts > 1 || (hosts == 0 && req->minor_version >= 1))
+		return HTTP_BAD_REQUEST;
 
 	/*
 	 * herd serve's routes take no request body, so it does not implement
@@ -374,6 +417,11 @@ static int parse_headers(const char *buf, size_t pos, size_t end, struct http_re
 	 */
 	if (chunked)
 		return HTTP_NOT_IMPLEMENTED;
+	/* Refused from its length alone: nothing of the body is read. */
+	if (req->content_length > HTTP_MAX_BODY)
+		return HTTP_CONTENT_TOO_LARGE;
+	/* HTTP/1.0 clients do not know 100 Continue (RFC 9110 10.1.1). */
+	req->expect_continue = expect && req->minor_version >= 1;
 	req->keep_alive = conn_close ? false : conn_keep ? true : req->minor_version >= 1;
 	return (int)(p - buf);
 
@@ -421,6 +469,36 @@ incomplete:
 	return len >= HTTP_MAX_HEAD ? HTTP_HEADERS_TOO_LARGE : HTTP_PARTIAL;
 }
 
+const struct http_header *http_find_header(const struct http_request *req, const char *lower_name)
+{
+	for (size_t i = 0; i < req->num_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		if (http_token_ieq(h->name.p, h->name.len, lower_name))
+			return h;
+	}
+	return NULL;
+}
+
+const char *http_error_reason(int code)
+{
+	switch (code) {
+	case HTTP_URI_TOO_LONG:
+		return "request line too long";
+	case HTTP_HEADERS_TOO_LARGE:
+		return "header section too large";
+	case HTTP_CONTENT_TOO_LARGE:
+		return "request body too large";
+	case HTTP_NOT_IMPLEMENTED:
+		return "method or transfer coding not implemented";
+	case HTTP_BAD_VERSION:
+		return "only HTTP/1.x";
+	default:
+		return "malformed request";
+	}
+}
+
+/* One status per line reads as the table it is. */
+/* clang-format off */
 const char *http_reason(int status)
 {
 	switch (status) {
@@ -441,6 +519,7 @@ const char *http_reason(int status)
 	default: return "Unknown";
 	}
 }
+/* clang-format on */
 
 int http_query_u64(struct http_str query, const char *name, uint64_t max, uint64_t *out)
 {

@@ -15,15 +15,17 @@
 #include <stdint.h>
 
 enum {
-	HTTP_MAX_HEADERS = 64,
+	HTTP_MAX_HEADERS = 64,	      /* header lines kept in struct http_request (more are allowed) */
 	HTTP_MAX_REQUEST_LINE = 8192, /* longer: 414 */
 	HTTP_MAX_HEAD = 16384,	      /* longer header section: 431 */
+	HTTP_MAX_BODY = 1048576,      /* larger Content-Length: 413 (nginx's client_max_body_size) */
 };
 
 /* Results of http_parse_request other than a byte count. */
 enum {
 	HTTP_PARTIAL = -1,	/* the head is not complete yet: read more */
 	HTTP_BAD_REQUEST = -400, /* malformed request line or header */
+	HTTP_CONTENT_TOO_LARGE = -413, /* Content-Length above HTTP_MAX_BODY */
 	HTTP_URI_TOO_LONG = -414,
 	HTTP_HEADERS_TOO_LARGE = -431,
 	HTTP_NOT_IMPLEMENTED = -501, /* method token valid but unknown, or chunked request body */
@@ -53,12 +55,17 @@ struct http_header {
 struct http_request {
 	enum http_method method;
 	struct http_str method_name;
-	struct http_str target; /* as sent: path plus optional "?query" */
-	struct http_str path;	/* target up to '?' */
+	struct http_str target; /* as sent: path plus optional "?query", or the absolute form */
+	struct http_str path;	/* target up to '?', without an absolute form's scheme and authority */
 	struct http_str query;	/* after '?', empty when none */
-	int minor_version;	/* HTTP/1.<minor_version>: 0 or 1 */
+	struct http_str host;	/* the Host header's value (empty for an HTTP/1.0 request without one) */
+	int minor_version;	/* HTTP/1.<minor_version>: 0 or 1 (a later 1.x is answered as 1.1) */
 	bool keep_alive;	/* version default, overridden by Connection: close / keep-alive */
+	bool expect_continue;	/* Expect: 100-continue (HTTP/1.1 only) */
 	uint64_t content_length; /* request body length that follows the head (0 when none) */
+	/* The first HTTP_MAX_HEADERS header lines; a head may hold more (it
+	 * is bounded by HTTP_MAX_HEAD bytes, not by lines, as nginx): those
+	 * are checked and the framing ones obeyed, but not kept here. */
 	size_t num_headers;
 	struct http_header headers[HTTP_MAX_HEADERS];
 };
@@ -72,6 +79,14 @@ struct http_request {
  * answered with that status and the connection closed.
  */
 int http_parse_request(const char *buf, size_t len, size_t last_len, struct http_request *req);
+
+/* Finds a header among the kept ones by its name, given in lower case (matched
+ * ignoring ASCII case); NULL when absent. */
+const struct http_header *http_find_header(const struct http_request *req, const char *lower_name);
+
+/* A short phrase naming why the parser refused a head (a negative HTTP_*
+ * code), for the body of the error response. */
+const char *http_error_reason(int code);
 
 /* Reason phrase for a status code ("OK", "Not Found", ...); "Unknown" otherwise. */
 const char *http_reason(int status);

@@ -52,15 +52,27 @@ static const char version_prefix[] = "HTTP/1.";
 static void reset_head(struct httpresp *p)
 {
 	bool head = p->head_request;
+	char *loc = p->location;
+	uint32_t cap = p->location_cap;
 	memset(p, 0, sizeof *p);
 	p->head_request = head;
+	p->location = loc;
+	p->location_cap = cap;
 	p->state = S_VERSION;
 }
 
 void httpresp_init(struct httpresp *p, bool head_request)
 {
 	p->head_request = head_request;
+	p->location = NULL;
+	p->location_cap = 0;
 	reset_head(p);
+}
+
+void httpresp_capture_location(struct httpresp *p, char *buf, uint32_t cap)
+{
+	p->location = buf;
+	p->location_cap = cap;
 }
 
 static int hexval(unsigned char c)
@@ -277,6 +289,9 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 		case S_NAME:
 			if (c == ':') {
 				p->state = S_VALUE_WS;
+				p->in_location = p->location && name_is(p, "location");
+				if (p->in_location)
+					p->location_len = 0;
 			} else if (http_tchar[c]) {
 				if (p->name_len < HTTPRESP_NAME_MAX)
 					p->name[p->name_len++] = lower((char)c);
@@ -300,6 +315,11 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 				p->state = S_HDR_START;
 			} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
 				goto bad;
+			} else if (p->in_location) {
+				if (p->location_len < p->location_cap)
+					p->location[p->location_len++] = (char)c;
+				else
+					p->location_long = true;
 			} else if (p->value_len < HTTPRESP_VALUE_MAX) {
 				p->value[p->value_len++] = (char)c;
 			} else {

@@ -37,6 +37,12 @@ struct httpresp {
 	bool has_length;     /* Content-Length given */
 	uint64_t content_length;
 	uint64_t body_bytes; /* body bytes seen so far (chunk payload only) */
+	/* Location header, copied into a caller's buffer when one is set (bench
+	 * follows redirects): location_len bytes, not terminated;
+	 * location_long when it did not fit. */
+	char *location;
+	uint32_t location_cap, location_len;
+	bool location_long;
 
 	/* Parser state; opaque to callers. */
 	bool head_request;
@@ -47,7 +53,7 @@ struct httpresp {
 	uint64_t remaining;	/* body / chunk bytes still to come */
 	int hex_digits;
 	uint8_t name_len, value_len;
-	bool name_long, value_long;
+	bool name_long, value_long, in_location;
 	char name[HTTPRESP_NAME_MAX];
 	char value[HTTPRESP_VALUE_MAX];
 };
@@ -55,6 +61,10 @@ struct httpresp {
 /* Prepares p for one response. head_request: the request was HEAD, so the
  * response has no body whatever its headers say. */
 void httpresp_init(struct httpresp *p, bool head_request);
+
+/* Makes p copy the Location header into buf (cap bytes); call after
+ * httpresp_init. Without it Location is skipped like any other header. */
+void httpresp_capture_location(struct httpresp *p, char *buf, uint32_t cap);
 
 /* Parses up to len bytes of buf. Sets *used to the bytes consumed (bytes
  * after the end of the response are left unconsumed). Returns HTTPRESP_DONE

@@ -1,17 +1,21 @@
 /*
  * lab.h - `herd lab`: the seed article's experiment, run on this kernel.
  *
- * For each accept model, lab_run() starts `herd serve` (fork + exec of the
- * herd binary) on loopback, warms it up, drives each scenario with the bench
- * engine in-process, reads the server's per-worker counters before and after
- * each scenario (GET /stats.txt), stops the server and moves on. Optional
- * peers (nginx with a shared accept queue and with reuseport, a Lua handler
- * burning the same CPU) run under the same load as extra models.
+ * lab_run() runs every model x scenario cfg->repeat times, interleaved
+ * (repetition 1 of every model, then repetition 2 ..., so slow drift of the
+ * machine hits every model alike). For one model and repetition it starts
+ * the server (herd serve, or an nginx peer: server.h's operations), warms
+ * it up, drives each scenario of the table in scenario.c with the bench
+ * engine in-process, reads the server's per-worker counters before and
+ * after each bench run, and reconciles them with what the load generator
+ * saw: a run with a failed, abandoned or uncounted request is INVALID and
+ * never enters the figures. The sweep runs last, at fractions of the
+ * median seed throughput of the model's repetitions.
  *
  * The results (struct lab_report) hold every number the report module
- * (report.h) prints; nothing here prints. Errors are 0 or a negative errno.
- * A model whose server fails to start is marked unavailable with a reason and
- * the lab goes on with the others.
+ * (report.h) prints and the verdict of each model (verdict.c); nothing here
+ * prints. Errors are 0 or a negative errno. A model whose server fails to
+ * start is marked unavailable with a reason and the lab goes on.
  */
 #ifndef HERD_LAB_H
 #define HERD_LAB_H
@@ -34,8 +38,13 @@ enum lab_scenario {
 
 /* "seed", "idle", "stall", "sweep". */
 const char *lab_scenario_name(enum lab_scenario s);
-/* One line describing what a scenario does. */
+/* One line describing what a scenario shows. */
 const char *lab_scenario_summary(enum lab_scenario s);
+/* One line saying how the scenario runs with cfg's sizes. */
+struct lab_config;
+void lab_scenario_how(enum lab_scenario s, const struct lab_config *cfg, char *buf, size_t len);
+/* One line saying how the scenario is judged ("" when it is not). */
+const char *lab_scenario_judged(enum lab_scenario s);
 /* Index of a scenario by name, or -EINVAL. */
 int lab_scenario_parse(const char *name);
 
@@ -54,11 +63,11 @@ struct lab_latency {
 	double min, p50, p90, p99, p999, max, mean, stddev;
 };
 
-/* One worker's counters over a scenario (deltas of /stats.txt). */
+/* One worker's counters over a bench run (deltas of /stats.txt). */
 struct lab_worker {
 	unsigned index;
 	int pid;
-	bool respawned; /* the pid in this slot changed during the scenario */
+	bool respawned; /* the pid in this slot changed during the run */
 	uint64_t accepted, requests, cpu_us;
 };
 
@@ -72,13 +81,21 @@ struct lab_balance {
 	double max_over_min_cpu, max_over_min_conn;
 };
 
-/* One bench run against one model (a scenario, or one sweep step). */
-struct lab_run {
+/* The result of one bench run against one model (a scenario, or one sweep
+ * step), reconciled with the server's counters. */
+struct lab_result {
 	bool ran;
 	uint64_t requests; /* asked for */
-	uint64_t done, failed, non2xx, sent_late;
+	uint64_t done, failed, abandoned, non2xx, sent_late;
 	uint64_t errors[BENCH_ERR_COUNT];
 	uint64_t connections_opened;
+	/* Requests the server's workers counted during the run, less the
+	 * counter reads' own; compared with `done`. */
+	uint64_t server_requests;
+	/* false: a failed, abandoned, non-2xx or uncounted request, or no
+	 * counters; why says which. Its figures are left out of every summary. */
+	bool valid;
+	char why[160];
 	double duration_s;
 	double throughput;   /* completed responses per second */
 	double offered_rate; /* open loop: the target rate; 0 closed loop */
@@ -93,27 +110,86 @@ struct lab_run {
 	double cpu_us_per_request; /* sum of worker CPU / requests served */
 };
 
+/* One repetition of every scenario for one model. */
+struct lab_rep {
+	struct lab_result runs[LAB_SCENARIO_COUNT]; /* runs[LAB_SWEEP] unused */
+	/* stall's twin: the same load without the stalling requests, so the
+	 * stall's effect is read at equal concurrency (stall p99 / calm p99). */
+	struct lab_result stall_calm;
+	size_t nsteps;
+	struct lab_result *steps; /* sweep, one per fraction */
+};
+
+/* Median and range of one figure over the valid repetitions (n of them;
+ * all 0 when n is 0). */
+struct lab_spread {
+	size_t n;
+	double median, min, max;
+};
+/* Fills s from v[0..n) (v is reordered). Non-finite values are skipped. */
+void lab_spread_of(double *v, size_t n, struct lab_spread *s);
+
+/* A verdict answer. NONE: the question does not apply (not run, or one
+ * worker). */
+enum lab_answer { LAB_NONE, LAB_YES, LAB_NO, LAB_UNSURE };
+const char *lab_answer_name(enum lab_answer a);
+
+/* The questions a verdict answers, each from one figure per repetition. */
+enum lab_question {
+	LAB_Q_LOAD,  /* seed: Jain over CPU time at least FAIR_JAIN */
+	LAB_Q_IDLE,  /* idle: the busiest worker's share of connections below IDLE_TAKES_ALL */
+	LAB_Q_CV,    /* seed: latency stddev / mean at most TAIL_CV */
+	LAB_Q_STALL, /* stall p99 / calm p99 at most STALL_GROWTH */
+	LAB_Q_COUNT
+};
+
+/* One judged figure: YES when every repetition is on the good side of the
+ * threshold by at least the margin, NO when every one is on the bad side by
+ * at least the margin, UNSURE otherwise. */
+struct lab_judgement {
+	enum lab_answer answer;
+	const char *figure; /* "Jain CPU (seed)" ... */
+	struct lab_spread value;
+	double threshold, margin;
+	bool yes_above; /* YES means value >= threshold (else value <= threshold) */
+	char reason[200];
+};
+
+struct lab_verdict {
+	struct lab_judgement q[LAB_Q_COUNT];
+	/* balances: YES both load and idle; UNDER LOAD ONLY (yes_under_load)
+	 * load YES, idle NO; NO load NO; else UNSURE. flat tail: NO when a
+	 * tail question is NO, UNSURE when one is unsure, else YES. */
+	enum lab_answer balances, flat_tail;
+	bool under_load_only;
+	bool one_worker;
+};
+
+/* Judges values v[0..n) of one question (v is reordered). */
+void lab_judge(enum lab_question q, double *v, size_t n, struct lab_judgement *j);
+/* Combines the questions into balances / flat_tail. */
+void lab_verdict_combine(struct lab_verdict *v);
+
 struct lab_model {
 	char *name;
 	char *summary;
 	bool peer;
 	bool available;
 	char *reason; /* why unavailable, or a note; NULL when none */
-	struct lab_run runs[LAB_SCENARIO_COUNT]; /* runs[LAB_SWEEP] unused */
-	/* stall's twin: the same load without the stalling requests, so the
-	 * stall's effect is read at equal concurrency (stall p99 / calm p99). */
-	struct lab_run stall_calm;
-	double capacity; /* req/s of seed, base of the sweep's steps */
-	size_t nsteps;
-	struct lab_run *steps;	 /* sweep, one per fraction */
-	double *seed_ms;	 /* every successful seed latency, ms */
-	size_t seed_n;
+	size_t nreps;
+	struct lab_rep *reps; /* cfg->repeat of them */
+	double capacity;      /* req/s: median seed throughput, base of the sweep */
+	double *seed_ms;      /* every successful latency of valid seed runs, ms */
+	size_t seed_n, seed_cap;
+	unsigned invalid; /* INVALID bench runs */
+	struct lab_verdict verdict;
 };
 
 /* Progress events for the command layer (which prints them). */
 struct lab_progress {
 	const char *model;
 	size_t model_index, nmodels;
+	unsigned rep, nreps; /* 1-based repetition */
 	const char *scenario; /* NULL for model-level messages */
 	uint64_t done, total;
 	const char *message; /* non-NULL: a note (model unavailable, respawn...) */
@@ -123,6 +199,7 @@ struct lab_config {
 	char **models; /* names, in order (herd models and peers) */
 	size_t nmodels;
 	bool scenarios[LAB_SCENARIO_COUNT];
+	unsigned repeat; /* repetitions of every model x scenario */
 	unsigned workers;
 	unsigned concurrency;
 	unsigned stall_concurrency; /* stall: connections in flight; 0: lab_stall_concurrency's default */
@@ -146,6 +223,23 @@ struct lab_config {
 	atomic_int *stop; /* set non-zero to stop early (also read by the bench engine's threads) */
 };
 
+/* What else used the machine during the run (noise.c). */
+struct lab_noise {
+	double elapsed_s;
+	long ncpu;
+	double busy_s;	   /* all CPUs' non-idle time, /proc/stat */
+	double steal_s;	   /* time a hypervisor gave our vCPUs to others */
+	double lab_s;	   /* this process: the load generator (and the lab) */
+	double servers_s;  /* the servers, reaped children */
+	double others_s;   /* busy - lab - servers: other processes */
+	uint64_t requests; /* bench requests the lab sent */
+	double loadgen_us_per_request;
+	bool split; /* server and load generator on disjoint CPU sets */
+	char server_cpus[64], loadgen_cpus[64];
+	bool noisy; /* others + steal large enough to matter */
+	char warning[200];
+};
+
 struct lab_report {
 	size_t nmodels;
 	struct lab_model *models;
@@ -155,18 +249,14 @@ struct lab_report {
 	time_t started;
 	double elapsed_s;
 	bool interrupted;
+	unsigned invalid; /* INVALID bench runs over all models */
+	struct lab_noise noise;
 	const struct lab_config *cfg; /* borrowed */
 	const char *cmdline;	      /* borrowed */
 };
 
-/* Fills in the defaults (every scenario, 4 workers, c=200, ...). */
+/* Fills in the defaults (every scenario, 3 repetitions, 4 workers, ...). */
 void lab_config_init(struct lab_config *cfg);
-
-/* Runs `exe serve --list-models` and returns its lines "name<TAB>summary".
- * *names and *summaries are arrays of *n malloc'ed strings (free with
- * lab_free_strings). Returns 0, -ENOENT when the list is empty, -errno. */
-int lab_list_models(const char *exe, char ***names, char ***summaries, size_t *n);
-void lab_free_strings(char **v, size_t n);
 
 /* Checks that nothing listens on 127.0.0.1:port. 0, -EADDRINUSE, -errno. */
 int lab_port_free(unsigned port);
@@ -182,18 +272,21 @@ double lab_estimate_s(const struct lab_config *cfg, long nproc);
 
 /* Runs everything. rep is filled in (also when interrupted: the results so
  * far, rep->interrupted set) and must be freed with lab_report_free.
- * summaries (may be NULL) gives each model's one-line description. Returns
- * 0 (unavailable models are reported, not returned), -EINTR when stopped,
- * -errno when the lab itself could not run. */
-int lab_run(const struct lab_config *cfg, const char *const *summaries, struct lab_report *rep);
+ * Returns 0 (unavailable models and INVALID runs are reported, not
+ * returned), -EINTR when stopped, -errno when the lab itself could not run. */
+int lab_run(const struct lab_config *cfg, struct lab_report *rep);
 void lab_report_free(struct lab_report *rep);
+
+/* The verdict of every model from its valid repetitions (run by lab_run). */
+void lab_judge_models(struct lab_report *rep);
 
 /* Pure helpers, exposed for the unit tests. */
 double lab_jain(const double *x, size_t n);
 void lab_balance_compute(const struct lab_worker *w, size_t n, struct lab_balance *b);
 /* Parses /stats.txt: lines "worker I pid P accepted A requests R cpu_us C ..."
- * (other lines ignored). Returns the number of workers (up to max) written
- * to out, or -EINVAL when a worker line is malformed. */
+ * (the keys of serve/statskeys.h; other lines ignored). Returns the number of
+ * workers (up to max) written to out, or -EINVAL when a worker line is
+ * malformed. */
 int lab_parse_stats(const char *text, struct lab_worker *out, size_t max);
 /* Per-worker deltas between two snapshots, matched by index. A slot whose
  * pid changed is marked respawned and counts only the new process's values
@@ -201,5 +294,8 @@ int lab_parse_stats(const char *text, struct lab_worker *out, size_t max);
  * after). */
 size_t lab_stats_delta(const struct lab_worker *before, size_t nb, const struct lab_worker *after,
 		       size_t na, struct lab_worker *out);
+/* Decides whether r is valid: every request answered 2xx, none failed or
+ * abandoned, and the server counted exactly the answered ones. */
+void lab_reconcile(struct lab_result *r);
 
 #endif

@@ -17,7 +17,7 @@ struct addr_hostport {
 	size_t host_len;  /* > 0 */
 	bool bracketed;	  /* written as "[v6]" */
 	bool has_port;
-	uint16_t port;	  /* 0..65535 when has_port */
+	uint16_t port; /* 0..65535 when has_port */
 };
 
 /* Splits s[0..len) into host and optional port. Returns 0, or -EINVAL for

@@ -100,7 +100,9 @@ static int32_t buckets_needed(int64_t value, int32_t sub_bucket_count, int32_t u
 int hdr_init(int64_t lowest, int64_t highest, int sigfigs, struct hdr **out)
 {
 	*out = NULL;
-	if (lowest < 1 || sigfigs < 1 || sigfigs > 5 || highest < 2 * lowest)
+	/* highest / 2 < lowest is highest < 2 * lowest without the overflow
+	 * a lowest near INT64_MAX (read from an untrusted log) would cause. */
+	if (lowest < 1 || sigfigs < 1 || sigfigs > 5 || highest / 2 < lowest)
 		return -EINVAL;
 
 	/* 2 * 10^sigfigs values must be distinguishable at unit resolution. */
@@ -289,8 +291,7 @@ double hdr_mean(const struct hdr *h)
 	double sum = 0;
 	for (int32_t i = 0; i < h->counts_len; i++) {
 		if (h->counts[i])
-			sum += (double)h->counts[i] *
-			       (double)hdr_median_equivalent(h, hdr_value_at_index(h, i));
+			sum += (double)h->counts[i] * (double)hdr_median_equivalent(h, hdr_value_at_index(h, i));
 	}
 	return sum / (double)h->total;
 }

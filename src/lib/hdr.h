@@ -24,16 +24,16 @@ struct hdr {
 	int64_t lowest;		/* lowest discernible value, >= 1 */
 	int64_t highest;	/* highest trackable value */
 	int32_t sigfigs;	/* significant decimal digits kept */
-	int32_t unit_magnitude;	/* floor(log2(lowest)) */
+	int32_t unit_magnitude; /* floor(log2(lowest)) */
 	int32_t sub_bucket_half_count_magnitude;
 	int32_t sub_bucket_count;
 	int32_t sub_bucket_half_count;
 	int64_t sub_bucket_mask;
 	int32_t bucket_count;
-	int32_t counts_len;	/* number of elements in counts[] */
-	int64_t total;		/* values recorded (not counting out-of-range ones) */
-	int64_t min;		/* smallest value recorded; INT64_MAX when empty */
-	int64_t max;		/* largest value recorded; 0 when empty */
+	int32_t counts_len; /* number of elements in counts[] */
+	int64_t total;	    /* values recorded (not counting out-of-range ones) */
+	int64_t min;	    /* smallest value recorded; INT64_MAX when empty */
+	int64_t max;	    /* largest value recorded; 0 when empty */
 	int64_t *counts;
 };
 

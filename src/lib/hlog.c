@@ -28,14 +28,14 @@
 #include <time.h>
 #include <zlib.h>
 
-#define ENCODING_COOKIE_BASE	UINT32_C(0x1c849303)
+#define ENCODING_COOKIE_BASE UINT32_C(0x1c849303)
 #define COMPRESSION_COOKIE_BASE UINT32_C(0x1c849304)
-#define COOKIE_WORD_SIZE_BITS	UINT32_C(0xf0)
+#define COOKIE_WORD_SIZE_BITS UINT32_C(0xf0)
 /* V2 is always written with "word size" 1 in the cookie's second nibble. */
-#define V2_WORD_SIZE_FLAG	UINT32_C(0x10)
-#define ENCODING_HEADER_LEN	40
-#define COMPRESSION_HEADER_LEN	8
-#define LEB128_MAX		9
+#define V2_WORD_SIZE_FLAG UINT32_C(0x10)
+#define ENCODING_HEADER_LEN 40
+#define COMPRESSION_HEADER_LEN 8
+#define LEB128_MAX 9
 
 /* ---------------------------------------------------------------- bytes -- */
 
@@ -102,8 +102,7 @@ done:
 
 /* --------------------------------------------------------------- base64 -- */
 
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static char *b64_encode(const uint8_t *in, size_t len)
 {
@@ -130,19 +129,11 @@ static char *b64_encode(const uint8_t *in, size_t len)
 	return out;
 }
 
+/* The value of one base64 digit, or -1 ('=' and NUL are not digits). */
 static int b64_value(char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	const char *q = c ? memchr(b64_alphabet, c, 64) : NULL;
+	return q ? (int)(q - b64_alphabet) : -1;
 }
 
 /* Decodes standard base64 (padding optional). Returns 0 or -EINVAL/-ENOMEM. */
@@ -395,16 +386,14 @@ int hlog_write_header(FILE *f, double start_epoch_s)
 	return 0;
 }
 
-int hlog_write_interval(FILE *f, double start_s, double length_s, const struct hdr *h,
-			double max_divisor)
+int hlog_write_interval(FILE *f, double start_s, double length_s, const struct hdr *h, double max_divisor)
 {
 	if (!(max_divisor > 0))
 		return -EINVAL;
 	char *text = hlog_encode(h);
 	if (!text)
 		return -ENOMEM;
-	int rc = fprintf(f, "%.3f,%.3f,%.3f,%s\n", start_s, length_s,
-			 (double)hdr_max(h) / max_divisor, text);
+	int rc = fprintf(f, "%.3f,%.3f,%.3f,%s\n", start_s, length_s, (double)hdr_max(h) / max_divisor, text);
 	free(text);
 	return rc < 0 ? -EIO : 0;
 }
@@ -426,7 +415,7 @@ static bool field_double(char **p, char end_char, double *out)
  * the decoded max's bucket, so the merged max stays exact. */
 static void refine_max(struct hdr *h, double column)
 {
-	static const double ratios[] = { 1.0, 1e3, 1e6, 1e9 };
+	static const double ratios[] = {1.0, 1e3, 1e6, 1e9};
 	if (h->total == 0)
 		return;
 	int64_t lo = hdr_lowest_equivalent(h, h->max);
@@ -476,8 +465,7 @@ static int parse_line(char *line, struct hdr **total)
 		p++;
 	}
 	double start, length, max_col;
-	if (!field_double(&p, ',', &start) || !field_double(&p, ',', &length) ||
-	    !field_double(&p, ',', &max_col))
+	if (!field_double(&p, ',', &start) || !field_double(&p, ',', &length) || !field_double(&p, ',', &max_col))
 		return -EINVAL;
 	struct hdr *dec;
 	int rc = hlog_decode(p, &dec);

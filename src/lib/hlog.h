@@ -24,8 +24,7 @@ int hlog_write_header(FILE *f, double start_epoch_s);
 /* Writes one interval: start offset and length in seconds from the log's
  * start, the histogram's counts encoded and compressed. max_divisor scales
  * the max column (1e3: microseconds shown as milliseconds). Returns 0 or -errno. */
-int hlog_write_interval(FILE *f, double start_s, double length_s, const struct hdr *h,
-			double max_divisor);
+int hlog_write_interval(FILE *f, double start_s, double length_s, const struct hdr *h, double max_divisor);
 
 /* The longest line hlog_read_merge reads: far above any interval herd
  * writes (1 us..1 h at 3 digits encodes in under 300 KiB), and a bound on

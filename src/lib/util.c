@@ -76,8 +76,7 @@ uint64_t util_now_ns(void)
 
 void util_sleep_ms(uint64_t ms)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ms / MS_PER_SEC),
-			      .tv_nsec = (long)(ms % MS_PER_SEC * NS_PER_MS)};
+	struct timespec ts = {.tv_sec = (time_t)(ms / MS_PER_SEC), .tv_nsec = (long)(ms % MS_PER_SEC * NS_PER_MS)};
 	/* nanosleep leaves the time still to sleep in ts when a signal cuts it short. */
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;

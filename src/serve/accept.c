@@ -6,6 +6,7 @@
 #include "serve/accept.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ int accept_group_init(struct accept_group *g, const struct accept_model *m,
 	g->addr = *addr;
 	g->addrlen = addrlen;
 	g->backlog = backlog;
+	g->inherited_fd = -1;
 	g->max_slots = max_slots;
 	g->fds = malloc(sizeof *g->fds * max_slots);
 	if (!g->fds)
@@ -172,6 +174,21 @@ void accept_worker_keep_own(struct accept_worker *w)
 
 int accept_shared_open(struct accept_group *g)
 {
+	if (g->inherited_fd >= 0) {
+		/* Made by someone else: it must listen, and every model but
+		 * blocking (which clears it again) wants it non-blocking. */
+		int fd = g->inherited_fd, on = 0, fl;
+		socklen_t len = sizeof on;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0)
+			return -errno;
+		if (!on)
+			return -ENOTCONN;
+		if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			return -errno;
+		g->fds[0] = fd;
+		g->inherited_fd = -1; /* fds[0] owns it now */
+		return 0;
+	}
 	int fd = accept_listen_socket(g, false);
 	if (fd < 0)
 		return fd;
@@ -189,6 +206,14 @@ int accept_slot_open(struct accept_group *g, unsigned slot)
 	if (fd < 0)
 		return fd;
 	g->fds[slot] = fd;
+	/* Port 0 would give each slot a port of its own (and clients could
+	 * reach only the one printed): the first port taken is every slot's. */
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	bool any = (g->addr.ss_family == AF_INET && ((struct sockaddr_in *)&g->addr)->sin_port == 0) ||
+		   (g->addr.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&g->addr)->sin6_port == 0);
+	if (any && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && len == g->addrlen)
+		g->addr = ss;
 	return 0;
 }
 

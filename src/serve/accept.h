@@ -3,8 +3,9 @@
  *
  * A model is a small table of operations plus flags (struct accept_model),
  * chosen by name at start-up, in the spirit of wrk's `struct sock` and redis'
- * ae_epoll.c backends. The master and the worker event loop (serve.c) only
- * ever call these operations, so they do not know which model runs.
+ * ae_epoll.c backends. The master (serve.c) and the worker event loop
+ * (worker.c) only ever call these operations, so they do not know which
+ * model runs.
  *
  * Life of a model, and who calls what:
  *
@@ -28,7 +29,7 @@
  * Operations return 0 (accept: a connection fd) or a negative errno; none
  * prints. Optional operations may be NULL (see each one).
  *
- * Adding a model: write src/accept_NAME.c that defines
+ * Adding a model: write src/serve/accept_NAME.c that defines
  *     const struct accept_model accept_model_NAME = { .name = "NAME", ... };
  * declare it in the list at the end of this header, and add
  * `&accept_model_NAME,` to the table in src/serve/accept.c. Nothing else changes:
@@ -77,6 +78,9 @@ struct accept_group {
 	struct sockaddr_storage addr; /* where to listen */
 	socklen_t addrlen;
 	int backlog;
+	/* A listener handed over at start (systemd socket activation), used
+	 * by accept_shared_open instead of a new socket; -1: none. */
+	int inherited_fd;
 	unsigned max_slots; /* worker slots 0..max_slots-1 (run-time maximum) */
 	/* Listening sockets: fds[0] for shared models, fds[slot] for
 	 * ACCEPT_PER_SLOT models; -1 where none. max_slots entries. */
@@ -112,6 +116,9 @@ struct accept_model {
 	const char *epoll_twin; /* ACCEPT_URING: the epoll model that does the same */
 	enum accept_ring_mode ring_mode; /* with --io uring */
 	unsigned flags;	     /* enum accept_flags */
+	/* The privileges it needs beyond binding a port, for the message
+	 * when start-up fails with -EPERM; NULL: none. */
+	const char *needs;
 	/* Master, before any fork: creates the shared listener (fds[0]), so
 	 * that a busy port fails here; ACCEPT_PER_SLOT models create their
 	 * group state (their listeners come from add_slot, and the master
@@ -188,9 +195,12 @@ int accept_worker_readd(struct accept_worker *w);
  * holds it, and its queue would never be served) and sets w->fd. */
 void accept_worker_keep_own(struct accept_worker *w);
 
-/* Shared-socket helpers: open fds[0] (plain, non-reuseport listener). */
+/* Shared-socket helpers: open fds[0] (plain, non-reuseport listener), or
+ * take g->inherited_fd when there is one. */
 int accept_shared_open(struct accept_group *g);
-/* Per-slot helpers: open fds[slot] with SO_REUSEPORT if not open; close it. */
+/* Per-slot helpers: open fds[slot] with SO_REUSEPORT if not open; close it.
+ * Port 0: the first listener's port, chosen by the kernel, becomes g's, so
+ * that every slot joins one group on one port. */
 int accept_slot_open(struct accept_group *g, unsigned slot);
 void accept_slot_close(struct accept_group *g, unsigned slot);
 

@@ -127,6 +127,7 @@ const struct accept_model accept_model_steer = {
 	.summary = "SO_REUSEPORT + eBPF program sending each connection to the least-loaded worker "
 		   "(needs CAP_BPF and CAP_NET_ADMIN)",
 	.flags = ACCEPT_PER_SLOT,
+	.needs = "CAP_BPF and CAP_NET_ADMIN (or root)",
 	.open = steer_model_open,
 	.add_slot = steer_model_add_slot,
 	.remove_slot = steer_model_remove_slot,

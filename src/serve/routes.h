@@ -1,6 +1,6 @@
 /*
  * routes.h - what herd serve answers: the routes (/, /cpu, /sleep, /stats,
- * /stats.txt) and error responses, appended as complete HTTP/1.1 responses
+ * /stats.txt, /metrics) and error responses, appended as complete HTTP/1.1 responses
  * to a connection's output buffer.
  *
  * The output buffer grows (realloc) only when a response does not fit its
@@ -17,10 +17,9 @@
 #include "http/http.h"
 #include "serve/stats.h"
 
-enum {
-	ROUTES_MAX_CPU_US = 10000000, /* /cpu?us= above 10 s: 400 */
-	ROUTES_MAX_SLEEP_MS = 10000,  /* /sleep?ms= above 10 s: 400 */
-};
+/* Default cap on the work one request may ask for: /cpu?us= and
+ * /sleep?ms= above 10 s get a 400 (--max-work changes it). */
+#define ROUTES_MAX_WORK_US 10000000u
 
 struct obuf {
 	char *p;
@@ -34,6 +33,7 @@ void obuf_free(struct obuf *b);
 struct routes_env {
 	const struct stats_region *stats;
 	uint64_t work_us; /* CPU burnt by `/` */
+	uint64_t max_work_us; /* cap of /cpu?us= and /sleep?ms= (in us); 0: ROUTES_MAX_WORK_US */
 	int own_fd;	  /* a listener this worker holds, for TCP_INFO (-1: none) */
 	uint64_t own_ino;
 	char *scratch; /* room for a /stats body: stats_format_max() bytes */
@@ -50,6 +50,9 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
  * Returns status, or -ENOMEM. */
 int routes_error(int status, const char *reason, bool keep_alive, bool head_only,
 		 struct obuf *out);
+
+/* The Date header's value for now, formatted at most once a second. */
+const char *routes_date(void);
 
 /* Burns `us` microseconds of this thread's CPU time (not wall time: a
  * preempted worker still burns exactly that much CPU). */

@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,8 +32,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "serve/stats.h"
 #include "lib/util.h"
+#include "serve/accesslog.h"
+#include "serve/stats.h"
+#include "serve/sysd.h"
 #include "serve/worker.h"
 
 enum {
@@ -66,6 +69,9 @@ static struct {
 	struct mslot *ms;
 	unsigned nslots;
 	bool stopping;
+	bool reloading; /* SIGHUP under way: READY=1 is due when it ends */
+	bool pid_file_written;
+	int log_fd; /* the access log, inherited by the workers; -1: none */
 	uint64_t stop_at;
 	struct final_line *finals;
 	unsigned nfinals, capfinals, seq;
@@ -85,49 +91,6 @@ static void logf_(const char *fmt, ...)
 	va_end(ap);
 	if (M.cfg->log)
 		M.cfg->log(M.cfg->log_arg, line);
-}
-
-int serve_parse_listen(const char *s, struct sockaddr_storage *addr, socklen_t *len)
-{
-	char host[64];
-	const char *colon, *h = s;
-	size_t hl;
-	memset(addr, 0, sizeof *addr);
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		h = s + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= sizeof host)
-		return -EINVAL;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	uint64_t port;
-	if (util_parse_u64(colon + 1, 0, 65535, &port))
-		return -EINVAL;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)addr;
-	if (*s != '[' && inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*len = sizeof *a4;
-		return 0;
-	}
-	if (*s == '[' && inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *a6;
-		return 0;
-	}
-	return -EINVAL;
 }
 
 /* Workers that stay: not leaving, and not about to (reload). */
@@ -183,6 +146,9 @@ static int spawn(unsigned slot)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* The pid is stored here too, before the worker can say it is
+		 * ready: /stats must never show a ready worker with pid 0. */
+		STORE(SLOT(slot)->pid, getpid());
 		struct worker_cfg wc = {
 			.g = &M.g,
 			.stats = M.stats,
@@ -365,6 +331,15 @@ static void remove_worker(void)
 		}
 }
 
+/* systemd's Type=notify-reload wants the monotonic time with RELOADING=1. */
+static void notify_reloading(void)
+{
+	char msg[64];
+	snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, util_now_ns() / 1000);
+	(void)sysd_notify(msg);
+	M.reloading = true;
+}
+
 static void reload(void)
 {
 	/* A reload under way owns the retire marks: a second one now would
@@ -376,6 +351,7 @@ static void reload(void)
 			return;
 		}
 	unsigned want = 0;
+	notify_reloading();
 	for (unsigned i = 0; i < M.nslots; i++)
 		if (M.ms[i].used && !M.ms[i].leaving && !M.ms[i].retire) {
 			M.ms[i].retire = true;
@@ -387,6 +363,8 @@ static void reload(void)
 			 * the old workers (the new ones started so far stay too). */
 			for (unsigned j = 0; j < M.nslots; j++)
 				M.ms[j].retire = false;
+			M.reloading = false;
+			(void)sysd_notify("READY=1");
 			logf_("SIGHUP: reload abandoned, the old workers stay");
 			return;
 		}
@@ -408,12 +386,17 @@ static void retire_when_ready(void)
 	for (unsigned i = 0; i < M.nslots; i++)
 		if (M.ms[i].retire)
 			tell_leave(i);
+	if (M.reloading) {
+		M.reloading = false;
+		(void)sysd_notify("READY=1");
+	}
 }
 
-static void begin_stop(void)
+static void stop_all(void)
 {
 	M.stopping = true;
 	M.stop_at = util_now_ns();
+	(void)sysd_notify("STOPPING=1");
 	/* Blocking model: close() would not wake a worker sleeping in
 	 * accept() (the seed's footnote 2), shutdown() does: every blocked
 	 * accept() returns EINVAL at once. The signal below would also do,
@@ -426,6 +409,25 @@ static void begin_stop(void)
 		else if (M.ms[i].used)
 			free_slot(i); /* waiting for a respawn: nothing to stop */
 	}
+}
+
+/*
+ * --worker-timeout, as unicorn's `timeout`: a worker that has run one
+ * request for longer than that (a /sleep, a handler in a loop) is killed
+ * and, like any dead worker, replaced. Its other connections are lost;
+ * that is the price of getting the worker back.
+ */
+static void check_stuck(unsigned slot, uint64_t now)
+{
+	struct mslot *m = &M.ms[slot];
+	uint64_t since = LD(SLOT(slot)->run_since_ns);
+	if (!M.cfg->worker_timeout_ns || m->pid <= 0 || !since || now < since ||
+	    now - since <= M.cfg->worker_timeout_ns)
+		return;
+	logf_("worker %u pid %d has run one request for %.1f s (--worker-timeout %.1f s): killing it", slot,
+	      m->pid, (double)(now - since) / 1e9, (double)M.cfg->worker_timeout_ns / 1e9);
+	STORE(SLOT(slot)->run_since_ns, 0); /* once: the respawn follows the reap */
+	kill(m->pid, SIGKILL);
 }
 
 static void tick(void)
@@ -446,6 +448,7 @@ static void tick(void)
 			tell_leave(i);
 		if (M.stopping && m->pid > 0 && now - M.stop_at > STOP_GRACE_S * 1000000000ull)
 			kill(m->pid, SIGKILL);
+		check_stuck(i, now);
 	}
 	retire_when_ready();
 }
@@ -506,92 +509,174 @@ static int wait_started(sigset_t *set, char *why, size_t whylen)
 	}
 }
 
-int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
+/* SIGUSR1: the workers reopen the access log (a rotation renamed it). The
+ * master reopens its copy too, for the workers it starts later. */
+static void reopen_logs(void)
 {
-	int err;
-	memset(&M, 0, sizeof M);
-	M.cfg = cfg;
-	M.nslots = 2 * cfg->max_workers;
-	sigset_t set, old;
-	sigemptyset(&set);
-	int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU};
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaddset(&set, sigs[i]);
-	/* All blocked: they are taken with sigtimedwait(), never lost. */
-	sigprocmask(SIG_BLOCK, &set, &old);
-	signal(SIGPIPE, SIG_IGN);
+	if (!M.cfg->access_log) {
+		logf_("SIGUSR1: no --access-log to reopen; ignored");
+		return;
+	}
+	int fd = accesslog_open_file(M.cfg->access_log);
+	if (fd < 0) {
+		logf_("SIGUSR1: cannot reopen %s: %s; the workers keep the old file", M.cfg->access_log,
+		      strerror(-fd));
+		return;
+	}
+	dup2(fd, M.log_fd); /* the same number, now the new file (and still close-on-exec) */
+	close(fd);
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].pid > 0)
+			kill(M.ms[i].pid, SIGUSR1);
+	logf_("SIGUSR1: access log %s reopened", M.cfg->access_log);
+}
 
+/* Takes one signal; false when the master is done. */
+static bool handle(int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		reap(NULL, NULL);
+		break;
+	case SIGTERM:
+	case SIGINT:
+	case SIGQUIT:
+		if (!M.stopping)
+			stop_all();
+		break;
+	case SIGTTIN:
+		if (!M.stopping)
+			(void)add_worker("SIGTTIN");
+		break;
+	case SIGTTOU:
+		if (!M.stopping)
+			remove_worker();
+		break;
+	case SIGHUP:
+		if (!M.stopping)
+			reload();
+		break;
+	case SIGUSR1:
+		reopen_logs();
+		break;
+	case SIGUSR2:
+		/* nginx's binary upgrade. Dying of it, the default, would take
+		 * the server down from any script written for nginx. */
+		logf_("SIGUSR2: binary upgrade is not supported; ignored (SIGHUP restarts the workers)");
+		break;
+	default:
+		break;
+	}
+	tick();
+	return !(M.stopping && running() == 0);
+}
+
+/* How long the master may sleep: a short tick while something is pending,
+ * a fraction of --worker-timeout while that is watched, else a second. */
+static struct timespec next_wait(void)
+{
+	uint64_t ns = pending_work() ? TICK_MS * 1000000ull : 1000000000ull;
+	uint64_t wt = M.cfg->worker_timeout_ns / 10;
+	if (wt && wt < ns)
+		ns = wt < TICK_MS * 1000000ull ? TICK_MS * 1000000ull : wt;
+	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+}
+
+/* Opens the listeners and the access log, starts the workers and waits
+ * until they accept. 0 or -errno with `why` set. */
+static int start(sigset_t *set, char *why, size_t whylen)
+{
+	const struct serve_cfg *cfg = M.cfg;
+	int err;
 	snprintf(why, whylen, "set up");
 	M.ms = calloc(M.nslots, sizeof *M.ms);
-	if (!M.ms) {
-		err = -ENOMEM;
-		goto out;
+	if (!M.ms)
+		return -ENOMEM;
+	if ((err = stats_create(M.nslots, &M.stats)))
+		return err;
+	if ((err = accept_group_init(&M.g, cfg->model, &cfg->addr, cfg->addrlen, cfg->backlog, M.nslots)))
+		return err;
+	if (cfg->access_log) {
+		snprintf(why, whylen, "open the access log %s", cfg->access_log);
+		if ((M.log_fd = accesslog_open_file(cfg->access_log)) < 0)
+			return M.log_fd;
 	}
-	err = stats_create(M.nslots, &M.stats);
-	if (err)
-		goto out;
-	err = accept_group_init(&M.g, cfg->model, &cfg->addr, cfg->addrlen, cfg->backlog, M.nslots);
-	if (err)
-		goto out;
 	snprintf(why, whylen, "listen on %s", cfg->listen_name);
+	if (cfg->socket_activated) {
+		snprintf(why, whylen, "use the socket systemd passed (fd %d)", SYSD_LISTEN_FDS_START);
+		if (cfg->model->flags & ACCEPT_PER_SLOT)
+			return -EPROTOTYPE; /* cmd_serve says which models can */
+		M.g.inherited_fd = SYSD_LISTEN_FDS_START;
+	}
 	if (cfg->model->open && (err = cfg->model->open(&M.g)))
-		goto out;
+		return err;
 	for (unsigned i = 0; i < cfg->workers; i++) {
 		if ((err = spawn(i))) {
 			if (i > 0 || !(cfg->model->flags & ACCEPT_PER_SLOT))
 				snprintf(why, whylen, "start worker %u", i);
 			kill_all();
-			goto out;
+			return err;
 		}
 	}
-	if ((err = wait_started(&set, why, whylen))) {
+	if ((err = wait_started(set, why, whylen))) {
 		kill_all();
-		goto out;
+		return err;
 	}
-	logf_("listening on %s (accept %s, %u workers)", cfg->listen_name, cfg->model->name,
-	      cfg->workers);
+	if (cfg->pid_file) {
+		snprintf(why, whylen, "write the pid file %s", cfg->pid_file);
+		if ((err = sysd_write_pid_file(cfg->pid_file))) {
+			M.stopping = true;
+			kill_all();
+			return err;
+		}
+		M.pid_file_written = true;
+	}
+	return 0;
+}
+
+int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
+{
+	int err;
+	memset(&M, 0, sizeof M);
+	M.cfg = cfg;
+	M.log_fd = -1;
+	M.nslots = 2 * cfg->max_workers;
+	sigset_t set, old;
+	sigemptyset(&set);
+	int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&set, sigs[i]);
+	/* All blocked: they are taken with sigtimedwait(), never lost. */
+	if (sigprocmask(SIG_BLOCK, &set, &old) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((err = start(&set, why, whylen)))
+		goto out;
+	char name[SERVE_ADDR_MAX];
+	int fd = -1;
+	for (unsigned i = 0; i < M.nslots && fd < 0; i++)
+		fd = M.g.fds[i];
+	if (serve_local_name(fd, name, sizeof name) < 0)
+		snprintf(name, sizeof name, "%s", cfg->listen_name);
+	logf_("listening on %s (accept %s, %u workers)", name, cfg->model->name, cfg->workers);
+	(void)sysd_notify("READY=1");
 
 	for (;;) {
-		struct timespec ts = {.tv_sec = pending_work() ? 0 : 1,
-				      .tv_nsec = pending_work() ? TICK_MS * 1000000 : 0};
-		siginfo_t info;
-		int sig = sigtimedwait(&set, &info, &ts);
-		switch (sig) {
-		case SIGCHLD:
-			reap(NULL, NULL);
-			break;
-		case SIGTERM:
-		case SIGINT:
-		case SIGQUIT:
-			if (!M.stopping)
-				begin_stop();
-			break;
-		case SIGTTIN:
-			if (!M.stopping)
-				(void)add_worker("SIGTTIN");
-			break;
-		case SIGTTOU:
-			if (!M.stopping)
-				remove_worker();
-			break;
-		case SIGHUP:
-			if (!M.stopping)
-				reload();
-			break;
-		default:
-			break;
-		}
-		tick();
-		if (M.stopping && running() == 0)
+		struct timespec ts = next_wait();
+		if (!handle(sigtimedwait(&set, NULL, &ts)))
 			break;
 	}
-	err = 0;
 	qsort(M.finals, M.nfinals, sizeof *M.finals, cmp_final);
 	for (unsigned i = 0; i < M.nfinals; i++)
 		logf_("%s", M.finals[i].text);
 out:
+	if (M.pid_file_written)
+		unlink(cfg->pid_file);
 	if (M.g.fds)
 		accept_group_free(&M.g);
+	if (M.log_fd >= 0)
+		close(M.log_fd);
 	stats_destroy(M.stats);
 	free(M.ms);
 	free(M.finals);

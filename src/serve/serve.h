@@ -6,11 +6,16 @@
  * Signals to the master: SIGTERM/SIGINT stop (in-flight requests finish),
  * SIGTTIN adds a worker, SIGTTOU removes one (never the last), SIGHUP
  * starts a fresh set of workers and retires the old ones once the new ones
- * accept.
+ * accept, SIGUSR1 has the workers reopen the access log (logrotate),
+ * SIGUSR2 (nginx's binary upgrade) is logged and ignored.
+ *
+ * Under systemd it takes its listener from socket activation and reports
+ * READY, RELOADING and STOPPING through NOTIFY_SOCKET (sysd.h).
  */
 #ifndef HERD_SERVE_H
 #define HERD_SERVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -27,7 +32,12 @@ struct serve_cfg {
 	int backlog;
 	uint64_t header_timeout_ns;
 	uint64_t work_us;
-	bool io_uring; /* workers run the io_uring loop (--io uring) */
+	uint64_t max_work_us;	    /* cap of /cpu and /sleep; 0: the routes' default */
+	uint64_t worker_timeout_ns; /* a worker in one request longer is killed; 0: never */
+	bool socket_activated;	    /* listen on the descriptor systemd passed, not on addr */
+	const char *pid_file;	    /* written once listening, removed at exit; NULL: none */
+	const char *access_log;	    /* NULL: none */
+	bool io_uring;		    /* workers run the io_uring loop (--io uring) */
 	/* Every message (listening line, respawns, refusals, the exit table)
 	 * goes through this, one line without newline at a time. */
 	void (*log)(void *arg, const char *line);
@@ -42,7 +52,11 @@ struct serve_cfg {
  */
 int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen);
 
-/* Parses "ADDR:PORT" or "[IPV6]:PORT" (numeric addresses). 0 or -EINVAL. */
-int serve_parse_listen(const char *s, struct sockaddr_storage *addr, socklen_t *len);
+/* Room for any name serve_local_name writes. */
+#define SERVE_ADDR_MAX 64
+
+/* Names the local address of socket fd as "ADDR:PORT" or "[ADDR]:PORT".
+ * 0 or -errno. */
+int serve_local_name(int fd, char *buf, size_t len);
 
 #endif

@@ -17,12 +17,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "serve/statskeys.h"
 
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
@@ -176,7 +179,8 @@ int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino
 		if (st == STATS_FREE)
 			continue;
 		put(buf, cap, &len,
-		    "worker %u pid %d accepted %" PRIu64 " requests %" PRIu64 " cpu_us %" PRIu64
+		    STATS_KEY_WORKER " %u " STATS_KEY_PID " %d " STATS_KEY_ACCEPTED " %" PRIu64
+		    " " STATS_KEY_REQUESTS " %" PRIu64 " " STATS_KEY_CPU_US " %" PRIu64
 		    " inflight %u conns %u resets %" PRIu64 " timeouts %" PRIu64 " bad %" PRIu64
 		    " accept_errors %" PRIu64 " epoll_ctl %" PRIu64 " state %s\n",
 		    i, LD(s->pid), LD(s->accepted), LD(s->requests), slot_cpu(s), LD(s->inflight),
@@ -234,9 +238,92 @@ int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino
 	return (int)len;
 }
 
+/* The per-worker counters of /metrics: name, help, field. */
+static const struct {
+	const char *name, *help;
+	size_t off;
+} prom_counters[] = {
+	{"herd_connections_accepted_total", "Connections accepted.", offsetof(struct stats_slot, accepted)},
+	{"herd_requests_total", "Requests answered.", offsetof(struct stats_slot, requests)},
+	{"herd_resets_total", "Connections reset or broken by the peer mid-connection.",
+	 offsetof(struct stats_slot, resets)},
+	{"herd_timeouts_total", "Requests answered 408 and connections closed at their deadline.",
+	 offsetof(struct stats_slot, timeouts)},
+	{"herd_bad_requests_total", "Malformed requests answered 4xx/5xx.", offsetof(struct stats_slot, bad)},
+	{"herd_accept_errors_total", "accept() failures for lack of descriptors or memory.",
+	 offsetof(struct stats_slot, accept_errs)},
+	{"herd_listener_epoll_ctl_total", "epoll_ctl calls on the listener (the accept model's cost).",
+	 offsetof(struct stats_slot, epoll_ctls)},
+};
+
+static uint64_t slot_u64(const struct stats_slot *s, size_t off)
+{
+	return atomic_load_explicit((const _Atomic uint64_t *)(const void *)((const char *)s + off),
+				    memory_order_relaxed);
+}
+
+int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
+		      size_t cap)
+{
+	size_t len = 0;
+	unsigned workers = 0;
+	/* The text exposition format: each family's HELP and TYPE once, then
+	 * its samples; one worker="SLOT" label per sample. A slot is a role
+	 * whose counters survive a respawn, so its counters only grow. */
+	for (size_t c = 0; c < sizeof prom_counters / sizeof prom_counters[0]; c++) {
+		put(buf, cap, &len, "# HELP %s %s\n# TYPE %s counter\n", prom_counters[c].name,
+		    prom_counters[c].help, prom_counters[c].name);
+		for (unsigned i = 0; i < r->nslots; i++)
+			if (LD(r->slot[i].state) != STATS_FREE)
+				put(buf, cap, &len, "%s{worker=\"%u\"} %" PRIu64 "\n", prom_counters[c].name, i,
+				    slot_u64(&r->slot[i], prom_counters[c].off));
+	}
+	put(buf, cap, &len,
+	    "# HELP herd_cpu_seconds_total CPU time (user + system) of the worker slot's processes.\n"
+	    "# TYPE herd_cpu_seconds_total counter\n");
+	for (unsigned i = 0; i < r->nslots; i++)
+		if (LD(r->slot[i].state) != STATS_FREE) {
+			uint64_t us = slot_cpu(&r->slot[i]);
+			put(buf, cap, &len, "herd_cpu_seconds_total{worker=\"%u\"} %" PRIu64 ".%06" PRIu64 "\n",
+			    i, us / 1000000, us % 1000000);
+		}
+	put(buf, cap, &len,
+	    "# HELP herd_inflight Connections with a request under way.\n# TYPE herd_inflight gauge\n");
+	for (unsigned i = 0; i < r->nslots; i++)
+		if (LD(r->slot[i].state) != STATS_FREE)
+			put(buf, cap, &len, "herd_inflight{worker=\"%u\"} %u\n", i, LD(r->slot[i].inflight));
+	put(buf, cap, &len,
+	    "# HELP herd_connections Open connections.\n# TYPE herd_connections gauge\n");
+	for (unsigned i = 0; i < r->nslots; i++)
+		if (LD(r->slot[i].state) != STATS_FREE)
+			put(buf, cap, &len, "herd_connections{worker=\"%u\"} %u\n", i, LD(r->slot[i].conns));
+	put(buf, cap, &len, "# HELP herd_workers Worker processes by state.\n# TYPE herd_workers gauge\n");
+	for (unsigned st = STATS_STARTING; st <= STATS_LEAVING; st++) {
+		workers = 0;
+		for (unsigned i = 0; i < r->nslots; i++)
+			workers += LD(r->slot[i].state) == st;
+		put(buf, cap, &len, "herd_workers{state=\"%s\"} %u\n", state_name(st), workers);
+	}
+	put(buf, cap, &len, "# HELP herd_listen_queue Connections waiting in a listener's accept queue.\n"
+			    "# TYPE herd_listen_queue gauge\n");
+	for (unsigned i = 0; i <= r->nslots; i++) {
+		struct lq q;
+		if (listener_at(r, i, own_fd, own_ino, &q) != 0)
+			continue;
+		if (i == r->nslots)
+			put(buf, cap, &len, "herd_listen_queue{worker=\"shared\"} %u\n", q.queue);
+		else
+			put(buf, cap, &len, "herd_listen_queue{worker=\"%u\"} %u\n", i, q.queue);
+	}
+	if (len >= cap)
+		return -ENOSPC;
+	return (int)len;
+}
+
 size_t stats_format_max(unsigned nslots)
 {
-	/* A worker line is under 400 bytes in either form, a listener line
-	 * under 80; JSON adds a few bytes of framing. */
-	return 512 + (size_t)(nslots + 1) * 512;
+	/* A worker line is under 400 bytes in the text and JSON forms, a
+	 * listener line under 80; /metrics has about 12 samples of under 80
+	 * bytes per worker, plus about 1.5 KiB of HELP and TYPE lines. */
+	return 2048 + (size_t)(nslots + 1) * 1024;
 }

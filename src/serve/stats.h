@@ -35,6 +35,9 @@ struct stats_slot {
 	_Atomic uint64_t accept_errs; /* EMFILE/ENFILE/ENOBUFS/ENOMEM from accept */
 	_Atomic uint64_t epoll_ctls;  /* epoll_ctl calls on the listener */
 	_Atomic uint64_t cpu_done_us; /* CPU of earlier processes in this slot (master) */
+	/* When the request the worker is running began (monotonic ns), 0
+	 * when it runs none: the master's --worker-timeout watches it. */
+	_Atomic uint64_t run_since_ns;
 	/* The slot's own listener (ACCEPT_PER_SLOT models), for /stats.txt. */
 	_Atomic uint64_t listen_ino; /* socket inode, 0 when none */
 	_Atomic unsigned listen_max; /* backlog limit the kernel applies */
@@ -69,6 +72,9 @@ int stats_listener_queue(int fd, uint64_t ino, unsigned *queue);
 int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
 		      size_t cap);
 int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
+		      size_t cap);
+/* The same counters in the Prometheus text exposition format (/metrics). */
+int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
 		      size_t cap);
 /* Bytes the renderings of nslots slots may need at most. */
 size_t stats_format_max(unsigned nslots);

@@ -41,3 +41,25 @@ after() {
 	c=${c#conns=}
 	echo "conns=$((c + 1 + $2)) reqs=$((r + $3))"
 }
+
+# start_tls_server: a self-signed certificate for localhost and 127.0.0.1
+# ($TMP/cert.pem, $TMP/key.pem) and bench_server.py serving TLS with it;
+# sets TPORT and TURL (https://127.0.0.1:TPORT).
+start_tls_server() {
+	local pid
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 2 \
+		-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
+		{ echo "Bail out! openssl cannot make a certificate"; exit 1; }
+	for _ in 1 2 3 4 5; do
+		TPORT=$(free_port)
+		$PY tests/cli/bench_server.py "$TPORT" 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" 2>"$TMP/tserver.err" &
+		pid=$!
+		track_pid $pid
+		if wait_port "$TPORT" 10 && kill -0 $pid 2>/dev/null; then
+			TURL=https://127.0.0.1:$TPORT
+			return 0
+		fi
+	done
+	echo "Bail out! TLS test server did not start: $(cat "$TMP/tserver.err")"
+	exit 1
+}

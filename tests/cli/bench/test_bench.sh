@@ -13,8 +13,7 @@ for bad in "-c 0" "-n x" "-d forever" "--rate -5" "-k -1" "-t 0" "--timeout soon
 	expect_eq "bad value '$bad' exits 2" "$rc" 2
 	expect_match "bad value '$bad' is named" "$(cat "$TMP/err")" "bad value for ${bad%% *}: '${bad#* }'"
 done
-$HERD bench -n 5 https://127.0.0.1:$PORT/ >/dev/null 2>"$TMP/err"; expect_eq "https URL exits 2" "$?" 2
-for bad in "http://[::1/" "http://h:0/" "http://h:99999/" "http://:80/" "http://u@h/" "ftp://h/"; do
+for bad in "http://[::1/" "http://h:0/" "http://h:99999/" "http://:80/" "http://u@/" "ftp://h/"; do
 	$HERD bench -n 1 "$bad" >/dev/null 2>"$TMP/err"; rc=$?
 	expect_eq "bad URL '$bad' exits 2 and is named" "$rc:$(grep -cF "'$bad'" "$TMP/err")" "2:1"
 done

@@ -28,7 +28,11 @@ expect_eq "--lines: 10 lines of 200" "$(grep -cE '^[0-9]+\.[0-9]{9} 200$' "$TMP/
 expect_eq "--lines: 10 lines of 404" "$(grep -cE '^[0-9]+\.[0-9]{9} 404$' "$TMP/o")" 10
 expect_eq "--lines: nothing else on stdout" "$(wc -l <"$TMP/o")" 20
 c=$(stats); c=${c%% *}; c=${c#conns=}; c0=${s0%% *}; c0=${c0#conns=}
-expect_match "-k 5: 4..5 connections for 20 requests (got $((c - c0 - 1)))" "$((c - c0 - 1))" '^[45]$'
+# As the original (Go's transport): any -k other than 0 keeps each of the
+# -c connections for the whole run.
+# (herd's own -k 5 would open 4..5; a rare reconnect after a failed first
+# write on a busy machine may add one)
+expect_match "-k 5 in benchhttp mode: 2 connections for 20 requests at -c 2 (got $((c - c0 - 1)))" "$((c - c0 - 1))" '^[23]$'
 
 # Go's flag syntax: -n=5, --c 2.
 $BH -n=5 --c 2 "$URL/" >"$TMP/o" 2>/dev/null; rc=$?
@@ -40,9 +44,10 @@ $BH -n 2 "$URL/" -c 5 >/dev/null 2>"$TMP/e"; expect_eq "flags after the URL are 
 # benchhttp has only its own flags.
 $BH -d 1s "$URL/" >/dev/null 2>&1; expect_eq "benchhttp rejects herd-only flags" "$?" 2
 
-# Failures: nothing on stdout, one [!] line each on stderr, exit 1.
+# Failures: nothing on stdout, one [!] line each on stderr, exit 0 (the
+# original's status whatever happened).
 $BH -n 4 -c 2 -r 127.0.0.1:$PORT http://a.a/reset >"$TMP/o" 2>"$TMP/e"; rc=$?
-expect_eq "failed requests exit 1" "$rc" 1
+expect_eq "failed requests exit 0, as the original" "$rc" 0
 expect_eq "failed requests print nothing on stdout" "$(wc -c <"$TMP/o")" 0
 expect_eq "one [!] line per failed request" "$(grep -c '^\[!\] "http://a.a/reset" ' "$TMP/e")" 4
 port2=$(free_port)

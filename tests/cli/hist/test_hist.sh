@@ -4,7 +4,7 @@
 #   herd hist $(NAME.args, one argument per line) < NAME.in
 # and compared byte for byte with NAME.out (stdout), NAME.err (stderr, when
 # present) and NAME.rc (exit status, default 0). The expected outputs were
-# worked out by hand from shared/reference/mmhistogram.md and confirmed with
+# worked out by hand from mmhistogram's definition (docs/hist.md) and confirmed with
 # the original Python script. Every case runs again through the mmhistogram
 # link, whose messages carry its own name.
 . tests/lib.sh

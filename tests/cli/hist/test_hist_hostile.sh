@@ -42,6 +42,31 @@ for f in overflow_two_intervals:5 overflow_after_widening:5 overflow_in_one_inte
 	expect_eq "$name: nothing on stdout" "$(cat "$TMP/out")" ""
 done
 
+# A log whose bounds would overflow the range check (found by fuzz_hlog).
+$HERD hist --merge "$hostile/lowest_near_int64_max.hlog" >/dev/null 2>"$TMP/err"
+expect_eq "lowest near INT64_MAX: exit 1" "$?" 1
+expect_eq "lowest near INT64_MAX: refused" "$(cat "$TMP/err")" \
+	"herd hist: $hostile/lowest_near_int64_max.hlog: line 2: not an HdrHistogram interval line"
+
+# Logs malformed in the other ways (gen.py beside them says how): refused
+# with the line's number, never a crash or a sanitizer report.
+for name in zero_run_past_end zero_run_int64_min count_past_end truncated_varint payload_len_negative \
+	zlen_too_big zlib_bomb v1_cookie double_histogram_cookie sigfigs_0 sigfigs_6 lowest_0 \
+	highest_below_2x_lowest lowest_negative bad_base64_char bad_base64_length max_column_nan \
+	tag_without_comma empty_histogram_field; do
+	$HERD hist --merge "$hostile/$name.hlog" >"$TMP/out" 2>"$TMP/err"
+	expect_eq "$name: exit 1, refused by line" "$? $(cat "$TMP/err")" \
+		"1 herd hist: $hostile/$name.hlog: line 2: not an HdrHistogram interval line"
+done
+# Odd but harmless: a payload length above what inflates (the shorter is
+# taken, as for early HdrHistogram_c logs) and an Interval_Max column that
+# matches no unit (the bucket's top is kept).
+for name in payload_len_huge max_column_huge; do
+	$HERD hist --merge "$hostile/$name.hlog" >"$TMP/out" 2>/dev/null
+	expect_eq "$name: read" "$? $(head -1 "$TMP/out")" \
+		"0 Values min:0.00 avg:0.00 med=0.00 max:0.00 dev:0.00 count:5"
+done
+
 # A total of exactly 2^63-1 is fine, and -P 100 is its maximum.
 $HERD hist --merge -P 100 "$hostile/total_int64_max.hlog" >"$TMP/out" 2>/dev/null
 expect_eq "total 2^63-1: exit 0" "$?" 0

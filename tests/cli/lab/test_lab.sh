@@ -60,7 +60,7 @@ kill -TERM $busy; wait $busy 2>/dev/null
 
 # ------------------------------------------------------- the small lab
 port=$(quiet_port)
-$HERD lab --models epoll,blocking,reuseport --workers 3 --requests 300 --concurrency 50 \
+$HERD lab --models epoll,blocking,reuseport --repeat 2 --workers 3 --requests 300 --concurrency 50 \
 	--idle-requests 60 --step 0.2s --port "$port" --json "$TMP/lab.json" --html "$TMP/lab.html" \
 	>"$TMP/lab.out" 2>"$TMP/lab.err" &
 lab=$!
@@ -75,7 +75,11 @@ expect_match "terminal: the idle table" "$out" "^== idle:"
 expect_match "terminal: the sweep table" "$out" "^== sweep:"
 expect_match "terminal: an mmhistogram per model" "$out" "Duration in ms \(reuseport\)"
 expect_match "terminal: a verdict per model" "$out" "^epoll +balances\? "
-expect_match "progress on stderr" "$(cat "$TMP/lab.err")" "epoll: seed 300/300"
+expect_match "progress on stderr" "$(cat "$TMP/lab.err")" "\[2/2 1/3\] epoll: seed 300/300"
+expect_match "terminal: the noise header" "$out" "^noise: other processes .* load generator [0-9]+ us CPU per request"
+expect_match "terminal: the CPU sets" "$out" "^CPUs: servers"
+expect_match "terminal: nothing lost" "$out" "^every request reconciled"
+expect_match "terminal: median (min-max) cells" "$out" "^p99 ms +[0-9.]+ \([0-9.]+-[0-9.]+\)"
 
 check "JSON parses (json.tool)" $PY -m json.tool "$TMP/lab.json"
 cat >"$TMP/check.py" <<'EOF'
@@ -93,32 +97,61 @@ def numbers(x):
         for v in x.values(): yield from numbers(v)
     elif isinstance(x, list):
         for v in x: yield from numbers(v)
+def runs(m):
+    """Every bench run of model m: (where, run)."""
+    for sc, s in models[m]["scenarios"].items():
+        if sc == "sweep":
+            for k, st in enumerate(s["steps"]):
+                for r in st["step"]["repetitions"]: yield "sweep step %d" % k, r
+        else:
+            for r in s["repetitions"]: yield sc, r
 def share(m, sc):
-    w = models[m]["scenarios"][sc]["workers"]
-    tot = sum(x["connections"] for x in w)
-    return [x["connections"] / tot for x in w] if tot else []
+    tot = {}
+    for r in models[m]["scenarios"][sc]["repetitions"]:
+        for x in r["workers"]:
+            tot[x["index"]] = tot.get(x["index"], 0) + x["connections"]
+    t = sum(tot.values())
+    return [v / t for v in tot.values()] if t else []
 if what == "models":
     for m in want:
         assert m in models, "model %s missing" % m
         assert models[m]["available"], "%s unavailable: %s" % (m, models[m]["reason"])
         for sc in ("seed", "idle", "stall", "stall_calm", "sweep"):
             assert sc in models[m]["scenarios"], "%s: no %s" % (m, sc)
-        st, calm = models[m]["scenarios"]["stall"], models[m]["scenarios"]["stall_calm"]
-        # stall runs with its calm twin (same load, no sleeps) beside it.
-        assert calm["done"] > 0 and st["done"] > 0
+        reps = rep["config"]["repeat"]
+        for sc in ("seed", "idle", "stall", "stall_calm"):
+            s = models[m]["scenarios"][sc]
+            assert s["runs"] == reps == len(s["repetitions"]), "%s %s: %d runs" % (m, sc, s["runs"])
+            # Every figure has its median and range over the repetitions.
+            p99 = s["summary"]["p99_ms"]
+            assert p99["n"] == reps and p99["min"] <= p99["median"] <= p99["max"], (m, sc, p99)
+        assert models[m]["verdict"]["balances"] in ("YES", "NO", "UNSURE", "UNDER LOAD ONLY", "n/a")
+        assert models[m]["verdict"]["flat_tail"] in ("YES", "NO", "UNSURE")
+elif what == "lossless":
+    # Nothing lost, everything reconciled with the server's counters.
+    assert rep["valid"] is True and rep["invalid_runs"] == 0, rep["invalid_runs"]
+    for m in want:
+        n = 0
+        for where, r in runs(m):
+            n += 1
+            assert r["valid"], "%s %s: %s" % (m, where, r["invalid_reason"])
+            assert r["failed"] == 0 and r["abandoned"] == 0 and r["non_2xx"] == 0, (m, where, r)
+            assert r["done"] == r["requests"] == r["server_requests"], (m, where, r["done"], r["server_requests"])
+            assert sum(x["requests"] for x in r["workers"]) >= r["done"]
+        assert n >= 5 * rep["config"]["repeat"], "%s: only %d runs" % (m, n)
 elif what == "finite":
     for v in numbers(rep):
         assert math.isfinite(v), v
 elif what == "fair":
     for m in want:
-        s = models[m]["scenarios"]["seed"]
-        n = len(s["workers"])
-        assert n >= 2, "%s: %d workers" % (m, n)
-        for k in ("jain_cpu", "jain_connections"):
-            j = s["balance"][k]
-            assert 1.0 / n - 1e-9 <= j <= 1 + 1e-9, "%s %s %s" % (m, k, j)
-        assert s["done"] > 0 and s["latency_ms"]["p99"] > 0
-        assert s["latency_ms"]["p50"] <= s["latency_ms"]["p99"] <= s["latency_ms"]["max"]
+        for r in models[m]["scenarios"]["seed"]["repetitions"]:
+            n = len(r["workers"])
+            assert n >= 2, "%s: %d workers" % (m, n)
+            for k in ("jain_cpu", "jain_connections"):
+                j = r["balance"][k]
+                assert 1.0 / n - 1e-9 <= j <= 1 + 1e-9, "%s %s %s" % (m, k, j)
+            assert r["done"] > 0 and r["latency_ms"]["p99"] > 0
+            assert r["latency_ms"]["p50"] <= r["latency_ms"]["p99"] <= r["latency_ms"]["max"]
 elif what == "takes_all":
     sh = share(want[0], "idle")
     assert sh and max(sh) >= 0.8, "%s idle shares %s" % (want[0], sh)
@@ -126,16 +159,30 @@ elif what == "spreads":
     for m in want:
         sh = share(m, "idle")
         n = len(sh)
-        # Every worker gets some, none most (60 sequential connections, 3 workers).
+        # Every worker gets some, none most (sequential connections, 3 workers).
         assert n >= 2 and min(sh) >= 0.25 / n and max(sh) <= 0.7, "%s idle shares %s" % (m, sh)
 elif what == "counts":
-    # The peers' per-worker counters add up to the requests made.
+    # The peers' per-worker counters add up to exactly the requests made.
     for m in want:
-        s = models[m]["scenarios"]["idle"]
-        got = sum(x["requests"] for x in s["workers"])
-        assert s["done"] <= got <= s["done"] + 2, "%s: workers counted %d of %d" % (m, got, s["done"])
+        for r in models[m]["scenarios"]["idle"]["repetitions"]:
+            got = sum(x["requests"] for x in r["workers"])
+            assert r["valid"] and got == r["done"] == r["server_requests"], "%s: workers counted %d of %d" % (m, got, r["done"])
+elif what == "stall_invalid":
+    # The injected timeouts: stall INVALID with its error kind, seed valid.
+    assert rep["valid"] is False and rep["invalid_runs"] >= 1
+    for m in want:
+        st = models[m]["scenarios"]["stall"]
+        assert st["invalid_runs"] == st["runs"] >= 1, st["invalid_runs"]
+        r = st["repetitions"][0]
+        assert not r["valid"] and "timeout" in r["invalid_reason"], r["invalid_reason"]
+        assert r["errors"]["timeout"] >= 1
+        # Never folded into the figures: no valid run, no median.
+        assert st["summary"]["p99_ms"]["n"] == 0
+        seed = models[m]["scenarios"]["seed"]
+        assert seed["invalid_runs"] == 0 and seed["summary"]["p99_ms"]["n"] == seed["runs"]
 EOF
-check "JSON: every requested model with every scenario" $PY "$TMP/check.py" "$TMP/lab.json" epoll,blocking,reuseport models
+check "JSON: every requested model with every scenario, repeated" $PY "$TMP/check.py" "$TMP/lab.json" epoll,blocking,reuseport models
+check "JSON: nothing lost, every run reconciled with the server" $PY "$TMP/check.py" "$TMP/lab.json" epoll,blocking,reuseport lossless
 check "JSON: every number finite" $PY "$TMP/check.py" "$TMP/lab.json" - finite
 check "JSON: seed fairness within [1/n, 1]" $PY "$TMP/check.py" "$TMP/lab.json" epoll,blocking,reuseport fair
 check "idle: epoll gives one worker most connections" $PY "$TMP/check.py" "$TMP/lab.json" epoll takes_all
@@ -234,10 +281,26 @@ else
 	ok "# SKIP Chromium console check"
 fi
 
+# ------------------------------------------- an injected failure: INVALID
+# Stall requests sleep 2 s against a 1 s timeout: the stall runs lose
+# requests (timeouts), so they are INVALID, left out of the figures, named in
+# every output, and the lab exits 1; seed, with nothing lost, stays valid.
+port=$(quiet_port)
+$HERD lab --models fifo --scenarios seed,stall --repeat 1 --workers 2 --requests 200 --concurrency 10 \
+	--stall-ms 2000 --timeout 1s --port "$port" --json "$TMP/inv.json" --html "$TMP/inv.html" \
+	>"$TMP/inv.out" 2>"$TMP/inv.err"; rc=$?
+expect_eq "a run with lost requests exits 1" "$rc" 1
+check "JSON: stall INVALID with its timeouts, seed valid" $PY "$TMP/check.py" "$TMP/inv.json" fifo stall_invalid
+expect_match "terminal: the INVALID run is listed with its reason" "$(cat "$TMP/inv.out")" "^INVALID fifo repetition 1 stall: [0-9]+ failed: timeout"
+expect_match "terminal: the stall table says INVALID" "$(cat "$TMP/inv.out")" "^valid runs +INVALID 0/1"
+expect_match "HTML: the INVALID run is listed" "$(cat "$TMP/inv.html")" "INVALID fifo repetition 1 stall: [0-9]+ failed: timeout"
+expect_match "stderr: INVALID said on exit" "$(cat "$TMP/inv.err")" "herd lab: INVALID: "
+check "no server left after the INVALID run" no_server "$port"
+
 # ---------------------------------------------- peers, failing servers
 port=$(quiet_port)
 if [ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
-	$HERD lab --models epoll --peer nginx --scenarios idle --workers 2 --idle-requests 40 --port "$port" \
+	$HERD lab --models epoll --peer nginx --scenarios idle --repeat 1 --workers 2 --idle-requests 40 --port "$port" \
 		--json "$TMP/peer.json" >"$TMP/peer.out" 2>"$TMP/peer.err"; rc=$?
 	expect_eq "lab with nginx peers exits 0" "$rc" 0
 	check "nginx peers: per-worker counters add up" $PY "$TMP/check.py" "$TMP/peer.json" nginx-shared,nginx-reuseport counts
@@ -249,7 +312,7 @@ fi
 
 # A peer whose server exits at once: unavailable with a reason, the lab goes on.
 port=$(quiet_port)
-$HERD lab --models blocking --peer nginx --nginx /bin/false --scenarios idle --workers 2 --idle-requests 20 \
+$HERD lab --models blocking --peer nginx --nginx /bin/false --scenarios idle --repeat 1 --workers 2 --idle-requests 20 \
 	--port "$port" --json "$TMP/fail.json" >"$TMP/fail.out" 2>"$TMP/fail.err"; rc=$?
 expect_eq "a server that fails to start does not fail the lab" "$rc" 0
 # Without the Lua module (a machine that never ran scripts/setup.sh peer) the

@@ -22,7 +22,7 @@ out=$(stats_txt)
 n=$(printf '%s\n' "$out" | grep -c '^worker [0-9]* pid [0-9]* accepted [0-9]* requests [0-9]* cpu_us [0-9]* inflight [0-9]*')
 expect_eq "/stats.txt has one line per worker in the documented format" "$n" 2
 expect_match "/stats.txt has the listen queue line" "$out" '^listen queue [0-9]+ max 511$'
-out=$(raw "HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n")
+out=$(raw "HEAD / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
 expect_match "HEAD answers 200" "$out" "^HTTP/1.1 200 OK"
 if printf '%s' "$out" | grep -q hello; then not_ok "HEAD has no body"; else ok "HEAD has no body"; fi
 
@@ -39,7 +39,7 @@ expect_match "HTTP/1.0 without keep-alive is closed by the server" "$out" $'^Con
 out=$(timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0
 	printf "GET / HTTP/1.1\r\nHost: t\r\n\r\n" >&3
 	for i in 1 2 3 4 5 6; do read -r -u 3 line; echo "$line"; done
-	printf "GET /cpu?us=3 HTTP/1.1\r\nConnection: close\r\n\r\n" >&3
+	printf "GET /cpu?us=3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" >&3
 	cat <&3' "$PORT")
 expect_match "keep-alive: a second request on the same connection is answered" "$out" "^burnt 3 us"
 
@@ -52,27 +52,40 @@ bad() { # bad DESC STATUS REQUEST
 	expect_match "still serving after: $1" "$out" "^HTTP/1.1 200 "
 }
 bad "malformed request line" 400 "garbage\r\n\r\n"
-bad "bad header line" 400 "GET / HTTP/1.1\r\nno colon here\r\n\r\n"
-bad "request line over 8 KiB" 414 "GET /$(head -c 9000 /dev/zero | tr '\0' a) HTTP/1.1\r\n\r\n"
-bad "header section over 16 KiB" 431 "GET / HTTP/1.1\r\nX: $(head -c 17000 /dev/zero | tr '\0' a)\r\n\r\n"
-bad "unsupported method POST" 405 "POST / HTTP/1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab"
-bad "unknown method" 501 "BREW / HTTP/1.1\r\nConnection: close\r\n\r\n"
+bad "bad header line" 400 "GET / HTTP/1.1\r\nHost: t\r\nno colon here\r\n\r\n"
+bad "request line over 8 KiB" 414 "GET /$(head -c 9000 /dev/zero | tr '\0' a) HTTP/1.1\r\nHost: t\r\n\r\n"
+bad "header section over 16 KiB" 431 "GET / HTTP/1.1\r\nHost: t\r\nX: $(head -c 17000 /dev/zero | tr '\0' a)\r\n\r\n"
+bad "unsupported method POST" 405 "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab"
+bad "unknown method" 501 "BREW / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 bad "HTTP/2.0 request line" 505 "GET / HTTP/2.0\r\n\r\n"
-bad "unknown path" 404 "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n"
-bad "/cpu without us" 400 "GET /cpu HTTP/1.1\r\nConnection: close\r\n\r\n"
-bad "/cpu?us=abc" 400 "GET /cpu?us=abc HTTP/1.1\r\nConnection: close\r\n\r\n"
-bad "/cpu?us above 10 s" 400 "GET /cpu?us=10000001 HTTP/1.1\r\nConnection: close\r\n\r\n"
-bad "/sleep?ms above 10 s" 400 "GET /sleep?ms=10001 HTTP/1.1\r\nConnection: close\r\n\r\n"
+bad "unknown path" 404 "GET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+bad "/cpu without us" 400 "GET /cpu HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+bad "/cpu?us=abc" 400 "GET /cpu?us=abc HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+bad "/cpu?us above 10 s" 400 "GET /cpu?us=10000001 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+bad "/sleep?ms above 10 s" 400 "GET /sleep?ms=10001 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+# RFC 9112 3.2: Host is required in HTTP/1.1, and never twice.
+bad "HTTP/1.1 without Host" 400 "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
+bad "two Host lines" 400 "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"
+bad "Content-Length above the body limit" 413 "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n"
+out=$(raw "GET http://t/cpu?us=5 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+expect_match "absolute-form target is routed by its path" "$out" "^burnt 5 us"
+out=$(raw "GET / HTTP/1.2\r\nHost: t\r\nConnection: close\r\n\r\n")
+expect_match "HTTP/1.2 is answered as 1.1" "$out" "^HTTP/1.1 200 OK"
+out=$(raw "GET / HTTP/1.0\r\n\r\n")
+expect_match "HTTP/1.0 without Host is served" "$out" "^HTTP/1.1 200 OK"
+hundred=$(for i in $(seq 100); do printf 'X-Cookie-%d: v%d\\r\\n' "$i" "$i"; done)
+out=$(raw "GET / HTTP/1.1\r\nHost: t\r\n${hundred}Connection: close\r\n\r\n")
+expect_match "100 header lines within the size limit are served" "$out" "^HTTP/1.1 200 OK"
 out=$(get "/cpu?us=x")
 expect_match "a 400 says why" "$out" "us is not a number"
-out=$(raw "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /cpu?us=4 HTTP/1.1\r\nConnection: close\r\n\r\n")
+out=$(raw "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhelloGET /cpu?us=4 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
 expect_match "a request body is skipped, the next request is answered" "$out" "^burnt 4 us"
 
 # Slow clients: nothing at all, or a head that never ends -> 408 and close.
 out=$(raw "")
 expect_match "a silent client gets 408 after --header-timeout" "$out" "^HTTP/1.1 408 "
 out=$(timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0
-	printf "GET / HTTP/1.1\r\n" >&3; sleep 0.2; printf "X-A: 1\r\n" >&3; sleep 0.2; printf "X-B: 2\r\n" >&3
+	printf "GET / HTTP/1.1\r\nHost: t\r\n" >&3; sleep 0.2; printf "X-A: 1\r\n" >&3; sleep 0.2; printf "X-B: 2\r\n" >&3
 	cat <&3' "$PORT")
 expect_match "a dribbling client gets 408 (bytes do not extend the deadline)" "$out" "^HTTP/1.1 408 "
 out=$(stats_txt)

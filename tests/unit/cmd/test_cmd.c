@@ -129,10 +129,7 @@ static void test_on_signal(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_formats),
-		cmocka_unit_test(test_getopt),
-		cmocka_unit_test(test_on_signal),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_formats), cmocka_unit_test(test_getopt),
+					   cmocka_unit_test(test_on_signal)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

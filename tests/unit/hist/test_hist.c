@@ -1,7 +1,7 @@
 /*
  * test_hist.c - the mmhistogram renderer as a library: outputs worked out by
- * hand from shared/reference/mmhistogram.md, option and input errors, the
- * streaming rows API, and agreement of the sorted and selection paths.
+ * hand from mmhistogram's definition (docs/hist.md), option and input
+ * errors, the streaming rows API, and agreement of the sorted and selection paths.
  */
 #include <errno.h>
 #include <math.h>
@@ -35,7 +35,7 @@ static void test_even_count(void **state)
 	struct hist_options o;
 	hist_options_init(&o);
 	o.columns = 10;
-	double v[] = { 4, 1, 3, 2 };
+	double v[] = {4, 1, 3, 2};
 	int rc;
 	char *out = render(v, 4, &o, &rc);
 	assert_int_equal(rc, 0);
@@ -58,7 +58,7 @@ static void test_percentile_line(void **state)
 	o.columns = 4;
 	o.linear = true;
 	o.base = 10;
-	double p[] = { 0, 50, 90, 100 };
+	double p[] = {0, 50, 90, 100};
 	o.percentiles = p;
 	o.npercentiles = 4;
 	double v[10];
@@ -81,17 +81,17 @@ static void test_errors(void **state)
 	(void)state;
 	struct hist_options o;
 	hist_options_init(&o);
-	double v[] = { 1, 2 };
+	double v[] = {1, 2};
 	int rc;
 	char *out = render(v, 0, &o, &rc);
 	assert_int_equal(rc, -EINVAL);
 	assert_string_equal(out, "");
 	free(out);
 
-	double bad[] = { 1, NAN };
+	double bad[] = {1, NAN};
 	free(render(bad, 2, &o, &rc));
 	assert_int_equal(rc, -EINVAL);
-	double inf[] = { INFINITY };
+	double inf[] = {INFINITY};
 	free(render(inf, 1, &o, &rc));
 	assert_int_equal(rc, -EINVAL);
 
@@ -101,7 +101,7 @@ static void test_errors(void **state)
 	o.linear = true;
 	free(render(v, 2, &o, &rc));
 	assert_int_equal(rc, 0); /* but is a fine bucket width */
-	double far[] = { 1e300 };
+	double far[] = {1e300};
 	free(render(far, 1, &o, &rc));
 	assert_int_equal(rc, -E2BIG);
 
@@ -110,7 +110,7 @@ static void test_errors(void **state)
 	free(render(v, 2, &o, &rc));
 	assert_int_equal(rc, -EINVAL);
 	hist_options_init(&o);
-	double p[] = { 101 };
+	double p[] = {101};
 	o.percentiles = p;
 	o.npercentiles = 1;
 	free(render(v, 2, &o, &rc));
@@ -133,11 +133,10 @@ static void test_rows_api(void **state)
 	struct hist_rows *r = NULL;
 	assert_int_equal(hist_rows_new(&o, &r), 0);
 	assert_int_equal(hist_rows_add(r, 0.5, 1), 0);
-	assert_int_equal(hist_rows_add(r, 10, 2), 0);   /* on the bound: row "1" */
+	assert_int_equal(hist_rows_add(r, 10, 2), 0);	/* on the bound: row "1" */
 	assert_int_equal(hist_rows_add(r, 10.5, 1), 0); /* row "10" */
 	assert_int_equal(hist_rows_add(r, NAN, 1), -EINVAL);
-	struct hist_summary s = { .count = 4, .min = 0.5, .avg = 7.75, .med = 10, .max = 10.5,
-				  .dev = 4.02 };
+	struct hist_summary s = {.count = 4, .min = 0.5, .avg = 7.75, .med = 10, .max = 10.5, .dev = 4.02};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -152,7 +151,7 @@ static void test_rows_api(void **state)
 	free(buf);
 	hist_rows_free(r);
 
-	double v[] = { 10.5, 10, 0.5, 10 };
+	double v[] = {10.5, 10, 0.5, 10};
 	int rc;
 	char *out = render(v, 4, &o, &rc);
 	assert_int_equal(rc, 0);
@@ -187,7 +186,7 @@ static void test_selection_matches_sorting(void **state)
 
 	struct hist_options o;
 	hist_options_init(&o);
-	double p[] = { 50, 99.9, 100 };
+	double p[] = {50, 99.9, 100};
 	o.percentiles = p;
 	o.npercentiles = 3;
 	int rc;
@@ -200,8 +199,8 @@ static void test_selection_matches_sorting(void **state)
 	assert_non_null(strstr(out, want));
 	/* Nearest ranks: ceil(0.5 n) and ceil(0.999 n). */
 	size_t r50 = (n + 1) / 2, r999 = (size_t)ceil(0.999 * (double)n);
-	snprintf(want, sizeof(want), "\nValues p50:%.2f p99.9:%.2f p100:%.2f\n", copy[r50 - 1],
-		 copy[r999 - 1], copy[n - 1]);
+	snprintf(want, sizeof(want), "\nValues p50:%.2f p99.9:%.2f p100:%.2f\n", copy[r50 - 1], copy[r999 - 1],
+		 copy[n - 1]);
 	assert_non_null(strstr(out, want));
 	free(out);
 	free(copy);
@@ -210,12 +209,8 @@ static void test_selection_matches_sorting(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_even_count),
-		cmocka_unit_test(test_percentile_line),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_rows_api),
-		cmocka_unit_test(test_selection_matches_sorting),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_even_count), cmocka_unit_test(test_percentile_line),
+					   cmocka_unit_test(test_errors), cmocka_unit_test(test_rows_api),
+					   cmocka_unit_test(test_selection_matches_sorting)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,11 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "../guard.h"
 #include "http/httpresp.h"
 
 enum outcome { DONE, MORE, BAD, EOF_DONE, EOF_CUT };
@@ -33,6 +32,8 @@ struct tcase {
 	size_t extra; /* bytes after the response left unconsumed */
 };
 
+/* One case per line or two, laid out by hand. */
+/* clang-format off */
 static const struct tcase cases[] = {
 	{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, DONE, 200, true, 5, 0},
 	{"zero length", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, DONE, 200, true, 0, 0},
@@ -91,6 +92,7 @@ static const struct tcase cases[] = {
 	{"CR without LF", "HTTP/1.1 200 OK\rX", false, BAD, 0, false, 0, 0},
 	{"NUL in value", "HTTP/1.1 200 OK\r\nA: b\0c\r\n\r\n", false, BAD, 0, false, 0, 0},
 };
+/* clang-format on */
 
 /* Feeds in pieces; returns the outcome and fills p. consumed counts bytes used. */
 static enum outcome run_pieces(const struct tcase *tc, const char *in, size_t len, const size_t *cuts, size_t ncuts,
@@ -151,22 +153,19 @@ static void check_result(const struct tcase *tc, enum outcome got, const struct 
 static void test_whole_guarded(void **state)
 {
 	(void)state;
-	long pg = sysconf(_SC_PAGESIZE);
-	char *map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(map != MAP_FAILED);
-	assert_int_equal(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+	struct guard g;
+	assert_int_equal(guard_open(&g), 0);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct tcase *tc = &cases[i];
 		size_t len = case_len(tc);
-		assert_true(len <= (size_t)pg);
-		char *in = map + pg - len;
-		memcpy(in, tc->in, len);
+		assert_true(len <= g.page);
+		char *in = guard_place(&g, tc->in, len);
 		struct httpresp p;
 		size_t consumed;
 		enum outcome got = run_pieces(tc, in, len, NULL, 0, &p, &consumed);
 		check_result(tc, got, &p, consumed, len, "whole");
 	}
-	munmap(map, (size_t)pg * 2);
+	guard_close(&g);
 }
 
 static void test_split_everywhere(void **state)
@@ -265,7 +264,8 @@ static void test_reuse_after_done(void **state)
 {
 	(void)state;
 	/* Two responses back to back on one keep-alive connection. */
-	const char *two = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+	const char *two =
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 	struct httpresp p;
 	size_t used;
 	httpresp_init(&p, false);
@@ -281,13 +281,9 @@ static void test_reuse_after_done(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_whole_guarded),
-		cmocka_unit_test(test_split_everywhere),
-		cmocka_unit_test(test_byte_by_byte),
-		cmocka_unit_test(test_head_limit),
-		cmocka_unit_test(test_reuse_after_done),
-		cmocka_unit_test(test_many_small_chunks),
-		cmocka_unit_test(test_status_range),
-	};
+		cmocka_unit_test(test_whole_guarded),	 cmocka_unit_test(test_split_everywhere),
+		cmocka_unit_test(test_byte_by_byte),	 cmocka_unit_test(test_head_limit),
+		cmocka_unit_test(test_reuse_after_done), cmocka_unit_test(test_many_small_chunks),
+		cmocka_unit_test(test_status_range)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

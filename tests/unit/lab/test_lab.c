@@ -1,4 +1,7 @@
-/* test_lab.c - the lab's pure parts: Jain's index, balance, /stats.txt parsing and deltas, scenario names. */
+/* test_lab.c - the lab's pure parts: Jain's index, balance, /stats.txt
+ * parsing and deltas, scenario names, the reconciliation of a run with the
+ * server's counters, the median/range of repetitions, and the verdict logic
+ * on synthetic repetitions (all agree: YES/NO; straddling: UNSURE). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -111,9 +114,129 @@ static void test_names(void **state)
 	lab_config_init(&cfg);
 	assert_int_equal(cfg.workers, 4);
 	assert_int_equal(cfg.concurrency, 200);
-	assert_true(cfg.nfractions > 1 && cfg.fractions[cfg.nfractions - 1] == 1.0);
+	assert_true(cfg.repeat >= 3);
+	assert_true(cfg.nfractions > 1 && cfg.fractions[cfg.nfractions - 1] < 1.0);
 	cfg.nmodels = 7;
+	double one = (cfg.repeat = 1, lab_estimate_s(&cfg, 2));
+	cfg.repeat = 3;
+	assert_true(fabs(lab_estimate_s(&cfg, 2) - 3 * one) < 1e-9);
 	assert_true(lab_estimate_s(&cfg, 2) > 0);
+}
+
+static void test_spread(void **state)
+{
+	(void)state;
+	struct lab_spread s;
+	double odd[3] = {5, 1, 3};
+	lab_spread_of(odd, 3, &s);
+	assert_int_equal(s.n, 3);
+	assert_true(s.median == 3 && s.min == 1 && s.max == 5);
+	double even[4] = {4, 1, 2, 10};
+	lab_spread_of(even, 4, &s);
+	assert_true(s.median == 3 && s.min == 1 && s.max == 10);
+	/* Undefined values (NAN: an INVALID run; inf) are not figures. */
+	double holes[3] = {NAN, 2, INFINITY};
+	lab_spread_of(holes, 3, &s);
+	assert_int_equal(s.n, 1);
+	assert_true(s.median == 2);
+	lab_spread_of(NULL, 0, &s);
+	assert_int_equal(s.n, 0);
+}
+
+static void test_reconcile(void **state)
+{
+	(void)state;
+	struct lab_result r = {.ran = true, .requests = 100, .done = 100, .stats_ok = true, .server_requests = 100};
+	lab_reconcile(&r);
+	assert_true(r.valid);
+	/* A timeout: INVALID, with the kind named. */
+	r.done = 97;
+	r.failed = 3;
+	r.errors[BENCH_ERR_TIMEOUT] = 3;
+	r.server_requests = 100;
+	lab_reconcile(&r);
+	assert_false(r.valid);
+	assert_non_null(strstr(r.why, "3 failed"));
+	assert_non_null(strstr(r.why, "timeout 3"));
+	/* Abandoned at the end of the run. */
+	r = (struct lab_result){.ran = true, .requests = 10, .done = 8, .abandoned = 2, .stats_ok = true, .server_requests = 8};
+	lab_reconcile(&r);
+	assert_false(r.valid);
+	assert_non_null(strstr(r.why, "abandoned"));
+	/* Answered, but the server's workers counted another number. */
+	r = (struct lab_result){.ran = true, .requests = 10, .done = 10, .stats_ok = true, .server_requests = 9};
+	lab_reconcile(&r);
+	assert_false(r.valid);
+	assert_non_null(strstr(r.why, "counted 9"));
+	/* No counters: nothing to reconcile with. */
+	r = (struct lab_result){.ran = true, .requests = 10, .done = 10};
+	lab_reconcile(&r);
+	assert_false(r.valid);
+	/* A 503 is an answer, but not a success. */
+	r = (struct lab_result){.ran = true, .requests = 10, .done = 10, .non2xx = 1, .stats_ok = true, .server_requests = 10};
+	lab_reconcile(&r);
+	assert_false(r.valid);
+}
+
+static enum lab_answer judge(enum lab_question q, double a, double b, double c)
+{
+	double v[3] = {a, b, c};
+	struct lab_judgement j;
+	lab_judge(q, v, 3, &j);
+	assert_true(j.reason[0] != '\0');
+	return j.answer;
+}
+
+static void test_verdict(void **state)
+{
+	(void)state;
+	/* Higher is better (Jain 0.9, margin 0.03): all clearly above, all
+	 * clearly below, one on each side, one inside the margin. */
+	assert_int_equal(judge(LAB_Q_LOAD, 0.99, 1.0, 0.97), LAB_YES);
+	assert_int_equal(judge(LAB_Q_LOAD, 0.5, 0.6, 0.51), LAB_NO);
+	assert_int_equal(judge(LAB_Q_LOAD, 0.99, 0.5, 1.0), LAB_UNSURE);
+	assert_int_equal(judge(LAB_Q_LOAD, 0.99, 0.92, 1.0), LAB_UNSURE);
+	/* Lower is better (stall growth 1.5, margin 0.2): issue 9's fifo at
+	 * 1.50 and 1.52 is UNSURE, not YES once and NO once. */
+	assert_int_equal(judge(LAB_Q_STALL, 0.9, 1.0, 0.95), LAB_YES);
+	assert_int_equal(judge(LAB_Q_STALL, 2.5, 2.7, 3.7), LAB_NO);
+	assert_int_equal(judge(LAB_Q_STALL, 1.50, 1.52, 1.0), LAB_UNSURE);
+	assert_int_equal(judge(LAB_Q_STALL, 0.95, 2.16, 1.0), LAB_UNSURE);
+	/* INVALID repetitions (NAN) are left out; none valid is UNSURE. */
+	assert_int_equal(judge(LAB_Q_CV, NAN, 0.1, 0.12), LAB_YES);
+	assert_int_equal(judge(LAB_Q_CV, NAN, NAN, NAN), LAB_UNSURE);
+	struct lab_judgement j;
+	double v[3] = {0.2, 0.25, 0.3};
+	lab_judge(LAB_Q_IDLE, v, 3, &j);
+	assert_int_equal(j.answer, LAB_YES);
+	assert_true(j.value.median == 0.25 && j.value.min == 0.2 && j.value.max == 0.3);
+	assert_true(j.threshold > 0.3 && j.margin > 0 && !j.yes_above);
+
+	/* Combining: the article's epoll (balanced under load, one worker
+	 * takes the idle connections) and the rest. */
+	struct lab_verdict vd = {0};
+	vd.q[LAB_Q_LOAD].answer = LAB_YES;
+	vd.q[LAB_Q_IDLE].answer = LAB_NO;
+	vd.q[LAB_Q_CV].answer = LAB_YES;
+	vd.q[LAB_Q_STALL].answer = LAB_YES;
+	lab_verdict_combine(&vd);
+	assert_int_equal(vd.balances, LAB_YES);
+	assert_true(vd.under_load_only);
+	assert_int_equal(vd.flat_tail, LAB_YES);
+	vd.q[LAB_Q_IDLE].answer = LAB_UNSURE;
+	vd.q[LAB_Q_STALL].answer = LAB_UNSURE;
+	lab_verdict_combine(&vd);
+	assert_int_equal(vd.balances, LAB_UNSURE);
+	assert_false(vd.under_load_only);
+	assert_int_equal(vd.flat_tail, LAB_UNSURE);
+	vd.q[LAB_Q_CV].answer = LAB_NO; /* a firm NO outweighs an unsure one */
+	vd.q[LAB_Q_LOAD].answer = LAB_NO;
+	lab_verdict_combine(&vd);
+	assert_int_equal(vd.flat_tail, LAB_NO);
+	assert_int_equal(vd.balances, LAB_NO);
+	vd.one_worker = true;
+	lab_verdict_combine(&vd);
+	assert_int_equal(vd.balances, LAB_NONE);
 }
 
 int main(void)
@@ -121,6 +244,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jain),	    cmocka_unit_test(test_balance), cmocka_unit_test(test_parse_stats),
 		cmocka_unit_test(test_delta), cmocka_unit_test(test_names),
+		cmocka_unit_test(test_spread), cmocka_unit_test(test_reconcile), cmocka_unit_test(test_verdict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

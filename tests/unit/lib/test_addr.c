@@ -48,8 +48,7 @@ static void test_split(void **state)
 		if (rc)
 			continue;
 		if (hp.host_len != strlen(cases[i].host) || memcmp(hp.host, cases[i].host, hp.host_len) != 0 ||
-		    hp.bracketed != cases[i].bracketed || hp.has_port != cases[i].has_port ||
-		    hp.port != cases[i].port)
+		    hp.bracketed != cases[i].bracketed || hp.has_port != cases[i].has_port || hp.port != cases[i].port)
 			fail_msg("'%s': host '%.*s' bracketed %d port %d/%u", cases[i].in, (int)hp.host_len, hp.host,
 				 hp.bracketed, hp.has_port, hp.port);
 	}
@@ -73,8 +72,8 @@ static void test_numeric(void **state)
 	assert_int_equal(ntohs(a6->sin6_port), 0);
 	assert_int_equal(len, sizeof(struct sockaddr_in6));
 
-	static const char *const bad[] = {"127.0.0.1", "localhost:80", "[127.0.0.1]:80", "::1:80",
-					  "1.2.3.4.5:80", "[::1]", "127.0.0.1:99999"};
+	static const char *const bad[] = {"127.0.0.1",	  "localhost:80", "[127.0.0.1]:80", "::1:80",
+					  "1.2.3.4.5:80", "[::1]",	  "127.0.0.1:99999"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		if (addr_parse_numeric(bad[i], &ss, &len) != -EINVAL)
 			fail_msg("accepted '%s'", bad[i]);
@@ -82,9 +81,6 @@ static void test_numeric(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_numeric),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_split), cmocka_unit_test(test_numeric)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

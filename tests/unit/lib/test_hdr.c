@@ -268,6 +268,15 @@ static void test_lowest_above_one(void **state)
 	assert_int_equal(hdr_value_at_percentile(h, 50), 511);
 	assert_int_equal(hdr_max(h), 100);
 	hdr_free(h);
+
+	/* Bounds from an untrusted log: the range check itself must not
+	 * overflow (2 * lowest did, found by fuzz_hlog). */
+	assert_int_equal(hdr_init(INT64_C(8815893247549191663), INT64_MAX, 3, &h), -EINVAL);
+	assert_null(h);
+	assert_int_equal(hdr_init(INT64_MAX, INT64_MAX, 3, &h), -EINVAL);
+	assert_int_equal(hdr_init(1000, 1999, 3, &h), -EINVAL);
+	assert_int_equal(hdr_init(1000, 2000, 3, &h), 0);
+	hdr_free(h);
 }
 
 /* Counts and totals never overflow: record_n refuses, merge refuses and
@@ -321,18 +330,16 @@ static void test_percentile_huge_total(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_layout),
-		cmocka_unit_test(test_exact_below_2048),
-		cmocka_unit_test(test_equivalence_near_powers_of_two),
-		cmocka_unit_test(test_percentiles_1_to_10000),
-		cmocka_unit_test(test_mean_stddev_exact),
-		cmocka_unit_test(test_merge),
-		cmocka_unit_test(test_edges),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_lowest_above_one),
-		cmocka_unit_test(test_count_overflow),
-		cmocka_unit_test(test_percentile_huge_total),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_layout),
+					   cmocka_unit_test(test_exact_below_2048),
+					   cmocka_unit_test(test_equivalence_near_powers_of_two),
+					   cmocka_unit_test(test_percentiles_1_to_10000),
+					   cmocka_unit_test(test_mean_stddev_exact),
+					   cmocka_unit_test(test_merge),
+					   cmocka_unit_test(test_edges),
+					   cmocka_unit_test(test_empty),
+					   cmocka_unit_test(test_lowest_above_one),
+					   cmocka_unit_test(test_count_overflow),
+					   cmocka_unit_test(test_percentile_huge_total)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

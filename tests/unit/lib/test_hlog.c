@@ -32,8 +32,7 @@ static void assert_same_counts(const struct hdr *a, const struct hdr *b)
 	assert_int_equal(a->total, b->total);
 	for (int32_t i = 0; i < a->counts_len; i++)
 		if (a->counts[i] != b->counts[i])
-			fail_msg("count %d differs: %lld vs %lld", i, (long long)a->counts[i],
-				 (long long)b->counts[i]);
+			fail_msg("count %d differs: %lld vs %lld", i, (long long)a->counts[i], (long long)b->counts[i]);
 }
 
 /* A histogram with single values, zero runs of every length, big counts. */
@@ -91,8 +90,7 @@ static void test_decode_hdrhistogram_c(void **state)
 {
 	(void)state;
 	struct hdr *d = NULL;
-	assert_int_equal(hlog_decode("HISTFAAAACl4nJNpmSzMwMBgyAABzFCaEURcm7yEwf4DROA8/4I5jNM7mJgAlWkH9g==",
-				     &d), 0);
+	assert_int_equal(hlog_decode("HISTFAAAACl4nJNpmSzMwMBgyAABzFCaEURcm7yEwf4DROA8/4I5jNM7mJgAlWkH9g==", &d), 0);
 	assert_int_equal(d->lowest, 1);
 	assert_int_equal(d->highest, HOUR_US);
 	assert_int_equal(d->sigfigs, 3);
@@ -167,7 +165,7 @@ static void test_log_merge(void **state)
 	assert_true(hdr_record(b1, 3333333)); /* the overall max, not a bucket edge */
 	assert_true(hdr_record(want, 3333333));
 
-	const struct hdr *la[] = { a1, a2 }, *lb[] = { b1 };
+	const struct hdr *la[] = {a1, a2}, *lb[] = {b1};
 	FILE *fa = log_of(la, 2, 1e3), *fb = log_of(lb, 1, 1e3);
 
 	/* The text format: header lines, then start,length,max,histogram. */
@@ -205,7 +203,7 @@ static void test_log_merge(void **state)
 	struct hdr *wide = NULL;
 	assert_int_equal(hdr_init(1, HOUR_US * 10, 3, &wide), 0);
 	assert_true(hdr_record(wide, HOUR_US * 9));
-	const struct hdr *lw[] = { wide };
+	const struct hdr *lw[] = {wide};
 	fa = log_of(la, 2, 1.0);
 	fb = log_of(lw, 1, 1.0);
 	total = NULL;
@@ -247,17 +245,17 @@ static void test_malformed_lines(void **state)
 		int rc;
 		long bad, n;
 	} cases[] = {
-		{ "#[Histogram log format version 1.3]\n\n0.0,1.0,2.048," GOOD "\n", 0, 0, 1 },
-		{ "Tag=x,0.0,1.0,2.048," GOOD "\r\n\"StartTimestamp\"\n1,1,1," GOOD "\n", 0, 0, 2 },
-		{ "#c\n0.0,1.0,2.048," GOOD "\ngarbage\n", -EINVAL, 3, 1 },
-		{ "0.0,1.0," GOOD "\n", -EINVAL, 1, 0 },
-		{ "0.0,x,1," GOOD "\n", -EINVAL, 1, 0 },
-		{ "0.0,1.0,1,\n", -EINVAL, 1, 0 },
-		{ "0.0,1.0,1,HISTFAAAACB4nJNpmSzMwMDAzAABMJoRQnEw2H+AsP7LMwEARZgD\n", -EINVAL, 1, 0 },
-		{ "0.0,1.0,1,HISTFAAAACB4nJNpmSzMwMDAzAABMJoRQnEw2H+AsP7LMwEARZgDpQ=!\n", -EINVAL, 1, 0 },
-		{ "0.0,1.0,1,AAAAAAAAAAAA\n", -EINVAL, 1, 0 },
-		{ "Tag=nocomma\n", -EINVAL, 1, 0 },
-		{ "\n\n#x\n1e999,1,1," GOOD "\n", -EINVAL, 4, 0 },
+		{"#[Histogram log format version 1.3]\n\n0.0,1.0,2.048," GOOD "\n", 0, 0, 1},
+		{"Tag=x,0.0,1.0,2.048," GOOD "\r\n\"StartTimestamp\"\n1,1,1," GOOD "\n", 0, 0, 2},
+		{"#c\n0.0,1.0,2.048," GOOD "\ngarbage\n", -EINVAL, 3, 1},
+		{"0.0,1.0," GOOD "\n", -EINVAL, 1, 0},
+		{"0.0,x,1," GOOD "\n", -EINVAL, 1, 0},
+		{"0.0,1.0,1,\n", -EINVAL, 1, 0},
+		{"0.0,1.0,1,HISTFAAAACB4nJNpmSzMwMDAzAABMJoRQnEw2H+AsP7LMwEARZgD\n", -EINVAL, 1, 0},
+		{"0.0,1.0,1,HISTFAAAACB4nJNpmSzMwMDAzAABMJoRQnEw2H+AsP7LMwEARZgDpQ=!\n", -EINVAL, 1, 0},
+		{"0.0,1.0,1,AAAAAAAAAAAA\n", -EINVAL, 1, 0},
+		{"Tag=nocomma\n", -EINVAL, 1, 0},
+		{"\n\n#x\n1e999,1,1," GOOD "\n", -EINVAL, 4, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		long bad = -1, n = -1;
@@ -313,8 +311,8 @@ static void test_merge_overflow(void **state)
 	char *enc = hlog_encode(h);
 	assert_non_null(enc);
 	char *text;
-	assert_true(asprintf(&text, "#[Histogram log format version 1.3]\n0.0,1.0,1.0,%s\n1.0,1.0,1.0,%s\n", enc,
-			     enc) > 0);
+	assert_true(asprintf(&text, "#[Histogram log format version 1.3]\n0.0,1.0,1.0,%s\n1.0,1.0,1.0,%s\n", enc, enc) >
+		    0);
 	long bad = -1, n = -1;
 	assert_int_equal(merge_text(text, &bad, &n), -EOVERFLOW);
 	assert_int_equal(bad, 3);
@@ -344,16 +342,14 @@ static void test_long_line(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_decode_hdrhistogram_c),
-		cmocka_unit_test(test_encode_matches_hdrhistogram),
-		cmocka_unit_test(test_decode_hdr_histogram_js),
-		cmocka_unit_test(test_log_merge),
-		cmocka_unit_test(test_malformed_lines),
-		cmocka_unit_test(test_hostile_encodings),
-		cmocka_unit_test(test_merge_overflow),
-		cmocka_unit_test(test_long_line),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip),
+					   cmocka_unit_test(test_decode_hdrhistogram_c),
+					   cmocka_unit_test(test_encode_matches_hdrhistogram),
+					   cmocka_unit_test(test_decode_hdr_histogram_js),
+					   cmocka_unit_test(test_log_merge),
+					   cmocka_unit_test(test_malformed_lines),
+					   cmocka_unit_test(test_hostile_encodings),
+					   cmocka_unit_test(test_merge_overflow),
+					   cmocka_unit_test(test_long_line)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,9 +86,7 @@ static void test_top_level_array(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nested_layout),
-		cmocka_unit_test(test_top_level_array),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_nested_layout),
+					   cmocka_unit_test(test_top_level_array)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

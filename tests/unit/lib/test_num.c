@@ -5,11 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "../guard.h"
 #include "lib/num.h"
 
 static void test_parse_table(void **state)
@@ -72,18 +71,15 @@ static void test_parse_range_only(void **state)
 static void test_parse_guard_page(void **state)
 {
 	(void)state;
-	long pg = sysconf(_SC_PAGESIZE);
-	char *m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(m != MAP_FAILED);
-	assert_int_equal(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
-	char *p = m + pg - 4;
-	memcpy(p, "1234", 4);
+	struct guard g;
+	assert_int_equal(guard_open(&g), 0);
+	const char *p = guard_place(&g, "1234", 4);
 	uint64_t v;
 	assert_int_equal(num_parse_u64(p, 4, UINT64_MAX, &v), 0);
 	assert_int_equal(v, 1234);
 	assert_int_equal(num_prefix_u64(p, 4, &v), 4);
 	assert_int_equal(v, 1234);
-	munmap(m, (size_t)pg * 2);
+	guard_close(&g);
 }
 
 static void test_prefix(void **state)
@@ -104,11 +100,7 @@ static void test_prefix(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_table),
-		cmocka_unit_test(test_parse_range_only),
-		cmocka_unit_test(test_parse_guard_page),
-		cmocka_unit_test(test_prefix),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_parse_table), cmocka_unit_test(test_parse_range_only),
+					   cmocka_unit_test(test_parse_guard_page), cmocka_unit_test(test_prefix)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

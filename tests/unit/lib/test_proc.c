@@ -42,8 +42,8 @@ static void test_parse_bad(void **state)
 		"1 (x",
 		"1 (x)",
 		"1 (x) S",
-		"1 (x) S 1 2 3 4 5 6 7 8 9 10",	     /* stops before utime */
-		"1 (x) S 1 2 3 4 5 6 7 8 9 10 11",    /* stops before stime */
+		"1 (x) S 1 2 3 4 5 6 7 8 9 10",	       /* stops before utime */
+		"1 (x) S 1 2 3 4 5 6 7 8 9 10 11",     /* stops before stime */
 		"1 (x) S -1 2 3 4 5 6 7 8 9 10 11 12", /* negative ppid */
 		"1 (x) S 1 2 3 4 5 6 7 8 9 10 1x 12",  /* junk in utime */
 		"1 (x) S 99999999999 2 3 4 5 6 7 8 9 10 11 12",
@@ -81,11 +81,7 @@ static void test_ticks_to_us(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_read_self),
-		cmocka_unit_test(test_ticks_to_us),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_parse), cmocka_unit_test(test_parse_bad),
+					   cmocka_unit_test(test_read_self), cmocka_unit_test(test_ticks_to_us)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

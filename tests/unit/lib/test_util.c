@@ -79,11 +79,7 @@ static void test_sleep_ms(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_u64),
-		cmocka_unit_test(test_parse_double),
-		cmocka_unit_test(test_sleep_ms),
-		cmocka_unit_test(test_parse_duration),
-	};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_parse_u64), cmocka_unit_test(test_parse_double),
+					   cmocka_unit_test(test_sleep_ms), cmocka_unit_test(test_parse_duration)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * watch.bpf.c - `herd watch`'s kernel half: for the listening ports it is
+ * told about, count every connection each thread accepts and how long the
+ * connection waited in the listener's accept queue before that accept().
+ *
+ * Two moments are timed, keyed by the child socket's address:
+ *
+ * 1. Ready: the sock:inet_sock_set_state tracepoint going LISTEN -> SYN_RECV,
+ *    which is the child being cloned from its listener
+ *    (inet_csk_clone_lock). On 6.x every connection that reaches an accept
+ *    queue is born there: the ordinary handshake (tcp_check_req ->
+ *    syn_recv_sock), SYN cookies (tcp_get_cookie_sock) and TCP Fast Open
+ *    (tcp_try_fastopen); the same softirq then queues it
+ *    (inet_csk_reqsk_queue_add), microseconds later. Rejected:
+ *    - SYN_RECV -> ESTABLISHED: it fires from tcp_child_process *after* the
+ *      child is queued, so accept() on another CPU can take the child before
+ *      the event, and a Fast Open child is queued in SYN_RECV and may be
+ *      accepted long before it is ESTABLISHED;
+ *    - fentry on inet_csk_reqsk_queue_add: exact, but its main caller
+ *      (inet_csk_complete_hashdance) is in the same file, so the compiler
+ *      may inline it there and the probe would silently miss most
+ *      connections; a tracepoint cannot be inlined away. It is still used,
+ *      where fexit works, for the queue's length at each enqueue.
+ *    - tcp_child_process: misses Fast Open and SYN cookies.
+ *    A child that is never queued (it lost a race in the hash dance) or
+ *    never accepted (its listener closed) ages out of the LRU map.
+ * 2. Taken: the return of inet_csk_accept(listener, ...), which hands the
+ *    first child of the queue to accept()/accept4() (and to io_uring's
+ *    accept) in the caller's context, so the current tid is the acceptor.
+ *    It is only ever called through sk_prot->accept, so it cannot be
+ *    inlined. Its arguments changed in 6.10 (struct proto_accept_arg): the
+ *    program reads only the first and takes the child with
+ *    bpf_get_func_ret(). Kernels that refuse fexit (no BPF trampoline, or
+ *    a sandbox: this project's Firecracker VM answers EPERM even to root)
+ *    get the syscall-exit flavour at the end of this file.
+ *
+ * Memory is bounded whatever the connection rate: per-thread and
+ * per-listener aggregates (a wait histogram, not a list), and the table of
+ * children waiting to be accepted is an LRU map.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "watch.h"
+
+/* Set before load: 1 = every port, 0 = only those in watch_ports. */
+const volatile __u8 watch_any_port = 0;
+
+/* Advanced by user space after each read: restarts the epoch maxima. */
+__u32 watch_epoch = 0;
+
+/* Diagnostics: pending map updates that failed, tid/listener maps full. */
+__u64 watch_lost = 0;
+
+const struct watch_tid watch_tid_zero = {};
+const struct watch_listener watch_listener_zero = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WATCH_MAX_PORTS);
+	__type(key, __u16);
+	__type(value, __u8);
+} watch_ports SEC(".maps");
+
+/* child sock address -> ktime (ns) it became ready in the accept queue. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WATCH_MAX_PENDING);
+	__type(key, __u64);
+	__type(value, __u64);
+} watch_pending SEC(".maps");
+
+/* Allocated on first accept of a thread, not up front: a few KiB per
+ * accepting thread instead of WATCH_MAX_TIDS x 1.2 KiB locked at load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WATCH_MAX_TIDS);
+	__type(key, __u32);
+	__type(value, struct watch_tid);
+} watch_tids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WATCH_MAX_LISTENERS);
+	__type(key, __u64);
+	__type(value, struct watch_listener);
+} watch_listeners SEC(".maps");
+
+static __always_inline bool port_wanted(__u16 port)
+{
+	if (watch_any_port)
+		return true;
+	return bpf_map_lookup_elem(&watch_ports, &port) != NULL;
+}
+
+static __always_inline struct watch_listener *listener_get(struct sock *sk, __u16 port)
+{
+	__u64 key = (__u64)sk;
+	struct watch_listener *l = bpf_map_lookup_elem(&watch_listeners, &key);
+
+	if (l)
+		return l;
+	bpf_map_update_elem(&watch_listeners, &key, &watch_listener_zero, BPF_NOEXIST);
+	l = bpf_map_lookup_elem(&watch_listeners, &key);
+	if (!l)
+		return NULL;
+	l->port = port;
+	l->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	l->ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	return l;
+}
+
+/* Longest queue of this epoch. Not atomic: two CPUs at once may lose the
+ * larger of two lengths for this epoch, never more than that. */
+static __always_inline void queue_peak(struct watch_listener *l, struct sock *sk, __u32 qlen)
+{
+	__u32 epoch = *(volatile __u32 *)&watch_epoch;
+
+	l->max_backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	if (l->epoch != epoch) {
+		l->epoch = epoch;
+		l->qmax = qlen;
+	} else if (qlen > l->qmax) {
+		l->qmax = qlen;
+	}
+}
+
+static __always_inline struct watch_tid *tid_get(__u32 tid, __u32 tgid)
+{
+	struct watch_tid *t = bpf_map_lookup_elem(&watch_tids, &tid);
+
+	if (t)
+		return t;
+	if (bpf_map_update_elem(&watch_tids, &tid, &watch_tid_zero, BPF_NOEXIST) != 0)
+		__sync_fetch_and_add(&watch_lost, 1);
+	t = bpf_map_lookup_elem(&watch_tids, &tid);
+	if (t)
+		t->tgid = tgid;
+	return t;
+}
+
+static __always_inline void on_accepted(struct sock *sk, struct sock *child)
+{
+	__u16 port;
+	__u64 key = (__u64)child, id = bpf_get_current_pid_tgid(), wait = 0, *ready;
+	__u32 epoch = *(volatile __u32 *)&watch_epoch, b;
+	struct watch_listener *l;
+	struct watch_tid *t;
+	bool timed = false;
+
+	if (!sk || !child)
+		return;
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!port_wanted(port))
+		return;
+	ready = bpf_map_lookup_elem(&watch_pending, &key);
+	if (ready) {
+		__u64 now = bpf_ktime_get_ns();
+
+		wait = now > *ready ? now - *ready : 0;
+		timed = true;
+		bpf_map_delete_elem(&watch_pending, &key);
+	}
+	l = listener_get(sk, port);
+	if (l) {
+		__sync_fetch_and_add(&l->accepted, 1);
+		l->last_tgid = (__u32)(id >> 32);
+	}
+	t = tid_get((__u32)id, (__u32)(id >> 32));
+	if (!t)
+		return;
+	/* This thread is in accept() right now, so no other CPU writes t. */
+	t->accepted++;
+	t->listener_ino = l ? l->ino : 0;
+	if (!timed)
+		return;
+	t->timed++;
+	t->wait_sum_ns += wait;
+	if (wait > t->wait_max_ns)
+		t->wait_max_ns = wait;
+	if (t->epoch != epoch) {
+		t->epoch = epoch;
+		t->epoch_max_ns = wait;
+	} else if (wait > t->epoch_max_ns) {
+		t->epoch_max_ns = wait;
+	}
+	b = watch_wait_bucket(wait);
+	if (b >= WATCH_NBUCKETS)
+		b = WATCH_NBUCKETS - 1;
+	t->hist[b]++;
+}
+
+/* A child entered sk's accept queue: its length, the child included. */
+SEC("fexit/inet_csk_reqsk_queue_add")
+int BPF_PROG(watch_queued, struct sock *sk, struct request_sock *req, struct sock *child, struct sock *ret)
+{
+	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	struct watch_listener *l;
+
+	if (!ret || !port_wanted(port))
+		return 0;
+	l = listener_get(sk, port);
+	if (l) {
+		__sync_fetch_and_add(&l->queued, 1);
+		queue_peak(l, sk, BPF_CORE_READ(sk, sk_ack_backlog));
+	}
+	return 0;
+}
+
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(watch_accept, struct sock *sk)
+{
+	__u64 child = 0;
+
+	bpf_get_func_ret(ctx, &child);
+	on_accepted(sk, (struct sock *)child);
+	return 0;
+}
+
+/*
+ * The syscall-exit flavour of "taken", for kernels that refuse fexit: the
+ * raw_syscalls:sys_exit tracepoint for accept/accept4 (io_uring accepts are
+ * not syscalls and are not seen). Raw tracepoints attach by name, without
+ * tracefs. The child and the listener come from the returned fd and the
+ * first argument through current->files. Every syscall of every task runs
+ * this program; all but accepts leave at the first test.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define NR_ACCEPT 43
+#define NR_ACCEPT4 288
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, di)
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_ACCEPT 202
+#define NR_ACCEPT4 242
+#define SYSCALL_NR(regs) BPF_CORE_READ((struct user_pt_regs *)(regs), regs[8])
+#define SYSCALL_ARG1(regs) PT_REGS_PARM1_CORE_SYSCALL(regs)
+#endif
+
+/* Ready (both flavours): the child is cloned from its listener. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(watch_clone, struct sock *sk, int oldstate, int newstate)
+{
+	__u16 port;
+	__u64 key = (__u64)sk, now;
+
+	if (oldstate != TCP_LISTEN || newstate != TCP_SYN_RECV)
+		return 0;
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!port_wanted(port))
+		return 0;
+	now = bpf_ktime_get_ns();
+	/* BPF_ANY: an address reused by a new child overwrites whatever an
+	 * unaccepted predecessor left. */
+	if (bpf_map_update_elem(&watch_pending, &key, &now, BPF_ANY) != 0)
+		__sync_fetch_and_add(&watch_lost, 1);
+	return 0;
+}
+
+/* The struct sock behind file descriptor fd of the current task. */
+static __always_inline struct sock *fd_sock(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *f = NULL;
+	struct socket *so;
+
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) != 0 || !f)
+		return NULL;
+	/* accept() succeeded on both fds, so both are sockets and a socket
+	 * file's private_data is its struct socket. */
+	so = (struct socket *)BPF_CORE_READ(f, private_data);
+	return so ? BPF_CORE_READ(so, sk) : NULL;
+}
+
+#ifdef NR_ACCEPT
+SEC("tp_btf/sys_exit")
+int BPF_PROG(watch_sys_exit_tp, struct pt_regs *regs, long ret)
+{
+	long nr;
+	struct sock *child, *sk;
+	struct watch_listener *l;
+
+	if (ret < 0)
+		return 0;
+	nr = SYSCALL_NR(regs);
+	if (nr != NR_ACCEPT && nr != NR_ACCEPT4)
+		return 0;
+	child = fd_sock(ret);
+	sk = fd_sock((long)SYSCALL_ARG1(regs));
+	if (!child || !sk || !port_wanted(BPF_CORE_READ(sk, __sk_common.skc_num)))
+		return 0;
+	on_accepted(sk, child);
+	/* The listener's queue as this accept found it (the child included):
+	 * without the fexit on the enqueue, the peak is sampled at accepts. */
+	l = listener_get(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
+	if (l)
+		queue_peak(l, sk, BPF_CORE_READ(sk, sk_ack_backlog) + 1);
+	return 0;
+}
+#endif
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# bench-watch.sh - what `herd watch` costs the server it watches, and whether
+# its counts hold under load: connection-per-request throughput (wrk, one
+# request per connection) with watch attached versus without, in alternating
+# rounds (off, on, off, on, ...) so that drifting machine load hits both
+# sides alike; the medians and their ratio (target >= 0.97). Also watch's
+# own memory (VmRSS at the end, peak VmHWM: libbpf parses the kernel's BTF
+# while loading) and CPU, the kernel memory of its maps, and its
+# accepted count against herd serve's (target: within 1%).
+#
+#   scripts/bench-watch.sh [ROUNDS] [SECONDS] [MODEL] [WORKERS]
+#
+# Defaults: 5 rounds of 5 s each side, --accept reuseport, one worker per
+# CPU. Needs root (eBPF) and wrk (scripts/setup.sh peer). Starts and reaps
+# its own server on 127.0.0.1.
+set -eu
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+secs=${2:-5}
+model=${3:-reuseport}
+workers=${4:-$(nproc)}
+scripts/setup.sh peer >/dev/null
+[ -x build/herd ] || make -s build/herd
+
+tmp=$(mktemp -d /tmp/herd-bench.XXXXXX)
+spid= wpid=
+cleanup() {
+	[ -n "$wpid" ] && kill -INT "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
+	[ -n "$spid" ] && kill -TERM "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# A free port below the ephemeral range (wrk's connection-per-request runs
+# hold thousands of ephemeral ports).
+port() {
+	local p lo
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 12000 ] || lo=32768
+	while :; do
+		p=$((10000 + RANDOM % (lo - 11000)))
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+}
+stats() { exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /stats.txt HTTP/1.0\r\n\r\n' >&3; cat <&3; exec 3<&-; }
+accepted() { stats "$1" | awk '/^worker / { for (i = 1; i < NF; i++) if ($i == "accepted") s += $(i + 1) } END { print s + 0 }'; }
+wrk_rps() { wrk -t1 -c32 -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$1/" | awk '/^Requests\/sec/ { print $2 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# Kernel memory of the loaded watch maps, in KiB (bpftool's memlock).
+map_kib() { bpftool map show 2>/dev/null | awk '/name watch_/ { w = 1 } w && /memlock/ { for (i = 1; i < NF; i++) if ($i == "memlock") { s += $(i + 1); w = 0 } } END { printf "%.0f\n", s / 1024 }'; }
+
+p=$(port)
+build/herd serve --listen "127.0.0.1:$p" --workers "$workers" --accept "$model" 2>"$tmp/serve.err" &
+spid=$!
+for _ in $(seq 100); do grep -q listening "$tmp/serve.err" && break; sleep 0.05; done
+grep -q listening "$tmp/serve.err" || { echo "herd serve did not start: $(cat "$tmp/serve.err")" >&2; exit 1; }
+
+echo "machine: $(nproc) CPUs, $(uname -r); herd serve --accept $model --workers $workers;" \
+	"wrk -t1 -c32 -d${secs}s -H 'Connection: close'; $rounds rounds off/on"
+printf '%5s %10s %10s %9s %9s %9s %9s %9s %9s\n' round "off req/s" "on req/s" "rss KiB" "peak KiB" "maps KiB" "watch cpu" "served" "watched"
+off=() on=()
+for r in $(seq "$rounds"); do
+	off+=("$(wrk_rps "$p")")
+	build/herd watch --port "$p" --plain --interval 1s >"$tmp/watch.out" 2>"$tmp/watch.err" &
+	wpid=$!
+	for _ in $(seq 600); do
+		grep -q "watching port" "$tmp/watch.err" && break
+		kill -0 "$wpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if ! grep -q "watching port" "$tmp/watch.err"; then
+		echo "herd watch did not start: $(cat "$tmp/watch.err") ($(ps -o stat=,wchan= -p "$wpid" || echo exited))" >&2
+		exit 1
+	fi
+	a0=$(accepted "$p")
+	on+=("$(wrk_rps "$p")")
+	a1=$(accepted "$p")
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$wpid/status")
+	kib=$(awk '/^VmHWM/ { print $2 }' "/proc/$wpid/status")
+	mkib=$(map_kib)
+	cpu=$(awk '{ printf "%.2fs", ($14 + $15) / 100 }' "/proc/$wpid/stat")
+	kill -INT "$wpid"; wait "$wpid" || true; wpid=
+	# watch counted the two /stats.txt requests' accepts too (a0's after
+	# attaching, a1's before its own count): served + 1 of them.
+	seen=$(sed -n 's/^total .* accepted=\([0-9]*\) .*/\1/p' "$tmp/watch.out")
+	printf '%5d %10.0f %10.0f %9s %9s %9s %9s %9d %9d\n' "$r" "${off[-1]}" "${on[-1]}" "$rss" "$kib" "$mkib" "$cpu" $((a1 - a0)) "$seen"
+done
+mo=$(printf '%s\n' "${off[@]}" | median)
+mn=$(printf '%s\n' "${on[@]}" | median)
+printf 'median req/s: off %.0f, on %.0f, on/off %.3f (target >= 0.97)\n' "$mo" "$mn" "$(echo "$mn / $mo" | bc -l)"

@@ -1,0 +1,172 @@
+/*
+ * engine.h - internals shared by the bench engine's two halves: bench.c
+ * (set-up, threads, merging the results) and conn.c (one thread's event
+ * loop and the per-connection state machine). Not part of the API: users
+ * include bench.h.
+ */
+#ifndef HERD_BENCH_ENGINE_H
+#define HERD_BENCH_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#include "bench/bench.h"
+#include "bench/transport.h"
+#include "bench/url.h"
+#include "http/httpresp.h"
+
+enum {
+	BENCH_READ_BUF = 16384,
+	BENCH_MAX_EVENTS = 256,
+	BENCH_SAMPLE_BUF = 512,
+	BENCH_LOCATION_MAX = 2048, /* a longer Location is not followed */
+};
+
+/* Histograms hold 1 us to one hour, 3 significant digits. */
+#define BENCH_HIST_HIGHEST_US (3600LL * 1000 * 1000)
+
+enum bench_cstate { C_IDLE, C_WAIT, C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_FINISHED };
+
+/* A pre-built request. */
+struct bench_tmpl {
+	char *buf;
+	size_t len;
+};
+
+struct bench_shared;
+struct bench_thread;
+
+/* One connection slot: a small state machine
+ * idle -> connecting -> handshake -> writing -> reading -> idle. */
+struct bench_conn {
+	struct bench_thread *t;
+	struct bench_xport x;
+	enum bench_cstate state;
+	bool reused;	   /* current request runs on a connection that served one before */
+	bool retried;	   /* already retried once on a fresh connection */
+	bool got_byte;	   /* first response byte seen */
+	bool pending;	   /* queued in t->pending */
+	bool write_waited; /* a write hit EAGAIN: read right after it completes */
+	unsigned reqs_on_fd;
+	unsigned hops;	   /* redirects followed for the current request */
+	size_t url;
+	size_t target;	   /* where the current request goes (a redirect may move it) */
+	size_t fd_target;  /* where the open connection goes */
+	const struct bench_tmpl *req;
+	struct bench_tmpl redirect; /* the request a redirect built (owned) */
+	struct bench_url cur;	    /* the URL a redirect led to (owned) */
+	size_t woff;
+	uint64_t origin_ns; /* latency is measured from here */
+	uint64_t start_ns;  /* when the request really started (timeouts, ttfb) */
+	uint64_t connect_ns;
+	uint64_t seq;	    /* open loop: this connection's next request number */
+	uint64_t due_ns;    /* open loop: when that request is due */
+	char *location;	    /* BENCH_LOCATION_MAX bytes when following redirects */
+	struct httpresp parser;
+};
+
+/* One engine thread: its own epoll loop, connections, histograms, counters. */
+struct bench_thread {
+	struct bench_shared *sh;
+	pthread_t tid;
+	int epfd;
+	struct bench_conn *conns;
+	unsigned nconns, active, base;
+	struct bench_conn **pending, **draining; /* slots waiting to start; swapped per pass */
+	unsigned npending;
+	struct hdr *lat, *con, *ttfb, *tls, *ival;
+	pthread_mutex_t ival_lock;
+	struct bench_sample *samples;
+	size_t nsamples;
+	char *rbuf;
+	struct epoll_event *events;
+	uint64_t finish_ns;
+	/* Counters, summed into the result at the end. */
+	uint64_t done, failed, errors[BENCH_ERR_COUNT], status[BENCH_STATUS_MAX];
+	const char *error_text[BENCH_ERR_COUNT]; /* first reason per kind */
+	uint64_t sent_late, abandoned, opened, bytes_read, bytes_written, tls_resumed, redirects;
+	uint64_t *step_count; /* rate schedule: requests finished per step */
+};
+
+struct bench_shared {
+	const struct bench_config *cfg;
+	const struct bench_target *targets; /* cfg's, or one built from cfg->addr */
+	size_t ntargets;
+	struct bench_target own_target;
+	struct bench_tls *tls; /* NULL when no target uses TLS */
+	struct bench_tmpl *tmpl; /* [url * 2 + close] */
+	struct bench_url *urls;	 /* parsed cfg->url_texts, for redirects; NULL without */
+	bool head;
+	bool big_requests; /* some request is longer than one TCP segment */
+	_Atomic uint64_t issued;
+	uint64_t limit;	    /* requests, UINT64_MAX in duration mode */
+	uint64_t t0;	    /* run start, monotonic ns */
+	uint64_t end_issue; /* no request starts at or after this; UINT64_MAX with -n */
+	uint64_t grace_ns;  /* in-flight requests may finish this long after end_issue */
+	double *step_end_s; /* rate schedule: each step's end, seconds after t0 */
+	double *step_first; /* rate schedule: number of the first request of each step */
+	unsigned total_conns;
+	pthread_cond_t start_cond;
+	bool go, abort_run; /* under fin_lock */
+	pthread_mutex_t done_lock; /* serialises on_done */
+	pthread_mutex_t fin_lock;
+	pthread_cond_t fin_cond;
+	unsigned running;
+	_Atomic size_t source_rr;
+};
+
+/* Time from `earlier` to `later`, two readings of the monotonic clock; 0 when
+ * they come in the other order. A pass of the event loop reads the clock at
+ * its top, but a request started during the pass is stamped with a fresh
+ * reading taken later, and each event gets its own reading: a `now` handed
+ * down can be older than a stamp it is compared with, and a plain uint64_t
+ * difference would then wrap (spurious timeouts, hour-long connects). */
+static inline uint64_t bench_elapsed_ns(uint64_t later, uint64_t earlier)
+{
+	return later > earlier ? later - earlier : 0;
+}
+
+/* Whether the open-loop schedule is in force. */
+static inline bool bench_open_loop(const struct bench_config *cfg)
+{
+	return cfg->rate > 0 || cfg->nsteps > 0;
+}
+
+/* When open-loop request number seq is due, in ns after t0. */
+uint64_t bench_due_offset_ns(const struct bench_shared *sh, uint64_t seq);
+
+/* The method and body of URL u (per-URL values win over the run's). */
+const char *bench_url_method(const struct bench_config *cfg, size_t u);
+const char *bench_url_body(const struct bench_config *cfg, size_t u, size_t *len);
+
+/* Builds one request into out (allocated; free out->buf). extra: one more
+ * header line without CRLF, or NULL. Returns 0 or -ENOMEM. */
+int bench_build_request(const struct bench_config *cfg, const char *method, const char *hosthdr, const char *path,
+			const char *extra, const char *body, size_t body_len, bool close_it, struct bench_tmpl *out);
+
+/* The target a redirect's URL goes to: its index, or -1 when the run has no
+ * connection to that scheme, host and port. */
+long bench_find_target(const struct bench_shared *sh, const struct bench_url *u);
+
+/* The text reported for a failure of kind e when nothing more precise is known. */
+const char *bench_error_text(enum bench_error e);
+
+/* Closes the slot's connection (keeps the slot). */
+void bench_conn_close(struct bench_conn *c);
+/* Starts c->req on the slot's connection, opening one if needed. */
+void bench_conn_start(struct bench_conn *c, uint64_t now);
+/* Fails the slot's current request with kind; text: the reason to report,
+ * or NULL for the kind's (or errno err's) own. */
+void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const char *text, uint64_t now);
+/* c's response is a redirect to follow (cfg->follow): returns true when it
+ * took the request over (followed it, or failed it: too many hops, a host
+ * outside the run), false when the response is not a redirect. */
+bool bench_follow_redirect(struct bench_conn *c, uint64_t now);
+
+/* A thread's event loop (pthread entry point). */
+void *bench_thread_main(void *arg);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * cmd_bench.h - what the two halves of `herd bench` share: cmd_bench.c
+ * (options, validation, the run) and cmd_bench_out.c (summary, JSON, the
+ * benchhttp lines, progress).
+ */
+#ifndef HERD_CMD_BENCH_H
+#define HERD_CMD_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <sys/socket.h>
+
+#include "bench/bench.h"
+#include "lib/hdr.h"
+
+/* State the engine's callbacks write to. */
+struct bench_out {
+	bool lines;		  /* benchhttp output */
+	const char *const *texts; /* the URLs as given, for [!] lines */
+	FILE *hlog;
+	bool progress;
+	bool warned_addr;
+	struct hdr *sofar; /* progress: every interval so far */
+	double elapsed;
+};
+
+/* The command line, parsed but not yet checked against each other. */
+struct bench_opts {
+	bool compat; /* started as benchhttp: only its flags, Go's syntax */
+	bool lines;  /* benchhttp mode (compat or --lines) */
+	bool have_n, have_d, have_follow, insecure, resume;
+	int64_t n, c, k; /* as given; benchhttp takes any integer */
+	unsigned follow;
+	const char *remote, *unix_path, *json_path, *hlog_path, *body_path, *data, *urls_path, *cacert, *rate;
+	char **headers; /* -H values, room for one more (User-Agent) */
+	size_t nheaders;
+	struct sockaddr_storage *sources;
+	size_t nsources;
+	char **args; /* benchhttp: argv rewritten from Go's syntax (owned) */
+	char **urls; /* URL arguments */
+	size_t nurls;
+};
+
+/* What the options turned into: everything the engine's config points to. */
+struct bench_plan {
+	size_t nurls;
+	const char **texts, **hosts, **paths, **auth, **methods, **bodies;
+	size_t *body_lens, *url_target;
+	struct bench_target *targets;
+	size_t ntargets;
+	struct bench_rate_step *steps;
+	size_t nsteps;
+	char *body;
+	size_t body_len;
+	void **owned; /* everything above that was allocated, freed at the end */
+	size_t nowned, capowned;
+};
+
+/* Validates opts and fills plan and cfg (URLs, targets, schedule, body).
+ * Returns -1 when the run can go ahead, else the exit status (the message
+ * is printed). */
+int bench_plan_build(const struct bench_opts *o, struct bench_plan *plan, struct bench_config *cfg);
+void bench_plan_free(struct bench_plan *plan);
+/* Prints "herd bench: bad value for FLAG: 'VAL': WHY" and returns EXIT_USAGE. */
+int bench_bad_value(const char *flag, const char *val, const char *why);
+
+/* on_done for benchhttp output: "%.9f %d" per response, [!] per failure. */
+void bench_out_line(void *arg, const struct bench_sample *s);
+/* on_interval: the hlog interval and the progress line. */
+void bench_out_interval(void *arg, double start_s, double length_s, const struct hdr *h);
+/* The human summary. */
+void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted);
+/* The summary as JSON to path ("-" for stdout); 0 or a negative errno. */
+int bench_out_json(const char *path, const struct bench_config *cfg, const struct bench_result *r, bool interrupted);
+/* The hint printed when connects fail for want of local ports. */
+void bench_out_addr_hint(void);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * cmd_watch.c - `herd watch`: how any running server's workers share the
+ * connections of a listening port, live, without touching the server.
+ * Options -> validate -> open the collector (src/watch/) -> one snapshot per
+ * interval -> table, plain lines and JSON (cmd_watch_out.c) -> the total on
+ * --duration or Ctrl-C.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/cmd_watch.h"
+#include "lib/util.h"
+#include "watch/watch.h"
+
+static const char *prog = "herd watch";
+
+struct opts {
+	struct watch_config cfg;
+	double interval, duration;
+	const char *json;
+	bool threads, plain, verbose;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: %s --port P [--port P2 ...] | --pid PID [OPTIONS]\n"
+		"\n"
+		"Shows how the processes accepting on a listening TCP port share its\n"
+		"connections, and how long connections wait in the accept queue, for any\n"
+		"server (nginx, Envoy, gunicorn, herd serve...), using eBPF on the kernel's\n"
+		"accept path. Needs BTF (/sys/kernel/btf/vmlinux) and CAP_BPF + CAP_PERFMON.\n"
+		"\n"
+		"  --port P           watch every listener on port P (shared or SO_REUSEPORT);\n"
+		"                     may be given up to %d times\n"
+		"  --pid PID          watch the listening ports of PID and its descendants, and\n"
+		"                     only the accepts of those processes\n"
+		"  --interval DUR     refresh every DUR (default 1s, 50ms..1h)\n"
+		"  --duration DUR     stop after DUR and print the total (default: until Ctrl-C)\n"
+		"  --json FILE        every interval and the total as JSON (waits in us)\n"
+		"  --threads          one row per accepting thread instead of per process\n"
+		"  --plain            key=value lines even on a terminal\n"
+		"  --probe P          how accepts are seen: auto (default), fexit (on\n"
+		"                     inet_csk_accept) or sys_exit (accept/accept4 syscalls)\n"
+		"  --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
+		"  -v, --verbose      libbpf's warnings on stderr\n"
+		"  -h, --help         this text\n"
+		"\n"
+		"Per worker: accepted, share, rate, accept-queue wait p50/p90/p99/max (from\n"
+		"the moment the connection was ready in the queue to the accept() that took\n"
+		"it), CPU time, name. Header: Jain's fairness index over the workers' accepts\n"
+		"(1 = even), the busiest worker's share, ListenOverflows/ListenDrops deltas.\n"
+		"Per listening socket: queue length now and its peak, backlog, holders.\n"
+		"See docs/watch.md. Exit status: 0 ok, 1 failure, 2 usage error.\n",
+		prog, WATCH_MAX_PORTS);
+}
+
+static int bad(const char *what, const char *v)
+{
+	fprintf(stderr, "%s: bad %s '%s' (try --help)\n", prog, what, v);
+	return EXIT_USAGE;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"port", required_argument, NULL, 'p'},	    {"pid", required_argument, NULL, 'P'},
+		{"interval", required_argument, NULL, 'i'}, {"duration", required_argument, NULL, 'd'},
+		{"json", required_argument, NULL, 'j'},	    {"threads", no_argument, NULL, 't'},
+		{"plain", no_argument, NULL, 'l'},	    {"verbose", no_argument, NULL, 'v'},
+		{"btf", required_argument, NULL, 'b'},	    {"probe", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	};
+	uint64_t v;
+	int c;
+
+	o->interval = 1.0;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":hv", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (util_parse_u64(optarg, 1, 65535, &v) != 0)
+				return bad("port (1..65535)", optarg);
+			if (o->cfg.nports == WATCH_MAX_PORTS)
+				return bad("port (too many --port)", optarg);
+			o->cfg.ports[o->cfg.nports++] = (uint16_t)v;
+			break;
+		case 'P':
+			if (util_parse_u64(optarg, 1, 0x3fffffff, &v) != 0)
+				return bad("pid", optarg);
+			o->cfg.pid = (pid_t)v;
+			break;
+		case 'i':
+			if (util_parse_duration(optarg, &o->interval) != 0 || o->interval < 0.05 || o->interval > 3600)
+				return bad("--interval (50ms..1h)", optarg);
+			break;
+		case 'd':
+			if (util_parse_duration(optarg, &o->duration) != 0 || o->duration <= 0)
+				return bad("--duration (> 0)", optarg);
+			break;
+		case 'j': o->json = optarg; break;
+		case 'b': o->cfg.btf = optarg; break;
+		case 'r':
+			if (strcmp(optarg, "auto") == 0)
+				o->cfg.probe = WATCH_PROBE_AUTO;
+			else if (strcmp(optarg, "fexit") == 0)
+				o->cfg.probe = WATCH_PROBE_FEXIT;
+			else if (strcmp(optarg, "sys_exit") == 0)
+				o->cfg.probe = WATCH_PROBE_SYS_EXIT;
+			else
+				return bad("--probe (auto, fexit, sys_exit)", optarg);
+			break;
+		case 't': o->threads = true; break;
+		case 'l': o->plain = true; break;
+		case 'v': o->verbose = o->cfg.verbose = true; break;
+		case 'h': usage(stdout); return -1;
+		case ':': fprintf(stderr, "%s: %s needs a value (try --help)\n", prog, argv[optind - 1]); return EXIT_USAGE;
+		default: fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog, argv[optind - 1]); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s' (try --help)\n", prog, argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o->cfg.nports == 0 && o->cfg.pid == 0) {
+		fprintf(stderr, "%s: say what to watch: --port P or --pid PID (try --help)\n", prog);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* CAP_PERFMON is 38, CAP_BPF 39 (linux/capability.h); CAP_SYS_ADMIN (21)
+ * implies both. Read from /proc so the message names what is missing. */
+static void explain_eperm(const struct opts *o)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	bool bpf, perfmon;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	bpf = ((eff >> 39) & 1) || ((eff >> 21) & 1);
+	perfmon = ((eff >> 38) & 1) || ((eff >> 21) & 1);
+	if (!bpf || !perfmon) {
+		fprintf(stderr, "%s: not allowed to load eBPF tracing programs: needs CAP_BPF and CAP_PERFMON "
+				"(or root); missing here:%s%s\n", prog, bpf ? "" : " CAP_BPF", perfmon ? "" : " CAP_PERFMON");
+		return;
+	}
+	fprintf(stderr, "%s: the kernel refused the eBPF program although CAP_BPF and CAP_PERFMON are held: "
+			"a security module or sandbox forbids it%s\n", prog,
+		o->cfg.probe == WATCH_PROBE_FEXIT ? " (some refuse fexit trampolines: try --probe sys_exit)" : "");
+}
+
+static int open_error(const struct opts *o, int err)
+{
+	switch (err) {
+	case -ENOPKG:
+		fprintf(stderr, "%s: no BTF: this herd was built where /sys/kernel/btf/vmlinux was missing, so "
+				"without its eBPF program; rebuild on a kernel with CONFIG_DEBUG_INFO_BTF=y\n", prog);
+		break;
+	case -ENOENT:
+		if (o->cfg.btf)
+			fprintf(stderr, "%s: no BTF: cannot read '%s'\n", prog, o->cfg.btf);
+		else
+			fprintf(stderr, "%s: no BTF: /sys/kernel/btf/vmlinux is missing (kernel built without "
+					"CONFIG_DEBUG_INFO_BTF); give one with --btf FILE\n", prog);
+		break;
+	case -EPERM:
+	case -EACCES:
+		if (err == -EPERM || geteuid() != 0) {
+			explain_eperm(o);
+			break;
+		}
+		fprintf(stderr, "%s: the kernel refused the eBPF program (%s); rerun with -v for the verifier's log\n",
+			prog, strerror(-err));
+		break;
+	case -ESRCH:
+		fprintf(stderr, "%s: no process %d\n", prog, (int)o->cfg.pid);
+		break;
+	case -EADDRNOTAVAIL:
+		if (o->cfg.nports == 0)
+			fprintf(stderr, "%s: process %d and its descendants hold no listening TCP socket\n", prog,
+				(int)o->cfg.pid);
+		else
+			fprintf(stderr, "%s: no listener on port %u (nothing in LISTEN state, TCP, IPv4 or IPv6)%s\n",
+				prog, o->cfg.ports[0], o->cfg.nports > 1 ? " nor on the other ports" : "");
+		break;
+	default:
+		fprintf(stderr, "%s: cannot attach to the kernel's accept path: %s (rerun with -v)\n", prog,
+			strerror(-err));
+	}
+	return 1;
+}
+
+struct run {
+	struct opts *o;
+	struct watch *w;
+	struct watch_snapshot snap[2], first;
+	struct cmd_watch_head head;
+	uint16_t ports[WATCH_MAX_PORTS];
+	struct json_writer j;
+	FILE *jf;
+	bool tty;
+	uint64_t t0;
+};
+
+static const char *ports_text(struct run *r)
+{
+	static char buf[WATCH_MAX_PORTS * 6 + 1];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->head.nports; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%u", i ? "," : "", r->ports[i]);
+	return buf;
+}
+
+static void show(struct run *r, const struct watch_interval *iv, bool total)
+{
+	r->head.t_s = (double)(util_now_ns() - r->t0) / 1e9;
+	if (r->tty)
+		cmd_watch_table(stdout, &r->head, iv, total ? "total" : "interval", !total);
+	else
+		cmd_watch_plain(stdout, &r->head, iv, total ? "total" : "interval");
+	if (!r->jf)
+		return;
+	if (total)
+		json_close(&r->j, ']'); /* the intervals */
+	cmd_watch_json(&r->j, total ? "total" : NULL, &r->head, iv);
+	fflush(r->jf);
+}
+
+/* Sleeps until t (CLOCK_MONOTONIC ns) or a signal. */
+static void sleep_until(uint64_t t)
+{
+	struct timespec ts = {.tv_sec = (time_t)(t / 1000000000u), .tv_nsec = (long)(t % 1000000000u)};
+
+	while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static int loop(struct run *r)
+{
+	struct watch_interval iv;
+	uint64_t next = r->t0, end = r->o->duration > 0 ? r->t0 + (uint64_t)(r->o->duration * 1e9) : 0;
+	struct watch_snapshot *prev = &r->first, *cur = &r->snap[0];
+	int err = 0;
+
+	while (!stop) {
+		next += (uint64_t)(r->o->interval * 1e9);
+		if (end && next > end)
+			next = end;
+		sleep_until(next);
+		err = watch_read(r->w, cur);
+		if (!err)
+			err = watch_report(r->w, prev, cur, r->o->threads, false, &iv);
+		if (err)
+			return err;
+		show(r, &iv, false);
+		watch_interval_free(&iv);
+		prev = cur;
+		cur = cur == &r->snap[0] ? &r->snap[1] : &r->snap[0];
+		if (end && next >= end)
+			break;
+	}
+	/* Ctrl-C: what happened since the last interval counts too. */
+	if (stop)
+		err = watch_read(r->w, prev = cur);
+	if (!err)
+		err = watch_report(r->w, &r->first, prev, r->o->threads, true, &iv);
+	if (err)
+		return err;
+	if (r->tty)
+		fputc('\n', stdout);
+	show(r, &iv, true);
+	watch_interval_free(&iv);
+	return 0;
+}
+
+static int run(struct opts *o)
+{
+	struct run r = {.o = o};
+	struct sigaction sa = {.sa_handler = on_signal};
+	int err, rc = 1;
+
+	if (o->json && !(r.jf = fopen(o->json, "w"))) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, o->json, strerror(errno));
+		return 1;
+	}
+	err = watch_open(&r.w, &o->cfg);
+	if (err) {
+		if (r.jf)
+			fclose(r.jf);
+		if (o->json)
+			unlink(o->json);
+		return open_error(o, err);
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	r.tty = !o->plain && isatty(STDOUT_FILENO);
+	r.head.ports = r.ports;
+	r.head.nports = watch_ports(r.w, r.ports, WATCH_MAX_PORTS);
+	r.head.pid = (int)o->cfg.pid;
+	err = watch_read(r.w, &r.first);
+	r.head.sys_exit = r.first.sys_exit;
+	r.t0 = r.first.t_ns;
+	/* Attached: from here every accept is counted (scripts wait for this). */
+	if (!err)
+		fprintf(stderr, "%s: watching port%s %s (%s)\n", prog, r.head.nports > 1 ? "s" : "", ports_text(&r),
+			r.first.sys_exit ? "accepts at sys_exit" : "accepts at fexit");
+	if (!err && r.jf) {
+		json_init(&r.j, r.jf);
+		json_open(&r.j, NULL, '{');
+		json_open(&r.j, "ports", '[');
+		for (size_t i = 0; i < r.head.nports; i++)
+			json_u64(&r.j, NULL, r.ports[i]);
+		json_close(&r.j, ']');
+		if (o->cfg.pid)
+			json_u64(&r.j, "pid", (uint64_t)o->cfg.pid);
+		json_str(&r.j, "probe", r.first.sys_exit ? "sys_exit" : "fexit");
+		json_num(&r.j, "interval_s", o->interval);
+		json_open(&r.j, "intervals", '[');
+	}
+	if (!err)
+		err = loop(&r);
+	if (err)
+		fprintf(stderr, "%s: reading the counters failed: %s\n", prog, strerror(-err));
+	else
+		rc = 0;
+	if (r.jf) {
+		if (!err) {
+			json_close(&r.j, '}');
+			fputc('\n', r.jf);
+		}
+		if (fclose(r.jf) != 0 && !err) {
+			fprintf(stderr, "%s: writing '%s': %s\n", prog, o->json, strerror(errno));
+			rc = 1;
+		}
+	}
+	watch_snapshot_free(&r.snap[0]);
+	watch_snapshot_free(&r.snap[1]);
+	watch_snapshot_free(&r.first);
+	watch_close(r.w);
+	return rc;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct opts o = {0};
+	int rc = parse_opts(argc, argv, &o);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	return run(&o);
+}

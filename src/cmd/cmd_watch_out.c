@@ -1,0 +1,194 @@
+/*
+ * cmd_watch_out.c - how `herd watch` shows an interval: a table refreshed
+ * in place on a terminal, key=value lines otherwise (for grep and awk), and
+ * JSON objects with the same figures (waits in microseconds).
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cmd/cmd_watch.h"
+
+/* A wait in the unit that keeps 2-3 significant digits. */
+static const char *fmt_wait(char *buf, size_t len, uint64_t ns, bool any)
+{
+	if (!any)
+		snprintf(buf, len, "-");
+	else if (ns < 10000)
+		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.0fus", (double)ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.1fms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "%.2fs", (double)ns / 1e9);
+	return buf;
+}
+
+static void fmt_ports(char *buf, size_t len, const struct cmd_watch_head *h)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < h->nports && o + 8 < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%u", i ? "," : "", h->ports[i]);
+}
+
+static pid_t busiest_pid(const struct watch_interval *iv)
+{
+	pid_t p = 0;
+	uint64_t best = 0;
+
+	for (size_t i = 0; i < iv->nrows; i++)
+		if (iv->rows[i].accepted > best) {
+			best = iv->rows[i].accepted;
+			p = iv->rows[i].tid ? iv->rows[i].tid : iv->rows[i].pid;
+		}
+	return p;
+}
+
+static void table_socks(FILE *f, const struct watch_interval *iv)
+{
+	fprintf(f, "\n%-6s %-5s %10s %7s %7s %8s %9s  %s\n", "PORT", "FAM", "INODE", "QUEUE", "PEAK", "BACKLOG",
+		"ACCEPTED", "HELD BY");
+	for (size_t i = 0; i < iv->nsocks; i++) {
+		const struct watch_sock_row *s = &iv->socks[i];
+		fprintf(f, "%-6u %-5s %10" PRIu64 " %7u %7u %8u %9" PRIu64 " ", s->port,
+			s->family == AF_INET6 ? "ipv6" : "ipv4", s->ino, s->qlen, s->qmax, s->backlog, s->accepted);
+		for (unsigned j = 0; j < s->nowners; j++)
+			fprintf(f, "%s%d", j ? "," : " ", (int)s->owners[j]);
+		fputc('\n', f);
+	}
+}
+
+void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch_interval *iv, const char *title,
+		     bool clear)
+{
+	char ports[256], w[6][16];
+
+	fmt_ports(ports, sizeof(ports), h);
+	if (clear)
+		fputs("\033[H\033[2J", f);
+	fprintf(f, "herd watch  port %s%s  %s %.1fs  accepted %" PRIu64 " (%.0f/s)  fairness %.3f  busiest %.1f%%",
+		ports, h->sys_exit ? " (sys_exit)" : "", title, iv->seconds, iv->accepted,
+		iv->seconds > 0 ? (double)iv->accepted / iv->seconds : 0.0, iv->fairness, 100 * iv->busiest_share);
+	if (iv->accepted)
+		fprintf(f, " (pid %d)", (int)busiest_pid(iv));
+	fprintf(f, "\nqueue wait p50 %s p99 %s max %s  ListenOverflows +%" PRIu64 "  ListenDrops +%" PRIu64 "\n\n",
+		fmt_wait(w[0], 16, iv->p50_ns, iv->timed), fmt_wait(w[1], 16, iv->p99_ns, iv->timed),
+		fmt_wait(w[2], 16, iv->max_ns, iv->timed), iv->overflows, iv->drops);
+	fprintf(f, "%8s %8s %-15s %9s %6s %9s %8s %8s %8s %8s %7s\n", "PID", "TID", "COMM", "ACCEPTED", "SHARE",
+		"RATE/s", "WAIT p50", "p90", "p99", "max", "CPU s");
+	for (size_t i = 0; i < iv->nrows; i++) {
+		const struct watch_row *r = &iv->rows[i];
+		bool t = r->timed > 0;
+		char tid[16] = "-";
+
+		if (r->tid)
+			snprintf(tid, sizeof(tid), "%d", (int)r->tid);
+		fprintf(f, "%8d %8s %-15s %9" PRIu64 " %5.1f%% %9.1f %8s %8s %8s %8s %7.2f\n", (int)r->pid, tid,
+			r->comm, r->accepted, 100 * r->share, r->rate, fmt_wait(w[0], 16, r->p50_ns, t),
+			fmt_wait(w[1], 16, r->p90_ns, t), fmt_wait(w[2], 16, r->p99_ns, t),
+			fmt_wait(w[3], 16, r->max_ns, t), r->cpu_s);
+	}
+	table_socks(f, iv);
+	fflush(f);
+}
+
+void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch_interval *iv, const char *what)
+{
+	fprintf(f,
+		"%s t=%.2f seconds=%.2f accepted=%" PRIu64 " fairness=%.4f busiest_share=%.4f wait_p50_us=%.1f "
+		"wait_p99_us=%.1f wait_max_us=%.1f listen_overflows=%" PRIu64 " listen_drops=%" PRIu64 "\n",
+		what, h->t_s, iv->seconds, iv->accepted, iv->fairness, iv->busiest_share, (double)iv->p50_ns / 1e3,
+		(double)iv->p99_ns / 1e3, (double)iv->max_ns / 1e3, iv->overflows, iv->drops);
+	for (size_t i = 0; i < iv->nrows; i++) {
+		const struct watch_row *r = &iv->rows[i];
+		fprintf(f,
+			"%s-worker t=%.2f pid=%d tid=%d comm=%s accepted=%" PRIu64 " timed=%" PRIu64
+			" share=%.4f rate=%.1f wait_p50_us=%.1f wait_p90_us=%.1f wait_p99_us=%.1f wait_max_us=%.1f"
+			" cpu_s=%.3f\n",
+			what, h->t_s, (int)r->pid, (int)r->tid, r->comm[0] ? r->comm : "?", r->accepted, r->timed,
+			r->share, r->rate, (double)r->p50_ns / 1e3, (double)r->p90_ns / 1e3, (double)r->p99_ns / 1e3,
+			(double)r->max_ns / 1e3, r->cpu_s);
+	}
+	for (size_t i = 0; i < iv->nsocks; i++) {
+		const struct watch_sock_row *s = &iv->socks[i];
+		fprintf(f,
+			"%s-listener t=%.2f port=%u family=%s inode=%" PRIu64 " queue=%u peak=%u backlog=%u accepted=%" PRIu64
+			" owners=",
+			what, h->t_s, s->port, s->family == AF_INET6 ? "ipv6" : "ipv4", s->ino, s->qlen, s->qmax,
+			s->backlog, s->accepted);
+		for (unsigned j = 0; j < s->nowners; j++)
+			fprintf(f, "%s%d", j ? "," : "", (int)s->owners[j]);
+		fputc('\n', f);
+	}
+	fflush(f);
+}
+
+static void json_wait(struct json_writer *j, uint64_t timed, uint64_t p50, uint64_t p90, uint64_t p99, uint64_t max)
+{
+	json_open(j, "wait_us", '{');
+	json_u64(j, "timed", timed);
+	json_num(j, "p50", (double)p50 / 1e3);
+	json_num(j, "p90", (double)p90 / 1e3);
+	json_num(j, "p99", (double)p99 / 1e3);
+	json_num(j, "max", (double)max / 1e3);
+	json_close(j, '}');
+}
+
+static void json_socks(struct json_writer *j, const struct watch_interval *iv)
+{
+	json_open(j, "listeners", '[');
+	for (size_t i = 0; i < iv->nsocks; i++) {
+		const struct watch_sock_row *s = &iv->socks[i];
+		json_open(j, NULL, '{');
+		json_u64(j, "port", s->port);
+		json_str(j, "family", s->family == AF_INET6 ? "ipv6" : "ipv4");
+		json_u64(j, "inode", s->ino);
+		json_u64(j, "queue", s->qlen);
+		json_u64(j, "queue_peak", s->qmax);
+		json_u64(j, "backlog", s->backlog);
+		json_u64(j, "accepted", s->accepted);
+		json_open(j, "owners", '[');
+		for (unsigned k = 0; k < s->nowners; k++)
+			json_u64(j, NULL, (uint64_t)s->owners[k]);
+		json_close(j, ']');
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+void cmd_watch_json(struct json_writer *j, const char *k, const struct cmd_watch_head *h,
+		    const struct watch_interval *iv)
+{
+	json_open(j, k, '{');
+	json_num(j, "t_s", h->t_s);
+	json_num(j, "seconds", iv->seconds);
+	json_u64(j, "accepted", iv->accepted);
+	json_num(j, "fairness", iv->fairness);
+	json_num(j, "busiest_share", iv->busiest_share);
+	json_u64(j, "listen_overflows", iv->overflows);
+	json_u64(j, "listen_drops", iv->drops);
+	json_wait(j, iv->timed, iv->p50_ns, iv->p90_ns, iv->p99_ns, iv->max_ns);
+	json_open(j, "workers", '[');
+	for (size_t i = 0; i < iv->nrows; i++) {
+		const struct watch_row *r = &iv->rows[i];
+		json_open(j, NULL, '{');
+		json_u64(j, "pid", (uint64_t)r->pid);
+		if (r->tid)
+			json_u64(j, "tid", (uint64_t)r->tid);
+		json_str(j, "comm", r->comm);
+		json_u64(j, "accepted", r->accepted);
+		json_num(j, "share", r->share);
+		json_num(j, "rate", r->rate);
+		json_num(j, "cpu_s", r->cpu_s);
+		json_wait(j, r->timed, r->p50_ns, r->p90_ns, r->p99_ns, r->max_ns);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+	json_socks(j, iv);
+	json_close(j, '}');
+}

@@ -1,0 +1,34 @@
+/*
+ * noise.h - the machine's noise during a lab run (other processes' CPU
+ * time, steal) and the CPU sets of server and load generator. Internal to
+ * src/lab/; the results land in struct lab_noise (lab.h).
+ */
+#ifndef HERD_LAB_NOISE_H
+#define HERD_LAB_NOISE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lab/lab.h"
+
+/* One reading of the clock, /proc/stat and getrusage. */
+struct lab_noise_mark {
+	bool ok; /* /proc/stat was read */
+	uint64_t t_ns;
+	double busy_s, steal_s;	  /* all CPUs, since boot */
+	double self_s, children_s; /* this process; its reaped children */
+};
+
+/* Takes a reading; 0, or -errno when /proc/stat is unreadable (m->ok false). */
+int lab_noise_mark(struct lab_noise_mark *m);
+/* Fills n's time figures from two readings and the requests sent between. */
+void lab_noise_finish(const struct lab_noise_mark *a, const struct lab_noise_mark *b, uint64_t requests,
+		      struct lab_noise *n);
+/* Decides the CPU sets (n->split, n->server_cpus, n->loadgen_cpus) and, when
+ * split, pins the calling thread (and the bench threads it will start) to
+ * the load generator's half. 0 or -errno. */
+int lab_cpu_split(struct lab_noise *n);
+/* Pins the calling thread to a CPU list ("0-1,4"). 0, -EINVAL, -errno. */
+int lab_apply_cpus(const char *list);
+
+#endif

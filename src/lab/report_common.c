@@ -1,0 +1,195 @@
+/*
+ * report_common.c - the figures every output shows, computed once: each
+ * row of a scenario table is a getter on one run, summarised over the
+ * model's valid repetitions as median and range (an INVALID run never
+ * enters a figure), and the verdict line rendered from the verdict struct.
+ */
+#include "lab/report_common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static double g_rps(const struct lab_result *r) { return r->throughput; }
+static double g_p50(const struct lab_result *r) { return r->lat.p50; }
+static double g_p90(const struct lab_result *r) { return r->lat.p90; }
+static double g_p99(const struct lab_result *r) { return r->lat.p99; }
+static double g_p999(const struct lab_result *r) { return r->lat.p999; }
+static double g_max(const struct lab_result *r) { return r->lat.max; }
+static double g_mean(const struct lab_result *r) { return r->lat.mean; }
+static double g_sd(const struct lab_result *r) { return r->lat.stddev; }
+static double g_jcpu(const struct lab_result *r) { return r->stats_ok ? r->bal.jain_cpu : NAN; }
+static double g_jconn(const struct lab_result *r) { return r->stats_ok ? r->bal.jain_conn : NAN; }
+static double g_momcpu(const struct lab_result *r) { return r->stats_ok ? r->bal.max_over_min_cpu : NAN; }
+static double g_momconn(const struct lab_result *r) { return r->stats_ok ? r->bal.max_over_min_conn : NAN; }
+static double g_top(const struct lab_result *r) { return r->stats_ok ? r->bal.max_share_conn : NAN; }
+static double g_cpureq(const struct lab_result *r) { return r->stats_ok ? r->cpu_us_per_request : NAN; }
+
+const struct report_row report_rows[REPORT_ROWS] = {
+	{"req/s", "throughput_rps", g_rps, RK_RATE},
+	{"p50 ms", "p50_ms", g_p50, RK_MS},
+	{"p90 ms", "p90_ms", g_p90, RK_MS},
+	{"p99 ms", "p99_ms", g_p99, RK_MS},
+	{"p99.9 ms", "p99.9_ms", g_p999, RK_MS},
+	{"max ms", "max_ms", g_max, RK_MS},
+	{"mean ms", "mean_ms", g_mean, RK_MS},
+	{"stddev ms", "stddev_ms", g_sd, RK_MS},
+	{"Jain CPU", "jain_cpu", g_jcpu, RK_RATIO},
+	{"Jain conns", "jain_connections", g_jconn, RK_RATIO},
+	{"max/min CPU", "max_over_min_cpu", g_momcpu, RK_RATIO},
+	{"max/min conns", "max_over_min_connections", g_momconn, RK_RATIO},
+	{"top conn share", "max_share_connections", g_top, RK_SHARE},
+	{"CPU us/req", "cpu_us_per_request", g_cpureq, RK_US},
+};
+
+const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t step)
+{
+	if (sc == REPORT_CALM)
+		return &r->stall_calm;
+	if (sc == LAB_SWEEP)
+		return step < r->nsteps ? &r->steps[step] : NULL;
+	return &r->runs[sc];
+}
+
+void report_spread(const struct lab_model *m, int sc, size_t step, const struct report_row *row,
+		   struct lab_spread *s)
+{
+	double v[m->nreps ? m->nreps : 1];
+	size_t n = 0;
+	for (size_t k = 0; k < m->nreps; k++) {
+		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
+		if (r && r->ran && r->valid)
+			v[n++] = row->get(r);
+	}
+	lab_spread_of(v, n, s);
+}
+
+void report_stall_ratio(const struct lab_model *m, struct lab_spread *s)
+{
+	double v[m->nreps ? m->nreps : 1];
+	size_t n = 0;
+	for (size_t k = 0; k < m->nreps; k++) {
+		const struct lab_result *st = &m->reps[k].runs[LAB_STALL], *calm = &m->reps[k].stall_calm;
+		if (st->valid && calm->valid && calm->lat.p99 > 0)
+			v[n++] = st->lat.p99 / calm->lat.p99;
+	}
+	lab_spread_of(v, n, s);
+}
+
+void report_validity(const struct lab_model *m, int sc, size_t step, size_t *ran, size_t *invalid)
+{
+	*ran = *invalid = 0;
+	for (size_t k = 0; k < m->nreps; k++) {
+		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
+		if (!r || !r->ran)
+			continue;
+		(*ran)++;
+		*invalid += !r->valid;
+	}
+}
+
+void report_fmt(enum report_kind k, double v, char *b, size_t len)
+{
+	if (!isfinite(v)) {
+		snprintf(b, len, "inf");
+		return;
+	}
+	switch (k) {
+	case RK_MS:
+		snprintf(b, len, v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v);
+		return;
+	case RK_RATIO: snprintf(b, len, "%.2f", v); return;
+	case RK_SHARE: snprintf(b, len, "%.0f%%", 100 * v); return;
+	case RK_RATE:
+	case RK_US: snprintf(b, len, "%.0f", v); return;
+	}
+	snprintf(b, len, "?");
+}
+
+void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, size_t valid, char *b, size_t len)
+{
+	if (ran == 0) {
+		snprintf(b, len, "-");
+		return;
+	}
+	if (valid == 0 || s->n == 0) {
+		/* No valid run, or only undefined values (a worker got nothing). */
+		snprintf(b, len, valid == 0 ? "INVALID" : "inf");
+		return;
+	}
+	char med[24], lo[24], hi[24];
+	report_fmt(k, s->median, med, sizeof med);
+	if (s->n == 1) {
+		snprintf(b, len, "%s", med);
+		return;
+	}
+	report_fmt(k, s->min, lo, sizeof lo);
+	report_fmt(k, s->max, hi, sizeof hi);
+	snprintf(b, len, "%s (%s-%s)", med, lo, hi);
+}
+
+const char *report_balances_word(const struct lab_verdict *v)
+{
+	if (v->one_worker)
+		return "n/a";
+	if (v->balances == LAB_YES && v->under_load_only)
+		return "UNDER LOAD ONLY";
+	return lab_answer_name(v->balances);
+}
+
+/* " figure median (min-max) [reason]" for one judged question. */
+static size_t judgement_text(const struct lab_judgement *j, char *buf, size_t len)
+{
+	if (j->answer == LAB_NONE || len == 0)
+		return 0;
+	char cell[64];
+	report_cell(&j->value, j->figure && strstr(j->figure, "share") ? RK_SHARE : RK_RATIO, 1, 1, cell, sizeof cell);
+	int w = j->answer == LAB_UNSURE ? snprintf(buf, len, "%s%s %s: UNSURE, %s", "", j->figure, cell, j->reason)
+					: snprintf(buf, len, "%s %s", j->figure, cell);
+	return w > 0 ? (size_t)w : 0;
+}
+
+void report_verdict_line(const struct lab_model *m, char *buf, size_t len)
+{
+	if (!m->available) {
+		snprintf(buf, len, "unavailable: %s", m->reason ? m->reason : "not run");
+		return;
+	}
+	const struct lab_verdict *v = &m->verdict;
+	char bal[512] = "", tail[512] = "";
+	size_t off = 0;
+	for (int q = LAB_Q_LOAD; q <= LAB_Q_IDLE && off < sizeof bal; q++) {
+		if (off && v->q[q].answer != LAB_NONE)
+			off += (size_t)snprintf(bal + off, sizeof bal - off, "; ");
+		off += judgement_text(&v->q[q], bal + off, sizeof bal - off);
+	}
+	off = 0;
+	for (int q = LAB_Q_CV; q <= LAB_Q_STALL && off < sizeof tail; q++) {
+		if (off && v->q[q].answer != LAB_NONE)
+			off += (size_t)snprintf(tail + off, sizeof tail - off, "; ");
+		off += judgement_text(&v->q[q], tail + off, sizeof tail - off);
+	}
+	snprintf(buf, len, "balances? %s (%s); flat tail? %s (%s)%s", report_balances_word(v),
+		 v->one_worker ? "one worker" : bal[0] ? bal : "not run", lab_answer_name(v->flat_tail),
+		 tail[0] ? tail : "not run", m->invalid ? "; has INVALID runs" : "");
+}
+
+bool report_pooled_workers(const struct lab_model *m, int sc, struct lab_worker *out, size_t max, size_t *n)
+{
+	*n = 0;
+	memset(out, 0, max * sizeof *out);
+	for (size_t k = 0; k < m->nreps; k++) {
+		const struct lab_result *r = report_pick(&m->reps[k], sc, 0);
+		if (!r || !r->ran || !r->valid || !r->stats_ok)
+			continue;
+		for (size_t w = 0; w < r->nworkers && w < max; w++) {
+			out[w].index = (unsigned)w;
+			out[w].accepted += r->workers[w].accepted;
+			out[w].requests += r->workers[w].requests;
+			out[w].cpu_us += r->workers[w].cpu_us;
+		}
+		if (r->nworkers > *n)
+			*n = r->nworkers < max ? r->nworkers : max;
+	}
+	return *n > 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * report_common.h - what the three outputs (report_text.c, report_json.c,
+ * report_html.c) share: the rows of a scenario table as a table of getters,
+ * the median/range of a figure over the valid repetitions, number
+ * formatting, and the verdict line. Internal to src/lab/.
+ */
+#ifndef HERD_LAB_REPORT_COMMON_H
+#define HERD_LAB_REPORT_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lab/lab.h"
+
+/* A result inside a repetition: a scenario's run, the stall's calm twin
+ * (REPORT_CALM), or sweep step `step` (sc LAB_SWEEP). */
+#define REPORT_CALM LAB_SCENARIO_COUNT
+const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t step);
+
+enum report_kind { RK_MS, RK_RATIO, RK_RATE, RK_SHARE, RK_US };
+
+/* One figure of a run: how the tables label it, its JSON key, its getter
+ * (NAN: undefined) and how it is formatted. */
+struct report_row {
+	const char *label;
+	const char *json;
+	double (*get)(const struct lab_result *r);
+	enum report_kind kind;
+};
+enum { REPORT_ROWS = 14 };
+extern const struct report_row report_rows[REPORT_ROWS];
+
+/* The spread of one row over the model's valid results at (sc, step). */
+void report_spread(const struct lab_model *m, int sc, size_t step, const struct report_row *row,
+		   struct lab_spread *s);
+/* The spread of stall p99 / calm p99 over the repetitions with both valid. */
+void report_stall_ratio(const struct lab_model *m, struct lab_spread *s);
+/* How many repetitions ran (sc, step) and how many of those were INVALID. */
+void report_validity(const struct lab_model *m, int sc, size_t step, size_t *ran, size_t *invalid);
+
+/* One number in the row's format. */
+void report_fmt(enum report_kind k, double v, char *b, size_t len);
+/* A cell: "median (min-max)", just the value when there is one, "-" when
+ * none of `ran` runs ran, "INVALID" when none of them was valid, "inf" when
+ * the figure is undefined in every valid one. */
+void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, size_t valid, char *b, size_t len);
+
+/* The verdict line ("balances? YES (...); flat tail? UNSURE (...)"). */
+void report_verdict_line(const struct lab_model *m, char *buf, size_t len);
+/* The balances? answer as shown: YES, NO, UNSURE, UNDER LOAD ONLY, n/a. */
+const char *report_balances_word(const struct lab_verdict *v);
+
+/* Per-worker counters summed over the valid repetitions of sc (pooled, in
+ * slot order); *n workers. Returns false when none had counters. */
+bool report_pooled_workers(const struct lab_model *m, int sc, struct lab_worker *out, size_t max, size_t *n);
+
+#endif

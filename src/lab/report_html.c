@@ -1,0 +1,640 @@
+/*
+ * report_html.c - the lab's results as one self-contained HTML page (inline
+ * CSS and SVG, no script, nothing fetched): the noise header, the verdicts
+ * question by question, per-worker share bars (summed over the valid
+ * repetitions), latency percentile curves (median over the repetitions with
+ * the min-max band), p99 against offered load (median with min-max
+ * whiskers), the tables (median and range per cell), the histograms and
+ * every INVALID run.
+ */
+#include "lab/report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lab/report_common.h"
+
+/* ------------------------------------------------------------------ HTML */
+
+static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+				      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+#define NPALETTE (sizeof palette / sizeof palette[0])
+
+static void html_esc(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+/* A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten. */
+static double nice_ceil(double v)
+{
+	if (!(v > 0) || !isfinite(v))
+		return 1;
+	double p = pow(10, floor(log10(v)));
+	for (int k = 0; k < 3; k++) {
+		double m = (double[]){1, 2, 5}[k] * p;
+		if (v <= m)
+			return m;
+	}
+	return 10 * p;
+}
+
+static void svg_share_bars(FILE *f, const char *name, const struct lab_worker *wk, size_t nw, size_t color)
+{
+	const int W = 250, H = 150, L = 34, B = 22, T = 26;
+	int pw = W - L - 6, ph = H - T - B;
+	struct lab_balance bal;
+	lab_balance_compute(wk, nw, &bal);
+	uint64_t tc = 0, tu = 0;
+	for (size_t w = 0; w < nw; w++) {
+		tc += wk[w].accepted;
+		tu += wk[w].cpu_us;
+	}
+	fprintf(f, "<svg class=\"bars\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">", W, H, W, H);
+	fprintf(f, "<text x=\"%d\" y=\"14\" class=\"t\" fill=\"%s\">", L, palette[color % NPALETTE]);
+	html_esc(f, name);
+	fprintf(f, "</text><text x=\"%d\" y=\"14\" text-anchor=\"end\">Jain CPU %.2f, conns %.2f</text>", W - 4,
+		bal.jain_cpu, bal.jain_conn);
+	for (int k = 0; k <= 4; k++) {
+		double y = T + ph - ph * k / 4.0;
+		fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>", L, L + pw, y, y);
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%d%%</text>", L - 3, y + 4, k * 25);
+	}
+	size_t n = nw ? nw : 1;
+	double slot = (double)pw / (double)n, bw = slot * 0.36;
+	for (size_t w = 0; w < nw; w++) {
+		double cs = tc ? (double)wk[w].accepted / (double)tc : 0;
+		double u = tu ? (double)wk[w].cpu_us / (double)tu : 0;
+		double x = L + slot * (double)w + slot * 0.12;
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"conn\"><title>worker %zu: %.1f%% of connections</title></rect>",
+			x, T + ph - ph * cs, bw, ph * cs, w, 100 * cs);
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"cpu\"><title>worker %zu: %.1f%% of CPU time</title></rect>",
+			x + bw, T + ph - ph * u, bw, ph * u, w, 100 * u);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">w%zu</text>", x + bw, H - 6, w);
+	}
+	double fair = T + ph - ph / (double)n;
+	fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"fair\"/>", L, L + pw, fair, fair);
+	fprintf(f, "</svg>\n");
+}
+
+/* x position of a percentile on the log tail axis: -log10(1 - p/100), with
+ * 100 (the max) drawn half a decade after 99.99. */
+static double tail_x(double p)
+{
+	if (p >= 100)
+		return 4.5;
+	double t = -log10(1 - p / 100);
+	return t > 4.4 ? 4.4 : t;
+}
+
+static void svg_legend(FILE *f, const struct lab_report *rep, const bool *shown, int x, int y)
+{
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		if (!shown[i])
+			continue;
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"4\" fill=\"%s\"/>", x, y - 4,
+			palette[i % NPALETTE]);
+		fprintf(f, "<text x=\"%d\" y=\"%d\">", x + 16, y);
+		html_esc(f, rep->models[i].name);
+		fprintf(f, "</text>");
+		y += 16;
+	}
+}
+
+/* The median curve of a model's valid runs of sc, and the min-max band. */
+static bool median_curve(const struct lab_model *m, int sc, struct lab_spread *out)
+{
+	double v[m->nreps ? m->nreps : 1];
+	bool any = false;
+	for (int k = 0; k < LAB_CURVE_POINTS; k++) {
+		size_t n = 0;
+		for (size_t r = 0; r < m->nreps; r++) {
+			const struct lab_result *x = &m->reps[r].runs[sc];
+			if (x->ran && x->valid && x->done > 0)
+				v[n++] = x->curve[k];
+		}
+		lab_spread_of(v, n, &out[k]);
+		any = any || out[k].n > 0;
+	}
+	return any && m->available;
+}
+
+static void percentile_axes(FILE *f, int L, int T, int pw, int ph, int H, double ymax)
+{
+	for (int k = 0; k <= 5; k++) {
+		double y = T + ph - ph * k / 5.0;
+		fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>", L, L + pw, y, y);
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>", L - 4, y + 4, ymax * k / 5);
+	}
+	static const struct {
+		double p;
+		const char *label;
+	} ticks[] = {{0, "0%"}, {90, "90%"}, {99, "99%"}, {99.9, "99.9%"}, {99.99, "99.99%"}, {100, "max"}};
+	for (size_t k = 0; k < sizeof ticks / sizeof ticks[0]; k++) {
+		double x = L + pw * tail_x(ticks[k].p) / 4.5;
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"grid\"/>", x, x, T, T + ph);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", x, T + ph + 16, ticks[k].label);
+	}
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">percentile (log scale towards the tail)</text>",
+		L + pw / 2, H - 4);
+	fprintf(f, "<text x=\"12\" y=\"%d\" transform=\"rotate(-90 12 %d)\" text-anchor=\"middle\">latency ms</text>",
+		T + ph / 2, T + ph / 2);
+}
+
+static void svg_percentiles(FILE *f, const struct lab_report *rep, int sc)
+{
+	const int W = 555, H = 320, L = 50, R = 118, T = 16, B = 40;
+	int pw = W - L - R, ph = H - T - B;
+	double ymax = 0;
+	size_t nm = rep->nmodels ? rep->nmodels : 1;
+	bool shown[nm];
+	struct lab_spread (*curves)[LAB_CURVE_POINTS] = calloc(nm, sizeof *curves);
+	if (!curves)
+		return;
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		shown[i] = median_curve(&rep->models[i], sc, curves[i]);
+		if (shown[i] && curves[i][LAB_CURVE_POINTS - 1].max > ymax)
+			ymax = curves[i][LAB_CURVE_POINTS - 1].max;
+	}
+	ymax = nice_ceil(ymax);
+	fprintf(f, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">", W, H, W, H);
+	percentile_axes(f, L, T, pw, ph, H, ymax);
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		if (!shown[i])
+			continue;
+		/* The band: min along the curve, then max back. */
+		fprintf(f, "<polygon class=\"band\" fill=\"%s\" points=\"", palette[i % NPALETTE]);
+		for (int k = 0; k < 2 * LAB_CURVE_POINTS; k++) {
+			int p = k < LAB_CURVE_POINTS ? k : 2 * LAB_CURVE_POINTS - 1 - k;
+			const struct lab_spread *c = &curves[i][p];
+			double v = k < LAB_CURVE_POINTS ? c->min : c->max;
+			fprintf(f, "%.1f,%.1f ", L + pw * tail_x(lab_curve_percentiles[p]) / 4.5,
+				T + ph - ph * ((isfinite(v) ? v : 0) / ymax));
+		}
+		fprintf(f, "\"/><polyline class=\"line\" stroke=\"%s\" points=\"", palette[i % NPALETTE]);
+		for (int k = 0; k < LAB_CURVE_POINTS; k++) {
+			double v = curves[i][k].median;
+			fprintf(f, "%.1f,%.1f ", L + pw * tail_x(lab_curve_percentiles[k]) / 4.5,
+				T + ph - ph * ((isfinite(v) ? v : 0) / ymax));
+		}
+		fprintf(f, "\"/>");
+	}
+	free(curves);
+	svg_legend(f, rep, shown, L + pw + 16, T + 12);
+	fprintf(f, "</svg>\n");
+}
+
+/* The p99 spread of every sweep step of model m. */
+static void sweep_points(const struct lab_model *m, size_t nsteps, struct lab_spread *p99)
+{
+	for (size_t k = 0; k < nsteps; k++)
+		report_spread(m, LAB_SWEEP, k, &report_rows[3], &p99[k]);
+}
+
+struct sweep_scale {
+	int L, T, pw, ph;
+	double xmax, lo, decades;
+};
+
+static double sweep_y(const struct sweep_scale *sc, double v)
+{
+	return sc->T + sc->ph - sc->ph * log10(v / sc->lo) / sc->decades;
+}
+
+static void sweep_model(FILE *f, const struct sweep_scale *sc, const struct lab_config *cfg, const struct lab_model *m,
+			size_t color)
+{
+	struct lab_spread p99[cfg->nfractions ? cfg->nfractions : 1];
+	sweep_points(m, cfg->nfractions, p99);
+	fprintf(f, "<polyline class=\"line\" stroke=\"%s\" points=\"", palette[color % NPALETTE]);
+	for (size_t k = 0; k < cfg->nfractions; k++)
+		if (p99[k].n && p99[k].median > 0)
+			fprintf(f, "%.1f,%.1f ", sc->L + sc->pw * cfg->fractions[k] * m->capacity / sc->xmax,
+				sweep_y(sc, p99[k].median));
+	fprintf(f, "\"/>");
+	for (size_t k = 0; k < cfg->nfractions; k++) {
+		if (!p99[k].n || !(p99[k].min > 0))
+			continue;
+		double x = sc->L + sc->pw * cfg->fractions[k] * m->capacity / sc->xmax;
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>", x, x,
+			sweep_y(sc, p99[k].min), sweep_y(sc, p99[k].max), palette[color % NPALETTE]);
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", x, sweep_y(sc, p99[k].median),
+			palette[color % NPALETTE]);
+		html_esc(f, m->name);
+		fprintf(f, ": %.0f req/s offered, p99 %.2f ms (%.2f-%.2f)</title></circle>",
+			cfg->fractions[k] * m->capacity, p99[k].median, p99[k].min, p99[k].max);
+	}
+}
+
+static void sweep_axes(FILE *f, const struct sweep_scale *sc, int H)
+{
+	for (double d = sc->lo; d <= sc->lo * pow(10, sc->decades) * 1.0001; d *= 10) {
+		double y = sweep_y(sc, d);
+		fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>", sc->L, sc->L + sc->pw, y, y);
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>", sc->L - 4, y + 4, d);
+	}
+	for (int k = 0; k <= 5; k++) {
+		double x = sc->L + sc->pw * k / 5.0;
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"grid\"/>", x, x, sc->T, sc->T + sc->ph);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>", x, sc->T + sc->ph + 16,
+			sc->xmax * k / 5);
+	}
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">offered load, requests/s (open loop)</text>",
+		sc->L + sc->pw / 2, H - 4);
+	fprintf(f, "<text x=\"12\" y=\"%d\" transform=\"rotate(-90 12 %d)\" text-anchor=\"middle\">p99 ms (log)</text>",
+		sc->T + sc->ph / 2, sc->T + sc->ph / 2);
+}
+
+static void svg_sweep(FILE *f, const struct lab_report *rep)
+{
+	const struct lab_config *cfg = rep->cfg;
+	const int W = 555, H = 320, R = 118, B = 40;
+	struct sweep_scale sc = {.L = 50, .T = 16};
+	sc.pw = W - sc.L - R;
+	sc.ph = H - sc.T - B;
+	double ymin = INFINITY, ymax = 0;
+	bool shown[rep->nmodels ? rep->nmodels : 1];
+	struct lab_spread p99[cfg->nfractions ? cfg->nfractions : 1];
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		const struct lab_model *m = &rep->models[i];
+		shown[i] = m->available && m->capacity > 0;
+		if (!shown[i])
+			continue;
+		sweep_points(m, cfg->nfractions, p99);
+		for (size_t k = 0; k < cfg->nfractions; k++) {
+			if (!p99[k].n)
+				continue;
+			sc.xmax = fmax(sc.xmax, cfg->fractions[k] * m->capacity);
+			ymax = fmax(ymax, p99[k].max);
+			if (p99[k].min > 0)
+				ymin = fmin(ymin, p99[k].min);
+		}
+	}
+	sc.xmax = nice_ceil(sc.xmax);
+	/* Log scale from a decade boundary below the smallest p99. */
+	sc.lo = isfinite(ymin) ? pow(10, floor(log10(ymin))) : 0.1;
+	double hi = ymax > sc.lo ? pow(10, ceil(log10(ymax))) : sc.lo * 10;
+	sc.decades = log10((hi > sc.lo ? hi : sc.lo * 10) / sc.lo);
+	fprintf(f, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">", W, H, W, H);
+	sweep_axes(f, &sc, H);
+	for (size_t i = 0; i < rep->nmodels; i++)
+		if (shown[i])
+			sweep_model(f, &sc, cfg, &rep->models[i], i);
+	svg_legend(f, rep, shown, sc.L + sc.pw + 16, sc.T + 12);
+	fprintf(f, "</svg>\n");
+}
+
+static void html_head_row(FILE *f, const struct lab_report *rep, const char *first)
+{
+	fprintf(f, "<table><thead><tr><th>%s</th>", first);
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		fprintf(f, "<th style=\"color:%s\">", palette[i % NPALETTE]);
+		html_esc(f, rep->models[i].name);
+		fprintf(f, "</th>");
+	}
+	fprintf(f, "</tr></thead><tbody>\n");
+}
+
+static void html_row(FILE *f, const struct lab_report *rep, const char *label, int sc, size_t step,
+		     const struct report_row *row)
+{
+	fprintf(f, "<tr><td>%s</td>", label);
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		const struct lab_model *m = &rep->models[i];
+		size_t ran, invalid;
+		report_validity(m, sc, step, &ran, &invalid);
+		struct lab_spread s;
+		if (row)
+			report_spread(m, sc, step, row, &s);
+		else
+			report_stall_ratio(m, &s);
+		char c[64];
+		report_cell(&s, row ? row->kind : RK_RATIO, m->available ? ran : 0, ran - invalid, c, sizeof c);
+		fprintf(f, "<td>%s</td>", c);
+	}
+	fprintf(f, "</tr>\n");
+}
+
+static void html_valid_row(FILE *f, const struct lab_report *rep, int sc, size_t step)
+{
+	fprintf(f, "<tr><td>valid runs</td>");
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		size_t ran, invalid;
+		report_validity(&rep->models[i], sc, step, &ran, &invalid);
+		if (ran == 0)
+			fprintf(f, "<td>-</td>");
+		else
+			fprintf(f, "<td%s>%s%zu/%zu</td>", invalid ? " class=\"no\"" : "", invalid ? "INVALID " : "",
+				ran - invalid, ran);
+	}
+	fprintf(f, "</tr>\n");
+}
+
+static void html_table(FILE *f, const struct lab_report *rep, int sc)
+{
+	html_head_row(f, rep, "");
+	html_valid_row(f, rep, sc, 0);
+	for (int row = 0; row < REPORT_ROWS; row++)
+		html_row(f, rep, report_rows[row].label, sc, 0, &report_rows[row]);
+	if (sc == LAB_STALL) {
+		html_row(f, rep, "calm p99 ms", REPORT_CALM, 0, &report_rows[3]);
+		html_row(f, rep, "p99 / calm p99", LAB_STALL, 0, NULL);
+	}
+	fprintf(f, "</tbody></table>\n");
+}
+
+static void html_sweep_table(FILE *f, const struct lab_report *rep)
+{
+	const struct lab_config *cfg = rep->cfg;
+	html_head_row(f, rep, "offered");
+	fprintf(f, "<tr><td>capacity req/s (median seed)</td>");
+	for (size_t i = 0; i < rep->nmodels; i++)
+		rep->models[i].available && rep->models[i].capacity > 0
+			? fprintf(f, "<td>%.0f</td>", rep->models[i].capacity)
+			: fprintf(f, "<td>-</td>");
+	fprintf(f, "</tr>\n");
+	for (size_t k = 0; k < cfg->nfractions; k++) {
+		char label[48];
+		snprintf(label, sizeof label, "%.0f%% (p99 ms)", 100 * cfg->fractions[k]);
+		html_row(f, rep, label, LAB_SWEEP, k, &report_rows[3]);
+	}
+	fprintf(f, "</tbody></table>\n");
+}
+
+static int html_hist(FILE *f, const struct lab_model *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	if (!mem)
+		return -errno;
+	int err = report_hist(mem, m);
+	if (fclose(mem) != 0 && !err)
+		err = -EIO;
+	if (!err && len > 0) {
+		fprintf(f, "<pre>");
+		html_esc(f, buf + (buf[0] == '\n'));
+		fprintf(f, "</pre>\n");
+	}
+	free(buf);
+	return err;
+}
+
+static const char html_style[] =
+	"body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;background:#fff;"
+	"max-width:1180px;margin:20px auto;padding:0 18px}"
+	"h1{font-size:22px;margin:0 0 6px}h2{font-size:18px;margin:28px 0 8px;border-bottom:2px solid #eee}"
+	"h3{font-size:15px;margin:16px 0 6px}.meta{color:#555;font-size:13px}code{background:#f3f3f3;padding:1px 4px}"
+	"table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13px;margin:6px 0}"
+	"th,td{padding:3px 9px;border-bottom:1px solid #e4e4e4;text-align:right}"
+	"th:first-child,td:first-child{text-align:left;color:#555}"
+	".flex{display:flex;flex-wrap:wrap;gap:10px}.yes{color:#1a7f37;font-weight:600}.no{color:#c62828;font-weight:600}"
+	".unsure{color:#b26a00;font-weight:600}.band{opacity:.15;stroke:none}"
+	"ul.v li{margin:4px 0}pre{background:#f7f7f7;padding:8px;font-size:11.5px;line-height:1.25;margin:0}"
+	"svg{background:#fff;border:1px solid #eee}svg text{font:11px sans-serif;fill:#333}svg .t{font-weight:600;fill:inherit}"
+	".grid{stroke:#e6e6e6;stroke-width:1}.fair{stroke:#555;stroke-dasharray:4 3}.conn{fill:#4e79a7}.cpu{fill:#f28e2b}"
+	".line{fill:none;stroke-width:2}.key span{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px}";
+
+static const char *answer_class(enum lab_answer a)
+{
+	return a == LAB_YES ? "yes" : a == LAB_NO ? "no" : a == LAB_UNSURE ? "unsure" : "meta";
+}
+
+/* One model's verdict from its struct: the two answers, then each question. */
+static void html_verdict(FILE *f, const struct lab_model *m)
+{
+	const struct lab_verdict *v = &m->verdict;
+	if (!m->available) {
+		fprintf(f, "unavailable: ");
+		html_esc(f, m->reason ? m->reason : "not run");
+		return;
+	}
+	fprintf(f, "balances? <span class=\"%s\">%s</span>; flat tail? <span class=\"%s\">%s</span>%s<ul>",
+		answer_class(v->balances), report_balances_word(v), answer_class(v->flat_tail),
+		lab_answer_name(v->flat_tail), m->invalid ? " <span class=\"no\">(has INVALID runs)</span>" : "");
+	for (int q = 0; q < LAB_Q_COUNT; q++) {
+		const struct lab_judgement *j = &v->q[q];
+		if (j->answer == LAB_NONE)
+			continue;
+		char cell[64];
+		report_cell(&j->value, RK_RATIO, 1, 1, cell, sizeof cell);
+		fprintf(f, "<li>%s %s: <span class=\"%s\">%s</span> <span class=\"meta\">(", j->figure, cell,
+			answer_class(j->answer), lab_answer_name(j->answer));
+		html_esc(f, j->reason);
+		fprintf(f, ")</span></li>");
+	}
+	fprintf(f, "</ul>");
+}
+
+static void html_header(FILE *f, const struct lab_report *rep)
+{
+	const struct lab_config *cfg = rep->cfg;
+	const struct lab_noise *n = &rep->noise;
+	char when[64] = "";
+	struct tm tm;
+	if (gmtime_r(&rep->started, &tm))
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+	fprintf(f, "<h1>herd lab: which accept model balances the load, which keeps the tail flat</h1>\n");
+	fprintf(f, "<p class=\"meta\">Kernel <b>");
+	html_esc(f, rep->kernel);
+	fprintf(f, "</b>, machine ");
+	html_esc(f, rep->machine);
+	fprintf(f, ", <b>%ld CPUs</b>; %s; %.0f s%s.<br>Command: <code>", rep->nproc, when, rep->elapsed_s,
+		rep->interrupted ? "; <b>interrupted, partial results</b>" : "");
+	html_esc(f, rep->cmdline);
+	fprintf(f, "</code><br>%u workers per model, %u repetitions interleaved (every figure: median and min-max "
+		   "over the valid ones), handler burns %u &micro;s of CPU per request, everything on loopback. "
+		   "CPUs: %s%s%s%s.<br>",
+		cfg->workers, cfg->repeat, cfg->cpu_us, n->split ? "servers on " : "servers and load generator share ",
+		n->server_cpus, n->split ? ", load generator on " : "", n->split ? n->loadgen_cpus : "");
+	fprintf(f, "Noise: other processes %.1f s and steal %.1f s of %.0f s &times; %ld CPUs; load generator "
+		   "%.0f &micro;s CPU per request.</p>\n",
+		n->others_s, n->steal_s, n->elapsed_s, n->ncpu, n->loadgen_us_per_request);
+	if (n->noisy) {
+		fprintf(f, "<p class=\"unsure\">Warning: ");
+		html_esc(f, n->warning);
+		fprintf(f, "</p>\n");
+	}
+	if (rep->invalid)
+		fprintf(f, "<p class=\"no\">INVALID: %u bench run(s) lost or could not reconcile requests (listed "
+			   "below); they are left out of every figure.</p>\n",
+			rep->invalid);
+	else
+		fprintf(f, "<p class=\"yes\">Every request reconciled: sent = answered (2xx) = counted by the "
+			   "server's workers.</p>\n");
+}
+
+static void html_invalid_one(FILE *f, const struct lab_model *m, size_t k, const char *what,
+			     const struct lab_result *r)
+{
+	if (!r || !r->ran || r->valid)
+		return;
+	fprintf(f, "<li class=\"no\">INVALID ");
+	html_esc(f, m->name);
+	fprintf(f, " repetition %zu %s: ", k + 1, what);
+	html_esc(f, r->why);
+	fprintf(f, "</li>\n");
+}
+
+static void html_invalid(FILE *f, const struct lab_report *rep)
+{
+	if (!rep->invalid)
+		return;
+	fprintf(f, "<h2>INVALID runs</h2>\n<ul>\n");
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		const struct lab_model *m = &rep->models[i];
+		for (size_t k = 0; k < m->nreps; k++) {
+			const struct lab_rep *r = &m->reps[k];
+			for (int sc = 0; sc < LAB_SWEEP; sc++)
+				html_invalid_one(f, m, k, lab_scenario_name(sc), &r->runs[sc]);
+			html_invalid_one(f, m, k, "stall (calm twin)", &r->stall_calm);
+			for (size_t s = 0; s < r->nsteps; s++)
+				html_invalid_one(f, m, k, "sweep step", &r->steps[s]);
+		}
+	}
+	fprintf(f, "</ul>\n");
+}
+
+static void html_verdicts(FILE *f, const struct lab_report *rep)
+{
+	fprintf(f, "<h2>Verdict</h2>\n<p class=\"meta\">YES or NO only when every valid repetition is beyond the "
+		   "threshold by the margin; otherwise UNSURE. See docs/lab.md.</p>\n<ul class=\"v\">\n");
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		fprintf(f, "<li><b style=\"color:%s\">", palette[i % NPALETTE]);
+		html_esc(f, rep->models[i].name);
+		fprintf(f, "</b> <span class=\"meta\">(");
+		html_esc(f, rep->models[i].summary);
+		fprintf(f, ")</span>: ");
+		html_verdict(f, &rep->models[i]);
+		fprintf(f, "</li>\n");
+	}
+	fprintf(f, "</ul>\n");
+}
+
+static void html_shares(FILE *f, const struct lab_report *rep)
+{
+	static const int share_scenarios[] = {LAB_IDLE, LAB_SEED, LAB_STALL};
+	for (size_t s = 0; s < sizeof share_scenarios / sizeof share_scenarios[0]; s++) {
+		int sc = share_scenarios[s];
+		if (!rep->cfg->scenarios[sc])
+			continue;
+		fprintf(f, "<h2>Per-worker shares: %s</h2>\n<p class=\"meta\">%s. Summed over the valid "
+			   "repetitions. <span class=\"key\"><span style=\"background:#4e79a7\"></span>connections "
+			   "<span style=\"background:#f28e2b\"></span>CPU time</span>; dashed line: the fair share "
+			   "1/n.</p>\n<div class=\"flex\">\n",
+			lab_scenario_name(sc), lab_scenario_summary(sc));
+		for (size_t i = 0; i < rep->nmodels; i++) {
+			struct lab_worker w[64];
+			size_t n;
+			if (report_pooled_workers(&rep->models[i], sc, w, 64, &n))
+				svg_share_bars(f, rep->models[i].name, w, n, i);
+		}
+		fprintf(f, "</div>\n");
+	}
+}
+
+static void html_latency(FILE *f, const struct lab_report *rep)
+{
+	const struct lab_config *cfg = rep->cfg;
+	if (!cfg->scenarios[LAB_SEED] && !cfg->scenarios[LAB_STALL] && !cfg->scenarios[LAB_SWEEP])
+		return;
+	fprintf(f, "<h2>Latency</h2>\n<p class=\"meta\">Percentile curves: the median over the valid repetitions, "
+		   "the band their min-max; the x axis stretches the tail (90%%, 99%%, 99.9%% ... equally spaced). "
+		   "Sweep: each model's steps are fractions of its own median seed capacity, open loop; points are "
+		   "medians, whiskers min-max.</p>\n<div class=\"flex\">\n");
+	for (int sc = LAB_SEED; sc <= LAB_STALL; sc++) {
+		if (!cfg->scenarios[sc] || sc == LAB_IDLE)
+			continue;
+		fprintf(f, "<div><h3>%s: latency percentiles</h3>\n", lab_scenario_name(sc));
+		svg_percentiles(f, rep, sc);
+		fprintf(f, "</div>\n");
+	}
+	if (cfg->scenarios[LAB_SWEEP]) {
+		fprintf(f, "<div><h3>sweep: p99 against offered load</h3>\n");
+		svg_sweep(f, rep);
+		fprintf(f, "</div>\n");
+	}
+	fprintf(f, "</div>\n");
+}
+
+static void html_tables(FILE *f, const struct lab_report *rep)
+{
+	fprintf(f, "<h2>Tables</h2>\n<p class=\"meta\">Each cell: median (min-max) over the valid repetitions.</p>\n");
+	for (int sc = 0; sc < LAB_SCENARIO_COUNT; sc++) {
+		if (!rep->cfg->scenarios[sc])
+			continue;
+		char how[512];
+		lab_scenario_how(sc, rep->cfg, how, sizeof how);
+		fprintf(f, "<h3>%s</h3>\n<p class=\"meta\">%s. ", lab_scenario_name(sc), lab_scenario_summary(sc));
+		html_esc(f, how);
+		fprintf(f, "</p>\n");
+		if (sc == LAB_SWEEP)
+			html_sweep_table(f, rep);
+		else
+			html_table(f, rep, sc);
+	}
+}
+
+static void html_notes(FILE *f, const struct lab_report *rep)
+{
+	bool notes = false;
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		if (!rep->models[i].reason)
+			continue;
+		if (!notes)
+			fprintf(f, "<h2>Notes</h2>\n<ul>\n");
+		notes = true;
+		fprintf(f, "<li><b>");
+		html_esc(f, rep->models[i].name);
+		fprintf(f, "</b>: ");
+		html_esc(f, rep->models[i].reason);
+		fprintf(f, "</li>\n");
+	}
+	if (notes)
+		fprintf(f, "</ul>\n");
+}
+
+int report_html(FILE *f, const struct lab_report *rep)
+{
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		   "<link rel=\"icon\" href=\"data:,\">\n<title>herd lab report</title>\n<style>%s</style></head>\n<body>\n",
+		html_style);
+	html_header(f, rep);
+	html_verdicts(f, rep);
+	html_shares(f, rep);
+	html_latency(f, rep);
+	html_tables(f, rep);
+	if (rep->cfg->scenarios[LAB_SEED]) {
+		fprintf(f, "<h2>Seed latency histograms</h2>\n<p class=\"meta\">The article's figures: mmhistogram "
+			   "output of every seed request's latency (ms) over the valid repetitions, per model.</p>\n"
+			   "<div class=\"flex\">\n");
+		for (size_t i = 0; i < rep->nmodels; i++) {
+			int err = html_hist(f, &rep->models[i]);
+			if (err < 0)
+				return err;
+		}
+		fprintf(f, "</div>\n");
+	}
+	html_invalid(f, rep);
+	html_notes(f, rep);
+	fprintf(f, "<h2>How to read this</h2>\n<p>Jain's fairness index (sum x)&sup2;/(n &middot; sum x&sup2;) is 1 "
+		   "when every worker did the same work and 1/n when one worker did everything. Latency runs from just "
+		   "before connect() to the last byte of the response; in the sweep, from each request's intended "
+		   "send time. Each verdict question, its threshold and margin are listed with the verdict; "
+		   "docs/lab.md says where they come from.</p>\n");
+	fprintf(f, "</body></html>\n");
+	return ferror(f) ? -EIO : 0;
+}

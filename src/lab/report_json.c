@@ -1,0 +1,277 @@
+/*
+ * report_json.c - every number of a lab run as one JSON object: the
+ * configuration, the machine and its noise, and per model and scenario a
+ * `summary` (median, min, max and count of each figure over the valid
+ * repetitions), the validity counts, and every repetition's raw run with
+ * its reconciliation (`valid`, `invalid_reason`, `server_requests`). The
+ * verdict is the struct, question by question.
+ */
+#include "lab/report.h"
+
+#include <errno.h>
+#include <math.h>
+
+#include "lab/report_common.h"
+#include "lib/json.h"
+#include "lib/units.h"
+
+static void spread_json(struct json_writer *j, const char *key, const struct lab_spread *s)
+{
+	json_open(j, key, '{');
+	json_num(j, "median", s->median);
+	json_num(j, "min", s->min);
+	json_num(j, "max", s->max);
+	json_u64(j, "n", s->n);
+	json_close(j, '}');
+}
+
+static void balance_json(struct json_writer *j, const struct lab_result *r)
+{
+	json_open(j, "balance", '{');
+	json_num(j, "jain_cpu", r->bal.jain_cpu);
+	json_num(j, "jain_connections", r->bal.jain_conn);
+	json_num(j, "max_share_cpu", r->bal.max_share_cpu);
+	json_num(j, "min_share_cpu", r->bal.min_share_cpu);
+	json_num(j, "max_share_connections", r->bal.max_share_conn);
+	json_num(j, "min_share_connections", r->bal.min_share_conn);
+	json_num(j, "max_over_min_cpu", r->bal.max_over_min_cpu);
+	json_num(j, "max_over_min_connections", r->bal.max_over_min_conn);
+	json_close(j, '}');
+	json_num(j, "cpu_us_per_request", r->cpu_us_per_request);
+	json_u64(j, "respawns", r->respawns);
+	json_open(j, "workers", '[');
+	for (size_t w = 0; w < r->nworkers; w++) {
+		const struct lab_worker *x = &r->workers[w];
+		json_open(j, NULL, '{');
+		json_u64(j, "index", x->index);
+		json_u64(j, "pid", (uint64_t)(x->pid > 0 ? x->pid : 0));
+		json_u64(j, "connections", x->accepted);
+		json_u64(j, "requests", x->requests);
+		json_num(j, "cpu_ms", (double)x->cpu_us / (double)US_PER_MS);
+		json_bool(j, "respawned", x->respawned);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+static void latency_json(struct json_writer *j, const struct lab_result *r)
+{
+	json_open(j, "latency_ms", '{');
+	json_num(j, "min", r->lat.min);
+	json_num(j, "p50", r->lat.p50);
+	json_num(j, "p90", r->lat.p90);
+	json_num(j, "p99", r->lat.p99);
+	json_num(j, "p99.9", r->lat.p999);
+	json_num(j, "max", r->lat.max);
+	json_num(j, "mean", r->lat.mean);
+	json_num(j, "stddev", r->lat.stddev);
+	json_close(j, '}');
+	json_open(j, "percentile_curve_ms", '[');
+	for (int i = 0; i < LAB_CURVE_POINTS; i++) {
+		json_value(j, NULL);
+		fprintf(j->f, "[%g, %.10g]", lab_curve_percentiles[i], isfinite(r->curve[i]) ? r->curve[i] : 0.0);
+	}
+	json_close(j, ']');
+}
+
+/* One repetition's run, with its reconciliation. */
+static void run_json(struct json_writer *j, const struct lab_result *r)
+{
+	json_open(j, NULL, '{');
+	json_bool(j, "valid", r->valid);
+	json_str(j, "invalid_reason", r->valid ? NULL : r->why);
+	json_u64(j, "requests", r->requests);
+	json_u64(j, "done", r->done);
+	json_u64(j, "failed", r->failed);
+	json_u64(j, "abandoned", r->abandoned);
+	json_u64(j, "non_2xx", r->non2xx);
+	json_u64(j, "server_requests", r->server_requests);
+	json_open(j, "errors", '{');
+	for (int e = 0; e < BENCH_ERR_COUNT; e++)
+		json_u64(j, bench_error_name(e), r->errors[e]);
+	json_close(j, '}');
+	json_u64(j, "connections_opened", r->connections_opened);
+	json_num(j, "duration_s", r->duration_s);
+	json_num(j, "throughput_rps", r->throughput);
+	if (r->offered_rate > 0) {
+		json_num(j, "offered_rps", r->offered_rate);
+		json_num(j, "achieved_rps", r->achieved_rate);
+		json_u64(j, "sent_late", r->sent_late);
+	}
+	latency_json(j, r);
+	json_bool(j, "per_worker_counters", r->stats_ok);
+	if (r->stats_ok)
+		balance_json(j, r);
+	json_close(j, '}');
+}
+
+/* A scenario (or sweep step) of one model: validity, summary, repetitions. */
+static void scenario_json(struct json_writer *j, const char *key, const struct lab_model *m, int sc, size_t step)
+{
+	size_t ran, invalid;
+	report_validity(m, sc, step, &ran, &invalid);
+	json_open(j, key, '{');
+	json_u64(j, "runs", ran);
+	json_u64(j, "invalid_runs", invalid);
+	json_open(j, "summary", '{');
+	for (int row = 0; row < REPORT_ROWS; row++) {
+		struct lab_spread s;
+		report_spread(m, sc, step, &report_rows[row], &s);
+		spread_json(j, report_rows[row].json, &s);
+	}
+	if (sc == LAB_STALL) {
+		struct lab_spread s;
+		report_stall_ratio(m, &s);
+		spread_json(j, "p99_over_calm_p99", &s);
+	}
+	json_close(j, '}');
+	json_open(j, "repetitions", '[');
+	for (size_t k = 0; k < m->nreps; k++) {
+		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
+		if (r && r->ran)
+			run_json(j, r);
+	}
+	json_close(j, ']');
+	json_close(j, '}');
+}
+
+static void sweep_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m)
+{
+	json_open(j, "sweep", '{');
+	json_num(j, "capacity_rps", m->capacity);
+	json_open(j, "steps", '[');
+	for (size_t k = 0; k < cfg->nfractions; k++) {
+		json_open(j, NULL, '{');
+		json_num(j, "fraction", cfg->fractions[k]);
+		json_num(j, "offered_rps", cfg->fractions[k] * m->capacity);
+		scenario_json(j, "step", m, LAB_SWEEP, k);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+	json_close(j, '}');
+}
+
+static void verdict_json(struct json_writer *j, const struct lab_model *m)
+{
+	static const char *const keys[LAB_Q_COUNT] = {"load_balance", "idle_balance", "tail_cv", "stall_growth"};
+	const struct lab_verdict *v = &m->verdict;
+	char line[1400];
+	report_verdict_line(m, line, sizeof line);
+	json_open(j, "verdict", '{');
+	json_str(j, "line", line);
+	json_str(j, "balances", report_balances_word(v));
+	json_str(j, "flat_tail", lab_answer_name(v->flat_tail));
+	for (int q = 0; q < LAB_Q_COUNT; q++) {
+		const struct lab_judgement *x = &v->q[q];
+		json_open(j, keys[q], '{');
+		json_str(j, "answer", lab_answer_name(x->answer));
+		json_str(j, "figure", x->figure);
+		spread_json(j, "value", &x->value);
+		json_num(j, "threshold", x->threshold);
+		json_num(j, "margin", x->margin);
+		json_str(j, "yes_when", x->yes_above ? "above" : "below");
+		json_str(j, "reason", x->reason);
+		json_close(j, '}');
+	}
+	json_close(j, '}');
+}
+
+static void model_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m)
+{
+	json_open(j, NULL, '{');
+	json_str(j, "name", m->name);
+	json_str(j, "summary", m->summary);
+	json_bool(j, "peer", m->peer);
+	json_bool(j, "available", m->available);
+	json_str(j, "reason", m->reason);
+	json_u64(j, "invalid_runs", m->invalid);
+	if (m->available)
+		verdict_json(j, m);
+	json_open(j, "scenarios", '{');
+	for (int sc = 0; m->available && sc < LAB_SCENARIO_COUNT; sc++) {
+		if (!cfg->scenarios[sc])
+			continue;
+		if (sc == LAB_SWEEP) {
+			sweep_json(j, cfg, m);
+			continue;
+		}
+		scenario_json(j, lab_scenario_name(sc), m, sc, 0);
+		if (sc == LAB_STALL)
+			scenario_json(j, "stall_calm", m, REPORT_CALM, 0);
+	}
+	json_close(j, '}');
+	json_close(j, '}');
+}
+
+static void noise_json(struct json_writer *j, const struct lab_noise *n)
+{
+	json_open(j, "noise", '{');
+	json_num(j, "elapsed_s", n->elapsed_s);
+	json_num(j, "cpus", (double)n->ncpu);
+	json_num(j, "busy_s", n->busy_s);
+	json_num(j, "steal_s", n->steal_s);
+	json_num(j, "others_s", n->others_s);
+	json_num(j, "lab_s", n->lab_s);
+	json_num(j, "servers_s", n->servers_s);
+	json_u64(j, "requests", n->requests);
+	json_num(j, "loadgen_us_per_request", n->loadgen_us_per_request);
+	json_bool(j, "cpus_split", n->split);
+	json_str(j, "server_cpus", n->server_cpus);
+	json_str(j, "loadgen_cpus", n->loadgen_cpus);
+	json_bool(j, "noisy", n->noisy);
+	json_str(j, "warning", n->noisy ? n->warning : NULL);
+	json_close(j, '}');
+}
+
+static void config_json(struct json_writer *j, const struct lab_config *cfg)
+{
+	json_open(j, "config", '{');
+	json_num(j, "repeat", cfg->repeat);
+	json_num(j, "workers", cfg->workers);
+	json_num(j, "concurrency", cfg->concurrency);
+	json_num(j, "stall_concurrency", lab_stall_concurrency(cfg));
+	json_num(j, "port", cfg->port);
+	json_u64(j, "requests", cfg->requests);
+	json_u64(j, "idle_requests", cfg->idle_requests);
+	json_num(j, "idle_rate", cfg->idle_rate);
+	json_num(j, "cpu_us", cfg->cpu_us);
+	json_num(j, "stall_every", cfg->stall_every);
+	json_num(j, "stall_ms", cfg->stall_ms);
+	json_num(j, "timeout_s", cfg->timeout_s);
+	json_num(j, "sweep_step_s", cfg->step_s);
+	json_open(j, "sweep_fractions", '[');
+	for (size_t k = 0; k < cfg->nfractions; k++)
+		json_num(j, NULL, cfg->fractions[k]);
+	json_close(j, ']');
+	json_open(j, "scenarios", '[');
+	for (int sc = 0; sc < LAB_SCENARIO_COUNT; sc++)
+		if (cfg->scenarios[sc])
+			json_str(j, NULL, lab_scenario_name(sc));
+	json_close(j, ']');
+	json_close(j, '}');
+}
+
+int report_json(FILE *out, const struct lab_report *rep)
+{
+	struct json_writer jb, *j = &jb;
+	json_init(j, out);
+	json_open(j, NULL, '{');
+	json_str(j, "tool", "herd lab");
+	json_str(j, "command", rep->cmdline);
+	json_str(j, "kernel", rep->kernel);
+	json_str(j, "machine", rep->machine);
+	json_num(j, "nproc", (double)rep->nproc);
+	json_num(j, "started_unix", (double)rep->started);
+	json_num(j, "elapsed_s", rep->elapsed_s);
+	json_bool(j, "interrupted", rep->interrupted);
+	json_bool(j, "valid", rep->invalid == 0);
+	json_u64(j, "invalid_runs", rep->invalid);
+	noise_json(j, &rep->noise);
+	config_json(j, rep->cfg);
+	json_open(j, "models", '[');
+	for (size_t i = 0; i < rep->nmodels; i++)
+		model_json(j, rep->cfg, &rep->models[i]);
+	json_close(j, ']');
+	json_close(j, '}');
+	return ferror(out) ? -EIO : 0;
+}

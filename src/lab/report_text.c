@@ -1,0 +1,283 @@
+/*
+ * report_text.c - the lab's results on the terminal: the noise header, a
+ * table per scenario with the models side by side (each cell the median
+ * and range over the valid repetitions), per-worker shares, the sweep,
+ * the seed article's histograms (through hist_render, the code behind
+ * `herd hist`), the verdicts, and every INVALID run with its reason.
+ */
+#include "lab/report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hist/hist.h"
+#include "lab/report_common.h"
+
+#define LABEL_W 15
+#define TABLE_W 100
+
+static int col_width(const struct lab_report *rep, const struct lab_model *m)
+{
+	int w = (int)strlen(m->name) + 2;
+	/* "median (min-max)" cells need room when there are repetitions. */
+	int min = rep->cfg->repeat > 1 ? 20 : 10;
+	return w < min ? min : w;
+}
+
+/* The first model after `from` that does not fit in TABLE_W columns. */
+static size_t next_group(const struct lab_report *rep, size_t from)
+{
+	int w = LABEL_W;
+	size_t to = from;
+	while (to < rep->nmodels) {
+		int cw = col_width(rep, &rep->models[to]);
+		if (to > from && w + cw > TABLE_W)
+			break;
+		w += cw;
+		to++;
+	}
+	return to;
+}
+
+static void header_row(FILE *out, const struct lab_report *rep, size_t a, size_t b, const char *label)
+{
+	fprintf(out, "%-*s", LABEL_W, label);
+	for (size_t i = a; i < b; i++)
+		fprintf(out, "%*s", col_width(rep, &rep->models[i]), rep->models[i].name);
+	fputc('\n', out);
+}
+
+/* One table row: a figure of (sc, step) per model. */
+static void figure_row(FILE *out, const struct lab_report *rep, size_t a, size_t b, const char *label, int sc,
+		       size_t step, const struct report_row *row)
+{
+	fprintf(out, "%-*s", LABEL_W, label);
+	for (size_t i = a; i < b; i++) {
+		const struct lab_model *m = &rep->models[i];
+		size_t ran, invalid;
+		report_validity(m, sc, step, &ran, &invalid);
+		struct lab_spread s;
+		report_spread(m, sc, step, row, &s);
+		char c[64];
+		report_cell(&s, row->kind, m->available ? ran : 0, ran - invalid, c, sizeof c);
+		fprintf(out, "%*s", col_width(rep, m), c);
+	}
+	fputc('\n', out);
+}
+
+static void validity_row(FILE *out, const struct lab_report *rep, size_t a, size_t b, int sc, size_t step)
+{
+	fprintf(out, "%-*s", LABEL_W, "valid runs");
+	for (size_t i = a; i < b; i++) {
+		size_t ran, invalid;
+		report_validity(&rep->models[i], sc, step, &ran, &invalid);
+		char c[32];
+		if (ran == 0)
+			snprintf(c, sizeof c, "-");
+		else
+			snprintf(c, sizeof c, "%s%zu/%zu", invalid ? "INVALID " : "", ran - invalid, ran);
+		fprintf(out, "%*s", col_width(rep, &rep->models[i]), c);
+	}
+	fputc('\n', out);
+}
+
+/* The stall table's last rows: the calm twin's p99 and the stall's growth. */
+static void stall_rows(FILE *out, const struct lab_report *rep, size_t a, size_t b)
+{
+	figure_row(out, rep, a, b, "calm p99 ms", REPORT_CALM, 0, &report_rows[3]);
+	fprintf(out, "%-*s", LABEL_W, "p99 / calm p99");
+	for (size_t i = a; i < b; i++) {
+		const struct lab_model *m = &rep->models[i];
+		size_t ran, invalid;
+		report_validity(m, LAB_STALL, 0, &ran, &invalid);
+		struct lab_spread s;
+		report_stall_ratio(m, &s);
+		char c[64];
+		report_cell(&s, RK_RATIO, m->available ? ran : 0, ran - invalid, c, sizeof c);
+		fprintf(out, "%*s", col_width(rep, m), c);
+	}
+	fputc('\n', out);
+}
+
+/* Per-worker shares summed over the valid repetitions. */
+static void worker_shares(FILE *out, const struct lab_report *rep, int sc)
+{
+	bool any = false;
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		struct lab_worker w[64];
+		size_t n;
+		if (!report_pooled_workers(&rep->models[i], sc, w, 64, &n))
+			continue;
+		if (!any)
+			fprintf(out, "per worker, over the valid repetitions: %% of connections | %% of CPU time\n");
+		any = true;
+		uint64_t tc = 0, tu = 0;
+		for (size_t k = 0; k < n; k++) {
+			tc += w[k].accepted;
+			tu += w[k].cpu_us;
+		}
+		fprintf(out, "  %-16s", rep->models[i].name);
+		for (size_t k = 0; k < n; k++)
+			fprintf(out, " %3.0f", tc ? 100.0 * (double)w[k].accepted / (double)tc : 0.0);
+		fprintf(out, " |");
+		for (size_t k = 0; k < n; k++)
+			fprintf(out, " %3.0f", tu ? 100.0 * (double)w[k].cpu_us / (double)tu : 0.0);
+		fputc('\n', out);
+	}
+}
+
+static void text_scenario(FILE *out, const struct lab_report *rep, int sc)
+{
+	char how[512];
+	lab_scenario_how(sc, rep->cfg, how, sizeof how);
+	fprintf(out, "\n== %s: %s\n   %s\n", lab_scenario_name(sc), lab_scenario_summary(sc), how);
+	if (lab_scenario_judged(sc)[0])
+		fprintf(out, "   judged: %s\n", lab_scenario_judged(sc));
+	for (size_t a = 0; a < rep->nmodels;) {
+		size_t b = next_group(rep, a);
+		header_row(out, rep, a, b, "");
+		validity_row(out, rep, a, b, sc, 0);
+		for (int row = 0; row < REPORT_ROWS; row++)
+			figure_row(out, rep, a, b, report_rows[row].label, sc, 0, &report_rows[row]);
+		if (sc == LAB_STALL)
+			stall_rows(out, rep, a, b);
+		a = b;
+		if (a < rep->nmodels)
+			fputc('\n', out);
+	}
+	worker_shares(out, rep, sc);
+}
+
+static void text_sweep(FILE *out, const struct lab_report *rep)
+{
+	const struct lab_config *cfg = rep->cfg;
+	char how[512];
+	lab_scenario_how(LAB_SWEEP, cfg, how, sizeof how);
+	fprintf(out, "\n== sweep: %s\n   %s\n   cells: p99 ms\n", lab_scenario_summary(LAB_SWEEP), how);
+	for (size_t a = 0; a < rep->nmodels;) {
+		size_t b = next_group(rep, a);
+		header_row(out, rep, a, b, "offered");
+		fprintf(out, "%-*s", LABEL_W, "capacity req/s");
+		for (size_t i = a; i < b; i++) {
+			const struct lab_model *m = &rep->models[i];
+			char c[32] = "-";
+			if (m->available && m->capacity > 0)
+				snprintf(c, sizeof c, "%.0f", m->capacity);
+			fprintf(out, "%*s", col_width(rep, m), c);
+		}
+		fputc('\n', out);
+		for (size_t k = 0; k < cfg->nfractions; k++) {
+			char label[32];
+			snprintf(label, sizeof label, "%.0f%%", 100 * cfg->fractions[k]);
+			figure_row(out, rep, a, b, label, LAB_SWEEP, k, &report_rows[3]);
+		}
+		a = b;
+		if (a < rep->nmodels)
+			fputc('\n', out);
+	}
+}
+
+int report_hist(FILE *out, const struct lab_model *m)
+{
+	if (!m->available || m->seed_n == 0)
+		return 0;
+	double *v = malloc(m->seed_n * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, m->seed_ms, m->seed_n * sizeof *v);
+	char title[160];
+	snprintf(title, sizeof title, "Duration in ms (%s)", m->name);
+	struct hist_options o;
+	hist_options_init(&o);
+	o.title = title;
+	fputc('\n', out);
+	int err = hist_render(out, v, m->seed_n, &o);
+	free(v);
+	return err;
+}
+
+static void text_header(FILE *out, const struct lab_report *rep)
+{
+	const struct lab_config *cfg = rep->cfg;
+	const struct lab_noise *n = &rep->noise;
+	fprintf(out, "herd lab: %s, %s, %ld CPUs; %u workers per model; %u repetitions, interleaved%s\n", rep->kernel,
+		rep->machine, rep->nproc, cfg->workers, cfg->repeat,
+		rep->interrupted ? " (INTERRUPTED: partial results)" : "");
+	if (n->split)
+		fprintf(out, "CPUs: servers on %s, load generator on %s (disjoint)\n", n->server_cpus, n->loadgen_cpus);
+	else
+		fprintf(out, "CPUs: servers and load generator share CPUs %s (fewer than 4)\n", n->server_cpus);
+	fprintf(out,
+		"noise: other processes %.1f s and steal %.1f s of %.0f s x %ld CPUs; load generator %.0f us CPU "
+		"per request (%llu requests), servers %.1f s\n",
+		n->others_s, n->steal_s, n->elapsed_s, n->ncpu, n->loadgen_us_per_request,
+		(unsigned long long)n->requests, n->servers_s);
+	if (n->noisy)
+		fprintf(out, "WARNING: %s\n", n->warning);
+	if (rep->invalid)
+		fprintf(out, "INVALID: %u bench run(s) lost or could not reconcile requests; listed at the end\n",
+			rep->invalid);
+	else
+		fprintf(out, "every request reconciled: sent = answered (2xx) = counted by the server's workers\n");
+}
+
+/* Prints one INVALID result, if it is one. */
+static void invalid_line(FILE *out, const struct lab_model *m, size_t k, const char *what,
+			 const struct lab_result *r)
+{
+	if (r && r->ran && !r->valid)
+		fprintf(out, "INVALID %s repetition %zu %s: %s\n", m->name, k + 1, what, r->why);
+}
+
+static void text_invalid(FILE *out, const struct lab_report *rep)
+{
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		const struct lab_model *m = &rep->models[i];
+		for (size_t k = 0; k < m->nreps; k++) {
+			const struct lab_rep *r = &m->reps[k];
+			for (int sc = 0; sc < LAB_SWEEP; sc++)
+				invalid_line(out, m, k, lab_scenario_name(sc), &r->runs[sc]);
+			invalid_line(out, m, k, "stall (calm twin)", &r->stall_calm);
+			for (size_t s = 0; s < r->nsteps; s++) {
+				char what[48];
+				snprintf(what, sizeof what, "sweep step %zu", s + 1);
+				invalid_line(out, m, k, what, &r->steps[s]);
+			}
+		}
+	}
+}
+
+int report_text(FILE *out, const struct lab_report *rep)
+{
+	const struct lab_config *cfg = rep->cfg;
+	text_header(out, rep);
+	for (int sc = 0; sc < LAB_SCENARIO_COUNT; sc++) {
+		if (!cfg->scenarios[sc])
+			continue;
+		if (sc == LAB_SWEEP)
+			text_sweep(out, rep);
+		else
+			text_scenario(out, rep, sc);
+	}
+	if (cfg->scenarios[LAB_SEED]) {
+		fprintf(out, "\n== seed latency histograms (mmhistogram, as in the article; valid repetitions pooled)\n");
+		for (size_t i = 0; i < rep->nmodels; i++) {
+			int err = report_hist(out, &rep->models[i]);
+			if (err < 0)
+				return err;
+		}
+	}
+	fprintf(out, "\n== verdict (YES/NO only when every repetition agrees with a margin; see docs/lab.md)\n");
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		char v[1400];
+		report_verdict_line(&rep->models[i], v, sizeof v);
+		fprintf(out, "%-16s %s\n", rep->models[i].name, v);
+	}
+	if (rep->invalid) {
+		fprintf(out, "\n== INVALID runs (left out of every figure)\n");
+		text_invalid(out, rep);
+	}
+	fprintf(out, "(%.0f s)\n", rep->elapsed_s);
+	return ferror(out) ? -EIO : 0;
+}

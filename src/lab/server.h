@@ -1,0 +1,70 @@
+/*
+ * server.h - the lab's operations on a server under test, one table per
+ * kind of server, the way the accept models are a table of operations:
+ * herd serve (server.c) and the nginx peers (nginx.c). A new kind, or a new
+ * source of per-worker counts for a kind (e.g. an eBPF collector for
+ * nginx), is one more table or one more `counts` function; the lab's
+ * runner (lab.c, load.c) only calls through the table.
+ *
+ * Internal to src/lab/.
+ */
+#ifndef HERD_LAB_SERVER_H
+#define HERD_LAB_SERVER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lab/lab.h"
+
+struct lab_server;
+
+struct lab_server_ops {
+	const char *kind; /* "herd serve", "nginx": for messages */
+	/* Spawns the server for model `name` with its files under tmpdir.
+	 * 0 or -errno; why (len bytes) says what failed. */
+	int (*start)(struct lab_server *s, const char *tmpdir, const char *name, char *why, size_t len);
+	/* The per-worker counters now, at most max. Number of workers or
+	 * -errno. */
+	int (*counts)(struct lab_server *s, struct lab_worker *w, size_t max);
+	/* Requests one counts() call adds to the workers' request counters
+	 * (herd serve counts its own /stats.txt request; nginx's Lua handler
+	 * does not), subtracted when reconciling. */
+	unsigned counts_requests;
+	/* True once n workers are ready to take load. */
+	bool (*ready)(const struct lab_server *s, const struct lab_worker *w, int n);
+};
+
+extern const struct lab_server_ops lab_server_herd;
+extern const struct lab_server_ops lab_server_nginx;
+
+struct lab_server {
+	const struct lab_server_ops *ops;
+	const struct lab_config *cfg;
+	pid_t pid;  /* the process group leader (master) */
+	size_t cap; /* room for this many workers in a snapshot */
+	char log[PATH_MAX];
+	char dir[PATH_MAX]; /* nginx prefix */
+	const char *cpus;   /* CPU list for the server, or NULL (noise.c) */
+};
+
+/* Chooses the operations for a model name, starts the server and waits
+ * (at most 15 s) until it is ready. 0; -ECHILD/-ETIMEDOUT/-ENOENT with why
+ * filled in; -EINTR when cfg->stop was set. */
+int lab_server_start(struct lab_server *s, const struct lab_config *cfg, const char *tmpdir, const char *name,
+		     char *why, size_t len);
+/* Stops the server's process group (SIGTERM, wait_ms, SIGKILL) and reaps it. */
+void lab_server_stop(struct lab_server *s, unsigned wait_ms);
+/* True when the server exited on its own; why says how. Reaps it. */
+bool lab_server_exited(struct lab_server *s, char *why, size_t len);
+
+/* Spawns argv in its own process group with both output streams into log,
+ * killed when the lab dies, pinned to the CPU list cpus (NULL: as the lab). */
+int lab_spawn(const char *const argv[], const char *log, const char *cpus, pid_t *out);
+
+/* A blocking GET of 127.0.0.1:port/path: 0 and the body (malloc'ed,
+ * NUL-terminated) for a 200, -EPROTO for another status, -errno otherwise. */
+int lab_http_get(unsigned port, const char *path, int timeout_ms, char **body);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * sysd.c - socket activation and sd_notify for herd serve, as the wire
+ * format in sd_listen_fds(3) and sd_notify(3) describes them: a few
+ * environment variables and a datagram, no libsystemd; and the pid file
+ * that service managers (PIDFile=) and scripts read.
+ */
+#include "serve/sysd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+
+int sysd_listen_fds(void)
+{
+	const char *pid_s = getenv("LISTEN_PID"), *fds_s = getenv("LISTEN_FDS");
+	uint64_t pid, n;
+	int ret = 0;
+
+	if (!pid_s || !fds_s)
+		return 0;
+	if (util_parse_u64(pid_s, 1, INT32_MAX, &pid) || util_parse_u64(fds_s, 0, 1024, &n)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	/* Variables meant for another process (a parent that did not clear
+	 * them) are not ours: ignore them, as sd_listen_fds() does. */
+	if ((pid_t)pid != getpid())
+		goto out;
+	for (int fd = SYSD_LISTEN_FDS_START; fd < SYSD_LISTEN_FDS_START + (int)n; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	ret = (int)n;
+out:
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return ret;
+}
+
+int sysd_notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t plen;
+
+	if (!path || !*path)
+		return 0;
+	plen = strlen(path);
+	if ((path[0] != '/' && path[0] != '@') || plen >= sizeof sa.sun_path)
+		return -EINVAL;
+	memcpy(sa.sun_path, path, plen);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0'; /* the abstract namespace */
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen);
+	ssize_t n = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+int sysd_write_pid_file(const char *path)
+{
+	char tmp[4096], line[32];
+	/* Written aside and renamed, so that a reader never sees it half written. */
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int n = snprintf(line, sizeof line, "%d\n", (int)getpid());
+	int err = write(fd, line, (size_t)n) == n ? 0 : -EIO;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}

@@ -1,0 +1,321 @@
+/*
+ * proc.c - herd watch's user-space sources: sock_diag for the listening
+ * sockets (the same figures `ss -ltn` shows: for a listener Recv-Q is the
+ * accept queue's length, sk_ack_backlog, and Send-Q the backlog the kernel
+ * applies, sk_max_ack_backlog), /proc/PID/fd for which process holds which
+ * socket (in a reuseport group every worker has its own), /proc for CPU
+ * time, names and parents, /proc/net/netstat for the overflow counters.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/proc.h"
+#include "lib/units.h"
+#include "watch/proc.h"
+
+#define TCP_STATE_LISTEN 10 /* include/net/tcp_states.h */
+
+static int sock_append(struct watch_snapshot *s, const struct inet_diag_msg *m)
+{
+	struct watch_sock *k;
+
+	if (s->nsocks == s->cap_socks) {
+		size_t cap = s->cap_socks ? 2 * s->cap_socks : 16;
+		void *p = realloc(s->socks, cap * sizeof(*s->socks));
+		if (!p)
+			return -ENOMEM;
+		s->socks = p;
+		s->cap_socks = cap;
+	}
+	k = &s->socks[s->nsocks++];
+	memset(k, 0, sizeof(*k));
+	k->ino = m->idiag_inode;
+	k->port = ntohs(m->id.idiag_sport);
+	k->family = m->idiag_family;
+	k->qlen = m->idiag_rqueue;
+	k->backlog = m->idiag_wqueue;
+	return 0;
+}
+
+static bool port_in(uint16_t port, const uint16_t *ports, size_t n)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+static int diag_dump(int fd, int family, struct watch_snapshot *s, const uint16_t *ports, size_t nports)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+		.r = {.sdiag_family = (uint8_t)family, .sdiag_protocol = IPPROTO_TCP,
+		      .idiag_states = 1u << TCP_STATE_LISTEN},
+	};
+	static char buf[32768] __attribute__((aligned(8)));
+
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (len < 0)
+			return errno == EINTR ? -EINTR : -errno;
+		if (len == 0)
+			return -EIO;
+		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			const struct inet_diag_msg *m = NLMSG_DATA(h);
+			int err;
+
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				return e->error ? e->error : -EIO;
+			}
+			if (!port_in(ntohs(m->id.idiag_sport), ports, nports))
+				continue;
+			err = sock_append(s, m);
+			if (err)
+				return err;
+		}
+	}
+}
+
+int watch_proc_listeners(struct watch_snapshot *s, const uint16_t *ports, size_t nports)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	s->nsocks = 0;
+	err = diag_dump(fd, AF_INET, s, ports, nports);
+	if (!err)
+		err = diag_dump(fd, AF_INET6, s, ports, nports);
+	close(fd);
+	return err;
+}
+
+static bool all_digits(const char *p)
+{
+	if (!*p)
+		return false;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+/* Adds pid to the owners of every socket of s whose inode one of its fds is. */
+static void scan_fds(struct watch_snapshot *s, pid_t pid)
+{
+	char path[64], link[64];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return; /* gone, or a kernel thread we may not look into */
+	while ((e = readdir(d))) {
+		char fdpath[sizeof(path) + 256 + 2];
+		unsigned long long ino;
+		ssize_t n;
+
+		if (!all_digits(e->d_name))
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, e->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (sscanf(link, "socket:[%llu]", &ino) != 1)
+			continue;
+		for (size_t i = 0; i < s->nsocks; i++) {
+			struct watch_sock *k = &s->socks[i];
+			if (k->ino != ino || k->nowners == WATCH_MAX_OWNERS)
+				continue;
+			/* dup()ed fds: one entry per process. */
+			if (k->nowners == 0 || k->owners[k->nowners - 1] != pid)
+				k->owners[k->nowners++] = pid;
+		}
+	}
+	closedir(d);
+}
+
+int watch_proc_owners(struct watch_snapshot *s)
+{
+	struct dirent *e;
+	DIR *d;
+
+	for (size_t i = 0; i < s->nsocks; i++)
+		s->socks[i].nowners = 0;
+	if (s->nsocks == 0)
+		return 0;
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		if (all_digits(e->d_name))
+			scan_fds(s, (pid_t)atoi(e->d_name));
+	closedir(d);
+	return 0;
+}
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static void stat_path(char *path, size_t len, pid_t pid, pid_t tid, const char *file)
+{
+	if (tid > 0)
+		snprintf(path, len, "/proc/%d/task/%d/%s", (int)pid, (int)tid, file);
+	else
+		snprintf(path, len, "/proc/%d/%s", (int)pid, file);
+}
+
+/* /proc/TID/stat is the thread's own line even though /proc lists only
+ * processes, so lib/proc reads threads too. */
+int watch_proc_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns)
+{
+	struct proc_stat st;
+	int err = proc_stat_read(tid > 0 ? (int)tid : (int)pid, &st);
+
+	if (err)
+		return err;
+	*ns = proc_ticks_to_us(st.ticks) * NS_PER_US;
+	return 0;
+}
+
+int watch_proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+	char path[64], tmp[64];
+	int err;
+
+	stat_path(path, sizeof(path), pid, tid, "comm");
+	err = read_small(path, tmp, sizeof(tmp));
+	if (err)
+		return err;
+	tmp[strcspn(tmp, "\n")] = '\0';
+	snprintf(buf, len, "%s", tmp);
+	return 0;
+}
+
+int watch_proc_ppid(pid_t pid, pid_t *ppid)
+{
+	struct proc_stat st;
+	int err = proc_stat_read((int)pid, &st);
+
+	if (err)
+		return err;
+	*ppid = st.ppid;
+	return 0;
+}
+
+int watch_proc_descends(pid_t pid, pid_t root)
+{
+	/* Bounded walk up the tree: a loop cannot happen, a deep tree can. */
+	for (int i = 0; i < 256 && pid > 1; i++) {
+		if (pid == root)
+			return 1;
+		if (watch_proc_ppid(pid, &pid) != 0)
+			return 0;
+	}
+	return pid == root;
+}
+
+int watch_proc_parse_netstat(const char *text, uint64_t *overflows, uint64_t *drops)
+{
+	const char *hdr = strstr(text, "TcpExt:"), *val;
+	bool got_o = false, got_d = false;
+
+	if (!hdr)
+		return -EINVAL;
+	val = strstr(hdr + 7, "TcpExt:");
+	if (!val)
+		return -EINVAL;
+	hdr += 7;
+	val += 7;
+	/* Walk the names and the values side by side. */
+	while (*hdr && *hdr != '\n') {
+		char name[64];
+		unsigned long long v;
+		int nn, nv;
+
+		if (sscanf(hdr, " %63s%n", name, &nn) != 1 || sscanf(val, " %llu%n", &v, &nv) != 1)
+			break;
+		if (strcmp(name, "ListenOverflows") == 0) {
+			*overflows = v;
+			got_o = true;
+		} else if (strcmp(name, "ListenDrops") == 0) {
+			*drops = v;
+			got_d = true;
+		}
+		hdr += nn;
+		val += nv;
+	}
+	return got_o && got_d ? 0 : -EINVAL;
+}
+
+int watch_proc_netstat(uint64_t *overflows, uint64_t *drops)
+{
+	static char buf[16384];
+	int err = read_small("/proc/net/netstat", buf, sizeof(buf));
+
+	return err ? err : watch_proc_parse_netstat(buf, overflows, drops);
+}
+
+int watch_proc_pid_ports(pid_t pid, uint16_t *ports, size_t max, size_t *n)
+{
+	struct watch_snapshot s = {0};
+	int err;
+
+	*n = 0;
+	err = watch_proc_listeners(&s, NULL, 0);
+	if (!err)
+		err = watch_proc_owners(&s);
+	for (size_t i = 0; !err && i < s.nsocks; i++) {
+		bool mine = false, dup = false;
+		for (unsigned j = 0; j < s.socks[i].nowners && !mine; j++)
+			mine = watch_proc_descends(s.socks[i].owners[j], pid) == 1;
+		for (size_t j = 0; j < *n; j++)
+			dup = dup || ports[j] == s.socks[i].port;
+		if (!mine || dup || *n == max)
+			continue;
+		ports[(*n)++] = s.socks[i].port;
+	}
+	free(s.socks);
+	return err;
+}

@@ -1,0 +1,64 @@
+/*
+ * report.h - figures of an interval (or of the whole run) from two herd
+ * watch snapshots: per accepting process (or thread) accepted, share, rate,
+ * accept-queue wait percentiles, CPU time; per listening socket; fairness.
+ * Pure computation over the snapshots; no printing, no kernel access
+ * except /proc lookups for --pid filtering.
+ */
+#ifndef HERD_WATCH_REPORT_H
+#define HERD_WATCH_REPORT_H
+
+#include "watch/watch.h"
+
+struct watch_row {
+	pid_t pid, tid; /* tid 0: the whole process */
+	char comm[16];
+	uint64_t accepted, timed; /* timed: accepts whose queueing was seen */
+	double share;		  /* of all accepts, 0..1 */
+	double rate;		  /* accepts per second */
+	double cpu_s;		  /* CPU seconds used */
+	uint64_t p50_ns, p90_ns, p99_ns, max_ns, mean_ns; /* accept-queue wait; 0 if timed is 0 */
+};
+
+struct watch_sock_row {
+	uint64_t ino;
+	uint16_t port, family;
+	uint64_t accepted, queued;      /* in the interval */
+	uint32_t qlen, qmax, backlog;   /* now, peak at an enqueue, listen() backlog */
+	pid_t owners[WATCH_MAX_OWNERS]; /* processes holding it */
+	unsigned nowners;
+};
+
+struct watch_interval {
+	double seconds;
+	uint64_t accepted, timed;
+	double fairness;      /* Jain's index over the rows' accepted (1 = even) */
+	double busiest_share; /* share of the row that accepted most */
+	uint64_t p50_ns, p90_ns, p99_ns, max_ns; /* all rows' waits together */
+	uint64_t overflows, drops;		 /* ListenOverflows / ListenDrops deltas */
+	struct watch_row *rows;
+	size_t nrows;
+	struct watch_sock_row *socks;
+	size_t nsocks;
+};
+
+/* Figures of cur minus prev. total: maxima since watch_open rather than
+ * since prev. threads: one row per thread instead of per process. w (may be
+ * NULL) filters by --pid. Rows cover every accepting process and every
+ * process holding a watched socket that is not the parent of another (a
+ * master that never accepts is no worker; an idle worker counts as 0).
+ * out is overwritten; free with watch_interval_free. 0 or -ENOMEM. */
+int watch_report(const struct watch *w, const struct watch_snapshot *prev, const struct watch_snapshot *cur,
+		 bool threads, bool total, struct watch_interval *out);
+void watch_interval_free(struct watch_interval *iv);
+
+/* Lowest value of bucket b, and its width. */
+uint64_t watch_bucket_low(uint32_t b);
+uint64_t watch_bucket_width(uint32_t b);
+/* Nearest-rank percentile p (0..100] of a histogram of n values: the
+ * middle of the bucket holding it, capped at max when max > 0. */
+uint64_t watch_hist_percentile(const uint64_t *hist, uint64_t n, double p, uint64_t max);
+/* Jain's fairness index (sum x)^2 / (n sum x^2); 1 for n == 0 or all zero. */
+double watch_jain(const uint64_t *x, size_t n);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * watch.h - herd watch's collector: loads bpf/watch.bpf.c, attaches it to
+ * the kernel's accept path, and reads what it counted, for any server's
+ * listening ports. No printing: `herd watch` (src/cmd/cmd_watch.c) and the
+ * lab turn snapshots into tables.
+ *
+ * A snapshot is cumulative since watch_open() (counts only grow); two
+ * snapshots make an interval (src/watch/report.h). Usage:
+ *   watch_open(&w, &cfg); loop { watch_read(w, &snap); ... } watch_close(w);
+ *
+ * Errors (negative errno) from watch_open, for the caller to explain:
+ *   -ENOPKG  herd was built without BTF, so without the eBPF program
+ *   -ENOENT  no BTF: /sys/kernel/btf/vmlinux (or cfg->btf) does not exist
+ *   -EPERM   not allowed to load tracing programs (CAP_BPF + CAP_PERFMON)
+ *   -ESRCH   --pid: no such process
+ *   -EADDRNOTAVAIL  nothing listens on the port(s), or the process has no
+ *            listening TCP socket
+ *   other    libbpf/kernel errors (attach failure: -ENOTSUP ...)
+ */
+#ifndef HERD_WATCH_H
+#define HERD_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../../bpf/watch.h"
+
+#define WATCH_MAX_OWNERS 16
+
+struct watch;
+
+/* How the accepts are seen (the ready moment is a tracepoint in both). */
+enum watch_probe {
+	WATCH_PROBE_AUTO,    /* fexit, else sys_exit */
+	WATCH_PROBE_FEXIT,   /* fexit on inet_csk_accept */
+	WATCH_PROBE_SYS_EXIT /* raw_syscalls:sys_exit of accept/accept4 */
+};
+
+struct watch_config {
+	uint16_t ports[WATCH_MAX_PORTS]; /* listening ports to watch */
+	unsigned nports;		 /* 0 with pid set: the process tree's ports */
+	pid_t pid;			 /* >0: only this process and its descendants */
+	bool verbose;			 /* libbpf's warnings to stderr */
+	const char *btf;		 /* kernel BTF file; NULL: /sys/kernel/btf/vmlinux */
+	enum watch_probe probe;
+};
+
+/* One accepting thread, cumulative. */
+struct watch_thread {
+	pid_t tid, tgid;
+	uint64_t accepted, timed, wait_sum_ns, wait_max_ns;
+	uint64_t epoch_max_ns; /* largest wait since the previous read */
+	uint64_t listener_ino;
+	uint64_t cpu_ns;      /* the thread's CPU time (user + system) */
+	uint64_t proc_cpu_ns; /* its whole process's */
+	char comm[16];
+	bool gone; /* the thread has exited: figures are final */
+	uint32_t hist[WATCH_NBUCKETS];
+};
+
+/* One listening socket on a watched port. */
+struct watch_sock {
+	uint64_t ino;
+	uint16_t port, family;
+	uint64_t queued, accepted; /* cumulative, from the program */
+	uint32_t qmax;		   /* longest accept queue at an enqueue since the previous read */
+	uint32_t qlen, backlog;	   /* queue length now and listen() backlog (sock_diag) */
+	pid_t owners[WATCH_MAX_OWNERS]; /* processes holding the socket (/proc/PID/fd) */
+	unsigned nowners;
+	pid_t last_tgid; /* last process that accepted from it */
+};
+
+/* A process that accepts or holds a watched listening socket. */
+struct watch_proc {
+	pid_t pid, ppid;
+	uint64_t cpu_ns;
+	char comm[16];
+};
+
+struct watch_snapshot {
+	uint64_t t_ns; /* CLOCK_MONOTONIC */
+	struct watch_thread *threads;
+	size_t nthreads, cap_threads;
+	struct watch_sock *socks;
+	size_t nsocks, cap_socks;
+	struct watch_proc *procs;
+	size_t nprocs, cap_procs;
+	uint64_t listen_overflows, listen_drops; /* TcpExt counters, whole netns */
+	uint64_t lost; /* events the program could not record (maps full) */
+	bool sys_exit; /* accepts seen at syscall exit (no fexit here, or asked) */
+};
+
+/* Loads and attaches the program for cfg's ports (or pid's). */
+int watch_open(struct watch **wp, const struct watch_config *cfg);
+/* Ports being watched (after --pid resolution). */
+size_t watch_ports(const struct watch *w, uint16_t *ports, size_t max);
+/* Fills s (arrays reused between calls; zero-initialise s before the first)
+ * and starts a new epoch for the per-read maxima. 0 or -errno. */
+int watch_read(struct watch *w, struct watch_snapshot *s);
+/* True when pid is the watched process or one of its descendants (always
+ * true without --pid). */
+bool watch_pid_wanted(const struct watch *w, pid_t pid);
+void watch_snapshot_free(struct watch_snapshot *s);
+void watch_close(struct watch *w);
+
+#endif

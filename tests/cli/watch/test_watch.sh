@@ -1,0 +1,110 @@
+# test_watch.sh - herd watch against herd serve, whose exit table is the
+# truth: per-process accepted counts equal it exactly (shared queue and
+# reuseport), the JSON has the documented shape, and the errors name their
+# cause with the right exit status.
+. tests/lib.sh
+. tests/cli/serve_common.sh
+. tests/cli/watch_common.sh
+
+# Usage errors: exit 2, whatever the machine.
+for args in "" "--port 0" "--port 65536" "--port x" "--pid 0" "--port 80 --interval 1ms" "--port 80 --duration 0" "--port 80 --bogus" "--port 80 extra" "--port 80 --probe kprobe"; do
+	# shellcheck disable=SC2086
+	out=$($HERD watch $args 2>&1)
+	expect_eq "usage error exits 2: '$args'" "$?" 2
+done
+expect_match "no selector: says what is missing" "$($HERD watch 2>&1)" "--port P or --pid PID"
+expect_match "bad port: names the value" "$($HERD watch --port 70000 2>&1)" "'70000'"
+
+reason=$(watch_skip_reason)
+if [ -n "$reason" ]; then
+	ok "# SKIP herd watch cannot run here: $reason"
+	done_testing
+	exit 0
+fi
+
+# Nothing listens on a free port.
+p=$(free_port)
+out=$($HERD watch --port "$p" --duration 1 2>&1)
+expect_eq "no listener: exit 1" "$?" 1
+expect_match "no listener: names the port" "$out" "no listener on port $p"
+
+# BTF that is not there.
+out=$($HERD watch --port "$p" --btf "$TMP/none.btf" 2>&1)
+expect_eq "no BTF: exit 1" "$?" 1
+expect_match "no BTF: says so" "$out" "no BTF: cannot read '$TMP/none.btf'"
+
+# No such process; a process that listens on nothing.
+out=$($HERD watch --pid 4194303 2>&1)
+expect_eq "no process: exit 1" "$?" 1
+expect_match "no process: names it" "$out" "no process 4194303"
+sleep 30 &
+sp=$!
+track_pid "$sp"
+out=$($HERD watch --pid "$sp" 2>&1)
+expect_match "process without listeners: says so" "$out" "process $sp and its descendants hold no listening TCP socket"
+kill "$sp"
+
+# Counts per worker equal the server's own, for a shared queue and for
+# reuseport (one socket per worker).
+for model in blocking reuseport; do
+	start_serve --workers 3 --accept "$model"
+	start_watch --port "$PORT" --interval 200ms --json "$TMP/w.json"
+	conns 90 / >/dev/null
+	stop_watch
+	stop_serve
+	expect_eq "$model: herd watch exits 0 on SIGINT" "$WRC" 0
+	truth=$(sed -n 's/^herd serve: worker [0-9]* pid \([0-9]*\) accepted \([0-9]*\) .*/\1 \2/p' "$SERR" | sort -n)
+	expect_eq "$model: accepted per pid equals herd serve's exit table" "$(watch_totals)" "$truth"
+	expect_match "$model: total line counts all 90" "$(grep '^total ' "$WOUT")" " accepted=90 "
+	# Every accept had its queueing seen: waits are known for all.
+	timed=$(awk '/^total-worker/ { for (i = 1; i <= NF; i++) if ($i ~ /^timed=/) s += substr($i, 7) } END { print s + 0 }' "$WOUT")
+	expect_eq "$model: every accept has a measured queue wait" "$timed" 90
+done
+
+# The JSON of the last run (reuseport): intervals and a total with the same
+# figures as the lines, one listener per worker.
+shape=$(python3 - "$TMP/w.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) >= {"ports", "probe", "interval_s", "intervals", "total"}, d.keys()
+assert d["probe"] in ("fexit", "sys_exit")
+assert len(d["intervals"]) >= 1
+for iv in d["intervals"] + [d["total"]]:
+    assert set(iv) >= {"t_s", "seconds", "accepted", "fairness", "busiest_share",
+                       "listen_overflows", "listen_drops", "wait_us", "workers", "listeners"}, iv.keys()
+    assert set(iv["wait_us"]) == {"timed", "p50", "p90", "p99", "max"}
+    for w in iv["workers"]:
+        assert set(w) >= {"pid", "comm", "accepted", "share", "rate", "cpu_s", "wait_us"}, w.keys()
+        assert w["wait_us"]["p50"] <= w["wait_us"]["p90"] <= w["wait_us"]["p99"] <= w["wait_us"]["max"]
+    assert 0 < iv["fairness"] <= 1
+t = d["total"]
+assert t["accepted"] == 90 == sum(w["accepted"] for w in t["workers"]), t
+assert sum(iv["accepted"] for iv in d["intervals"]) == 90
+assert len(t["workers"]) == 3 and len(t["listeners"]) == 3, (t["workers"], t["listeners"])
+assert abs(sum(w["share"] for w in t["workers"]) - 1) < 1e-6
+print("ok")
+PY
+)
+expect_eq "JSON: documented shape, intervals add up to the total" "$shape" "ok"
+
+# --pid: the server's master pid finds its port; children's accepts count.
+start_serve --workers 2 --accept blocking
+start_watch --pid "$SPID" --interval 200ms
+expect_match "--pid: finds the server's port" "$(cat "$WERR")" "watching port $PORT "
+conns 20 / >/dev/null
+stop_watch
+stop_serve
+expect_match "--pid: counts the workers' accepts" "$(grep '^total ' "$WOUT")" " accepted=20 "
+expect_eq "--pid: the master, which never accepts, is not a worker row" "$(watch_totals | wc -l)" 2
+
+# Without CAP_BPF / CAP_PERFMON (and CAP_SYS_ADMIN, which implies both).
+if command -v capsh >/dev/null; then
+	start_serve --workers 1
+	out=$(capsh --drop=cap_bpf,cap_perfmon,cap_sys_admin -- -c "$HERD watch --port $PORT --duration 1" 2>&1)
+	expect_eq "no CAP_BPF/CAP_PERFMON: exit 1" "$?" 1
+	expect_match "no CAP_BPF/CAP_PERFMON: names the capabilities" "$out" "needs CAP_BPF and CAP_PERFMON.*missing here: CAP_BPF CAP_PERFMON"
+	stop_serve
+else
+	ok "# SKIP capsh missing (scripts/setup.sh test installs libcap2-bin)"
+fi
+done_testing

@@ -1,0 +1,212 @@
+/*
+ * test_watch.c - herd watch's arithmetic without the kernel: the wait
+ * histogram's buckets (the same function the eBPF program runs), nearest-rank
+ * percentiles, Jain's index, /proc/net/netstat parsing, and the interval
+ * report built from two hand-made snapshots (deltas, per-process rows, idle
+ * workers counted, a master that never accepts left out).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "watch/proc.h"
+#include "watch/report.h"
+
+static void check_bucket(uint64_t v)
+{
+	uint32_t b = watch_wait_bucket(v);
+
+	assert_true(b < WATCH_NBUCKETS);
+	if (v >= (1ULL << WATCH_MAX_LOG2)) {
+		assert_int_equal(b, WATCH_NBUCKETS - 1);
+		return;
+	}
+	assert_true(watch_bucket_low(b) <= v);
+	assert_true(v < watch_bucket_low(b) + watch_bucket_width(b));
+	/* At most 12.5% wide: 8 sub-buckets per power of two. */
+	assert_true(watch_bucket_width(b) * 8 <= (watch_bucket_low(b) > 8 ? watch_bucket_low(b) : 8));
+}
+
+static void test_buckets(void **state)
+{
+	uint64_t x = 88172645463325252ULL;
+	uint32_t prev = 0;
+
+	(void)state;
+	for (uint64_t v = 0; v < 100000; v++) {
+		uint32_t b = watch_wait_bucket(v);
+		check_bucket(v);
+		assert_true(b >= prev); /* monotone */
+		prev = b;
+	}
+	for (int m = 0; m < 64; m++) {
+		check_bucket(1ULL << m);
+		check_bucket((1ULL << m) - 1);
+		check_bucket((1ULL << m) + 1);
+	}
+	for (int i = 0; i < 100000; i++) { /* xorshift: values of every size */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		check_bucket(x >> (x % 40));
+	}
+	/* Every bucket below the last is reachable and starts where the previous ends. */
+	for (uint32_t b = 1; b < WATCH_NBUCKETS - 1; b++)
+		assert_int_equal(watch_bucket_low(b), watch_bucket_low(b - 1) + watch_bucket_width(b - 1));
+}
+
+static void test_percentiles(void **state)
+{
+	uint64_t h[WATCH_NBUCKETS] = {0};
+	uint64_t p;
+
+	(void)state;
+	assert_int_equal(watch_hist_percentile(h, 0, 50, 0), 0);
+	/* 1000 waits of 1..1000 us. */
+	for (uint64_t v = 1; v <= 1000; v++)
+		h[watch_wait_bucket(v * 1000)]++;
+	p = watch_hist_percentile(h, 1000, 50, 1000000);
+	assert_true(p >= 500000 - 500000 / 8 && p <= 500000 + 500000 / 8);
+	p = watch_hist_percentile(h, 1000, 99, 1000000);
+	assert_true(p >= 990000 - 990000 / 8 && p <= 1000000);
+	/* Capped at the exact maximum. */
+	assert_int_equal(watch_hist_percentile(h, 1000, 100, 1000000), 1000000);
+	/* One value: every percentile is its bucket, never above max. */
+	memset(h, 0, sizeof(h));
+	h[watch_wait_bucket(12345)]++;
+	assert_int_equal(watch_hist_percentile(h, 1, 50, 12345), watch_hist_percentile(h, 1, 99, 12345));
+	assert_true(watch_hist_percentile(h, 1, 50, 12345) <= 12345);
+}
+
+static void test_jain(void **state)
+{
+	uint64_t even[] = {5, 5, 5, 5}, one[] = {8, 0, 0, 0}, half[] = {1, 1, 0, 0}, none[] = {0, 0};
+
+	(void)state;
+	assert_true(watch_jain(even, 4) > 0.999999);
+	assert_true(watch_jain(one, 4) > 0.249999 && watch_jain(one, 4) < 0.250001);
+	assert_true(watch_jain(half, 4) > 0.499999 && watch_jain(half, 4) < 0.500001);
+	assert_true(watch_jain(none, 2) == 1.0);
+	assert_true(watch_jain(NULL, 0) == 1.0);
+}
+
+static void test_netstat(void **state)
+{
+	const char *text = "TcpExt: SyncookiesSent ListenOverflows ListenDrops TCPHPHits\n"
+			   "TcpExt: 1 17 23 99\n"
+			   "IpExt: InNoRoutes\n"
+			   "IpExt: 0\n";
+	uint64_t o = 0, d = 0;
+
+	(void)state;
+	assert_int_equal(watch_proc_parse_netstat(text, &o, &d), 0);
+	assert_int_equal(o, 17);
+	assert_int_equal(d, 23);
+	assert_int_equal(watch_proc_parse_netstat("IpExt: A\nIpExt: 1\n", &o, &d), -EINVAL);
+	assert_int_equal(watch_proc_parse_netstat("TcpExt: ListenOverflows\nTcpExt: 3\n", &o, &d), -EINVAL);
+}
+
+static void thread(struct watch_snapshot *s, pid_t tid, pid_t tgid, uint64_t acc, uint64_t wait_ns, uint64_t cpu)
+{
+	struct watch_thread *t = &s->threads[s->nthreads++];
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->tgid = tgid;
+	t->accepted = t->timed = acc;
+	t->wait_sum_ns = acc * wait_ns;
+	t->wait_max_ns = t->epoch_max_ns = acc ? wait_ns : 0;
+	t->hist[watch_wait_bucket(wait_ns)] = (uint32_t)acc;
+	t->cpu_ns = cpu;
+	strcpy(t->comm, "w");
+}
+
+static void proc(struct watch_snapshot *s, pid_t pid, pid_t ppid, uint64_t cpu)
+{
+	struct watch_proc *p = &s->procs[s->nprocs++];
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->ppid = ppid;
+	p->cpu_ns = cpu;
+	strcpy(p->comm, pid == 100 ? "master" : "worker");
+}
+
+/* Master 100 with workers 101 (busy), 102 (two threads), 103 (idle). */
+static void snapshot(struct watch_snapshot *s, uint64_t t_s, uint64_t scale)
+{
+	static struct watch_thread th[2][8];
+	static struct watch_proc pr[2][8];
+	int k = scale == 1 ? 0 : 1;
+
+	memset(s, 0, sizeof(*s));
+	s->threads = th[k];
+	s->procs = pr[k];
+	s->t_ns = t_s * 1000000000ull;
+	thread(s, 101, 101, 10 * scale, 2000000, scale * 1000000000ull);
+	thread(s, 102, 102, 3 * scale, 1000, 0);
+	thread(s, 104, 102, 1 * scale, 1000, 0);
+	proc(s, 100, 1, 0);
+	proc(s, 101, 100, scale * 1000000000ull);
+	proc(s, 102, 100, 0);
+	proc(s, 103, 100, 0);
+	s->listen_overflows = 5 * scale;
+	s->listen_drops = 6 * scale;
+}
+
+static void test_report(void **state)
+{
+	struct watch_snapshot a, b;
+	struct watch_interval iv;
+
+	(void)state;
+	snapshot(&a, 10, 1);
+	snapshot(&b, 12, 3);
+	assert_int_equal(watch_report(NULL, &a, &b, false, false, &iv), 0);
+	assert_true(iv.seconds > 1.999 && iv.seconds < 2.001);
+	assert_int_equal(iv.accepted, 28); /* (10 + 3 + 1) x (3 - 1) */
+	assert_int_equal(iv.overflows, 10);
+	assert_int_equal(iv.drops, 12);
+	/* 101, 102 (its two threads summed), 103 (idle); the master is no row. */
+	assert_int_equal(iv.nrows, 3);
+	assert_int_equal(iv.rows[0].pid, 101);
+	assert_int_equal(iv.rows[0].accepted, 20);
+	assert_true(iv.rows[0].rate > 9.999 && iv.rows[0].rate < 10.001);
+	assert_true(iv.rows[0].cpu_s > 1.999 && iv.rows[0].cpu_s < 2.001);
+	assert_true(iv.rows[0].p50_ns <= 2000000 && iv.rows[0].p50_ns >= 2000000 - 2000000 / 8);
+	assert_int_equal(iv.rows[0].max_ns, 2000000);
+	assert_string_equal(iv.rows[0].comm, "worker");
+	assert_int_equal(iv.rows[1].pid, 102);
+	assert_int_equal(iv.rows[1].accepted, 8);
+	assert_int_equal(iv.rows[2].pid, 103);
+	assert_int_equal(iv.rows[2].accepted, 0);
+	assert_int_equal(iv.rows[2].max_ns, 0);
+	assert_true(iv.busiest_share > 20.0 / 28 - 1e-9 && iv.busiest_share < 20.0 / 28 + 1e-9);
+	/* Jain over 20, 8, 0. */
+	assert_true(iv.fairness > 784.0 / (3 * 464) - 1e-9 && iv.fairness < 784.0 / (3 * 464) + 1e-9);
+	watch_interval_free(&iv);
+
+	/* Per thread: 102 splits into its threads 102 and 104. */
+	assert_int_equal(watch_report(NULL, &a, &b, true, false, &iv), 0);
+	assert_int_equal(iv.nrows, 4);
+	assert_int_equal(iv.rows[1].tid, 102);
+	assert_int_equal(iv.rows[1].accepted, 6);
+	assert_int_equal(iv.rows[2].tid, 104);
+	assert_int_equal(iv.rows[2].accepted, 2);
+	watch_interval_free(&iv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buckets), cmocka_unit_test(test_percentiles), cmocka_unit_test(test_jain),
+		cmocka_unit_test(test_netstat), cmocka_unit_test(test_report),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
