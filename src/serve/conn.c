@@ -2,9 +2,17 @@
  * conn.c - a herd serve worker's connection logic, independent of the event
  * loop (see conn.h for the contract with the loop).
  *
- * A connection is "in flight" from its accept, and again from the first
- * byte of each later request, until that request's response is written;
- * an idle keep-alive connection is not in flight.
+ * A connection is "in flight" (busy: counted for the accept model) while
+ * the worker runs one of its requests: from the moment a complete head is
+ * parsed until its response is written, or until the loop must wait for the
+ * peer. Waiting for a client's bytes (a head or a body arriving slowly, a
+ * response the client does not read) is not work: a slow client holds a
+ * connection, never a worker, or the fifo model, which takes a worker out
+ * of the accept queue while it is busy, could be stopped by one slow client
+ * per worker (see docs/serve.md, "What busy means"). Only the first
+ * FRESH_GRACE_NS of a just-accepted connection count, so that fifo does not
+ * take a second connection before the first one's request, a few
+ * microseconds behind the handshake, has arrived.
  *
  * Requests are answered in order: complete requests already buffered
  * (pipelining) are answered one after another into the connection's output
@@ -30,7 +38,12 @@
 enum {
 	OUT_BATCH = 64 * 1024,	 /* answer buffered pipelined requests up to this, then write */
 	ACCEPT_BACKOFF_MS = 100, /* pause after EMFILE/ENFILE */
+	PIPELINE_MAX = 32,	 /* buffered requests answered in one pass, then the output is written */
 };
+
+/* A pipelined request that follows one which ran this long is answered only
+ * if its client is still there (conn_io.peer_gone). */
+#define SLOW_RUN_NS (1000u * 1000u)
 
 /* Stopping: how long a connection accepted but still silent may take to send its request. */
 #define STOP_GRACE_NS (1000u * 1000000u)
@@ -53,6 +66,7 @@ static struct {
 	uint64_t quiet_close_at;  /* stopping: when connections still silent get closed, 0: not */
 	unsigned fresh;		  /* connections accepted, no byte received yet */
 	uint64_t fresh_last_ns;	  /* when the newest of them was accepted */
+	struct accesslog *log;	  /* NULL: no access log */
 } W;
 
 #define ST_ADD(field, n) atomic_fetch_add_explicit(&W.st->field, (n), memory_order_relaxed)
@@ -66,6 +80,13 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 	W.st = &cfg->stats->slot[cfg->slot];
 	W.env.stats = cfg->stats;
 	W.env.work_us = cfg->work_us;
+	W.env.max_work_us = cfg->max_work_us;
+	if (cfg->log_fd >= 0) {
+		W.log = malloc(sizeof *W.log);
+		if (!W.log)
+			return -ENOMEM;
+		accesslog_init(W.log, cfg->log_fd);
+	}
 	W.env.own_fd = aw->fd;
 	struct stat sb;
 	if (aw->fd >= 0 && fstat(aw->fd, &sb) == 0)
@@ -81,6 +102,11 @@ void conn_fini(void)
 {
 	ST_SET(inflight, 0);
 	ST_SET(conns, 0);
+	if (W.log) {
+		(void)accesslog_flush(W.log);
+		free(W.log);
+		W.log = NULL;
+	}
 	free(W.env.scratch);
 	W.env.scratch = NULL;
 	for (struct conn *c = W.free, *next; c; c = next) {
@@ -195,6 +221,9 @@ void conn_sent(struct conn *c, size_t n)
 {
 	c->out_off += n;
 	if (c->out_off < c->out.len) {
+		/* A short write: the loop waits for the client to read, which
+		 * is no work of the worker's. */
+		set_busy(c, false);
 		timer_arm(c); /* a stalled write gets a deadline; progress renews it */
 		return;
 	}
@@ -214,20 +243,22 @@ void conn_received(struct conn *c, size_t n)
 {
 	if (c->draining)
 		return; /* lingering: input is discarded */
-	if (!c->busy && !c->fresh && only_crlf(c->in + c->in_len, n)) {
+	if (!c->started && !c->fresh && only_crlf(c->in + c->in_len, n)) {
 		/* RFC 9112 2.2: a CRLF after a request is not the start of a
 		 * new one (clients send one after a body, sometimes in a
 		 * segment of its own, after the answer): the connection stays
-		 * idle, and conn_answer drops the bytes. Counting it busy would
-		 * end in a 408 for a request nobody sent. */
+		 * idle, and conn_answer drops the bytes. Starting a request's
+		 * deadline would end in a 408 for a request nobody sent. */
 		c->in_len += n;
 		return;
 	}
 	fresh_done(c);
-	if (!c->busy) {
+	if (!c->started) {
+		c->started = true;
 		c->answered = false;
-		set_busy(c, true);
 		timer_arm(c); /* the next request's head must arrive in time */
+		if (W.log)
+			c->req_start_ns = util_now_ns();
 	}
 	c->in_len += n;
 }
@@ -240,27 +271,47 @@ static void consume(struct conn *c, size_t n)
 	c->seen = 0;
 }
 
-static const char *parse_error_reason(int r)
+/* Runs one complete request (head of r bytes) into c->out. The status, or
+ * -ENOMEM. */
+static int run_request(struct conn *c, const struct http_request *req, int r)
 {
-	switch (r) {
-	case HTTP_URI_TOO_LONG:
-		return "request line too long";
-	case HTTP_HEADERS_TOO_LARGE:
-		return "header section too large";
-	case HTTP_NOT_IMPLEMENTED:
-		return "method or transfer coding not implemented";
-	case HTTP_BAD_VERSION:
-		return "only HTTP/1.0 and HTTP/1.1";
-	default:
-		return "malformed request";
-	}
+	bool ka = req->keep_alive && !W.stopping;
+	size_t before = c->out.len;
+	if (W.cfg->watch_runs)
+		ST_SET(run_since_ns, util_now_ns());
+	int st = routes_respond(&W.env, req, ka, &c->out);
+	if (W.cfg->watch_runs)
+		ST_SET(run_since_ns, 0);
+	ST_ADD(requests, 1);
+	if (W.log && st > 0)
+		accesslog_add(W.log, c->peer, req, st, c->out.len - before, util_now_ns() - c->req_start_ns);
+	consume(c, (size_t)r);
+	c->body_left = req->content_length;
+	c->closing = !ka;
+	/* Closing with request bytes unread would make the kernel
+	 * send a reset that can destroy the answer: linger. */
+	c->linger = c->closing && (c->body_left > 0 || c->in_len > 0);
+	c->answered = true;
+	/* Progress: the next pipelined head gets a full timeout of
+	 * its own (a client that keeps pipelining never goes idle). */
+	timer_arm(c);
+	if (W.log)
+		c->req_start_ns = util_now_ns(); /* the next pipelined request starts now */
+	return st;
 }
 
-/* Answers complete buffered requests. Returns false when the connection
- * must be closed at once (no memory). */
+/*
+ * Answers complete buffered requests, at most PIPELINE_MAX in one pass.
+ * Before a request that follows a slow one (/sleep, /cpu), the client must
+ * still be there: a client that wrote a pile of slow requests and closed
+ * would otherwise keep the worker busy for all of them, answering nobody.
+ * Returns false when the connection must be closed at once (no memory, or
+ * its client is gone).
+ */
 static bool conn_answer(struct conn *c)
 {
-	while (!c->closing && c->out.len < OUT_BATCH) {
+	uint64_t t0 = 0;
+	for (unsigned k = 0; !c->closing && c->out.len < OUT_BATCH && k < PIPELINE_MAX; k++) {
 		if (c->body_left && c->in_len) {
 			size_t n = c->body_left < c->in_len ? (size_t)c->body_left : c->in_len;
 			consume(c, n);
@@ -286,26 +337,28 @@ static bool conn_answer(struct conn *c)
 				return true;
 			r = HTTP_HEADERS_TOO_LARGE; /* cannot happen while CONN_IN_CAP > HTTP_MAX_HEAD */
 		}
+		if (k > 0 && util_now_ns() - t0 >= SLOW_RUN_NS && W.io->peer_gone(c)) {
+			/* What was answered goes out (a half-closed client still
+			 * reads); the rest is dropped. */
+			c->in_len = c->seen = 0;
+			c->closing = true;
+			c->linger = false;
+			return true;
+		}
+		set_busy(c, true);
+		t0 = util_now_ns();
 		int st;
 		if (r > 0) {
-			bool ka = req.keep_alive && !W.stopping;
-			st = routes_respond(&W.env, &req, ka, &c->out);
-			ST_ADD(requests, 1);
-			consume(c, (size_t)r);
-			c->body_left = req.content_length;
-			c->closing = !ka;
-			/* Closing with request bytes unread would make the kernel
-			 * send a reset that can destroy the answer: linger. */
-			c->linger = c->closing && (c->body_left > 0 || c->in_len > 0);
-			c->answered = true;
-			/* Progress: the next pipelined head gets a full timeout of
-			 * its own (a client that keeps pipelining never goes idle). */
-			timer_arm(c);
+			st = run_request(c, &req, r);
 		} else {
 			/* The parser's verdict is the status; the stream cannot be
 			 * trusted after it, so answer and close. */
-			st = routes_error(-r, parse_error_reason(r), false, false, &c->out);
+			size_t before = c->out.len;
+			st = routes_error(-r, http_error_reason(r), false, false, &c->out);
 			ST_ADD(bad, 1);
+			if (W.log && st > 0)
+				accesslog_add(W.log, c->peer, NULL, st, c->out.len - before,
+					      util_now_ns() - c->req_start_ns);
 			c->closing = c->linger = c->answered = true;
 		}
 		if (st < 0)
@@ -349,13 +402,16 @@ enum conn_want conn_next(struct conn *c)
 	}
 	if (c->out.len > 0)
 		return CONN_SEND; /* write what was answered before reading more */
-	if (c->in_len == 0 && c->body_left == 0 && c->busy && c->answered) {
-		/* Everything asked was answered: idle keep-alive. */
+	/* Waiting for the client now: no work of the worker's. */
+	set_busy(c, false);
+	if (c->in_len == 0 && c->body_left == 0 && c->started) {
+		/* Everything asked was answered (or only empty lines came):
+		 * idle keep-alive. */
+		c->started = false;
 		if (W.stopping) {
 			conn_close(c);
 			return CONN_CLOSED;
 		}
-		set_busy(c, false);
 		timer_arm(c);
 	}
 	return CONN_RECV;
@@ -377,6 +433,9 @@ struct conn *conn_open(int fd)
 	}
 	c->fd = fd;
 	c->busy = c->closing = c->linger = c->draining = c->drained = c->answered = false;
+	c->started = c->rdhup = false;
+	if (W.log)
+		accesslog_peer(fd, c->peer);
 	c->fresh = true;
 	W.fresh++;
 	W.fresh_last_ns = util_now_ns();
@@ -432,7 +491,7 @@ void conn_begin_stop(void)
 	 * so a silent client cannot hold the stop for a whole header timeout. */
 	for (struct conn *c = W.head, *next; c; c = next) {
 		next = c->next;
-		if (!c->busy && !c->fresh)
+		if (!c->started && !c->fresh && c->out.len == 0)
 			conn_close(c);
 	}
 	W.quiet_close_at = util_now_ns() + STOP_GRACE_NS;
@@ -463,7 +522,7 @@ void conn_expire(uint64_t now)
 {
 	while (W.head && W.head->deadline <= now) {
 		struct conn *c = W.head;
-		if ((c->busy || c->fresh) && !c->answered && c->out.len == 0) {
+		if ((c->started || c->fresh) && !c->answered && c->out.len == 0) {
 			/* Request head not complete in time: 408, one try to
 			 * write it, then close either way. */
 			ST_ADD(timeouts, 1);
@@ -480,6 +539,14 @@ void conn_expire(uint64_t now)
 		W.aw->paused = false;
 		accept_worker_sync(W.aw);
 	}
+	if (W.log && accesslog_due(W.log) <= now)
+		(void)accesslog_flush(W.log);
+}
+
+void conn_reopen_log(void)
+{
+	if (W.log)
+		(void)accesslog_reopen(W.log, W.cfg->log_path); /* failing, the old file is kept */
 }
 
 int conn_timeout_ms(uint64_t now)
@@ -493,6 +560,8 @@ int conn_timeout_ms(uint64_t now)
 		next = W.quiet_close_at;
 	if (fresh_busy(now) && W.fresh_last_ns + FRESH_GRACE_NS < next)
 		next = W.fresh_last_ns + FRESH_GRACE_NS; /* then the model looks again */
+	if (W.log && accesslog_due(W.log) < next)
+		next = accesslog_due(W.log);
 	if (next == UINT64_MAX)
 		return -1;
 	if (next <= now)

@@ -29,6 +29,7 @@
 
 #include "http/http.h"
 #include "serve/accept.h"
+#include "serve/accesslog.h"
 #include "serve/routes.h"
 #include "serve/worker.h"
 
@@ -46,9 +47,11 @@ struct conn {
 	bool draining; /* lingering: discarding input until the peer closes */
 	bool answered; /* a response was produced since the connection became busy */
 	bool fresh;    /* accepted, no byte received yet: not in flight (see conn_open) */
+	bool started;  /* a request's bytes are due: its deadline runs (not in flight) */
 	/* Owned by the event loop; conn.c only clears them in conn_open. */
 	bool watched;  /* epoll: registered in the worker's epoll */
 	bool drained;  /* epoll: the last read came short, no input until the next EPOLLIN */
+	bool rdhup;    /* epoll: the peer's FIN was reported: read on until end of stream */
 	struct {       /* io_uring loop (loop_uring.c); it sets them when it takes the connection */
 		uint8_t ops;	  /* ring requests in flight that name this connection */
 		bool recv_armed;  /* a receive is in flight */
@@ -66,6 +69,8 @@ struct conn {
 	struct conn *prev, *next; /* timer list; next also links the free list */
 	size_t in_len, seen;	  /* bytes buffered; bytes the parser already saw */
 	uint64_t body_left;	  /* request body bytes still to discard */
+	uint64_t req_start_ns;	  /* when the request's first byte came (access log only) */
+	char peer[ACCESSLOG_PEER_MAX]; /* the client's address (access log only) */
 	struct obuf out;
 	size_t out_off;
 	char in[CONN_IN_CAP];
@@ -79,6 +84,10 @@ struct conn_io {
 	void (*close)(struct conn *c);
 	/* One try, without waiting, to write c->out (a 408 before closing). */
 	void (*send_last)(struct conn *c);
+	/* Whether the peer has closed its side or reset the connection, asked
+	 * without consuming input (before a pipelined request that follows a
+	 * slow one: its answer would go nowhere). */
+	bool (*peer_gone)(struct conn *c);
 };
 
 /* Sets up the worker's connection state. aw: the worker's accept model
@@ -129,5 +138,7 @@ void conn_expire(uint64_t now);
 int conn_timeout_ms(uint64_t now);
 /* Publishes the accept model's epoll_ctl count. */
 void conn_publish_ctls(void);
+/* SIGUSR1: writes the buffered access log lines and reopens the file. */
+void conn_reopen_log(void);
 
 #endif

@@ -27,8 +27,9 @@
  * - Closing: close(2) at once, then cancel what is still in flight on the
  *   connection by user_data; the connection struct goes back to the pool
  *   when its last request completes.
- * - Stop signals: blocked, read from the signalfd through a multishot
- *   poll, as the epoll loop reads them from its epoll.
+ * - Stop signals and SIGUSR1 (reopen the access log): blocked, read from
+ *   the signalfd through a multishot poll, as the epoll loop reads them
+ *   from its epoll.
  */
 #include <errno.h>
 #include <poll.h>
@@ -266,7 +267,19 @@ static void ring_send_last(struct conn *c)
 	(void)!send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-static const struct conn_io ring_io = {.close = ring_close, .send_last = ring_send_last};
+/* conn_io.peer_gone: the end of stream or a reset already came in, or a
+ * peek finds it behind what the ring has received (a peek consumes
+ * nothing, so the armed receive is not disturbed). */
+static bool ring_peer_gone(struct conn *c)
+{
+	char b;
+	if (c->ring.eof || c->ring.err)
+		return true;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static const struct conn_io ring_io = {.close = ring_close, .send_last = ring_send_last, .peer_gone = ring_peer_gone};
 
 /* The end of the queued input: end of stream or an error, if one came. */
 static bool input_ended(struct conn *c)
@@ -429,12 +442,18 @@ static void signal_arm(void)
 	io_uring_sqe_set_data64(sqe, TAG_SIGNAL);
 }
 
+/* The signalfd is readable: a stop, or SIGUSR1 (reopen the access log). */
 static void on_signal(const struct io_uring_cqe *cqe)
 {
 	struct signalfd_siginfo si[4];
-	while (read(R.sigfd, si, sizeof si) > 0)
-		;
-	*R.stop = 1;
+	ssize_t n;
+	while ((n = read(R.sigfd, si, sizeof si)) > 0)
+		for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
+			if (si[i].ssi_signo == SIGUSR1)
+				conn_reopen_log();
+			else
+				*R.stop = 1;
+		}
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		signal_arm();
 }

@@ -156,6 +156,10 @@ static int spawn(unsigned slot)
 			.master_pid = master,
 			.header_timeout_ns = M.cfg->header_timeout_ns,
 			.work_us = M.cfg->work_us,
+			.max_work_us = M.cfg->max_work_us,
+			.watch_runs = M.cfg->worker_timeout_ns > 0,
+			.log_fd = M.log_fd,
+			.log_path = M.cfg->access_log,
 			.io_uring = M.cfg->io_uring,
 		};
 		_exit(worker_run(&wc));

@@ -42,12 +42,18 @@ enum {
 	IDLE_STREAK = 16, /* connections the idle hook may hand over between epoll looks */
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+static void on_reopen(int sig)
+{
+	(void)sig;
+	reopen_requested = 1;
 }
 
 /* The worker's loop state: one worker per process, so file scope. */
@@ -74,7 +80,19 @@ static void epoll_send_last(struct conn *c)
 	(void)!send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-static const struct conn_io epoll_io = {.close = epoll_close, .send_last = epoll_send_last};
+/* conn_io.peer_gone: a FIN already reported, or a peek that finds the end
+ * of the stream (or a reset) behind the input already read. */
+static bool epoll_peer_gone(struct conn *c)
+{
+	char b;
+	if (c->rdhup)
+		return true;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static const struct conn_io epoll_io = {
+	.close = epoll_close, .send_last = epoll_send_last, .peer_gone = epoll_peer_gone};
 
 /*
  * The connection must wait for the peer: register it (once) in the epoll,
@@ -177,7 +195,10 @@ static void conn_run(struct conn *c)
 		char *p = conn_in_room(c, &room);
 		ssize_t n = read(c->fd, p, room);
 		if (n > 0) {
-			c->drained = (size_t)n < room;
+			/* After a FIN (EPOLLRDHUP) no event will come again: read
+			 * on until the end of stream, or a request that came with
+			 * its FIN in one segment would wait for the timeout. */
+			c->drained = (size_t)n < room && !c->rdhup;
 			conn_received(c, (size_t)n);
 			continue;
 		}
@@ -234,15 +255,25 @@ static int setup_signals(void)
 	sigemptyset(&sa.sa_mask);
 	struct sigaction ign = {.sa_handler = SIG_IGN};
 	sigemptyset(&ign.sa_mask);
+	/* USR1 (reopen the access log) gets a handler, not SIG_IGN: an
+	 * ignored signal is discarded before the signalfd could read it. It
+	 * arrives through the signalfd like the stop signals, or through the
+	 * handler around a blocking accept(). USR2 (the master's business,
+	 * but `systemctl kill` signals every process of the unit) is ignored. */
+	struct sigaction ro = {.sa_handler = on_reopen};
+	sigemptyset(&ro.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
 	    sigaction(SIGQUIT, &sa, NULL) < 0 || sigaction(SIGPIPE, &ign, NULL) < 0 ||
 	    sigaction(SIGHUP, &ign, NULL) < 0 || sigaction(SIGTTIN, &ign, NULL) < 0 ||
-	    sigaction(SIGTTOU, &ign, NULL) < 0 || sigaction(SIGCHLD, &(struct sigaction){.sa_handler = SIG_DFL}, NULL) < 0)
+	    sigaction(SIGTTOU, &ign, NULL) < 0 || sigaction(SIGUSR2, &ign, NULL) < 0 ||
+	    sigaction(SIGUSR1, &ro, NULL) < 0 ||
+	    sigaction(SIGCHLD, &(struct sigaction){.sa_handler = SIG_DFL}, NULL) < 0)
 		return -errno;
 	sigemptyset(&W.blocked);
 	sigaddset(&W.blocked, SIGTERM);
 	sigaddset(&W.blocked, SIGINT);
 	sigaddset(&W.blocked, SIGQUIT);
+	sigaddset(&W.blocked, SIGUSR1);
 	sigemptyset(&W.open);
 	if (sigprocmask(SIG_SETMASK, &W.blocked, NULL) < 0)
 		return -errno;
@@ -252,13 +283,18 @@ static int setup_signals(void)
 	return 0;
 }
 
-/* The signalfd is readable: a stop was asked for. */
+/* The signalfd is readable: a stop, or a reopen of the access log. */
 static void read_signals(void)
 {
 	struct signalfd_siginfo si[4];
-	while (read(W.sigfd, si, sizeof si) > 0)
-		;
-	stop_requested = 1;
+	ssize_t n;
+	while ((n = read(W.sigfd, si, sizeof si)) > 0)
+		for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
+			if (si[i].ssi_signo == SIGUSR1)
+				reopen_requested = 1;
+			else
+				stop_requested = 1;
+		}
 }
 
 int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop)
@@ -313,6 +349,10 @@ int worker_run(const struct worker_cfg *cfg)
 	struct epoll_event evs[MAX_EVENTS];
 
 	for (;;) {
+		if (reopen_requested) {
+			reopen_requested = 0;
+			conn_reopen_log();
+		}
 		if (stop_requested && !conn_stopping())
 			begin_stop();
 		if (conn_stopping() && conn_count() == 0)
@@ -363,6 +403,8 @@ int worker_run(const struct worker_cfg *cfg)
 				struct conn *c = evs[i].data.ptr;
 				if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 					c->drained = false;
+				if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					c->rdhup = true;
 				conn_run(c);
 			}
 		}

@@ -21,6 +21,10 @@ struct worker_cfg {
 	int master_pid;		    /* the worker exits when this process dies */
 	uint64_t header_timeout_ns; /* whole request head, and idle keep-alive */
 	uint64_t work_us;	    /* CPU burnt by `/` */
+	uint64_t max_work_us;	    /* cap of /cpu and /sleep (0: the routes' default) */
+	bool watch_runs;	    /* publish when each request starts (--worker-timeout) */
+	int log_fd;		    /* the access log, -1: none */
+	const char *log_path;	    /* reopened on SIGUSR1 */
 	bool io_uring;		    /* the io_uring loop (loop_uring.c) instead of epoll */
 };
 

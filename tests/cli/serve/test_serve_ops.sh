@@ -131,6 +131,7 @@ if command -v systemd-socket-activate >/dev/null; then
 	out=$(get /)
 	expect_match "socket activation: the first connection is served" "$out" '^HTTP/1.1 200 OK'
 	expect_match "socket activation: and the next" "$(get '/cpu?us=1')" '^burnt 1 us'
+	for _ in $(seq 50); do grep -q "listening on" "$TMP/sa.err" && break; sleep 0.1; done
 	expect_match "socket activation: the listening line names the passed socket" "$(cat "$TMP/sa.err")" \
 		"listening on 127.0.0.1:$port "
 	kill -TERM $sa

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "serve/accept.h"
+#include "lib/addr.h"
 #include "serve/serve.h"
 
 static void test_table(void **state)
@@ -45,19 +46,19 @@ static void test_parse_listen(void **state)
 	(void)state;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	assert_int_equal(serve_parse_listen("127.0.0.1:8181", &ss, &len), 0);
+	assert_int_equal(addr_parse_numeric("127.0.0.1:8181", &ss, &len), 0);
 	assert_int_equal(ss.ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 8181);
 	assert_int_equal(len, sizeof(struct sockaddr_in));
-	assert_int_equal(serve_parse_listen("[::1]:80", &ss, &len), 0);
+	assert_int_equal(addr_parse_numeric("[::1]:80", &ss, &len), 0);
 	assert_int_equal(ss.ss_family, AF_INET6);
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 80);
-	assert_int_equal(serve_parse_listen("0.0.0.0:0", &ss, &len), 0);
+	assert_int_equal(addr_parse_numeric("0.0.0.0:0", &ss, &len), 0);
 	const char *bad[] = {"", "8181", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:x",
 			     "localhost:80", "::1:80", "[::1]80", "[::1]:", "[127.0.0.1]:80", "[]:80",
 			     "1.2.3:80"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		assert_int_equal(serve_parse_listen(bad[i], &ss, &len), -EINVAL);
+		assert_int_equal(addr_parse_numeric(bad[i], &ss, &len), -EINVAL);
 }
 
 /* A group on 127.0.0.1, port chosen by the kernel. */
@@ -65,7 +66,7 @@ static void group_for(struct accept_group *g, const char *model)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	assert_int_equal(serve_parse_listen("127.0.0.1:0", &ss, &len), 0);
+	assert_int_equal(addr_parse_numeric("127.0.0.1:0", &ss, &len), 0);
 	assert_int_equal(accept_group_init(g, accept_find(model), &ss, len, 16, 4), 0);
 }
 
