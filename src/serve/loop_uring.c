@@ -423,11 +423,11 @@ static void on_accept(const struct io_uring_cqe *cqe)
 }
 
 /* Before waiting: (re)arm the accept as the model's ring_mode says. */
-static void accept_maybe_arm(void)
+static void accept_maybe_arm(uint64_t now)
 {
 	if (R.accept_armed || R.aw.detached || R.aw.paused || conn_stopping())
 		return;
-	if (R.mode == ACCEPT_RING_IDLE && conn_model_load(util_now_ns()) > 0)
+	if (R.mode == ACCEPT_RING_IDLE && conn_model_load(now) > 0)
 		return;
 	accept_arm();
 	conn_publish_ctls();
@@ -552,13 +552,16 @@ int worker_run_uring(const struct worker_cfg *cfg)
 		return 1;
 	}
 	ST_SET(state, STATS_READY);
+	/* One clock reading per round for the loop's own decisions (the
+	 * deadlines conn.c arms read their own). */
+	uint64_t now = util_now_ns();
 	for (;;) {
 		if (*R.stop && !conn_stopping())
 			begin_stop();
 		if (conn_stopping() && conn_count() == 0)
 			break;
-		accept_maybe_arm();
-		int ms = conn_timeout_ms(util_now_ns());
+		accept_maybe_arm(now);
+		int ms = conn_timeout_ms(now);
 		struct __kernel_timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long long)(ms % 1000) * 1000000};
 		struct io_uring_cqe *cqe;
 		/* Submits what the last round queued and waits for the next
@@ -567,7 +570,8 @@ int worker_run_uring(const struct worker_cfg *cfg)
 		if (err < 0 && err != -ETIME && err != -EINTR && err != -EAGAIN && err != -EBUSY)
 			break;
 		reap();
-		conn_expire(util_now_ns());
+		now = util_now_ns();
+		conn_expire(now);
 	}
 	conn_fini();
 	io_uring_queue_exit(&R.ring);
