@@ -23,6 +23,15 @@ run_model uring 9 0.05
 expect_eq "uring: the exit table has 3 workers" "$(printf '%s\n' $COUNTS | wc -l)" 3
 expect_eq "uring: one worker takes all 9 sequential connections ($COUNTS)" "$(max_of "$COUNTS")" 9
 
+# The same with the io_uring loop accepting on its own ring (--io uring,
+# DEFER_TASKRUN): the entry and its wake-up rule are the kernel's, so the
+# first armed still takes all.
+start_serve --workers 3 --accept uring --io uring || true
+conns 9 / 0.05
+stop_serve
+COUNTS=$(exit_counts | tr '\n' ' ')
+expect_eq "uring under --io uring: one worker takes all 9 ($COUNTS)" "$(max_of "$COUNTS")" 9
+
 # uring-fifo: a one-shot accept re-armed (at the tail) only when idle.
 run_model uring-fifo 9 0.05
 m=$(min_of "$COUNTS"); x=$(max_of "$COUNTS")
