@@ -46,9 +46,6 @@
 
 #include "watch.h"
 
-/* Set before load: 1 = every port, 0 = only those in watch_ports. */
-const volatile __u8 watch_any_port = 0;
-
 /* Advanced by user space after each read: restarts the epoch maxima. */
 __u32 watch_epoch = 0;
 
@@ -90,10 +87,9 @@ struct {
 	__type(value, struct watch_listener);
 } watch_listeners SEC(".maps");
 
+/* The ports to watch, filled by user space before attaching. */
 static __always_inline bool port_wanted(__u16 port)
 {
-	if (watch_any_port)
-		return true;
 	return bpf_map_lookup_elem(&watch_ports, &port) != NULL;
 }
 

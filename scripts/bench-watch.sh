@@ -25,7 +25,7 @@ scripts/setup.sh peer >/dev/null
 tmp=$(mktemp -d /tmp/herd-bench.XXXXXX)
 spid= wpid=
 cleanup() {
-	[ -n "$wpid" ] && kill -INT "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
+	[ -n "$wpid" ] && kill -TERM "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
 	[ -n "$spid" ] && kill -TERM "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -47,6 +47,9 @@ accepted() { stats "$1" | awk '/^worker / { for (i = 1; i < NF; i++) if ($i == "
 wrk_rps() { wrk -t1 -c32 -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$1/" | awk '/^Requests\/sec/ { print $2 }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # Kernel memory of the loaded watch maps, in KiB (bpftool's memlock).
+# Runs the kernel skipped because the program was already running on that
+# CPU (bpftool's recursion_misses): accepts watch could not count.
+misses() { bpftool -j prog show 2>/dev/null | python3 -c 'import json, sys; print(sum(p.get("recursion_misses", 0) for p in json.load(sys.stdin) if p.get("name", "").startswith("watch_")))'; }
 map_kib() { bpftool map show 2>/dev/null | awk '/name watch_/ { w = 1 } w && /memlock/ { for (i = 1; i < NF; i++) if ($i == "memlock") { s += $(i + 1); w = 0 } } END { printf "%.0f\n", s / 1024 }'; }
 
 p=$(port)
@@ -57,7 +60,7 @@ grep -q listening "$tmp/serve.err" || { echo "herd serve did not start: $(cat "$
 
 echo "machine: $(nproc) CPUs, $(uname -r); herd serve --accept $model --workers $workers;" \
 	"wrk -t1 -c32 -d${secs}s -H 'Connection: close'; $rounds rounds off/on"
-printf '%5s %10s %10s %9s %9s %9s %9s %9s %9s\n' round "off req/s" "on req/s" "rss KiB" "peak KiB" "maps KiB" "watch cpu" "served" "watched"
+printf '%5s %10s %10s %9s %9s %9s %9s %9s %9s %7s\n' round "off req/s" "on req/s" "rss KiB" "peak KiB" "maps KiB" "watch cpu" "served" "watched" "misses"
 off=() on=()
 for r in $(seq "$rounds"); do
 	off+=("$(wrk_rps "$p")")
@@ -78,12 +81,14 @@ for r in $(seq "$rounds"); do
 	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$wpid/status")
 	kib=$(awk '/^VmHWM/ { print $2 }' "/proc/$wpid/status")
 	mkib=$(map_kib)
+	miss=$(misses)
 	cpu=$(awk '{ printf "%.2fs", ($14 + $15) / 100 }' "/proc/$wpid/stat")
-	kill -INT "$wpid"; wait "$wpid" || true; wpid=
+	# TERM, not INT: a background job of a script starts with SIGINT ignored.
+	kill -TERM "$wpid"; wait "$wpid" || true; wpid=
 	# watch counted the two /stats.txt requests' accepts too (a0's after
 	# attaching, a1's before its own count): served + 1 of them.
 	seen=$(sed -n 's/^total .* accepted=\([0-9]*\) .*/\1/p' "$tmp/watch.out")
-	printf '%5d %10.0f %10.0f %9s %9s %9s %9s %9d %9d\n' "$r" "${off[-1]}" "${on[-1]}" "$rss" "$kib" "$mkib" "$cpu" $((a1 - a0)) "$seen"
+	printf '%5d %10.0f %10.0f %9s %9s %9s %9s %9d %9d %7s\n' "$r" "${off[-1]}" "${on[-1]}" "$rss" "$kib" "$mkib" "$cpu" $((a1 - a0)) "$seen" "$miss"
 done
 mo=$(printf '%s\n' "${off[@]}" | median)
 mn=$(printf '%s\n' "${on[@]}" | median)

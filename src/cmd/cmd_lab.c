@@ -55,14 +55,16 @@ static void usage(FILE *out)
 		"  --scenarios A,B,...  scenarios to run (default seed,idle,stall,sweep)\n"
 		"  --repeat N           repetitions of every model x scenario (default 3)\n"
 		"  --workers N          worker processes per server (default 4)\n"
-		"  --requests N         requests per seed and stall run (default 1500)\n"
-		"  --idle-requests N    requests in idle, one at a time, 100 per second (default 100)\n"
+		"  --requests N         requests per seed run, and stall run unless given below\n"
+		"                       (default 1500)\n"
+		"  --stall-requests N   requests per stall run and its calm twin (default 1000)\n"
+		"  --idle-requests N    requests in idle, one at a time, 100 per second (default 60)\n"
 		"  --concurrency N      connections in flight in seed and sweep (default 200)\n"
 		"  --stall-concurrency N  connections in flight in stall (default 4 x workers)\n"
 		"  --cpu-us N           CPU burnt per request, microseconds (default 1000)\n"
 		"  --stall-ms N         how long a stall request blocks its worker (default 50)\n"
 		"  --stall-every N      1 request in N stalls (default 100)\n"
-		"  --step DURATION      length of each sweep step (default 0.5s)\n"
+		"  --step DURATION      length of each sweep step (default 0.4s)\n"
 		"  --timeout DURATION   per request; a request slower than this fails (default 10s)\n"
 		"  --port N             port on 127.0.0.1 for the servers (default 8181)\n"
 		"  --peer nginx         also run nginx with a shared queue and with reuseport\n"
@@ -200,6 +202,7 @@ enum {
 	OPT_REPEAT,
 	OPT_WORKERS,
 	OPT_REQUESTS,
+	OPT_STALL_REQUESTS,
 	OPT_IDLE,
 	OPT_CONC,
 	OPT_STALL_CONC,
@@ -221,6 +224,7 @@ static const struct option longopts[] = {
 	{"repeat", required_argument, NULL, OPT_REPEAT},
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"requests", required_argument, NULL, OPT_REQUESTS},
+	{"stall-requests", required_argument, NULL, OPT_STALL_REQUESTS},
 	{"idle-requests", required_argument, NULL, OPT_IDLE},
 	{"concurrency", required_argument, NULL, OPT_CONC},
 	{"stall-concurrency", required_argument, NULL, OPT_STALL_CONC},
@@ -238,6 +242,9 @@ static const struct option longopts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* --stall-requests was given (parse_options resets it). */
+static bool stall_requests_set;
+
 /* Unsigned options: their range and where the value goes. */
 static const struct {
 	int opt;
@@ -247,6 +254,7 @@ static const struct {
 	{OPT_REPEAT, "--repeat", 1, 100},
 	{OPT_WORKERS, "--workers", 1, 256},
 	{OPT_REQUESTS, "--requests", 1, 100000000},
+	{OPT_STALL_REQUESTS, "--stall-requests", 1, 100000000},
 	{OPT_IDLE, "--idle-requests", 1, 10000000},
 	{OPT_CONC, "--concurrency", 1, 20000},
 	{OPT_STALL_CONC, "--stall-concurrency", 1, 20000},
@@ -261,7 +269,16 @@ static void set_unsigned(struct lab_config *cfg, int opt, uint64_t v)
 	switch (opt) {
 	case OPT_REPEAT: cfg->repeat = (unsigned)v; break;
 	case OPT_WORKERS: cfg->workers = (unsigned)v; break;
-	case OPT_REQUESTS: cfg->requests = v; break;
+	case OPT_REQUESTS:
+		cfg->requests = v;
+		/* Stall follows --requests unless it has a count of its own. */
+		if (!stall_requests_set)
+			cfg->stall_requests = 0;
+		break;
+	case OPT_STALL_REQUESTS:
+		cfg->stall_requests = v;
+		stall_requests_set = true;
+		break;
 	case OPT_IDLE: cfg->idle_requests = v; break;
 	case OPT_CONC: cfg->concurrency = (unsigned)v; break;
 	case OPT_STALL_CONC: cfg->stall_concurrency = (unsigned)v; break;
@@ -348,6 +365,7 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 static int parse_options(int argc, char **argv, struct lab_opts *o)
 {
 	cmd_getopt_reset();
+	stall_requests_set = false;
 	int c;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (c == ':' || c == '?')

@@ -307,6 +307,10 @@ static int run(struct opts *o)
 		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, o->json, strerror(errno));
 		return 1;
 	}
+	/* Before the (slow) load, so that a Ctrl-C during it still ends in
+	 * the total rather than killing us half attached. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	err = watch_open(&r.w, &o->cfg);
 	if (err) {
 		if (r.jf)
@@ -315,8 +319,6 @@ static int run(struct opts *o)
 			unlink(o->json);
 		return open_error(o, err);
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	r.tty = !o->plain && isatty(STDOUT_FILENO);
 	r.head.ports = r.ports;
 	r.head.nports = watch_ports(r.w, r.ports, WATCH_MAX_PORTS);

@@ -42,9 +42,9 @@ static const double default_fractions[] = {0.25, 0.5, 0.75, 0.9};
 /*
  * Defaults, sized so that `make lab` (8 models x 3 repetitions) ends in
  * about three minutes on 2 CPUs: per model and repetition about 2 s of seed
- * (1500 requests at ~800 req/s), 1 s of idle, 4 s of stall and its calm twin,
- * 2.5 s of sweep, and ~0.5 s to start and stop the server. docs/lab.md says
- * why each is as long as it is.
+ * (1500 requests at ~800 req/s), 0.6 s of idle, 2.5 s of stall and its calm
+ * twin (1000 requests each), 2 s of sweep, and two server starts and stops.
+ * docs/lab.md says why each is as long as it is.
  */
 void lab_config_init(struct lab_config *cfg)
 {
@@ -56,12 +56,13 @@ void lab_config_init(struct lab_config *cfg)
 	cfg->concurrency = 200;
 	cfg->port = 8181;
 	cfg->requests = 1500;
-	cfg->idle_requests = 100;
+	cfg->stall_requests = 1000;
+	cfg->idle_requests = 60;
 	cfg->idle_rate = 100;
 	cfg->cpu_us = 1000;
 	cfg->stall_every = 100;
 	cfg->stall_ms = 50;
-	cfg->step_s = 0.5;
+	cfg->step_s = 0.4;
 	cfg->fractions = default_fractions;
 	cfg->nfractions = sizeof default_fractions / sizeof default_fractions[0];
 	cfg->warmup = 100;
@@ -86,7 +87,7 @@ double lab_estimate_s(const struct lab_config *cfg, long nproc)
 		t += cfg->idle_rate > 0 ? (double)cfg->idle_requests / cfg->idle_rate
 					: (double)cfg->idle_requests * (cfg->cpu_us + 500) * 1e-6;
 	if (cfg->scenarios[LAB_STALL])
-		t += 2 * (double)cfg->requests / cap * 1.2;
+		t += 2 * (double)lab_stall_requests(cfg) / cap * 1.2;
 	if (cfg->scenarios[LAB_SWEEP])
 		t += (double)cfg->nfractions * (cfg->step_s + 0.15) + 0.7;
 	return t * (double)cfg->nmodels * (double)(cfg->repeat ? cfg->repeat : 1);
@@ -123,7 +124,8 @@ static int run_model_rep(struct lab_ctx *x, const char *tmpdir, bool late)
 		char cpu[64];
 		snprintf(cpu, sizeof cpu, "/cpu?us=%u", cfg->cpu_us);
 		const char *paths[1] = {cpu};
-		struct lab_load w = {.paths = paths, .npaths = 1, .connections = 8, .requests = cfg->warmup, .rate = 0};
+		struct lab_load w = {.paths = paths, .npaths = 1, .connections = 8,
+					      .requests = cfg->warmup, .rate = 0};
 		lab_note(x, "warm-up: %u requests", cfg->warmup);
 		e = lab_load_run(x, &w, NULL);
 	}

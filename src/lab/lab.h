@@ -108,6 +108,10 @@ struct lab_result {
 	struct lab_balance bal;
 	unsigned respawns;
 	double cpu_us_per_request; /* sum of worker CPU / requests served */
+	/* Accept-queue wait of the run's connections (herd watch's
+	 * collector; qwait_ok false where it could not run). */
+	bool qwait_ok;
+	double qwait_p50_ms, qwait_p99_ms, qwait_max_ms;
 };
 
 /* One repetition of every scenario for one model. */
@@ -204,7 +208,8 @@ struct lab_config {
 	unsigned concurrency;
 	unsigned stall_concurrency; /* stall: connections in flight; 0: lab_stall_concurrency's default */
 	unsigned port;
-	uint64_t requests;	/* seed and stall */
+	uint64_t requests;	/* seed */
+	uint64_t stall_requests; /* stall and its calm twin; 0: requests */
 	uint64_t idle_requests; /* idle */
 	double idle_rate;	/* idle: requests per second (0: back to back) */
 	unsigned cpu_us;	/* CPU burnt per request */
@@ -263,6 +268,8 @@ int lab_port_free(unsigned port);
 
 /* stall's concurrency: cfg->stall_concurrency, or 4 connections per worker. */
 unsigned lab_stall_concurrency(const struct lab_config *cfg);
+/* stall's request count: cfg->stall_requests, or cfg->requests. */
+uint64_t lab_stall_requests(const struct lab_config *cfg);
 
 /* Checks that the nginx peers can run (nginx binary and Lua module). */
 bool lab_peer_installed(const struct lab_config *cfg);

@@ -18,6 +18,7 @@
 
 #include "lib/units.h"
 #include "lib/util.h"
+#include "watch/report.h"
 
 /* Progress is reported at most this often during a bench run. */
 #define PROGRESS_EVERY_NS (200 * NS_PER_MS)
@@ -130,6 +131,23 @@ static void fill_workers(struct lab_result *r, const struct lab_server *s, const
 	lab_balance_compute(r->workers, r->nworkers, &r->bal);
 }
 
+/* Accept-queue wait over the run, from the collector's reads just before
+ * the before- and after-counters (nothing read it in between, so its
+ * maxima cover exactly the run). */
+static void fill_wait(struct lab_result *r, const struct lab_server *s, const struct watch_snapshot *before,
+		      const struct watch_snapshot *after)
+{
+	struct watch_interval iv;
+
+	if (watch_report(s->watch, before, after, false, false, &iv) != 0)
+		return;
+	r->qwait_ok = iv.timed > 0;
+	r->qwait_p50_ms = (double)iv.p50_ns / (double)NS_PER_MS;
+	r->qwait_p99_ms = (double)iv.p99_ns / (double)NS_PER_MS;
+	r->qwait_max_ms = (double)iv.max_ns / (double)NS_PER_MS;
+	watch_interval_free(&iv);
+}
+
 static void bench_config_for(const struct lab_ctx *x, const struct lab_load *ld, const char **hosts, char *host,
 			     size_t hlen, struct bench_config *bc)
 {
@@ -173,7 +191,8 @@ int lab_load_run(struct lab_ctx *x, const struct lab_load *ld, struct lab_result
 		free(after);
 		return -ENOMEM;
 	}
-	int nb = r ? s->ops->counts(s, before, s->cap) : 0;
+	int nb = r ? lab_server_counts(s, before, s->cap) : 0;
+	int wb = s->wfresh ? s->wcur : -1;
 	struct bench_result res;
 	memset(&res, 0, sizeof res);
 	int err = bench_run(&bc, &res);
@@ -182,8 +201,10 @@ int lab_load_run(struct lab_ctx *x, const struct lab_load *ld, struct lab_result
 		if (r) {
 			r->requests = ld->requests;
 			fill_result(r, &res, ld->ordinary);
-			int na = nb >= 0 ? s->ops->counts(s, after, s->cap) : -1;
+			int na = nb >= 0 ? lab_server_counts(s, after, s->cap) : -1;
 			fill_workers(r, s, before, nb, after, na);
+			if (wb >= 0 && s->wfresh)
+				fill_wait(r, s, &s->wsnap[wb], &s->wsnap[s->wcur]);
 			lab_reconcile(r);
 		}
 	}

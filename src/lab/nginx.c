@@ -8,8 +8,9 @@
  * Per-worker counts come from two sources: connections and requests from
  * the Lua handler's shared dict (served on /stats.txt in the same format as
  * herd serve, keys from serve/statskeys.h), CPU time from /proc/PID/stat of
- * the master's children. Another source (an eBPF collector of accepts per
- * worker) would replace nginx_counts here without touching the runner.
+ * the master's children. Where herd watch's eBPF collector runs
+ * (server.c), connections per worker come from it instead of the Lua
+ * counter.
  */
 #include "lab/server.h"
 
@@ -155,17 +156,25 @@ static int nginx_start(struct lab_server *s, const char *tmpdir, const char *nam
 	return e;
 }
 
-/* Fills w[0..np) for the worker pids: counts from the Lua dict's lines
- * (tmp[0..nt)), CPU time from /proc. */
-static void merge_counts(const int *pids, size_t np, const struct lab_worker *tmp, int nt, struct lab_worker *w)
+/* Fills w[0..np) for the worker pids: requests from the Lua dict's lines
+ * (tmp[0..nt)), connections from herd watch's collector where it runs (the
+ * kernel's accepts, whatever nginx does with them; the lab's own counter
+ * read adds one connection to one worker per run) or else from the Lua
+ * dict (connections whose first request reached location /), CPU time
+ * from /proc. */
+static void merge_counts(const struct lab_server *s, const int *pids, size_t np, const struct lab_worker *tmp, int nt,
+			 struct lab_worker *w)
 {
 	for (size_t i = 0; i < np; i++) {
 		struct lab_worker x = {.index = (unsigned)i, .pid = pids[i]};
+		int64_t acc = lab_server_accepts(s, pids[i]);
 		for (int j = 0; j < nt; j++)
 			if (tmp[j].pid == pids[i]) {
 				x.accepted = tmp[j].accepted;
 				x.requests = tmp[j].requests;
 			}
+		if (acc >= 0)
+			x.accepted = (uint64_t)acc;
 		struct proc_stat st;
 		if (proc_stat_read(pids[i], &st) == 0)
 			x.cpu_us = proc_ticks_to_us(st.ticks);
@@ -186,7 +195,7 @@ static int nginx_counts(struct lab_server *s, struct lab_worker *w, size_t max)
 	size_t np = 0;
 	if (nt >= 0) {
 		np = proc_children(s->pid, pids, max);
-		merge_counts(pids, np, tmp, nt, w);
+		merge_counts(s, pids, np, tmp, nt, w);
 	}
 	free(pids);
 	free(tmp);

@@ -143,30 +143,39 @@ int lab_apply_cpus(const char *list)
 	return sched_setaffinity(0, sizeof set, &set) < 0 ? -errno : 0;
 }
 
-int lab_cpu_split(struct lab_noise *n)
+void lab_cpu_halves(const cpu_set_t *all, struct lab_noise *n, cpu_set_t *gen)
 {
-	cpu_set_t all, srv, gen;
-	if (sched_getaffinity(0, sizeof all, &all) < 0)
-		return -errno;
-	int count = CPU_COUNT(&all);
+	int count = CPU_COUNT(all);
 	n->split = count >= SPLIT_MIN_CPUS;
+	*gen = *all;
 	if (!n->split) {
-		format_cpus(&all, n->server_cpus, sizeof n->server_cpus);
+		format_cpus(all, n->server_cpus, sizeof n->server_cpus);
 		snprintf(n->loadgen_cpus, sizeof n->loadgen_cpus, "%s", n->server_cpus);
-		return 0;
+		return;
 	}
+	cpu_set_t srv;
 	CPU_ZERO(&srv);
-	CPU_ZERO(&gen);
+	CPU_ZERO(gen);
 	for (int c = 0, k = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &all))
+		if (!CPU_ISSET(c, all))
 			continue;
 		if (k++ < count / 2)
 			CPU_SET(c, &srv);
 		else
-			CPU_SET(c, &gen);
+			CPU_SET(c, gen);
 	}
 	format_cpus(&srv, n->server_cpus, sizeof n->server_cpus);
-	format_cpus(&gen, n->loadgen_cpus, sizeof n->loadgen_cpus);
+	format_cpus(gen, n->loadgen_cpus, sizeof n->loadgen_cpus);
+}
+
+int lab_cpu_split(struct lab_noise *n)
+{
+	cpu_set_t all, gen;
+	if (sched_getaffinity(0, sizeof all, &all) < 0)
+		return -errno;
+	lab_cpu_halves(&all, n, &gen);
+	if (!n->split)
+		return 0;
 	/* The bench engine's threads inherit this thread's affinity, and
 	 * size themselves by it (one thread per CPU they may use). */
 	return sched_setaffinity(0, sizeof gen, &gen) < 0 ? -errno : 0;

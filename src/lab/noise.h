@@ -6,6 +6,7 @@
 #ifndef HERD_LAB_NOISE_H
 #define HERD_LAB_NOISE_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ void lab_noise_finish(const struct lab_noise_mark *a, const struct lab_noise_mar
  * split, pins the calling thread (and the bench threads it will start) to
  * the load generator's half. 0 or -errno. */
 int lab_cpu_split(struct lab_noise *n);
+/* The decision of lab_cpu_split for the CPUs in all: with 4 or more, the
+ * servers get the first half and the load generator (*gen) the rest. */
+void lab_cpu_halves(const cpu_set_t *all, struct lab_noise *n, cpu_set_t *gen);
 /* Pins the calling thread to a CPU list ("0-1,4"). 0, -EINVAL, -errno. */
 int lab_apply_cpus(const char *list);
 

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static double g_rps(const struct lab_result *r) { return r->throughput; }
@@ -24,6 +25,8 @@ static double g_momcpu(const struct lab_result *r) { return r->stats_ok ? r->bal
 static double g_momconn(const struct lab_result *r) { return r->stats_ok ? r->bal.max_over_min_conn : NAN; }
 static double g_top(const struct lab_result *r) { return r->stats_ok ? r->bal.max_share_conn : NAN; }
 static double g_cpureq(const struct lab_result *r) { return r->stats_ok ? r->cpu_us_per_request : NAN; }
+static double g_qw50(const struct lab_result *r) { return r->qwait_ok ? r->qwait_p50_ms : NAN; }
+static double g_qw99(const struct lab_result *r) { return r->qwait_ok ? r->qwait_p99_ms : NAN; }
 
 const struct report_row report_rows[REPORT_ROWS] = {
 	{"req/s", "throughput_rps", g_rps, RK_RATE},
@@ -40,6 +43,10 @@ const struct report_row report_rows[REPORT_ROWS] = {
 	{"max/min conns", "max_over_min_connections", g_momconn, RK_RATIO},
 	{"top conn share", "max_share_connections", g_top, RK_SHARE},
 	{"CPU us/req", "cpu_us_per_request", g_cpureq, RK_US},
+	/* herd watch's collector: from the connection being ready in the
+	 * listener's queue to its accept(); n/a where it cannot run. */
+	{"acceptq p50 ms", "accept_queue_wait_p50_ms", g_qw50, RK_MS_OPT},
+	{"acceptq p99 ms", "accept_queue_wait_p99_ms", g_qw99, RK_MS_OPT},
 };
 
 const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t step)
@@ -96,6 +103,7 @@ void report_fmt(enum report_kind k, double v, char *b, size_t len)
 	}
 	switch (k) {
 	case RK_MS:
+	case RK_MS_OPT:
 		snprintf(b, len, v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v);
 		return;
 	case RK_RATIO: snprintf(b, len, "%.2f", v); return;
@@ -114,7 +122,7 @@ void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, siz
 	}
 	if (valid == 0 || s->n == 0) {
 		/* No valid run, or only undefined values (a worker got nothing). */
-		snprintf(b, len, valid == 0 ? "INVALID" : "inf");
+		snprintf(b, len, valid == 0 ? "INVALID" : k == RK_MS_OPT ? "n/a" : "inf");
 		return;
 	}
 	char med[24], lo[24], hi[24];
@@ -137,14 +145,19 @@ const char *report_balances_word(const struct lab_verdict *v)
 	return lab_answer_name(v->balances);
 }
 
+enum report_kind report_judgement_kind(const struct lab_judgement *j)
+{
+	return j->figure && strstr(j->figure, "share") ? RK_SHARE : RK_RATIO;
+}
+
 /* " figure median (min-max) [reason]" for one judged question. */
 static size_t judgement_text(const struct lab_judgement *j, char *buf, size_t len)
 {
 	if (j->answer == LAB_NONE || len == 0)
 		return 0;
 	char cell[64];
-	report_cell(&j->value, j->figure && strstr(j->figure, "share") ? RK_SHARE : RK_RATIO, 1, 1, cell, sizeof cell);
-	int w = j->answer == LAB_UNSURE ? snprintf(buf, len, "%s%s %s: UNSURE, %s", "", j->figure, cell, j->reason)
+	report_cell(&j->value, report_judgement_kind(j), 1, 1, cell, sizeof cell);
+	int w = j->answer == LAB_UNSURE ? snprintf(buf, len, "%s %s: UNSURE, %s", j->figure, cell, j->reason)
 					: snprintf(buf, len, "%s %s", j->figure, cell);
 	return w > 0 ? (size_t)w : 0;
 }
@@ -174,22 +187,36 @@ void report_verdict_line(const struct lab_model *m, char *buf, size_t len)
 		 tail[0] ? tail : "not run", m->invalid ? "; has INVALID runs" : "");
 }
 
+static int by_connections_desc(const void *a, const void *b)
+{
+	const struct lab_worker *x = a, *y = b;
+	return (y->accepted > x->accepted) - (y->accepted < x->accepted);
+}
+
 bool report_pooled_workers(const struct lab_model *m, int sc, struct lab_worker *out, size_t max, size_t *n)
 {
 	*n = 0;
 	memset(out, 0, max * sizeof *out);
-	for (size_t k = 0; k < m->nreps; k++) {
+	struct lab_worker *tmp = calloc(max, sizeof *tmp);
+	for (size_t k = 0; tmp && k < m->nreps; k++) {
 		const struct lab_result *r = report_pick(&m->reps[k], sc, 0);
 		if (!r || !r->ran || !r->valid || !r->stats_ok)
 			continue;
-		for (size_t w = 0; w < r->nworkers && w < max; w++) {
+		/* Each repetition is a fresh server: which slot takes the most
+		 * differs between them, so workers are pooled by rank (busiest
+		 * first), not by slot. */
+		size_t nw = r->nworkers < max ? r->nworkers : max;
+		memcpy(tmp, r->workers, nw * sizeof *tmp);
+		qsort(tmp, nw, sizeof *tmp, by_connections_desc);
+		for (size_t w = 0; w < nw; w++) {
 			out[w].index = (unsigned)w;
-			out[w].accepted += r->workers[w].accepted;
-			out[w].requests += r->workers[w].requests;
-			out[w].cpu_us += r->workers[w].cpu_us;
+			out[w].accepted += tmp[w].accepted;
+			out[w].requests += tmp[w].requests;
+			out[w].cpu_us += tmp[w].cpu_us;
 		}
-		if (r->nworkers > *n)
-			*n = r->nworkers < max ? r->nworkers : max;
+		if (nw > *n)
+			*n = nw;
 	}
+	free(tmp);
 	return *n > 0;
 }

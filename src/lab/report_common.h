@@ -18,7 +18,8 @@
 #define REPORT_CALM LAB_SCENARIO_COUNT
 const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t step);
 
-enum report_kind { RK_MS, RK_RATIO, RK_RATE, RK_SHARE, RK_US };
+/* RK_MS_OPT: milliseconds that may not be measured at all ("n/a"). */
+enum report_kind { RK_MS, RK_RATIO, RK_RATE, RK_SHARE, RK_US, RK_MS_OPT };
 
 /* One figure of a run: how the tables label it, its JSON key, its getter
  * (NAN: undefined) and how it is formatted. */
@@ -28,7 +29,7 @@ struct report_row {
 	double (*get)(const struct lab_result *r);
 	enum report_kind kind;
 };
-enum { REPORT_ROWS = 14 };
+enum { REPORT_ROWS = 16 };
 extern const struct report_row report_rows[REPORT_ROWS];
 
 /* The spread of one row over the model's valid results at (sc, step). */
@@ -46,13 +47,17 @@ void report_fmt(enum report_kind k, double v, char *b, size_t len);
  * the figure is undefined in every valid one. */
 void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, size_t valid, char *b, size_t len);
 
+/* How a judged figure is written (a share as a percentage, else a ratio). */
+enum report_kind report_judgement_kind(const struct lab_judgement *j);
+
 /* The verdict line ("balances? YES (...); flat tail? UNSURE (...)"). */
 void report_verdict_line(const struct lab_model *m, char *buf, size_t len);
 /* The balances? answer as shown: YES, NO, UNSURE, UNDER LOAD ONLY, n/a. */
 const char *report_balances_word(const struct lab_verdict *v);
 
-/* Per-worker counters summed over the valid repetitions of sc (pooled, in
- * slot order); *n workers. Returns false when none had counters. */
+/* Per-worker counters summed over the valid repetitions of sc, by rank:
+ * in each repetition the workers ordered busiest first (by connections);
+ * *n workers. Returns false when none had counters. */
 bool report_pooled_workers(const struct lab_model *m, int sc, struct lab_worker *out, size_t max, size_t *n);
 
 #endif

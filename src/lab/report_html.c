@@ -429,7 +429,7 @@ static void html_verdict(FILE *f, const struct lab_model *m)
 		if (j->answer == LAB_NONE)
 			continue;
 		char cell[64];
-		report_cell(&j->value, RK_RATIO, 1, 1, cell, sizeof cell);
+		report_cell(&j->value, report_judgement_kind(j), 1, 1, cell, sizeof cell);
 		fprintf(f, "<li>%s %s: <span class=\"%s\">%s</span> <span class=\"meta\">(", j->figure, cell,
 			answer_class(j->answer), lab_answer_name(j->answer));
 		html_esc(f, j->reason);
@@ -530,8 +530,8 @@ static void html_shares(FILE *f, const struct lab_report *rep)
 		int sc = share_scenarios[s];
 		if (!rep->cfg->scenarios[sc])
 			continue;
-		fprintf(f, "<h2>Per-worker shares: %s</h2>\n<p class=\"meta\">%s. Summed over the valid "
-			   "repetitions. <span class=\"key\"><span style=\"background:#4e79a7\"></span>connections "
+		fprintf(f, "<h2>Per-worker shares: %s</h2>\n<p class=\"meta\">%s. Workers busiest first, summed "
+			   "over the valid repetitions. <span class=\"key\"><span style=\"background:#4e79a7\"></span>connections "
 			   "<span style=\"background:#f28e2b\"></span>CPU time</span>; dashed line: the fair share "
 			   "1/n.</p>\n<div class=\"flex\">\n",
 			lab_scenario_name(sc), lab_scenario_summary(sc));

@@ -15,12 +15,13 @@
 #include "lib/json.h"
 #include "lib/units.h"
 
+/* median/min/max are null when no valid repetition defines the figure. */
 static void spread_json(struct json_writer *j, const char *key, const struct lab_spread *s)
 {
 	json_open(j, key, '{');
-	json_num(j, "median", s->median);
-	json_num(j, "min", s->min);
-	json_num(j, "max", s->max);
+	json_num(j, "median", s->n ? s->median : NAN);
+	json_num(j, "min", s->n ? s->min : NAN);
+	json_num(j, "max", s->n ? s->max : NAN);
 	json_u64(j, "n", s->n);
 	json_close(j, '}');
 }
@@ -39,6 +40,16 @@ static void balance_json(struct json_writer *j, const struct lab_result *r)
 	json_close(j, '}');
 	json_num(j, "cpu_us_per_request", r->cpu_us_per_request);
 	json_u64(j, "respawns", r->respawns);
+	/* herd watch's collector; null where it could not run. */
+	if (r->qwait_ok) {
+		json_open(j, "accept_queue_wait_ms", '{');
+		json_num(j, "p50", r->qwait_p50_ms);
+		json_num(j, "p99", r->qwait_p99_ms);
+		json_num(j, "max", r->qwait_max_ms);
+		json_close(j, '}');
+	} else {
+		json_str(j, "accept_queue_wait_ms", NULL);
+	}
 	json_open(j, "workers", '[');
 	for (size_t w = 0; w < r->nworkers; w++) {
 		const struct lab_worker *x = &r->workers[w];
@@ -232,6 +243,7 @@ static void config_json(struct json_writer *j, const struct lab_config *cfg)
 	json_num(j, "stall_concurrency", lab_stall_concurrency(cfg));
 	json_num(j, "port", cfg->port);
 	json_u64(j, "requests", cfg->requests);
+	json_u64(j, "stall_requests", lab_stall_requests(cfg));
 	json_u64(j, "idle_requests", cfg->idle_requests);
 	json_num(j, "idle_rate", cfg->idle_rate);
 	json_num(j, "cpu_us", cfg->cpu_us);

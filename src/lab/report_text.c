@@ -110,7 +110,8 @@ static void worker_shares(FILE *out, const struct lab_report *rep, int sc)
 		if (!report_pooled_workers(&rep->models[i], sc, w, 64, &n))
 			continue;
 		if (!any)
-			fprintf(out, "per worker, over the valid repetitions: %% of connections | %% of CPU time\n");
+			fprintf(out, "per worker, busiest first, over the valid repetitions: %% of connections | %% of "
+				     "CPU time\n");
 		any = true;
 		uint64_t tc = 0, tu = 0;
 		for (size_t k = 0; k < n; k++) {

@@ -78,7 +78,8 @@ static int seed_run(struct lab_ctx *x)
 	const char *paths[1] = {cpu};
 	/* Run quietly at half size when only the sweep needs its capacity. */
 	bool shown = cfg->scenarios[LAB_SEED];
-	struct lab_load ld = {.paths = paths, .npaths = 1, .connections = cfg->concurrency, .requests = shown ? cfg->requests : (cfg->requests + 1) / 2, .rate = 0};
+	struct lab_load ld = {.paths = paths, .npaths = 1, .connections = cfg->concurrency,
+				      .requests = shown ? cfg->requests : (cfg->requests + 1) / 2, .rate = 0};
 	size_t kept = 0;
 	double *keep = shown ? malloc(ld.requests * sizeof *keep) : NULL;
 	ld.keep = keep;
@@ -110,7 +111,8 @@ static int idle_run(struct lab_ctx *x)
 	char cpu[64];
 	snprintf(cpu, sizeof cpu, "/cpu?us=%u", cfg->cpu_us);
 	const char *paths[1] = {cpu};
-	struct lab_load ld = {.paths = paths, .npaths = 1, .connections = 1, .requests = cfg->idle_requests, .rate = cfg->idle_rate};
+	struct lab_load ld = {.paths = paths, .npaths = 1, .connections = 1,
+				      .requests = cfg->idle_requests, .rate = cfg->idle_rate};
 	return run_one(x, "idle", &ld, &x->rep->runs[LAB_IDLE]);
 }
 
@@ -121,7 +123,7 @@ static void stall_how(const struct lab_config *cfg, char *buf, size_t len)
 	snprintf(buf, len,
 		 "/cpu?us=%u, concurrency %u, %llu requests, but 1 request in %u is /sleep?ms=%u (blocks its "
 		 "worker without CPU); latencies are the other requests'. 'calm' = the same load without stalls",
-		 cfg->cpu_us, lab_stall_concurrency(cfg), (unsigned long long)cfg->requests, cfg->stall_every,
+		 cfg->cpu_us, lab_stall_concurrency(cfg), (unsigned long long)lab_stall_requests(cfg), cfg->stall_every,
 		 cfg->stall_ms);
 }
 
@@ -141,9 +143,11 @@ static int stall_run(struct lab_ctx *x)
 	paths[0] = sleep;
 	/* The calm twin first: same concurrency and count, no stalls. */
 	const char *calm_paths[1] = {cpu};
-	struct lab_load calm = {.paths = calm_paths, .npaths = 1, .connections = lab_stall_concurrency(cfg), .requests = cfg->requests, .rate = 0};
+	struct lab_load calm = {.paths = calm_paths, .npaths = 1, .connections = lab_stall_concurrency(cfg),
+				      .requests = lab_stall_requests(cfg), .rate = 0};
 	int err = run_one(x, "stall (calm twin)", &calm, &x->rep->stall_calm);
-	struct lab_load ld = {.paths = paths, .npaths = n, .connections = lab_stall_concurrency(cfg), .requests = cfg->requests, .rate = 0};
+	struct lab_load ld = {.paths = paths, .npaths = n, .connections = lab_stall_concurrency(cfg),
+				      .requests = lab_stall_requests(cfg), .rate = 0};
 	if (err == 0 && !(cfg->stop && *cfg->stop))
 		/* The engine's range and precision (lib/hdr.h). */
 		err = hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, &ld.ordinary);
@@ -187,7 +191,8 @@ static int sweep_run(struct lab_ctx *x)
 	for (size_t i = 0; i < cfg->nfractions && !err && !(cfg->stop && *cfg->stop); i++) {
 		double rate = cfg->fractions[i] * m->capacity;
 		uint64_t n = (uint64_t)ceil(rate * cfg->step_s);
-		struct lab_load ld = {.paths = paths, .npaths = 1, .connections = cfg->concurrency, .requests = n < SWEEP_MIN_REQUESTS ? SWEEP_MIN_REQUESTS : n, .rate = rate};
+		struct lab_load ld = {.paths = paths, .npaths = 1, .connections = cfg->concurrency,
+					      .requests = n < SWEEP_MIN_REQUESTS ? SWEEP_MIN_REQUESTS : n, .rate = rate};
 		snprintf(label, sizeof label, "sweep %.0f%%", 100 * cfg->fractions[i]);
 		err = run_one(x, label, &ld, &rep->steps[i]);
 		rep->nsteps = i + 1;
@@ -243,4 +248,12 @@ int lab_scenario_parse(const char *name)
 unsigned lab_stall_concurrency(const struct lab_config *cfg)
 {
 	return cfg->stall_concurrency ? cfg->stall_concurrency : 4 * cfg->workers;
+}
+
+/* Fewer than seed by default: stall runs twice (with its calm twin), and
+ * 1000 requests still hold 10 stalls of about 3 victims each, 3% of the
+ * requests, well above the p99 it is judged by. */
+uint64_t lab_stall_requests(const struct lab_config *cfg)
+{
+	return cfg->stall_requests ? cfg->stall_requests : cfg->requests;
 }

@@ -97,9 +97,54 @@ static void kill_leftovers(pid_t pgid)
 	}
 }
 
+/* The collector is optional: where it cannot run the lab counts as before
+ * (herd serve's own counters, nginx's Lua counter) and has no waits. */
+static void watch_attach(struct lab_server *s)
+{
+	struct watch_config c = {.nports = 1};
+
+	c.ports[0] = (uint16_t)s->cfg->port;
+	if (watch_open(&s->watch, &c) != 0)
+		s->watch = NULL;
+}
+
+static void watch_detach(struct lab_server *s)
+{
+	watch_close(s->watch);
+	s->watch = NULL;
+	watch_snapshot_free(&s->wsnap[0]);
+	watch_snapshot_free(&s->wsnap[1]);
+	s->wfresh = false;
+}
+
+int lab_server_counts(struct lab_server *s, struct lab_worker *w, size_t max)
+{
+	s->wfresh = false;
+	if (s->watch && watch_read(s->watch, &s->wsnap[s->wcur ^ 1]) == 0) {
+		s->wcur ^= 1;
+		s->wfresh = true;
+	}
+	return s->ops->counts(s, w, max);
+}
+
+int64_t lab_server_accepts(const struct lab_server *s, int pid)
+{
+	const struct watch_snapshot *n = &s->wsnap[s->wcur];
+	int64_t a = 0;
+
+	if (!s->wfresh)
+		return -1;
+	for (size_t i = 0; i < n->nthreads; i++)
+		if (n->threads[i].tgid == pid)
+			a += (int64_t)n->threads[i].accepted;
+	return a;
+}
+
 void lab_server_stop(struct lab_server *s, unsigned wait_ms)
 {
 	pid_t pid = s->pid;
+
+	watch_detach(s);
 	if (pid <= 0)
 		return;
 	int st;
@@ -374,7 +419,7 @@ static int wait_ready(struct lab_server *s, char *why, size_t len)
 			err = -ECHILD;
 			break;
 		}
-		int n = s->ops->counts(s, w, s->cap);
+		int n = lab_server_counts(s, w, s->cap);
 		if (n > 0 && s->ops->ready(s, w, n)) {
 			err = 0;
 			break;
@@ -404,5 +449,7 @@ int lab_server_start(struct lab_server *s, const struct lab_config *cfg, const c
 	e = wait_ready(s, why, len);
 	if (e < 0)
 		lab_server_stop(s, 1000);
+	else
+		watch_attach(s);
 	return e;
 }

@@ -14,9 +14,11 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lab/lab.h"
+#include "watch/watch.h"
 
 struct lab_server;
 
@@ -47,6 +49,14 @@ struct lab_server {
 	char log[PATH_MAX];
 	char dir[PATH_MAX]; /* nginx prefix */
 	const char *cpus;   /* CPU list for the server, or NULL (noise.c) */
+	/* herd watch's collector on the server's port (NULL where it cannot
+	 * run: no BTF, no CAP_BPF/CAP_PERFMON): accepts per worker process
+	 * and accept-queue waits, whatever the server. lab_server_counts()
+	 * reads it into wsnap[wcur] just before each counters read. */
+	struct watch *watch;
+	struct watch_snapshot wsnap[2];
+	int wcur;
+	bool wfresh; /* wsnap[wcur] was read for the current counts() call */
 };
 
 /* Chooses the operations for a model name, starts the server and waits
@@ -54,6 +64,13 @@ struct lab_server {
  * filled in; -EINTR when cfg->stop was set. */
 int lab_server_start(struct lab_server *s, const struct lab_config *cfg, const char *tmpdir, const char *name,
 		     char *why, size_t len);
+/* The per-worker counters now (s->ops->counts), after a collector read
+ * when the collector runs. Number of workers or -errno. */
+int lab_server_counts(struct lab_server *s, struct lab_worker *w, size_t max);
+/* Accepts of process pid in the latest collector read, or -1 when there
+ * is none for this counts() call. */
+int64_t lab_server_accepts(const struct lab_server *s, int pid);
+
 /* Stops the server's process group (SIGTERM, wait_ms, SIGKILL) and reaps it. */
 void lab_server_stop(struct lab_server *s, unsigned wait_ms);
 /* True when the server exited on its own; why says how. Reaps it. */

@@ -149,7 +149,8 @@ static int cmp_row(const void *x, const void *y)
 	return (a->tid > b->tid) - (a->tid < b->tid);
 }
 
-static int socks_report(const struct watch_snapshot *prev, const struct watch_snapshot *cur, struct watch_interval *out)
+static int socks_report(const struct watch_snapshot *prev, const struct watch_snapshot *cur, bool total,
+			struct watch_interval *out)
 {
 	out->socks = calloc(cur->nsocks ? cur->nsocks : 1, sizeof(*out->socks));
 	if (!out->socks)
@@ -167,7 +168,7 @@ static int socks_report(const struct watch_snapshot *prev, const struct watch_sn
 		o->accepted = k->accepted - (p && p->accepted <= k->accepted ? p->accepted : 0);
 		o->queued = k->queued - (p && p->queued <= k->queued ? p->queued : 0);
 		o->qlen = k->qlen;
-		o->qmax = k->qmax;
+		o->qmax = total ? k->qmax_all : k->qmax;
 		o->backlog = k->backlog;
 		o->nowners = k->nowners;
 		memcpy(o->owners, k->owners, sizeof(o->owners));
@@ -227,7 +228,7 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	out->p99_ns = watch_hist_percentile(all_hist, out->timed, 99, out->max_ns);
 	out->rows = calloc(n ? n : 1, sizeof(*out->rows));
 	counts = calloc(n ? n : 1, sizeof(*counts));
-	if (!out->rows || !counts || socks_report(prev, cur, out) != 0) {
+	if (!out->rows || !counts || socks_report(prev, cur, total, out) != 0) {
 		free(a);
 		free(counts);
 		watch_interval_free(out);

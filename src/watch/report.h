@@ -24,7 +24,7 @@ struct watch_sock_row {
 	uint64_t ino;
 	uint16_t port, family;
 	uint64_t accepted, queued;      /* in the interval */
-	uint32_t qlen, qmax, backlog;   /* now, peak at an enqueue, listen() backlog */
+	uint32_t qlen, qmax, backlog;   /* now, longest in the interval (run), listen() backlog */
 	pid_t owners[WATCH_MAX_OWNERS]; /* processes holding it */
 	unsigned nowners;
 };

@@ -40,6 +40,13 @@ struct watch {
 	 * map can forget them (it holds at most WATCH_MAX_TIDS). */
 	struct watch_thread *gone;
 	size_t ngone, cap_gone;
+	/* Longest queue per listening socket since open (the kernel keeps
+	 * only the current epoch's). */
+	struct {
+		uint64_t ino;
+		uint32_t peak;
+	} *peaks;
+	size_t npeaks, cap_peaks;
 };
 
 static bool port_listened(uint16_t port)
@@ -102,7 +109,15 @@ static int load(struct watch *w, bool sys_exit)
 		return -errno;
 	bpf_program__set_autoload(sk->progs.watch_queued, !sys_exit);
 	bpf_program__set_autoload(sk->progs.watch_accept, !sys_exit);
+#if defined(__x86_64__) || defined(__aarch64__)
 	bpf_program__set_autoload(sk->progs.watch_sys_exit_tp, sys_exit);
+#else
+	/* bpf/watch.bpf.c knows the accept syscall numbers of these two only. */
+	if (sys_exit) {
+		watch_bpf__destroy(sk);
+		return -ENOTSUP;
+	}
+#endif
 	err = watch_bpf__load(sk);
 	for (unsigned i = 0; !err && i < w->cfg.nports; i++) {
 		__u16 port = w->cfg.ports[i];
@@ -279,9 +294,34 @@ static int read_threads(struct watch *w, struct watch_snapshot *s, __u32 epoch)
 	return err;
 }
 
-static void read_listeners(struct watch *w, struct watch_snapshot *s, __u32 epoch)
+/* Raises the since-open peak of k's socket to k->qmax; sets k->qmax_all. */
+static int peak_update(struct watch *w, struct watch_sock *k)
 {
-	int fd = bpf_map__fd(w->skel->maps.watch_listeners);
+	size_t i;
+
+	for (i = 0; i < w->npeaks && w->peaks[i].ino != k->ino; i++)
+		;
+	if (i == w->npeaks) {
+		if (w->npeaks == w->cap_peaks) {
+			size_t c = w->cap_peaks ? 2 * w->cap_peaks : 16;
+			void *p = realloc(w->peaks, c * sizeof(*w->peaks));
+			if (!p)
+				return -ENOMEM;
+			w->peaks = p;
+			w->cap_peaks = c;
+		}
+		w->peaks[w->npeaks].ino = k->ino;
+		w->peaks[w->npeaks++].peak = 0;
+	}
+	if (k->qmax > w->peaks[i].peak)
+		w->peaks[i].peak = k->qmax;
+	k->qmax_all = w->peaks[i].peak;
+	return 0;
+}
+
+static int read_listeners(struct watch *w, struct watch_snapshot *s, __u32 epoch)
+{
+	int fd = bpf_map__fd(w->skel->maps.watch_listeners), err = 0;
 	struct watch_listener v;
 	__u64 key, next, *prev = NULL;
 
@@ -300,6 +340,13 @@ static void read_listeners(struct watch *w, struct watch_snapshot *s, __u32 epoc
 			k->last_tgid = (pid_t)v.last_tgid;
 		}
 	}
+	/* The length sock_diag saw just now counts as seen too. */
+	for (size_t i = 0; !err && i < s->nsocks; i++) {
+		if (s->socks[i].qlen > s->socks[i].qmax)
+			s->socks[i].qmax = s->socks[i].qlen;
+		err = peak_update(w, &s->socks[i]);
+	}
+	return err;
 }
 
 static int proc_add(struct watch_snapshot *s, pid_t pid)
@@ -357,7 +404,9 @@ int watch_read(struct watch *w, struct watch_snapshot *s)
 		err = watch_proc_listeners(s, w->cfg.ports, w->cfg.nports);
 	if (err)
 		return err;
-	read_listeners(w, s, epoch);
+	err = read_listeners(w, s, epoch);
+	if (err)
+		return err;
 	/* New maxima from here on belong to the next read. */
 	__atomic_store_n(&w->skel->bss->watch_epoch, epoch + 1, __ATOMIC_RELEASE);
 	s->lost = __atomic_load_n(&w->skel->bss->watch_lost, __ATOMIC_RELAXED);
@@ -390,5 +439,6 @@ void watch_close(struct watch *w)
 	watch_bpf__destroy(w->skel);
 #endif
 	free(w->gone);
+	free(w->peaks);
 	free(w);
 }

@@ -65,7 +65,8 @@ struct watch_sock {
 	uint64_t ino;
 	uint16_t port, family;
 	uint64_t queued, accepted; /* cumulative, from the program */
-	uint32_t qmax;		   /* longest accept queue at an enqueue since the previous read */
+	uint32_t qmax;		   /* longest accept queue seen since the previous read */
+	uint32_t qmax_all;	   /* ... and since watch_open */
 	uint32_t qlen, backlog;	   /* queue length now and listen() backlog (sock_diag) */
 	pid_t owners[WATCH_MAX_OWNERS]; /* processes holding the socket (/proc/PID/fd) */
 	unsigned nowners;

@@ -87,6 +87,25 @@ PY
 )
 expect_eq "JSON: documented shape, intervals add up to the total" "$shape" "ok"
 
+# --threads: a row per thread (herd serve's workers have one, so tid = pid),
+# and on a terminal the live table.
+start_serve --workers 2 --accept reuseport
+start_watch --port "$PORT" --threads --interval 200ms
+conns 10 / >/dev/null
+stop_watch
+rows=$(sed -n 's/^total-worker .* pid=\([0-9]*\) tid=\([0-9]*\) .*/\1 \2/p' "$WOUT")
+expect_eq "--threads: two rows, tid = pid" "$(awk '$1 != $2' <<<"$rows" | wc -l) $(wc -l <<<"$rows")" "0 2"
+if command -v script >/dev/null; then
+	out=$(timeout 20 script -qec "$HERD watch --port $PORT --interval 300ms --duration 1s" /dev/null | tr -d '\r')
+	expect_match "terminal: the table's header" "$out" "herd watch  port $PORT .* fairness [01]\.[0-9]{3}  busiest"
+	expect_match "terminal: the table's columns" "$out" "PID +TID +COMM +ACCEPTED +SHARE +RATE/s +WAIT p50"
+	expect_match "terminal: the listener table" "$out" "PORT +FAM +INODE +QUEUE +PEAK +BACKLOG"
+	expect_match "terminal: the total at the end" "$out" "herd watch  port $PORT .* total 1\.0s"
+else
+	ok "# SKIP script (util-linux) missing: no terminal to test the table on"
+fi
+stop_serve
+
 # --pid: the server's master pid finds its port; children's accepts count.
 start_serve --workers 2 --accept blocking
 start_watch --pid "$SPID" --interval 200ms
