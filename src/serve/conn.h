@@ -2,8 +2,8 @@
  * conn.h - the connection logic of a herd serve worker, independent of how
  * its bytes move: connection state, request parsing and routing into the
  * output buffer, keep-alive and pipelining decisions, deadlines, stopping,
- * and the worker's counters. An event loop (worker.c: epoll; a ring-based
- * loop likewise) owns the sockets and does the I/O; it asks conn_next()
+ * and the worker's counters. An event loop (worker.c: epoll; loop_uring.c:
+ * io_uring) owns the sockets and does the I/O; it asks conn_next()
  * what a connection wants, does that, and reports the result back:
  *
  *   CONN_SEND   write c->out.p + c->out_off .. c->out.len, then conn_sent()
