@@ -158,7 +158,10 @@ run_wrk() {
 		{ cat "$tmp/wrk.out" >&2; die "wrk failed against $1 ($2)"; }
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out")
 	reqs=$(awk '/requests in/ {print $1}' "$tmp/wrk.out")
-	[ -n "$rps" ] && [ -n "$reqs" ] || { cat "$tmp/wrk.out" >&2; die "no result in wrk's output"; }
+	if [ -z "$rps" ] || [ -z "$reqs" ]; then
+		cat "$tmp/wrk.out" >&2
+		die "no result in wrk's output"
+	fi
 	if grep -q 'Non-2xx\|Socket errors' "$tmp/wrk.out"; then
 		echo "bench-uring.sh: $1 ($2): $(grep 'Non-2xx\|Socket errors' "$tmp/wrk.out" | sed 's/^ *//' | paste -sd' ')" >&2
 	fi
