@@ -303,9 +303,11 @@ static int loop(struct run *r)
 	show(r, &iv, true);
 	/* Said on stderr too: the per-worker figures above are incomplete. */
 	if (iv.lost)
-		fprintf(stderr, "%s: LOST %" PRIu64 " accepts that no worker row counts: more than %d threads "
-				"accepted between two reads (exited ones are freed at each read: a shorter "
-				"--interval helps)\n", prog, iv.lost, WATCH_MAX_TIDS);
+		fprintf(stderr,
+			"%s: LOST %" PRIu64 " accepts that no worker row counts: more than %d threads "
+			"accepted between two reads (exited ones are freed at each read: a shorter "
+			"--interval helps)\n",
+			prog, iv.lost, WATCH_MAX_TIDS);
 	watch_interval_free(&iv);
 	return 0;
 }

@@ -87,8 +87,10 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 		fmt_wait(w[0], 16, iv->p50_ns, iv->timed), fmt_wait(w[1], 16, iv->p99_ns, iv->timed),
 		fmt_wait(w[2], 16, iv->max_ns, iv->timed), iv->overflows, iv->drops);
 	if (iv->lost)
-		fprintf(f, "LOST: %" PRIu64 " accepts were not recorded (more than %d accepting threads between two "
-			   "reads): the rows miss them\n\n", iv->lost, WATCH_MAX_TIDS);
+		fprintf(f,
+			"LOST: %" PRIu64 " accepts were not recorded (more than %d accepting threads between two "
+			"reads): the rows miss them\n\n",
+			iv->lost, WATCH_MAX_TIDS);
 	fprintf(f, "%8s %8s %-15s %9s %6s %9s %8s %8s %8s %8s %7s\n", "PID", "TID", "COMM", "ACCEPTED", "SHARE",
 		"RATE/s", "WAIT p50", "p90", "p99", "max", "CPU s");
 	for (size_t i = 0; i < iv->nrows; i++) {
@@ -128,8 +130,8 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 	for (size_t i = 0; i < iv->nsocks; i++) {
 		const struct watch_sock_row *s = &iv->socks[i];
 		fprintf(f,
-			"%s-listener t=%.2f port=%u family=%s inode=%" PRIu64 " queue=%u peak=%u backlog=%u accepted=%" PRIu64
-			" owners=",
+			"%s-listener t=%.2f port=%u family=%s inode=%" PRIu64
+			" queue=%u peak=%u backlog=%u accepted=%" PRIu64 " owners=",
 			what, h->t_s, s->port, s->family == AF_INET6 ? "ipv6" : "ipv4", s->ino, s->qlen, s->qmax,
 			s->backlog, s->accepted);
 		for (unsigned j = 0; j < s->nowners; j++)

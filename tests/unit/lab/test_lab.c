@@ -176,7 +176,8 @@ static void test_reconcile(void **state)
 	assert_non_null(strstr(r.why, "3 failed"));
 	assert_non_null(strstr(r.why, "timeout 3"));
 	/* Abandoned at the end of the run. */
-	r = (struct lab_result){.ran = true, .requests = 10, .done = 8, .abandoned = 2, .stats_ok = true, .server_requests = 8};
+	r = (struct lab_result){
+		.ran = true, .requests = 10, .done = 8, .abandoned = 2, .stats_ok = true, .server_requests = 8};
 	lab_reconcile(&r);
 	assert_false(r.valid);
 	assert_non_null(strstr(r.why, "abandoned"));
@@ -190,7 +191,8 @@ static void test_reconcile(void **state)
 	lab_reconcile(&r);
 	assert_false(r.valid);
 	/* A 503 is an answer, but not a success. */
-	r = (struct lab_result){.ran = true, .requests = 10, .done = 10, .non2xx = 1, .stats_ok = true, .server_requests = 10};
+	r = (struct lab_result){
+		.ran = true, .requests = 10, .done = 10, .non2xx = 1, .stats_ok = true, .server_requests = 10};
 	lab_reconcile(&r);
 	assert_false(r.valid);
 }
@@ -316,10 +318,16 @@ static void test_load_without_cpu(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_jain),	    cmocka_unit_test(test_balance), cmocka_unit_test(test_parse_stats),
-		cmocka_unit_test(test_delta), cmocka_unit_test(test_names),
-		cmocka_unit_test(test_spread), cmocka_unit_test(test_reconcile), cmocka_unit_test(test_verdict),
-		cmocka_unit_test(test_stall_without_ordinary), cmocka_unit_test(test_load_without_cpu),
+		cmocka_unit_test(test_jain),
+		cmocka_unit_test(test_balance),
+		cmocka_unit_test(test_parse_stats),
+		cmocka_unit_test(test_delta),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_spread),
+		cmocka_unit_test(test_reconcile),
+		cmocka_unit_test(test_verdict),
+		cmocka_unit_test(test_stall_without_ordinary),
+		cmocka_unit_test(test_load_without_cpu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

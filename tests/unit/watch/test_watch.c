@@ -224,7 +224,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buckets), cmocka_unit_test(test_percentiles), cmocka_unit_test(test_jain),
-		cmocka_unit_test(test_netstat), cmocka_unit_test(test_report), cmocka_unit_test(test_comm),
+		cmocka_unit_test(test_netstat), cmocka_unit_test(test_report),	    cmocka_unit_test(test_comm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
