@@ -134,7 +134,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else
 				return bad("--probe (auto, fexit, sys_exit)", optarg);
 			break;
-		case 't': o->threads = true; break;
+		case 't': o->threads = o->cfg.threads = true; break;
 		case 'l': o->plain = true; break;
 		case 'v': o->verbose = o->cfg.verbose = true; break;
 		case 'h': usage(stdout); return -1;

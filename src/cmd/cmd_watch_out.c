@@ -51,7 +51,7 @@ static pid_t busiest_pid(const struct watch_interval *iv)
 	for (size_t i = 0; i < iv->nrows; i++)
 		if (iv->rows[i].accepted > best) {
 			best = iv->rows[i].accepted;
-			p = iv->rows[i].tid ? iv->rows[i].tid : iv->rows[i].pid;
+			p = iv->rows[i].tid > 0 ? iv->rows[i].tid : iv->rows[i].pid;
 		}
 	return p;
 }
@@ -98,7 +98,9 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 		bool t = r->timed > 0;
 		char tid[16] = "-";
 
-		if (r->tid)
+		if (r->tid == WATCH_TID_EXITED)
+			snprintf(tid, sizeof(tid), "exited");
+		else if (r->tid)
 			snprintf(tid, sizeof(tid), "%d", (int)r->tid);
 		fprintf(f, "%8d %8s %-15s %9" PRIu64 " %5.1f%% %9.1f %8s %8s %8s %8s %7.2f\n", (int)r->pid, tid,
 			r->comm, r->accepted, 100 * r->share, r->rate, fmt_wait(w[0], 16, r->p50_ns, t),
@@ -119,11 +121,19 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 		us_of(iv->p99_ns), us_of(iv->max_ns), iv->overflows, iv->drops, iv->lost);
 	for (size_t i = 0; i < iv->nrows; i++) {
 		const struct watch_row *r = &iv->rows[i];
+		char tid[40];
+
+		/* --threads: the row of a process's exited threads past the
+		 * ones kept apart (docs/watch.md, Limits). */
+		if (r->tid == WATCH_TID_EXITED)
+			snprintf(tid, sizeof(tid), "exited threads=%" PRIu64, r->exited);
+		else
+			snprintf(tid, sizeof(tid), "%d", (int)r->tid);
 		fprintf(f,
-			"%s-worker t=%.2f pid=%d tid=%d comm=%s accepted=%" PRIu64 " timed=%" PRIu64
+			"%s-worker t=%.2f pid=%d tid=%s comm=%s accepted=%" PRIu64 " timed=%" PRIu64
 			" share=%.4f rate=%.1f wait_p50_us=%.1f wait_p90_us=%.1f wait_p99_us=%.1f wait_max_us=%.1f"
 			" cpu_s=%.3f\n",
-			what, h->t_s, (int)r->pid, (int)r->tid, r->comm[0] ? r->comm : "?", r->accepted, r->timed,
+			what, h->t_s, (int)r->pid, tid, r->comm[0] ? r->comm : "?", r->accepted, r->timed,
 			r->share, r->rate, us_of(r->p50_ns), us_of(r->p90_ns), us_of(r->p99_ns), us_of(r->max_ns),
 			r->cpu_s);
 	}
@@ -192,7 +202,9 @@ void cmd_watch_json(struct json_writer *j, const char *k, const struct cmd_watch
 		const struct watch_row *r = &iv->rows[i];
 		json_open(j, NULL, '{');
 		json_u64(j, "pid", (uint64_t)r->pid);
-		if (r->tid)
+		if (r->tid == WATCH_TID_EXITED)
+			json_u64(j, "exited_threads", r->exited);
+		else if (r->tid)
 			json_u64(j, "tid", (uint64_t)r->tid);
 		json_str(j, "comm", r->comm);
 		json_u64(j, "accepted", r->accepted);

@@ -4,7 +4,11 @@
  * The kernel keeps one entry per accepting thread; a row is a process (its
  * threads summed) or, with `threads`, a thread. Counts and histograms are
  * differences of cumulative values, so an interval costs nothing in the
- * kernel and nothing is lost between reads.
+ * kernel and nothing is lost between reads. A row is the sum of its entries
+ * in cur minus the sum of them in prev, not thread matched to thread: an
+ * exited thread's counts move into its process's sum of exited threads
+ * (watch.h), which keeps the process's totals. Rows are found through a
+ * hash, so a report is linear in the number of entries.
  */
 #include <errno.h>
 #include <math.h>
@@ -17,7 +21,27 @@
 struct acc {
 	struct watch_row r;
 	uint64_t sum_ns;
+	int64_t cpu_ns;	    /* --threads: live entries now minus before */
+	bool cpu_prev;	    /* ... and one was live before */
 	uint64_t hist[WATCH_NBUCKETS];
+};
+
+/* Pseudo thread ids of hash keys that are no row: the first row of a pid
+ * (for --threads), and whether a pid passes --pid. */
+#define TID_ANY (-2)
+#define TID_WANTED (-3)
+
+/* Rows, and an open-addressing hash of (pid, tid) -> value + 1. */
+struct rows {
+	struct acc *a;
+	size_t n;
+	struct slot {
+		pid_t pid, tid;
+		uint32_t v; /* 0: empty */
+	} *h;
+	size_t mask;
+	const struct watch *w;
+	bool threads, total;
 };
 
 uint64_t watch_bucket_low(uint32_t b)
@@ -62,31 +86,72 @@ double watch_jain(const uint64_t *x, size_t n)
 	return s2 > 0 ? s * s / ((double)n * s2) : 1.0;
 }
 
-static const struct watch_thread *find_thread(const struct watch_snapshot *s, const struct watch_thread *t)
+static int cmp_proc(const void *x, const void *y)
 {
-	for (size_t i = 0; s && i < s->nthreads; i++)
-		if (s->threads[i].tid == t->tid && s->threads[i].tgid == t->tgid)
-			return &s->threads[i];
-	return NULL;
+	pid_t a = *(const pid_t *)x, b = ((const struct watch_proc *)y)->pid;
+
+	return (a > b) - (a < b);
 }
 
+/* Snapshots' procs are sorted by pid (watch_read). */
 static const struct watch_proc *find_proc(const struct watch_snapshot *s, pid_t pid)
 {
-	for (size_t i = 0; s && i < s->nprocs; i++)
-		if (s->procs[i].pid == pid)
-			return &s->procs[i];
-	return NULL;
+	return s && s->nprocs ? bsearch(&pid, s->procs, s->nprocs, sizeof(*s->procs), cmp_proc) : NULL;
 }
 
-static struct acc *row_get(struct acc *a, size_t *n, pid_t pid, pid_t tid)
+static struct slot *slot_of(struct rows *rs, pid_t pid, pid_t tid)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (a[i].r.pid == pid && a[i].r.tid == tid)
-			return &a[i];
-	memset(&a[*n], 0, sizeof(a[*n]));
-	a[*n].r.pid = pid;
-	a[*n].r.tid = tid;
-	return &a[(*n)++];
+	size_t i = ((uint32_t)pid * 2654435761u ^ (uint32_t)tid * 2246822519u) & rs->mask;
+
+	while (rs->h[i].v && (rs->h[i].pid != pid || rs->h[i].tid != tid))
+		i = (i + 1) & rs->mask;
+	return &rs->h[i];
+}
+
+static struct acc *row_find(struct rows *rs, pid_t pid, pid_t tid)
+{
+	struct slot *sl = slot_of(rs, pid, tid);
+
+	return sl->v ? &rs->a[sl->v - 1] : NULL;
+}
+
+static struct acc *row_get(struct rows *rs, pid_t pid, pid_t tid)
+{
+	struct slot *sl = slot_of(rs, pid, tid);
+	struct acc *r;
+
+	if (sl->v)
+		return &rs->a[sl->v - 1];
+	r = &rs->a[rs->n++];
+	memset(r, 0, sizeof(*r));
+	r->r.pid = pid;
+	r->r.tid = tid;
+	sl->pid = pid;
+	sl->tid = tid;
+	sl->v = (uint32_t)rs->n;
+	sl = slot_of(rs, pid, TID_ANY);
+	if (!sl->v) {
+		sl->pid = pid;
+		sl->tid = TID_ANY;
+		sl->v = (uint32_t)rs->n;
+	}
+	return r;
+}
+
+/* --pid filtering, looked up once per pid (it walks /proc). */
+static bool wanted(struct rows *rs, pid_t pid)
+{
+	struct slot *sl;
+
+	if (!rs->w)
+		return true;
+	sl = slot_of(rs, pid, TID_WANTED);
+	if (!sl->v) {
+		sl->pid = pid;
+		sl->tid = TID_WANTED;
+		sl->v = watch_pid_wanted(rs->w, pid) ? 2 : 1;
+	}
+	return sl->v == 2;
 }
 
 static double cpu_delta(uint64_t cur, uint64_t prev)
@@ -108,37 +173,74 @@ static void comm_copy(char *dst, const char *src)
 	dst[i] = '\0';
 }
 
-/* Adds thread t (minus its figures in prev) to its row. */
-static void add_thread(struct acc *a, size_t *n, const struct watch_snapshot *prev, const struct watch_thread *t,
-		       bool threads, bool total)
+/* Adds entry t of the current snapshot to its row. */
+static void add_entry(struct rows *rs, const struct watch_thread *t)
 {
-	const struct watch_thread *p = find_thread(prev, t);
-	struct acc *r = row_get(a, n, t->tgid, threads ? t->tid : 0);
-	uint64_t max = total ? t->wait_max_ns : t->epoch_max_ns;
+	struct acc *r = row_get(rs, t->tgid, rs->threads ? t->tid : 0);
+	uint64_t max = rs->total ? t->wait_max_ns : t->epoch_max_ns;
 
-	r->r.accepted += t->accepted - (p ? p->accepted : 0);
-	r->r.timed += t->timed - (p ? p->timed : 0);
-	r->sum_ns += t->wait_sum_ns - (p ? p->wait_sum_ns : 0);
+	r->r.accepted += t->accepted;
+	r->r.timed += t->timed;
+	r->sum_ns += t->wait_sum_ns;
 	for (uint32_t b = 0; b < WATCH_NBUCKETS; b++)
-		r->hist[b] += t->hist[b] - (p ? p->hist[b] : 0);
+		r->hist[b] += t->hist[b];
 	if (max > r->r.max_ns)
 		r->r.max_ns = max;
-	if (threads) {
-		if (p && !t->gone)
-			r->r.cpu_s += cpu_delta(t->cpu_ns, p->cpu_ns);
-		comm_copy(r->r.comm, t->comm);
+	if (rs->threads) {
+		r->r.exited += t->nexited;
+		if (!t->gone)
+			r->cpu_ns += (int64_t)t->cpu_ns;
+		if (t->comm[0])
+			comm_copy(r->r.comm, t->comm);
 	}
 }
 
-/* A process is a worker if it accepted, or if it holds a watched socket and
- * is not the parent of another such process (nginx's or herd serve's
- * master holds the listeners but never accepts). */
-static bool is_master(const struct watch_snapshot *s, pid_t pid)
+/* Takes entry p of the previous snapshot off its row. A thread that has
+ * exited since is in its process's sum of exited threads now (--threads:
+ * another row), or, its process gone too, in the sum of tgid 0. */
+static void sub_entry(struct rows *rs, const struct watch_thread *p)
 {
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (s->procs[i].ppid == pid)
-			return true;
-	return false;
+	struct acc *r = row_find(rs, p->tgid, rs->threads ? p->tid : 0);
+
+	if (!r && rs->threads)
+		r = row_find(rs, p->tgid, WATCH_TID_EXITED);
+	if (!r)
+		r = row_find(rs, 0, rs->threads ? WATCH_TID_EXITED : 0);
+	if (!r)
+		return; /* not wanted (--pid) now */
+	/* Modular: the row's entries now hold at least these. */
+	r->r.accepted -= p->accepted;
+	r->r.timed -= p->timed;
+	r->sum_ns -= p->wait_sum_ns;
+	for (uint32_t b = 0; b < WATCH_NBUCKETS; b++)
+		r->hist[b] -= p->hist[b];
+	r->r.exited -= p->nexited;
+	if (rs->threads && !p->gone && r->r.tid == p->tid) {
+		r->cpu_ns -= (int64_t)p->cpu_ns;
+		r->cpu_prev = true;
+	}
+}
+
+static int cmp_pid(const void *x, const void *y)
+{
+	pid_t a = *(const pid_t *)x, b = *(const pid_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* Rows are differences of sums: one that went below zero (entries
+ * missing from cur: a bug) shows nothing rather than a wrapped-around count. */
+static void row_clamp(struct acc *r)
+{
+	struct watch_row *w = &r->r;
+
+	if ((int64_t)w->accepted < 0 || (int64_t)w->timed < 0) {
+		w->accepted = w->timed = 0;
+		r->sum_ns = 0;
+		memset(r->hist, 0, sizeof(r->hist));
+	}
+	if (r->cpu_prev && r->cpu_ns > 0)
+		w->cpu_s = (double)r->cpu_ns / NS_PER_SEC_F;
 }
 
 static void finish_row(struct acc *r, uint64_t all, double secs)
@@ -161,7 +263,8 @@ static int cmp_row(const void *x, const void *y)
 
 	if (a->pid != b->pid)
 		return a->pid < b->pid ? -1 : 1;
-	return (a->tid > b->tid) - (a->tid < b->tid);
+	/* Unsigned: a process's exited threads (WATCH_TID_EXITED) come last. */
+	return ((uint32_t)a->tid > (uint32_t)b->tid) - ((uint32_t)a->tid < (uint32_t)b->tid);
 }
 
 static int socks_report(const struct watch_snapshot *prev, const struct watch_snapshot *cur, bool total,
@@ -191,46 +294,77 @@ static int socks_report(const struct watch_snapshot *prev, const struct watch_sn
 	return 0;
 }
 
-/* Rows of processes, their CPU and names; idle workers get a row of 0. */
-static void add_procs(const struct watch *w, struct acc *a, size_t *n, const struct watch_snapshot *prev,
-		      const struct watch_snapshot *cur, bool threads)
+/* Rows of processes, their CPU and names; idle workers get a row of 0. A
+ * process is a worker if it accepted, or if it holds a watched socket and
+ * is not the parent of another such process (nginx's or herd serve's
+ * master holds the listeners but never accepts). */
+static int add_procs(struct rows *rs, const struct watch_snapshot *prev, const struct watch_snapshot *cur)
 {
+	pid_t *ppids = malloc((cur->nprocs ? cur->nprocs : 1) * sizeof(*ppids));
+
+	if (!ppids)
+		return -ENOMEM;
+	for (size_t i = 0; i < cur->nprocs; i++)
+		ppids[i] = cur->procs[i].ppid;
+	qsort(ppids, cur->nprocs, sizeof(*ppids), cmp_pid);
 	for (size_t i = 0; i < cur->nprocs; i++) {
 		const struct watch_proc *c = &cur->procs[i], *p = find_proc(prev, c->pid);
-		struct acc *r = NULL;
+		struct acc *r = row_find(rs, c->pid, rs->threads ? TID_ANY : 0);
 
-		for (size_t j = 0; j < *n && !r; j++)
-			if (a[j].r.pid == c->pid && (threads || a[j].r.tid == 0))
-				r = &a[j];
 		if (!r) {
-			if (is_master(cur, c->pid) || (w && !watch_pid_wanted(w, c->pid)))
+			if (bsearch(&c->pid, ppids, cur->nprocs, sizeof(*ppids), cmp_pid) || !wanted(rs, c->pid))
 				continue;
-			r = row_get(a, n, c->pid, threads ? c->pid : 0);
+			r = row_get(rs, c->pid, rs->threads ? c->pid : 0);
 			comm_copy(r->r.comm, c->comm);
 		}
-		if (!threads) {
+		if (!rs->threads) {
 			comm_copy(r->r.comm, c->comm);
 			r->r.cpu_s = p ? cpu_delta(c->cpu_ns, p->cpu_ns) : 0.0;
+		} else if ((r = row_find(rs, c->pid, WATCH_TID_EXITED)) != NULL) {
+			comm_copy(r->r.comm, c->comm); /* an exited thread's is gone */
 		}
 	}
+	free(ppids);
+	return 0;
+}
+
+/* Every row: cur's entries, minus prev's, and the idle workers. */
+static int rows_build(struct rows *rs, const struct watch_snapshot *prev, const struct watch_snapshot *cur)
+{
+	size_t cap = cur->nthreads + cur->nprocs + 1, hsize = 16;
+	size_t keys = 3 * cap + (prev ? prev->nthreads : 0);
+
+	while (hsize < 2 * keys)
+		hsize *= 2;
+	rs->a = calloc(cap, sizeof(*rs->a));
+	rs->h = calloc(hsize, sizeof(*rs->h));
+	rs->mask = hsize - 1;
+	if (!rs->a || !rs->h)
+		return -ENOMEM;
+	for (size_t i = 0; i < cur->nthreads; i++)
+		if (wanted(rs, cur->threads[i].tgid))
+			add_entry(rs, &cur->threads[i]);
+	for (size_t i = 0; prev && i < prev->nthreads; i++)
+		sub_entry(rs, &prev->threads[i]);
+	return add_procs(rs, prev, cur);
 }
 
 int watch_report(const struct watch *w, const struct watch_snapshot *prev, const struct watch_snapshot *cur,
 		 bool threads, bool total, struct watch_interval *out)
 {
-	size_t cap = cur->nthreads + cur->nprocs + 1, n = 0;
-	struct acc *a = calloc(cap, sizeof(*a));
+	struct rows rs = {.w = w, .threads = threads, .total = total};
 	uint64_t *counts = NULL, all_hist[WATCH_NBUCKETS] = {0};
+	struct acc *a;
+	size_t n, nw = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!a)
-		return -ENOMEM;
+	if (rows_build(&rs, prev, cur) != 0)
+		goto nomem;
+	a = rs.a;
+	n = rs.n;
 	out->seconds = prev ? (double)(cur->t_ns - prev->t_ns) / NS_PER_SEC_F : 0.0;
-	for (size_t i = 0; i < cur->nthreads; i++)
-		if (!w || watch_pid_wanted(w, cur->threads[i].tgid))
-			add_thread(a, &n, prev, &cur->threads[i], threads, total);
-	add_procs(w, a, &n, prev, cur, threads);
 	for (size_t i = 0; i < n; i++) {
+		row_clamp(&a[i]);
 		out->accepted += a[i].r.accepted;
 		out->timed += a[i].r.timed;
 		if (a[i].r.max_ns > out->max_ns)
@@ -243,21 +377,21 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	out->p99_ns = watch_hist_percentile(all_hist, out->timed, 99, out->max_ns);
 	out->rows = calloc(n ? n : 1, sizeof(*out->rows));
 	counts = calloc(n ? n : 1, sizeof(*counts));
-	if (!out->rows || !counts || socks_report(prev, cur, total, out) != 0) {
-		free(a);
-		free(counts);
-		watch_interval_free(out);
-		return -ENOMEM;
-	}
+	if (!out->rows || !counts || socks_report(prev, cur, total, out) != 0)
+		goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		finish_row(&a[i], out->accepted, out->seconds);
 		out->rows[i] = a[i].r;
-		counts[i] = a[i].r.accepted;
+		/* A sum of exited threads or processes is no worker: it
+		 * counts in the total, not in the balance. */
+		if (a[i].r.tid == WATCH_TID_EXITED || a[i].r.pid == 0)
+			continue;
+		counts[nw++] = a[i].r.accepted;
 		if (out->accepted && a[i].r.share > out->busiest_share)
 			out->busiest_share = a[i].r.share;
 	}
 	out->nrows = n;
-	out->fairness = watch_jain(counts, n);
+	out->fairness = watch_jain(counts, nw);
 	qsort(out->rows, n, sizeof(*out->rows), cmp_row);
 	if (prev) {
 		out->overflows = cur->listen_overflows - prev->listen_overflows;
@@ -266,9 +400,16 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	} else {
 		out->lost = cur->lost;
 	}
-	free(a);
+	free(rs.a);
+	free(rs.h);
 	free(counts);
 	return 0;
+nomem:
+	free(rs.a);
+	free(rs.h);
+	free(counts);
+	watch_interval_free(out);
+	return -ENOMEM;
 }
 
 void watch_interval_free(struct watch_interval *iv)

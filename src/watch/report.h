@@ -11,7 +11,8 @@
 #include "watch/watch.h"
 
 struct watch_row {
-	pid_t pid, tid;					  /* tid 0: the whole process */
+	pid_t pid, tid;					  /* tid 0: the whole process; WATCH_TID_EXITED: its exited threads */
+	uint64_t exited;				  /* tid WATCH_TID_EXITED: how many threads */
 	char comm[16];					  /* printable ASCII: other bytes '?', space '_' */
 	uint64_t accepted, timed;			  /* timed: accepts whose queueing was seen */
 	double share;					  /* of all accepts, 0..1 */

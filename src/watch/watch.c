@@ -37,9 +37,19 @@ struct watch {
 	struct watch_config cfg; /* ports resolved */
 	bool sys_exit;
 	/* Threads that exited: their final figures, kept here so the kernel
-	 * map can forget them (it holds at most WATCH_MAX_TIDS). */
+	 * map can forget them (it holds at most WATCH_MAX_TIDS). Bounded
+	 * (watch.h): at most WATCH_MAX_GONE_THREADS threads of their own
+	 * (cfg.threads only), one sum per process (fidx: sorted by tgid, for
+	 * a lookup in log time), and the sum of evicted exited processes. */
 	struct watch_thread *gone;
 	size_t ngone, cap_gone;
+	struct watch_thread *folded;
+	size_t nfolded, cap_folded, evict_at;
+	struct fold_idx {
+		pid_t tgid;
+		uint32_t i;
+	} *fidx;
+	struct watch_thread others; /* tgid 0; others.nexited == 0: none */
 	/* Longest queue per listening socket since open (the kernel keeps
 	 * only the current epoch's). */
 	struct {
@@ -165,6 +175,8 @@ int watch_open(struct watch **wp, const struct watch_config *cfg)
 	if (!w)
 		return -ENOMEM;
 	w->cfg = *cfg;
+	w->others.tid = WATCH_TID_EXITED;
+	w->others.gone = true;
 	err = resolve_ports(&w->cfg);
 	if (err)
 		goto fail;
@@ -237,32 +249,152 @@ static bool thread_fill(struct watch_thread *t, __u32 tid, const struct watch_ti
 	return true;
 }
 
+/* Adds src (a thread, or a sum of exited ones) to the sum dst. */
+static void thread_sum(struct watch_thread *dst, const struct watch_thread *src)
+{
+	dst->accepted += src->accepted;
+	dst->timed += src->timed;
+	dst->wait_sum_ns += src->wait_sum_ns;
+	if (src->wait_max_ns > dst->wait_max_ns)
+		dst->wait_max_ns = src->wait_max_ns;
+	if (src->epoch_max_ns > dst->epoch_max_ns)
+		dst->epoch_max_ns = src->epoch_max_ns;
+	dst->listener_ino = src->listener_ino;
+	dst->nexited += src->nexited ? src->nexited : 1;
+	for (uint32_t b = 0; b < WATCH_NBUCKETS; b++)
+		dst->hist[b] += src->hist[b];
+}
+
+static int cmp_fidx(const void *x, const void *y)
+{
+	const struct fold_idx *a = x, *b = y;
+
+	return (a->tgid > b->tgid) - (a->tgid < b->tgid);
+}
+
+/* Past evict_at per-process sums, those of processes that no longer exist
+ * go into `others`; the next sweep waits until the table doubles, so that
+ * many live processes do not make every new one a sweep. */
+static void fold_evict(struct watch *w)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < w->nfolded; i++) {
+		if (kill(w->folded[i].tgid, 0) != 0 && errno == ESRCH) {
+			thread_sum(&w->others, &w->folded[i]);
+			continue;
+		}
+		w->folded[k] = w->folded[i];
+		w->fidx[k].tgid = w->folded[k].tgid;
+		w->fidx[k].i = (uint32_t)k;
+		k++;
+	}
+	w->nfolded = k;
+	if (k)
+		qsort(w->fidx, k, sizeof(*w->fidx), cmp_fidx);
+	w->evict_at = 2 * k > WATCH_MAX_GONE_PROCS ? 2 * k : WATCH_MAX_GONE_PROCS;
+}
+
+/* The sum of process tgid's exited threads, created empty if needed. */
+static struct watch_thread *fold_get(struct watch *w, pid_t tgid)
+{
+	struct fold_idx key = {.tgid = tgid}, *f;
+	size_t lo = 0, hi;
+	struct watch_thread *t;
+
+	f = w->nfolded ? bsearch(&key, w->fidx, w->nfolded, sizeof(*w->fidx), cmp_fidx) : NULL;
+	if (f)
+		return &w->folded[f->i];
+	if (w->nfolded >= (w->evict_at ? w->evict_at : WATCH_MAX_GONE_PROCS))
+		fold_evict(w);
+	if (w->nfolded == w->cap_folded) {
+		size_t c = w->cap_folded ? 2 * w->cap_folded : 16;
+		void *p = realloc(w->folded, c * sizeof(*w->folded)), *q;
+		if (!p)
+			return NULL;
+		w->folded = p;
+		q = realloc(w->fidx, c * sizeof(*w->fidx));
+		if (!q)
+			return NULL;
+		w->fidx = q;
+		w->cap_folded = c;
+	}
+	/* Insert into the index at its sorted place. */
+	for (hi = w->nfolded; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->fidx[mid].tgid < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&w->fidx[lo + 1], &w->fidx[lo], (w->nfolded - lo) * sizeof(*w->fidx));
+	w->fidx[lo].tgid = tgid;
+	w->fidx[lo].i = (uint32_t)w->nfolded;
+	t = &w->folded[w->nfolded++];
+	memset(t, 0, sizeof(*t));
+	t->tgid = tgid;
+	t->tid = WATCH_TID_EXITED;
+	t->gone = true;
+	return t;
+}
+
+/* A thread that exited: an entry of its own while --threads has room,
+ * else into its process's sum. */
+static int thread_gone(struct watch *w, const struct watch_thread *t)
+{
+	struct watch_thread *d;
+
+	if (w->cfg.threads && w->ngone < WATCH_MAX_GONE_THREADS) {
+		d = thread_add(&w->gone, &w->ngone, &w->cap_gone);
+		if (d)
+			*d = *t;
+		return d ? 0 : -ENOMEM;
+	}
+	d = fold_get(w, t->tgid);
+	if (!d)
+		return -ENOMEM;
+	thread_sum(d, t);
+	return 0;
+}
+
+/* Appends the n entries of a to the snapshot. */
+static int snap_append(struct watch_snapshot *s, struct watch_thread *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct watch_thread *t = thread_add(&s->threads, &s->nthreads, &s->cap_threads);
+		if (!t)
+			return -ENOMEM;
+		*t = a[i];
+		a[i].epoch_max_ns = 0; /* reported once */
+	}
+	return 0;
+}
+
 static int read_threads(struct watch *w, struct watch_snapshot *s, __u32 epoch)
 {
 	int fd = bpf_map__fd(w->skel->maps.watch_tids), err = 0;
 	struct watch_tid v;
+	struct watch_thread t;
 	__u32 key, next, *prev = NULL, *dead = NULL;
 	size_t ndead = 0, capdead = 0;
 
 	s->nthreads = 0;
 	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct watch_thread *t;
-
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &v) != 0)
 			continue;
-		t = thread_add(&s->threads, &s->nthreads, &s->cap_threads);
-		if (!t) {
-			err = -ENOMEM;
-			break;
-		}
-		if (thread_fill(t, key, &v, epoch))
+		if (thread_fill(&t, key, &v, epoch)) {
+			struct watch_thread *d = thread_add(&s->threads, &s->nthreads, &s->cap_threads);
+			if (!d)
+				err = -ENOMEM;
+			else
+				*d = t;
 			continue;
+		}
 		/* Exited: keep the final figures, free the kernel's slot (after
 		 * the walk: deleting the current key would restart it). */
-		t->gone = true;
-		s->nthreads--;
+		t.gone = true;
 		if (ndead == capdead) {
 			void *p = realloc(dead, (capdead ? 2 * capdead : 16) * sizeof(*dead));
 			if (!p) {
@@ -272,25 +404,19 @@ static int read_threads(struct watch *w, struct watch_snapshot *s, __u32 epoch)
 			dead = p;
 			capdead = capdead ? 2 * capdead : 16;
 		}
-		t = thread_add(&w->gone, &w->ngone, &w->cap_gone);
-		if (!t) {
-			err = -ENOMEM;
-			break;
-		}
-		*t = s->threads[s->nthreads];
-		dead[ndead++] = key;
+		err = thread_gone(w, &t);
+		if (!err)
+			dead[ndead++] = key;
 	}
 	for (size_t i = 0; i < ndead; i++)
 		bpf_map_delete_elem(fd, &dead[i]);
 	free(dead);
-	for (size_t i = 0; !err && i < w->ngone; i++) {
-		struct watch_thread *t = thread_add(&s->threads, &s->nthreads, &s->cap_threads);
-		if (!t)
-			return -ENOMEM;
-		*t = w->gone[i];
-		t->epoch_max_ns = 0;
-		w->gone[i].epoch_max_ns = 0; /* reported once */
-	}
+	if (!err)
+		err = snap_append(s, w->gone, w->ngone);
+	if (!err)
+		err = snap_append(s, w->folded, w->nfolded);
+	if (!err && w->others.nexited)
+		err = snap_append(s, &w->others, 1);
 	return err;
 }
 
@@ -349,45 +475,63 @@ static int read_listeners(struct watch *w, struct watch_snapshot *s, __u32 epoch
 	return err;
 }
 
-static int proc_add(struct watch_snapshot *s, pid_t pid)
+static int cmp_pid(const void *x, const void *y)
 {
-	struct watch_proc *p;
+	pid_t a = *(const pid_t *)x, b = *(const pid_t *)y;
 
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (s->procs[i].pid == pid)
-			return 0;
-	if (s->nprocs == s->cap_procs) {
-		size_t c = s->cap_procs ? 2 * s->cap_procs : 16;
-		void *np = realloc(s->procs, c * sizeof(*s->procs));
-		if (!np)
-			return -ENOMEM;
-		s->procs = np;
-		s->cap_procs = c;
-	}
-	p = &s->procs[s->nprocs];
+	return (a > b) - (a < b);
+}
+
+/* Fills s->procs[s->nprocs] for pid, unless it exited. */
+static void proc_fill(struct watch_snapshot *s, pid_t pid)
+{
+	struct watch_proc *p = &s->procs[s->nprocs];
+
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	if (watch_proc_ppid(pid, &p->ppid) != 0)
-		return 0; /* exited */
+		return; /* exited */
 	watch_proc_cpu_ns(pid, 0, &p->cpu_ns);
 	watch_proc_comm(pid, 0, p->comm, sizeof(p->comm));
 	s->nprocs++;
-	return 0;
 }
 
-/* Every process that accepted or holds a watched socket, once. */
+/* Every live process that accepted or holds a watched socket, once, sorted
+ * by pid (sorted and deduplicated before /proc is read: with thousands of
+ * threads a scan per thread was quadratic). */
 static int read_procs(struct watch_snapshot *s)
 {
-	int err = 0;
+	size_t n = 0, cap = 1;
+	pid_t *pids;
 
-	s->nprocs = 0;
-	for (size_t i = 0; !err && i < s->nthreads; i++)
+	for (size_t i = 0; i < s->nsocks; i++)
+		cap += s->socks[i].nowners;
+	cap += s->nthreads;
+	pids = malloc(cap * sizeof(*pids));
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nthreads; i++)
 		if (!s->threads[i].gone)
-			err = proc_add(s, s->threads[i].tgid);
-	for (size_t i = 0; !err && i < s->nsocks; i++)
-		for (unsigned j = 0; !err && j < s->socks[i].nowners; j++)
-			err = proc_add(s, s->socks[i].owners[j]);
-	return err;
+			pids[n++] = s->threads[i].tgid;
+	for (size_t i = 0; i < s->nsocks; i++)
+		for (unsigned j = 0; j < s->socks[i].nowners; j++)
+			pids[n++] = s->socks[i].owners[j];
+	qsort(pids, n, sizeof(*pids), cmp_pid);
+	s->nprocs = 0;
+	if (n > s->cap_procs) {
+		void *np = realloc(s->procs, n * sizeof(*s->procs));
+		if (!np) {
+			free(pids);
+			return -ENOMEM;
+		}
+		s->procs = np;
+		s->cap_procs = n;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || pids[i] != pids[i - 1])
+			proc_fill(s, pids[i]);
+	free(pids);
+	return 0;
 }
 #endif
 
@@ -439,6 +583,8 @@ void watch_close(struct watch *w)
 	watch_bpf__destroy(w->skel);
 #endif
 	free(w->gone);
+	free(w->folded);
+	free(w->fidx);
 	free(w->peaks);
 	free(w);
 }

@@ -28,6 +28,19 @@
 #include "../../bpf/watch.h"
 
 #define WATCH_MAX_OWNERS 16
+/* Threads that exit are folded into user space so the kernel map can free
+ * them; what user space keeps of them is bounded too (thread churn used to
+ * grow it by ~7.5 KiB per exited thread, forever):
+ * - per process, one entry summing its exited threads (tid WATCH_TID_EXITED);
+ * - with cfg.threads, the first WATCH_MAX_GONE_THREADS exited threads also
+ *   keep an entry of their own (a row each), later ones go to their
+ *   process's sum;
+ * - past WATCH_MAX_GONE_PROCS such per-process sums, those of processes that
+ *   no longer exist are summed into one entry of tgid 0 (live processes
+ *   keep theirs: the per-process counts stay exact). */
+#define WATCH_TID_EXITED (-1)
+#define WATCH_MAX_GONE_THREADS 256
+#define WATCH_MAX_GONE_PROCS 4096
 
 struct watch;
 
@@ -45,18 +58,24 @@ struct watch_config {
 	bool verbose;			 /* libbpf's warnings to stderr */
 	const char *btf;		 /* kernel BTF file; NULL: /sys/kernel/btf/vmlinux */
 	enum watch_probe probe;
+	bool threads; /* keep exited threads apart (up to WATCH_MAX_GONE_THREADS) */
 };
 
-/* One accepting thread, cumulative. */
+/* One accepting thread, cumulative; or (tid WATCH_TID_EXITED) the sum of
+ * nexited threads of process tgid that exited (tgid 0: of processes that
+ * exited, beyond WATCH_MAX_GONE_PROCS). A thread's counts move into the sum
+ * when it exits: totals per process are conserved, so an interval is
+ * (sum of a process's entries now) - (sum of them before). */
 struct watch_thread {
 	pid_t tid, tgid;
+	uint32_t nexited;
 	uint64_t accepted, timed, wait_sum_ns, wait_max_ns;
 	uint64_t epoch_max_ns; /* largest wait since the previous read */
 	uint64_t listener_ino;
 	uint64_t cpu_ns;      /* the thread's CPU time (user + system) */
 	uint64_t proc_cpu_ns; /* its whole process's */
 	char comm[16];
-	bool gone; /* the thread has exited: figures are final */
+	bool gone; /* the thread has exited (or a sum of exited ones): figures are final */
 	uint32_t hist[WATCH_NBUCKETS];
 };
 
@@ -86,7 +105,7 @@ struct watch_snapshot {
 	size_t nthreads, cap_threads;
 	struct watch_sock *socks;
 	size_t nsocks, cap_socks;
-	struct watch_proc *procs;
+	struct watch_proc *procs; /* sorted by pid */
 	size_t nprocs, cap_procs;
 	uint64_t listen_overflows, listen_drops; /* TcpExt counters, whole netns */
 	uint64_t lost; /* events the program could not record (maps full) */

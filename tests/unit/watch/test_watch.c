@@ -3,7 +3,8 @@
  * histogram's buckets (the same function the eBPF program runs), nearest-rank
  * percentiles, Jain's index, /proc/net/netstat parsing, and the interval
  * report built from two hand-made snapshots (deltas, per-process rows, idle
- * workers counted, a master that never accepts left out).
+ * workers counted, a master that never accepts left out, exited threads
+ * folded into their process's sum without changing its counts).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -204,6 +205,75 @@ static void test_report(void **state)
 	watch_interval_free(&iv);
 }
 
+/* A sum of exited threads (tid WATCH_TID_EXITED; tgid 0: of evicted exited
+ * processes), as the collector keeps it. */
+static void folded(struct watch_snapshot *s, pid_t tgid, uint64_t acc, uint32_t nexited)
+{
+	thread(s, WATCH_TID_EXITED, tgid, acc, 1000, 0);
+	s->threads[s->nthreads - 1].gone = true;
+	s->threads[s->nthreads - 1].nexited = nexited;
+	s->threads[s->nthreads - 1].comm[0] = '\0';
+}
+
+/* Between two reads thread 201 of process 200 accepted twice more and
+ * exited: its counts moved into 200's sum of exited threads. Process 300's
+ * sum and process 301 (one thread, one more accept, then gone) were evicted
+ * into the sum of tgid 0. Every count is conserved, so each interval is
+ * exact: no accept counted twice, none lost. */
+static void test_fold(void **state)
+{
+	struct watch_thread th[2][4];
+	struct watch_proc pr[2][1];
+	struct watch_snapshot a = {.threads = th[0], .procs = pr[0], .t_ns = 1000000000ull};
+	struct watch_snapshot b = {.threads = th[1], .procs = pr[1], .t_ns = 2000000000ull};
+	struct watch_interval iv;
+
+	(void)state;
+	thread(&a, 201, 200, 5, 1000, 0);
+	thread(&a, 202, 200, 3, 1000, 0);
+	folded(&a, 300, 4, 2);
+	thread(&a, 302, 301, 1, 1000, 0);
+	proc(&a, 200, 1, 0);
+	thread(&b, 202, 200, 4, 1000, 0);
+	folded(&b, 200, 7, 1);
+	folded(&b, 0, 6, 3);
+	proc(&b, 200, 1, 0);
+
+	assert_int_equal(watch_report(NULL, &a, &b, false, false, &iv), 0);
+	assert_int_equal(iv.accepted, 4);
+	assert_int_equal(iv.nrows, 2);
+	assert_int_equal(iv.rows[0].pid, 0); /* exited processes, summed */
+	assert_int_equal(iv.rows[0].accepted, 1);
+	assert_int_equal(iv.rows[1].pid, 200);
+	assert_int_equal(iv.rows[1].accepted, 3);
+	/* The sums are no workers: the balance is over 200 alone. */
+	assert_true(iv.fairness > 1 - 1e-9);
+	assert_true(iv.busiest_share > 0.75 - 1e-9 && iv.busiest_share < 0.75 + 1e-9);
+	watch_interval_free(&iv);
+
+	/* Per thread: 201's counts before the read are taken off 200's sum. */
+	assert_int_equal(watch_report(NULL, &a, &b, true, false, &iv), 0);
+	assert_int_equal(iv.accepted, 4);
+	assert_int_equal(iv.nrows, 3);
+	assert_int_equal(iv.rows[0].pid, 0);
+	assert_int_equal(iv.rows[0].tid, WATCH_TID_EXITED);
+	assert_int_equal(iv.rows[0].accepted, 1);
+	assert_int_equal(iv.rows[0].exited, 1);
+	assert_int_equal(iv.rows[1].tid, 202);
+	assert_int_equal(iv.rows[1].accepted, 1);
+	assert_int_equal(iv.rows[2].pid, 200);
+	assert_int_equal(iv.rows[2].tid, WATCH_TID_EXITED);
+	assert_int_equal(iv.rows[2].accepted, 2);
+	assert_int_equal(iv.rows[2].exited, 1);
+	assert_string_equal(iv.rows[2].comm, "worker"); /* the process's name */
+	watch_interval_free(&iv);
+
+	/* The total from an empty start counts everything once. */
+	assert_int_equal(watch_report(NULL, NULL, &b, false, true, &iv), 0);
+	assert_int_equal(iv.accepted, 17);
+	watch_interval_free(&iv);
+}
+
 /* Process names come from the processes themselves: any bytes. */
 static void test_comm(void **state)
 {
@@ -225,6 +295,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buckets), cmocka_unit_test(test_percentiles), cmocka_unit_test(test_jain),
 		cmocka_unit_test(test_netstat), cmocka_unit_test(test_report),	    cmocka_unit_test(test_comm),
+		cmocka_unit_test(test_fold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
