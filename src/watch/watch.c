@@ -204,15 +204,12 @@ bool watch_pid_wanted(const struct watch *w, pid_t pid)
 #ifdef HERD_WATCH_BPF
 static struct watch_thread *thread_add(struct watch_thread **a, size_t *n, size_t *cap)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 16;
-		void *p = realloc(*a, c * sizeof(**a));
-		if (!p)
-			return NULL;
-		*a = p;
-		*cap = c;
-	}
-	return &(*a)[(*n)++];
+	struct watch_thread *p = util_grow(*a, cap, *n + 1, sizeof(**a));
+
+	if (!p)
+		return NULL;
+	*a = p;
+	return &p[(*n)++];
 }
 
 /* Copies one kernel entry into t and looks up its /proc figures; false
@@ -263,15 +260,12 @@ static int read_threads(struct watch *w, struct watch_snapshot *s, __u32 epoch)
 		 * the walk: deleting the current key would restart it). */
 		t->gone = true;
 		s->nthreads--;
-		if (ndead == capdead) {
-			void *p = realloc(dead, (capdead ? 2 * capdead : 16) * sizeof(*dead));
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			dead = p;
-			capdead = capdead ? 2 * capdead : 16;
+		void *p = util_grow(dead, &capdead, ndead + 1, sizeof(*dead));
+		if (!p) {
+			err = -ENOMEM;
+			break;
 		}
+		dead = p;
 		t = thread_add(&w->gone, &w->ngone, &w->cap_gone);
 		if (!t) {
 			err = -ENOMEM;
@@ -302,14 +296,10 @@ static int peak_update(struct watch *w, struct watch_sock *k)
 	for (i = 0; i < w->npeaks && w->peaks[i].ino != k->ino; i++)
 		;
 	if (i == w->npeaks) {
-		if (w->npeaks == w->cap_peaks) {
-			size_t c = w->cap_peaks ? 2 * w->cap_peaks : 16;
-			void *p = realloc(w->peaks, c * sizeof(*w->peaks));
-			if (!p)
-				return -ENOMEM;
-			w->peaks = p;
-			w->cap_peaks = c;
-		}
+		void *p = util_grow(w->peaks, &w->cap_peaks, w->npeaks + 1, sizeof(*w->peaks));
+		if (!p)
+			return -ENOMEM;
+		w->peaks = p;
 		w->peaks[w->npeaks].ino = k->ino;
 		w->peaks[w->npeaks++].peak = 0;
 	}
@@ -356,14 +346,10 @@ static int proc_add(struct watch_snapshot *s, pid_t pid)
 	for (size_t i = 0; i < s->nprocs; i++)
 		if (s->procs[i].pid == pid)
 			return 0;
-	if (s->nprocs == s->cap_procs) {
-		size_t c = s->cap_procs ? 2 * s->cap_procs : 16;
-		void *np = realloc(s->procs, c * sizeof(*s->procs));
-		if (!np)
-			return -ENOMEM;
-		s->procs = np;
-		s->cap_procs = c;
-	}
+	void *np = util_grow(s->procs, &s->cap_procs, s->nprocs + 1, sizeof(*s->procs));
+	if (!np)
+		return -ENOMEM;
+	s->procs = np;
 	p = &s->procs[s->nprocs];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;

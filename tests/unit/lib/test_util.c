@@ -1,10 +1,11 @@
-/* test_util.c - strict number and duration parsing. */
+/* test_util.c - strict number and duration parsing, sleeping, growing arrays. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/time.h>
 
 #include <cmocka.h>
@@ -77,9 +78,35 @@ static void test_sleep_ms(void **state)
 	util_sleep_ms(0);
 }
 
+static void test_grow(void **state)
+{
+	(void)state;
+	size_t cap = 0;
+	int *a = util_grow(NULL, &cap, 1, sizeof *a);
+	assert_non_null(a);
+	assert_int_equal(cap, 16);
+	for (int i = 0; i < 16; i++)
+		a[i] = i;
+	assert_ptr_equal(util_grow(a, &cap, 16, sizeof *a), a); /* room already */
+	assert_int_equal(cap, 16);
+	int *b = util_grow(a, &cap, 17, sizeof *a);
+	assert_non_null(b);
+	assert_int_equal(cap, 32);
+	assert_int_equal(b[15], 15); /* kept */
+	b = util_grow(a = b, &cap, 100, sizeof *a);
+	assert_non_null(b);
+	assert_int_equal(cap, 128);
+	/* A size that overflows: NULL, the array and its capacity untouched. */
+	assert_null(util_grow(b, &cap, SIZE_MAX / 4 + 1, sizeof *b));
+	assert_int_equal(cap, 128);
+	assert_int_equal(b[15], 15);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_parse_u64), cmocka_unit_test(test_parse_double),
-					   cmocka_unit_test(test_sleep_ms), cmocka_unit_test(test_parse_duration)};
+					   cmocka_unit_test(test_sleep_ms), cmocka_unit_test(test_parse_duration),
+					   cmocka_unit_test(test_grow)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
