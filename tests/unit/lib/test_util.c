@@ -81,26 +81,31 @@ static void test_sleep_ms(void **state)
 static void test_grow(void **state)
 {
 	(void)state;
-	size_t cap = 0;
-	int *a = util_grow(NULL, &cap, 1, sizeof *a);
-	assert_non_null(a);
-	assert_int_equal(cap, 16);
-	for (int i = 0; i < 16; i++)
-		a[i] = i;
-	assert_ptr_equal(util_grow(a, &cap, 16, sizeof *a), a); /* room already */
-	assert_int_equal(cap, 16);
-	int *b = util_grow(a, &cap, 17, sizeof *a);
-	assert_non_null(b);
-	assert_int_equal(cap, 32);
-	assert_int_equal(b[15], 15); /* kept */
-	b = util_grow(a = b, &cap, 100, sizeof *a);
-	assert_non_null(b);
-	assert_int_equal(cap, 128);
+	/* Each step asks for room for n; the capacity doubles from 16 and the
+	 * elements written so far are kept. */
+	static const struct {
+		size_t n, cap;
+	} steps[] = {{1, 16}, {16, 16}, {17, 32}, {100, 128}, {128, 128}};
+	size_t cap = 0, filled = 0;
+	int *a = NULL;
+	for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+		size_t before = cap;
+		int *b = util_grow(a, &cap, steps[k].n, sizeof *b);
+		assert_non_null(b);
+		assert_int_equal(cap, steps[k].cap);
+		if (steps[k].n <= before)
+			assert_ptr_equal(b, a); /* room already: the same array */
+		for (size_t i = 0; i < filled; i++)
+			assert_int_equal(b[i], (int)i);
+		for (; filled < steps[k].n; filled++)
+			b[filled] = (int)filled;
+		a = b;
+	}
 	/* A size that overflows: NULL, the array and its capacity untouched. */
-	assert_null(util_grow(b, &cap, SIZE_MAX / 4 + 1, sizeof *b));
+	assert_null(util_grow(a, &cap, SIZE_MAX / 4 + 1, sizeof *a));
 	assert_int_equal(cap, 128);
-	assert_int_equal(b[15], 15);
-	free(b);
+	assert_int_equal(a[127], 127);
+	free(a);
 }
 
 int main(void)
