@@ -23,21 +23,16 @@
 #include <unistd.h>
 
 #include "bench/engine.h"
+#include "lib/units.h"
 #include "lib/util.h"
 
 static const char *const error_names[BENCH_ERR_COUNT] = {
-	[BENCH_ERR_REFUSED] = "refused",
-	[BENCH_ERR_RESET] = "reset",
-	[BENCH_ERR_TIMEOUT] = "timeout",
-	[BENCH_ERR_ADDRNOTAVAIL] = "addrnotavail",
-	[BENCH_ERR_CLOSED] = "closed",
-	[BENCH_ERR_PARSE] = "parse",
-	[BENCH_ERR_CONNECT] = "connect",
-	[BENCH_ERR_IO] = "io",
-	[BENCH_ERR_TLS] = "tls",
-	[BENCH_ERR_RESOLVE] = "resolve",
-	[BENCH_ERR_PROTOCOL] = "protocol",
-	[BENCH_ERR_REDIRECT] = "redirect",
+	[BENCH_ERR_REFUSED] = "refused",   [BENCH_ERR_RESET] = "reset",
+	[BENCH_ERR_TIMEOUT] = "timeout",   [BENCH_ERR_ADDRNOTAVAIL] = "addrnotavail",
+	[BENCH_ERR_CLOSED] = "closed",	   [BENCH_ERR_PARSE] = "parse",
+	[BENCH_ERR_CONNECT] = "connect",   [BENCH_ERR_IO] = "io",
+	[BENCH_ERR_TLS] = "tls",	   [BENCH_ERR_RESOLVE] = "resolve",
+	[BENCH_ERR_PROTOCOL] = "protocol", [BENCH_ERR_REDIRECT] = "redirect",
 };
 
 static const char *const error_texts[BENCH_ERR_COUNT] = {
@@ -60,6 +55,26 @@ const char *bench_error_name(enum bench_error e)
 	return (unsigned)e < BENCH_ERR_COUNT ? error_names[e] : "unknown";
 }
 
+enum bench_error bench_classify(int err, bool connecting)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return BENCH_ERR_REFUSED;
+	case ECONNRESET:
+	case EPIPE:
+		return BENCH_ERR_RESET;
+	case EADDRNOTAVAIL:
+	case EADDRINUSE:
+		return BENCH_ERR_ADDRNOTAVAIL;
+	case ETIMEDOUT:
+		return BENCH_ERR_TIMEOUT;
+	case EPROTO:
+		return BENCH_ERR_TLS;
+	default:
+		return connecting ? BENCH_ERR_CONNECT : BENCH_ERR_IO;
+	}
+}
+
 const char *bench_error_text(enum bench_error e)
 {
 	return (unsigned)e < BENCH_ERR_COUNT ? error_texts[e] : "unknown error";
@@ -69,7 +84,7 @@ uint64_t bench_due_offset_ns(const struct bench_shared *sh, uint64_t seq)
 {
 	const struct bench_config *cfg = sh->cfg;
 	if (cfg->nsteps == 0)
-		return (uint64_t)((double)seq * 1e9 / cfg->rate);
+		return (uint64_t)((double)seq * NS_PER_SEC_F / cfg->rate);
 	double start = 0, m = (double)seq;
 	for (size_t k = 0; k < cfg->nsteps; k++) {
 		const struct bench_rate_step *s = &cfg->schedule[k];
@@ -84,14 +99,14 @@ uint64_t bench_due_offset_ns(const struct bench_shared *sh, uint64_t seq)
 				double a = (s->to - s->from) / (2 * s->duration_s);
 				t = (-s->from + sqrt(s->from * s->from + 4 * a * x)) / (2 * a);
 			}
-			return (uint64_t)((start + t) * 1e9);
+			return (uint64_t)((start + t) * NS_PER_SEC_F);
 		}
 		start += s->duration_s;
 	}
 	double last = cfg->schedule[cfg->nsteps - 1].to;
 	if (!(last > 0))
 		return UINT64_MAX / 2; /* never: the end of the run comes first */
-	return (uint64_t)((start + (m - sh->step_first[cfg->nsteps]) / last) * 1e9);
+	return (uint64_t)((start + (m - sh->step_first[cfg->nsteps]) / last) * NS_PER_SEC_F);
 }
 
 void bench_config_init(struct bench_config *cfg)
@@ -126,7 +141,7 @@ static int build_templates(struct bench_shared *sh)
 
 static int new_hist(struct hdr **h)
 {
-	return hdr_init(1, BENCH_HIST_HIGHEST_US, 3, h);
+	return hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, h);
 }
 
 static void free_thread(struct bench_thread *t)
@@ -141,6 +156,9 @@ static void free_thread(struct bench_thread *t)
 		if (c->x.fd >= 0)
 			c->x.ops->close(&c->x);
 		bench_xport_forget(&c->x);
+		bench_conn_close_parked(c);
+		for (unsigned p = 0; p < c->nparked; p++)
+			bench_xport_forget(&c->parked[p].x);
 		free(c->redirect.buf);
 		free(c->location);
 		bench_url_free(&c->cur);
@@ -152,6 +170,12 @@ static void free_thread(struct bench_thread *t)
 	free(t->rbuf);
 	free(t->events);
 	free(t->step_count);
+	for (size_t i = 0; i < t->nextra; i++) {
+		free((char *)t->extra[i].authority);
+		free((char *)t->extra[i].server_name);
+		if (t->extra[i].owns_error)
+			free((char *)t->extra[i].resolve_error);
+	}
 	if (t->epfd >= 0)
 		close(t->epfd);
 }
@@ -232,6 +256,8 @@ static bool config_ok(const struct bench_config *cfg)
 		return false;
 	if (cfg->ntargets == 0 ? cfg->addrlen == 0 : !cfg->targets)
 		return false;
+	if (cfg->single_address && cfg->ntargets == 0)
+		return false;
 	for (size_t u = 0; cfg->url_target && u < cfg->nurls; u++)
 		if (cfg->url_target[u] >= (cfg->ntargets ? cfg->ntargets : 1))
 			return false;
@@ -283,9 +309,16 @@ static int init_shared(struct bench_shared *sh)
 	int rc;
 	if (tls && (rc = bench_tls_new(&cfg->tls, &sh->tls, &why)) < 0)
 		return rc;
+	/* A redirect may lead a plain run to https://; without a context such
+	 * a redirect fails (as a redirect error), the run does not. */
+	if (!tls && cfg->follow > 0)
+		(void)bench_tls_new(&cfg->tls, &sh->tls, &why);
 	sh->tmpl = calloc(cfg->nurls * 2, sizeof *sh->tmpl);
-	if (!sh->tmpl)
+	sh->url_head = calloc(cfg->nurls, sizeof *sh->url_head);
+	if (!sh->tmpl || !sh->url_head)
 		return -ENOMEM;
+	for (size_t u = 0; u < cfg->nurls; u++)
+		sh->url_head[u] = strcasecmp(bench_url_method(cfg, u), "HEAD") == 0;
 	if ((rc = build_templates(sh)) < 0)
 		return rc;
 	if (cfg->follow > 0) {
@@ -307,6 +340,7 @@ static void free_shared(struct bench_shared *sh)
 	for (size_t i = 0; sh->tmpl && i < cfg->nurls * 2; i++)
 		free(sh->tmpl[i].buf);
 	free(sh->tmpl);
+	free(sh->url_head);
 	for (size_t u = 0; sh->urls && u < cfg->nurls; u++)
 		bench_url_free(&sh->urls[u]);
 	free(sh->urls);
@@ -338,7 +372,7 @@ static unsigned start_threads(struct bench_shared *sh, struct bench_thread *ts, 
 	if (cfg->requests)
 		sh->end_issue = UINT64_MAX;
 	else
-		sh->end_issue = sh->t0 + (uint64_t)(dur * 1e9);
+		sh->end_issue = sh->t0 + (uint64_t)(dur * NS_PER_SEC_F);
 	sh->go = true;
 	pthread_cond_broadcast(&sh->start_cond);
 	pthread_mutex_unlock(&sh->fin_lock);
@@ -354,14 +388,14 @@ static uint64_t wait_threads(struct bench_shared *sh, struct bench_thread *ts, u
 	uint64_t tick_start = sh->t0;
 	pthread_mutex_lock(&sh->fin_lock);
 	while (sh->running > 0) {
-		uint64_t next = tick_start + 1000000000u;
-		struct timespec ts_ = {.tv_sec = (time_t)(next / 1000000000u), .tv_nsec = (long)(next % 1000000000u)};
+		uint64_t next = tick_start + NS_PER_SEC;
+		struct timespec ts_ = {.tv_sec = (time_t)(next / NS_PER_SEC), .tv_nsec = (long)(next % NS_PER_SEC)};
 		int e = pthread_cond_timedwait(&sh->fin_cond, &sh->fin_lock, &ts_);
 		if (e == ETIMEDOUT && cfg->on_interval) {
 			pthread_mutex_unlock(&sh->fin_lock);
 			collect_interval(ts, n, ival_total);
 			pthread_mutex_lock(&sh->done_lock);
-			cfg->on_interval(cfg->arg, (double)(tick_start - sh->t0) / 1e9, 1.0, ival_total);
+			cfg->on_interval(cfg->arg, (double)(tick_start - sh->t0) / NS_PER_SEC_F, 1.0, ival_total);
 			pthread_mutex_unlock(&sh->done_lock);
 			pthread_mutex_lock(&sh->fin_lock);
 		}
@@ -377,8 +411,8 @@ static uint64_t wait_threads(struct bench_shared *sh, struct bench_thread *ts, u
 			end = ts[i].finish_ns;
 	if (cfg->on_interval && end > tick_start) {
 		collect_interval(ts, n, ival_total);
-		cfg->on_interval(cfg->arg, (double)(tick_start - sh->t0) / 1e9, (double)(end - tick_start) / 1e9,
-				 ival_total);
+		cfg->on_interval(cfg->arg, (double)(tick_start - sh->t0) / NS_PER_SEC_F,
+				 (double)(end - tick_start) / NS_PER_SEC_F, ival_total);
 	}
 	return end;
 }
@@ -413,7 +447,7 @@ static void merge_results(const struct bench_shared *sh, const struct bench_thre
 			  struct bench_result *res)
 {
 	const struct bench_config *cfg = sh->cfg;
-	res->duration_s = (double)(end - sh->t0) / 1e9;
+	res->duration_s = (double)(end - sh->t0) / NS_PER_SEC_F;
 	for (unsigned i = 0; i < n; i++)
 		merge_thread(res, &ts[i]);
 	res->achieved_rate = res->duration_s > 0 ? (double)(res->done + res->failed) / res->duration_s : 0;
@@ -474,11 +508,10 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res)
 		return -EINVAL;
 
 	struct bench_shared sh = {.cfg = cfg};
-	sh.head = strcasecmp(bench_url_method(cfg, 0), "HEAD") == 0;
 	sh.limit = cfg->requests ? cfg->requests : UINT64_MAX;
 	sh.total_conns = cfg->connections;
 	double grace = cfg->timeout_s > 0 && cfg->timeout_s < 2 ? cfg->timeout_s : 2;
-	sh.grace_ns = (uint64_t)(grace * 1e9);
+	sh.grace_ns = (uint64_t)(grace * NS_PER_SEC_F);
 	init_sync(&sh);
 
 	unsigned nthreads = cfg->threads ? cfg->threads : cpu_count();

@@ -30,18 +30,18 @@ enum { BENCH_STATUS_MAX = HTTP_STATUS_END };
 
 /* Why a request failed. */
 enum bench_error {
-	BENCH_ERR_REFUSED,	 /* connect: ECONNREFUSED */
-	BENCH_ERR_RESET,	 /* ECONNRESET / EPIPE */
-	BENCH_ERR_TIMEOUT,	 /* no complete response within timeout_s */
-	BENCH_ERR_ADDRNOTAVAIL,	 /* connect: EADDRNOTAVAIL (ephemeral ports exhausted) */
-	BENCH_ERR_CLOSED,	 /* server closed before the response was complete */
-	BENCH_ERR_PARSE,	 /* malformed response */
-	BENCH_ERR_CONNECT,	 /* any other connect error */
-	BENCH_ERR_IO,		 /* any other read/write error */
-	BENCH_ERR_TLS,		 /* TLS handshake or record failure (bad certificate, not a TLS server) */
-	BENCH_ERR_RESOLVE,	 /* the URL's host did not resolve */
-	BENCH_ERR_PROTOCOL,	 /* bytes after a complete response, or a response nobody asked for */
-	BENCH_ERR_REDIRECT,	 /* too many redirects, or one to a host outside the run */
+	BENCH_ERR_REFUSED,	/* connect: ECONNREFUSED */
+	BENCH_ERR_RESET,	/* ECONNRESET / EPIPE */
+	BENCH_ERR_TIMEOUT,	/* no complete response within timeout_s */
+	BENCH_ERR_ADDRNOTAVAIL, /* connect: EADDRNOTAVAIL (ephemeral ports exhausted) */
+	BENCH_ERR_CLOSED,	/* server closed before the response was complete */
+	BENCH_ERR_PARSE,	/* malformed response */
+	BENCH_ERR_CONNECT,	/* any other connect error */
+	BENCH_ERR_IO,		/* any other read/write error */
+	BENCH_ERR_TLS,		/* TLS handshake or record failure (bad certificate, not a TLS server) */
+	BENCH_ERR_RESOLVE,	/* the URL's host did not resolve */
+	BENCH_ERR_PROTOCOL,	/* bytes after a complete response, or a response nobody asked for */
+	BENCH_ERR_REDIRECT,	/* too many redirects, or one to a host outside the run */
 	BENCH_ERR_COUNT
 };
 
@@ -65,6 +65,7 @@ struct bench_target {
 	const char *server_name;   /* TLS: SNI and the name the certificate must carry */
 	const char *authority;	   /* "host:port" (lower case) to match redirects against; may be NULL */
 	const char *resolve_error; /* non-NULL: the host did not resolve; its requests fail with this text */
+	bool owns_error;	   /* engine-internal: resolve_error was allocated by the engine */
 };
 
 /* One step of a rate schedule: the rate goes linearly from `from` to `to`
@@ -78,19 +79,20 @@ struct bench_config {
 	socklen_t addrlen;
 	const struct bench_target *targets; /* NULL: one plain target at addr */
 	size_t ntargets;
-	const size_t *url_target;	   /* per URL: index into targets; NULL: target 0 */
-	const char *const *url_headers;	   /* per URL: one more header line (e.g. Authorization) or NULL */
-	const char *const *url_methods;	   /* per URL method, NULL entries (or array): method */
-	const char *const *url_bodies;	   /* per URL body, NULL entries (or array): body */
+	const size_t *url_target;	/* per URL: index into targets; NULL: target 0 */
+	const char *const *url_headers; /* per URL: one more header line (e.g. Authorization) or NULL */
+	const char *const *url_methods; /* per URL method, NULL entries (or array): method */
+	const char *const *url_bodies;	/* per URL body, NULL entries (or array): body */
 	const size_t *url_body_lens;
-	struct bench_tls_options tls;	   /* for TLS targets */
-	unsigned follow;		   /* redirects to follow per request (0: report the 3xx) */
-	const char *const *url_texts;	   /* per URL, the URL as given (needed to follow redirects) */
-	const char *const *hosts; /* Host header per URL */
-	const char *const *paths; /* request target per URL ("/cpu?us=1000") */
-	size_t nurls;		  /* URLs are used round robin */
-	const char *method;	  /* default "GET" */
-	const char *body;	  /* request body or NULL */
+	struct bench_tls_options tls; /* for TLS targets */
+	unsigned follow;	      /* redirects to follow per request (0: report the 3xx) */
+	const char *const *url_texts; /* per URL, the URL as given (needed to follow redirects) */
+	bool single_address;	      /* -r / --unix: every host, a redirect's too, is at targets[0]'s address */
+	const char *const *hosts;     /* Host header per URL */
+	const char *const *paths;     /* request target per URL ("/cpu?us=1000") */
+	size_t nurls;		      /* URLs are used round robin */
+	const char *method;	      /* default "GET" */
+	const char *body;	      /* request body or NULL */
 	size_t body_len;
 	const char *const *headers; /* extra "Name: value" lines */
 	size_t nheaders;
@@ -104,8 +106,8 @@ struct bench_config {
 	const struct bench_rate_step *schedule; /* open loop with a changing rate (rate ignored); its last
 						 * rate holds after the last step */
 	size_t nsteps;
-	double timeout_s;     /* per request; 0: none */
-	bool close_with_rst;  /* close with SO_LINGER 0 (RST), so no TIME_WAIT piles up */
+	double timeout_s;			/* per request; 0: none */
+	bool close_with_rst;			/* close with SO_LINGER 0 (RST), so no TIME_WAIT piles up */
 	const struct sockaddr_storage *sources; /* source addresses to bind, round robin; may be NULL */
 	size_t nsources;
 
@@ -122,24 +124,24 @@ struct bench_config {
 };
 
 struct bench_result {
-	uint64_t done;	     /* requests answered with a complete response */
-	uint64_t failed;     /* requests that failed (sum of errors[]) */
+	uint64_t done;	 /* requests answered with a complete response */
+	uint64_t failed; /* requests that failed (sum of errors[]) */
 	uint64_t errors[BENCH_ERR_COUNT];
 	const char *error_text[BENCH_ERR_COUNT]; /* the first failure's reason per kind (static text) */
-	uint64_t status[BENCH_STATUS_MAX]; /* responses per HTTP status code (index = code) */
-	uint64_t sent_late;  /* open loop: requests sent more than 1 ms after their intended time */
-	uint64_t abandoned;  /* requests under way when the run stopped (Ctrl-C, end of -d grace) */
+	uint64_t status[BENCH_STATUS_MAX];	 /* responses per HTTP status code (index = code) */
+	uint64_t sent_late;			 /* open loop: requests sent more than 1 ms after their intended time */
+	uint64_t abandoned;			 /* requests under way when the run stopped (Ctrl-C, end of -d grace) */
 	uint64_t connections_opened;
 	uint64_t bytes_read, bytes_written;
 	double duration_s;
 	double target_rate, achieved_rate; /* achieved = (done + failed) / duration */
-	struct hdr *latency; /* microseconds, every request (successful ones) */
-	struct hdr *connect; /* microseconds, every connect */
-	struct hdr *ttfb;    /* microseconds, request start to first response byte */
-	struct hdr *tls;     /* microseconds, TLS handshake (connected to handshake done) */
-	uint64_t tls_resumed; /* handshakes that resumed a session */
-	uint64_t redirects;  /* redirects followed */
-	size_t nsteps;	     /* rate schedule: achieved requests/s (done + failed) per step */
+	struct hdr *latency;		   /* microseconds, every request (successful ones) */
+	struct hdr *connect;		   /* microseconds, every connect */
+	struct hdr *ttfb;		   /* microseconds, request start to first response byte */
+	struct hdr *tls;		   /* microseconds, TLS handshake (connected to handshake done) */
+	uint64_t tls_resumed;		   /* handshakes that resumed a session */
+	uint64_t redirects;		   /* redirects followed */
+	size_t nsteps;			   /* rate schedule: achieved requests/s (done + failed) per step */
 	double *step_rate;
 };
 

@@ -27,14 +27,14 @@
 #include <unistd.h>
 
 #include "bench/engine.h"
+#include "lib/units.h"
 #include "lib/util.h"
 
 enum {
-	LATE_NS = 1000000,	    /* open loop: sent more than 1 ms after due is late */
-	TIMEOUT_SCAN_NS = 10000000, /* timeouts are checked every 10 ms */
-	IDLE_WAKE_NS = 100000000,   /* the stop flag is polled at least every 100 ms */
+	LATE_NS = 1 * NS_PER_MS,	  /* open loop: sent more than 1 ms after due is late */
+	TIMEOUT_SCAN_NS = 10 * NS_PER_MS, /* timeouts are checked every 10 ms */
+	IDLE_WAKE_NS = 100 * NS_PER_MS,	  /* the stop flag is polled at least every 100 ms */
 };
-
 
 static bool run_stopped(const struct bench_shared *sh)
 {
@@ -43,10 +43,10 @@ static bool run_stopped(const struct bench_shared *sh)
 
 static int64_t ns_to_us(uint64_t ns)
 {
-	int64_t us = (int64_t)(ns / 1000);
+	int64_t us = (int64_t)(ns / NS_PER_US);
 	if (us < 1)
 		us = 1;
-	return us > BENCH_HIST_HIGHEST_US ? BENCH_HIST_HIGHEST_US : us;
+	return us > HDR_LATENCY_HIGHEST_US ? HDR_LATENCY_HIGHEST_US : us;
 }
 
 static void flush_samples(struct bench_thread *t)
@@ -69,7 +69,7 @@ static void push_sample(struct bench_thread *t, const struct bench_conn *c, uint
 	if (t->nsamples == BENCH_SAMPLE_BUF)
 		flush_samples(t);
 	struct bench_sample *s = &t->samples[t->nsamples++];
-	s->latency_ms = (double)bench_elapsed_ns(now, c->origin_ns) / 1e6;
+	s->latency_ms = (double)bench_elapsed_ns(now, c->origin_ns) / NS_PER_MS;
 	s->status = status;
 	s->error = err;
 	s->url_index = c->url;
@@ -82,7 +82,7 @@ static void count_step(struct bench_thread *t, uint64_t now)
 	const struct bench_shared *sh = t->sh;
 	if (!t->step_count)
 		return;
-	double at = (double)bench_elapsed_ns(now, sh->t0) / 1e9;
+	double at = (double)bench_elapsed_ns(now, sh->t0) / NS_PER_SEC_F;
 	for (size_t k = 0; k < sh->cfg->nsteps; k++)
 		if (at < sh->step_end_s[k]) {
 			t->step_count[k]++;
@@ -111,29 +111,10 @@ static void make_pending(struct bench_conn *c)
 static void finish_conn(struct bench_conn *c)
 {
 	bench_conn_close(c);
+	bench_conn_close_parked(c);
 	if (c->state != C_FINISHED) {
 		c->state = C_FINISHED;
 		c->t->active--;
-	}
-}
-
-static enum bench_error classify(int err, bool connecting)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return BENCH_ERR_REFUSED;
-	case ECONNRESET:
-	case EPIPE:
-		return BENCH_ERR_RESET;
-	case EADDRNOTAVAIL:
-	case EADDRINUSE:
-		return BENCH_ERR_ADDRNOTAVAIL;
-	case ETIMEDOUT:
-		return BENCH_ERR_TIMEOUT;
-	case EPROTO:
-		return BENCH_ERR_TLS;
-	default:
-		return connecting ? BENCH_ERR_CONNECT : BENCH_ERR_IO;
 	}
 }
 
@@ -162,7 +143,7 @@ void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const
 /* A transport call failed with rc (a negative errno). */
 static void fail_io(struct bench_conn *c, int rc, bool connecting, uint64_t now)
 {
-	enum bench_error k = classify(-rc, connecting);
+	enum bench_error k = bench_classify(-rc, connecting);
 	bench_conn_fail(c, k, -rc, k == BENCH_ERR_TLS ? c->x.error : NULL, now);
 }
 
@@ -191,7 +172,7 @@ static void connected(struct bench_conn *c, uint64_t now)
 {
 	struct bench_thread *t = c->t;
 	hdr_record(t->con, ns_to_us(bench_elapsed_ns(now, c->connect_ns)));
-	const struct bench_target *tg = &t->sh->targets[c->fd_target];
+	const struct bench_target *tg = bench_target_at(t, c->fd_target);
 	c->state = C_HANDSHAKE;
 	if (tg->tls) {
 		/* The TLS handshake row starts where the connect row ends. */
@@ -243,7 +224,7 @@ static int set_socket_options(struct bench_conn *c, int fd, int family, bool tls
 static void open_conn(struct bench_conn *c, uint64_t now)
 {
 	struct bench_thread *t = c->t;
-	const struct bench_target *tg = &t->sh->targets[c->target];
+	const struct bench_target *tg = bench_target_at(t, c->target);
 	if (tg->resolve_error) {
 		bench_conn_fail(c, BENCH_ERR_RESOLVE, 0, tg->resolve_error, now);
 		return;
@@ -260,7 +241,7 @@ static void open_conn(struct bench_conn *c, uint64_t now)
 	c->reqs_on_fd = 0;
 	int rc = set_socket_options(c, fd, fam, tg->tls);
 	if (rc < 0) {
-		bench_conn_fail(c, classify(-rc, true), -rc, NULL, now);
+		bench_conn_fail(c, bench_classify(-rc, true), -rc, NULL, now);
 		return;
 	}
 	t->opened++;
@@ -268,7 +249,7 @@ static void open_conn(struct bench_conn *c, uint64_t now)
 	int r = connect(fd, (const struct sockaddr *)&tg->addr, tg->addrlen);
 	if (r < 0 && errno != EINPROGRESS && !(fam == AF_UNIX && errno == EAGAIN)) {
 		int e = errno;
-		bench_conn_fail(c, classify(e, true), e, NULL, now);
+		bench_conn_fail(c, bench_classify(e, true), e, NULL, now);
 		return;
 	}
 	/* Edge-triggered, registered once for the connection's life: the state
@@ -306,8 +287,11 @@ static void start_url(struct bench_conn *c, uint64_t now)
 	const struct bench_shared *sh = c->t->sh;
 	unsigned k = sh->cfg->keepalive;
 	c->hops = 0;
+	c->head = sh->url_head[c->url];
 	c->target = sh->cfg->url_target ? sh->cfg->url_target[c->url] : 0;
-	if (c->x.fd >= 0 && (k == 0 || c->reqs_on_fd >= k || c->fd_target != c->target))
+	if (c->fd_target != c->target)
+		bench_conn_retarget(c);
+	if (c->x.fd >= 0 && (k == 0 || c->reqs_on_fd >= k))
 		bench_conn_close(c);
 	c->reused = c->x.fd >= 0;
 	/* The last request a connection will carry says so, letting the server
@@ -409,7 +393,7 @@ static void start_write(struct bench_conn *c, uint64_t now)
 	}
 	c->state = C_READING;
 	c->reqs_on_fd++;
-	httpresp_init(&c->parser, t->sh->head);
+	httpresp_init(&c->parser, c->head);
 	if (c->location)
 		httpresp_capture_location(&c->parser, c->location, BENCH_LOCATION_MAX);
 	/* After a write that had to wait, the response may already be here and
@@ -541,7 +525,7 @@ static void handle_event(struct bench_conn *c, uint32_t ev, uint64_t now)
 		if (getsockopt(c->x.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			bench_conn_fail(c, classify(err, true), err, NULL, now);
+			bench_conn_fail(c, bench_classify(err, true), err, NULL, now);
 			return;
 		}
 		if (ev & (EPOLLOUT | EPOLLIN))
@@ -553,12 +537,14 @@ static void handle_event(struct bench_conn *c, uint32_t ev, uint64_t now)
 	case C_HANDSHAKE:
 		do_handshake(c, now);
 		return;
+	/* TLS may need the other direction (a write that must first read a
+	 * key update, a read that must write): any edge retries it. */
 	case C_WRITING:
-		if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) || !c->x.ops->short_read_drains)
 			start_write(c, now);
 		return;
 	case C_READING:
-		if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || !c->x.ops->short_read_drains)
 			do_read(c, ev, now);
 		return;
 	case C_WAIT:
@@ -642,7 +628,7 @@ void *bench_thread_main(void *arg)
 	struct bench_thread *t = arg;
 	struct bench_shared *sh = t->sh;
 	const struct bench_config *cfg = sh->cfg;
-	uint64_t timeout_ns = cfg->timeout_s > 0 ? (uint64_t)(cfg->timeout_s * 1e9) : 0;
+	uint64_t timeout_ns = cfg->timeout_s > 0 ? (uint64_t)(cfg->timeout_s * NS_PER_SEC_F) : 0;
 
 	wait_for_go(sh);
 	uint64_t now = util_now_ns();
@@ -675,7 +661,7 @@ void *bench_thread_main(void *arg)
 		else if (sh->end_issue <= now && sh->end_issue + sh->grace_ns < wake)
 			wake = sh->end_issue + sh->grace_ns;
 		uint64_t d = wake > now ? wake - now : 0;
-		struct timespec ts = {.tv_sec = (time_t)(d / 1000000000u), .tv_nsec = (long)(d % 1000000000u)};
+		struct timespec ts = {.tv_sec = (time_t)(d / NS_PER_SEC), .tv_nsec = (long)(d % NS_PER_SEC)};
 		int n = epoll_pwait2(t->epfd, t->events, BENCH_MAX_EVENTS, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			abandon_all(t);

@@ -23,10 +23,9 @@ enum {
 	BENCH_MAX_EVENTS = 256,
 	BENCH_SAMPLE_BUF = 512,
 	BENCH_LOCATION_MAX = 2048, /* a longer Location is not followed */
+	BENCH_EXTRA_TARGETS = 16,  /* hosts a thread may add by following redirects */
+	BENCH_PARKED = 4,	   /* idle connections a slot keeps to other servers */
 };
-
-/* Histograms hold 1 us to one hour, 3 significant digits. */
-#define BENCH_HIST_HIGHEST_US (3600LL * 1000 * 1000)
 
 enum bench_cstate { C_IDLE, C_WAIT, C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_FINISHED };
 
@@ -51,20 +50,29 @@ struct bench_conn {
 	bool pending;	   /* queued in t->pending */
 	bool write_waited; /* a write hit EAGAIN: read right after it completes */
 	unsigned reqs_on_fd;
-	unsigned hops;	   /* redirects followed for the current request */
+	unsigned hops; /* redirects followed for the current request */
+	bool head;     /* the current request is a HEAD */
 	size_t url;
-	size_t target;	   /* where the current request goes (a redirect may move it) */
-	size_t fd_target;  /* where the open connection goes */
+	size_t target;	  /* where the current request goes (a redirect may move it) */
+	size_t fd_target; /* where the open connection goes */
 	const struct bench_tmpl *req;
 	struct bench_tmpl redirect; /* the request a redirect built (owned) */
 	struct bench_url cur;	    /* the URL a redirect led to (owned) */
+	/* Connections (or TLS sessions) to other servers, set aside while the
+	 * slot works for another one. */
+	struct bench_parked {
+		struct bench_xport x;
+		size_t target;
+		unsigned reqs;
+	} parked[BENCH_PARKED];
+	unsigned nparked;
 	size_t woff;
 	uint64_t origin_ns; /* latency is measured from here */
 	uint64_t start_ns;  /* when the request really started (timeouts, ttfb) */
 	uint64_t connect_ns;
-	uint64_t seq;	    /* open loop: this connection's next request number */
-	uint64_t due_ns;    /* open loop: when that request is due */
-	char *location;	    /* BENCH_LOCATION_MAX bytes when following redirects */
+	uint64_t seq;	 /* open loop: this connection's next request number */
+	uint64_t due_ns; /* open loop: when that request is due */
+	char *location;	 /* BENCH_LOCATION_MAX bytes when following redirects */
 	struct httpresp parser;
 };
 
@@ -89,6 +97,10 @@ struct bench_thread {
 	const char *error_text[BENCH_ERR_COUNT]; /* first reason per kind */
 	uint64_t sent_late, abandoned, opened, bytes_read, bytes_written, tls_resumed, redirects;
 	uint64_t *step_count; /* rate schedule: requests finished per step */
+	/* Servers first met in a redirect's Location, resolved by this thread
+	 * (as Go's client resolves per connection); index ntargets + i. */
+	struct bench_target extra[BENCH_EXTRA_TARGETS];
+	size_t nextra;
 };
 
 struct bench_shared {
@@ -96,11 +108,11 @@ struct bench_shared {
 	const struct bench_target *targets; /* cfg's, or one built from cfg->addr */
 	size_t ntargets;
 	struct bench_target own_target;
-	struct bench_tls *tls; /* NULL when no target uses TLS */
+	struct bench_tls *tls;	 /* NULL when no target uses TLS */
 	struct bench_tmpl *tmpl; /* [url * 2 + close] */
 	struct bench_url *urls;	 /* parsed cfg->url_texts, for redirects; NULL without */
-	bool head;
-	bool big_requests; /* some request is longer than one TCP segment */
+	bool *url_head;		 /* per URL: its method is HEAD (the response has no body) */
+	bool big_requests;	 /* some request is longer than one TCP segment */
 	_Atomic uint64_t issued;
 	uint64_t limit;	    /* requests, UINT64_MAX in duration mode */
 	uint64_t t0;	    /* run start, monotonic ns */
@@ -110,7 +122,7 @@ struct bench_shared {
 	double *step_first; /* rate schedule: number of the first request of each step */
 	unsigned total_conns;
 	pthread_cond_t start_cond;
-	bool go, abort_run; /* under fin_lock */
+	bool go, abort_run;	   /* under fin_lock */
 	pthread_mutex_t done_lock; /* serialises on_done */
 	pthread_mutex_t fin_lock;
 	pthread_cond_t fin_cond;
@@ -147,12 +159,32 @@ const char *bench_url_body(const struct bench_config *cfg, size_t u, size_t *len
 int bench_build_request(const struct bench_config *cfg, const char *method, const char *hosthdr, const char *path,
 			const char *extra, const char *body, size_t body_len, bool close_it, struct bench_tmpl *out);
 
-/* The target a redirect's URL goes to: its index, or -1 when the run has no
- * connection to that scheme, host and port. */
-long bench_find_target(const struct bench_shared *sh, const struct bench_url *u);
+/* The target a redirect's URL goes to: its index, after adding it to the
+ * thread's own when the run did not know it (resolving it now, blocking:
+ * a redirect to a new host is rare and Go's client resolves then too), or
+ * -1 when the thread already holds BENCH_EXTRA_TARGETS of them. */
+long bench_find_target(struct bench_thread *t, const struct bench_url *u);
+
+/* Target i: the run's, or one the thread added. */
+static inline const struct bench_target *bench_target_at(const struct bench_thread *t, size_t i)
+{
+	return i < t->sh->ntargets ? &t->sh->targets[i] : &t->extra[i - t->sh->ntargets];
+}
 
 /* The text reported for a failure of kind e when nothing more precise is known. */
 const char *bench_error_text(enum bench_error e);
+
+/* The kind of failure errno err is (while connecting, or later). */
+enum bench_error bench_classify(int err, bool connecting);
+
+/* Points the slot's connection at c->target: sets the open one aside (or
+ * closes it when it has carried its share) and takes back the one parked
+ * for c->target, if any, as Go's client keeps an idle connection per host.
+ * A parked connection the server closed meanwhile fails its first write or
+ * read and is retried on a fresh one like any stale keep-alive connection. */
+void bench_conn_retarget(struct bench_conn *c);
+/* Closes the connections the slot parked (sessions are kept). */
+void bench_conn_close_parked(struct bench_conn *c);
 
 /* Closes the slot's connection (keeps the slot). */
 void bench_conn_close(struct bench_conn *c);

@@ -69,16 +69,97 @@ int bench_build_request(const struct bench_config *cfg, const char *method, cons
 	return 0;
 }
 
-long bench_find_target(const struct bench_shared *sh, const struct bench_url *u)
+/* A target for u, resolved now. */
+static int add_target(struct bench_thread *t, const struct bench_url *u, const char *authority)
 {
+	const struct bench_config *cfg = t->sh->cfg;
+	struct bench_target *tg = &t->extra[t->nextra];
+	memset(tg, 0, sizeof *tg);
+	tg->tls = u->tls;
+	tg->authority = strdup(authority);
+	tg->server_name = strdup(u->host);
+	if (!tg->authority || !tg->server_name) {
+		free((char *)tg->authority);
+		free((char *)tg->server_name);
+		return -ENOMEM;
+	}
+	const char *why = NULL;
+	if (cfg->single_address) {
+		tg->addr = t->sh->targets[0].addr;
+		tg->addrlen = t->sh->targets[0].addrlen;
+	} else if (bench_resolve(u->host, u->port, &tg->addr, &tg->addrlen, &why) < 0) {
+		char *e = NULL;
+		if (asprintf(&e, "dial tcp: lookup %s: %s", u->host, why) < 0)
+			e = NULL;
+		tg->resolve_error = e ? e : "dial tcp: lookup failed";
+		tg->owns_error = e != NULL;
+	}
+	t->nextra++;
+	return 0;
+}
+
+static void drop_parked(struct bench_conn *c, unsigned i)
+{
+	struct bench_xport *x = &c->parked[i].x;
+	if (x->fd >= 0)
+		x->ops->close(x);
+	bench_xport_forget(x);
+	c->parked[i] = c->parked[--c->nparked];
+}
+
+void bench_conn_retarget(struct bench_conn *c)
+{
+	unsigned k = c->t->sh->cfg->keepalive;
+	if (c->x.fd >= 0 || c->x.session) {
+		if (c->x.fd >= 0 && (k == 0 || c->reqs_on_fd >= k))
+			bench_conn_close(c);
+		if (c->nparked == BENCH_PARKED)
+			drop_parked(c, 0);
+		/* Out of the epoll set while parked: its events (the server
+		 * closing it) must not be taken for the active connection's. */
+		if (c->x.fd >= 0)
+			(void)epoll_ctl(c->t->epfd, EPOLL_CTL_DEL, c->x.fd, NULL);
+		c->parked[c->nparked++] = (struct bench_parked){c->x, c->fd_target, c->reqs_on_fd};
+	}
+	c->x = (struct bench_xport){.fd = -1, .ops = &bench_xport_tcp};
+	c->reqs_on_fd = 0;
+	c->fd_target = c->target;
+	for (unsigned i = 0; i < c->nparked; i++)
+		if (c->parked[i].target == c->target) {
+			c->x = c->parked[i].x;
+			c->reqs_on_fd = c->parked[i].reqs;
+			c->parked[i] = c->parked[--c->nparked];
+			/* Adding it back reports what happened meanwhile (data, a
+			 * close) at once, edge-triggered or not. */
+			struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+			if (c->x.fd >= 0 && epoll_ctl(c->t->epfd, EPOLL_CTL_ADD, c->x.fd, &ev) < 0)
+				bench_conn_close(c);
+			return;
+		}
+}
+
+void bench_conn_close_parked(struct bench_conn *c)
+{
+	for (unsigned i = 0; i < c->nparked; i++) {
+		struct bench_xport *x = &c->parked[i].x;
+		if (x->fd >= 0)
+			x->ops->close(x);
+	}
+}
+
+long bench_find_target(struct bench_thread *t, const struct bench_url *u)
+{
+	const struct bench_shared *sh = t->sh;
 	char want[600];
 	snprintf(want, sizeof want, "%s:%s", u->host, u->port);
-	for (size_t i = 0; i < sh->ntargets; i++) {
-		const struct bench_target *t = &sh->targets[i];
-		if (t->tls == u->tls && t->authority && strcasecmp(t->authority, want) == 0)
+	for (size_t i = 0; i < sh->ntargets + t->nextra; i++) {
+		const struct bench_target *tg = bench_target_at(t, i);
+		if (tg->tls == u->tls && tg->authority && strcasecmp(tg->authority, want) == 0)
 			return (long)i;
 	}
-	return -1;
+	if (t->nextra == BENCH_EXTRA_TARGETS || (u->tls && !sh->tls) || add_target(t, u, want) < 0)
+		return -1;
+	return (long)(sh->ntargets + t->nextra - 1);
 }
 /* Builds and starts the request for the Location of a redirect. */
 static const char *redirect_to(struct bench_conn *c, uint64_t now)
@@ -100,10 +181,10 @@ static const char *redirect_to(struct bench_conn *c, uint64_t now)
 		bench_url_free(&nu);
 		return "redirect to a malformed Location";
 	}
-	long tg = bench_find_target(sh, &nu);
+	long tg = bench_find_target(t, &nu);
 	if (tg < 0) {
 		bench_url_free(&nu);
-		return "redirect to a host this run does not connect to";
+		return "redirect to a host that cannot be added (more than 16 new hosts, or no TLS)";
 	}
 	/* As Go's client: 303, and 301/302 after a POST, continue with GET. */
 	int st = c->parser.status;
@@ -115,9 +196,10 @@ static const char *redirect_to(struct bench_conn *c, uint64_t now)
 		body = NULL;
 		blen = 0;
 	}
+	c->head = strcasecmp(method, "HEAD") == 0;
 	c->target = (size_t)tg;
-	if (c->x.fd >= 0 && c->fd_target != c->target)
-		bench_conn_close(c);
+	if (c->fd_target != c->target)
+		bench_conn_retarget(c);
 	unsigned k = cfg->keepalive;
 	bool last = k == 0 || c->reqs_on_fd + 1 >= k;
 	free(c->redirect.buf);
@@ -156,4 +238,3 @@ bool bench_follow_redirect(struct bench_conn *c, uint64_t now)
 		bench_conn_fail(c, BENCH_ERR_REDIRECT, 0, why, now);
 	return true;
 }
-

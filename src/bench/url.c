@@ -122,7 +122,10 @@ int bench_url_resolve(const struct bench_url *base, const char *location, struct
 {
 	char *abs = NULL;
 	int n;
-	if (strncasecmp(location, "http://", 7) == 0 || strncasecmp(location, "https://", 8) == 0)
+	/* An absolute URL starts with a scheme (RFC 3986 3.1): only http(s)
+	 * can be followed. */
+	size_t sl = strspn(location, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+	if (sl > 0 && location[sl] == ':')
 		return bench_url_parse(location, out);
 	if (location[0] == '/' && location[1] == '/') {
 		n = asprintf(&abs, "%s:%s", base->tls ? "https" : "http", location);

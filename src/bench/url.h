@@ -39,7 +39,6 @@ int bench_split_hostport(char *s, char **host, char **port);
 
 /* Resolves host and port (getaddrinfo, first answer). Returns 0 or -EINVAL
  * with *why set to the resolver's reason. */
-int bench_resolve(const char *host, const char *port, struct sockaddr_storage *ss, socklen_t *len,
-		  const char **why);
+int bench_resolve(const char *host, const char *port, struct sockaddr_storage *ss, socklen_t *len, const char **why);
 
 #endif

@@ -30,6 +30,7 @@
 #include "cmd/cmd.h"
 #include "cmd/cmd_bench.h"
 #include "lib/hlog.h"
+#include "lib/units.h"
 #include "lib/util.h"
 
 static atomic_int stop_flag;
@@ -211,7 +212,6 @@ static int go_style_args(int argc, char **argv, char ***out)
 	return n;
 }
 
-
 enum {
 	OPT_LINES = 256,
 	OPT_BODY,
@@ -326,19 +326,45 @@ static int opt_value(struct bench_opts *o, int opt, const char *arg, struct benc
 static int handle_opt(struct bench_opts *o, int opt, const char *arg, struct bench_config *cfg)
 {
 	switch (opt) {
-	case 'r': o->remote = arg; return -1;
-	case OPT_LINES: o->lines = true; return -1;
-	case OPT_BODY: o->body_path = arg; return -1;
-	case OPT_DATA: o->data = arg; return -1;
-	case OPT_URLS: o->urls_path = arg; return -1;
-	case OPT_UNIX: o->unix_path = arg; return -1;
-	case OPT_RATE: o->rate = arg; return -1;
-	case OPT_RST: cfg->close_with_rst = true; return -1;
-	case OPT_JSON: o->json_path = arg; return -1;
-	case OPT_HLOG: o->hlog_path = arg; return -1;
-	case OPT_INSECURE: o->insecure = true; return -1;
-	case OPT_CACERT: o->cacert = arg; return -1;
-	case OPT_RESUME: o->resume = true; return -1;
+	case 'r':
+		o->remote = arg;
+		return -1;
+	case OPT_LINES:
+		o->lines = true;
+		return -1;
+	case OPT_BODY:
+		o->body_path = arg;
+		return -1;
+	case OPT_DATA:
+		o->data = arg;
+		return -1;
+	case OPT_URLS:
+		o->urls_path = arg;
+		return -1;
+	case OPT_UNIX:
+		o->unix_path = arg;
+		return -1;
+	case OPT_RATE:
+		o->rate = arg;
+		return -1;
+	case OPT_RST:
+		cfg->close_with_rst = true;
+		return -1;
+	case OPT_JSON:
+		o->json_path = arg;
+		return -1;
+	case OPT_HLOG:
+		o->hlog_path = arg;
+		return -1;
+	case OPT_INSECURE:
+		o->insecure = true;
+		return -1;
+	case OPT_CACERT:
+		o->cacert = arg;
+		return -1;
+	case OPT_RESUME:
+		o->resume = true;
+		return -1;
 	}
 	return opt_value(o, opt, arg, cfg);
 }
@@ -439,7 +465,7 @@ static int open_hlog(const char *path, struct bench_out *out)
 	out->hlog = fopen(path, "w");
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (!out->hlog || hlog_write_header(out->hlog, (double)now.tv_sec + now.tv_nsec / 1e9) < 0) {
+	if (!out->hlog || hlog_write_header(out->hlog, (double)now.tv_sec + now.tv_nsec / NS_PER_SEC_F) < 0) {
 		fprintf(stderr, "herd bench: cannot write --hlog '%s': %s\n", path, strerror(errno));
 		return 1;
 	}
@@ -497,7 +523,8 @@ static int run(const struct bench_opts *o, struct bench_config *cfg, struct benc
 	if (o->hlog_path && open_hlog(o->hlog_path, out) >= 0)
 		return 1;
 	out->progress = !o->lines && isatty(STDERR_FILENO);
-	if (out->progress && hdr_init(1, 3600LL * 1000 * 1000, 3, &out->sofar) < 0)
+	if (out->progress &&
+	    hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, &out->sofar) < 0)
 		out->progress = false;
 	cfg->on_done = o->lines ? bench_out_line : NULL;
 	cfg->on_interval = (out->hlog || out->progress) ? bench_out_interval : NULL;

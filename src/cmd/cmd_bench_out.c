@@ -11,6 +11,7 @@
 #include "cmd/cmd_bench.h"
 #include "lib/hlog.h"
 #include "lib/json.h"
+#include "lib/units.h"
 
 void bench_out_addr_hint(void)
 {
@@ -39,13 +40,13 @@ void bench_out_interval(void *arg, double start_s, double length_s, const struct
 {
 	struct bench_out *cx = arg;
 	if (cx->hlog)
-		(void)hlog_write_interval(cx->hlog, start_s, length_s, h, 1e3);
+		(void)hlog_write_interval(cx->hlog, start_s, length_s, h, US_PER_MS);
 	if (cx->progress && cx->sofar) {
 		hdr_merge(cx->sofar, h);
 		cx->elapsed = start_s + length_s;
 		fprintf(stderr, "\r\033[K  %.0fs  %lld ok  %.0f req/s  p99 %.3f ms so far", cx->elapsed,
 			(long long)cx->sofar->total, (double)h->total / (length_s > 0 ? length_s : 1),
-			(double)hdr_value_at_percentile(cx->sofar, 99) / 1e3);
+			(double)hdr_value_at_percentile(cx->sofar, 99) / US_PER_MS);
 		fflush(stderr);
 	}
 }
@@ -88,15 +89,16 @@ static void print_dist(FILE *f, const char *name, const struct hdr *h)
 		return;
 	}
 	for (int i = 0; i < NPCT; i++)
-		fprintf(f, "%9.3f", (double)pct(h, pcts[i]) / 1e3);
-	fprintf(f, "%9.3f%9.3f%9.3f\n", (double)hdr_max(h) / 1e3, hdr_mean(h) / 1e3, hdr_stddev(h) / 1e3);
+		fprintf(f, "%9.3f", (double)pct(h, pcts[i]) / US_PER_MS);
+	fprintf(f, "%9.3f%9.3f%9.3f\n", (double)hdr_max(h) / US_PER_MS, hdr_mean(h) / US_PER_MS,
+		hdr_stddev(h) / US_PER_MS);
 }
 
 void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted)
 {
 	double d = r->duration_s;
-	fprintf(f, "%s  requests   %llu done, %llu failed in %.3f s: %.1f req/s\n", interrupted ? "(interrupted)\n" : "",
-		(unsigned long long)r->done, (unsigned long long)r->failed, d,
+	fprintf(f, "%s  requests   %llu done, %llu failed in %.3f s: %.1f req/s\n",
+		interrupted ? "(interrupted)\n" : "", (unsigned long long)r->done, (unsigned long long)r->failed, d,
 		d > 0 ? (double)r->done / d : 0.0);
 	if (r->abandoned)
 		fprintf(f, "  abandoned  %llu requests had no complete response when the run stopped\n",
@@ -130,9 +132,8 @@ void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct ben
 	for (int e = 0; e < BENCH_ERR_COUNT; e++)
 		if (r->errors[e] && r->error_text[e])
 			fprintf(f, "    %-12s e.g. %s\n", bench_error_name(e), r->error_text[e]);
-	fprintf(f, "  bytes      %llu read, %llu written; %llu connections opened\n",
-		(unsigned long long)r->bytes_read, (unsigned long long)r->bytes_written,
-		(unsigned long long)r->connections_opened);
+	fprintf(f, "  bytes      %llu read, %llu written; %llu connections opened\n", (unsigned long long)r->bytes_read,
+		(unsigned long long)r->bytes_written, (unsigned long long)r->connections_opened);
 	if (r->tls->total)
 		fprintf(f, "  tls        %llu handshakes, %llu resumed\n", (unsigned long long)r->tls->total,
 			(unsigned long long)r->tls_resumed);
@@ -153,8 +154,7 @@ static void json_dist(struct json_writer *j, const char *name, const struct hdr 
 	json_close(j, '}');
 }
 
-int bench_out_json(const char *path, const struct bench_config *cfg, const struct bench_result *r,
-		      bool interrupted)
+int bench_out_json(const char *path, const struct bench_config *cfg, const struct bench_result *r, bool interrupted)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 	if (!f)
@@ -171,6 +171,10 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_num(j, "rate", cfg->rate);
 	json_num(j, "timeout_s", cfg->timeout_s);
 	json_u64(j, "urls", cfg->nurls);
+	json_u64(j, "hosts", cfg->ntargets ? cfg->ntargets : 1);
+	json_u64(j, "follow", cfg->follow);
+	json_bool(j, "tls_verify", cfg->tls.verify);
+	json_bool(j, "tls_resume", cfg->tls.resume);
 	json_close(j, '}');
 	json_u64(j, "done", r->done);
 	json_u64(j, "failed", r->failed);
@@ -225,4 +229,3 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 		rc = -errno;
 	return rc;
 }
-

@@ -147,8 +147,7 @@ static int split_urls_line(char *line, char **method, char **url, char **body)
 }
 
 /* The URL arguments and the lines of --urls FILE, in that order. */
-static int collect_urls(const struct bench_opts *o, struct bench_plan *p, char ***urls, char ***methods,
-			char ***bodies)
+static int collect_urls(const struct bench_opts *o, struct bench_plan *p, char ***urls, char ***methods, char ***bodies)
 {
 	char *file = NULL;
 	size_t flen = 0, cap = o->nurls + 1;
@@ -293,7 +292,8 @@ static int parse_urls(const struct bench_opts *o, struct bench_plan *p, struct b
 					       r == -EPROTONOSUPPORT ? "only http:// and https:// URLs are supported"
 								     : "expected http[s]://[user:pw@]host[:port]/path");
 		}
-		bool ok = own(p, u.text) && own(p, u.hosthdr) && own(p, u.path) && (!u.auth_line || own(p, u.auth_line));
+		bool ok =
+			own(p, u.text) && own(p, u.hosthdr) && own(p, u.path) && (!u.auth_line || own(p, u.auth_line));
 		p->texts[i] = u.text;
 		p->hosts[i] = u.hosthdr;
 		p->paths[i] = u.path;
@@ -427,7 +427,8 @@ int bench_plan_build(const struct bench_opts *o, struct bench_plan *p, struct be
 	for (size_t i = 0; i < o->nsources; i++)
 		for (size_t t = 0; t < p->ntargets; t++)
 			if (!p->targets[t].resolve_error && o->sources[i].ss_family != p->targets[t].addr.ss_family) {
-				return cmd_usage_error("herd bench", "--source addresses must be of the target's family (%s)",
+				return cmd_usage_error("herd bench",
+						       "--source addresses must be of the target's family (%s)",
 						       p->targets[t].addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
 			}
 	cfg->sources = o->sources;
@@ -443,5 +444,6 @@ int bench_plan_build(const struct bench_opts *o, struct bench_plan *p, struct be
 	cfg->tls.ca_file = o->cacert;
 	cfg->tls.resume = o->resume;
 	cfg->follow = o->follow;
+	cfg->single_address = o->remote || o->unix_path;
 	return -1;
 }

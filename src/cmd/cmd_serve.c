@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,7 +67,8 @@ static void usage(FILE *out)
 		"\nRoutes: /  /cpu?us=N  /sleep?ms=N  /stats (JSON)  /stats.txt  /metrics (Prometheus)\n"
 		"Signals to the master: TERM/INT stop (in-flight requests finish), TTIN adds a\n"
 		"worker, TTOU removes one, HUP starts new workers and retires the old ones,\n"
-		"USR1 reopens the access log. Under systemd: socket activation and sd_notify.\n"
+		"USR1 reopens the access log, USR2 starts the binary on disk as a new master on\n"
+		"the same socket (binary upgrade). Under systemd: socket activation, sd_notify.\n"
 		"See docs/serve.md.\n");
 }
 
@@ -219,7 +221,7 @@ static int validate(struct serve_opts *o, struct serve_cfg *cfg)
 						     "the one socket systemd passed; use a shared-socket model (e.g. fifo, epoll)",
 					       o->model->name);
 		}
-		if (o->listen_given)
+		if (o->listen_given && !getenv("HERD_UPGRADE_FD")) /* a binary upgrade keeps its options */
 			cmd_note(PROG, "using the socket systemd passed; ignoring --listen %s", o->listen);
 		cfg->socket_activated = true;
 		cfg->listen_name = "the socket systemd passed";
@@ -267,5 +269,6 @@ int cmd_serve(int argc, char **argv)
 	rc = validate(&o, &cfg);
 	if (rc >= 0)
 		return rc;
+	cfg.argv = argv; /* SIGUSR2 starts the binary on disk with the same options */
 	return run(&cfg);
 }

@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 enum {
-	HTTPRESP_MORE = 0,	  /* response not complete yet: feed more */
-	HTTPRESP_DONE = 1,	  /* response complete */
+	HTTPRESP_MORE = 0,	   /* response not complete yet: feed more */
+	HTTPRESP_DONE = 1,	   /* response complete */
 	HTTPRESP_MAX_HEAD = 65536, /* a longer status line + header section is malformed */
 };
 
@@ -29,12 +29,12 @@ enum { HTTPRESP_NAME_MAX = 20, HTTPRESP_VALUE_MAX = 64 };
 
 struct httpresp {
 	/* Results, valid once the head is parsed (status != 0). */
-	int status;	     /* final status code (100..999) */
-	int minor_version;   /* HTTP/1.<minor_version> */
-	bool keep_alive;     /* the connection may be reused after this response */
-	bool chunked;	     /* body uses chunked transfer coding */
-	bool until_close;    /* body runs until the server closes */
-	bool has_length;     /* Content-Length given */
+	int status;	   /* final status code (100..999) */
+	int minor_version; /* HTTP/1.<minor_version> */
+	bool keep_alive;   /* the connection may be reused after this response */
+	bool chunked;	   /* body uses chunked transfer coding */
+	bool until_close;  /* body runs until the server closes */
+	bool has_length;   /* Content-Length given */
 	uint64_t content_length;
 	uint64_t body_bytes; /* body bytes seen so far (chunk payload only) */
 	/* Location header, copied into a caller's buffer when one is set (bench
@@ -48,9 +48,9 @@ struct httpresp {
 	bool head_request;
 	bool conn_close, conn_keep_alive, te_seen;
 	int state;
-	int idx;		/* position inside a literal or a digit group */
-	uint32_t head_len;	/* bytes of the current head, for the limit */
-	uint64_t remaining;	/* body / chunk bytes still to come */
+	int idx;	    /* position inside a literal or a digit group */
+	uint32_t head_len;  /* bytes of the current head, for the limit */
+	uint64_t remaining; /* body / chunk bytes still to come */
 	int hex_digits;
 	uint8_t name_len, value_len;
 	bool name_long, value_long, in_location;

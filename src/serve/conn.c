@@ -319,7 +319,7 @@ static bool conn_answer(struct conn *c)
 				return true;
 			r = HTTP_HEADERS_TOO_LARGE; /* cannot happen while CONN_IN_CAP > HTTP_MAX_HEAD */
 		}
-		if (k > 0 && util_now_ns() - t0 >= SLOW_RUN_NS && W.io->peer_gone(c)) {
+		if (t0 && util_now_ns() - t0 >= SLOW_RUN_NS && W.io->peer_gone && W.io->peer_gone(c)) {
 			/* What was answered goes out (a half-closed client still
 			 * reads); the rest is dropped. */
 			c->in_len = c->seen = 0;
@@ -328,7 +328,9 @@ static bool conn_answer(struct conn *c)
 			return true;
 		}
 		set_busy(c, true);
-		t0 = util_now_ns();
+		/* The clock is read only when more bytes wait behind this head
+		 * (a body or pipelined requests), not on the common path. */
+		t0 = r > 0 && c->in_len > (size_t)r ? util_now_ns() : 0;
 		int st;
 		if (r > 0) {
 			st = run_request(c, &req, r);
@@ -360,10 +362,17 @@ static bool conn_answer(struct conn *c)
 static void start_linger(struct conn *c)
 {
 	c->draining = true;
+	c->discarded = 0;
 	c->in_len = c->seen = 0;
 	c->body_left = 0;
 	set_busy(c, false);
 	timer_arm(c);
+}
+
+bool conn_discarded(struct conn *c, size_t n)
+{
+	c->discarded += n;
+	return c->discarded < CONN_LINGER_MAX;
 }
 
 enum conn_want conn_next(struct conn *c)

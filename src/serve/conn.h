@@ -35,6 +35,10 @@
 
 enum {
 	CONN_IN_CAP = HTTP_MAX_HEAD + 1024, /* a full head plus slack, so 431 is the parser's call */
+	/* A lingering close reads at most this much (a 413's client may go on
+	 * sending a gigabyte): the error answer has long been read by then,
+	 * or never will be. */
+	CONN_LINGER_MAX = 1024 * 1024,
 };
 
 enum conn_want { CONN_SEND, CONN_RECV, CONN_LINGER, CONN_DRAIN, CONN_CLOSED };
@@ -56,6 +60,7 @@ struct conn {
 	struct conn *prev, *next; /* timer list; next also links the free list */
 	size_t in_len, seen;	  /* bytes buffered; bytes the parser already saw */
 	uint64_t body_left;	  /* request body bytes still to discard */
+	uint64_t discarded;	  /* lingering: bytes thrown away so far */
 	uint64_t req_start_ns;	  /* when the request's first byte came (access log only) */
 	char peer[ACCESSLOG_PEER_MAX]; /* the client's address (access log only) */
 	struct obuf out;
@@ -73,7 +78,7 @@ struct conn_io {
 	void (*send_last)(struct conn *c);
 	/* Whether the peer has closed its side or reset the connection, asked
 	 * without consuming input (before a pipelined request that follows a
-	 * slow one: its answer would go nowhere). */
+	 * slow one: its answer would go nowhere). NULL: never asked. */
 	bool (*peer_gone)(struct conn *c);
 };
 
@@ -100,6 +105,9 @@ static inline char *conn_in_room(struct conn *c, size_t *room)
 }
 /* n > 0 bytes arrived at conn_in_room(). */
 void conn_received(struct conn *c, size_t n);
+/* Lingering: n more bytes were read and thrown away. False when that is
+ * enough (CONN_LINGER_MAX): the loop closes the connection then. */
+bool conn_discarded(struct conn *c, size_t n);
 /* n bytes of the pending output were written. */
 void conn_sent(struct conn *c, size_t n);
 /* The connection is over (peer closed, drained, or a local failure). */

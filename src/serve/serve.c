@@ -17,7 +17,6 @@
  */
 #include "serve/serve.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -34,8 +33,10 @@
 
 #include "lib/util.h"
 #include "serve/accesslog.h"
+#include "serve/exittab.h"
 #include "serve/stats.h"
 #include "serve/sysd.h"
+#include "serve/upgrade.h"
 #include "serve/worker.h"
 
 enum {
@@ -56,12 +57,6 @@ struct mslot {
 	uint64_t respawn_at; /* ns; 0: none pending */
 };
 
-struct final_line {
-	unsigned slot;
-	unsigned seq;
-	char text[160];
-};
-
 static struct {
 	const struct serve_cfg *cfg;
 	struct accept_group g;
@@ -72,9 +67,10 @@ static struct {
 	bool reloading; /* SIGHUP under way: READY=1 is due when it ends */
 	bool pid_file_written;
 	int log_fd; /* the access log, inherited by the workers; -1: none */
+	sigset_t old_mask; /* the caller's signal mask, for a new master */
+	struct upgrade up;  /* SIGUSR2's new master */
 	uint64_t stop_at;
-	struct final_line *finals;
-	unsigned nfinals, capfinals, seq;
+	struct exittab finals;
 } M;
 
 #define SLOT(i) (&M.stats->slot[i])
@@ -126,7 +122,7 @@ static void record_listener(unsigned slot)
 }
 
 /* Forks a worker into slot. 0 or -errno. */
-static int spawn(unsigned slot)
+static int spawn_worker(unsigned slot)
 {
 	struct mslot *m = &M.ms[slot];
 	if (M.g.model->add_slot) {
@@ -195,44 +191,11 @@ static void tell_leave(unsigned slot)
 	}
 }
 
-static void keep_final(unsigned slot)
-{
-	if (M.nfinals == M.capfinals) {
-		unsigned cap = M.capfinals ? M.capfinals * 2 : 16;
-		struct final_line *p = realloc(M.finals, cap * sizeof *p);
-		if (!p)
-			return; /* the line is lost, nothing else */
-		M.finals = p;
-		M.capfinals = cap;
-	}
-	struct stats_slot *s = SLOT(slot);
-	struct final_line *f = &M.finals[M.nfinals++];
-	f->slot = slot;
-	f->seq = M.seq++;
-	uint64_t cpu = LD(s->cpu_done_us);
-	snprintf(f->text, sizeof f->text,
-		 "worker %u pid %d accepted %" PRIu64 " requests %" PRIu64 " cpu %" PRIu64 ".%02" PRIu64
-		 "s",
-		 slot, M.ms[slot].last_pid, LD(s->accepted), LD(s->requests), cpu / 1000000,
-		 cpu % 1000000 / 10000);
-}
-
 static void free_slot(unsigned slot)
 {
-	keep_final(slot);
+	exittab_add(&M.finals, slot, M.ms[slot].last_pid, SLOT(slot));
 	memset(SLOT(slot), 0, sizeof *SLOT(slot)); /* state FREE: readers skip it */
 	M.ms[slot] = (struct mslot){0};
-}
-
-static void describe_exit(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	else
-		snprintf(buf, len, "stopped (status 0x%x)", status);
 }
 
 /* Reaps exited workers. During start-up a worker that failed returns its
@@ -247,8 +210,10 @@ static void reap(int *start_err, unsigned *failed_slot)
 		for (slot = 0; slot < M.nslots; slot++)
 			if (M.ms[slot].pid == pid)
 				break;
-		if (slot == M.nslots)
+		if (slot == M.nslots) {
+			(void)upgrade_reaped(&M.up, pid, status, logf_);
 			continue;
+		}
 		struct mslot *m = &M.ms[slot];
 		struct stats_slot *s = SLOT(slot);
 		uint64_t cpu = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
@@ -266,7 +231,7 @@ static void reap(int *start_err, unsigned *failed_slot)
 			continue;
 		}
 		char how[96];
-		describe_exit(status, how, sizeof how);
+		exittab_describe(status, how, sizeof how);
 		uint64_t now = util_now_ns();
 		bool young = now - m->started < RESPAWN_DELAY_MS * 1000000ull;
 		if (err)
@@ -299,7 +264,7 @@ static bool add_worker(const char *why)
 		logf_("%s: no free worker slot (workers still leaving)", why);
 		return false;
 	}
-	int err = spawn((unsigned)slot);
+	int err = spawn_worker((unsigned)slot);
 	if (err) {
 		logf_("%s: cannot start worker %d: %s", why, slot, strerror(-err));
 		/* A reuseport listener opened for the slot would stay in the
@@ -404,8 +369,8 @@ static void stop_all(void)
 	 * accept() (the seed's footnote 2), shutdown() does: every blocked
 	 * accept() returns EINVAL at once. The signal below would also do,
 	 * but only if it lands inside the call. */
-	if (M.g.model->flags & ACCEPT_SERIAL && M.g.fds[0] >= 0)
-		shutdown(M.g.fds[0], SHUT_RDWR);
+	if (M.g.model->flags & ACCEPT_SERIAL && M.g.fds[0] >= 0 && !M.up.handover)
+		shutdown(M.g.fds[0], SHUT_RDWR); /* never on a listener a new master serves on */
 	for (unsigned i = 0; i < M.nslots; i++) {
 		if (M.ms[i].pid > 0)
 			tell_leave(i);
@@ -439,7 +404,7 @@ static void tick(void)
 	for (unsigned i = 0; i < M.nslots; i++) {
 		struct mslot *m = &M.ms[i];
 		if (m->used && m->pid == 0 && m->respawn_at && m->respawn_at <= now && !M.stopping) {
-			int err = spawn(i);
+			int err = spawn_worker(i);
 			if (err) {
 				logf_("worker %u: respawn failed: %s; retrying", i, strerror(-err));
 				m->respawn_at = now + RESPAWN_DELAY_MS * 1000000ull;
@@ -458,18 +423,12 @@ static void tick(void)
 
 static bool pending_work(void)
 {
+	if (M.up.fd >= 0)
+		return true; /* watch for the new master's word */
 	for (unsigned i = 0; i < M.nslots; i++)
 		if (M.ms[i].leaving || M.ms[i].retire || M.ms[i].respawn_at)
 			return true;
 	return false;
-}
-
-static int cmp_final(const void *a, const void *b)
-{
-	const struct final_line *x = a, *y = b;
-	if (x->slot != y->slot)
-		return x->slot < y->slot ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Stops every worker at once and waits (start-up failure path). */
@@ -563,13 +522,15 @@ static bool handle(int sig)
 		reopen_logs();
 		break;
 	case SIGUSR2:
-		/* nginx's binary upgrade. Dying of it, the default, would take
-		 * the server down from any script written for nginx. */
-		logf_("SIGUSR2: binary upgrade is not supported; ignored (SIGHUP restarts the workers)");
+		if (!M.stopping)
+			upgrade_begin(&M.up, M.g.model->flags & ACCEPT_PER_SLOT ? -1 : M.g.fds[0], M.cfg->argv,
+				      &M.old_mask, logf_);
 		break;
 	default:
 		break;
 	}
+	if (M.up.fd >= 0 && upgrade_check(&M.up, logf_) && !M.stopping)
+		stop_all();
 	tick();
 	return !(M.stopping && running() == 0);
 }
@@ -583,6 +544,11 @@ static struct timespec next_wait(void)
 	if (wt && wt < ns)
 		ns = wt < TICK_MS * 1000000ull ? TICK_MS * 1000000ull : wt;
 	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+}
+
+static void log_final(const char *line)
+{
+	logf_("%s", line);
 }
 
 /* Opens the listeners and the access log, starts the workers and waits
@@ -614,7 +580,7 @@ static int start(sigset_t *set, char *why, size_t whylen)
 	if (cfg->model->open && (err = cfg->model->open(&M.g)))
 		return err;
 	for (unsigned i = 0; i < cfg->workers; i++) {
-		if ((err = spawn(i))) {
+		if ((err = spawn_worker(i))) {
 			if (i > 0 || !(cfg->model->flags & ACCEPT_PER_SLOT))
 				snprintf(why, whylen, "start worker %u", i);
 			kill_all();
@@ -643,6 +609,7 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 	memset(&M, 0, sizeof M);
 	M.cfg = cfg;
 	M.log_fd = -1;
+	M.up.fd = -1;
 	M.nslots = 2 * cfg->max_workers;
 	sigset_t set, old;
 	sigemptyset(&set);
@@ -652,7 +619,15 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 	/* All blocked: they are taken with sigtimedwait(), never lost. */
 	if (sigprocmask(SIG_BLOCK, &set, &old) < 0)
 		return -errno;
-	signal(SIGPIPE, SIG_IGN);
+	M.old_mask = old;
+	/* A write to a closed pipe (a log reader gone) must fail, not kill. */
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigemptyset(&ign.sa_mask);
+	if (sigaction(SIGPIPE, &ign, NULL) < 0) {
+		err = -errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return err;
+	}
 
 	if ((err = start(&set, why, whylen)))
 		goto out;
@@ -664,25 +639,30 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 		snprintf(name, sizeof name, "%s", cfg->listen_name);
 	logf_("listening on %s (accept %s, %u workers)", name, cfg->model->name, cfg->workers);
 	(void)sysd_notify("READY=1");
+	int told = upgrade_say_ready();
+	if (told < 0)
+		logf_("cannot tell the old master this one is ready: %s", strerror(-told));
+	else if (told > 0)
+		logf_("took over from the old master (binary upgrade)");
 
 	for (;;) {
 		struct timespec ts = next_wait();
 		if (!handle(sigtimedwait(&set, NULL, &ts)))
 			break;
 	}
-	qsort(M.finals, M.nfinals, sizeof *M.finals, cmp_final);
-	for (unsigned i = 0; i < M.nfinals; i++)
-		logf_("%s", M.finals[i].text);
+	exittab_emit(&M.finals, log_final);
 out:
 	if (M.pid_file_written)
-		unlink(cfg->pid_file);
+		sysd_remove_pid_file(cfg->pid_file);
+	if (M.up.fd >= 0)
+		close(M.up.fd);
 	if (M.g.fds)
 		accept_group_free(&M.g);
 	if (M.log_fd >= 0)
 		close(M.log_fd);
 	stats_destroy(M.stats);
 	free(M.ms);
-	free(M.finals);
+	exittab_free(&M.finals);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return err;
 }

@@ -7,7 +7,8 @@
  * SIGTTIN adds a worker, SIGTTOU removes one (never the last), SIGHUP
  * starts a fresh set of workers and retires the old ones once the new ones
  * accept, SIGUSR1 has the workers reopen the access log (logrotate),
- * SIGUSR2 (nginx's binary upgrade) is logged and ignored.
+ * SIGUSR2 starts the binary on disk as a new master on the same listener
+ * and retires this one once it is ready (nginx's binary upgrade).
  *
  * Under systemd it takes its listener from socket activation and reports
  * READY, RELOADING and STOPPING through NOTIFY_SOCKET (sysd.h).
@@ -37,6 +38,7 @@ struct serve_cfg {
 	bool socket_activated;	    /* listen on the descriptor systemd passed, not on addr */
 	const char *pid_file;	    /* written once listening, removed at exit; NULL: none */
 	const char *access_log;	    /* NULL: none */
+	char *const *argv;	    /* `serve` and its options, for SIGUSR2's new master; NULL: no upgrade */
 	/* Every message (listening line, respawns, refusals, the exit table)
 	 * goes through this, one line without newline at a time. */
 	void (*log)(void *arg, const char *line);

@@ -24,7 +24,7 @@ enum stats_state {
 struct stats_slot {
 	_Atomic int pid;
 	_Atomic unsigned state;	   /* enum stats_state */
-	_Atomic unsigned inflight; /* connections with a request under way */
+	_Atomic unsigned inflight; /* requests being run: parsed, answer not yet written (conn.c) */
 	_Atomic unsigned conns;	   /* open connections */
 	_Atomic int start_err;	   /* negative errno when the worker could not start */
 	_Atomic uint64_t accepted;

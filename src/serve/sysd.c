@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,4 +93,16 @@ int sysd_write_pid_file(const char *path)
 	if (err)
 		unlink(tmp);
 	return err;
+}
+
+void sysd_remove_pid_file(const char *path)
+{
+	char buf[32];
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	bool ours = fgets(buf, sizeof buf, f) && atoi(buf) == (int)getpid();
+	fclose(f);
+	if (ours)
+		unlink(path);
 }

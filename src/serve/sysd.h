@@ -30,4 +30,8 @@ int sysd_notify(const char *state);
  * temporary file renamed over it). 0 or -errno. */
 int sysd_write_pid_file(const char *path);
 
+/* Removes the pid file if it still holds this process's pid (after a
+ * binary upgrade it holds the new master's). */
+void sysd_remove_pid_file(const char *path);
+
 #endif

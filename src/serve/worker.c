@@ -142,7 +142,7 @@ static void conn_discard(struct conn *c)
 		size_t room;
 		char *p = conn_in_room(c, &room);
 		ssize_t n = read(c->fd, p, room);
-		if (n > 0)
+		if (n > 0 && conn_discarded(c, (size_t)n))
 			continue;
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -150,7 +150,7 @@ static void conn_discard(struct conn *c)
 			conn_wait(c);
 			return;
 		}
-		conn_close(c);
+		conn_close(c); /* end of stream, an error, or enough discarded */
 		return;
 	}
 }
@@ -235,7 +235,7 @@ static int do_accept(void)
 	return m->accept ? m->accept(&W.aw) : accept_generic_accept(&W.aw);
 }
 
-static void begin_stop(void)
+static void leave_model(void)
 {
 	const struct accept_model *m = W.aw.g->model;
 	if (m->detach)
@@ -338,7 +338,7 @@ int worker_run(const struct worker_cfg *cfg)
 			conn_reopen_log();
 		}
 		if (stop_requested && !conn_stopping())
-			begin_stop();
+			leave_model();
 		if (conn_stopping() && conn_count() == 0)
 			break;
 		if (serial && !conn_stopping() && conn_count() == 0 && !W.aw.paused) {

@@ -21,6 +21,7 @@
 #   /204body   a 204 followed by bytes (a body a 204 cannot have)
 #   /extra     200 with Content-Length 6 and more bytes after the body
 #   /twice     two complete responses to one request, in one write
+#   /late      200, then 50 ms later a second response nobody asked for
 #   anything else: 404
 # A plaintext server answers a TLS ClientHello with a 400 and closes, as
 # nginx does.
@@ -116,6 +117,11 @@ async def handle(reader, writer):
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello\nand more")
             elif path == "/twice":
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            elif path == "/late":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             elif path == "/vanish":
                 break
             else:

@@ -17,7 +17,8 @@ for k in 1 -1 7; do
 	c0=$(conns)
 	$BH -n 60 -c 2 -k $k "$URL/" >"$TMP/o" 2>/dev/null; rc=$?
 	expect_eq "benchhttp -n 60 -c 2 -k $k: 60 lines, exit 0" "$rc:$(wc -l <"$TMP/o")" "0:60"
-	expect_eq "benchhttp -k $k opens 2 connections, as the original" "$(($(conns) - c0 - 1))" 2
+	# (2 as the original; 1 when one thread ran all 60 before the other started)
+	expect_match "benchhttp -k $k opens the -c connections at most, not 60" "$(($(conns) - c0 - 1))" '^[12]$'
 done
 c0=$(conns)
 $BH -n 10 -c 2 -k 0 "$URL/" >/dev/null 2>&1
@@ -47,9 +48,12 @@ expect_eq "herd mode reports the 302 by default" "$(jget "$TMP/j" '["status"]')"
 $HERD bench -n 3 -k 10 --follow 5 --json "$TMP/j" "$URL/redir?n=2" >/dev/null; rc=$?
 expect_eq "--follow 5: 200s, 6 redirects followed" "$rc:$(jget "$TMP/j" '["status"]'):$(jget "$TMP/j" '["redirects"]')" "0:{'200': 3}:6"
 $HERD bench -n 2 --follow 5 --json "$TMP/j" "$URL/redirto?u=$URL2/" >/dev/null; rc=$?
-expect_eq "a redirect to a host the run does not know fails as redirect" "$rc:$(jget "$TMP/j" '["errors"]["redirect"]')" "1:2"
+expect_eq "a redirect to a host the run did not name is resolved and followed" "$rc:$(jget "$TMP/j" '["status"]')" "0:{'200': 2}"
 $HERD bench -n 2 --follow 5 --json "$TMP/j" "$URL/redirto?u=$URL2/" "$URL2/" >/dev/null; rc=$?
 expect_eq "a redirect to another host of the run is followed" "$rc:$(jget "$TMP/j" '["status"]')" "0:{'200': 2}"
+$BH -n 2 "$URL/redirto?u=http://nosuch.invalid/" >"$TMP/o" 2>"$TMP/e"; rc=$?
+expect_eq "benchhttp: a redirect to an unresolvable host is a [!] lookup failure" \
+	"$rc:$(wc -l <"$TMP/o"):$(grep -c '^\[!\] .*lookup nosuch.invalid' "$TMP/e")" "0:0:2"
 
 # Several hosts in one run, round robin, no -r needed.
 a0=$(conns); b0=$($PY -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode().split()[0][6:])' "$S2")
@@ -57,6 +61,13 @@ $BH -n 10 -c 1 "$URL/" "$URL2/" >"$TMP/o" 2>/dev/null; rc=$?
 b1=$($PY -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode().split()[0][6:])' "$S2")
 expect_eq "two hosts: 10 lines" "$rc:$(wc -l <"$TMP/o")" "0:10"
 expect_eq "two hosts: 5 connections each" "$(($(conns) - a0 - 1)):$((b1 - b0 - 1))" "5:5"
+
+# With keep-alive, a connection per host, kept across the round robin (as
+# Go's client keeps an idle connection per host): 2 connections, not 20.
+a0=$(conns); b0=$($PY -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode().split()[0][6:])' "$S2")
+$BH -n 20 -c 1 -k 1 "$URL/" "$URL2/" >"$TMP/o" 2>/dev/null; rc=$?
+b1=$($PY -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode().split()[0][6:])' "$S2")
+expect_eq "two hosts, -k 1: 20 lines, one connection to each" "$rc:$(wc -l <"$TMP/o"):$(($(conns) - a0 - 1)):$((b1 - b0 - 1))" "0:20:1:1"
 
 # user:pw@ becomes Basic authorization; the User-Agent is Go's or herd's.
 $BH -n 2 "http://user:pw@127.0.0.1:$PORT/auth" >"$TMP/o" 2>/dev/null

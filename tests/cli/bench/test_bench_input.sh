@@ -18,6 +18,15 @@ for p in 204body extra twice; do
 		"$(jget "$J" '["done"]'):$(jget "$J" '["status"]'):$(jget "$J" '["errors"]["parse"]')" "5:{'200': 5}:0"
 done
 
+# A response that arrives on an idle keep-alive connection (open loop, 200 ms
+# between requests): a protocol error of its own, the connection dropped,
+# and the next request is answered by its own response.
+$HERD bench --rate 5 -n 4 -c 1 -k 100 --json "$J" "$URL/late" >/dev/null; rc=$?
+expect_eq "unsolicited responses: exit 1, every request done (200)" "$rc:$(jget "$J" '["status"]')" "1:{'200': 4}"
+p=$(jget "$J" '["errors"]["protocol"]')
+expect_eq "unsolicited responses counted ($p of the 3 between requests)" "$((p >= 2 && p <= 3))" 1
+expect_eq "and no latency charged: max well under the 50 ms delay" "$(jget "$J" '["latency"]["max"] < 40000')" True
+
 # --urls FILE: [METHOD] URL [BODY], comments and blank lines skipped.
 cat >"$TMP/urls" <<END
 # a comment
@@ -28,6 +37,10 @@ POST $URL/ some body
 END
 $HERD bench -n 6 -k 10 --urls "$TMP/urls" --json "$J" >/dev/null; rc=$?
 expect_eq "--urls: 3 URLs round robin" "$rc:$(jget "$J" '["status"]')" "0:{'200': 4, '404': 2}"
+# A HEAD among them: its response has no body although it says Content-Length.
+printf 'HEAD %s/\nGET %s/\n' "$URL" "$URL" >"$TMP/head"
+$HERD bench -n 6 -c 1 -k 10 --timeout 2s --urls "$TMP/head" --json "$J" >/dev/null; rc=$?
+expect_eq "--urls with HEAD and GET on one connection: 6 x 200" "$rc:$(jget "$J" '["status"]'):$(jget "$J" '["connections_opened"]')" "0:{'200': 6}:1"
 printf 'BAD/METHOD %s/\n' "$URL" >"$TMP/bad"
 $HERD bench -n 1 --urls "$TMP/bad" >/dev/null 2>"$TMP/e"; rc=$?
 expect_eq "--urls with a bad line: exit 2, the line named" "$rc:$(grep -c 'line 1' "$TMP/e")" "2:1"

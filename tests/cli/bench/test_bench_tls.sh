@@ -55,6 +55,12 @@ expect_eq "--tls-resume: later handshakes resume (got $r of 10)" "$((r >= 8))" 1
 $HERD bench -n 10 --cacert "$TMP/cert.pem" --json "$J" "$TURL/" >/dev/null
 expect_eq "without --tls-resume nothing resumes" "$(jget "$J" '["tls_resumed"]')" 0
 
+# A redirect from http:// to https:// (the usual one on a real site), with
+# the certificate checked against --cacert.
+$HERD bench -n 3 --follow 2 --cacert "$TMP/cert.pem" --json "$J" "$URL/redirto?u=$TURL/" >/dev/null; rc=$?
+expect_eq "http -> https redirect followed: 3 x 200 over TLS" \
+	"$rc:$(jget "$J" '["status"]'):$(jget "$J" '["tls_handshake"]["count"]')" "0:{'200': 3}:3"
+
 # benchhttp mode: TLS without verification, as the original.
 BH=$(dirname "$HERD")/benchhttp
 $BH -n 6 -c 2 "$TURL/" >"$TMP/o" 2>/dev/null; rc=$?

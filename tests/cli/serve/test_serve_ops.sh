@@ -34,15 +34,14 @@ for m in fifo reuseport; do
 	fi
 done
 
-# Pid file, SIGUSR2 and SIGUSR1 (no access log): logged, the master lives.
+# Pid file and SIGUSR1 without an access log: logged, the master lives.
 start_serve --workers 2 --pid-file "$TMP/herd.pid"
 expect_eq "--pid-file holds the master's pid" "$(cat "$TMP/herd.pid" 2>&1)" "$SPID"
-kill -USR2 "$SPID"
 kill -USR1 "$SPID"
 sleep 0.3
-if kill -0 "$SPID" 2>/dev/null; then ok "SIGUSR1 and SIGUSR2 do not kill the master"; else not_ok "SIGUSR1 and SIGUSR2 do not kill the master" "$(cat "$SERR")"; fi
-expect_match "SIGUSR2 is logged as ignored" "$(cat "$SERR")" "SIGUSR2: binary upgrade is not supported; ignored"
-expect_match "still serving after USR1/USR2" "$(get / | head -1)" "^HTTP/1.1 200 "
+if kill -0 "$SPID" 2>/dev/null; then ok "SIGUSR1 does not kill the master"; else not_ok "SIGUSR1 does not kill the master" "$(cat "$SERR")"; fi
+expect_match "SIGUSR1 without --access-log is logged" "$(cat "$SERR")" "SIGUSR1: no --access-log to reopen; ignored"
+expect_match "still serving after USR1" "$(get / | head -1)" "^HTTP/1.1 200 "
 
 # /metrics: the Prometheus text format, checked by promtool when it is
 # installed and by the grammar below in any case.
@@ -64,6 +63,36 @@ fi
 stop_serve
 expect_eq "clean stop with a pid file" "$SRC" 0
 if [ -e "$TMP/herd.pid" ]; then not_ok "the pid file is removed at exit"; else ok "the pid file is removed at exit"; fi
+
+# SIGUSR2, nginx's binary upgrade: a new master on the same listener, the
+# old one retires once it is ready; clients see no error meanwhile.
+start_serve --workers 2 --pid-file "$TMP/up.pid"
+old=$SPID
+(for _ in $(seq 150); do get / | head -1; sleep 0.01; done) >"$TMP/up.out" 2>&1 &
+loader=$!
+track_pid $loader
+sleep 0.3
+kill -USR2 "$old"
+for _ in $(seq 100); do
+	new=$(cat "$TMP/up.pid" 2>/dev/null)
+	[ -n "$new" ] && [ "$new" != "$old" ] && ! kill -0 "$old" 2>/dev/null && break
+	sleep 0.1
+done
+track_pid "$new"
+if [ -n "$new" ] && [ "$new" != "$old" ]; then ok "SIGUSR2: the pid file names the new master"; else not_ok "SIGUSR2: the pid file names the new master" "$(cat "$SERR")"; fi
+if kill -0 "$old" 2>/dev/null; then not_ok "SIGUSR2: the old master retires" "$(cat "$SERR")"; else ok "SIGUSR2: the old master retires"; fi
+wait $loader
+expect_eq "SIGUSR2: 150 requests across the upgrade, all answered 200" "$(grep -c '^HTTP/1.1 200 ' "$TMP/up.out")" 150
+expect_match "SIGUSR2: the new master serves" "$(get / | head -1)" "^HTTP/1.1 200 "
+expect_match "SIGUSR2: the handover is logged" "$(cat "$SERR")" "SIGUSR2: new master pid $new is ready; stopping this one"
+SPID=$new
+stop_serve
+if [ -e "$TMP/up.pid" ]; then not_ok "the new master removes the pid file"; else ok "the new master removes the pid file"; fi
+start_serve --workers 2 --accept reuseport
+kill -USR2 "$SPID"; sleep 0.3
+expect_match "SIGUSR2 with a listener per worker: refused, logged" "$(cat "$SERR")" "SIGUSR2: this accept model has a listener per worker"
+if kill -0 "$SPID" 2>/dev/null; then ok "and the master lives"; else not_ok "and the master lives"; fi
+stop_serve
 
 # --max-work caps /cpu and /sleep with a clear 400.
 start_serve --workers 1 --max-work 50ms
