@@ -36,7 +36,7 @@ WARN     := -Wall -Wextra -Wshadow -Wpedantic -Wmissing-prototypes
 CPPFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen -MMD -MP
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-LDLIBS   := -lbpf -lelf -lz -lssl -lcrypto -lm -lpthread
+LDLIBS   := -lbpf -lelf -lz -lssl -lcrypto -lm -lpthread -luring
 
 # Sources are found by folder: one folder per subsystem (see docs/architecture.md).
 SRCS      := $(wildcard src/*/*.c)

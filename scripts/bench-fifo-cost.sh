@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # bench-fifo-cost.sh - what the `fifo` accept model costs: epoll_ctl calls on
 # the listener per accepted connection, and worker CPU per request, next to
-# `epoll` (never re-added) and `reorder` (re-added every 16 accepts), under
-# connection-per-request load from wrk at light (c=1) and heavy (c=50) load.
+# `epoll` (never re-added) and `reorder` (re-added every 16 accepts), and
+# the io_uring models `uring` (one multishot accept per worker) and
+# `uring-fifo` (a one-shot accept armed while idle: their "epoll_ctl" counts
+# every submission on the listener), under connection-per-request load from
+# wrk at light (c=1) and heavy (c=50) load.
 #
 #   scripts/bench-fifo-cost.sh [WORKERS] [SECONDS]
 #
@@ -38,8 +41,8 @@ stats() { exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /stats.txt HTTP/1.0\r\n\r
 sum() { awk -v k="$1" '/^worker / { for (i = 1; i < NF; i++) if ($i == k) s += $(i + 1) } END { print s + 0 }'; }
 
 echo "machine: $(nproc) CPUs, $(uname -r); $workers workers; wrk -t1 -d${secs}s -H 'Connection: close'"
-printf '%-8s %4s %10s %14s %16s\n' model c "req/s" "epoll_ctl/conn" "worker us/conn"
-for model in epoll reorder fifo; do
+printf '%-10s %4s %10s %14s %16s\n' model c "req/s" "epoll_ctl/conn" "worker us/conn"
+for model in epoll reorder fifo uring uring-fifo; do
 	for c in 1 50; do
 		p=$(port)
 		build/herd serve --listen "127.0.0.1:$p" --workers "$workers" --accept "$model" 2>"$tmp/err" &
@@ -55,7 +58,7 @@ for model in epoll reorder fifo; do
 		acc=$(($(sum accepted <<<"$s1") - $(sum accepted <<<"$s0")))
 		ctl=$(($(sum epoll_ctl <<<"$s1") - $(sum epoll_ctl <<<"$s0")))
 		cpu=$(($(sum cpu_us <<<"$s1") - $(sum cpu_us <<<"$s0")))
-		printf '%-8s %4d %10.0f %14.2f %16.1f\n' "$model" "$c" "$r" "$(echo "$ctl / $acc" | bc -l)" "$(echo "$cpu / $acc" | bc -l)"
+		printf '%-10s %4d %10.0f %14.2f %16.1f\n' "$model" "$c" "$r" "$(echo "$ctl / $acc" | bc -l)" "$(echo "$cpu / $acc" | bc -l)"
 		kill -TERM "$spid"; wait "$spid" || true; spid=
 	done
 done

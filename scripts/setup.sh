@@ -3,7 +3,8 @@
 #
 #   scripts/setup.sh [build|test|lab|peer|fuzz]...   (default: build)
 #
-#   build  compiler, make, zlib, OpenSSL (bench TLS), libbpf + bpftool + clang (the eBPF `steer` model)
+#   build  compiler, make, zlib, OpenSSL (bench TLS), libbpf + bpftool + clang (the eBPF `steer` model),
+#          liburing (the `uring` accept models and `herd serve --io uring`)
 #   test   build + cmocka, chromium (the HTML report check), capsh (libcap2-bin),
 #          clang-format (make format-check)
 #   lab    build (herd lab needs nothing more)
@@ -13,7 +14,7 @@
 # As root it runs apt-get; otherwise it prints the exact command to run and exits 1.
 set -eu
 groups=("${@:-build}")
-build=(gcc make clang llvm pkg-config zlib1g-dev libssl-dev libbpf-dev libelf-dev bpftool iproute2)
+build=(gcc make clang llvm pkg-config zlib1g-dev libssl-dev libbpf-dev libelf-dev bpftool iproute2 liburing-dev)
 want=()
 for g in "${groups[@]}"; do
 	case $g in
@@ -21,7 +22,7 @@ for g in "${groups[@]}"; do
 	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin clang-format) ;;
 	peer) want+=("${build[@]}" nginx libnginx-mod-http-lua wrk apache2-utils) ;;
 	fuzz) want+=("${build[@]}" libclang-rt-14-dev) ;;
-	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "setup.sh: unknown group '$g' (build, test, lab, peer, fuzz)" >&2; exit 2 ;;
 	esac
 done

@@ -21,8 +21,10 @@
 #include "serve/routes.h"
 #include "serve/serve.h"
 #include "serve/sysd.h"
+#include "serve/uring.h"
 
 #define DEFAULT_MODEL "fifo"
+#define DEFAULT_URING_MODEL "uring-fifo" /* fifo's twin: fifo needs a worker in epoll_wait */
 #define DEFAULT_LISTEN "127.0.0.1:8181"
 
 /* The command line as given, before validation. */
@@ -31,7 +33,7 @@ struct serve_opts {
 	bool listen_given;
 	const struct accept_model *model;
 	uint64_t workers, max_workers, backlog, work_us;
-	bool workers_given;
+	bool workers_given, accept_given, io_uring;
 	double header_timeout, max_work, worker_timeout; /* seconds */
 	const char *pid_file, *access_log;
 };
@@ -46,13 +48,17 @@ static void usage(FILE *out)
 		"                         port 0 takes a free port and prints it\n"
 		"  --workers N            worker processes (default: number of CPUs)\n"
 		"  --max-workers N        SIGTTIN stops adding here (default: max(64, 4 x workers))\n"
-		"  --accept MODEL         accept model (default " DEFAULT_MODEL ": a shared queue like\n"
-		"                         epoll/blocking, so a clogged worker holds no queued\n"
+		"  --accept MODEL         accept model (default " DEFAULT_MODEL ", with --io uring "
+		DEFAULT_URING_MODEL ": a shared\n"
+		"                         queue like epoll/blocking, so a clogged worker holds no queued\n"
 		"                         connections, yet balanced: idle workers take turns)\n"
 		"  --backlog N            listen backlog (default 511, as nginx)\n"
 		"  --work-us N            burn N microseconds of CPU in every `/` request (default 0)\n"
 		"  --max-work DUR         largest /cpu?us= and /sleep?ms= a client may ask (default 10s)\n"
 		"  --header-timeout DUR   a request head must arrive within DUR, else 408 (default 10s)\n"
+		"  --io LOOP              worker event loop: epoll (default) or uring (io_uring: multishot\n"
+		"                         receive, batched submissions; accept models uring-fifo, uring,\n"
+		"                         reuseport, cpu, single)\n"
 		"  --worker-timeout DUR   kill and replace a worker that runs one request longer\n"
 		"                         than DUR (default: never)\n"
 		"  --access-log FILE      log every request (combined format + request time);\n"
@@ -95,7 +101,7 @@ static int parse_dur(const char *flag, const char *s, double min, double max, co
 
 enum {
 	O_LISTEN = 256, O_WORKERS, O_MAXW, O_ACCEPT, O_BACKLOG, O_WORK, O_HTO, O_LIST,
-	O_MAXWORK, O_WTO, O_PIDFILE, O_ALOG,
+	O_MAXWORK, O_WTO, O_PIDFILE, O_ALOG, O_IO,
 };
 
 /* One option; -1 when the run goes on, else the exit status. */
@@ -115,7 +121,11 @@ static int parse_one(int c, struct serve_opts *o)
 			       ? bad_value("--max-workers", optarg, "a number from 1 to 4096") : -1;
 	case O_ACCEPT:
 		o->model = accept_find(optarg);
+		o->accept_given = true;
 		return o->model ? -1 : bad_value("--accept", optarg, "see --list-models");
+	case O_IO:
+		o->io_uring = strcmp(optarg, "uring") == 0;
+		return o->io_uring || strcmp(optarg, "epoll") == 0 ? -1 : bad_value("--io", optarg, "epoll or uring");
 	case O_BACKLOG:
 		return util_parse_u64(optarg, 1, 65535, &o->backlog)
 			       ? bad_value("--backlog", optarg, "a number from 1 to 65535") : -1;
@@ -164,6 +174,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		{"worker-timeout", required_argument, NULL, O_WTO},
 		{"pid-file", required_argument, NULL, O_PIDFILE},
 		{"access-log", required_argument, NULL, O_ALOG},
+		{"io", required_argument, NULL, O_IO},
 		{"list-models", no_argument, NULL, O_LIST},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -188,6 +199,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	}
 	if (optind < argc)
 		return cmd_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+	if (o->io_uring && !o->accept_given)
+		o->model = accept_find(DEFAULT_URING_MODEL);
 	return -1;
 }
 
@@ -204,6 +217,7 @@ static int validate(struct serve_opts *o, struct serve_cfg *cfg)
 		.worker_timeout_ns = (uint64_t)llround(o->worker_timeout * 1e9),
 		.pid_file = o->pid_file,
 		.access_log = o->access_log,
+		.io_uring = o->io_uring,
 		.log = log_line,
 	};
 	if (addr_parse_numeric(o->listen, &cfg->addr, &cfg->addrlen))
@@ -243,6 +257,29 @@ static int validate(struct serve_opts *o, struct serve_cfg *cfg)
 	return -1;
 }
 
+/* --io uring and the uring models: the model must have a ring form, and
+ * io_uring must be usable here. -1 to go on, else the exit status. */
+static int check_uring(const struct serve_opts *o)
+{
+	const struct accept_model *m = o->model;
+	if (o->io_uring && m->ring_mode == ACCEPT_RING_NONE)
+		return cmd_usage_error(PROG,
+				       "--io uring does not work with accept model '%s' (it needs a worker "
+				       "asleep in epoll_wait or accept); use --accept " DEFAULT_URING_MODEL
+				       ", or --io epoll",
+				       m->name);
+	if (!(m->flags & ACCEPT_URING) && !o->io_uring)
+		return -1;
+	char reason[200];
+	if (uring_probe(reason, sizeof reason) == 0)
+		return -1;
+	if (o->io_uring)
+		return cmd_fail(PROG, "--io uring needs io_uring: %s; try --io epoll%s%s", reason,
+				m->flags & ACCEPT_URING ? " --accept " : "", m->flags & ACCEPT_URING ? m->epoll_twin : "");
+	return cmd_fail(PROG, "accept model '%s' needs io_uring: %s; try --accept %s", m->name, reason,
+			m->epoll_twin);
+}
+
 static int run(const struct serve_cfg *cfg)
 {
 	char why[160];
@@ -267,6 +304,9 @@ int cmd_serve(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = validate(&o, &cfg);
+	if (rc >= 0)
+		return rc;
+	rc = check_uring(&o);
 	if (rc >= 0)
 		return rc;
 	cfg.argv = argv; /* SIGUSR2 starts the binary on disk with the same options */

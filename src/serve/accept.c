@@ -23,6 +23,8 @@ const struct accept_model *const accept_models[] = {
 	&accept_model_reuseport,
 	&accept_model_cpu,
 	&accept_model_steer,
+	&accept_model_uring,
+	&accept_model_uring_fifo,
 	NULL,
 };
 
@@ -129,7 +131,7 @@ static int ctl(struct accept_worker *w, int op)
 {
 	struct epoll_event ev = {.events = w->events, .data.ptr = NULL};
 	w->epoll_ctls++;
-	if (epoll_ctl(w->epfd, op, w->fd, &ev) < 0)
+	if (epoll_ctl(w->epfd, op, w->watch_other ? w->watch_fd : w->fd, &ev) < 0)
 		return -errno;
 	return 0;
 }

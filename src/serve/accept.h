@@ -57,6 +57,19 @@ enum accept_flags {
 	ACCEPT_PER_SLOT = 1u << 1,
 	/* The model runs exactly one worker (--workers is ignored). */
 	ACCEPT_ONE_WORKER = 1u << 2,
+	/* The model needs io_uring (the command checks it can be used). */
+	ACCEPT_URING = 1u << 3,
+};
+
+/* How a worker whose event loop is io_uring (--io uring) accepts for the
+ * model: the loop submits the accept on its own ring. Models that rely on
+ * a worker sleeping in epoll_wait (EPOLLEXCLUSIVE turns) or in accept()
+ * have none: with no thread in epoll_wait, the exclusive wake-up would
+ * reach every worker. */
+enum accept_ring_mode {
+	ACCEPT_RING_NONE,      /* not with --io uring */
+	ACCEPT_RING_MULTISHOT, /* one multishot accept on w->fd, re-armed when it ends */
+	ACCEPT_RING_IDLE,      /* a one-shot accept, armed only while nothing is in flight */
 };
 
 /* Master-side state of the listeners; copied into every worker by fork(). */
@@ -81,6 +94,11 @@ struct accept_worker {
 	unsigned slot;
 	int epfd;	   /* the worker's epoll; the listener goes in with data.ptr == NULL */
 	int fd;		   /* the listener this worker accepts on, -1 after detach */
+	/* With watch_other, watch_fd goes into epfd instead of fd (the uring
+	 * models register their ring: readable when a completion waits). */
+	int watch_fd;
+	bool watch_other;
+	bool ring_loop;	   /* the worker's loop is io_uring and accepts itself (attach sets fd only) */
 	uint32_t events;   /* epoll events to register with; 0: never registered */
 	bool want;	   /* the model wants the listener registered now */
 	bool paused;	   /* the event loop pauses accepting (EMFILE back-off) */
@@ -95,6 +113,8 @@ struct accept_worker {
 struct accept_model {
 	const char *name;
 	const char *summary; /* one line for --list-models and --help */
+	const char *epoll_twin; /* ACCEPT_URING: the epoll model that does the same */
+	enum accept_ring_mode ring_mode; /* with --io uring */
 	unsigned flags;	     /* enum accept_flags */
 	/* The privileges it needs beyond binding a port, for the message
 	 * when start-up fails with -EPERM; NULL: none. */
@@ -128,7 +148,10 @@ struct accept_model {
 	 * looks at its epoll. (fifo: take a queued connection directly, else
 	 * rejoin the wait queue.) NULL: nothing. */
 	int (*idle)(struct accept_worker *w, unsigned n);
-	/* Worker: stop accepting for good. NULL: accept_generic_detach. */
+	/* Worker: stop accepting for good. NULL: accept_generic_detach. A
+	 * model may still hold connections the kernel accepted for it (the
+	 * uring models: completions in the ring); after detach the loop calls
+	 * accept() until it fails, and serves what it returns. */
 	void (*detach)(struct accept_worker *w);
 	/* Master, at exit: closes every listener and frees group state. NULL:
 	 * accept_generic_close. */
@@ -190,5 +213,7 @@ extern const struct accept_model accept_model_fifo;
 extern const struct accept_model accept_model_reuseport;
 extern const struct accept_model accept_model_cpu;
 extern const struct accept_model accept_model_steer;
+extern const struct accept_model accept_model_uring;
+extern const struct accept_model accept_model_uring_fifo;
 
 #endif

@@ -104,6 +104,7 @@ static int cpu_attach(struct accept_worker *w)
 
 const struct accept_model accept_model_reuseport = {
 	.name = "reuseport",
+	.ring_mode = ACCEPT_RING_MULTISHOT,
 	.summary = "model (c): one SO_REUSEPORT socket per worker, kernel hash picks the socket",
 	.flags = ACCEPT_PER_SLOT,
 	.add_slot = slot_add,
@@ -113,6 +114,7 @@ const struct accept_model accept_model_reuseport = {
 
 const struct accept_model accept_model_cpu = {
 	.name = "cpu",
+	.ring_mode = ACCEPT_RING_MULTISHOT,
 	.summary = "SO_REUSEPORT + classic BPF returning the SYN's CPU; worker i pinned to CPU i % nCPU",
 	.flags = ACCEPT_PER_SLOT,
 	.add_slot = cpu_add_slot,

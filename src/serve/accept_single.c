@@ -18,6 +18,7 @@ static int single_attach(struct accept_worker *w)
 
 const struct accept_model accept_model_single = {
 	.name = "single",
+	.ring_mode = ACCEPT_RING_MULTISHOT,
 	.summary = "model (a): one listen socket, one worker (--workers is ignored)",
 	.flags = ACCEPT_ONE_WORKER,
 	.open = accept_shared_open,

@@ -230,10 +230,28 @@ void conn_sent(struct conn *c, size_t n)
 	c->out.len = c->out_off = 0;
 }
 
+/* Whether the n bytes at p are all CR or LF. */
+static bool only_crlf(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
 void conn_received(struct conn *c, size_t n)
 {
 	if (c->draining)
 		return; /* lingering: input is discarded */
+	if (!c->started && !c->fresh && only_crlf(c->in + c->in_len, n)) {
+		/* RFC 9112 2.2: a CRLF after a request is not the start of a
+		 * new one (clients send one after a body, sometimes in a
+		 * segment of its own, after the answer): the connection stays
+		 * idle, and conn_answer drops the bytes. Starting a request's
+		 * deadline would end in a 408 for a request nobody sent. */
+		c->in_len += n;
+		return;
+	}
 	fresh_done(c);
 	if (!c->started) {
 		c->started = true;

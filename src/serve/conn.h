@@ -2,8 +2,8 @@
  * conn.h - the connection logic of a herd serve worker, independent of how
  * its bytes move: connection state, request parsing and routing into the
  * output buffer, keep-alive and pipelining decisions, deadlines, stopping,
- * and the worker's counters. An event loop (worker.c: epoll; a ring-based
- * loop likewise) owns the sockets and does the I/O; it asks conn_next()
+ * and the worker's counters. An event loop (worker.c: epoll; loop_uring.c:
+ * io_uring) owns the sockets and does the I/O; it asks conn_next()
  * what a connection wants, does that, and reports the result back:
  *
  *   CONN_SEND   write c->out.p + c->out_off .. c->out.len, then conn_sent()
@@ -56,6 +56,19 @@ struct conn {
 	bool watched;  /* epoll: registered in the worker's epoll */
 	bool drained;  /* epoll: the last read came short, no input until the next EPOLLIN */
 	bool rdhup;    /* epoll: the peer's FIN was reported: read on until end of stream */
+	struct {       /* io_uring loop (loop_uring.c); it sets them when it takes the connection */
+		uint8_t ops;	  /* ring requests in flight that name this connection */
+		bool recv_armed;  /* a receive is in flight */
+		bool sending;	  /* a send is in flight */
+		bool dead;	  /* closed; returned to the pool when ops reaches 0 */
+		bool eof;	  /* the peer's end of stream arrived (after the queued input) */
+		bool nobuf;	  /* the buffer pool ran dry: receive into c->in next */
+		bool again;	  /* a receive completed before: the next is multishot */
+		int err;	  /* a receive error arrived (-errno), after the queued input */
+		int head, tail;	  /* queued provided buffers (ids), -1: none */
+		unsigned off;	  /* bytes of the head buffer already taken */
+		unsigned npend;	  /* buffers queued */
+	} ring;
 	uint64_t deadline;
 	struct conn *prev, *next; /* timer list; next also links the free list */
 	size_t in_len, seen;	  /* bytes buffered; bytes the parser already saw */

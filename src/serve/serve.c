@@ -156,6 +156,7 @@ static int spawn_worker(unsigned slot)
 			.watch_runs = M.cfg->worker_timeout_ns > 0,
 			.log_fd = M.log_fd,
 			.log_path = M.cfg->access_log,
+			.io_uring = M.cfg->io_uring,
 		};
 		_exit(worker_run(&wc));
 	}

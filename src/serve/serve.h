@@ -39,6 +39,7 @@ struct serve_cfg {
 	const char *pid_file;	    /* written once listening, removed at exit; NULL: none */
 	const char *access_log;	    /* NULL: none */
 	char *const *argv;	    /* `serve` and its options, for SIGUSR2's new master; NULL: no upgrade */
+	bool io_uring;		    /* workers run the io_uring loop (--io uring) */
 	/* Every message (listening line, respawns, refusals, the exit table)
 	 * goes through this, one line without newline at a time. */
 	void (*log)(void *arg, const char *line);

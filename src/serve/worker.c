@@ -242,6 +242,10 @@ static void leave_model(void)
 		m->detach(&W.aw);
 	else
 		accept_generic_detach(&W.aw);
+	/* Connections the model still holds were accepted by the kernel for
+	 * this worker: serve them (they count as fresh, see conn_begin_stop). */
+	for (int fd; (fd = do_accept()) >= 0;)
+		accepted(fd);
 	conn_begin_stop();
 }
 
@@ -293,7 +297,7 @@ static void read_signals(void)
 		}
 }
 
-static int worker_start(const struct worker_cfg *cfg)
+int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop)
 {
 	/* Die with the master, so a killed master leaves no workers behind;
 	 * check the parent after arming it, in case the master already died. */
@@ -303,6 +307,16 @@ static int worker_start(const struct worker_cfg *cfg)
 		return -ESRCH;
 	int err = setup_signals();
 	if (err)
+		return err;
+	*stop = &stop_requested;
+	return W.sigfd;
+}
+
+static int worker_start(const struct worker_cfg *cfg)
+{
+	volatile sig_atomic_t *stop;
+	int err = worker_prepare(cfg, &stop);
+	if (err < 0)
 		return err;
 	W.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (W.epfd < 0)
@@ -320,6 +334,8 @@ static int worker_start(const struct worker_cfg *cfg)
 
 int worker_run(const struct worker_cfg *cfg)
 {
+	if (cfg->io_uring)
+		return worker_run_uring(cfg);
 	W.st = &cfg->stats->slot[cfg->slot];
 	int err = worker_start(cfg);
 	if (err) {

@@ -7,6 +7,7 @@
 #ifndef HERD_WORKER_H
 #define HERD_WORKER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ struct worker_cfg {
 	bool watch_runs;	    /* publish when each request starts (--worker-timeout) */
 	int log_fd;		    /* the access log, -1: none */
 	const char *log_path;	    /* reopened on SIGUSR1 */
+	bool io_uring;		    /* the io_uring loop (loop_uring.c) instead of epoll */
 };
 
 /*
@@ -34,5 +36,14 @@ struct worker_cfg {
  * start).
  */
 int worker_run(const struct worker_cfg *cfg);
+
+/* What both loops do first in the child: die with the master, and block
+ * the stop signals, which then arrive through the returned signalfd (see
+ * worker.c). *stop is set by a stop signal delivered while unblocked.
+ * The signalfd, or a negative errno. */
+int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop);
+
+/* The io_uring loop (loop_uring.c): as worker_run. */
+int worker_run_uring(const struct worker_cfg *cfg);
 
 #endif

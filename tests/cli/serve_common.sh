@@ -10,15 +10,36 @@
 # stop_serve            SIGTERM, waits up to 10 s; sets SRC (exit status)
 # exit_counts           "accepted" of each worker line of the exit table
 # stats_txt             GET /stats.txt
+# io_args ARGS...       sets IO_ARGS: ARGS for `herd serve` under HERD_IO
+#
+# HERD_IO=uring runs the same tests against the io_uring worker loop
+# (--io uring, docs/uring.md). Models that need a worker asleep in
+# epoll_wait() or accept() have no --io uring form: their shared-queue twin
+# uring-fifo runs in their place (the tests that call them pick them for
+# a shared queue, not for their wake-up order).
+
+io_args() {
+	IO_ARGS=("$@")
+	[ "${HERD_IO:-epoll}" = uring ] || return 0
+	local i
+	for ((i = 0; i + 1 < ${#IO_ARGS[@]}; i++)); do
+		[ "${IO_ARGS[i]}" = --accept ] || continue
+		case ${IO_ARGS[i + 1]} in
+		epoll | reorder | fifo | blocking | steer) IO_ARGS[i + 1]=uring-fifo ;;
+		esac
+	done
+	IO_ARGS+=(--io uring)
+}
 
 start_serve() {
 	local i try
+	io_args "$@"
 	# Other test runs pick ports too: a port taken between free_port and
 	# bind gets a second and third try.
 	for try in 1 2 3; do
 		PORT=$(free_port) || return 1
 		SERR=$TMP/serve.$PORT.err
-		$HERD serve --listen "127.0.0.1:$PORT" "$@" 2>"$SERR" &
+		$HERD serve --listen "127.0.0.1:$PORT" "${IO_ARGS[@]}" 2>"$SERR" &
 		SPID=$!
 		track_pid "$SPID"
 		for i in $(seq 200); do

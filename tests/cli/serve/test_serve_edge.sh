@@ -21,6 +21,11 @@ start_serve --workers 1 --header-timeout 1s
 out=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0; printf "GET / HTTP/1.1\r\nHost: t\r\n\r\n\r\n" >&3; cat <&3' "$PORT")
 expect_eq "trailing CRLF: one answer, no 408" "$(printf '%s\n' "$out" | grep -c '^HTTP/1.1 ')" 1
 expect_match "trailing CRLF: the answer is the 200" "$out" "^HTTP/1.1 200 OK"
+# The same CRLF in a segment of its own, after the answer was sent: the
+# idle connection stays idle (it used to count as a request under way and
+# got a 408 at the header timeout).
+out=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0; printf "GET / HTTP/1.1\r\nHost: t\r\n\r\n" >&3; sleep 0.3; printf "\r\n" >&3; cat <&3' "$PORT")
+expect_eq "late trailing CRLF: one answer, no 408" "$(printf '%s\n' "$out" | grep -c '^HTTP/1.1 ')" 1
 
 # A request answered before its body arrived: when the body never comes the
 # connection is closed at the timeout, without a second (408) answer.

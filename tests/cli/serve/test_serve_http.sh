@@ -98,7 +98,8 @@ expect_eq "stops with status 0" "$SRC" 0
 # Out of descriptors: accept() fails with EMFILE; the worker backs off
 # (counted), keeps its open connections, and serves again once fds free up.
 PORT=$(free_port); SERR=$TMP/emfile.err
-(ulimit -n 12; exec $HERD serve --listen "127.0.0.1:$PORT" --workers 1 --accept epoll 2>"$SERR") &
+io_args --workers 1 --accept epoll
+(ulimit -n 12; exec $HERD serve --listen "127.0.0.1:$PORT" "${IO_ARGS[@]}" 2>"$SERR") &
 SPID=$!; track_pid $SPID
 for _ in $(seq 100); do grep -q listening "$SERR" && break; sleep 0.05; done
 held=()
@@ -119,7 +120,8 @@ stop_serve
 # IPv6, where the machine has ::1.
 if ip -6 addr show dev lo 2>/dev/null | grep -q '::1'; then
 	P6=$(free_port)
-	$HERD serve --listen "[::1]:$P6" --workers 1 2>"$TMP/v6.err" &
+	io_args --workers 1
+	$HERD serve --listen "[::1]:$P6" "${IO_ARGS[@]}" 2>"$TMP/v6.err" &
 	V6=$!; track_pid $V6
 	for _ in $(seq 100); do grep -q listening "$TMP/v6.err" && break; sleep 0.05; done
 	out=$(timeout 5 bash -c 'exec 3<>/dev/tcp/::1/$0; printf "GET / HTTP/1.0\r\n\r\n" >&3; cat <&3' "$P6")

@@ -9,7 +9,8 @@
 # for the listening line; sets SPID, SERR, PORT (from the line).
 start_any() {
 	SERR=$TMP/any.$RANDOM.err
-	$HERD serve "$@" 2>"$SERR" &
+	io_args "$@"
+	$HERD serve "${IO_ARGS[@]}" 2>"$SERR" &
 	SPID=$!
 	track_pid "$SPID"
 	wait_line "$SERR" "listening on" "$SPID"
@@ -147,7 +148,8 @@ fi
 # first connection with LISTEN_FDS=1, and herd serves on that socket.
 if command -v systemd-socket-activate >/dev/null; then
 	port=$(free_port)
-	systemd-socket-activate -l "127.0.0.1:$port" $HERD serve --workers 2 2>"$TMP/sa.err" &
+	io_args --workers 2
+	systemd-socket-activate -l "127.0.0.1:$port" $HERD serve "${IO_ARGS[@]}" 2>"$TMP/sa.err" &
 	sa=$!
 	track_pid $sa
 	wait_port "$port" 5

@@ -8,8 +8,8 @@ out=$($HERD serve --help); rc=$?
 expect_eq "--help exits 0" "$rc" 0
 expect_match "--help names the flags" "$out" "--accept MODEL"
 out=$($HERD serve --list-models)
-expect_eq "--list-models: one line per model" "$(printf '%s\n' "$out" | grep -cP '^[a-z]+\t\S')" "$(printf '%s\n' "$out" | wc -l)"
-for m in single blocking epoll reorder fifo reuseport cpu; do
+expect_eq "--list-models: one line per model" "$(printf '%s\n' "$out" | grep -cP '^[a-z][a-z-]*\t\S')" "$(printf '%s\n' "$out" | wc -l)"
+for m in single blocking epoll reorder fifo reuseport cpu uring uring-fifo; do
 	expect_match "--list-models has $m" "$out" "^$m	"
 done
 $HERD serve --accept nosuch 2>"$TMP/e"; rc=$?
@@ -27,7 +27,8 @@ expect_match "and the message names it" "$(cat "$TMP/e")" "cannot listen on 192.
 # Port in use: a plain (non-reuseport) listener holds it.
 start_serve --workers 2 --accept epoll
 for m in epoll reuseport; do
-	timeout 10 $HERD serve --listen "127.0.0.1:$PORT" --workers 2 --accept $m 2>"$TMP/e" &
+	io_args --workers 2 --accept $m
+	timeout 10 $HERD serve --listen "127.0.0.1:$PORT" "${IO_ARGS[@]}" 2>"$TMP/e" &
 	p=$!; track_pid $p; wait $p; rc=$?
 	expect_eq "$m: port in use exits 1" "$rc" 1
 	expect_match "$m: port in use is named" "$(cat "$TMP/e")" "cannot listen on 127.0.0.1:$PORT: Address already in use"

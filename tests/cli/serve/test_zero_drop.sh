@@ -17,6 +17,7 @@
 # would lose nothing, proving nothing. The TcpMigrateReq counters of the
 # namespace are printed as diagnostics.
 . tests/lib.sh
+. tests/cli/serve_common.sh
 
 RATE=${ZD_RATE:-200}
 SLEEP_MS=${ZD_SLEEP_MS:-20}
@@ -70,7 +71,8 @@ run() {
 	in_ns sysctl -qw "net.ipv4.tcp_migrate_req=$mig"
 	read -r m0 f0 <<<"$(migrate_counters)"
 	local err=$TMP/serve.$model.$mig.err json=$TMP/bench.$model.$mig.json
-	ip netns exec "$NS" $HERD serve --accept "$model" --workers 8 --listen "127.0.0.1:$PORT" 2>"$err" &
+	io_args --accept "$model" --workers 8
+	ip netns exec "$NS" $HERD serve "${IO_ARGS[@]}" --listen "127.0.0.1:$PORT" 2>"$err" &
 	local spid=$!
 	track_pid "$spid"
 	for i in $(seq 100); do

@@ -1,0 +1,202 @@
+/* test_conn.c - herd serve's connection logic (conn.c) driven by a fake
+ * event loop, without sockets: bytes in, what the connection wants next,
+ * what it wants sent. The same seam both worker loops (epoll, io_uring)
+ * drive. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "serve/conn.h"
+#include "serve/stats.h"
+
+static struct stats_region *stats;
+static const struct accept_model fake_model = {.name = "fake"};
+static struct accept_group group = {.model = &fake_model};
+static struct accept_worker aw = {.g = &group, .fd = -1};
+static struct worker_cfg cfg;
+static unsigned closed, last_sends;
+static char last_sent[512];
+
+static void fake_close(struct conn *c)
+{
+	closed++;
+	conn_free(c);
+}
+
+static void fake_send_last(struct conn *c)
+{
+	last_sends++;
+	size_t n = c->out.len < sizeof last_sent - 1 ? c->out.len : sizeof last_sent - 1;
+	memcpy(last_sent, c->out.p, n);
+	last_sent[n] = '\0';
+}
+
+static const struct conn_io fake_io = {.close = fake_close, .send_last = fake_send_last};
+
+static int setup(void **state)
+{
+	(void)state;
+	if (stats_create(2, &stats))
+		return -1;
+	cfg = (struct worker_cfg){.g = &group, .stats = stats, .slot = 0, .header_timeout_ns = 10000000000ull};
+	closed = last_sends = 0;
+	return conn_init(&cfg, &aw, &fake_io);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	conn_fini();
+	stats_destroy(stats);
+	return 0;
+}
+
+/* The loop received s. */
+static void feed(struct conn *c, const char *s)
+{
+	size_t room, n = strlen(s);
+	char *p = conn_in_room(c, &room);
+	assert_true(n <= room);
+	memcpy(p, s, n);
+	conn_received(c, n);
+}
+
+/* How many responses the pending output holds. */
+static unsigned responses(const struct conn *c)
+{
+	unsigned k = 0;
+	for (size_t i = c->out_off; i + 9 <= c->out.len; i++)
+		k += memcmp(c->out.p + i, "HTTP/1.1 ", 9) == 0;
+	return k;
+}
+
+static uint64_t inflight(void)
+{
+	return atomic_load(&stats->slot[0].inflight);
+}
+
+static void test_pipelined_in_order(void **state)
+{
+	(void)state;
+	struct conn *c = conn_open(100);
+	assert_non_null(c);
+	assert_int_equal(conn_next(c), CONN_RECV);
+	feed(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /cpu?us=1 HTTP/1.1\r\nHost: a\r\n\r\n");
+	/* Both answered into one output before anything is read again; in
+	 * flight until the answers are written. */
+	assert_int_equal(conn_next(c), CONN_SEND);
+	assert_int_equal(inflight(), 1);
+	assert_int_equal(responses(c), 2);
+	assert_non_null(strstr(c->out.p, "hello, world"));
+	assert_true(strstr(c->out.p, "hello, world") < strstr(c->out.p, "burnt"));
+	/* A partial write keeps the rest pending. */
+	conn_sent(c, 10);
+	assert_int_equal(conn_next(c), CONN_SEND);
+	conn_sent(c, c->out.len - c->out_off);
+	assert_int_equal(conn_next(c), CONN_RECV);
+	assert_int_equal(inflight(), 0); /* idle keep-alive */
+	conn_close(c);
+	assert_int_equal(closed, 1);
+	assert_int_equal(conn_count(), 0);
+}
+
+static void test_connection_close(void **state)
+{
+	(void)state;
+	struct conn *c = conn_open(101);
+	feed(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+	assert_int_equal(conn_next(c), CONN_SEND);
+	assert_non_null(strstr(c->out.p, "Connection: close"));
+	conn_sent(c, c->out.len);
+	assert_int_equal(conn_next(c), CONN_CLOSED);
+	assert_int_equal(closed, 1);
+}
+
+/* A CRLF after the answer, on its own (RFC 9112 2.2): not a request, so no
+ * 408 when the idle connection times out. */
+static void test_late_crlf_stays_idle(void **state)
+{
+	(void)state;
+	struct conn *c = conn_open(102);
+	feed(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_int_equal(conn_next(c), CONN_SEND);
+	conn_sent(c, c->out.len);
+	assert_int_equal(conn_next(c), CONN_RECV);
+	feed(c, "\r\n");
+	assert_int_equal(inflight(), 0);
+	assert_int_equal(conn_next(c), CONN_RECV);
+	conn_expire(UINT64_MAX);
+	assert_int_equal(closed, 1);
+	assert_int_equal(last_sends, 0);
+}
+
+static void test_head_timeout_408(void **state)
+{
+	(void)state;
+	struct conn *c = conn_open(103);
+	feed(c, "GET / HTTP/1.1\r\nHo");
+	assert_int_equal(conn_next(c), CONN_RECV);
+	assert_int_equal(conn_timeout_ms(0) > 0, true);
+	conn_expire(UINT64_MAX);
+	assert_int_equal(last_sends, 1);
+	assert_non_null(strstr(last_sent, "HTTP/1.1 408 "));
+	assert_int_equal(closed, 1);
+}
+
+/* A bad request is answered, then the connection lingers: writing shut,
+ * input drained until the peer closes. */
+static void test_bad_request_lingers(void **state)
+{
+	(void)state;
+	struct conn *c = conn_open(104);
+	feed(c, "GET / HTTP/1.1\r\nHost a\r\n\r\nmore bytes");
+	assert_int_equal(conn_next(c), CONN_SEND);
+	assert_non_null(strstr(c->out.p, "HTTP/1.1 400 "));
+	conn_sent(c, c->out.len);
+	assert_int_equal(conn_next(c), CONN_LINGER);
+	feed(c, "still sending");
+	assert_int_equal(conn_next(c), CONN_DRAIN);
+	assert_int_equal(inflight(), 0);
+	conn_close(c);
+	assert_int_equal(closed, 1);
+}
+
+/* Stopping closes idle connections; one with a request under way finishes
+ * it with Connection: close. */
+static void test_stop(void **state)
+{
+	(void)state;
+	struct conn *idle = conn_open(105), *busy = conn_open(106);
+	feed(idle, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_int_equal(conn_next(idle), CONN_SEND);
+	conn_sent(idle, idle->out.len);
+	assert_int_equal(conn_next(idle), CONN_RECV);
+	feed(busy, "GET / HTTP/1.1\r\nHost: a\r\n");
+	assert_int_equal(conn_next(busy), CONN_RECV);
+	conn_begin_stop();
+	assert_int_equal(closed, 1); /* the idle one */
+	feed(busy, "\r\n");
+	assert_int_equal(conn_next(busy), CONN_SEND);
+	assert_non_null(strstr(busy->out.p, "Connection: close"));
+	conn_sent(busy, busy->out.len);
+	assert_int_equal(conn_next(busy), CONN_CLOSED);
+	assert_int_equal(conn_count(), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_crlf_stays_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head_timeout_408, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_request_lingers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
