@@ -56,16 +56,8 @@ done
 # wrk refuses fewer connections than threads.
 [ "$threads" -le "$connections" ] || threads=$connections
 
-scripts/setup.sh peer || die "nginx and wrk are needed (see above)"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || die "nginx not found"
-command -v wrk >/dev/null || die "wrk not found"
-# HERD may name another herd binary (a profiling build, say).
-if [ -z "${HERD-}" ]; then
-	[ -x build/herd ] || make -s build/herd || die "cannot build build/herd"
-	HERD=$PWD/build/herd
-fi
-[ -x "$HERD" ] || die "HERD=$HERD is not an executable"
+need_peer
+need_herd
 
 tmp=$(mktemp -d /tmp/herd-bench-serve.XXXXXX)
 pids=()

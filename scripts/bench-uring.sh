@@ -49,17 +49,11 @@ while [ $# -gt 0 ]; do
 done
 [ "$threads" -le "$connections" ] || threads=$connections
 
-scripts/setup.sh peer || die "nginx and wrk are needed (see above)"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || die "nginx not found"
-command -v wrk >/dev/null || die "wrk not found"
+need_peer
 if [ "$do_strace" = 1 ] && ! command -v strace >/dev/null; then
 	die "strace not found (apt-get install strace, or --no-strace)"
 fi
-if [ -z "${HERD-}" ]; then
-	[ -x build/herd ] || make -s build/herd || die "cannot build build/herd"
-	HERD=$PWD/build/herd
-fi
+need_herd
 
 tmp=$(mktemp -d /tmp/herd-bench-uring.XXXXXX)
 pids=()

@@ -13,6 +13,10 @@
 #                        then reaps PID
 # median                 the median of the numbers on stdin, one a line (0 for none)
 # stats_txt PORT         GET /stats.txt from a herd serve on 127.0.0.1:PORT
+# need_peer              scripts/setup.sh peer, then sets NGINX; stops the
+#                        script (its own die) when nginx or wrk is missing
+# need_herd              sets HERD to build/herd (built when missing) unless
+#                        HERD names another binary (a profiling build, say)
 # nginx_conf DIR WORKERS PORT
 #                        writes DIR/nginx.conf: nginx answering GET / with the
 #                        seed's "<p>hello, world</p>\n" on 127.0.0.1:PORT,
@@ -58,6 +62,21 @@ stop_group() {
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 stats_txt() { exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /stats.txt HTTP/1.0\r\n\r\n' >&3; cat <&3; exec 3<&-; }
+
+need_peer() {
+	scripts/setup.sh peer || die "nginx and wrk are needed (see above)"
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	[ -x "$NGINX" ] || die "nginx not found"
+	command -v wrk >/dev/null || die "wrk not found"
+}
+
+need_herd() {
+	if [ -z "${HERD-}" ]; then
+		[ -x build/herd ] || make -s build/herd || die "cannot build build/herd"
+		HERD=$PWD/build/herd
+	fi
+	[ -x "$HERD" ] || die "HERD=$HERD is not an executable"
+}
 
 nginx_conf() {
 	local dir=$1 workers=$2 port=$3
