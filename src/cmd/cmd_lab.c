@@ -260,7 +260,8 @@ static const struct {
 	{OPT_STALL_CONC, "--stall-concurrency", 1, 20000},
 	{OPT_CPU, "--cpu-us", 0, 1000000},
 	{OPT_STALL_MS, "--stall-ms", 1, 60000},
-	{OPT_STALL_EVERY, "--stall-every", 1, 1000000},
+	/* 1 would make every stall request a sleep: no other request to time. */
+	{OPT_STALL_EVERY, "--stall-every", 2, 1000000},
 	{OPT_PORT, "--port", 1, 65535},
 };
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@
 #include "watch/watch.h"
 
 static const char *prog = "herd watch";
+
+/* --duration's upper bound: a year of seconds. */
+#define MAX_DURATION_S (366.0 * 24 * 3600)
 
 struct opts {
 	struct watch_config cfg;
@@ -111,8 +115,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return bad("--interval (50ms..1h)", optarg);
 			break;
 		case 'd':
-			if (util_parse_duration(optarg, &o->duration) != 0 || o->duration <= 0)
-				return bad("--duration (> 0)", optarg);
+			/* Bounded: the end is kept in u64 nanoseconds, and a
+			 * double beyond 2^64 ns (585 years) does not convert
+			 * (--duration 1e11 used to stop at once). */
+			if (util_parse_duration(optarg, &o->duration) != 0 || !(o->duration > 0) ||
+			    o->duration > MAX_DURATION_S)
+				return bad("--duration (> 0, at most 1 year)", optarg);
 			break;
 		case 'j': o->json = optarg; break;
 		case 'b': o->cfg.btf = optarg; break;
@@ -293,6 +301,13 @@ static int loop(struct run *r)
 	if (r->tty)
 		fputc('\n', stdout);
 	show(r, &iv, true);
+	/* Said on stderr too: the per-worker figures above are incomplete. */
+	if (iv.lost)
+		fprintf(stderr,
+			"%s: LOST %" PRIu64 " accepts that no worker row counts: more than %d threads "
+			"accepted between two reads (exited ones are freed at each read: a shorter "
+			"--interval helps)\n",
+			prog, iv.lost, WATCH_MAX_TIDS);
 	watch_interval_free(&iv);
 	return 0;
 }

@@ -86,6 +86,11 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 	fprintf(f, "\nqueue wait p50 %s p99 %s max %s  ListenOverflows +%" PRIu64 "  ListenDrops +%" PRIu64 "\n\n",
 		fmt_wait(w[0], 16, iv->p50_ns, iv->timed), fmt_wait(w[1], 16, iv->p99_ns, iv->timed),
 		fmt_wait(w[2], 16, iv->max_ns, iv->timed), iv->overflows, iv->drops);
+	if (iv->lost)
+		fprintf(f,
+			"LOST: %" PRIu64 " accepts were not recorded (more than %d accepting threads between two "
+			"reads): the rows miss them\n\n",
+			iv->lost, WATCH_MAX_TIDS);
 	fprintf(f, "%8s %8s %-15s %9s %6s %9s %8s %8s %8s %8s %7s\n", "PID", "TID", "COMM", "ACCEPTED", "SHARE",
 		"RATE/s", "WAIT p50", "p90", "p99", "max", "CPU s");
 	for (size_t i = 0; i < iv->nrows; i++) {
@@ -108,9 +113,10 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 {
 	fprintf(f,
 		"%s t=%.2f seconds=%.2f accepted=%" PRIu64 " fairness=%.4f busiest_share=%.4f wait_p50_us=%.1f "
-		"wait_p99_us=%.1f wait_max_us=%.1f listen_overflows=%" PRIu64 " listen_drops=%" PRIu64 "\n",
+		"wait_p99_us=%.1f wait_max_us=%.1f listen_overflows=%" PRIu64 " listen_drops=%" PRIu64 " lost=%" PRIu64
+		"\n",
 		what, h->t_s, iv->seconds, iv->accepted, iv->fairness, iv->busiest_share, us_of(iv->p50_ns),
-		us_of(iv->p99_ns), us_of(iv->max_ns), iv->overflows, iv->drops);
+		us_of(iv->p99_ns), us_of(iv->max_ns), iv->overflows, iv->drops, iv->lost);
 	for (size_t i = 0; i < iv->nrows; i++) {
 		const struct watch_row *r = &iv->rows[i];
 		fprintf(f,
@@ -124,8 +130,8 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 	for (size_t i = 0; i < iv->nsocks; i++) {
 		const struct watch_sock_row *s = &iv->socks[i];
 		fprintf(f,
-			"%s-listener t=%.2f port=%u family=%s inode=%" PRIu64 " queue=%u peak=%u backlog=%u accepted=%" PRIu64
-			" owners=",
+			"%s-listener t=%.2f port=%u family=%s inode=%" PRIu64
+			" queue=%u peak=%u backlog=%u accepted=%" PRIu64 " owners=",
 			what, h->t_s, s->port, s->family == AF_INET6 ? "ipv6" : "ipv4", s->ino, s->qlen, s->qmax,
 			s->backlog, s->accepted);
 		for (unsigned j = 0; j < s->nowners; j++)
@@ -179,6 +185,7 @@ void cmd_watch_json(struct json_writer *j, const char *k, const struct cmd_watch
 	json_num(j, "busiest_share", iv->busiest_share);
 	json_u64(j, "listen_overflows", iv->overflows);
 	json_u64(j, "listen_drops", iv->drops);
+	json_u64(j, "lost", iv->lost);
 	json_wait(j, iv->timed, iv->p50_ns, iv->p90_ns, iv->p99_ns, iv->max_ns);
 	json_open(j, "workers", '[');
 	for (size_t i = 0; i < iv->nrows; i++) {

@@ -225,8 +225,10 @@ static int cmp_double(const void *a, const void *b)
 void lab_spread_of(double *v, size_t n, struct lab_spread *s)
 {
 	size_t k = 0;
+	/* NAN is "no figure"; an infinity is one (max/min when a worker got
+	 * nothing) and sorts last: {2, inf, inf} has the median inf, not 2. */
 	for (size_t i = 0; i < n; i++)
-		if (isfinite(v[i]))
+		if (!isnan(v[i]))
 			v[k++] = v[i];
 	memset(s, 0, sizeof *s);
 	s->n = k;

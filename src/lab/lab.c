@@ -177,6 +177,15 @@ static int run_phase(const struct lab_config *cfg, struct lab_report *rep, const
 	return 0;
 }
 
+/* True when a scenario of the late phase was asked for. */
+static bool any_late(const struct lab_config *cfg)
+{
+	for (int sc = 0; sc < LAB_SCENARIO_COUNT; sc++)
+		if (cfg->scenarios[sc] && lab_scenarios[sc].late)
+			return true;
+	return false;
+}
+
 static int init_models(const struct lab_config *cfg, struct lab_report *rep)
 {
 	rep->models = calloc(cfg->nmodels ? cfg->nmodels : 1, sizeof *rep->models);
@@ -246,7 +255,9 @@ int lab_run(const struct lab_config *cfg, struct lab_report *rep)
 	err = run_phase(cfg, rep, tmp, &proto, &sent, false);
 	for (size_t i = 0; i < rep->nmodels; i++)
 		set_capacity(&rep->models[i]);
-	if (err == 0)
+	/* Each phase starts a server per model and repetition: none for a
+	 * phase with nothing to run (no sweep asked for). */
+	if (err == 0 && any_late(cfg))
 		err = run_phase(cfg, rep, tmp, &proto, &sent, true);
 	(void)lab_noise_mark(&b);
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -130,7 +130,8 @@ struct lab_spread {
 	size_t n;
 	double median, min, max;
 };
-/* Fills s from v[0..n) (v is reordered). Non-finite values are skipped. */
+/* Fills s from v[0..n) (v is reordered). NAN values (no figure) are
+ * skipped; infinities count, as the largest values. */
 void lab_spread_of(double *v, size_t n, struct lab_spread *s);
 
 /* A verdict answer. NONE: the question does not apply (not run, or one

@@ -77,7 +77,8 @@ void report_stall_ratio(const struct lab_model *m, struct lab_spread *s)
 	size_t n = 0;
 	for (size_t k = 0; k < m->nreps; k++) {
 		const struct lab_result *st = &m->reps[k].runs[LAB_STALL], *calm = &m->reps[k].stall_calm;
-		if (st->valid && calm->valid && calm->lat.p99 > 0)
+		/* As the verdict: no ordinary request in the stall run, no ratio. */
+		if (st->valid && calm->valid && st->lat.p99 > 0 && calm->lat.p99 > 0)
 			v[n++] = st->lat.p99 / calm->lat.p99;
 	}
 	lab_spread_of(v, n, s);
@@ -121,8 +122,13 @@ void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, siz
 		return;
 	}
 	if (valid == 0 || s->n == 0) {
-		/* No valid run, or only undefined values (a worker got nothing). */
-		snprintf(b, len, valid == 0 ? "INVALID" : k == RK_MS_OPT ? "n/a" : "inf");
+		/* No valid run, or no figure in any (not measured). */
+		snprintf(b, len, valid == 0 ? "INVALID" : "n/a");
+		return;
+	}
+	if (isinf(s->min)) {
+		/* inf in every valid run (a worker got nothing in each). */
+		snprintf(b, len, "inf");
 		return;
 	}
 	char med[24], lo[24], hi[24];

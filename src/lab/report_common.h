@@ -43,8 +43,8 @@ void report_validity(const struct lab_model *m, int sc, size_t step, size_t *ran
 /* One number in the row's format. */
 void report_fmt(enum report_kind k, double v, char *b, size_t len);
 /* A cell: "median (min-max)", just the value when there is one, "-" when
- * none of `ran` runs ran, "INVALID" when none of them was valid, "inf" when
- * the figure is undefined in every valid one. */
+ * none of `ran` runs ran, "INVALID" when none of them was valid, "n/a" when
+ * no valid one has the figure, "inf" when it is infinite in every one. */
 void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, size_t valid, char *b, size_t len);
 
 /* How a judged figure is written (a share as a percentage, else a ratio). */

@@ -28,6 +28,7 @@
 
 #include "http/httpresp.h"
 #include "lab/noise.h"
+#include "lib/proc.h"
 #include "lib/units.h"
 #include "lib/util.h"
 
@@ -370,6 +371,18 @@ static int herd_start(struct lab_server *s, const char *tmpdir, const char *name
 	return e;
 }
 
+/* True when a worker the counters name is alive and not a child of our
+ * master: another server answers on the port. That happens when something
+ * took the port between two of the lab's servers: ours then fails to bind
+ * and exits, but until it has, the other one answers /stats.txt with every
+ * worker up, and the lab would measure it as this model. */
+static bool foreign_worker(pid_t master, int pid)
+{
+	struct proc_stat st;
+	return pid > 0 && proc_stat_read(pid, &st) == 0 && st.ppid != master;
+}
+
+/* -ESRCH when the answer comes from a server the lab did not start. */
 static int herd_counts(struct lab_server *s, struct lab_worker *w, size_t max)
 {
 	char *body;
@@ -378,6 +391,9 @@ static int herd_counts(struct lab_server *s, struct lab_worker *w, size_t max)
 		return err;
 	err = lab_parse_stats(body, w, max);
 	free(body);
+	for (int i = 0; i < err; i++)
+		if (foreign_worker(s->pid, w[i].pid))
+			return -ESRCH;
 	return err;
 }
 
@@ -409,7 +425,7 @@ static int wait_ready(struct lab_server *s, char *why, size_t len)
 	struct lab_worker *w = calloc(s->cap, sizeof *w);
 	if (!w)
 		return -ENOMEM;
-	int err = -ETIMEDOUT;
+	int err = -ETIMEDOUT, last = 0;
 	while (util_now_ns() < deadline) {
 		if (s->cfg->stop && *s->cfg->stop) {
 			err = -EINTR;
@@ -420,6 +436,7 @@ static int wait_ready(struct lab_server *s, char *why, size_t len)
 			break;
 		}
 		int n = lab_server_counts(s, w, s->cap);
+		last = n;
 		if (n > 0 && s->ops->ready(s, w, n)) {
 			err = 0;
 			break;
@@ -427,7 +444,9 @@ static int wait_ready(struct lab_server *s, char *why, size_t len)
 		util_sleep_ms(20);
 	}
 	free(w);
-	if (err == -ETIMEDOUT)
+	if (err == -ETIMEDOUT && last == -ESRCH)
+		snprintf(why, len, "127.0.0.1:%u is answered by a server the lab did not start", s->cfg->port);
+	else if (err == -ETIMEDOUT)
 		snprintf(why, len, "server did not accept connections on 127.0.0.1:%u within 15 s", s->cfg->port);
 	return err;
 }

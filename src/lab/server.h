@@ -28,7 +28,8 @@ struct lab_server_ops {
 	 * 0 or -errno; why (len bytes) says what failed. */
 	int (*start)(struct lab_server *s, const char *tmpdir, const char *name, char *why, size_t len);
 	/* The per-worker counters now, at most max. Number of workers or
-	 * -errno. */
+	 * -errno; -ESRCH when another server answers on the port (workers
+	 * that are not the master's children). */
 	int (*counts)(struct lab_server *s, struct lab_worker *w, size_t max);
 	/* Requests one counts() call adds to the workers' request counters
 	 * (herd serve counts its own /stats.txt request; nginx's Lua handler

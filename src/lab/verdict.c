@@ -133,6 +133,14 @@ void lab_verdict_combine(struct lab_verdict *v)
 	v->flat_tail = tail_answer(v);
 }
 
+static uint64_t cpu_total(const struct lab_result *r)
+{
+	uint64_t t = 0;
+	for (size_t i = 0; i < r->nworkers; i++)
+		t += r->workers[i].cpu_us;
+	return t;
+}
+
 /* The figure of question q in one repetition; NAN when that run is not
  * valid or the figure is not defined. ran: the scenario ran at all. */
 static double figure(enum lab_question q, const struct lab_rep *r, bool *ran)
@@ -141,7 +149,9 @@ static double figure(enum lab_question q, const struct lab_rep *r, bool *ran)
 	switch (q) {
 	case LAB_Q_LOAD:
 		*ran = seed->ran;
-		return seed->valid && seed->stats_ok ? seed->bal.jain_cpu : NAN;
+		/* No worker used a clock tick of CPU (a tiny run, --cpu-us 0):
+		 * Jain is 1 by convention, which is no evidence of balance. */
+		return seed->valid && seed->stats_ok && cpu_total(seed) > 0 ? seed->bal.jain_cpu : NAN;
 	case LAB_Q_IDLE:
 		*ran = idle->ran;
 		return idle->valid && idle->stats_ok ? idle->bal.max_share_conn : NAN;
@@ -150,7 +160,9 @@ static double figure(enum lab_question q, const struct lab_rep *r, bool *ran)
 		return seed->valid && seed->lat.mean > 0 ? seed->lat.stddev / seed->lat.mean : NAN;
 	case LAB_Q_STALL:
 		*ran = st->ran && r->stall_calm.ran;
-		return st->valid && r->stall_calm.valid && r->stall_calm.lat.p99 > 0
+		/* A stall run whose requests were all stalls has no other
+		 * request's latency (p99 0): no figure, not a flat tail. */
+		return st->valid && r->stall_calm.valid && st->lat.p99 > 0 && r->stall_calm.lat.p99 > 0
 			       ? st->lat.p99 / r->stall_calm.lat.p99
 			       : NAN;
 	case LAB_Q_COUNT: break;

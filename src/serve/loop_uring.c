@@ -149,10 +149,17 @@ static void pend_pop(struct conn *c)
 	buf_recycle(bid);
 }
 
-static void pend_drop(struct conn *c)
+/* Lingering: throws queued input away. False once the connection has
+ * discarded CONN_LINGER_MAX bytes: a client that keeps sending after an
+ * error is closed then, as the epoll loop does. */
+static bool pend_drop(struct conn *c)
 {
-	while (c->ring.head >= 0)
+	bool more = true;
+	while (c->ring.head >= 0) {
+		more = conn_discarded(c, R.len[c->ring.head] - c->ring.off) && more;
 		pend_pop(c);
+	}
+	return more;
 }
 
 /* Copies queued input into the connection's buffer, as far as it has
@@ -312,7 +319,10 @@ static void conn_run(struct conn *c)
 			}
 			/* fall through */
 		case CONN_DRAIN:
-			pend_drop(c);
+			if (!pend_drop(c)) {
+				conn_close(c);
+				return;
+			}
 			if (!input_ended(c))
 				recv_arm(c);
 			return;

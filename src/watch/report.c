@@ -94,6 +94,20 @@ static double cpu_delta(uint64_t cur, uint64_t prev)
 	return cur > prev ? (double)(cur - prev) / NS_PER_SEC_F : 0.0;
 }
 
+/* A process name as the outputs may show it. Any process picks its own
+ * (prctl PR_SET_NAME: any bytes but NUL), so bytes that are not printable
+ * ASCII become '?' (raw, invalid UTF-8 made the JSON unreadable and an
+ * escape sequence reached the terminal) and a space becomes '_' (the plain
+ * lines are space-separated key=value pairs). */
+static void comm_copy(char *dst, const char *src)
+{
+	size_t i = 0;
+
+	for (; i < sizeof(((struct watch_row *)0)->comm) - 1 && src[i]; i++)
+		dst[i] = src[i] == ' ' ? '_' : (src[i] > ' ' && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
 /* Adds thread t (minus its figures in prev) to its row. */
 static void add_thread(struct acc *a, size_t *n, const struct watch_snapshot *prev, const struct watch_thread *t,
 		       bool threads, bool total)
@@ -112,7 +126,7 @@ static void add_thread(struct acc *a, size_t *n, const struct watch_snapshot *pr
 	if (threads) {
 		if (p && !t->gone)
 			r->r.cpu_s += cpu_delta(t->cpu_ns, p->cpu_ns);
-		memcpy(r->r.comm, t->comm, sizeof(r->r.comm));
+		comm_copy(r->r.comm, t->comm);
 	}
 }
 
@@ -192,10 +206,10 @@ static void add_procs(const struct watch *w, struct acc *a, size_t *n, const str
 			if (is_master(cur, c->pid) || (w && !watch_pid_wanted(w, c->pid)))
 				continue;
 			r = row_get(a, n, c->pid, threads ? c->pid : 0);
-			memcpy(r->r.comm, c->comm, sizeof(r->r.comm));
+			comm_copy(r->r.comm, c->comm);
 		}
 		if (!threads) {
-			memcpy(r->r.comm, c->comm, sizeof(r->r.comm));
+			comm_copy(r->r.comm, c->comm);
 			r->r.cpu_s = p ? cpu_delta(c->cpu_ns, p->cpu_ns) : 0.0;
 		}
 	}
@@ -248,6 +262,9 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	if (prev) {
 		out->overflows = cur->listen_overflows - prev->listen_overflows;
 		out->drops = cur->listen_drops - prev->listen_drops;
+		out->lost = cur->lost - prev->lost;
+	} else {
+		out->lost = cur->lost;
 	}
 	free(a);
 	free(counts);

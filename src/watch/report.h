@@ -11,20 +11,20 @@
 #include "watch/watch.h"
 
 struct watch_row {
-	pid_t pid, tid; /* tid 0: the whole process */
-	char comm[16];
-	uint64_t accepted, timed; /* timed: accepts whose queueing was seen */
-	double share;		  /* of all accepts, 0..1 */
-	double rate;		  /* accepts per second */
-	double cpu_s;		  /* CPU seconds used */
+	pid_t pid, tid;					  /* tid 0: the whole process */
+	char comm[16];					  /* printable ASCII: other bytes '?', space '_' */
+	uint64_t accepted, timed;			  /* timed: accepts whose queueing was seen */
+	double share;					  /* of all accepts, 0..1 */
+	double rate;					  /* accepts per second */
+	double cpu_s;					  /* CPU seconds used */
 	uint64_t p50_ns, p90_ns, p99_ns, max_ns, mean_ns; /* accept-queue wait; 0 if timed is 0 */
 };
 
 struct watch_sock_row {
 	uint64_t ino;
 	uint16_t port, family;
-	uint64_t accepted, queued;      /* in the interval */
-	uint32_t qlen, qmax, backlog;   /* now, longest in the interval (run), listen() backlog */
+	uint64_t accepted, queued;	/* in the interval */
+	uint32_t qlen, qmax, backlog;	/* now, longest in the interval (run), listen() backlog */
 	pid_t owners[WATCH_MAX_OWNERS]; /* processes holding it */
 	unsigned nowners;
 };
@@ -32,10 +32,14 @@ struct watch_sock_row {
 struct watch_interval {
 	double seconds;
 	uint64_t accepted, timed;
-	double fairness;      /* Jain's index over the rows' accepted (1 = even) */
-	double busiest_share; /* share of the row that accepted most */
+	double fairness;			 /* Jain's index over the rows' accepted (1 = even) */
+	double busiest_share;			 /* share of the row that accepted most */
 	uint64_t p50_ns, p90_ns, p99_ns, max_ns; /* all rows' waits together */
 	uint64_t overflows, drops;		 /* ListenOverflows / ListenDrops deltas */
+	/* Events the kernel program could not record: mostly accepts by a
+	 * thread beyond its table of WATCH_MAX_TIDS (counted by the listener
+	 * but by no worker row). Non-zero means the rows miss accepts. */
+	uint64_t lost;
 	struct watch_row *rows;
 	size_t nrows;
 	struct watch_sock_row *socks;

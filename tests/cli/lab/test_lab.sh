@@ -38,6 +38,10 @@ expect_eq "unknown scenario exits 2" "$rc" 2
 expect_match "unknown scenario is named" "$(cat "$TMP/err")" "'bogus'"
 $HERD lab --workers 0 2>"$TMP/err"; rc=$?
 expect_eq "--workers 0 exits 2" "$rc" 2
+# Every request a stall: nothing else to time, so no stall figure at all.
+$HERD lab --stall-every 1 2>"$TMP/err"; rc=$?
+expect_eq "--stall-every 1 exits 2" "$rc" 2
+expect_match "--stall-every 1 is named" "$(cat "$TMP/err")" "--stall-every: '1'"
 $HERD lab --peer apache 2>"$TMP/err"; rc=$?
 expect_eq "unknown peer exits 2" "$rc" 2
 $HERD lab --models blocking --port "$port" --json "$TMP/no/such/dir/lab.json" 2>"$TMP/err"; rc=$?
@@ -293,6 +297,7 @@ $HERD lab --models fifo --scenarios seed,stall --repeat 1 --workers 2 --requests
 	--stall-ms 2000 --timeout 1s --port "$port" --json "$TMP/inv.json" --html "$TMP/inv.html" \
 	>"$TMP/inv.out" 2>"$TMP/inv.err"; rc=$?
 expect_eq "a run with lost requests exits 1" "$rc" 1
+expect_eq "without the sweep, one server per model and repetition" "$(grep -c 'starting herd serve' "$TMP/inv.err")" 1
 check "JSON: stall INVALID with its timeouts, seed valid" $PY "$TMP/check.py" "$TMP/inv.json" fifo stall_invalid
 expect_match "terminal: the INVALID run is listed with its reason" "$(cat "$TMP/inv.out")" "^INVALID fifo repetition 1 stall: [0-9]+ failed: timeout"
 expect_match "terminal: the stall table says INVALID" "$(cat "$TMP/inv.out")" "^valid runs +INVALID 0/1"
@@ -328,6 +333,37 @@ fi
 expect_match "it is reported unavailable with the reason" "$(cat "$TMP/fail.err")" "nginx-shared: unavailable: $why"
 expect_match "the other models still ran" "$(cat "$TMP/fail.out")" "^blocking +balances"
 check "no process left after the failed start" no_server "$port"
+
+# Another server takes the port between two of the lab's servers: the next
+# model's server cannot bind it and exits, and the lab must not measure the
+# intruder (which answers /stats.txt with every worker up) as that model.
+# The first "model" is a fake nginx that starts the intruder in a session of
+# its own (so the lab's clean-up of the peer does not reach it) and exits
+# (with 3 workers asked for, its 2 children never make the peer ready).
+if [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] && [ -e /usr/lib/nginx/modules/ndk_http_module.so ]; then
+	port=$(quiet_port)
+	cat >"$TMP/squat.sh" <<EOF
+#!/bin/sh
+setsid sh -c 'echo \$\$ >"$TMP/squat.pid"; exec $HERD_FAST serve --listen 127.0.0.1:$port --workers 1 --accept single' \
+	>"$TMP/squat.log" 2>&1 </dev/null &
+sleep 1
+exit 1
+EOF
+	chmod +x "$TMP/squat.sh"
+	$HERD lab --models nginx-shared,fifo --nginx "$TMP/squat.sh" --scenarios idle --repeat 1 --workers 3 \
+		--idle-requests 20 --port "$port" --json "$TMP/squat.json" >"$TMP/squat.out" 2>"$TMP/squat.err"; rc=$?
+	[ -s "$TMP/squat.pid" ] && track_pid "$(cat "$TMP/squat.pid")"
+	expect_eq "a model whose server lost its port to another server: no model ran, exit 1" "$rc" 1
+	expect_match "the model is unavailable, with the reason" "$(cat "$TMP/squat.err")" \
+		"fifo: unavailable: .*(Address already in use|a server the lab did not start)"
+	check "the intruder is not measured as the model" $PY -c '
+import json, sys
+m = [m for m in json.load(open(sys.argv[1]))["models"] if m["name"] == "fifo"][0]
+assert not m["available"] and not m["scenarios"], m' "$TMP/squat.json"
+	[ -s "$TMP/squat.pid" ] && kill "$(cat "$TMP/squat.pid")" 2>/dev/null
+else
+	for i in 1 2 3; do ok "# SKIP the nginx Lua module is missing (the test starts its intruder as a fake peer)"; done
+fi
 
 # Ctrl-C in the middle: stops the server it started and exits 1.
 port=$(quiet_port)

@@ -7,7 +7,7 @@
 . tests/cli/watch_common.sh
 
 # Usage errors: exit 2, whatever the machine.
-for args in "" "--port 0" "--port 65536" "--port x" "--pid 0" "--port 80 --interval 1ms" "--port 80 --duration 0" "--port 80 --bogus" "--port 80 extra" "--port 80 --probe kprobe"; do
+for args in "" "--port 0" "--port 65536" "--port x" "--pid 0" "--port 80 --interval 1ms" "--port 80 --duration 0" "--port 80 --duration 1e11" "--port 80 --bogus" "--port 80 extra" "--port 80 --probe kprobe"; do
 	# shellcheck disable=SC2086
 	out=$($HERD watch $args 2>&1)
 	expect_eq "usage error exits 2: '$args'" "$?" 2
@@ -110,6 +110,32 @@ stop_watch
 stop_serve
 expect_match "--pid: counts the workers' accepts" "$(grep '^total ' "$WOUT")" " accepted=20 "
 expect_eq "--pid: the master, which never accepts, is not a worker row" "$(watch_totals | wc -l)" 2
+
+# More accepting threads between two reads than the kernel's thread table
+# holds (4096): the accepts no row can count are counted as lost and said,
+# not silently missing (the rows once summed to 4096 of 4500, quietly).
+p=$(free_port)
+mkfifo "$TMP/go"
+/usr/bin/python3 tests/cli/watch/accept_threads.py "$p" 4500 <"$TMP/go" >"$TMP/threads.out" 2>&1 &
+tp=$!
+track_pid "$tp"
+exec 7>"$TMP/go"
+if wait_port "$p" 10 && start_watch --port "$p" --interval 1h --json "$TMP/lost.json"; then
+	echo go >&7
+	for _ in $(seq 300); do grep -q done "$TMP/threads.out" && break; sleep 0.1; done
+	stop_watch
+	expect_match "thread churn: all 4500 accepted" "$(cat "$TMP/threads.out")" "done"
+	expect_match "thread churn: the total line has the lost accepts" "$(grep '^total ' "$WOUT")" " lost=[1-9][0-9]*\$"
+	expect_match "thread churn: the loss is said on stderr" "$(cat "$WERR")" "LOST [1-9][0-9]* accepts"
+	check "thread churn: JSON: the rows' accepts and the lost ones add up to 4500" /usr/bin/python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["total"]
+assert t["accepted"] + t["lost"] == 4500, t' "$TMP/lost.json"
+else
+	not_ok "thread churn: listener and herd watch started" "$(cat "$TMP/threads.out")"
+fi
+exec 7>&-
+kill "$tp" 2>/dev/null
 
 # Without CAP_BPF / CAP_PERFMON (and CAP_SYS_ADMIN, which implies both).
 if command -v capsh >/dev/null; then

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "lab/lab.h"
+#include "lab/report_common.h"
 
 static void test_jain(void **state)
 {
@@ -136,11 +137,25 @@ static void test_spread(void **state)
 	double even[4] = {4, 1, 2, 10};
 	lab_spread_of(even, 4, &s);
 	assert_true(s.median == 3 && s.min == 1 && s.max == 10);
-	/* Undefined values (NAN: an INVALID run; inf) are not figures. */
-	double holes[3] = {NAN, 2, INFINITY};
+	/* NAN (an INVALID run, no figure) is left out. */
+	double holes[3] = {NAN, 2, NAN};
 	lab_spread_of(holes, 3, &s);
 	assert_int_equal(s.n, 1);
 	assert_true(s.median == 2);
+	/* An infinity is a figure (max/min when a worker got nothing): two
+	 * repetitions of three had an idle worker, so the median is inf, not
+	 * the one finite value. */
+	double inf2[3] = {INFINITY, 2, INFINITY};
+	lab_spread_of(inf2, 3, &s);
+	assert_int_equal(s.n, 3);
+	assert_true(isinf(s.median) && s.min == 2 && isinf(s.max));
+	char cell[64];
+	report_cell(&s, RK_RATIO, 3, 3, cell, sizeof cell);
+	assert_string_equal(cell, "inf (2.00-inf)");
+	double inf3[2] = {INFINITY, INFINITY};
+	lab_spread_of(inf3, 2, &s);
+	report_cell(&s, RK_RATIO, 2, 2, cell, sizeof cell);
+	assert_string_equal(cell, "inf");
 	lab_spread_of(NULL, 0, &s);
 	assert_int_equal(s.n, 0);
 }
@@ -161,7 +176,8 @@ static void test_reconcile(void **state)
 	assert_non_null(strstr(r.why, "3 failed"));
 	assert_non_null(strstr(r.why, "timeout 3"));
 	/* Abandoned at the end of the run. */
-	r = (struct lab_result){.ran = true, .requests = 10, .done = 8, .abandoned = 2, .stats_ok = true, .server_requests = 8};
+	r = (struct lab_result){
+		.ran = true, .requests = 10, .done = 8, .abandoned = 2, .stats_ok = true, .server_requests = 8};
 	lab_reconcile(&r);
 	assert_false(r.valid);
 	assert_non_null(strstr(r.why, "abandoned"));
@@ -175,7 +191,8 @@ static void test_reconcile(void **state)
 	lab_reconcile(&r);
 	assert_false(r.valid);
 	/* A 503 is an answer, but not a success. */
-	r = (struct lab_result){.ran = true, .requests = 10, .done = 10, .non2xx = 1, .stats_ok = true, .server_requests = 10};
+	r = (struct lab_result){
+		.ran = true, .requests = 10, .done = 10, .non2xx = 1, .stats_ok = true, .server_requests = 10};
 	lab_reconcile(&r);
 	assert_false(r.valid);
 }
@@ -244,12 +261,76 @@ static void test_verdict(void **state)
 	assert_int_equal(vd.balances, LAB_NONE);
 }
 
+/* A stall run with no request but the stalls (--stall-every 1, or a stall
+ * run of one request) has no latency to judge: its p99 is 0, and 0 / calm
+ * p99 must not read as a perfectly flat tail. */
+static void test_stall_without_ordinary(void **state)
+{
+	(void)state;
+	struct lab_rep reps[2];
+	memset(reps, 0, sizeof reps);
+	for (int k = 0; k < 2; k++) {
+		reps[k].runs[LAB_STALL] = (struct lab_result){.ran = true, .valid = true, .done = 40};
+		reps[k].stall_calm = (struct lab_result){.ran = true, .valid = true, .done = 40};
+		reps[k].stall_calm.lat.p99 = 20;
+	}
+	struct lab_model m = {.name = "fifo", .available = true, .nreps = 2, .reps = reps};
+	struct lab_report rep = {.nmodels = 1, .models = &m};
+	lab_judge_models(&rep);
+	assert_int_not_equal(m.verdict.q[LAB_Q_STALL].answer, LAB_YES);
+	assert_int_not_equal(m.verdict.flat_tail, LAB_YES);
+	struct lab_spread s;
+	report_stall_ratio(&m, &s);
+	assert_int_equal(s.n, 0);
+	/* With ordinary requests timed, the same runs are judged. */
+	reps[0].runs[LAB_STALL].lat.p99 = reps[1].runs[LAB_STALL].lat.p99 = 19;
+	lab_judge_models(&rep);
+	assert_int_equal(m.verdict.q[LAB_Q_STALL].answer, LAB_YES);
+	report_stall_ratio(&m, &s);
+	assert_int_equal(s.n, 2);
+}
+
+/* A seed run in which no worker used a clock tick of CPU: Jain over CPU
+ * is 1 by convention, but that is no evidence that the load is balanced. */
+static void test_load_without_cpu(void **state)
+{
+	(void)state;
+	struct lab_worker w[2][2] = {{{.index = 0, .pid = 10}, {.index = 1, .pid = 11}},
+				     {{.index = 0, .pid = 10}, {.index = 1, .pid = 11}}};
+	struct lab_rep reps[2];
+	memset(reps, 0, sizeof reps);
+	for (int k = 0; k < 2; k++) {
+		struct lab_result *r = &reps[k].runs[LAB_SEED];
+		*r = (struct lab_result){.ran = true, .valid = true, .stats_ok = true, .nworkers = 2, .workers = w[k]};
+		lab_balance_compute(w[k], 2, &r->bal);
+	}
+	struct lab_model m = {.name = "fifo", .available = true, .nreps = 2, .reps = reps};
+	struct lab_report rep = {.nmodels = 1, .models = &m};
+	lab_judge_models(&rep);
+	assert_int_equal(m.verdict.q[LAB_Q_LOAD].answer, LAB_UNSURE);
+	assert_int_not_equal(m.verdict.balances, LAB_YES);
+	/* Ticks on both workers: judged. */
+	for (int k = 0; k < 2; k++) {
+		w[k][0].cpu_us = w[k][1].cpu_us = 10000;
+		lab_balance_compute(w[k], 2, &reps[k].runs[LAB_SEED].bal);
+	}
+	lab_judge_models(&rep);
+	assert_int_equal(m.verdict.q[LAB_Q_LOAD].answer, LAB_YES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_jain),	    cmocka_unit_test(test_balance), cmocka_unit_test(test_parse_stats),
-		cmocka_unit_test(test_delta), cmocka_unit_test(test_names),
-		cmocka_unit_test(test_spread), cmocka_unit_test(test_reconcile), cmocka_unit_test(test_verdict),
+		cmocka_unit_test(test_jain),
+		cmocka_unit_test(test_balance),
+		cmocka_unit_test(test_parse_stats),
+		cmocka_unit_test(test_delta),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_spread),
+		cmocka_unit_test(test_reconcile),
+		cmocka_unit_test(test_verdict),
+		cmocka_unit_test(test_stall_without_ordinary),
+		cmocka_unit_test(test_load_without_cpu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,7 @@ static void snapshot(struct watch_snapshot *s, uint64_t t_s, uint64_t scale)
 	proc(s, 103, 100, 0);
 	s->listen_overflows = 5 * scale;
 	s->listen_drops = 6 * scale;
+	s->lost = 7 * scale;
 }
 
 static void test_report(void **state)
@@ -173,6 +174,7 @@ static void test_report(void **state)
 	assert_int_equal(iv.accepted, 28); /* (10 + 3 + 1) x (3 - 1) */
 	assert_int_equal(iv.overflows, 10);
 	assert_int_equal(iv.drops, 12);
+	assert_int_equal(iv.lost, 14); /* accepts no row has: the rows miss them */
 	/* 101, 102 (its two threads summed), 103 (idle); the master is no row. */
 	assert_int_equal(iv.nrows, 3);
 	assert_int_equal(iv.rows[0].pid, 101);
@@ -202,11 +204,27 @@ static void test_report(void **state)
 	watch_interval_free(&iv);
 }
 
+/* Process names come from the processes themselves: any bytes. */
+static void test_comm(void **state)
+{
+	struct watch_snapshot a, b;
+	struct watch_interval iv;
+
+	(void)state;
+	snapshot(&a, 10, 1);
+	snapshot(&b, 12, 3);
+	strcpy(b.procs[1].comm, "\xff\xfe\x1b[2J a");
+	assert_int_equal(watch_report(NULL, &a, &b, false, false, &iv), 0);
+	assert_int_equal(iv.rows[0].pid, 101);
+	assert_string_equal(iv.rows[0].comm, "???[2J_a");
+	watch_interval_free(&iv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buckets), cmocka_unit_test(test_percentiles), cmocka_unit_test(test_jain),
-		cmocka_unit_test(test_netstat), cmocka_unit_test(test_report),
+		cmocka_unit_test(test_netstat), cmocka_unit_test(test_report),	    cmocka_unit_test(test_comm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
