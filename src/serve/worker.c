@@ -251,11 +251,7 @@ static int do_accept(void)
 
 static void leave_model(void)
 {
-	const struct accept_model *m = W.aw.g->model;
-	if (m->detach)
-		m->detach(&W.aw);
-	else
-		accept_generic_detach(&W.aw);
+	accept_worker_detach(&W.aw);
 	/* Connections the model still holds were accepted by the kernel for
 	 * this worker: serve them (they count as fresh, see conn_begin_stop). */
 	for (int fd; (fd = do_accept()) >= 0;)
