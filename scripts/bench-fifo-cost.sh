@@ -14,6 +14,7 @@
 # own servers on 127.0.0.1.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 workers=${1:-$(nproc)}
 secs=${2:-5}
 scripts/setup.sh peer >/dev/null
@@ -24,27 +25,14 @@ spid=
 cleanup() { [ -n "$spid" ] && kill -TERM "$spid" 2>/dev/null && wait "$spid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-# A free port below the ephemeral range: wrk's connection-per-request runs
-# leave thousands of ephemeral ports in use, and a server port drawn among
-# them can fail to bind.
-port() {
-	local p lo
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	[ "$lo" -gt 12000 ] || lo=32768
-	while :; do
-		p=$((10000 + RANDOM % (lo - 11000)))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
 # sum KEY: the sum of "KEY value" over the worker lines of /stats.txt
-stats() { exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /stats.txt HTTP/1.0\r\n\r\n' >&3; cat <&3; exec 3<&-; }
 sum() { awk -v k="$1" '/^worker / { for (i = 1; i < NF; i++) if ($i == k) s += $(i + 1) } END { print s + 0 }'; }
 
 echo "machine: $(nproc) CPUs, $(uname -r); $workers workers; wrk -t1 -d${secs}s -H 'Connection: close'"
 printf '%-10s %4s %10s %14s %16s\n' model c "req/s" "epoll_ctl/conn" "worker us/conn"
 for model in epoll reorder fifo uring uring-fifo; do
 	for c in 1 50; do
-		p=$(port)
+		p=$(free_port)
 		build/herd serve --listen "127.0.0.1:$p" --workers "$workers" --accept "$model" 2>"$tmp/err" &
 		spid=$!
 		for _ in $(seq 100); do grep -q listening "$tmp/err" && break; sleep 0.05; done
@@ -52,9 +40,9 @@ for model in epoll reorder fifo uring uring-fifo; do
 			echo "herd serve --accept $model did not start: $(cat "$tmp/err")" >&2
 			exit 1
 		fi
-		s0=$(stats "$p")
+		s0=$(stats_txt "$p")
 		r=$(wrk -t1 -c"$c" -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$p/" | awk '/^Requests\/sec/ {print $2}')
-		s1=$(stats "$p")
+		s1=$(stats_txt "$p")
 		acc=$(($(sum accepted <<<"$s1") - $(sum accepted <<<"$s0")))
 		ctl=$(($(sum epoll_ctl <<<"$s1") - $(sum epoll_ctl <<<"$s0")))
 		cpu=$(($(sum cpu_us <<<"$s1") - $(sum cpu_us <<<"$s0")))

@@ -13,12 +13,19 @@
 # Timing targets like these belong on a quiet machine: run it there.
 #
 #   scripts/bench-lab-repeat.sh
+#   KEEP=DIR scripts/bench-lab-repeat.sh   (keeps both runs' outputs in DIR)
 #   LAB_ARGS="--models epoll,fifo --repeat 2 --requests 300" scripts/bench-lab-repeat.sh   (a quick look)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s all
-out=$(mktemp -d /tmp/herd-lab-repeat.XXXXXX)
-trap 'rm -rf "$out"' EXIT
+# KEEP=DIR keeps both runs' text, stderr, JSON and HTML there (for README tables).
+if [ -n "${KEEP:-}" ]; then
+	out=$KEEP
+	mkdir -p "$out"
+else
+	out=$(mktemp -d /tmp/herd-lab-repeat.XXXXXX)
+	trap 'rm -rf "$out"' EXIT
+fi
 
 for run in 1 2; do
 	echo "== run $run: ${LAB_ARGS:-make lab}" >&2
@@ -29,6 +36,7 @@ for run in 1 2; do
 	else
 		make -s lab >"$out/run$run.txt" 2>"$out/run$run.err" || true
 		cp build/report.json "$out/run$run.json"
+		cp build/report.html "$out/run$run.html"
 	fi
 	echo "   $(( $(date +%s) - start )) s; $(grep -c INVALID "$out/run$run.err" || true) INVALID notes on stderr" >&2
 done

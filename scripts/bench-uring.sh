@@ -29,6 +29,7 @@
 # shellcheck disable=SC2317,SC2016
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 workers=2 rounds=5 duration=5 connections=64 threads=$(nproc) do_strace=1
 usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -48,27 +49,14 @@ while [ $# -gt 0 ]; do
 done
 [ "$threads" -le "$connections" ] || threads=$connections
 
-scripts/setup.sh peer || die "nginx and wrk are needed (see above)"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || die "nginx not found"
-command -v wrk >/dev/null || die "wrk not found"
+need_peer
 if [ "$do_strace" = 1 ] && ! command -v strace >/dev/null; then
 	die "strace not found (apt-get install strace, or --no-strace)"
 fi
-if [ -z "${HERD-}" ]; then
-	[ -x build/herd ] || make -s build/herd || die "cannot build build/herd"
-	HERD=$PWD/build/herd
-fi
+need_herd
 
 tmp=$(mktemp -d /tmp/herd-bench-uring.XXXXXX)
 pids=()
-stop_group() {
-	local pid=$1
-	kill -TERM -- "-$pid" 2>/dev/null || return 0
-	for _ in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL -- "-$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 cleanup() {
 	trap - EXIT INT TERM
 	local p
@@ -80,24 +68,6 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
-free_port() {
-	local low p
-	low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-	[ "$low" -gt 11000 ] || low=60000
-	for _ in $(seq 100); do
-		p=$((10000 + RANDOM % (low - 10000)))
-		ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-	done
-	return 1
-}
-wait_port() {
-	for _ in $(seq 200); do
-		ss -Htln "sport = :$1" | grep -q . && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
 start_server() { # NAME PORT CMD...
 	local name=$1 port=$2
 	shift 2
@@ -121,30 +91,7 @@ cpu_ticks() {
 declare -A spid sport res cpu sys
 mkdir -p "$tmp/nginx"
 nport=$(free_port) || die "no free port"
-cat >"$tmp/nginx/nginx.conf" <<EOF2
-worker_processes $workers;
-daemon off;
-master_process on;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 16384; use epoll; }
-http {
-	access_log off;
-	default_type text/plain;
-	keepalive_requests 100000000;
-	keepalive_timeout 65s;
-	client_body_temp_path $tmp/nginx/client_body;
-	proxy_temp_path $tmp/nginx/proxy;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
-	server {
-		listen 127.0.0.1:$nport backlog=511;
-		location = / { return 200 "<p>hello, world</p>\n"; }
-	}
-}
-EOF2
+nginx_conf "$tmp/nginx" "$workers" "$nport"
 start_server nginx "$nport" "$NGINX" -p "$tmp/nginx" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf"
 p=$(free_port); start_server uring "$p" "$HERD" serve --listen "127.0.0.1:$p" --workers "$workers" --io uring
 p=$(free_port); start_server epoll "$p" "$HERD" serve --listen "127.0.0.1:$p" --workers "$workers"
@@ -166,7 +113,6 @@ run_wrk() {
 		echo "bench-uring.sh: $1 ($2): $(grep 'Non-2xx\|Socket errors' "$tmp/wrk.out" | sed 's/^ *//' | paste -sd' ')" >&2
 	fi
 }
-median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 names=(uring epoll nginx)
 echo "$(nproc) CPUs, kernel $(uname -r), nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')"

@@ -15,6 +15,7 @@
 # its own server on 127.0.0.1.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 rounds=${1:-5}
 secs=${2:-5}
 model=${3:-reuseport}
@@ -31,28 +32,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free port below the ephemeral range (wrk's connection-per-request runs
-# hold thousands of ephemeral ports).
-port() {
-	local p lo
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	[ "$lo" -gt 12000 ] || lo=32768
-	while :; do
-		p=$((10000 + RANDOM % (lo - 11000)))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
-stats() { exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /stats.txt HTTP/1.0\r\n\r\n' >&3; cat <&3; exec 3<&-; }
-accepted() { stats "$1" | awk '/^worker / { for (i = 1; i < NF; i++) if ($i == "accepted") s += $(i + 1) } END { print s + 0 }'; }
+accepted() { stats_txt "$1" | awk '/^worker / { for (i = 1; i < NF; i++) if ($i == "accepted") s += $(i + 1) } END { print s + 0 }'; }
 wrk_rps() { wrk -t1 -c32 -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$1/" | awk '/^Requests\/sec/ { print $2 }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # Kernel memory of the loaded watch maps, in KiB (bpftool's memlock).
 # Runs the kernel skipped because the program was already running on that
 # CPU (bpftool's recursion_misses): accepts watch could not count.
 misses() { bpftool -j prog show 2>/dev/null | python3 -c 'import json, sys; print(sum(p.get("recursion_misses", 0) for p in json.load(sys.stdin) if p.get("name", "").startswith("watch_")))'; }
 map_kib() { bpftool map show 2>/dev/null | awk '/name watch_/ { w = 1 } w && /memlock/ { for (i = 1; i < NF; i++) if ($i == "memlock") { s += $(i + 1); w = 0 } } END { printf "%.0f\n", s / 1024 }'; }
 
-p=$(port)
+p=$(free_port)
 build/herd serve --listen "127.0.0.1:$p" --workers "$workers" --accept "$model" 2>"$tmp/serve.err" &
 spid=$!
 for _ in $(seq 100); do grep -q listening "$tmp/serve.err" && break; sleep 0.05; done

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/status.h"
 #include "lib/units.h"
 #include "lib/util.h"
 #include "watch/report.h"
@@ -105,7 +106,7 @@ static void fill_result(struct lab_result *r, const struct bench_result *res, co
 	r->offered_rate = res->target_rate;
 	r->achieved_rate = res->achieved_rate;
 	r->non2xx = 0;
-	for (int i = 0; i < 600; i++)
+	for (int i = 0; i < HTTP_STATUS_END; i++)
 		if (i < 200 || i > 299)
 			r->non2xx += res->status[i];
 	fill_latency(r, lat ? lat : res->latency);

@@ -8,12 +8,17 @@
 #ifndef HERD_UNITS_H
 #define HERD_UNITS_H
 
-#define NS_PER_US 1000ULL
-#define NS_PER_MS 1000000ULL
-#define NS_PER_SEC 1000000000ULL
-#define US_PER_MS 1000ULL
-#define US_PER_SEC 1000000ULL
-#define MS_PER_SEC 1000ULL
+#include <stdint.h>
+
+/* uint64_t-typed (not ULL, which is unsigned long long and so a different
+ * type from uint64_t on LP64): a uint64_t divided or multiplied by one stays
+ * uint64_t, printed with PRIu64 without a cast. */
+#define NS_PER_US UINT64_C(1000)
+#define NS_PER_MS UINT64_C(1000000)
+#define NS_PER_SEC UINT64_C(1000000000)
+#define US_PER_MS UINT64_C(1000)
+#define US_PER_SEC UINT64_C(1000000)
+#define MS_PER_SEC UINT64_C(1000)
 
 /* The same, as doubles, for conversions of measured (floating) quantities. */
 #define NS_PER_SEC_F 1e9

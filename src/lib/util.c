@@ -1,4 +1,5 @@
-/* util.c - strict parsing of option values, the monotonic clock, sleeping. */
+/* util.c - strict parsing of option values, the monotonic clock, sleeping,
+ * growing arrays. */
 #include "lib/util.h"
 
 #include <ctype.h>
@@ -80,4 +81,22 @@ void util_sleep_ms(uint64_t ms)
 	/* nanosleep leaves the time still to sleep in ts when a signal cuts it short. */
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+void *util_grow(void *a, size_t *cap, size_t n, size_t size)
+{
+	if (n <= *cap)
+		return a;
+	size_t c = *cap ? *cap : 16;
+	while (c < n) {
+		if (c > SIZE_MAX / 2)
+			return NULL;
+		c *= 2;
+	}
+	if (size && c > SIZE_MAX / size)
+		return NULL;
+	void *p = realloc(a, c * size);
+	if (p)
+		*cap = c;
+	return p;
 }

@@ -118,6 +118,14 @@ void accept_generic_detach(struct accept_worker *w)
 	w->fd = -1;
 }
 
+void accept_worker_detach(struct accept_worker *w)
+{
+	if (w->g->model->detach)
+		w->g->model->detach(w);
+	else
+		accept_generic_detach(w);
+}
+
 void accept_generic_close(struct accept_group *g)
 {
 	for (unsigned i = 0; i < g->max_slots; i++)

@@ -179,6 +179,9 @@ int accept_listen_socket(const struct accept_group *g, bool reuseport);
 int accept_generic_accept(struct accept_worker *w);
 /* Unregisters the listener; ACCEPT_PER_SLOT: also closes w->fd. */
 void accept_generic_detach(struct accept_worker *w);
+/* Worker, on a stop: the model's detach, or accept_generic_detach when it
+ * has none (what every event loop does). */
+void accept_worker_detach(struct accept_worker *w);
 /* Closes every fds[] entry. */
 void accept_generic_close(struct accept_group *g);
 

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/units.h"
 #include "lib/util.h"
 
 enum {
@@ -43,13 +44,13 @@ enum {
 
 /* A pipelined request that follows one which ran this long is answered only
  * if its client is still there (conn_io.peer_gone). */
-#define SLOW_RUN_NS (1000u * 1000u)
+#define SLOW_RUN_NS NS_PER_MS
 
 /* Stopping: how long a connection accepted but still silent may take to send its request. */
-#define STOP_GRACE_NS (1000u * 1000000u)
+#define STOP_GRACE_NS (1000 * NS_PER_MS)
 /* How long a just-accepted connection whose request has not arrived yet
  * still counts as work for the accept model (see fresh_busy). */
-#define FRESH_GRACE_NS (10u * 1000000u)
+#define FRESH_GRACE_NS (10 * NS_PER_MS)
 
 /* The worker's connection state: one worker per process, so file scope. */
 static struct {
@@ -476,7 +477,7 @@ bool conn_accept_failed(int err)
 		ST_ADD(accept_errs, 1);
 		W.aw->paused = true;
 		accept_worker_sync(W.aw);
-		W.pause_until = util_now_ns() + ACCEPT_BACKOFF_MS * 1000000ull;
+		W.pause_until = util_now_ns() + ACCEPT_BACKOFF_MS * NS_PER_MS;
 		return false;
 	case EINVAL:
 		/* shutdown() on the listener (the blocking model's stop). */
@@ -575,6 +576,6 @@ int conn_timeout_ms(uint64_t now)
 		return -1;
 	if (next <= now)
 		return 0;
-	uint64_t ms = (next - now + 999999) / 1000000;
+	uint64_t ms = (next - now + NS_PER_MS - 1) / NS_PER_MS;
 	return ms > 60000 ? 60000 : (int)ms;
 }

@@ -515,11 +515,7 @@ static void begin_stop(void)
 			}
 		}
 	}
-	const struct accept_model *m = R.aw.g->model;
-	if (m->detach)
-		m->detach(&R.aw);
-	else
-		accept_generic_detach(&R.aw);
+	accept_worker_detach(&R.aw);
 	conn_begin_stop();
 }
 

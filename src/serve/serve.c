@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/units.h"
 #include "lib/util.h"
 #include "serve/accesslog.h"
 #include "serve/exittab.h"
@@ -217,7 +218,7 @@ static void reap(int *start_err, unsigned *failed_slot)
 		}
 		struct mslot *m = &M.ms[slot];
 		struct stats_slot *s = SLOT(slot);
-		uint64_t cpu = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+		uint64_t cpu = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * US_PER_SEC +
 			       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 		atomic_fetch_add_explicit(&s->cpu_done_us, cpu, memory_order_relaxed);
 		STORE(s->pid, 0);
@@ -234,7 +235,7 @@ static void reap(int *start_err, unsigned *failed_slot)
 		char how[96];
 		exittab_describe(status, how, sizeof how);
 		uint64_t now = util_now_ns();
-		bool young = now - m->started < RESPAWN_DELAY_MS * 1000000ull;
+		bool young = now - m->started < RESPAWN_DELAY_MS * NS_PER_MS;
 		if (err)
 			logf_("worker %u pid %d could not start (%s): %s; respawning in %d ms", slot,
 			      (int)pid, strerror(-err), how, RESPAWN_DELAY_MS);
@@ -242,7 +243,7 @@ static void reap(int *start_err, unsigned *failed_slot)
 			logf_("worker %u pid %d %s; respawning%s", slot, (int)pid, how,
 			      young ? " after a pause (it died young)" : "");
 		STORE(s->state, STATS_STARTING);
-		m->respawn_at = young || err ? now + RESPAWN_DELAY_MS * 1000000ull : now;
+		m->respawn_at = young || err ? now + RESPAWN_DELAY_MS * NS_PER_MS : now;
 	}
 }
 
@@ -394,7 +395,7 @@ static void check_stuck(unsigned slot, uint64_t now)
 	    now - since <= M.cfg->worker_timeout_ns)
 		return;
 	logf_("worker %u pid %d has run one request for %.1f s (--worker-timeout %.1f s): killing it", slot,
-	      m->pid, (double)(now - since) / 1e9, (double)M.cfg->worker_timeout_ns / 1e9);
+	      m->pid, (double)(now - since) / NS_PER_SEC_F, (double)M.cfg->worker_timeout_ns / NS_PER_SEC_F);
 	STORE(SLOT(slot)->run_since_ns, 0); /* once: the respawn follows the reap */
 	kill(m->pid, SIGKILL);
 }
@@ -408,14 +409,14 @@ static void tick(void)
 			int err = spawn_worker(i);
 			if (err) {
 				logf_("worker %u: respawn failed: %s; retrying", i, strerror(-err));
-				m->respawn_at = now + RESPAWN_DELAY_MS * 1000000ull;
+				m->respawn_at = now + RESPAWN_DELAY_MS * NS_PER_MS;
 			}
 		}
 		/* Repeat the stop request: a worker of the blocking model may
 		 * have been between its check and accept() when it came. */
-		if (m->leaving && m->pid > 0 && now - m->last_term >= RESEND_MS * 1000000ull)
+		if (m->leaving && m->pid > 0 && now - m->last_term >= RESEND_MS * NS_PER_MS)
 			tell_leave(i);
-		if (M.stopping && m->pid > 0 && now - M.stop_at > STOP_GRACE_S * 1000000000ull)
+		if (M.stopping && m->pid > 0 && now - M.stop_at > STOP_GRACE_S * NS_PER_SEC)
 			kill(m->pid, SIGKILL);
 		check_stuck(i, now);
 	}
@@ -451,7 +452,7 @@ static int wait_started(sigset_t *set, char *why, size_t whylen)
 			ready += M.ms[i].used && LD(SLOT(i)->state) == STATS_READY;
 		if (ready == live_workers())
 			return 0;
-		struct timespec ts = {.tv_nsec = 10 * 1000000};
+		struct timespec ts = {.tv_nsec = (long)(10 * NS_PER_MS)};
 		int sig = sigtimedwait(set, NULL, &ts);
 		if (sig == SIGCHLD) {
 			int err = 0;
@@ -540,11 +541,11 @@ static bool handle(int sig)
  * a fraction of --worker-timeout while that is watched, else a second. */
 static struct timespec next_wait(void)
 {
-	uint64_t ns = pending_work() ? TICK_MS * 1000000ull : 1000000000ull;
+	uint64_t ns = pending_work() ? TICK_MS * NS_PER_MS : NS_PER_SEC;
 	uint64_t wt = M.cfg->worker_timeout_ns / 10;
 	if (wt && wt < ns)
-		ns = wt < TICK_MS * 1000000ull ? TICK_MS * 1000000ull : wt;
-	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+		ns = wt < TICK_MS * NS_PER_MS ? TICK_MS * NS_PER_MS : wt;
+	return (struct timespec){.tv_sec = (time_t)(ns / NS_PER_SEC), .tv_nsec = (long)(ns % NS_PER_SEC)};
 }
 
 static void log_final(const char *line)

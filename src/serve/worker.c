@@ -114,6 +114,26 @@ static void conn_wait(struct conn *c)
 	c->watched = true;
 }
 
+/* Whether the last failed read() or send() only found the socket empty
+ * (or full): the connection waits for the next edge. */
+static bool would_block(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+/* One read() into the connection's input room, retried on EINTR: the byte
+ * count (the room offered is left in *room), 0 at end of stream, or -1 with
+ * errno set. */
+static ssize_t conn_read(struct conn *c, size_t *room)
+{
+	char *p = conn_in_room(c, room);
+	ssize_t n;
+	do
+		n = read(c->fd, p, *room);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 /* Writes pending output: 0 all written, 1 would block, -1 the connection
  * failed and was closed. */
 static int conn_flush(struct conn *c)
@@ -126,7 +146,7 @@ static int conn_flush(struct conn *c)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && would_block())
 			return 1;
 		conn_reset(c); /* EPIPE / ECONNRESET: the peer went away mid-response */
 		return -1;
@@ -140,13 +160,10 @@ static void conn_discard(struct conn *c)
 {
 	for (;;) {
 		size_t room;
-		char *p = conn_in_room(c, &room);
-		ssize_t n = read(c->fd, p, room);
+		ssize_t n = conn_read(c, &room);
 		if (n > 0 && conn_discarded(c, (size_t)n))
 			continue;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (n < 0 && would_block()) {
 			conn_wait(c);
 			return;
 		}
@@ -192,8 +209,7 @@ static void conn_run(struct conn *c)
 			return;
 		}
 		size_t room;
-		char *p = conn_in_room(c, &room);
-		ssize_t n = read(c->fd, p, room);
+		ssize_t n = conn_read(c, &room);
 		if (n > 0) {
 			/* After a FIN (EPOLLRDHUP) no event will come again: read
 			 * on until the end of stream, or a request that came with
@@ -202,9 +218,7 @@ static void conn_run(struct conn *c)
 			conn_received(c, (size_t)n);
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (n < 0 && would_block()) {
 			conn_wait(c);
 			return;
 		}
@@ -237,11 +251,7 @@ static int do_accept(void)
 
 static void leave_model(void)
 {
-	const struct accept_model *m = W.aw.g->model;
-	if (m->detach)
-		m->detach(&W.aw);
-	else
-		accept_generic_detach(&W.aw);
+	accept_worker_detach(&W.aw);
 	/* Connections the model still holds were accepted by the kernel for
 	 * this worker: serve them (they count as fresh, see conn_begin_stop). */
 	for (int fd; (fd = do_accept()) >= 0;)

@@ -24,22 +24,19 @@
 
 #include "lib/proc.h"
 #include "lib/units.h"
+#include "lib/util.h"
 #include "watch/proc.h"
 
 #define TCP_STATE_LISTEN 10 /* include/net/tcp_states.h */
 
 static int sock_append(struct watch_snapshot *s, const struct inet_diag_msg *m)
 {
+	void *p = util_grow(s->socks, &s->cap_socks, s->nsocks + 1, sizeof(*s->socks));
 	struct watch_sock *k;
 
-	if (s->nsocks == s->cap_socks) {
-		size_t cap = s->cap_socks ? 2 * s->cap_socks : 16;
-		void *p = realloc(s->socks, cap * sizeof(*s->socks));
-		if (!p)
-			return -ENOMEM;
-		s->socks = p;
-		s->cap_socks = cap;
-	}
+	if (!p)
+		return -ENOMEM;
+	s->socks = p;
 	k = &s->socks[s->nsocks++];
 	memset(k, 0, sizeof(*k));
 	k->ino = m->idiag_inode;

@@ -49,6 +49,7 @@ struct watch {
 		pid_t tgid;
 		uint32_t i;
 	} *fidx;
+	size_t cap_fidx;
 	struct watch_thread others; /* tgid 0; others.nexited == 0: none */
 	/* Longest queue per listening socket since open (the kernel keeps
 	 * only the current epoch's). */
@@ -216,15 +217,12 @@ bool watch_pid_wanted(const struct watch *w, pid_t pid)
 #ifdef HERD_WATCH_BPF
 static struct watch_thread *thread_add(struct watch_thread **a, size_t *n, size_t *cap)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 16;
-		void *p = realloc(*a, c * sizeof(**a));
-		if (!p)
-			return NULL;
-		*a = p;
-		*cap = c;
-	}
-	return &(*a)[(*n)++];
+	struct watch_thread *p = util_grow(*a, cap, *n + 1, sizeof(**a));
+
+	if (!p)
+		return NULL;
+	*a = p;
+	return &p[(*n)++];
 }
 
 /* Copies one kernel entry into t and looks up its /proc figures; false
@@ -301,24 +299,21 @@ static struct watch_thread *fold_get(struct watch *w, pid_t tgid)
 	struct fold_idx key = {.tgid = tgid}, *f;
 	size_t lo = 0, hi;
 	struct watch_thread *t;
+	void *p, *q;
 
 	f = w->nfolded ? bsearch(&key, w->fidx, w->nfolded, sizeof(*w->fidx), cmp_fidx) : NULL;
 	if (f)
 		return &w->folded[f->i];
 	if (w->nfolded >= (w->evict_at ? w->evict_at : WATCH_MAX_GONE_PROCS))
 		fold_evict(w);
-	if (w->nfolded == w->cap_folded) {
-		size_t c = w->cap_folded ? 2 * w->cap_folded : 16;
-		void *p = realloc(w->folded, c * sizeof(*w->folded)), *q;
-		if (!p)
-			return NULL;
-		w->folded = p;
-		q = realloc(w->fidx, c * sizeof(*w->fidx));
-		if (!q)
-			return NULL;
-		w->fidx = q;
-		w->cap_folded = c;
-	}
+	p = util_grow(w->folded, &w->cap_folded, w->nfolded + 1, sizeof(*w->folded));
+	if (!p)
+		return NULL;
+	w->folded = p;
+	q = util_grow(w->fidx, &w->cap_fidx, w->nfolded + 1, sizeof(*w->fidx));
+	if (!q)
+		return NULL;
+	w->fidx = q;
 	/* Insert into the index at its sorted place. */
 	for (hi = w->nfolded; lo < hi;) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -395,15 +390,12 @@ static int read_threads(struct watch *w, struct watch_snapshot *s, __u32 epoch)
 		/* Exited: keep the final figures, free the kernel's slot (after
 		 * the walk: deleting the current key would restart it). */
 		t.gone = true;
-		if (ndead == capdead) {
-			void *p = realloc(dead, (capdead ? 2 * capdead : 16) * sizeof(*dead));
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			dead = p;
-			capdead = capdead ? 2 * capdead : 16;
+		void *p = util_grow(dead, &capdead, ndead + 1, sizeof(*dead));
+		if (!p) {
+			err = -ENOMEM;
+			break;
 		}
+		dead = p;
 		err = thread_gone(w, &t);
 		if (!err)
 			dead[ndead++] = key;
@@ -428,14 +420,10 @@ static int peak_update(struct watch *w, struct watch_sock *k)
 	for (i = 0; i < w->npeaks && w->peaks[i].ino != k->ino; i++)
 		;
 	if (i == w->npeaks) {
-		if (w->npeaks == w->cap_peaks) {
-			size_t c = w->cap_peaks ? 2 * w->cap_peaks : 16;
-			void *p = realloc(w->peaks, c * sizeof(*w->peaks));
-			if (!p)
-				return -ENOMEM;
-			w->peaks = p;
-			w->cap_peaks = c;
-		}
+		void *p = util_grow(w->peaks, &w->cap_peaks, w->npeaks + 1, sizeof(*w->peaks));
+		if (!p)
+			return -ENOMEM;
+		w->peaks = p;
 		w->peaks[w->npeaks].ino = k->ino;
 		w->peaks[w->npeaks++].peak = 0;
 	}
@@ -518,14 +506,13 @@ static int read_procs(struct watch_snapshot *s)
 			pids[n++] = s->socks[i].owners[j];
 	qsort(pids, n, sizeof(*pids), cmp_pid);
 	s->nprocs = 0;
-	if (n > s->cap_procs) {
-		void *np = realloc(s->procs, n * sizeof(*s->procs));
+	if (n) {
+		void *np = util_grow(s->procs, &s->cap_procs, n, sizeof(*s->procs));
 		if (!np) {
 			free(pids);
 			return -ENOMEM;
 		}
 		s->procs = np;
-		s->cap_procs = n;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || pids[i] != pids[i - 1])

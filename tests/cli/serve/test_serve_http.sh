@@ -67,23 +67,20 @@ bad "/sleep?ms above 10 s" 400 "GET /sleep?ms=10001 HTTP/1.1\r\nHost: t\r\nConne
 bad "HTTP/1.1 without Host" 400 "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
 bad "two Host lines" 400 "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"
 bad "Content-Length above the body limit" 413 "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n"
-out=$(raw "GET http://t/cpu?us=5 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-expect_match "absolute-form target is routed by its path" "$out" "^burnt 5 us"
-out=$(raw "GET / HTTP/1.2\r\nHost: t\r\nConnection: close\r\n\r\n")
-expect_match "HTTP/1.2 is answered as 1.1" "$out" "^HTTP/1.1 200 OK"
-out=$(raw "GET / HTTP/1.0\r\n\r\n")
-expect_match "HTTP/1.0 without Host is served" "$out" "^HTTP/1.1 200 OK"
+answers() { # answers DESC REQUEST REGEX: REQUEST sent raw, its answer matches REGEX
+	expect_match "$1" "$(raw "$2")" "$3"
+}
+answers "absolute-form target is routed by its path" "GET http://t/cpu?us=5 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" "^burnt 5 us"
+answers "HTTP/1.2 is answered as 1.1" "GET / HTTP/1.2\r\nHost: t\r\nConnection: close\r\n\r\n" "^HTTP/1.1 200 OK"
+answers "HTTP/1.0 without Host is served" "GET / HTTP/1.0\r\n\r\n" "^HTTP/1.1 200 OK"
 hundred=$(for i in $(seq 100); do printf 'X-Cookie-%d: v%d\\r\\n' "$i" "$i"; done)
-out=$(raw "GET / HTTP/1.1\r\nHost: t\r\n${hundred}Connection: close\r\n\r\n")
-expect_match "100 header lines within the size limit are served" "$out" "^HTTP/1.1 200 OK"
+answers "100 header lines within the size limit are served" "GET / HTTP/1.1\r\nHost: t\r\n${hundred}Connection: close\r\n\r\n" "^HTTP/1.1 200 OK"
 out=$(get "/cpu?us=x")
 expect_match "a 400 says why" "$out" "us is not a number"
-out=$(raw "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhelloGET /cpu?us=4 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-expect_match "a request body is skipped, the next request is answered" "$out" "^burnt 4 us"
+answers "a request body is skipped, the next request is answered" "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhelloGET /cpu?us=4 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" "^burnt 4 us"
 
 # Slow clients: nothing at all, or a head that never ends -> 408 and close.
-out=$(raw "")
-expect_match "a silent client gets 408 after --header-timeout" "$out" "^HTTP/1.1 408 "
+answers "a silent client gets 408 after --header-timeout" "" "^HTTP/1.1 408 "
 out=$(timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0
 	printf "GET / HTTP/1.1\r\nHost: t\r\n" >&3; sleep 0.2; printf "X-A: 1\r\n" >&3; sleep 0.2; printf "X-B: 2\r\n" >&3
 	cat <&3' "$PORT")

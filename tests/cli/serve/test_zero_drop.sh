@@ -75,12 +75,7 @@ run() {
 	ip netns exec "$NS" $HERD serve "${IO_ARGS[@]}" --listen "127.0.0.1:$PORT" 2>"$err" &
 	local spid=$!
 	track_pid "$spid"
-	for i in $(seq 100); do
-		grep -q "listening on" "$err" && break
-		kill -0 "$spid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if ! grep -q "listening on" "$err"; then
+	if ! wait_line "$err" "listening on" "$spid" 5; then
 		not_ok "$label: server starts" "$(cat "$err")"
 		return 1
 	fi

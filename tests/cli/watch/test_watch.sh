@@ -15,12 +15,7 @@ done
 expect_match "no selector: says what is missing" "$($HERD watch 2>&1)" "--port P or --pid PID"
 expect_match "bad port: names the value" "$($HERD watch --port 70000 2>&1)" "'70000'"
 
-reason=$(watch_skip_reason)
-if [ -n "$reason" ]; then
-	ok "# SKIP herd watch cannot run here: $reason"
-	done_testing
-	exit 0
-fi
+watch_require
 
 # Nothing listens on a free port.
 p=$(free_port)

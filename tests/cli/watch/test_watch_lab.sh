@@ -6,12 +6,7 @@
 . tests/lib.sh
 . tests/cli/watch_common.sh
 
-reason=$(watch_skip_reason)
-if [ -n "$reason" ]; then
-	ok "# SKIP herd watch cannot run here: $reason"
-	done_testing
-	exit 0
-fi
+watch_require
 
 port=$(free_port)
 out=$(timeout 120 $HERD_FAST lab --models reuseport,blocking --peer nginx --scenarios stall --repeat 1 --workers 2 \

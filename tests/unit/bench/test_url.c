@@ -118,31 +118,35 @@ static void test_schedule(void **state)
 	assert_int_equal(bench_due_offset_ns(&sh, 6), 1500000000ULL);
 }
 
+/* Feeds the n bytes of resp to p, which captures Location into loc[len]:
+ * first resp[0, cut) (incomplete), then the rest, which completes it. */
+static void feed_capturing(struct httpresp *p, char *loc, size_t len, const char *resp, size_t cut, size_t n)
+{
+	httpresp_init(p, false);
+	httpresp_capture_location(p, loc, len);
+	size_t used;
+	if (cut > 0)
+		assert_int_equal(httpresp_feed(p, resp, cut, &used), HTTPRESP_MORE);
+	assert_int_equal(httpresp_feed(p, resp + cut, n - cut, &used), HTTPRESP_DONE);
+}
+
 static void test_location_split(void **state)
 {
 	(void)state;
 	static const char resp[] = "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation:  /next?a=b  \r\n"
 				   "Content-Length: 0\r\n\r\n";
 	size_t n = sizeof resp - 1;
+	struct httpresp p;
 	for (size_t cut = 1; cut < n; cut++) {
-		struct httpresp p;
 		char loc[64];
-		httpresp_init(&p, false);
-		httpresp_capture_location(&p, loc, sizeof loc);
-		size_t used;
-		assert_int_equal(httpresp_feed(&p, resp, cut, &used), HTTPRESP_MORE);
-		assert_int_equal(httpresp_feed(&p, resp + cut, n - cut, &used), HTTPRESP_DONE);
+		feed_capturing(&p, loc, sizeof loc, resp, cut, n);
 		assert_int_equal(p.status, 302);
 		/* Trailing blanks are kept; the engine trims them. */
 		assert_true(p.location_len >= 9 && memcmp(loc, "/next?a=b", 9) == 0);
 		assert_false(p.location_long);
 	}
-	struct httpresp p;
 	char small[4];
-	httpresp_init(&p, false);
-	httpresp_capture_location(&p, small, sizeof small);
-	size_t used;
-	assert_int_equal(httpresp_feed(&p, resp, n, &used), HTTPRESP_DONE);
+	feed_capturing(&p, small, sizeof small, resp, 0, n);
 	assert_true(p.location_long);
 }
 

@@ -206,6 +206,17 @@ static enum lab_answer judge(enum lab_question q, double a, double b, double c)
 	return j.answer;
 }
 
+/* Sets the answers to the four questions and combines them. */
+static void combine(struct lab_verdict *vd, enum lab_answer load, enum lab_answer idle, enum lab_answer cv,
+		    enum lab_answer stall)
+{
+	vd->q[LAB_Q_LOAD].answer = load;
+	vd->q[LAB_Q_IDLE].answer = idle;
+	vd->q[LAB_Q_CV].answer = cv;
+	vd->q[LAB_Q_STALL].answer = stall;
+	lab_verdict_combine(vd);
+}
+
 static void test_verdict(void **state)
 {
 	(void)state;
@@ -234,23 +245,15 @@ static void test_verdict(void **state)
 	/* Combining: the article's epoll (balanced under load, one worker
 	 * takes the idle connections) and the rest. */
 	struct lab_verdict vd = {0};
-	vd.q[LAB_Q_LOAD].answer = LAB_YES;
-	vd.q[LAB_Q_IDLE].answer = LAB_NO;
-	vd.q[LAB_Q_CV].answer = LAB_YES;
-	vd.q[LAB_Q_STALL].answer = LAB_YES;
-	lab_verdict_combine(&vd);
+	combine(&vd, LAB_YES, LAB_NO, LAB_YES, LAB_YES);
 	assert_int_equal(vd.balances, LAB_YES);
 	assert_true(vd.under_load_only);
 	assert_int_equal(vd.flat_tail, LAB_YES);
-	vd.q[LAB_Q_IDLE].answer = LAB_UNSURE;
-	vd.q[LAB_Q_STALL].answer = LAB_UNSURE;
-	lab_verdict_combine(&vd);
+	combine(&vd, LAB_YES, LAB_UNSURE, LAB_YES, LAB_UNSURE);
 	assert_int_equal(vd.balances, LAB_UNSURE);
 	assert_false(vd.under_load_only);
 	assert_int_equal(vd.flat_tail, LAB_UNSURE);
-	vd.q[LAB_Q_CV].answer = LAB_NO; /* a firm NO outweighs an unsure one */
-	vd.q[LAB_Q_LOAD].answer = LAB_NO;
-	lab_verdict_combine(&vd);
+	combine(&vd, LAB_NO, LAB_UNSURE, LAB_NO, LAB_UNSURE); /* a firm NO outweighs an unsure one */
 	assert_int_equal(vd.flat_tail, LAB_NO);
 	assert_int_equal(vd.balances, LAB_NO);
 	vd.one_worker = true;

@@ -1,10 +1,11 @@
-/* test_util.c - strict number and duration parsing. */
+/* test_util.c - strict number and duration parsing, sleeping, growing arrays. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/time.h>
 
 #include <cmocka.h>
@@ -77,9 +78,40 @@ static void test_sleep_ms(void **state)
 	util_sleep_ms(0);
 }
 
+static void test_grow(void **state)
+{
+	(void)state;
+	/* Each step asks for room for n; the capacity doubles from 16 and the
+	 * elements written so far are kept. */
+	static const struct {
+		size_t n, cap;
+	} steps[] = {{1, 16}, {16, 16}, {17, 32}, {100, 128}, {128, 128}};
+	size_t cap = 0, filled = 0;
+	int *a = NULL;
+	for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+		size_t before = cap;
+		int *b = util_grow(a, &cap, steps[k].n, sizeof *b);
+		assert_non_null(b);
+		assert_int_equal(cap, steps[k].cap);
+		if (steps[k].n <= before)
+			assert_ptr_equal(b, a); /* room already: the same array */
+		for (size_t i = 0; i < filled; i++)
+			assert_int_equal(b[i], (int)i);
+		for (; filled < steps[k].n; filled++)
+			b[filled] = (int)filled;
+		a = b;
+	}
+	/* A size that overflows: NULL, the array and its capacity untouched. */
+	assert_null(util_grow(a, &cap, SIZE_MAX / 4 + 1, sizeof *a));
+	assert_int_equal(cap, 128);
+	assert_int_equal(a[127], 127);
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_parse_u64), cmocka_unit_test(test_parse_double),
-					   cmocka_unit_test(test_sleep_ms), cmocka_unit_test(test_parse_duration)};
+					   cmocka_unit_test(test_sleep_ms), cmocka_unit_test(test_parse_duration),
+					   cmocka_unit_test(test_grow)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,18 @@ static unsigned responses(const struct conn *c)
 	return k;
 }
 
+/* The loop received s, which completes a request: the answer (containing
+ * says, when not NULL) is written whole. What the connection wants next. */
+static enum conn_want answered(struct conn *c, const char *s, const char *says)
+{
+	feed(c, s);
+	assert_int_equal(conn_next(c), CONN_SEND);
+	if (says)
+		assert_non_null(strstr(c->out.p, says));
+	conn_sent(c, c->out.len - c->out_off);
+	return conn_next(c);
+}
+
 static uint64_t inflight(void)
 {
 	return atomic_load(&stats->slot[0].inflight);
@@ -109,11 +121,8 @@ static void test_connection_close(void **state)
 {
 	(void)state;
 	struct conn *c = conn_open(101);
-	feed(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-	assert_int_equal(conn_next(c), CONN_SEND);
-	assert_non_null(strstr(c->out.p, "Connection: close"));
-	conn_sent(c, c->out.len);
-	assert_int_equal(conn_next(c), CONN_CLOSED);
+	assert_int_equal(answered(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "Connection: close"),
+			 CONN_CLOSED);
 	assert_int_equal(closed, 1);
 }
 
@@ -123,10 +132,7 @@ static void test_late_crlf_stays_idle(void **state)
 {
 	(void)state;
 	struct conn *c = conn_open(102);
-	feed(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-	assert_int_equal(conn_next(c), CONN_SEND);
-	conn_sent(c, c->out.len);
-	assert_int_equal(conn_next(c), CONN_RECV);
+	assert_int_equal(answered(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", NULL), CONN_RECV);
 	feed(c, "\r\n");
 	assert_int_equal(inflight(), 0);
 	assert_int_equal(conn_next(c), CONN_RECV);
@@ -154,11 +160,7 @@ static void test_bad_request_lingers(void **state)
 {
 	(void)state;
 	struct conn *c = conn_open(104);
-	feed(c, "GET / HTTP/1.1\r\nHost a\r\n\r\nmore bytes");
-	assert_int_equal(conn_next(c), CONN_SEND);
-	assert_non_null(strstr(c->out.p, "HTTP/1.1 400 "));
-	conn_sent(c, c->out.len);
-	assert_int_equal(conn_next(c), CONN_LINGER);
+	assert_int_equal(answered(c, "GET / HTTP/1.1\r\nHost a\r\n\r\nmore bytes", "HTTP/1.1 400 "), CONN_LINGER);
 	feed(c, "still sending");
 	assert_int_equal(conn_next(c), CONN_DRAIN);
 	assert_int_equal(inflight(), 0);
@@ -172,19 +174,12 @@ static void test_stop(void **state)
 {
 	(void)state;
 	struct conn *idle = conn_open(105), *busy = conn_open(106);
-	feed(idle, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-	assert_int_equal(conn_next(idle), CONN_SEND);
-	conn_sent(idle, idle->out.len);
-	assert_int_equal(conn_next(idle), CONN_RECV);
+	assert_int_equal(answered(idle, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", NULL), CONN_RECV);
 	feed(busy, "GET / HTTP/1.1\r\nHost: a\r\n");
 	assert_int_equal(conn_next(busy), CONN_RECV);
 	conn_begin_stop();
 	assert_int_equal(closed, 1); /* the idle one */
-	feed(busy, "\r\n");
-	assert_int_equal(conn_next(busy), CONN_SEND);
-	assert_non_null(strstr(busy->out.p, "Connection: close"));
-	conn_sent(busy, busy->out.len);
-	assert_int_equal(conn_next(busy), CONN_CLOSED);
+	assert_int_equal(answered(busy, "\r\n", "Connection: close"), CONN_CLOSED);
 	assert_int_equal(conn_count(), 0);
 }
 
