@@ -109,7 +109,7 @@ static long pick_slot(__u32 i, void *data)
 static __always_inline int steer(struct sk_reuseport_md *ctx)
 {
 	__u32 n = *(volatile __u32 *)&steer_span;
-	struct pick p = { .best_load = STEER_DEAD };
+	struct pick p = {.best_load = STEER_DEAD};
 	struct steer_slot *s;
 	__u32 key;
 

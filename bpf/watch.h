@@ -47,13 +47,13 @@ struct watch_tid {
 /* One listening socket (key: its struct sock address). Its queue is written
  * from softirq on any CPU and its accepts by any thread: atomic adds. */
 struct watch_listener {
-	__u64 ino;	  /* socket inode, to match sock_diag and /proc/PID/fd */
-	__u64 queued;	  /* connections put in its accept queue */
-	__u64 accepted;	  /* connections accept() took from it */
-	__u32 epoch;	  /* epoch of qmax */
-	__u32 qmax;	  /* longest queue seen at an enqueue in epoch `epoch` */
+	__u64 ino;	   /* socket inode, to match sock_diag and /proc/PID/fd */
+	__u64 queued;	   /* connections put in its accept queue */
+	__u64 accepted;	   /* connections accept() took from it */
+	__u32 epoch;	   /* epoch of qmax */
+	__u32 qmax;	   /* longest queue seen at an enqueue in epoch `epoch` */
 	__u32 max_backlog; /* listen() backlog as the kernel applies it */
-	__u32 last_tgid;  /* the process that accepted from it last */
+	__u32 last_tgid;   /* the process that accepted from it last */
 	__u16 port;
 	__u16 family;
 	__u32 pad;

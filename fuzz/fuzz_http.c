@@ -60,12 +60,12 @@ static int valid_result(int r, size_t size)
 static void same_request(const struct http_request *a, const struct http_request *b)
 {
 	if (a->method != b->method || a->target.p != b->target.p || a->target.len != b->target.len ||
-	    a->query.len != b->query.len || a->minor_version != b->minor_version ||
-	    a->keep_alive != b->keep_alive || a->content_length != b->content_length ||
-	    a->num_headers != b->num_headers)
+	    a->query.len != b->query.len || a->minor_version != b->minor_version || a->keep_alive != b->keep_alive ||
+	    a->content_length != b->content_length || a->num_headers != b->num_headers)
 		abort();
 	for (size_t i = 0; i < a->num_headers; i++)
-		if (a->headers[i].value.p != b->headers[i].value.p || a->headers[i].value.len != b->headers[i].value.len)
+		if (a->headers[i].value.p != b->headers[i].value.p ||
+		    a->headers[i].value.len != b->headers[i].value.len)
 			abort();
 }
 
@@ -85,7 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* A few split points, some fixed, some taken from the input itself. */
-	size_t points[5] = {1, size / 2, size - 1, size ? data[0] * 67u % size : 0, size ? data[size - 1] * 131u % size : 0};
+	size_t points[5] = {1, size / 2, size - 1, size ? data[0] * 67u % size : 0,
+			    size ? data[size - 1] * 131u % size : 0};
 	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
 		size_t k = points[i];
 		if (k >= size)

@@ -31,55 +31,54 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: herd lab [OPTIONS]\n"
-		"\n"
-		"Runs the seed article's experiment on this kernel: for each accept model of\n"
-		"`herd serve`, starts the server on 127.0.0.1, drives it with the bench engine\n"
-		"and reads every worker's connections, requests and CPU time, then prints which\n"
-		"model balances the load and which keeps the latency tail flat. Every model x\n"
-		"scenario runs --repeat times, interleaved; figures are medians with their range,\n"
-		"and a verdict is YES/NO only when every repetition agrees (else UNSURE). A run\n"
-		"that lost a request or could not reconcile it with the server's counters is\n"
-		"INVALID, left out of the figures, and makes the exit status 1.\n"
-		"\n"
-		"Scenarios (all by default):\n"
-		"  seed   new connection per request, /cpu?us=1000, concurrency 200\n"
-		"  idle   one connection at a time, 100/s: where one-worker-takes-all shows\n"
-		"  stall  4 connections per worker, 1 request in 100 blocks its worker 50 ms\n"
-		"         without CPU; the others' p99 against the same load without stalls\n"
-		"  sweep  open-loop rate steps 25%%..90%% of the median seed capacity: p99 vs load\n"
-		"\n"
-		"Options:\n"
-		"  --models A,B,...     accept models to run (default: all of `herd serve`)\n"
-		"  --scenarios A,B,...  scenarios to run (default seed,idle,stall,sweep)\n"
-		"  --repeat N           repetitions of every model x scenario (default 3)\n"
-		"  --workers N          worker processes per server (default 4)\n"
-		"  --requests N         requests per seed run, and stall run unless given below\n"
-		"                       (default 1500)\n"
-		"  --stall-requests N   requests per stall run and its calm twin (default 1000)\n"
-		"  --idle-requests N    requests in idle, one at a time, 100 per second (default 60)\n"
-		"  --concurrency N      connections in flight in seed and sweep (default 200)\n"
-		"  --stall-concurrency N  connections in flight in stall (default 4 x workers)\n"
-		"  --cpu-us N           CPU burnt per request, microseconds (default 1000)\n"
-		"  --stall-ms N         how long a stall request blocks its worker (default 50)\n"
-		"  --stall-every N      1 request in N stalls (default 100)\n"
-		"  --step DURATION      length of each sweep step (default 0.4s)\n"
-		"  --timeout DURATION   per request; a request slower than this fails (default 10s)\n"
-		"  --port N             port on 127.0.0.1 for the servers (default 8181)\n"
-		"  --peer nginx         also run nginx with a shared queue and with reuseport\n"
-		"                       (Lua handler burning the same CPU) as extra models;\n"
-		"                       needs nginx + libnginx-mod-http-lua: scripts/setup.sh peer\n"
-		"  --nginx PATH         the nginx binary for --peer (default /usr/sbin/nginx)\n"
-		"  --json FILE          write every number as JSON\n"
-		"  --html FILE          write a self-contained HTML report (inline SVG)\n"
-		"  -h, --help           this help\n"
-		"\n"
-		"The defaults finish in about three minutes on a 2-core machine with every model.\n"
-		"The article used 100k requests: `herd lab --scenarios seed --requests 100000\n"
-		"--repeat 1` reproduces that size (about a minute per model on 2 cores); on a\n"
-		"bigger machine also raise --workers to the number of CPUs.\n"
-		"Exit status: 0 done, 1 failure, INVALID run or interrupted, 2 usage error.\n");
+	fprintf(out, "usage: herd lab [OPTIONS]\n"
+		     "\n"
+		     "Runs the seed article's experiment on this kernel: for each accept model of\n"
+		     "`herd serve`, starts the server on 127.0.0.1, drives it with the bench engine\n"
+		     "and reads every worker's connections, requests and CPU time, then prints which\n"
+		     "model balances the load and which keeps the latency tail flat. Every model x\n"
+		     "scenario runs --repeat times, interleaved; figures are medians with their range,\n"
+		     "and a verdict is YES/NO only when every repetition agrees (else UNSURE). A run\n"
+		     "that lost a request or could not reconcile it with the server's counters is\n"
+		     "INVALID, left out of the figures, and makes the exit status 1.\n"
+		     "\n"
+		     "Scenarios (all by default):\n"
+		     "  seed   new connection per request, /cpu?us=1000, concurrency 200\n"
+		     "  idle   one connection at a time, 100/s: where one-worker-takes-all shows\n"
+		     "  stall  4 connections per worker, 1 request in 100 blocks its worker 50 ms\n"
+		     "         without CPU; the others' p99 against the same load without stalls\n"
+		     "  sweep  open-loop rate steps 25%%..90%% of the median seed capacity: p99 vs load\n"
+		     "\n"
+		     "Options:\n"
+		     "  --models A,B,...     accept models to run (default: all of `herd serve`)\n"
+		     "  --scenarios A,B,...  scenarios to run (default seed,idle,stall,sweep)\n"
+		     "  --repeat N           repetitions of every model x scenario (default 3)\n"
+		     "  --workers N          worker processes per server (default 4)\n"
+		     "  --requests N         requests per seed run, and stall run unless given below\n"
+		     "                       (default 1500)\n"
+		     "  --stall-requests N   requests per stall run and its calm twin (default 1000)\n"
+		     "  --idle-requests N    requests in idle, one at a time, 100 per second (default 60)\n"
+		     "  --concurrency N      connections in flight in seed and sweep (default 200)\n"
+		     "  --stall-concurrency N  connections in flight in stall (default 4 x workers)\n"
+		     "  --cpu-us N           CPU burnt per request, microseconds (default 1000)\n"
+		     "  --stall-ms N         how long a stall request blocks its worker (default 50)\n"
+		     "  --stall-every N      1 request in N stalls (default 100)\n"
+		     "  --step DURATION      length of each sweep step (default 0.4s)\n"
+		     "  --timeout DURATION   per request; a request slower than this fails (default 10s)\n"
+		     "  --port N             port on 127.0.0.1 for the servers (default 8181)\n"
+		     "  --peer nginx         also run nginx with a shared queue and with reuseport\n"
+		     "                       (Lua handler burning the same CPU) as extra models;\n"
+		     "                       needs nginx + libnginx-mod-http-lua: scripts/setup.sh peer\n"
+		     "  --nginx PATH         the nginx binary for --peer (default /usr/sbin/nginx)\n"
+		     "  --json FILE          write every number as JSON\n"
+		     "  --html FILE          write a self-contained HTML report (inline SVG)\n"
+		     "  -h, --help           this help\n"
+		     "\n"
+		     "The defaults finish in about three minutes on a 2-core machine with every model.\n"
+		     "The article used 100k requests: `herd lab --scenarios seed --requests 100000\n"
+		     "--repeat 1` reproduces that size (about a minute per model on 2 cores); on a\n"
+		     "bigger machine also raise --workers to the number of CPUs.\n"
+		     "Exit status: 0 done, 1 failure, INVALID run or interrupted, 2 usage error.\n");
 }
 
 struct progress_state {
@@ -195,7 +194,6 @@ struct lab_opts {
 	size_t nmodels;
 };
 
-
 enum {
 	OPT_MODELS = 256,
 	OPT_SCENARIOS,
@@ -268,8 +266,12 @@ static const struct {
 static void set_unsigned(struct lab_config *cfg, int opt, uint64_t v)
 {
 	switch (opt) {
-	case OPT_REPEAT: cfg->repeat = (unsigned)v; break;
-	case OPT_WORKERS: cfg->workers = (unsigned)v; break;
+	case OPT_REPEAT:
+		cfg->repeat = (unsigned)v;
+		break;
+	case OPT_WORKERS:
+		cfg->workers = (unsigned)v;
+		break;
 	case OPT_REQUESTS:
 		cfg->requests = v;
 		/* Stall follows --requests unless it has a count of its own. */
@@ -280,14 +282,29 @@ static void set_unsigned(struct lab_config *cfg, int opt, uint64_t v)
 		cfg->stall_requests = v;
 		stall_requests_set = true;
 		break;
-	case OPT_IDLE: cfg->idle_requests = v; break;
-	case OPT_CONC: cfg->concurrency = (unsigned)v; break;
-	case OPT_STALL_CONC: cfg->stall_concurrency = (unsigned)v; break;
-	case OPT_CPU: cfg->cpu_us = (unsigned)v; break;
-	case OPT_STALL_MS: cfg->stall_ms = (unsigned)v; break;
-	case OPT_STALL_EVERY: cfg->stall_every = (unsigned)v; break;
-	case OPT_PORT: cfg->port = (unsigned)v; break;
-	default: break;
+	case OPT_IDLE:
+		cfg->idle_requests = v;
+		break;
+	case OPT_CONC:
+		cfg->concurrency = (unsigned)v;
+		break;
+	case OPT_STALL_CONC:
+		cfg->stall_concurrency = (unsigned)v;
+		break;
+	case OPT_CPU:
+		cfg->cpu_us = (unsigned)v;
+		break;
+	case OPT_STALL_MS:
+		cfg->stall_ms = (unsigned)v;
+		break;
+	case OPT_STALL_EVERY:
+		cfg->stall_every = (unsigned)v;
+		break;
+	case OPT_PORT:
+		cfg->port = (unsigned)v;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -300,8 +317,8 @@ static int parse_unsigned(int opt, const char *arg, struct lab_config *cfg)
 			continue;
 		uint64_t v;
 		if (util_parse_u64(arg, unsigned_opts[i].min, unsigned_opts[i].max, &v) < 0) {
-			return cmd_usage_error(PROG, "%s: '%s' is not a number from %llu to %llu", unsigned_opts[i].name,
-					       arg, (unsigned long long)unsigned_opts[i].min,
+			return cmd_usage_error(PROG, "%s: '%s' is not a number from %llu to %llu",
+					       unsigned_opts[i].name, arg, (unsigned long long)unsigned_opts[i].min,
 					       (unsigned long long)unsigned_opts[i].max);
 		}
 		set_unsigned(cfg, opt, v);
@@ -345,19 +362,32 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 	if (r != -1)
 		return r;
 	switch (c) {
-	case OPT_MODELS: o->models_arg = arg; return 0;
-	case OPT_SCENARIOS: return parse_scenarios(arg, &o->cfg);
-	case OPT_STEP: return parse_duration("--step", arg, 0.05, 3600, &o->cfg.step_s);
-	case OPT_TIMEOUT: return parse_duration("--timeout", arg, 0.001, 3600, &o->cfg.timeout_s);
+	case OPT_MODELS:
+		o->models_arg = arg;
+		return 0;
+	case OPT_SCENARIOS:
+		return parse_scenarios(arg, &o->cfg);
+	case OPT_STEP:
+		return parse_duration("--step", arg, 0.05, 3600, &o->cfg.step_s);
+	case OPT_TIMEOUT:
+		return parse_duration("--timeout", arg, 0.001, 3600, &o->cfg.timeout_s);
 	case OPT_PEER:
 		if (strcmp(arg, "nginx") != 0)
 			return cmd_usage_error(PROG, "--peer: unknown peer '%s' (only nginx)", arg);
 		o->peer = true;
 		return 0;
-	case OPT_NGINX: o->cfg.nginx = arg; return 0;
-	case OPT_JSON: o->json_path = arg; return 0;
-	case OPT_HTML: o->html_path = arg; return 0;
-	case 'h': o->help = true; return 0;
+	case OPT_NGINX:
+		o->cfg.nginx = arg;
+		return 0;
+	case OPT_JSON:
+		o->json_path = arg;
+		return 0;
+	case OPT_HTML:
+		o->html_path = arg;
+		return 0;
+	case 'h':
+		o->help = true;
+		return 0;
 	}
 	return cmd_usage_error(PROG, "unknown option");
 }
@@ -397,8 +427,8 @@ static int choose_models(struct lab_opts *o)
 			char names[512] = "";
 			for (size_t k = 0, off = 0; accept_models[k] && off < sizeof names; k++)
 				off += (size_t)snprintf(names + off, sizeof names - off, " %s", accept_models[k]->name);
-			return cmd_usage_error(PROG, "unknown model '%s' (models:%s; peers: %s %s)", o->models[i], names,
-					       LAB_PEER_SHARED, LAB_PEER_REUSEPORT);
+			return cmd_usage_error(PROG, "unknown model '%s' (models:%s; peers: %s %s)", o->models[i],
+					       names, LAB_PEER_SHARED, LAB_PEER_REUSEPORT);
 		}
 	} else {
 		for (size_t k = 0; accept_models[k]; k++)
@@ -412,8 +442,9 @@ static int choose_models(struct lab_opts *o)
 		return EXIT_FAIL;
 	for (size_t i = 0; i < o->nmodels; i++)
 		if (lab_is_peer(o->models[i]) && !lab_peer_installed(&o->cfg)) {
-			fprintf(stderr, "herd lab: the nginx peers need nginx and libnginx-mod-http-lua (not installed): "
-					"run scripts/setup.sh peer; they are reported as unavailable\n");
+			fprintf(stderr,
+				"herd lab: the nginx peers need nginx and libnginx-mod-http-lua (not installed): "
+				"run scripts/setup.sh peer; they are reported as unavailable\n");
 			break;
 		}
 	o->cfg.models = o->models;
@@ -473,7 +504,9 @@ static int print_reports(struct lab_report *rep, int err, FILE *json, FILE *html
 	int e3 = html ? report_html(html, rep) : 0;
 	if (e1 < 0 || e2 < 0 || e3 < 0) {
 		fprintf(stderr, "herd lab: writing the report failed: %s\n",
-			strerror(-(e1 < 0 ? e1 : e2 < 0 ? e2 : e3)));
+			strerror(-(e1 < 0   ? e1
+				   : e2 < 0 ? e2
+					    : e3)));
 		return 1;
 	}
 	size_t avail = 0;
@@ -484,8 +517,9 @@ static int print_reports(struct lab_report *rep, int err, FILE *json, FILE *html
 		return 1;
 	}
 	if (rep->invalid) {
-		fprintf(stderr, "herd lab: INVALID: %u bench run(s) lost or could not reconcile requests (see the "
-				"report)\n",
+		fprintf(stderr,
+			"herd lab: INVALID: %u bench run(s) lost or could not reconcile requests (see the "
+			"report)\n",
 			rep->invalid);
 		return 1;
 	}

@@ -48,8 +48,8 @@ static void usage(FILE *out)
 		"                         port 0 takes a free port and prints it\n"
 		"  --workers N            worker processes (default: number of CPUs)\n"
 		"  --max-workers N        SIGTTIN stops adding here (default: max(64, 4 x workers))\n"
-		"  --accept MODEL         accept model (default " DEFAULT_MODEL ", with --io uring "
-		DEFAULT_URING_MODEL ": a shared\n"
+		"  --accept MODEL         accept model (default " DEFAULT_MODEL ", with --io uring " DEFAULT_URING_MODEL
+		": a shared\n"
 		"                         queue like epoll/blocking, so a clogged worker holds no queued\n"
 		"                         connections, yet balanced: idle workers take turns)\n"
 		"  --backlog N            listen backlog (default 511, as nginx)\n"
@@ -69,13 +69,12 @@ static void usage(FILE *out)
 		"Models:\n");
 	for (size_t i = 0; accept_models[i]; i++)
 		fprintf(out, "  %-10s %s\n", accept_models[i]->name, accept_models[i]->summary);
-	fprintf(out,
-		"\nRoutes: /  /cpu?us=N  /sleep?ms=N  /stats (JSON)  /stats.txt  /metrics (Prometheus)\n"
-		"Signals to the master: TERM/INT stop (in-flight requests finish), TTIN adds a\n"
-		"worker, TTOU removes one, HUP starts new workers and retires the old ones,\n"
-		"USR1 reopens the access log, USR2 starts the binary on disk as a new master on\n"
-		"the same socket (binary upgrade). Under systemd: socket activation, sd_notify.\n"
-		"See docs/serve.md.\n");
+	fprintf(out, "\nRoutes: /  /cpu?us=N  /sleep?ms=N  /stats (JSON)  /stats.txt  /metrics (Prometheus)\n"
+		     "Signals to the master: TERM/INT stop (in-flight requests finish), TTIN adds a\n"
+		     "worker, TTOU removes one, HUP starts new workers and retires the old ones,\n"
+		     "USR1 reopens the access log, USR2 starts the binary on disk as a new master on\n"
+		     "the same socket (binary upgrade). Under systemd: socket activation, sd_notify.\n"
+		     "See docs/serve.md.\n");
 }
 
 static void log_line(void *arg, const char *line)
@@ -100,8 +99,19 @@ static int parse_dur(const char *flag, const char *s, double min, double max, co
 }
 
 enum {
-	O_LISTEN = 256, O_WORKERS, O_MAXW, O_ACCEPT, O_BACKLOG, O_WORK, O_HTO, O_LIST,
-	O_MAXWORK, O_WTO, O_PIDFILE, O_ALOG, O_IO,
+	O_LISTEN = 256,
+	O_WORKERS,
+	O_MAXW,
+	O_ACCEPT,
+	O_BACKLOG,
+	O_WORK,
+	O_HTO,
+	O_LIST,
+	O_MAXWORK,
+	O_WTO,
+	O_PIDFILE,
+	O_ALOG,
+	O_IO,
 };
 
 /* One option; -1 when the run goes on, else the exit status. */
@@ -115,10 +125,12 @@ static int parse_one(int c, struct serve_opts *o)
 	case O_WORKERS:
 		o->workers_given = true;
 		return util_parse_u64(optarg, 1, 4096, &o->workers)
-			       ? bad_value("--workers", optarg, "a number from 1 to 4096") : -1;
+			       ? bad_value("--workers", optarg, "a number from 1 to 4096")
+			       : -1;
 	case O_MAXW:
 		return util_parse_u64(optarg, 1, 4096, &o->max_workers)
-			       ? bad_value("--max-workers", optarg, "a number from 1 to 4096") : -1;
+			       ? bad_value("--max-workers", optarg, "a number from 1 to 4096")
+			       : -1;
 	case O_ACCEPT:
 		o->model = accept_find(optarg);
 		o->accept_given = true;
@@ -128,19 +140,26 @@ static int parse_one(int c, struct serve_opts *o)
 		return o->io_uring || strcmp(optarg, "epoll") == 0 ? -1 : bad_value("--io", optarg, "epoll or uring");
 	case O_BACKLOG:
 		return util_parse_u64(optarg, 1, 65535, &o->backlog)
-			       ? bad_value("--backlog", optarg, "a number from 1 to 65535") : -1;
+			       ? bad_value("--backlog", optarg, "a number from 1 to 65535")
+			       : -1;
 	case O_WORK:
 		return util_parse_u64(optarg, 0, 10000000, &o->work_us)
-			       ? bad_value("--work-us", optarg, "microseconds, 0 to 10000000") : -1;
+			       ? bad_value("--work-us", optarg, "microseconds, 0 to 10000000")
+			       : -1;
 	case O_HTO:
-		return parse_dur("--header-timeout", optarg, 0.001, 86400, "a duration from 1ms to 24h, e.g. 500ms or 10s",
-				 &o->header_timeout) ? EXIT_USAGE : -1;
+		return parse_dur("--header-timeout", optarg, 0.001, 86400,
+				 "a duration from 1ms to 24h, e.g. 500ms or 10s", &o->header_timeout)
+			       ? EXIT_USAGE
+			       : -1;
 	case O_MAXWORK:
-		return parse_dur("--max-work", optarg, 0.001, 3600, "a duration from 1ms to 1h, e.g. 10s",
-				 &o->max_work) ? EXIT_USAGE : -1;
+		return parse_dur("--max-work", optarg, 0.001, 3600, "a duration from 1ms to 1h, e.g. 10s", &o->max_work)
+			       ? EXIT_USAGE
+			       : -1;
 	case O_WTO:
 		return parse_dur("--worker-timeout", optarg, 0.01, 86400, "a duration from 10ms to 24h, e.g. 30s",
-				 &o->worker_timeout) ? EXIT_USAGE : -1;
+				 &o->worker_timeout)
+			       ? EXIT_USAGE
+			       : -1;
 	case O_PIDFILE:
 		o->pid_file = optarg;
 		return *optarg ? -1 : bad_value("--pid-file", optarg, "a file name");
@@ -231,9 +250,11 @@ static int validate(struct serve_opts *o, struct serve_cfg *cfg)
 	}
 	if (nfds == 1) {
 		if (o->model->flags & ACCEPT_PER_SLOT) {
-			return cmd_usage_error(PROG, "accept model '%s' opens a listener per worker and cannot use "
-						     "the one socket systemd passed; use a shared-socket model (e.g. fifo, epoll)",
-					       o->model->name);
+			return cmd_usage_error(
+				PROG,
+				"accept model '%s' opens a listener per worker and cannot use "
+				"the one socket systemd passed; use a shared-socket model (e.g. fifo, epoll)",
+				o->model->name);
 		}
 		if (o->listen_given && !getenv("HERD_UPGRADE_FD")) /* a binary upgrade keeps its options */
 			cmd_note(PROG, "using the socket systemd passed; ignoring --listen %s", o->listen);
@@ -275,9 +296,9 @@ static int check_uring(const struct serve_opts *o)
 		return -1;
 	if (o->io_uring)
 		return cmd_fail(PROG, "--io uring needs io_uring: %s; try --io epoll%s%s", reason,
-				m->flags & ACCEPT_URING ? " --accept " : "", m->flags & ACCEPT_URING ? m->epoll_twin : "");
-	return cmd_fail(PROG, "accept model '%s' needs io_uring: %s; try --accept %s", m->name, reason,
-			m->epoll_twin);
+				m->flags & ACCEPT_URING ? " --accept " : "",
+				m->flags & ACCEPT_URING ? m->epoll_twin : "");
+	return cmd_fail(PROG, "accept model '%s' needs io_uring: %s; try --accept %s", m->name, reason, m->epoll_twin);
 }
 
 static int run(const struct serve_cfg *cfg)

@@ -122,8 +122,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			    o->duration > MAX_DURATION_S)
 				return bad("--duration (> 0, at most 1 year)", optarg);
 			break;
-		case 'j': o->json = optarg; break;
-		case 'b': o->cfg.btf = optarg; break;
+		case 'j':
+			o->json = optarg;
+			break;
+		case 'b':
+			o->cfg.btf = optarg;
+			break;
 		case 'r':
 			if (strcmp(optarg, "auto") == 0)
 				o->cfg.probe = WATCH_PROBE_AUTO;
@@ -134,12 +138,24 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else
 				return bad("--probe (auto, fexit, sys_exit)", optarg);
 			break;
-		case 't': o->threads = o->cfg.threads = true; break;
-		case 'l': o->plain = true; break;
-		case 'v': o->verbose = o->cfg.verbose = true; break;
-		case 'h': usage(stdout); return -1;
-		case ':': fprintf(stderr, "%s: %s needs a value (try --help)\n", prog, argv[optind - 1]); return EXIT_USAGE;
-		default: fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog, argv[optind - 1]); return EXIT_USAGE;
+		case 't':
+			o->threads = o->cfg.threads = true;
+			break;
+		case 'l':
+			o->plain = true;
+			break;
+		case 'v':
+			o->verbose = o->cfg.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case ':':
+			fprintf(stderr, "%s: %s needs a value (try --help)\n", prog, argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog, argv[optind - 1]);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
@@ -170,12 +186,16 @@ static void explain_eperm(const struct opts *o)
 	bpf = ((eff >> 39) & 1) || ((eff >> 21) & 1);
 	perfmon = ((eff >> 38) & 1) || ((eff >> 21) & 1);
 	if (!bpf || !perfmon) {
-		fprintf(stderr, "%s: not allowed to load eBPF tracing programs: needs CAP_BPF and CAP_PERFMON "
-				"(or root); missing here:%s%s\n", prog, bpf ? "" : " CAP_BPF", perfmon ? "" : " CAP_PERFMON");
+		fprintf(stderr,
+			"%s: not allowed to load eBPF tracing programs: needs CAP_BPF and CAP_PERFMON "
+			"(or root); missing here:%s%s\n",
+			prog, bpf ? "" : " CAP_BPF", perfmon ? "" : " CAP_PERFMON");
 		return;
 	}
-	fprintf(stderr, "%s: the kernel refused the eBPF program although CAP_BPF and CAP_PERFMON are held: "
-			"a security module or sandbox forbids it%s\n", prog,
+	fprintf(stderr,
+		"%s: the kernel refused the eBPF program although CAP_BPF and CAP_PERFMON are held: "
+		"a security module or sandbox forbids it%s\n",
+		prog,
 		o->cfg.probe == WATCH_PROBE_FEXIT ? " (some refuse fexit trampolines: try --probe sys_exit)" : "");
 }
 
@@ -183,15 +203,19 @@ static int open_error(const struct opts *o, int err)
 {
 	switch (err) {
 	case -ENOPKG:
-		fprintf(stderr, "%s: no BTF: this herd was built where /sys/kernel/btf/vmlinux was missing, so "
-				"without its eBPF program; rebuild on a kernel with CONFIG_DEBUG_INFO_BTF=y\n", prog);
+		fprintf(stderr,
+			"%s: no BTF: this herd was built where /sys/kernel/btf/vmlinux was missing, so "
+			"without its eBPF program; rebuild on a kernel with CONFIG_DEBUG_INFO_BTF=y\n",
+			prog);
 		break;
 	case -ENOENT:
 		if (o->cfg.btf)
 			fprintf(stderr, "%s: no BTF: cannot read '%s'\n", prog, o->cfg.btf);
 		else
-			fprintf(stderr, "%s: no BTF: /sys/kernel/btf/vmlinux is missing (kernel built without "
-					"CONFIG_DEBUG_INFO_BTF); give one with --btf FILE\n", prog);
+			fprintf(stderr,
+				"%s: no BTF: /sys/kernel/btf/vmlinux is missing (kernel built without "
+				"CONFIG_DEBUG_INFO_BTF); give one with --btf FILE\n",
+				prog);
 		break;
 	case -EPERM:
 	case -EACCES:

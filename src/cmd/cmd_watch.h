@@ -13,9 +13,9 @@
 struct cmd_watch_head {
 	const uint16_t *ports;
 	size_t nports;
-	int pid;     /* 0: none */
+	int pid; /* 0: none */
 	bool sys_exit;
-	double t_s;  /* since the start */
+	double t_s; /* since the start */
 };
 
 /* Full-screen table for a terminal (clears the screen first when clear). */

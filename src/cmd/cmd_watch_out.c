@@ -133,9 +133,8 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 			"%s-worker t=%.2f pid=%d tid=%s comm=%s accepted=%" PRIu64 " timed=%" PRIu64
 			" share=%.4f rate=%.1f wait_p50_us=%.1f wait_p90_us=%.1f wait_p99_us=%.1f wait_max_us=%.1f"
 			" cpu_s=%.3f\n",
-			what, h->t_s, (int)r->pid, tid, r->comm[0] ? r->comm : "?", r->accepted, r->timed,
-			r->share, r->rate, us_of(r->p50_ns), us_of(r->p90_ns), us_of(r->p99_ns), us_of(r->max_ns),
-			r->cpu_s);
+			what, h->t_s, (int)r->pid, tid, r->comm[0] ? r->comm : "?", r->accepted, r->timed, r->share,
+			r->rate, us_of(r->p50_ns), us_of(r->p90_ns), us_of(r->p99_ns), us_of(r->max_ns), r->cpu_s);
 	}
 	for (size_t i = 0; i < iv->nsocks; i++) {
 		const struct watch_sock_row *s = &iv->socks[i];

@@ -23,8 +23,8 @@ enum {
 
 /* Results of http_parse_request other than a byte count. */
 enum {
-	HTTP_PARTIAL = -1,	/* the head is not complete yet: read more */
-	HTTP_BAD_REQUEST = -400, /* malformed request line or header */
+	HTTP_PARTIAL = -1,	       /* the head is not complete yet: read more */
+	HTTP_BAD_REQUEST = -400,       /* malformed request line or header */
 	HTTP_CONTENT_TOO_LARGE = -413, /* Content-Length above HTTP_MAX_BODY */
 	HTTP_URI_TOO_LONG = -414,
 	HTTP_HEADERS_TOO_LARGE = -431,
@@ -55,13 +55,13 @@ struct http_header {
 struct http_request {
 	enum http_method method;
 	struct http_str method_name;
-	struct http_str target; /* as sent: path plus optional "?query", or the absolute form */
-	struct http_str path;	/* target up to '?', without an absolute form's scheme and authority */
-	struct http_str query;	/* after '?', empty when none */
-	struct http_str host;	/* the Host header's value (empty for an HTTP/1.0 request without one) */
-	int minor_version;	/* HTTP/1.<minor_version>: 0 or 1 (a later 1.x is answered as 1.1) */
-	bool keep_alive;	/* version default, overridden by Connection: close / keep-alive */
-	bool expect_continue;	/* Expect: 100-continue (HTTP/1.1 only) */
+	struct http_str target;	 /* as sent: path plus optional "?query", or the absolute form */
+	struct http_str path;	 /* target up to '?', without an absolute form's scheme and authority */
+	struct http_str query;	 /* after '?', empty when none */
+	struct http_str host;	 /* the Host header's value (empty for an HTTP/1.0 request without one) */
+	int minor_version;	 /* HTTP/1.<minor_version>: 0 or 1 (a later 1.x is answered as 1.1) */
+	bool keep_alive;	 /* version default, overridden by Connection: close / keep-alive */
+	bool expect_continue;	 /* Expect: 100-continue (HTTP/1.1 only) */
 	uint64_t content_length; /* request body length that follows the head (0 when none) */
 	/* The first HTTP_MAX_HEADERS header lines; a head may hold more (it
 	 * is bounded by HTTP_MAX_HEAD bytes, not by lines, as nginx): those

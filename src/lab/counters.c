@@ -156,8 +156,8 @@ static uint64_t sub_or_new(uint64_t after, uint64_t before)
 	return after < before ? after : after - before;
 }
 
-size_t lab_stats_delta(const struct lab_worker *before, size_t nb, const struct lab_worker *after,
-		       size_t na, struct lab_worker *out)
+size_t lab_stats_delta(const struct lab_worker *before, size_t nb, const struct lab_worker *after, size_t na,
+		       struct lab_worker *out)
 {
 	for (size_t i = 0; i < na; i++) {
 		const struct lab_worker *b = NULL;

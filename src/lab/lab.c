@@ -124,8 +124,7 @@ static int run_model_rep(struct lab_ctx *x, const char *tmpdir, bool late)
 		char cpu[64];
 		snprintf(cpu, sizeof cpu, "/cpu?us=%u", cfg->cpu_us);
 		const char *paths[1] = {cpu};
-		struct lab_load w = {.paths = paths, .npaths = 1, .connections = 8,
-					      .requests = cfg->warmup, .rate = 0};
+		struct lab_load w = {.paths = paths, .npaths = 1, .connections = 8, .requests = cfg->warmup, .rate = 0};
 		lab_note(x, "warm-up: %u requests", cfg->warmup);
 		e = lab_load_run(x, &w, NULL);
 	}
@@ -158,8 +157,8 @@ static void set_capacity(struct lab_model *m)
 }
 
 /* Every repetition of every available model, one phase. */
-static int run_phase(const struct lab_config *cfg, struct lab_report *rep, const char *tmpdir,
-		     struct lab_server *proto, uint64_t *sent, bool late)
+static int run_phase(const struct lab_config *cfg, struct lab_report *rep, const char *tmpdir, struct lab_server *proto,
+		     uint64_t *sent, bool late)
 {
 	for (unsigned k = 0; k < cfg->repeat && !stopped(cfg); k++) {
 		for (size_t i = 0; i < rep->nmodels && !stopped(cfg); i++) {
@@ -167,8 +166,11 @@ static int run_phase(const struct lab_config *cfg, struct lab_report *rep, const
 			if (!m->available)
 				continue;
 			struct lab_ctx x = {.cfg = cfg, .srv = proto, .m = m, .rep = &m->reps[k], .sent = sent};
-			x.prog = (struct lab_progress){.model = m->name, .model_index = i, .nmodels = rep->nmodels,
-						       .rep = k + 1, .nreps = cfg->repeat};
+			x.prog = (struct lab_progress){.model = m->name,
+						       .model_index = i,
+						       .nmodels = rep->nmodels,
+						       .rep = k + 1,
+						       .nreps = cfg->repeat};
 			int err = run_model_rep(&x, tmpdir, late);
 			if (err < 0)
 				return err;
@@ -199,7 +201,7 @@ static int init_models(const struct lab_config *cfg, struct lab_report *rep)
 		m->peer = lab_is_peer(cfg->models[i]);
 		m->summary = strdup(am ? am->summary
 				    : strcmp(cfg->models[i], LAB_PEER_SHARED) == 0
-					? "nginx, one shared listen socket (accept_mutex off), Lua handler"
+					    ? "nginx, one shared listen socket (accept_mutex off), Lua handler"
 				    : m->peer ? "nginx, listen ... reuseport (a socket per worker), Lua handler"
 					      : "");
 		m->available = true;

@@ -194,7 +194,7 @@ struct lab_model {
 struct lab_progress {
 	const char *model;
 	size_t model_index, nmodels;
-	unsigned rep, nreps; /* 1-based repetition */
+	unsigned rep, nreps;  /* 1-based repetition */
 	const char *scenario; /* NULL for model-level messages */
 	uint64_t done, total;
 	const char *message; /* non-NULL: a note (model unavailable, respawn...) */
@@ -209,20 +209,20 @@ struct lab_config {
 	unsigned concurrency;
 	unsigned stall_concurrency; /* stall: connections in flight; 0: lab_stall_concurrency's default */
 	unsigned port;
-	uint64_t requests;	/* seed */
+	uint64_t requests;	 /* seed */
 	uint64_t stall_requests; /* stall and its calm twin; 0: requests */
-	uint64_t idle_requests; /* idle */
-	double idle_rate;	/* idle: requests per second (0: back to back) */
-	unsigned cpu_us;	/* CPU burnt per request */
-	unsigned stall_every;	/* stall: 1 request in this many sleeps */
+	uint64_t idle_requests;	 /* idle */
+	double idle_rate;	 /* idle: requests per second (0: back to back) */
+	unsigned cpu_us;	 /* CPU burnt per request */
+	unsigned stall_every;	 /* stall: 1 request in this many sleeps */
 	unsigned stall_ms;
-	double step_s;		  /* sweep: seconds per step */
-	const double *fractions;  /* sweep: fractions of capacity */
+	double step_s;		 /* sweep: seconds per step */
+	const double *fractions; /* sweep: fractions of capacity */
 	size_t nfractions;
-	unsigned warmup;	  /* requests before the first scenario */
-	double timeout_s;	  /* per request */
-	const char *exe;	  /* the herd binary to start servers with */
-	const char *nginx;	  /* nginx binary for the peers */
+	unsigned warmup;	   /* requests before the first scenario */
+	double timeout_s;	   /* per request */
+	const char *exe;	   /* the herd binary to start servers with */
+	const char *nginx;	   /* nginx binary for the peers */
 	const char *nginx_modules; /* folder holding ngx_http_lua_module.so */
 	void (*progress)(void *arg, const struct lab_progress *p);
 	void *arg;
@@ -300,8 +300,8 @@ int lab_parse_stats(const char *text, struct lab_worker *out, size_t max);
  * pid changed is marked respawned and counts only the new process's values
  * when its counters restarted. Returns the number of workers in out (that of
  * after). */
-size_t lab_stats_delta(const struct lab_worker *before, size_t nb, const struct lab_worker *after,
-		       size_t na, struct lab_worker *out);
+size_t lab_stats_delta(const struct lab_worker *before, size_t nb, const struct lab_worker *after, size_t na,
+		       struct lab_worker *out);
 /* Decides whether r is valid: every request answered 2xx, none failed or
  * abandoned, and the server counted exactly the answered ones. */
 void lab_reconcile(struct lab_result *r);

@@ -86,7 +86,7 @@ static void fill_latency(struct lab_result *r, const struct hdr *h)
 	r->lat.mean = hdr_mean(h) / (double)US_PER_MS;
 	r->lat.stddev = hdr_stddev(h) / (double)US_PER_MS;
 	for (int i = 0; i < LAB_CURVE_POINTS; i++)
-		r->curve[i] = lab_curve_percentiles[i] <= 0	 ? r->lat.min
+		r->curve[i] = lab_curve_percentiles[i] <= 0	? r->lat.min
 			      : lab_curve_percentiles[i] >= 100 ? r->lat.max
 								: ms_at(h, lab_curve_percentiles[i]);
 }

@@ -84,8 +84,8 @@ static const char nginx_conf[] =
 	"          local pid = string.sub(k, 2)\n"
 	"          if not seen[pid] then\n"
 	"            seen[pid] = true\n"
-	"            out[#out + 1] = string.format('" STATS_KEY_WORKER " %%d " STATS_KEY_PID " %%s " STATS_KEY_ACCEPTED " %%d "
-	STATS_KEY_REQUESTS " %%d " STATS_KEY_CPU_US " 0\\n',\n"
+	"            out[#out + 1] = string.format('" STATS_KEY_WORKER " %%d " STATS_KEY_PID " %%s " STATS_KEY_ACCEPTED
+	" %%d " STATS_KEY_REQUESTS " %%d " STATS_KEY_CPU_US " 0\\n',\n"
 	"              #out, pid, d:get('a' .. pid) or 0, d:get('r' .. pid) or 0)\n"
 	"          end\n"
 	"        end\n"
@@ -137,8 +137,8 @@ static int nginx_start(struct lab_server *s, const char *tmpdir, const char *nam
 		e = -errno;
 	if (f) {
 		const char *d = s->dir, *m = cfg->nginx_modules;
-		fprintf(f, nginx_conf, name, cfg->workers, geteuid() == 0 ? "user root root;\n" : "", d, d, m, m, d,
-			d, d, d, d, cfg->port, reuseport ? " reuseport" : "");
+		fprintf(f, nginx_conf, name, cfg->workers, geteuid() == 0 ? "user root root;\n" : "", d, d, m, m, d, d,
+			d, d, d, cfg->port, reuseport ? " reuseport" : "");
 		if (fclose(f) != 0)
 			e = -EIO;
 	}

@@ -16,7 +16,7 @@
 struct lab_noise_mark {
 	bool ok; /* /proc/stat was read */
 	uint64_t t_ns;
-	double busy_s, steal_s;	  /* all CPUs, since boot */
+	double busy_s, steal_s;	   /* all CPUs, since boot */
 	double self_s, children_s; /* this process; its reaped children */
 };
 

@@ -11,22 +11,70 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double g_rps(const struct lab_result *r) { return r->throughput; }
-static double g_p50(const struct lab_result *r) { return r->lat.p50; }
-static double g_p90(const struct lab_result *r) { return r->lat.p90; }
-static double g_p99(const struct lab_result *r) { return r->lat.p99; }
-static double g_p999(const struct lab_result *r) { return r->lat.p999; }
-static double g_max(const struct lab_result *r) { return r->lat.max; }
-static double g_mean(const struct lab_result *r) { return r->lat.mean; }
-static double g_sd(const struct lab_result *r) { return r->lat.stddev; }
-static double g_jcpu(const struct lab_result *r) { return r->stats_ok ? r->bal.jain_cpu : NAN; }
-static double g_jconn(const struct lab_result *r) { return r->stats_ok ? r->bal.jain_conn : NAN; }
-static double g_momcpu(const struct lab_result *r) { return r->stats_ok ? r->bal.max_over_min_cpu : NAN; }
-static double g_momconn(const struct lab_result *r) { return r->stats_ok ? r->bal.max_over_min_conn : NAN; }
-static double g_top(const struct lab_result *r) { return r->stats_ok ? r->bal.max_share_conn : NAN; }
-static double g_cpureq(const struct lab_result *r) { return r->stats_ok ? r->cpu_us_per_request : NAN; }
-static double g_qw50(const struct lab_result *r) { return r->qwait_ok ? r->qwait_p50_ms : NAN; }
-static double g_qw99(const struct lab_result *r) { return r->qwait_ok ? r->qwait_p99_ms : NAN; }
+static double g_rps(const struct lab_result *r)
+{
+	return r->throughput;
+}
+static double g_p50(const struct lab_result *r)
+{
+	return r->lat.p50;
+}
+static double g_p90(const struct lab_result *r)
+{
+	return r->lat.p90;
+}
+static double g_p99(const struct lab_result *r)
+{
+	return r->lat.p99;
+}
+static double g_p999(const struct lab_result *r)
+{
+	return r->lat.p999;
+}
+static double g_max(const struct lab_result *r)
+{
+	return r->lat.max;
+}
+static double g_mean(const struct lab_result *r)
+{
+	return r->lat.mean;
+}
+static double g_sd(const struct lab_result *r)
+{
+	return r->lat.stddev;
+}
+static double g_jcpu(const struct lab_result *r)
+{
+	return r->stats_ok ? r->bal.jain_cpu : NAN;
+}
+static double g_jconn(const struct lab_result *r)
+{
+	return r->stats_ok ? r->bal.jain_conn : NAN;
+}
+static double g_momcpu(const struct lab_result *r)
+{
+	return r->stats_ok ? r->bal.max_over_min_cpu : NAN;
+}
+static double g_momconn(const struct lab_result *r)
+{
+	return r->stats_ok ? r->bal.max_over_min_conn : NAN;
+}
+static double g_top(const struct lab_result *r)
+{
+	return r->stats_ok ? r->bal.max_share_conn : NAN;
+}
+static double g_cpureq(const struct lab_result *r)
+{
+	return r->stats_ok ? r->cpu_us_per_request : NAN;
+}
+static double g_qw50(const struct lab_result *r)
+{
+	return r->qwait_ok ? r->qwait_p50_ms : NAN;
+}
+static double g_qw99(const struct lab_result *r)
+{
+	return r->qwait_ok ? r->qwait_p99_ms : NAN;
+}
 
 const struct report_row report_rows[REPORT_ROWS] = {
 	{"req/s", "throughput_rps", g_rps, RK_RATE},
@@ -58,8 +106,7 @@ const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t ste
 	return &r->runs[sc];
 }
 
-void report_spread(const struct lab_model *m, int sc, size_t step, const struct report_row *row,
-		   struct lab_spread *s)
+void report_spread(const struct lab_model *m, int sc, size_t step, const struct report_row *row, struct lab_spread *s)
 {
 	double v[m->nreps ? m->nreps : 1];
 	size_t n = 0;
@@ -107,10 +154,16 @@ void report_fmt(enum report_kind k, double v, char *b, size_t len)
 	case RK_MS_OPT:
 		snprintf(b, len, v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v);
 		return;
-	case RK_RATIO: snprintf(b, len, "%.2f", v); return;
-	case RK_SHARE: snprintf(b, len, "%.0f%%", 100 * v); return;
+	case RK_RATIO:
+		snprintf(b, len, "%.2f", v);
+		return;
+	case RK_SHARE:
+		snprintf(b, len, "%.0f%%", 100 * v);
+		return;
 	case RK_RATE:
-	case RK_US: snprintf(b, len, "%.0f", v); return;
+	case RK_US:
+		snprintf(b, len, "%.0f", v);
+		return;
 	}
 	snprintf(b, len, "?");
 }
@@ -189,8 +242,10 @@ void report_verdict_line(const struct lab_model *m, char *buf, size_t len)
 		off += judgement_text(&v->q[q], tail + off, sizeof tail - off);
 	}
 	snprintf(buf, len, "balances? %s (%s); flat tail? %s (%s)%s", report_balances_word(v),
-		 v->one_worker ? "one worker" : bal[0] ? bal : "not run", lab_answer_name(v->flat_tail),
-		 tail[0] ? tail : "not run", m->invalid ? "; has INVALID runs" : "");
+		 v->one_worker ? "one worker"
+		 : bal[0]      ? bal
+			       : "not run",
+		 lab_answer_name(v->flat_tail), tail[0] ? tail : "not run", m->invalid ? "; has INVALID runs" : "");
 }
 
 static int by_connections_desc(const void *a, const void *b)

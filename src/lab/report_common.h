@@ -33,8 +33,7 @@ enum { REPORT_ROWS = 16 };
 extern const struct report_row report_rows[REPORT_ROWS];
 
 /* The spread of one row over the model's valid results at (sc, step). */
-void report_spread(const struct lab_model *m, int sc, size_t step, const struct report_row *row,
-		   struct lab_spread *s);
+void report_spread(const struct lab_model *m, int sc, size_t step, const struct report_row *row, struct lab_spread *s);
 /* The spread of stall p99 / calm p99 over the repetitions with both valid. */
 void report_stall_ratio(const struct lab_model *m, struct lab_spread *s);
 /* How many repetitions ran (sc, step) and how many of those were INVALID. */

@@ -28,11 +28,20 @@ static void html_esc(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }
@@ -78,9 +87,11 @@ static void svg_share_bars(FILE *f, const char *name, const struct lab_worker *w
 		double cs = tc ? (double)wk[w].accepted / (double)tc : 0;
 		double u = tu ? (double)wk[w].cpu_us / (double)tu : 0;
 		double x = L + slot * (double)w + slot * 0.12;
-		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"conn\"><title>worker %zu: %.1f%% of connections</title></rect>",
+		fprintf(f,
+			"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"conn\"><title>worker %zu: %.1f%% of connections</title></rect>",
 			x, T + ph - ph * cs, bw, ph * cs, w, 100 * cs);
-		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"cpu\"><title>worker %zu: %.1f%% of CPU time</title></rect>",
+		fprintf(f,
+			"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"cpu\"><title>worker %zu: %.1f%% of CPU time</title></rect>",
 			x + bw, T + ph - ph * u, bw, ph * u, w, 100 * u);
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">w%zu</text>", x + bw, H - 6, w);
 	}
@@ -145,7 +156,8 @@ static void percentile_axes(FILE *f, int L, int T, int pw, int ph, int H, double
 	for (size_t k = 0; k < sizeof ticks / sizeof ticks[0]; k++) {
 		double x = L + pw * tail_x(ticks[k].p) / 4.5;
 		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"grid\"/>", x, x, T, T + ph);
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", x, T + ph + 16, ticks[k].label);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", x, T + ph + 16,
+			ticks[k].label);
 	}
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">percentile (log scale towards the tail)</text>",
 		L + pw / 2, H - 4);
@@ -160,7 +172,7 @@ static void svg_percentiles(FILE *f, const struct lab_report *rep, int sc)
 	double ymax = 0;
 	size_t nm = rep->nmodels ? rep->nmodels : 1;
 	bool shown[nm];
-	struct lab_spread (*curves)[LAB_CURVE_POINTS] = calloc(nm, sizeof *curves);
+	struct lab_spread(*curves)[LAB_CURVE_POINTS] = calloc(nm, sizeof *curves);
 	if (!curves)
 		return;
 	for (size_t i = 0; i < rep->nmodels; i++) {
@@ -242,12 +254,14 @@ static void sweep_axes(FILE *f, const struct sweep_scale *sc, int H)
 {
 	for (double d = sc->lo; d <= sc->lo * pow(10, sc->decades) * 1.0001; d *= 10) {
 		double y = sweep_y(sc, d);
-		fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>", sc->L, sc->L + sc->pw, y, y);
+		fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>", sc->L, sc->L + sc->pw,
+			y, y);
 		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>", sc->L - 4, y + 4, d);
 	}
 	for (int k = 0; k <= 5; k++) {
 		double x = sc->L + sc->pw * k / 5.0;
-		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"grid\"/>", x, x, sc->T, sc->T + sc->ph);
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"grid\"/>", x, x, sc->T,
+			sc->T + sc->ph);
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>", x, sc->T + sc->ph + 16,
 			sc->xmax * k / 5);
 	}
@@ -454,13 +468,15 @@ static void html_header(FILE *f, const struct lab_report *rep)
 	fprintf(f, ", <b>%ld CPUs</b>; %s; %.0f s%s.<br>Command: <code>", rep->nproc, when, rep->elapsed_s,
 		rep->interrupted ? "; <b>interrupted, partial results</b>" : "");
 	html_esc(f, rep->cmdline);
-	fprintf(f, "</code><br>%u workers per model, %u repetitions interleaved (every figure: median and min-max "
-		   "over the valid ones), handler burns %u &micro;s of CPU per request, everything on loopback. "
-		   "CPUs: %s%s%s%s.<br>",
+	fprintf(f,
+		"</code><br>%u workers per model, %u repetitions interleaved (every figure: median and min-max "
+		"over the valid ones), handler burns %u &micro;s of CPU per request, everything on loopback. "
+		"CPUs: %s%s%s%s.<br>",
 		cfg->workers, cfg->repeat, cfg->cpu_us, n->split ? "servers on " : "servers and load generator share ",
 		n->server_cpus, n->split ? ", load generator on " : "", n->split ? n->loadgen_cpus : "");
-	fprintf(f, "Noise: other processes %.1f s and steal %.1f s of %.0f s &times; %ld CPUs; load generator "
-		   "%.0f &micro;s CPU per request.</p>\n",
+	fprintf(f,
+		"Noise: other processes %.1f s and steal %.1f s of %.0f s &times; %ld CPUs; load generator "
+		"%.0f &micro;s CPU per request.</p>\n",
 		n->others_s, n->steal_s, n->elapsed_s, n->ncpu, n->loadgen_us_per_request);
 	if (n->noisy) {
 		fprintf(f, "<p class=\"unsure\">Warning: ");
@@ -468,16 +484,16 @@ static void html_header(FILE *f, const struct lab_report *rep)
 		fprintf(f, "</p>\n");
 	}
 	if (rep->invalid)
-		fprintf(f, "<p class=\"no\">INVALID: %u bench run(s) lost or could not reconcile requests (listed "
-			   "below); they are left out of every figure.</p>\n",
+		fprintf(f,
+			"<p class=\"no\">INVALID: %u bench run(s) lost or could not reconcile requests (listed "
+			"below); they are left out of every figure.</p>\n",
 			rep->invalid);
 	else
 		fprintf(f, "<p class=\"yes\">Every request reconciled: sent = answered (2xx) = counted by the "
 			   "server's workers.</p>\n");
 }
 
-static void html_invalid_one(FILE *f, const struct lab_model *m, size_t k, const char *what,
-			     const struct lab_result *r)
+static void html_invalid_one(FILE *f, const struct lab_model *m, size_t k, const char *what, const struct lab_result *r)
 {
 	if (!r || !r->ran || r->valid)
 		return;
@@ -530,10 +546,11 @@ static void html_shares(FILE *f, const struct lab_report *rep)
 		int sc = share_scenarios[s];
 		if (!rep->cfg->scenarios[sc])
 			continue;
-		fprintf(f, "<h2>Per-worker shares: %s</h2>\n<p class=\"meta\">%s. Workers busiest first, summed "
-			   "over the valid repetitions. <span class=\"key\"><span style=\"background:#4e79a7\"></span>connections "
-			   "<span style=\"background:#f28e2b\"></span>CPU time</span>; dashed line: the fair share "
-			   "1/n.</p>\n<div class=\"flex\">\n",
+		fprintf(f,
+			"<h2>Per-worker shares: %s</h2>\n<p class=\"meta\">%s. Workers busiest first, summed "
+			"over the valid repetitions. <span class=\"key\"><span style=\"background:#4e79a7\"></span>connections "
+			"<span style=\"background:#f28e2b\"></span>CPU time</span>; dashed line: the fair share "
+			"1/n.</p>\n<div class=\"flex\">\n",
 			lab_scenario_name(sc), lab_scenario_summary(sc));
 		for (size_t i = 0; i < rep->nmodels; i++) {
 			struct lab_worker w[64];
@@ -608,9 +625,10 @@ static void html_notes(FILE *f, const struct lab_report *rep)
 
 int report_html(FILE *f, const struct lab_report *rep)
 {
-	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-		   "<link rel=\"icon\" href=\"data:,\">\n<title>herd lab report</title>\n<style>%s</style></head>\n<body>\n",
+	fprintf(f,
+		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		"<link rel=\"icon\" href=\"data:,\">\n<title>herd lab report</title>\n<style>%s</style></head>\n<body>\n",
 		html_style);
 	html_header(f, rep);
 	html_verdicts(f, rep);

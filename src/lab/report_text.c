@@ -224,8 +224,7 @@ static void text_header(FILE *out, const struct lab_report *rep)
 }
 
 /* Prints one INVALID result, if it is one. */
-static void invalid_line(FILE *out, const struct lab_model *m, size_t k, const char *what,
-			 const struct lab_result *r)
+static void invalid_line(FILE *out, const struct lab_model *m, size_t k, const char *what, const struct lab_result *r)
 {
 	if (r && r->ran && !r->valid)
 		fprintf(out, "INVALID %s repetition %zu %s: %s\n", m->name, k + 1, what, r->why);
@@ -262,7 +261,8 @@ int report_text(FILE *out, const struct lab_report *rep)
 			text_scenario(out, rep, sc);
 	}
 	if (cfg->scenarios[LAB_SEED]) {
-		fprintf(out, "\n== seed latency histograms (mmhistogram, as in the article; valid repetitions pooled)\n");
+		fprintf(out,
+			"\n== seed latency histograms (mmhistogram, as in the article; valid repetitions pooled)\n");
 		for (size_t i = 0; i < rep->nmodels; i++) {
 			int err = report_hist(out, &rep->models[i]);
 			if (err < 0)

@@ -78,8 +78,11 @@ static int seed_run(struct lab_ctx *x)
 	const char *paths[1] = {cpu};
 	/* Run quietly at half size when only the sweep needs its capacity. */
 	bool shown = cfg->scenarios[LAB_SEED];
-	struct lab_load ld = {.paths = paths, .npaths = 1, .connections = cfg->concurrency,
-				      .requests = shown ? cfg->requests : (cfg->requests + 1) / 2, .rate = 0};
+	struct lab_load ld = {.paths = paths,
+			      .npaths = 1,
+			      .connections = cfg->concurrency,
+			      .requests = shown ? cfg->requests : (cfg->requests + 1) / 2,
+			      .rate = 0};
 	size_t kept = 0;
 	double *keep = shown ? malloc(ld.requests * sizeof *keep) : NULL;
 	ld.keep = keep;
@@ -111,8 +114,8 @@ static int idle_run(struct lab_ctx *x)
 	char cpu[64];
 	snprintf(cpu, sizeof cpu, "/cpu?us=%u", cfg->cpu_us);
 	const char *paths[1] = {cpu};
-	struct lab_load ld = {.paths = paths, .npaths = 1, .connections = 1,
-				      .requests = cfg->idle_requests, .rate = cfg->idle_rate};
+	struct lab_load ld = {
+		.paths = paths, .npaths = 1, .connections = 1, .requests = cfg->idle_requests, .rate = cfg->idle_rate};
 	return run_one(x, "idle", &ld, &x->rep->runs[LAB_IDLE]);
 }
 
@@ -143,11 +146,17 @@ static int stall_run(struct lab_ctx *x)
 	paths[0] = sleep;
 	/* The calm twin first: same concurrency and count, no stalls. */
 	const char *calm_paths[1] = {cpu};
-	struct lab_load calm = {.paths = calm_paths, .npaths = 1, .connections = lab_stall_concurrency(cfg),
-				      .requests = lab_stall_requests(cfg), .rate = 0};
+	struct lab_load calm = {.paths = calm_paths,
+				.npaths = 1,
+				.connections = lab_stall_concurrency(cfg),
+				.requests = lab_stall_requests(cfg),
+				.rate = 0};
 	int err = run_one(x, "stall (calm twin)", &calm, &x->rep->stall_calm);
-	struct lab_load ld = {.paths = paths, .npaths = n, .connections = lab_stall_concurrency(cfg),
-				      .requests = lab_stall_requests(cfg), .rate = 0};
+	struct lab_load ld = {.paths = paths,
+			      .npaths = n,
+			      .connections = lab_stall_concurrency(cfg),
+			      .requests = lab_stall_requests(cfg),
+			      .rate = 0};
 	if (err == 0 && !(cfg->stop && *cfg->stop))
 		/* The engine's range and precision (lib/hdr.h). */
 		err = hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, &ld.ordinary);
@@ -191,8 +200,11 @@ static int sweep_run(struct lab_ctx *x)
 	for (size_t i = 0; i < cfg->nfractions && !err && !(cfg->stop && *cfg->stop); i++) {
 		double rate = cfg->fractions[i] * m->capacity;
 		uint64_t n = (uint64_t)ceil(rate * cfg->step_s);
-		struct lab_load ld = {.paths = paths, .npaths = 1, .connections = cfg->concurrency,
-					      .requests = n < SWEEP_MIN_REQUESTS ? SWEEP_MIN_REQUESTS : n, .rate = rate};
+		struct lab_load ld = {.paths = paths,
+				      .npaths = 1,
+				      .connections = cfg->concurrency,
+				      .requests = n < SWEEP_MIN_REQUESTS ? SWEEP_MIN_REQUESTS : n,
+				      .rate = rate};
 		snprintf(label, sizeof label, "sweep %.0f%%", 100 * cfg->fractions[i]);
 		err = run_one(x, label, &ld, &rep->steps[i]);
 		rep->nsteps = i + 1;
@@ -207,8 +219,8 @@ const struct lab_scenario_def lab_scenarios[LAB_SCENARIO_COUNT] = {
 		      "balances? (the busiest worker's share of connections)", idle_how, idle_run, false},
 	[LAB_STALL] = {"stall", "a few requests block their worker without CPU: what happens to the others",
 		       "flat tail? (p99 over the calm twin's)", stall_how, stall_run, false},
-	[LAB_SWEEP] = {"sweep", "open-loop rate steps up to the median seed capacity: p99 against load", "",
-		       sweep_how, sweep_run, true},
+	[LAB_SWEEP] = {"sweep", "open-loop rate steps up to the median seed capacity: p99 against load", "", sweep_how,
+		       sweep_run, true},
 };
 
 const char *lab_scenario_name(enum lab_scenario s)

@@ -202,7 +202,8 @@ bool lab_server_exited(struct lab_server *s, char *why, size_t len)
 		last_line(errlog, line, sizeof line);
 	}
 	if (WIFEXITED(st))
-		snprintf(why, len, "server exited with status %d: %s", WEXITSTATUS(st), line[0] ? line : "(no message)");
+		snprintf(why, len, "server exited with status %d: %s", WEXITSTATUS(st),
+			 line[0] ? line : "(no message)");
 	else
 		snprintf(why, len, "server killed by signal %d: %s", WTERMSIG(st), line[0] ? line : "(no message)");
 	return true;

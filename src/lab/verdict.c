@@ -59,10 +59,14 @@ static const struct {
 const char *lab_answer_name(enum lab_answer a)
 {
 	switch (a) {
-	case LAB_YES: return "YES";
-	case LAB_NO: return "NO";
-	case LAB_UNSURE: return "UNSURE";
-	case LAB_NONE: break;
+	case LAB_YES:
+		return "YES";
+	case LAB_NO:
+		return "NO";
+	case LAB_UNSURE:
+		return "UNSURE";
+	case LAB_NONE:
+		break;
 	}
 	return "n/a";
 }
@@ -165,7 +169,8 @@ static double figure(enum lab_question q, const struct lab_rep *r, bool *ran)
 		return st->valid && r->stall_calm.valid && st->lat.p99 > 0 && r->stall_calm.lat.p99 > 0
 			       ? st->lat.p99 / r->stall_calm.lat.p99
 			       : NAN;
-	case LAB_Q_COUNT: break;
+	case LAB_Q_COUNT:
+		break;
 	}
 	*ran = false;
 	return NAN;

@@ -36,9 +36,8 @@ const struct accept_model *accept_find(const char *name)
 	return NULL;
 }
 
-int accept_group_init(struct accept_group *g, const struct accept_model *m,
-		      const struct sockaddr_storage *addr, socklen_t addrlen, int backlog,
-		      unsigned max_slots)
+int accept_group_init(struct accept_group *g, const struct accept_model *m, const struct sockaddr_storage *addr,
+		      socklen_t addrlen, int backlog, unsigned max_slots)
 {
 	memset(g, 0, sizeof *g);
 	g->model = m;
@@ -79,8 +78,7 @@ int accept_listen_socket(const struct accept_group *g, bool reuseport)
 		goto fail;
 	/* [::]:port serves IPv6 only, so that the address given is the
 	 * address served; an IPv4 listener is a separate --listen. */
-	if (g->addr.ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+	if (g->addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
 		goto fail;
 	if (bind(fd, (const struct sockaddr *)&g->addr, g->addrlen) < 0)
 		goto fail;

@@ -92,30 +92,30 @@ struct accept_group {
 struct accept_worker {
 	struct accept_group *g;
 	unsigned slot;
-	int epfd;	   /* the worker's epoll; the listener goes in with data.ptr == NULL */
-	int fd;		   /* the listener this worker accepts on, -1 after detach */
+	int epfd; /* the worker's epoll; the listener goes in with data.ptr == NULL */
+	int fd;	  /* the listener this worker accepts on, -1 after detach */
 	/* With watch_other, watch_fd goes into epfd instead of fd (the uring
 	 * models register their ring: readable when a completion waits). */
 	int watch_fd;
 	bool watch_other;
-	bool ring_loop;	   /* the worker's loop is io_uring and accepts itself (attach sets fd only) */
-	uint32_t events;   /* epoll events to register with; 0: never registered */
-	bool want;	   /* the model wants the listener registered now */
-	bool paused;	   /* the event loop pauses accepting (EMFILE back-off) */
-	bool detached;	   /* detach() ran: never accept again */
-	bool registered;   /* the listener is in epfd now */
-	unsigned inflight; /* last count passed to inflight() */
-	uint64_t accepts;  /* connections accepted by this worker */
+	bool ring_loop;	     /* the worker's loop is io_uring and accepts itself (attach sets fd only) */
+	uint32_t events;     /* epoll events to register with; 0: never registered */
+	bool want;	     /* the model wants the listener registered now */
+	bool paused;	     /* the event loop pauses accepting (EMFILE back-off) */
+	bool detached;	     /* detach() ran: never accept again */
+	bool registered;     /* the listener is in epfd now */
+	unsigned inflight;   /* last count passed to inflight() */
+	uint64_t accepts;    /* connections accepted by this worker */
 	uint64_t epoll_ctls; /* epoll_ctl calls on the listener (cost of a model) */
-	void *priv;	   /* the model's own worker-side state */
+	void *priv;	     /* the model's own worker-side state */
 };
 
 struct accept_model {
 	const char *name;
-	const char *summary; /* one line for --list-models and --help */
-	const char *epoll_twin; /* ACCEPT_URING: the epoll model that does the same */
+	const char *summary;		 /* one line for --list-models and --help */
+	const char *epoll_twin;		 /* ACCEPT_URING: the epoll model that does the same */
 	enum accept_ring_mode ring_mode; /* with --io uring */
-	unsigned flags;	     /* enum accept_flags */
+	unsigned flags;			 /* enum accept_flags */
 	/* The privileges it needs beyond binding a port, for the message
 	 * when start-up fails with -EPERM; NULL: none. */
 	const char *needs;
@@ -165,9 +165,8 @@ extern const struct accept_model *const accept_models[];
 const struct accept_model *accept_find(const char *name);
 
 /* Fills g (fds all -1) for model m; allocates fds. 0 or -ENOMEM. */
-int accept_group_init(struct accept_group *g, const struct accept_model *m,
-		      const struct sockaddr_storage *addr, socklen_t addrlen, int backlog,
-		      unsigned max_slots);
+int accept_group_init(struct accept_group *g, const struct accept_model *m, const struct sockaddr_storage *addr,
+		      socklen_t addrlen, int backlog, unsigned max_slots);
 /* Closes the listeners (model's close) and frees what init allocated. */
 void accept_group_free(struct accept_group *g);
 

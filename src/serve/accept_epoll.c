@@ -35,8 +35,8 @@
 #include "serve/accept.h"
 
 enum {
-	REORDER_EVERY = 16,	/* as ngx_reorder_accept_events(): re-add every 16 accepts */
-	FIFO_BUSY_AT = 1,	/* in-flight connections at which a worker stays out of the queue */
+	REORDER_EVERY = 16, /* as ngx_reorder_accept_events(): re-add every 16 accepts */
+	FIFO_BUSY_AT = 1,   /* in-flight connections at which a worker stays out of the queue */
 };
 
 static int exclusive_attach(struct accept_worker *w)
@@ -100,7 +100,8 @@ const struct accept_model accept_model_reorder = {
 
 const struct accept_model accept_model_fifo = {
 	.name = "fifo",
-	.summary = "shared socket, EPOLLEXCLUSIVE only while idle: the kernel's wait queue becomes a FIFO of idle workers",
+	.summary =
+		"shared socket, EPOLLEXCLUSIVE only while idle: the kernel's wait queue becomes a FIFO of idle workers",
 	.open = accept_shared_open,
 	.attach = exclusive_attach,
 	.accept = fifo_accept,

@@ -104,8 +104,8 @@ static struct http_str header(const struct http_request *req, const char *name)
 	return h ? h->value : (struct http_str){"", 0};
 }
 
-void accesslog_add(struct accesslog *l, const char *peer, const struct http_request *req, int status,
-		   size_t bytes, uint64_t took_ns)
+void accesslog_add(struct accesslog *l, const char *peer, const struct http_request *req, int status, size_t bytes,
+		   uint64_t took_ns)
 {
 	if (l->fd < 0)
 		return;

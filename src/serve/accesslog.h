@@ -21,9 +21,9 @@
 #include "http/http.h"
 
 enum {
-	ACCESSLOG_BUF = 64 * 1024,	/* bytes buffered per worker */
-	ACCESSLOG_FLUSH_MS = 1000,	/* buffered lines are written at least this often */
-	ACCESSLOG_PEER_MAX = 48,	/* a formatted peer address */
+	ACCESSLOG_BUF = 64 * 1024, /* bytes buffered per worker */
+	ACCESSLOG_FLUSH_MS = 1000, /* buffered lines are written at least this often */
+	ACCESSLOG_PEER_MAX = 48,   /* a formatted peer address */
 };
 
 struct accesslog {
@@ -49,8 +49,8 @@ void accesslog_peer(int fd, char *out);
  * and bytes of the response, and how long the request took. Writes the
  * buffer first when the line might not fit. No-op when logging is off.
  */
-void accesslog_add(struct accesslog *l, const char *peer, const struct http_request *req, int status,
-		   size_t bytes, uint64_t took_ns);
+void accesslog_add(struct accesslog *l, const char *peer, const struct http_request *req, int status, size_t bytes,
+		   uint64_t took_ns);
 
 /* Writes what is buffered. 0 or -errno (the lines are dropped then: a full
  * disk must not stop the server). */

@@ -536,8 +536,7 @@ void conn_expire(uint64_t now)
 			/* Request head not complete in time: 408, one try to
 			 * write it, then close either way. */
 			ST_ADD(timeouts, 1);
-			if (routes_error(408, "request head not received in time", false, false,
-					 &c->out) > 0)
+			if (routes_error(408, "request head not received in time", false, false, &c->out) > 0)
 				W.io->send_last(c);
 		}
 		conn_close(c);

@@ -53,28 +53,28 @@ struct conn {
 	bool fresh;    /* accepted, no byte received yet: not in flight (see conn_open) */
 	bool started;  /* a request's bytes are due: its deadline runs (not in flight) */
 	/* Owned by the event loop; conn.c only clears them in conn_open. */
-	bool watched;  /* epoll: registered in the worker's epoll */
-	bool drained;  /* epoll: the last read came short, no input until the next EPOLLIN */
-	bool rdhup;    /* epoll: the peer's FIN was reported: read on until end of stream */
-	struct {       /* io_uring loop (loop_uring.c); it sets them when it takes the connection */
-		uint8_t ops;	  /* ring requests in flight that name this connection */
-		bool recv_armed;  /* a receive is in flight */
-		bool sending;	  /* a send is in flight */
-		bool dead;	  /* closed; returned to the pool when ops reaches 0 */
-		bool eof;	  /* the peer's end of stream arrived (after the queued input) */
-		bool nobuf;	  /* the buffer pool ran dry: receive into c->in next */
-		bool again;	  /* a receive completed before: the next is multishot */
-		int err;	  /* a receive error arrived (-errno), after the queued input */
-		int head, tail;	  /* queued provided buffers (ids), -1: none */
-		unsigned off;	  /* bytes of the head buffer already taken */
-		unsigned npend;	  /* buffers queued */
+	bool watched;		 /* epoll: registered in the worker's epoll */
+	bool drained;		 /* epoll: the last read came short, no input until the next EPOLLIN */
+	bool rdhup;		 /* epoll: the peer's FIN was reported: read on until end of stream */
+	struct {		 /* io_uring loop (loop_uring.c); it sets them when it takes the connection */
+		uint8_t ops;	 /* ring requests in flight that name this connection */
+		bool recv_armed; /* a receive is in flight */
+		bool sending;	 /* a send is in flight */
+		bool dead;	 /* closed; returned to the pool when ops reaches 0 */
+		bool eof;	 /* the peer's end of stream arrived (after the queued input) */
+		bool nobuf;	 /* the buffer pool ran dry: receive into c->in next */
+		bool again;	 /* a receive completed before: the next is multishot */
+		int err;	 /* a receive error arrived (-errno), after the queued input */
+		int head, tail;	 /* queued provided buffers (ids), -1: none */
+		unsigned off;	 /* bytes of the head buffer already taken */
+		unsigned npend;	 /* buffers queued */
 	} ring;
 	uint64_t deadline;
-	struct conn *prev, *next; /* timer list; next also links the free list */
-	size_t in_len, seen;	  /* bytes buffered; bytes the parser already saw */
-	uint64_t body_left;	  /* request body bytes still to discard */
-	uint64_t discarded;	  /* lingering: bytes thrown away so far */
-	uint64_t req_start_ns;	  /* when the request's first byte came (access log only) */
+	struct conn *prev, *next;      /* timer list; next also links the free list */
+	size_t in_len, seen;	       /* bytes buffered; bytes the parser already saw */
+	uint64_t body_left;	       /* request body bytes still to discard */
+	uint64_t discarded;	       /* lingering: bytes thrown away so far */
+	uint64_t req_start_ns;	       /* when the request's first byte came (access log only) */
 	char peer[ACCESSLOG_PEER_MAX]; /* the client's address (access log only) */
 	struct obuf out;
 	size_t out_off;

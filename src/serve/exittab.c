@@ -30,8 +30,8 @@ void exittab_add(struct exittab *t, unsigned slot, int pid, const struct stats_s
 	f->seq = t->seq++;
 	uint64_t cpu = LD(s->cpu_done_us);
 	snprintf(f->text, sizeof f->text,
-		 "worker %u pid %d accepted %" PRIu64 " requests %" PRIu64 " cpu %" PRIu64 ".%02" PRIu64 "s",
-		 slot, pid, LD(s->accepted), LD(s->requests), cpu / 1000000, cpu % 1000000 / 10000);
+		 "worker %u pid %d accepted %" PRIu64 " requests %" PRIu64 " cpu %" PRIu64 ".%02" PRIu64 "s", slot, pid,
+		 LD(s->accepted), LD(s->requests), cpu / 1000000, cpu % 1000000 / 10000);
 }
 
 static int cmp_line(const void *a, const void *b)

@@ -101,8 +101,7 @@ static void *buf_at(int bid)
 /* Gives buffer bid back to the kernel's pool. */
 static void buf_recycle(int bid)
 {
-	io_uring_buf_ring_add(R.br, buf_at(bid), BUF_SIZE, (unsigned short)bid,
-			      io_uring_buf_ring_mask(NBUF), 0);
+	io_uring_buf_ring_add(R.br, buf_at(bid), BUF_SIZE, (unsigned short)bid, io_uring_buf_ring_mask(NBUF), 0);
 	io_uring_buf_ring_advance(R.br, 1);
 }
 
@@ -490,7 +489,8 @@ static unsigned reap(void)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
-	io_uring_for_each_cqe(&R.ring, head, cqe) {
+	io_uring_for_each_cqe(&R.ring, head, cqe)
+	{
 		handle(cqe);
 		n++;
 	}
@@ -525,8 +525,7 @@ static int start(const struct worker_cfg *cfg)
 	if (fd < 0)
 		return fd;
 	R.sigfd = fd;
-	int err = uring_init(&R.ring, SQ_ENTRIES, CQ_ENTRIES,
-			     IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+	int err = uring_init(&R.ring, SQ_ENTRIES, CQ_ENTRIES, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
 	if (err)
 		return err;
 	if ((err = bufs_setup()) != 0)

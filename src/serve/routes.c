@@ -36,9 +36,8 @@
 /* The `/` answer is the hot path of every benchmark: written once, here,
  * instead of formatted per request; only its date changes, once a second
  * (date_refresh). A HEAD answer is the same without the body. */
-#define HELLO_HEAD(conn)                                                                          \
-	STATUS_SERVER DATE_PLACEHOLDER "\r\nContent-Type: text/html\r\nContent-Length: 20\r\n" conn \
-	"\r\n"
+#define HELLO_HEAD(conn) \
+	STATUS_SERVER DATE_PLACEHOLDER "\r\nContent-Type: text/html\r\nContent-Length: 20\r\n" conn "\r\n"
 static char hello_ka[] = HELLO_HEAD("") HELLO_BODY;
 static char hello_close[] = HELLO_HEAD("Connection: close\r\n") HELLO_BODY;
 
@@ -64,9 +63,8 @@ static void date_refresh(void)
 	if (now == date.sec || !gmtime_r(&now, &tm))
 		return;
 	date.sec = now;
-	snprintf(date.text, sizeof date.text, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
-		 tm.tm_mday, months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min,
-		 tm.tm_sec);
+	snprintf(date.text, sizeof date.text, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+		 months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	memcpy(hello_ka + sizeof STATUS_SERVER - 1, date.text, DATE_LEN);
 	memcpy(hello_close + sizeof STATUS_SERVER - 1, date.text, DATE_LEN);
 }
@@ -129,8 +127,8 @@ static const char *conn_header(const struct http_request *req, bool keep_alive)
 }
 
 /* Appends status line, headers and body; conn is the Connection header line or "". */
-static int respond(struct obuf *out, int status, const char *type, const char *body, size_t blen,
-		   const char *conn, bool head_only, const char *extra)
+static int respond(struct obuf *out, int status, const char *type, const char *body, size_t blen, const char *conn,
+		   bool head_only, const char *extra)
 {
 	char head[256];
 	date_refresh();
@@ -176,8 +174,8 @@ static bool path_is(const struct http_request *req, const char *p)
 }
 
 /* Reads a required numeric query parameter; on failure appends a 400. */
-static int param(const struct http_request *req, const char *name, uint64_t max, uint64_t *v,
-		 const char *conn, bool head_only, struct obuf *out)
+static int param(const struct http_request *req, const char *name, uint64_t max, uint64_t *v, const char *conn,
+		 bool head_only, struct obuf *out)
 {
 	int err = http_query_u64(req->query, name, max, v);
 	if (err == 0)
@@ -186,16 +184,14 @@ static int param(const struct http_request *req, const char *name, uint64_t max,
 	if (err == -ENOENT)
 		snprintf(why, sizeof why, "missing parameter %s", name);
 	else if (err == -ERANGE)
-		snprintf(why, sizeof why, "%s is above this server's limit of %" PRIu64 " (--max-work)", name,
-			 max);
+		snprintf(why, sizeof why, "%s is above this server's limit of %" PRIu64 " (--max-work)", name, max);
 	else
 		snprintf(why, sizeof why, "%s is not a number", name);
 	int st = error_with(400, why, conn, head_only, out);
 	return st < 0 ? st : -EINVAL;
 }
 
-int routes_respond(const struct routes_env *env, const struct http_request *req, bool keep_alive,
-		   struct obuf *out)
+int routes_respond(const struct routes_env *env, const struct http_request *req, bool keep_alive, struct obuf *out)
 {
 	bool head = req->method == HTTP_HEAD;
 	const char *conn = conn_header(req, keep_alive);
@@ -251,11 +247,13 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 	}
 	bool json = path_is(req, "/stats"), prom = path_is(req, "/metrics");
 	if (json || prom || path_is(req, "/stats.txt")) {
-		int n = (json ? stats_format_json : prom ? stats_format_prom : stats_format_text)(
-			env->stats, env->own_fd, env->own_ino, env->scratch, env->scratch_cap);
+		int n = (json	? stats_format_json
+			 : prom ? stats_format_prom
+				: stats_format_text)(env->stats, env->own_fd, env->own_ino, env->scratch,
+						     env->scratch_cap);
 		if (n < 0)
 			return error_with(500, "stats do not fit", conn, head, out);
-		const char *type = json ? "application/json"
+		const char *type = json	  ? "application/json"
 				   : prom ? "text/plain; version=0.0.4; charset=utf-8"
 					  : "text/plain";
 		return respond(out, 200, type, env->scratch, (size_t)n, conn, head, NULL);

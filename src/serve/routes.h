@@ -32,9 +32,9 @@ void obuf_free(struct obuf *b);
 
 struct routes_env {
 	const struct stats_region *stats;
-	uint64_t work_us; /* CPU burnt by `/` */
+	uint64_t work_us;     /* CPU burnt by `/` */
 	uint64_t max_work_us; /* cap of /cpu?us= and /sleep?ms= (in us); 0: ROUTES_MAX_WORK_US */
-	int own_fd;	  /* a listener this worker holds, for TCP_INFO (-1: none) */
+	int own_fd;	      /* a listener this worker holds, for TCP_INFO (-1: none) */
 	uint64_t own_ino;
 	char *scratch; /* room for a /stats body: stats_format_max() bytes */
 	size_t scratch_cap;
@@ -43,13 +43,11 @@ struct routes_env {
 /* Answers one parsed request: appends the response to out. keep_alive says
  * whether the connection stays open after it (else `Connection: close`).
  * Returns the status sent, or -ENOMEM. */
-int routes_respond(const struct routes_env *env, const struct http_request *req, bool keep_alive,
-		   struct obuf *out);
+int routes_respond(const struct routes_env *env, const struct http_request *req, bool keep_alive, struct obuf *out);
 
 /* Appends an error response with a one-line text body naming the reason.
  * Returns status, or -ENOMEM. */
-int routes_error(int status, const char *reason, bool keep_alive, bool head_only,
-		 struct obuf *out);
+int routes_error(int status, const char *reason, bool keep_alive, bool head_only, struct obuf *out);
 
 /* The Date header's value for now, formatted at most once a second. */
 const char *routes_date(void);

@@ -41,20 +41,20 @@
 #include "serve/worker.h"
 
 enum {
-	TICK_MS = 50,		/* master wake-up while something is pending */
-	RESEND_MS = 200,	/* repeat SIGTERM to a leaving worker this often */
+	TICK_MS = 50,		 /* master wake-up while something is pending */
+	RESEND_MS = 200,	 /* repeat SIGTERM to a leaving worker this often */
 	RESPAWN_DELAY_MS = 1000, /* a worker that died this young waits this long */
-	STOP_GRACE_S = 30,	/* then leaving workers are killed */
+	STOP_GRACE_S = 30,	 /* then leaving workers are killed */
 };
 
 struct mslot {
-	int pid;	    /* 0: no process */
-	int last_pid;	    /* for the exit table */
-	bool used;	    /* the slot holds a worker role */
-	bool leaving;	    /* told to leave: the slot frees when it exits */
-	bool retire;	    /* reload: leave once the new workers accept */
-	uint64_t started;   /* ns */
-	uint64_t last_term; /* ns of the last SIGTERM sent */
+	int pid;	     /* 0: no process */
+	int last_pid;	     /* for the exit table */
+	bool used;	     /* the slot holds a worker role */
+	bool leaving;	     /* told to leave: the slot frees when it exits */
+	bool retire;	     /* reload: leave once the new workers accept */
+	uint64_t started;    /* ns */
+	uint64_t last_term;  /* ns of the last SIGTERM sent */
 	uint64_t respawn_at; /* ns; 0: none pending */
 };
 
@@ -67,9 +67,9 @@ static struct {
 	bool stopping;
 	bool reloading; /* SIGHUP under way: READY=1 is due when it ends */
 	bool pid_file_written;
-	int log_fd; /* the access log, inherited by the workers; -1: none */
+	int log_fd;	   /* the access log, inherited by the workers; -1: none */
 	sigset_t old_mask; /* the caller's signal mask, for a new master */
-	struct upgrade up;  /* SIGUSR2's new master */
+	struct upgrade up; /* SIGUSR2's new master */
 	uint64_t stop_at;
 	struct exittab finals;
 } M;
@@ -237,8 +237,8 @@ static void reap(int *start_err, unsigned *failed_slot)
 		uint64_t now = util_now_ns();
 		bool young = now - m->started < RESPAWN_DELAY_MS * NS_PER_MS;
 		if (err)
-			logf_("worker %u pid %d could not start (%s): %s; respawning in %d ms", slot,
-			      (int)pid, strerror(-err), how, RESPAWN_DELAY_MS);
+			logf_("worker %u pid %d could not start (%s): %s; respawning in %d ms", slot, (int)pid,
+			      strerror(-err), how, RESPAWN_DELAY_MS);
 		else
 			logf_("worker %u pid %d %s; respawning%s", slot, (int)pid, how,
 			      young ? " after a pause (it died young)" : "");
@@ -394,8 +394,8 @@ static void check_stuck(unsigned slot, uint64_t now)
 	if (!M.cfg->worker_timeout_ns || m->pid <= 0 || !since || now < since ||
 	    now - since <= M.cfg->worker_timeout_ns)
 		return;
-	logf_("worker %u pid %d has run one request for %.1f s (--worker-timeout %.1f s): killing it", slot,
-	      m->pid, (double)(now - since) / NS_PER_SEC_F, (double)M.cfg->worker_timeout_ns / NS_PER_SEC_F);
+	logf_("worker %u pid %d has run one request for %.1f s (--worker-timeout %.1f s): killing it", slot, m->pid,
+	      (double)(now - since) / NS_PER_SEC_F, (double)M.cfg->worker_timeout_ns / NS_PER_SEC_F);
 	STORE(SLOT(slot)->run_since_ns, 0); /* once: the respawn follows the reap */
 	kill(m->pid, SIGKILL);
 }
@@ -483,8 +483,7 @@ static void reopen_logs(void)
 	}
 	int fd = accesslog_open_file(M.cfg->access_log);
 	if (fd < 0) {
-		logf_("SIGUSR1: cannot reopen %s: %s; the workers keep the old file", M.cfg->access_log,
-		      strerror(-fd));
+		logf_("SIGUSR1: cannot reopen %s: %s; the workers keep the old file", M.cfg->access_log, strerror(-fd));
 		return;
 	}
 	dup2(fd, M.log_fd); /* the same number, now the new file (and still close-on-exec) */

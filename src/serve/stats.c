@@ -80,8 +80,7 @@ static int proc_queue(const char *path, uint64_t ino, unsigned *queue)
 		unsigned st, txq, rxq;
 		unsigned long long i;
 		/* sl local rem st tx:rx tr:when retr uid timeout inode */
-		if (sscanf(line, " %*s %*s %*s %x %x:%x %*s %*s %*s %*s %llu", &st, &txq, &rxq, &i) !=
-		    4)
+		if (sscanf(line, " %*s %*s %*s %x %x:%x %*s %*s %*s %*s %llu", &st, &txq, &rxq, &i) != 4)
 			continue;
 		if (i == ino) {
 			*queue = rxq;
@@ -109,8 +108,7 @@ int stats_listener_queue(int fd, uint64_t ino, unsigned *queue)
 }
 
 /* Appends to buf; sets *len past cap on overflow, which the callers check once. */
-static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 {
 	va_list ap;
@@ -144,8 +142,7 @@ struct lq {
 	unsigned queue, max;
 };
 
-static int listener_at(const struct stats_region *r, unsigned i, int own_fd, uint64_t own_ino,
-		       struct lq *out)
+static int listener_at(const struct stats_region *r, unsigned i, int own_fd, uint64_t own_ino, struct lq *out)
 {
 	uint64_t ino;
 	if (i == r->nslots) {
@@ -161,8 +158,7 @@ static int listener_at(const struct stats_region *r, unsigned i, int own_fd, uin
 	return stats_listener_queue(ino == own_ino ? own_fd : -1, ino, &out->queue);
 }
 
-int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
-		      size_t cap)
+int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf, size_t cap)
 {
 	size_t len = 0;
 	for (unsigned i = 0; i < r->nslots; i++) {
@@ -170,13 +166,13 @@ int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino
 		if (!s)
 			continue;
 		put(buf, cap, &len,
-		    STATS_KEY_WORKER " %u " STATS_KEY_PID " %d " STATS_KEY_ACCEPTED " %" PRIu64
-		    " " STATS_KEY_REQUESTS " %" PRIu64 " " STATS_KEY_CPU_US " %" PRIu64
-		    " inflight %u conns %u resets %" PRIu64 " timeouts %" PRIu64 " bad %" PRIu64
-		    " accept_errors %" PRIu64 " epoll_ctl %" PRIu64 " state %s\n",
-		    i, LD(s->pid), LD(s->accepted), LD(s->requests), slot_cpu(s), LD(s->inflight),
-		    LD(s->conns), LD(s->resets), LD(s->timeouts), LD(s->bad), LD(s->accept_errs),
-		    LD(s->epoll_ctls), state_name(LD(s->state)));
+		    STATS_KEY_WORKER " %u " STATS_KEY_PID " %d " STATS_KEY_ACCEPTED " %" PRIu64 " " STATS_KEY_REQUESTS
+				     " %" PRIu64 " " STATS_KEY_CPU_US " %" PRIu64
+				     " inflight %u conns %u resets %" PRIu64 " timeouts %" PRIu64 " bad %" PRIu64
+				     " accept_errors %" PRIu64 " epoll_ctl %" PRIu64 " state %s\n",
+		    i, LD(s->pid), LD(s->accepted), LD(s->requests), slot_cpu(s), LD(s->inflight), LD(s->conns),
+		    LD(s->resets), LD(s->timeouts), LD(s->bad), LD(s->accept_errs), LD(s->epoll_ctls),
+		    state_name(LD(s->state)));
 	}
 	for (unsigned i = 0; i <= r->nslots; i++) {
 		struct lq q;
@@ -188,8 +184,7 @@ int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino
 	return (int)len;
 }
 
-int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
-		      size_t cap)
+int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf, size_t cap)
 {
 	size_t len = 0;
 	const char *sep = "";
@@ -199,13 +194,12 @@ int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino
 		if (!s)
 			continue;
 		put(buf, cap, &len,
-		    "%s\n{\"worker\":%u,\"pid\":%d,\"state\":\"%s\",\"accepted\":%" PRIu64
-		    ",\"requests\":%" PRIu64 ",\"cpu_us\":%" PRIu64
-		    ",\"inflight\":%u,\"conns\":%u,\"resets\":%" PRIu64 ",\"timeouts\":%" PRIu64
+		    "%s\n{\"worker\":%u,\"pid\":%d,\"state\":\"%s\",\"accepted\":%" PRIu64 ",\"requests\":%" PRIu64
+		    ",\"cpu_us\":%" PRIu64 ",\"inflight\":%u,\"conns\":%u,\"resets\":%" PRIu64 ",\"timeouts\":%" PRIu64
 		    ",\"bad\":%" PRIu64 ",\"accept_errors\":%" PRIu64 ",\"epoll_ctl\":%" PRIu64 "}",
-		    sep, i, LD(s->pid), state_name(LD(s->state)), LD(s->accepted), LD(s->requests),
-		    slot_cpu(s), LD(s->inflight), LD(s->conns), LD(s->resets), LD(s->timeouts),
-		    LD(s->bad), LD(s->accept_errs), LD(s->epoll_ctls));
+		    sep, i, LD(s->pid), state_name(LD(s->state)), LD(s->accepted), LD(s->requests), slot_cpu(s),
+		    LD(s->inflight), LD(s->conns), LD(s->resets), LD(s->timeouts), LD(s->bad), LD(s->accept_errs),
+		    LD(s->epoll_ctls));
 		sep = ",";
 	}
 	put(buf, cap, &len, "\n],\"listeners\":[");
@@ -215,11 +209,9 @@ int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino
 		if (listener_at(r, i, own_fd, own_ino, &q) != 0)
 			continue;
 		if (i == r->nslots)
-			put(buf, cap, &len, "%s\n{\"worker\":null,\"queue\":%u,\"max\":%u}", sep,
-			    q.queue, q.max);
+			put(buf, cap, &len, "%s\n{\"worker\":null,\"queue\":%u,\"max\":%u}", sep, q.queue, q.max);
 		else
-			put(buf, cap, &len, "%s\n{\"worker\":%u,\"queue\":%u,\"max\":%u}", sep, i,
-			    q.queue, q.max);
+			put(buf, cap, &len, "%s\n{\"worker\":%u,\"queue\":%u,\"max\":%u}", sep, i, q.queue, q.max);
 		sep = ",";
 	}
 	put(buf, cap, &len, "\n]}\n");
@@ -252,8 +244,7 @@ static uint64_t slot_u64(const struct stats_slot *s, size_t off)
 				    memory_order_relaxed);
 }
 
-int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
-		      size_t cap)
+int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf, size_t cap)
 {
 	size_t len = 0;
 	unsigned workers = 0;
@@ -261,8 +252,8 @@ int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino
 	 * its samples; one worker="SLOT" label per sample. A slot is a role
 	 * whose counters survive a respawn, so its counters only grow. */
 	for (size_t c = 0; c < sizeof prom_counters / sizeof prom_counters[0]; c++) {
-		put(buf, cap, &len, "# HELP %s %s\n# TYPE %s counter\n", prom_counters[c].name,
-		    prom_counters[c].help, prom_counters[c].name);
+		put(buf, cap, &len, "# HELP %s %s\n# TYPE %s counter\n", prom_counters[c].name, prom_counters[c].help,
+		    prom_counters[c].name);
 		for (unsigned i = 0; i < r->nslots; i++)
 			if (live_slot(r, i))
 				put(buf, cap, &len, "%s{worker=\"%u\"} %" PRIu64 "\n", prom_counters[c].name, i,
@@ -274,16 +265,14 @@ int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino
 	for (unsigned i = 0; i < r->nslots; i++)
 		if (live_slot(r, i)) {
 			uint64_t us = slot_cpu(&r->slot[i]), sec = us / US_PER_SEC, frac = us % US_PER_SEC;
-			put(buf, cap, &len, "herd_cpu_seconds_total{worker=\"%u\"} %" PRIu64 ".%06" PRIu64 "\n",
-			    i, sec, frac);
+			put(buf, cap, &len, "herd_cpu_seconds_total{worker=\"%u\"} %" PRIu64 ".%06" PRIu64 "\n", i, sec,
+			    frac);
 		}
-	put(buf, cap, &len,
-	    "# HELP herd_inflight Connections with a request under way.\n# TYPE herd_inflight gauge\n");
+	put(buf, cap, &len, "# HELP herd_inflight Connections with a request under way.\n# TYPE herd_inflight gauge\n");
 	for (unsigned i = 0; i < r->nslots; i++)
 		if (live_slot(r, i))
 			put(buf, cap, &len, "herd_inflight{worker=\"%u\"} %u\n", i, LD(r->slot[i].inflight));
-	put(buf, cap, &len,
-	    "# HELP herd_connections Open connections.\n# TYPE herd_connections gauge\n");
+	put(buf, cap, &len, "# HELP herd_connections Open connections.\n# TYPE herd_connections gauge\n");
 	for (unsigned i = 0; i < r->nslots; i++)
 		if (live_slot(r, i))
 			put(buf, cap, &len, "herd_connections{worker=\"%u\"} %u\n", i, LD(r->slot[i].conns));
@@ -294,8 +283,9 @@ int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino
 			workers += LD(r->slot[i].state) == st;
 		put(buf, cap, &len, "herd_workers{state=\"%s\"} %u\n", state_name(st), workers);
 	}
-	put(buf, cap, &len, "# HELP herd_listen_queue Connections waiting in a listener's accept queue.\n"
-			    "# TYPE herd_listen_queue gauge\n");
+	put(buf, cap, &len,
+	    "# HELP herd_listen_queue Connections waiting in a listener's accept queue.\n"
+	    "# TYPE herd_listen_queue gauge\n");
 	for (unsigned i = 0; i <= r->nslots; i++) {
 		struct lq q;
 		if (listener_at(r, i, own_fd, own_ino, &q) != 0)

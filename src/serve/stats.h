@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 enum stats_state {
-	STATS_FREE = 0,	 /* no worker in this slot */
-	STATS_STARTING,	 /* forked, not accepting yet */
-	STATS_READY,	 /* attached: accepting */
-	STATS_LEAVING,	 /* told to leave: finishing its connections */
+	STATS_FREE = 0, /* no worker in this slot */
+	STATS_STARTING, /* forked, not accepting yet */
+	STATS_READY,	/* attached: accepting */
+	STATS_LEAVING,	/* told to leave: finishing its connections */
 };
 
 struct stats_slot {
@@ -69,13 +69,10 @@ int stats_listener_queue(int fd, uint64_t ino, unsigned *queue);
  * `listen queue Q max M` line per listener) or JSON into buf. own_fd is a
  * listener the caller holds (its own or the shared one; -1 none) and own_ino
  * its inode. Returns the length, or -ENOSPC when buf is too small. */
-int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
-		      size_t cap);
-int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
-		      size_t cap);
+int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf, size_t cap);
+int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf, size_t cap);
 /* The same counters in the Prometheus text exposition format (/metrics). */
-int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf,
-		      size_t cap);
+int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf, size_t cap);
 /* Bytes the renderings of nslots slots may need at most. */
 size_t stats_format_max(unsigned nslots);
 

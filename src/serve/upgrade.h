@@ -15,9 +15,9 @@
 
 /* The old master's side of one upgrade. */
 struct upgrade {
-	pid_t pid;	/* the new master, 0: none */
-	int fd;		/* its readiness pipe, -1: none (start with -1) */
-	bool handover;	/* it is ready: this master stops */
+	pid_t pid;     /* the new master, 0: none */
+	int fd;	       /* its readiness pipe, -1: none (start with -1) */
+	bool handover; /* it is ready: this master stops */
 };
 
 /* How the old master logs (printf-like, one line). */

@@ -63,9 +63,11 @@ static int diag_dump(int fd, int family, struct watch_snapshot *s, const uint16_
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
 	} req = {
-		.nlh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		.nlh = {.nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-		.r = {.sdiag_family = (uint8_t)family, .sdiag_protocol = IPPROTO_TCP,
+		.r = {.sdiag_family = (uint8_t)family,
+		      .sdiag_protocol = IPPROTO_TCP,
 		      .idiag_states = 1u << TCP_STATE_LISTEN},
 	};
 	static char buf[32768] __attribute__((aligned(8)));

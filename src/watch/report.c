@@ -21,8 +21,8 @@
 struct acc {
 	struct watch_row r;
 	uint64_t sum_ns;
-	int64_t cpu_ns;	    /* --threads: live entries now minus before */
-	bool cpu_prev;	    /* ... and one was live before */
+	int64_t cpu_ns; /* --threads: live entries now minus before */
+	bool cpu_prev;	/* ... and one was live before */
 	uint64_t hist[WATCH_NBUCKETS];
 };
 
@@ -38,7 +38,7 @@ struct rows {
 	struct slot {
 		pid_t pid, tid;
 		uint32_t v; /* 0: empty */
-	} *h;
+	} * h;
 	size_t mask;
 	const struct watch *w;
 	bool threads, total;

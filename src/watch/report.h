@@ -11,13 +11,13 @@
 #include "watch/watch.h"
 
 struct watch_row {
-	pid_t pid, tid;					  /* tid 0: the whole process; WATCH_TID_EXITED: its exited threads */
-	uint64_t exited;				  /* tid WATCH_TID_EXITED: how many threads */
-	char comm[16];					  /* printable ASCII: other bytes '?', space '_' */
-	uint64_t accepted, timed;			  /* timed: accepts whose queueing was seen */
-	double share;					  /* of all accepts, 0..1 */
-	double rate;					  /* accepts per second */
-	double cpu_s;					  /* CPU seconds used */
+	pid_t pid, tid;		  /* tid 0: the whole process; WATCH_TID_EXITED: its exited threads */
+	uint64_t exited;	  /* tid WATCH_TID_EXITED: how many threads */
+	char comm[16];		  /* printable ASCII: other bytes '?', space '_' */
+	uint64_t accepted, timed; /* timed: accepts whose queueing was seen */
+	double share;		  /* of all accepts, 0..1 */
+	double rate;		  /* accepts per second */
+	double cpu_s;		  /* CPU seconds used */
 	uint64_t p50_ns, p90_ns, p99_ns, max_ns, mean_ns; /* accept-queue wait; 0 if timed is 0 */
 };
 

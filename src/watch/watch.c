@@ -48,7 +48,7 @@ struct watch {
 	struct fold_idx {
 		pid_t tgid;
 		uint32_t i;
-	} *fidx;
+	} * fidx;
 	size_t cap_fidx;
 	struct watch_thread others; /* tgid 0; others.nexited == 0: none */
 	/* Longest queue per listening socket since open (the kernel keeps
@@ -56,7 +56,7 @@ struct watch {
 	struct {
 		uint64_t ino;
 		uint32_t peak;
-	} *peaks;
+	} * peaks;
 	size_t npeaks, cap_peaks;
 };
 

@@ -83,10 +83,10 @@ struct watch_thread {
 struct watch_sock {
 	uint64_t ino;
 	uint16_t port, family;
-	uint64_t queued, accepted; /* cumulative, from the program */
-	uint32_t qmax;		   /* longest accept queue seen since the previous read */
-	uint32_t qmax_all;	   /* ... and since watch_open */
-	uint32_t qlen, backlog;	   /* queue length now and listen() backlog (sock_diag) */
+	uint64_t queued, accepted;	/* cumulative, from the program */
+	uint32_t qmax;			/* longest accept queue seen since the previous read */
+	uint32_t qmax_all;		/* ... and since watch_open */
+	uint32_t qlen, backlog;		/* queue length now and listen() backlog (sock_diag) */
 	pid_t owners[WATCH_MAX_OWNERS]; /* processes holding the socket (/proc/PID/fd) */
 	unsigned nowners;
 	pid_t last_tgid; /* last process that accepted from it */
@@ -108,8 +108,8 @@ struct watch_snapshot {
 	struct watch_proc *procs; /* sorted by pid */
 	size_t nprocs, cap_procs;
 	uint64_t listen_overflows, listen_drops; /* TcpExt counters, whole netns */
-	uint64_t lost; /* events the program could not record (maps full) */
-	bool sys_exit; /* accepts seen at syscall exit (no fexit here, or asked) */
+	uint64_t lost;				 /* events the program could not record (maps full) */
+	bool sys_exit;				 /* accepts seen at syscall exit (no fexit here, or asked) */
 };
 
 /* Loads and attaches the program for cfg's ports (or pid's). */

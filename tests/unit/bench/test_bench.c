@@ -423,10 +423,14 @@ static void test_error_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_counts_and_callbacks), cmocka_unit_test(test_keepalive_reuse),
-		cmocka_unit_test(test_hlog_round_trip),	     cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_bad_config),	     cmocka_unit_test(test_error_names),
-		cmocka_unit_test(test_timeout_loses_nothing), cmocka_unit_test(test_timeout_silent),
+		cmocka_unit_test(test_counts_and_callbacks),
+		cmocka_unit_test(test_keepalive_reuse),
+		cmocka_unit_test(test_hlog_round_trip),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_error_names),
+		cmocka_unit_test(test_timeout_loses_nothing),
+		cmocka_unit_test(test_timeout_silent),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -39,6 +39,8 @@ struct valid_case {
 	const char *headers[MAXH][2]; /* the first MAXH headers, name and value */
 };
 
+/* One case per entry, fields in struct order: reads as the table it is. */
+/* clang-format off */
 static const struct valid_case valid[] = {
 	{"minimal GET", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 0,
 	 HTTP_GET, "GET", "/", "/", "", 1, true, 0, 1, {{"Host", "h"}}},
@@ -121,6 +123,7 @@ static const struct valid_case valid[] = {
 	{"token name chars", "GET / HTTP/1.1\r\nHost: h\r\nX!#$%&'*+-.^_`|~0: v\r\n\r\n", 0,
 	 HTTP_GET, "GET", "/", "/", "", 1, true, 0, 2, {{"Host", "h"}, {"X!#$%&'*+-.^_`|~0", "v"}}},
 };
+/* clang-format on */
 
 struct error_case {
 	const char *name;
@@ -129,6 +132,7 @@ struct error_case {
 	size_t len; /* 0: strlen(in); set for inputs holding a NUL */
 };
 
+/* clang-format off */
 static const struct error_case errors[] = {
 	{"no method", " / HTTP/1.1\r\n\r\n", HTTP_BAD_REQUEST, 0},
 	{"TLS handshake", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", HTTP_BAD_REQUEST, 0},
@@ -193,6 +197,7 @@ static const struct error_case errors[] = {
 	 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
 	 HTTP_NOT_IMPLEMENTED, 0},
 };
+/* clang-format on */
 
 /* Generated cases (sizes around the limits). */
 struct gen_case {
@@ -337,8 +342,8 @@ static void check_fields(const struct valid_case *c, const char *buf, size_t len
 	check_str("query", c, r->query, c->query);
 	if (r->method != c->method)
 		fail_msg("%s: method %d, want %d", c->name, r->method, c->method);
-	if (r->minor_version != c->minor || r->keep_alive != c->keep_alive ||
-	    r->content_length != c->content_length || r->num_headers != c->num_headers)
+	if (r->minor_version != c->minor || r->keep_alive != c->keep_alive || r->content_length != c->content_length ||
+	    r->num_headers != c->num_headers)
 		fail_msg("%s: minor %d keep_alive %d content_length %llu headers %zu", c->name, r->minor_version,
 			 r->keep_alive, (unsigned long long)r->content_length, r->num_headers);
 	for (size_t i = 0; i < c->num_headers && i < MAXH; i++) {

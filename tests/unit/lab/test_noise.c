@@ -22,8 +22,8 @@ static void test_finish(void **state)
 	/* 10 s on every CPU the machine has; the lab used 1 s, its servers 4 s,
 	 * the CPUs were busy 5.5 s in all: others 0.5 s, quiet. */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	struct lab_noise_mark a = {.ok = true, .t_ns = 1000000000ull, .busy_s = 100, .steal_s = 3,
-				   .self_s = 2, .children_s = 7};
+	struct lab_noise_mark a = {
+		.ok = true, .t_ns = 1000000000ull, .busy_s = 100, .steal_s = 3, .self_s = 2, .children_s = 7};
 	struct lab_noise_mark b = a;
 	b.t_ns += 10000000000ull;
 	b.busy_s += 5.5;

@@ -54,9 +54,9 @@ static void test_parse_listen(void **state)
 	assert_int_equal(ss.ss_family, AF_INET6);
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 80);
 	assert_int_equal(addr_parse_numeric("0.0.0.0:0", &ss, &len), 0);
-	const char *bad[] = {"", "8181", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:x",
-			     "localhost:80", "::1:80", "[::1]80", "[::1]:", "[127.0.0.1]:80", "[]:80",
-			     "1.2.3:80"};
+	const char *bad[] = {
+		"",	  "8181",    "127.0.0.1", "127.0.0.1:",	    "127.0.0.1:65536", "127.0.0.1:x", "localhost:80",
+		"::1:80", "[::1]80", "[::1]:",	  "[127.0.0.1]:80", "[]:80",	       "1.2.3:80"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(addr_parse_numeric(bad[i], &ss, &len), -EINVAL);
 }
@@ -100,7 +100,7 @@ static void test_fifo_bookkeeping(void **state)
 	assert_null(ev.data.ptr); /* the listener is tagged NULL */
 	int fd = g.model->accept(&w);
 	assert_true(fd >= 0);
-	assert_false(w.registered); /* took a connection: out of the wait queue */
+	assert_false(w.registered);			 /* took a connection: out of the wait queue */
 	assert_int_equal(g.model->idle(&w, 1), -EAGAIN); /* busy: stays out */
 	assert_false(w.registered);
 	/* Idle with a connection queued: takes it directly, stays out. */

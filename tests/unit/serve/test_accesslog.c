@@ -75,10 +75,8 @@ static void test_line(void **state)
 	/* 10.0.0.1 - - [DD/Mon/YYYY:HH:MM:SS +0000] "..." 200 133 "-" "ag\xE9nt" 0.001 */
 	assert_memory_equal(got, "10.0.0.1 - - [", 14);
 	assert_memory_equal(got + 14 + 20, " +0000] ", 8);
-	assert_string_equal(got + 14 + 28,
-			    "\"GET /x?\\x22q\\x22 HTTP/1.1\" 200 133 \"-\" \"ag\\xE9nt\" 0.001");
-	assert_string_equal(nl + 1 + 14 + 28 - strlen("10.0.0.1") + strlen("::1"),
-			    "\"-\" 400 90 \"-\" \"-\" 0.000\n");
+	assert_string_equal(got + 14 + 28, "\"GET /x?\\x22q\\x22 HTTP/1.1\" 200 133 \"-\" \"ag\\xE9nt\" 0.001");
+	assert_string_equal(nl + 1 + 14 + 28 - strlen("10.0.0.1") + strlen("::1"), "\"-\" 400 90 \"-\" \"-\" 0.000\n");
 
 	/* Reopen after a rename: old lines stay, new ones go to the new file. */
 	char moved[160];
@@ -106,7 +104,8 @@ static void test_fill(void **state)
 	accesslog_init(&l, accesslog_open_file(path));
 	assert_true(l.fd >= 0);
 	static char s[HTTP_MAX_HEAD];
-	int n = snprintf(s, sizeof s, "GET /%0*d HTTP/1.1\r\nHost: h\r\nUser-Agent: \"%0*d\"\r\n\r\n", 5000, 0, 5000, 0);
+	int n = snprintf(s, sizeof s, "GET /%0*d HTTP/1.1\r\nHost: h\r\nUser-Agent: \"%0*d\"\r\n\r\n", 5000, 0, 5000,
+			 0);
 	struct http_request req;
 	assert_int_equal(http_parse_request(s, (size_t)n, 0, &req), n);
 	for (int i = 0; i < 100; i++) {

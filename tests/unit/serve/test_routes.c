@@ -52,8 +52,11 @@ static int ask(const char *request, bool keep_alive, struct obuf *out)
 	struct http_request req;
 	int n = http_parse_request(request, strlen(request), 0, &req);
 	assert_true(n > 0);
-	struct routes_env env = {.stats = stats, .own_fd = -1, .scratch = scratch,
-				 .scratch_cap = sizeof scratch, .max_work_us = max_work_us};
+	struct routes_env env = {.stats = stats,
+				 .own_fd = -1,
+				 .scratch = scratch,
+				 .scratch_cap = sizeof scratch,
+				 .max_work_us = max_work_us};
 	out->len = 0;
 	int st = routes_respond(&env, &req, keep_alive, out);
 	assert_int_equal(obuf_reserve(out, 1), 0);
@@ -129,11 +132,11 @@ static void test_continue(void **state)
 {
 	(void)state;
 	struct obuf o = {0};
-	assert_int_equal(ask("GET / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
-			     true, &o), 200);
+	assert_int_equal(
+		ask("GET / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", true, &o), 200);
 	assert_memory_equal(o.p, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 42);
-	assert_int_equal(ask("POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
-			     true, &o), 405);
+	assert_int_equal(
+		ask("POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", true, &o), 405);
 	assert_memory_equal(o.p, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 405 ", 38);
 	/* No body, or HTTP/1.0: no interim answer. */
 	assert_int_equal(ask("GET / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n", true, &o), 200);
@@ -201,8 +204,8 @@ static void test_stats_text(void **state)
 	int pid;
 	unsigned long long acc, req, cpu;
 	/* The exact prefix herd lab parses. */
-	assert_int_equal(sscanf(buf, "worker %u pid %d accepted %llu requests %llu cpu_us %llu inflight %u",
-				&w, &pid, &acc, &req, &cpu, &infl),
+	assert_int_equal(sscanf(buf, "worker %u pid %d accepted %llu requests %llu cpu_us %llu inflight %u", &w, &pid,
+				&acc, &req, &cpu, &infl),
 			 6);
 	assert_int_equal(w, 1);
 	assert_int_equal(pid, getpid());
@@ -230,12 +233,8 @@ static void test_burn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routes),
-		cmocka_unit_test(test_stats_text),
-		cmocka_unit_test(test_date),
-		cmocka_unit_test(test_continue),
-		cmocka_unit_test(test_metrics),
-		cmocka_unit_test(test_burn),
+		cmocka_unit_test(test_routes),	 cmocka_unit_test(test_stats_text), cmocka_unit_test(test_date),
+		cmocka_unit_test(test_continue), cmocka_unit_test(test_metrics),    cmocka_unit_test(test_burn),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -49,7 +49,7 @@ struct group {
 /* Three listeners sharing an ephemeral port chosen by the first bind. */
 static int group_listen(struct group *g)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	int one = 1, i;
 
@@ -104,8 +104,7 @@ static int group_open(struct group *g, unsigned flags)
  * the server side stays in the accept queue untouched) or -errno. */
 static int connect_one(const struct group *g)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = g->port,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = g->port, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -211,7 +210,7 @@ static struct group *need_group(void **state)
 static void test_bad_arguments(void **state)
 {
 	struct steer *s = NULL;
-	int none[2] = { -1, -1 };
+	int none[2] = {-1, -1};
 
 	(void)state;
 	assert_int_equal(steer_open(&s, none, 0, 0), -EINVAL);
@@ -225,7 +224,7 @@ static void test_bad_arguments(void **state)
 static void test_least_loaded_gets_all(void **state)
 {
 	struct group *g = need_group(state);
-	int counts[NL] = { 0 };
+	int counts[NL] = {0};
 	struct steer_slot *s = steer_slots(g->steer);
 
 	assert_int_equal(steer_nslots(g->steer), NL);
@@ -248,7 +247,7 @@ static void test_publish_replaces_estimate(void **state)
 {
 	struct group *g = need_group(state);
 	struct steer_slot *s2 = &steer_slots(g->steer)[2];
-	int counts[NL] = { 0 }, clients[6], i;
+	int counts[NL] = {0}, clients[6], i;
 	uint64_t mark;
 
 	publish(g, 0, 1000);
@@ -259,7 +258,7 @@ static void test_publish_replaces_estimate(void **state)
 	assert_int_equal(steer_load(s2), 5);
 	mark = steer_mark(s2);
 	assert_int_equal(accept_all(g, counts, 5, 0), 5); /* the worker takes them... */
-	clients[5] = connect_one(g);			   /* ...one more arrives meanwhile */
+	clients[5] = connect_one(g);			  /* ...one more arrives meanwhile */
 	assert_true(clients[5] >= 0);
 	steer_publish(s2, mark, 0); /* ...and it publishes: nothing in flight */
 	assert_int_equal(steer_load(s2), 1);
@@ -276,7 +275,7 @@ static void test_publish_replaces_estimate(void **state)
 static void test_steered_counts_balance(void **state)
 {
 	struct group *g = need_group(state);
-	int counts[NL] = { 0 }, i;
+	int counts[NL] = {0}, i;
 
 	for (i = 0; i < NL; i++)
 		publish(g, (unsigned)i, 0);
@@ -291,7 +290,7 @@ static void test_steered_counts_balance(void **state)
 static void test_equal_loads_spread_by_hash(void **state)
 {
 	struct group *g = need_group(state);
-	int counts[NL] = { 0 }, i;
+	int counts[NL] = {0}, i;
 
 	for (i = 0; i < 60; i++) {
 		for (int j = 0; j < NL; j++)
@@ -308,7 +307,7 @@ static void test_equal_loads_spread_by_hash(void **state)
 static void test_cleared_slot_gets_none(void **state)
 {
 	struct group *g = need_group(state);
-	int counts[NL] = { 0 };
+	int counts[NL] = {0};
 
 	assert_int_equal(steer_clear_slot(g->steer, 1), 0);
 	assert_int_equal(steer_clear_slot(g->steer, 1), 0); /* idempotent */
@@ -331,7 +330,7 @@ static void test_cleared_slot_gets_none(void **state)
 static void test_open_empty_then_set(void **state)
 {
 	struct group g;
-	int none[NL] = { -1, -1, -1 }, counts[NL] = { 0 }, i;
+	int none[NL] = {-1, -1, -1}, counts[NL] = {0}, i;
 
 	need_group(state);
 	memset(&g, 0, sizeof(g));
@@ -395,7 +394,7 @@ enum { QUEUED = 10, CHILD_SKIP = 77 };
 static int migrate_child(unsigned flags, int *accepted_elsewhere)
 {
 	struct group g;
-	int counts[NL] = { 0 }, clients[QUEUED], got = 0, i, err;
+	int counts[NL] = {0}, clients[QUEUED], got = 0, i, err;
 	char c;
 
 	if (unshare(CLONE_NEWNET) != 0)
@@ -429,7 +428,7 @@ static int migrate_child(unsigned flags, int *accepted_elsewhere)
 	else if (steer_migrations(g.steer) != QUEUED)
 		fprintf(stderr, "# program migrations %llu\n", (unsigned long long)steer_migrations(g.steer));
 	for (i = 0; i < QUEUED; i++) {
-		struct pollfd p = { .fd = clients[i], .events = POLLIN };
+		struct pollfd p = {.fd = clients[i], .events = POLLIN};
 		if (poll(&p, 1, 1000) == 1 && recv(clients[i], &c, 1, MSG_DONTWAIT) == 1 && c == 'x')
 			got++;
 	}
@@ -499,9 +498,9 @@ static void test_no_migrate_resets(void **state)
  * process (it stays uid 0), with the raw capget/capset system calls. */
 static int drop_caps(void)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2];
-	const int caps[] = { 39 /* CAP_BPF */, CAP_NET_ADMIN, CAP_SYS_ADMIN };
+	const int caps[] = {39 /* CAP_BPF */, CAP_NET_ADMIN, CAP_SYS_ADMIN};
 
 	if (syscall(SYS_capget, &h, d) != 0)
 		return -errno;
