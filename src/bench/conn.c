@@ -303,7 +303,7 @@ static void start_url(struct bench_conn *c, uint64_t now)
 
 /* Decides the slot's next request: start it now, wait for its due time, or
  * retire the slot because the run is over. */
-static void conn_next(struct bench_conn *c, uint64_t now)
+static void slot_next(struct bench_conn *c, uint64_t now)
 {
 	struct bench_thread *t = c->t;
 	struct bench_shared *sh = t->sh;
@@ -577,7 +577,7 @@ static void abandon_all(struct bench_thread *t)
 static uint64_t start_due(struct bench_thread *t, uint64_t now, uint64_t wake)
 {
 	struct bench_shared *sh = t->sh;
-	/* conn_next may fail instantly and queue the slot again: that goes to
+	/* slot_next may fail instantly and queue the slot again: that goes to
 	 * the other array, for the next pass, after a look at the network. */
 	struct bench_conn **batch = t->pending;
 	unsigned nbatch = t->npending;
@@ -588,7 +588,7 @@ static uint64_t start_due(struct bench_thread *t, uint64_t now, uint64_t wake)
 		struct bench_conn *c = batch[i];
 		c->pending = false;
 		if (c->state == C_IDLE)
-			conn_next(c, now);
+			slot_next(c, now);
 	}
 	if (!bench_open_loop(sh->cfg) && now < sh->end_issue)
 		return wake;
@@ -598,7 +598,7 @@ static uint64_t start_due(struct bench_thread *t, uint64_t now, uint64_t wake)
 			continue;
 		if (c->due_ns <= now || now >= sh->end_issue) {
 			c->state = C_IDLE;
-			conn_next(c, now);
+			slot_next(c, now);
 		}
 		if (c->state == C_WAIT && c->due_ns < wake)
 			wake = c->due_ns;

@@ -93,7 +93,7 @@ double lab_estimate_s(const struct lab_config *cfg, long nproc)
 	return t * (double)cfg->nmodels * (double)(cfg->repeat ? cfg->repeat : 1);
 }
 
-static bool stopped(const struct lab_config *cfg)
+static bool lab_interrupted(const struct lab_config *cfg)
 {
 	return cfg->stop && *cfg->stop;
 }
@@ -128,7 +128,7 @@ static int run_model_rep(struct lab_ctx *x, const char *tmpdir, bool late)
 		lab_note(x, "warm-up: %u requests", cfg->warmup);
 		e = lab_load_run(x, &w, NULL);
 	}
-	for (int sc = 0; sc < LAB_SCENARIO_COUNT && e == 0 && !stopped(cfg); sc++) {
+	for (int sc = 0; sc < LAB_SCENARIO_COUNT && e == 0 && !lab_interrupted(cfg); sc++) {
 		bool need = cfg->scenarios[sc] || (sc == LAB_SEED && cfg->scenarios[LAB_SWEEP]);
 		if (need && lab_scenarios[sc].late == late)
 			e = lab_scenarios[sc].run(x);
@@ -160,8 +160,8 @@ static void set_capacity(struct lab_model *m)
 static int run_phase(const struct lab_config *cfg, struct lab_report *rep, const char *tmpdir, struct lab_server *proto,
 		     uint64_t *sent, bool late)
 {
-	for (unsigned k = 0; k < cfg->repeat && !stopped(cfg); k++) {
-		for (size_t i = 0; i < rep->nmodels && !stopped(cfg); i++) {
+	for (unsigned k = 0; k < cfg->repeat && !lab_interrupted(cfg); k++) {
+		for (size_t i = 0; i < rep->nmodels && !lab_interrupted(cfg); i++) {
 			struct lab_model *m = &rep->models[i];
 			if (!m->available)
 				continue;
@@ -268,7 +268,7 @@ int lab_run(const struct lab_config *cfg, struct lab_report *rep)
 	for (size_t i = 0; i < rep->nmodels; i++)
 		rep->invalid += rep->models[i].invalid;
 	lab_judge_models(rep);
-	if (stopped(cfg)) {
+	if (lab_interrupted(cfg)) {
 		rep->interrupted = true;
 		if (!err)
 			err = -EINTR;

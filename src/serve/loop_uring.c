@@ -80,7 +80,7 @@ static struct {
 
 #define ST_SET(field, v) atomic_store_explicit(&R.st->field, (v), memory_order_relaxed)
 
-static void conn_run(struct conn *c);
+static void ring_conn_run(struct conn *c);
 
 /* An SQE, submitting what is queued when the SQ is full. */
 static struct io_uring_sqe *sqe_get(void)
@@ -302,7 +302,7 @@ static bool input_ended(struct conn *c)
 }
 
 /* Runs the connection as far as it can go without waiting. */
-static void conn_run(struct conn *c)
+static void ring_conn_run(struct conn *c)
 {
 	for (;;) {
 		switch (conn_next(c)) {
@@ -372,7 +372,7 @@ static void on_recv(struct conn *c, const struct io_uring_cqe *cqe)
 		c->ring.err = cqe->res;
 	/* Input waits while a response is being sent (it is read after). */
 	if (!c->ring.sending)
-		conn_run(c);
+		ring_conn_run(c);
 }
 
 static void on_send(struct conn *c, const struct io_uring_cqe *cqe)
@@ -390,7 +390,7 @@ static void on_send(struct conn *c, const struct io_uring_cqe *cqe)
 		conn_reset(c); /* EPIPE / ECONNRESET: the peer went away mid-response */
 		return;
 	}
-	conn_run(c);
+	ring_conn_run(c);
 }
 
 static void take_connection(int fd)
@@ -399,7 +399,7 @@ static void take_connection(int fd)
 	if (!c)
 		return;
 	c->ring = (__typeof__(c->ring)){.head = -1, .tail = -1};
-	conn_run(c);
+	ring_conn_run(c);
 }
 
 static void accept_arm(void)
@@ -500,7 +500,7 @@ static unsigned reap(void)
 
 /* Stops accepting: the armed accept is cancelled, and connections it took
  * before the cancel landed are served (they were accepted for us). */
-static void begin_stop(void)
+static void ring_begin_stop(void)
 {
 	if (R.accept_armed) {
 		cancel(TAG_ACCEPT);
@@ -562,7 +562,7 @@ int worker_run_uring(const struct worker_cfg *cfg)
 	uint64_t now = util_now_ns();
 	for (;;) {
 		if (*R.stop && !conn_stopping())
-			begin_stop();
+			ring_begin_stop();
 		if (conn_stopping() && conn_count() == 0)
 			break;
 		accept_maybe_arm(now);

@@ -173,7 +173,7 @@ static void conn_discard(struct conn *c)
 }
 
 /* Runs the connection as far as it can go without blocking. */
-static void conn_run(struct conn *c)
+static void epoll_conn_run(struct conn *c)
 {
 	for (;;) {
 		switch (conn_next(c)) {
@@ -236,7 +236,7 @@ static void accepted(int fd)
 	if (fd >= 0) {
 		struct conn *c = conn_open(fd);
 		if (c)
-			conn_run(c); /* on loopback the request is often there already */
+			epoll_conn_run(c); /* on loopback the request is often there already */
 		return;
 	}
 	if (conn_accept_failed(fd))
@@ -415,7 +415,7 @@ int worker_run(const struct worker_cfg *cfg)
 					c->drained = false;
 				if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 					c->rdhup = true;
-				conn_run(c);
+				epoll_conn_run(c);
 			}
 		}
 		conn_expire(util_now_ns());
