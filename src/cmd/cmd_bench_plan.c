@@ -73,8 +73,8 @@ static int read_bounded(const char *path, size_t max, char **buf, size_t *len)
 	if (fd < 0)
 		return -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-		int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+	int e = fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+	if (e) {
 		close(fd);
 		return -e;
 	}
@@ -157,7 +157,14 @@ static int collect_urls(const struct bench_opts *o, struct bench_plan *p, char *
 			return read_error("--urls", o->urls_path, rc);
 		own(p, file);
 		file[flen] = '\0';
-		for (size_t i = 0; i < flen; i++)
+		if (memchr(file, '\0', flen)) {
+			fprintf(stderr, "herd bench: --urls '%s': a NUL byte: not a text file\n", o->urls_path);
+			return EXIT_USAGE;
+		}
+		/* One slot per line, but never more than the limit allows: a
+		 * file of newlines must not size three arrays of a pointer per
+		 * byte (the lines past the limit are refused below). */
+		for (size_t i = 0; i < flen && cap <= o->nurls + URLS_MAX; i++)
 			cap += file[i] == '\n';
 	}
 	*urls = own(p, calloc(cap, sizeof **urls));
@@ -168,10 +175,14 @@ static int collect_urls(const struct bench_opts *o, struct bench_plan *p, char *
 	size_t n = 0;
 	for (; n < o->nurls; n++)
 		(*urls)[n] = o->urls[n];
-	char *save = NULL;
+	/* Split by hand, not strtok_r: it skips empty lines, and the line
+	 * numbers in messages must be the file's. */
 	unsigned lineno = 0;
-	for (char *line = file ? strtok_r(file, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = file, *next; line && line < file + flen; line = next) {
 		lineno++;
+		next = memchr(line, '\n', (size_t)(file + flen - line));
+		if (next)
+			*next++ = '\0';
 		char *m, *u, *b;
 		int rc = split_urls_line(line, &m, &u, &b);
 		if (rc == 1)

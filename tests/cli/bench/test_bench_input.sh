@@ -44,6 +44,13 @@ expect_eq "--urls with HEAD and GET on one connection: 6 x 200" "$rc:$(jget "$J"
 printf 'BAD/METHOD %s/\n' "$URL" >"$TMP/bad"
 $HERD bench -n 1 --urls "$TMP/bad" >/dev/null 2>"$TMP/e"; rc=$?
 expect_eq "--urls with a bad line: exit 2, the line named" "$rc:$(grep -c 'line 1' "$TMP/e")" "2:1"
+# Blank and comment lines count in the line numbers of messages.
+printf '# one\n\nG@T %s/\n' "$URL" >"$TMP/bad3"
+$HERD bench -n 1 --urls "$TMP/bad3" >/dev/null 2>"$TMP/e"; rc=$?
+expect_eq "--urls: a bad line after a blank one is named by its real number" "$rc:$(grep -c 'line 3:' "$TMP/e")" "2:1"
+printf '%s/\0\n' "$URL" >"$TMP/nul"
+$HERD bench -n 1 --urls "$TMP/nul" >/dev/null 2>"$TMP/e"; rc=$?
+expect_match "--urls: a NUL byte is refused, exit 2" "$rc $(cat "$TMP/e")" "^2 .*NUL byte"
 
 # --data and --body.
 $HERD bench -n 4 -k 4 -m POST --data 'a=1&b=2' --json "$J" "$URL/" >/dev/null; rc=$?
