@@ -166,4 +166,4 @@ format-check:
 clean:
 	rm -rf $(B)
 
--include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(UNITS:=.d)
