@@ -114,7 +114,7 @@ struct accept_model {
 	const char *name;
 	const char *summary;		 /* one line for --list-models and --help */
 	const char *epoll_twin;		 /* ACCEPT_URING: the epoll model that does the same */
-	enum accept_ring_mode ring_mode; /* with --io uring */
+	enum accept_ring_mode ring_mode; /* with --io uring; the ACCEPT_URING models' rings too */
 	unsigned flags;			 /* enum accept_flags */
 	/* The privileges it needs beyond binding a port, for the message
 	 * when start-up fails with -EPERM; NULL: none. */

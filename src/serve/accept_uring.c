@@ -85,7 +85,10 @@ static int arm(struct accept_worker *w)
 	return 0;
 }
 
-static int attach(struct accept_worker *w, bool multishot)
+/* The worker's ring accepts as the model's ring_mode says, as the io_uring
+ * loop's would: a multishot accept armed here, or a one-shot one armed by
+ * the idle hook. */
+static int uring_attach(struct accept_worker *w)
 {
 	if (w->ring_loop) {
 		/* --io uring: the loop's own ring accepts (ring_mode). */
@@ -97,7 +100,7 @@ static int attach(struct accept_worker *w, bool multishot)
 	if (!u)
 		return -ENOMEM;
 	w->priv = u;
-	u->multishot = multishot;
+	u->multishot = w->g->model->ring_mode == ACCEPT_RING_MULTISHOT;
 	/* SINGLE_ISSUER: only this process submits. No DEFER_TASKRUN: the
 	 * accept runs as task work, which DEFER_TASKRUN would hold back until
 	 * the worker enters the ring, and this ring is waited on by epoll. */
@@ -112,19 +115,9 @@ static int attach(struct accept_worker *w, bool multishot)
 	w->watch_other = true;
 	w->events = EPOLLIN;
 	w->want = true;
-	if (multishot && (err = arm(w)) != 0)
+	if (u->multishot && (err = arm(w)) != 0)
 		return err;
 	return accept_worker_sync(w);
-}
-
-static int uring_attach(struct accept_worker *w)
-{
-	return attach(w, true);
-}
-
-static int fifo_attach(struct accept_worker *w)
-{
-	return attach(w, false); /* armed by the idle hook */
 }
 
 /* Takes one completion: an fd, a negative errno, or -EAGAIN when none. */
@@ -258,7 +251,7 @@ const struct accept_model accept_model_uring_fifo = {
 	.flags = ACCEPT_URING,
 	.epoll_twin = "fifo",
 	.open = uring_open,
-	.attach = fifo_attach,
+	.attach = uring_attach,
 	.accept = uring_accept,
 	.idle = uring_idle,
 	.detach = uring_detach,
