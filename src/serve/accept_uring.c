@@ -173,6 +173,19 @@ static int uring_idle(struct accept_worker *w, unsigned n)
 	return -EAGAIN;
 }
 
+/* Keeps a connection the ring accepted before detach, for accept() to hand
+ * over; without memory for it, closes it. */
+static void hold(struct uring_acc *u, int fd)
+{
+	int *h = realloc(u->held, (u->nheld + 1) * sizeof *h);
+	if (!h) {
+		close(fd);
+		return;
+	}
+	u->held = h;
+	u->held[u->nheld++] = fd;
+}
+
 /* Stops accepting: cancels the armed accept and keeps what it had
  * accepted meanwhile (accept() hands those over after detach). */
 static void uring_detach(struct accept_worker *w)
@@ -180,51 +193,24 @@ static void uring_detach(struct accept_worker *w)
 	struct uring_acc *u = w->priv; /* NULL with --io uring */
 	w->detached = true;
 	accept_worker_sync(w);
-	if (u && u->armed) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	if (u) {
+		struct io_uring_sqe *sqe = u->armed ? io_uring_get_sqe(&u->ring) : NULL;
 		if (sqe) {
 			io_uring_prep_cancel64(sqe, TAG_ACCEPT, 0);
 			io_uring_sqe_set_data64(sqe, TAG_CANCEL);
 			w->epoll_ctls++;
 			io_uring_submit(&u->ring);
 		}
-		/* The accept's last completion (no F_MORE) follows the
-		 * cancel; connections it took before are in the ring. */
-		while (u->armed) {
-			struct io_uring_cqe *cqe;
-			if (io_uring_wait_cqe(&u->ring, &cqe) < 0)
+		/* Connections the accept took are in the ring, up to its last
+		 * completion (no F_MORE), which follows the cancel: pop them
+		 * all, waiting for more while the accept is still armed. */
+		struct io_uring_cqe *cqe;
+		for (;;) {
+			int fd = pop(w);
+			if (fd >= 0)
+				hold(u, fd);
+			else if (fd == -EAGAIN && (!u->armed || io_uring_wait_cqe(&u->ring, &cqe) < 0))
 				break;
-			uint64_t tag = io_uring_cqe_get_data64(cqe);
-			int res = cqe->res;
-			bool more = cqe->flags & IORING_CQE_F_MORE;
-			io_uring_cqe_seen(&u->ring, cqe);
-			if (tag != TAG_ACCEPT)
-				continue;
-			if (!more)
-				u->armed = false;
-			if (res < 0)
-				continue;
-			int *h = realloc(u->held, (u->nheld + 1) * sizeof *h);
-			if (!h) {
-				close(res);
-				continue;
-			}
-			u->held = h;
-			u->held[u->nheld++] = res;
-			w->accepts++;
-		}
-	}
-	/* Completions still in the ring were posted before the cancel's: pop
-	 * them first, then the held ones (order does not matter to anyone). */
-	if (u) {
-		for (int fd; (fd = pop(w)) >= 0;) {
-			int *h = realloc(u->held, (u->nheld + 1) * sizeof *h);
-			if (!h) {
-				close(fd);
-				continue;
-			}
-			u->held = h;
-			u->held[u->nheld++] = fd;
 		}
 		io_uring_queue_exit(&u->ring);
 	}
