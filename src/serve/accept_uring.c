@@ -93,8 +93,7 @@ static int uring_attach(struct accept_worker *w)
 	if (w->ring_loop) {
 		/* --io uring: the loop's own ring accepts (ring_mode). */
 		w->fd = w->g->fds[0];
-		w->want = true;
-		return 0;
+		return accept_worker_listen(w, 0);
 	}
 	struct uring_acc *u = calloc(1, sizeof *u);
 	if (!u)
@@ -113,11 +112,9 @@ static int uring_attach(struct accept_worker *w)
 	w->fd = w->g->fds[0];
 	w->watch_fd = u->ring.ring_fd;
 	w->watch_other = true;
-	w->events = EPOLLIN;
-	w->want = true;
 	if (u->multishot && (err = arm(w)) != 0)
 		return err;
-	return accept_worker_sync(w);
+	return accept_worker_listen(w, EPOLLIN);
 }
 
 /* Takes one completion: an fd, a negative errno, or -EAGAIN when none. */
