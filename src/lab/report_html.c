@@ -212,7 +212,7 @@ static void svg_percentiles(FILE *f, const struct lab_report *rep, int sc)
 static void sweep_points(const struct lab_model *m, size_t nsteps, struct lab_spread *p99)
 {
 	for (size_t k = 0; k < nsteps; k++)
-		report_spread(m, LAB_SWEEP, k, &report_rows[3], &p99[k]);
+		report_spread(m, LAB_SWEEP, k, &report_rows[REPORT_ROW_P99], &p99[k]);
 }
 
 struct sweep_scale {
@@ -363,7 +363,7 @@ static void html_table(FILE *f, const struct lab_report *rep, int sc)
 	for (int row = 0; row < REPORT_ROWS; row++)
 		html_row(f, rep, report_rows[row].label, sc, 0, &report_rows[row]);
 	if (sc == LAB_STALL) {
-		html_row(f, rep, "calm p99 ms", REPORT_CALM, 0, &report_rows[3]);
+		html_row(f, rep, "calm p99 ms", REPORT_CALM, 0, &report_rows[REPORT_ROW_P99]);
 		html_row(f, rep, "p99 / calm p99", LAB_STALL, 0, NULL);
 	}
 	fprintf(f, "</tbody></table>\n");
@@ -382,7 +382,7 @@ static void html_sweep_table(FILE *f, const struct lab_report *rep)
 	for (size_t k = 0; k < cfg->nfractions; k++) {
 		char label[48];
 		snprintf(label, sizeof label, "%.0f%% (p99 ms)", 100 * cfg->fractions[k]);
-		html_row(f, rep, label, LAB_SWEEP, k, &report_rows[3]);
+		html_row(f, rep, label, LAB_SWEEP, k, &report_rows[REPORT_ROW_P99]);
 	}
 	fprintf(f, "</tbody></table>\n");
 }

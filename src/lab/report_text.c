@@ -85,7 +85,7 @@ static void validity_row(FILE *out, const struct lab_report *rep, size_t a, size
 /* The stall table's last rows: the calm twin's p99 and the stall's growth. */
 static void stall_rows(FILE *out, const struct lab_report *rep, size_t a, size_t b)
 {
-	figure_row(out, rep, a, b, "calm p99 ms", REPORT_CALM, 0, &report_rows[3]);
+	figure_row(out, rep, a, b, "calm p99 ms", REPORT_CALM, 0, &report_rows[REPORT_ROW_P99]);
 	fprintf(out, "%-*s", LABEL_W, "p99 / calm p99");
 	for (size_t i = a; i < b; i++) {
 		const struct lab_model *m = &rep->models[i];
@@ -171,7 +171,7 @@ static void text_sweep(FILE *out, const struct lab_report *rep)
 		for (size_t k = 0; k < cfg->nfractions; k++) {
 			char label[32];
 			snprintf(label, sizeof label, "%.0f%%", 100 * cfg->fractions[k]);
-			figure_row(out, rep, a, b, label, LAB_SWEEP, k, &report_rows[3]);
+			figure_row(out, rep, a, b, label, LAB_SWEEP, k, &report_rows[REPORT_ROW_P99]);
 		}
 		a = b;
 		if (a < rep->nmodels)
