@@ -194,6 +194,28 @@ void report_verdict_line(const struct lab_model *m, char *buf, size_t len)
 		 lab_answer_name(v->flat_tail), tail[0] ? tail : "not run", m->invalid ? "; has INVALID runs" : "");
 }
 
+static void visit_invalid(report_invalid_fn *fn, void *arg, const struct lab_model *m, size_t k, const char *what,
+			  size_t step, const struct lab_result *r)
+{
+	if (r->ran && !r->valid)
+		fn(arg, m, k + 1, what, step, r);
+}
+
+void report_each_invalid(const struct lab_report *rep, report_invalid_fn *fn, void *arg)
+{
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		const struct lab_model *m = &rep->models[i];
+		for (size_t k = 0; k < m->nreps; k++) {
+			const struct lab_rep *r = &m->reps[k];
+			for (int sc = 0; sc < LAB_SWEEP; sc++)
+				visit_invalid(fn, arg, m, k, lab_scenario_name(sc), 0, &r->runs[sc]);
+			visit_invalid(fn, arg, m, k, "stall (calm twin)", 0, &r->stall_calm);
+			for (size_t s = 0; s < r->nsteps; s++)
+				visit_invalid(fn, arg, m, k, "sweep step", s + 1, &r->steps[s]);
+		}
+	}
+}
+
 static int by_connections_desc(const void *a, const void *b)
 {
 	const struct lab_worker *x = a, *y = b;

@@ -62,6 +62,16 @@ void report_verdict_line(const struct lab_model *m, char *buf, size_t len);
 /* The balances? answer as shown: YES, NO, UNSURE, UNDER LOAD ONLY, n/a. */
 const char *report_balances_word(const struct lab_verdict *v);
 
+/* One INVALID run of model m in repetition rep (1-based): what names it
+ * ("seed", "stall (calm twin)", "sweep step"), step is the sweep step
+ * (1-based) or 0 for the others. */
+typedef void report_invalid_fn(void *arg, const struct lab_model *m, size_t rep, const char *what, size_t step,
+			       const struct lab_result *r);
+/* Calls fn for every INVALID run, in the order the reports list them: model
+ * by model, repetition by repetition, the scenarios, the stall's calm twin,
+ * then the sweep steps. */
+void report_each_invalid(const struct lab_report *rep, report_invalid_fn *fn, void *arg);
+
 /* Per-worker counters summed over the valid repetitions of sc, by rank:
  * in each repetition the workers ordered busiest first (by connections);
  * *n workers. Returns false when none had counters. */

@@ -493,13 +493,15 @@ static void html_header(FILE *f, const struct lab_report *rep)
 			   "server's workers.</p>\n");
 }
 
-static void html_invalid_one(FILE *f, const struct lab_model *m, size_t k, const char *what, const struct lab_result *r)
+/* One item per INVALID run (sweep steps unnumbered). */
+static void html_invalid_item(void *arg, const struct lab_model *m, size_t rep, const char *what, size_t step,
+			      const struct lab_result *r)
 {
-	if (!r || !r->ran || r->valid)
-		return;
+	FILE *f = arg;
+	(void)step;
 	fprintf(f, "<li class=\"no\">INVALID ");
 	html_esc(f, m->name);
-	fprintf(f, " repetition %zu %s: ", k + 1, what);
+	fprintf(f, " repetition %zu %s: ", rep, what);
 	html_esc(f, r->why);
 	fprintf(f, "</li>\n");
 }
@@ -509,17 +511,7 @@ static void html_invalid(FILE *f, const struct lab_report *rep)
 	if (!rep->invalid)
 		return;
 	fprintf(f, "<h2>INVALID runs</h2>\n<ul>\n");
-	for (size_t i = 0; i < rep->nmodels; i++) {
-		const struct lab_model *m = &rep->models[i];
-		for (size_t k = 0; k < m->nreps; k++) {
-			const struct lab_rep *r = &m->reps[k];
-			for (int sc = 0; sc < LAB_SWEEP; sc++)
-				html_invalid_one(f, m, k, lab_scenario_name(sc), &r->runs[sc]);
-			html_invalid_one(f, m, k, "stall (calm twin)", &r->stall_calm);
-			for (size_t s = 0; s < r->nsteps; s++)
-				html_invalid_one(f, m, k, "sweep step", &r->steps[s]);
-		}
-	}
+	report_each_invalid(rep, html_invalid_item, f);
 	fprintf(f, "</ul>\n");
 }
 
