@@ -10,6 +10,7 @@
 #include "lab/report.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,25 +25,22 @@ static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"
 				      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 #define NPALETTE (sizeof palette / sizeof palette[0])
 
+/* The characters that need an entity in HTML text and attribute values. */
+static const char *const html_entity[UCHAR_MAX + 1] = {
+	['<'] = "&lt;",
+	['>'] = "&gt;",
+	['&'] = "&amp;",
+	['"'] = "&quot;",
+};
+
 static void html_esc(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
-		switch (*s) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
+		const char *e = html_entity[(unsigned char)*s];
+		if (e)
+			fputs(e, f);
+		else
 			fputc(*s, f);
-		}
 	}
 }
 
