@@ -1,6 +1,7 @@
 /*
  * cmd.c - what every subcommand shares: the message format, the usage-error
- * exit path, the getopt reset and checked signal handlers (see cmd.h).
+ * exit path, the getopt reset, numeric options read from a table and
+ * checked signal handlers (see cmd.h).
  */
 #include "cmd/cmd.h"
 
@@ -10,6 +11,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "lib/util.h"
 
 /* "PROG: message" plus, for a usage error, the --help hint, in one write:
  * stderr is unbuffered, and one fprintf call keeps the line whole when
@@ -78,4 +81,25 @@ int cmd_on_signal(int sig, void (*handler)(int), int flags)
 	sa.sa_flags = flags;
 	sigemptyset(&sa.sa_mask);
 	return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
+}
+
+int cmd_uint_opt(const struct cmd_uint_opt *table, size_t n, int id, const char *arg, void *base,
+		 const struct cmd_uint_opt **row)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct cmd_uint_opt *r = &table[i];
+		if (r->id != id)
+			continue;
+		*row = r;
+		uint64_t v;
+		if (util_parse_u64(arg, r->min, r->max, &v) < 0)
+			return -1;
+		char *field = (char *)base + r->off;
+		if (r->size == sizeof(uint64_t))
+			*(uint64_t *)field = v;
+		else
+			*(unsigned *)field = (unsigned)v;
+		return 1;
+	}
+	return 0;
 }

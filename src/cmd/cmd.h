@@ -14,6 +14,8 @@
 #define HERD_CMD_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -43,6 +45,28 @@ void cmd_getopt_reset(void);
  * option) returns, naming the option as written. optstring must start
  * with ':'. Returns EXIT_USAGE. */
 int cmd_getopt_error(const char *prog, int c, char *const argv[]);
+
+/* A numeric option whose only handling is "parse a whole number in
+ * [min, max], else a usage error, else store": a command keeps a table of
+ * these, one row per option, and cmd_uint_opt() walks it. */
+struct cmd_uint_opt {
+	int id;		  /* what getopt_long returns for the option */
+	const char *name; /* as the usage error names it, e.g. "--workers" */
+	uint64_t min, max;
+	const char *what; /* the range in words, for commands whose message says it */
+	size_t off;	  /* where the value goes: offsetof() the field in the command's options */
+	size_t size;	  /* sizeof that field: an unsigned (max <= UINT_MAX) or a uint64_t */
+};
+
+/* The off and size columns of a cmd_uint_opt row for field f of type. */
+#define CMD_FIELD(type, f) offsetof(type, f), sizeof(((type *)0)->f)
+
+/* Looks id up in table (n rows). Returns 0 when id is not in it; 1 when
+ * arg was a number in the row's range and is stored in its field of base;
+ * -1 when it was not (nothing stored; *row names the option, for the
+ * command's own usage message). */
+int cmd_uint_opt(const struct cmd_uint_opt *table, size_t n, int id, const char *arg, void *base,
+		 const struct cmd_uint_opt **row);
 
 /* Installs handler for sig with flags (sa_mask empty). Returns 0 or -errno. */
 int cmd_on_signal(int sig, void (*handler)(int), int flags);

@@ -244,87 +244,38 @@ static const struct option longopts[] = {
 static bool stall_requests_set;
 
 /* Unsigned options: their range and where the value goes. */
-static const struct {
-	int opt;
-	const char *name;
-	uint64_t min, max;
-} unsigned_opts[] = {
-	{OPT_REPEAT, "--repeat", 1, 100},
-	{OPT_WORKERS, "--workers", 1, 256},
-	{OPT_REQUESTS, "--requests", 1, 100000000},
-	{OPT_STALL_REQUESTS, "--stall-requests", 1, 100000000},
-	{OPT_IDLE, "--idle-requests", 1, 10000000},
-	{OPT_CONC, "--concurrency", 1, 20000},
-	{OPT_STALL_CONC, "--stall-concurrency", 1, 20000},
-	{OPT_CPU, "--cpu-us", 0, 1000000},
-	{OPT_STALL_MS, "--stall-ms", 1, 60000},
+static const struct cmd_uint_opt unsigned_opts[] = {
+	{OPT_REPEAT, "--repeat", 1, 100, NULL, CMD_FIELD(struct lab_config, repeat)},
+	{OPT_WORKERS, "--workers", 1, 256, NULL, CMD_FIELD(struct lab_config, workers)},
+	{OPT_REQUESTS, "--requests", 1, 100000000, NULL, CMD_FIELD(struct lab_config, requests)},
+	{OPT_STALL_REQUESTS, "--stall-requests", 1, 100000000, NULL, CMD_FIELD(struct lab_config, stall_requests)},
+	{OPT_IDLE, "--idle-requests", 1, 10000000, NULL, CMD_FIELD(struct lab_config, idle_requests)},
+	{OPT_CONC, "--concurrency", 1, 20000, NULL, CMD_FIELD(struct lab_config, concurrency)},
+	{OPT_STALL_CONC, "--stall-concurrency", 1, 20000, NULL, CMD_FIELD(struct lab_config, stall_concurrency)},
+	{OPT_CPU, "--cpu-us", 0, 1000000, NULL, CMD_FIELD(struct lab_config, cpu_us)},
+	{OPT_STALL_MS, "--stall-ms", 1, 60000, NULL, CMD_FIELD(struct lab_config, stall_ms)},
 	/* 1 would make every stall request a sleep: no other request to time. */
-	{OPT_STALL_EVERY, "--stall-every", 2, 1000000},
-	{OPT_PORT, "--port", 1, 65535},
+	{OPT_STALL_EVERY, "--stall-every", 2, 1000000, NULL, CMD_FIELD(struct lab_config, stall_every)},
+	{OPT_PORT, "--port", 1, 65535, NULL, CMD_FIELD(struct lab_config, port)},
 };
-
-static void set_unsigned(struct lab_config *cfg, int opt, uint64_t v)
-{
-	switch (opt) {
-	case OPT_REPEAT:
-		cfg->repeat = (unsigned)v;
-		break;
-	case OPT_WORKERS:
-		cfg->workers = (unsigned)v;
-		break;
-	case OPT_REQUESTS:
-		cfg->requests = v;
-		/* Stall follows --requests unless it has a count of its own. */
-		if (!stall_requests_set)
-			cfg->stall_requests = 0;
-		break;
-	case OPT_STALL_REQUESTS:
-		cfg->stall_requests = v;
-		stall_requests_set = true;
-		break;
-	case OPT_IDLE:
-		cfg->idle_requests = v;
-		break;
-	case OPT_CONC:
-		cfg->concurrency = (unsigned)v;
-		break;
-	case OPT_STALL_CONC:
-		cfg->stall_concurrency = (unsigned)v;
-		break;
-	case OPT_CPU:
-		cfg->cpu_us = (unsigned)v;
-		break;
-	case OPT_STALL_MS:
-		cfg->stall_ms = (unsigned)v;
-		break;
-	case OPT_STALL_EVERY:
-		cfg->stall_every = (unsigned)v;
-		break;
-	case OPT_PORT:
-		cfg->port = (unsigned)v;
-		break;
-	default:
-		break;
-	}
-}
 
 /* 0 when opt is an unsigned option parsed into cfg, -1 when it is not one,
  * EXIT_USAGE for a bad value (the message printed). */
 static int parse_unsigned(int opt, const char *arg, struct lab_config *cfg)
 {
-	for (size_t i = 0; i < sizeof unsigned_opts / sizeof unsigned_opts[0]; i++) {
-		if (unsigned_opts[i].opt != opt)
-			continue;
-		uint64_t v;
-		if (util_parse_u64(arg, unsigned_opts[i].min, unsigned_opts[i].max, &v) < 0) {
-			return cmd_usage_error(PROG, "%s: '%s' is not a number from %llu to %llu",
-					       unsigned_opts[i].name, arg, (unsigned long long)unsigned_opts[i].min,
-					       (unsigned long long)unsigned_opts[i].max);
-		}
-		set_unsigned(cfg, opt, v);
-		return 0;
-	}
-	return -1;
+	const struct cmd_uint_opt *u;
+	int r = cmd_uint_opt(unsigned_opts, sizeof unsigned_opts / sizeof unsigned_opts[0], opt, arg, cfg, &u);
+	if (r == 0)
+		return -1;
+	if (r < 0)
+		return cmd_usage_error(PROG, "%s: '%s' is not a number from %llu to %llu", u->name, arg,
+				       (unsigned long long)u->min, (unsigned long long)u->max);
+	/* Stall follows --requests unless it has a count of its own. */
+	if (opt == OPT_STALL_REQUESTS)
+		stall_requests_set = true;
+	else if (opt == OPT_REQUESTS && !stall_requests_set)
+		cfg->stall_requests = 0;
+	return 0;
 }
 
 static int parse_scenarios(const char *arg, struct lab_config *cfg)

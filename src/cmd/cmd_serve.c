@@ -114,23 +114,31 @@ enum {
 	O_IO,
 };
 
+/* The whole-number options: their range and where the value goes. */
+static const struct cmd_uint_opt uint_opts[] = {
+	{O_WORKERS, "--workers", 1, 4096, "a number from 1 to 4096", CMD_FIELD(struct serve_opts, workers)},
+	{O_MAXW, "--max-workers", 1, 4096, "a number from 1 to 4096", CMD_FIELD(struct serve_opts, max_workers)},
+	{O_BACKLOG, "--backlog", 1, 65535, "a number from 1 to 65535", CMD_FIELD(struct serve_opts, backlog)},
+	{O_WORK, "--work-us", 0, 10000000, "microseconds, 0 to 10000000", CMD_FIELD(struct serve_opts, work_us)},
+};
+
 /* One option; -1 when the run goes on, else the exit status. */
 static int parse_one(int c, struct serve_opts *o)
 {
+	const struct cmd_uint_opt *u;
+	int r = cmd_uint_opt(uint_opts, sizeof uint_opts / sizeof uint_opts[0], c, optarg, o, &u);
+	if (r < 0)
+		return bad_value(u->name, optarg, u->what);
+	if (r > 0) {
+		if (c == O_WORKERS)
+			o->workers_given = true;
+		return -1;
+	}
 	switch (c) {
 	case O_LISTEN:
 		o->listen = optarg;
 		o->listen_given = true;
 		return -1;
-	case O_WORKERS:
-		o->workers_given = true;
-		return util_parse_u64(optarg, 1, 4096, &o->workers)
-			       ? bad_value("--workers", optarg, "a number from 1 to 4096")
-			       : -1;
-	case O_MAXW:
-		return util_parse_u64(optarg, 1, 4096, &o->max_workers)
-			       ? bad_value("--max-workers", optarg, "a number from 1 to 4096")
-			       : -1;
 	case O_ACCEPT:
 		o->model = accept_find(optarg);
 		o->accept_given = true;
@@ -138,14 +146,6 @@ static int parse_one(int c, struct serve_opts *o)
 	case O_IO:
 		o->io_uring = strcmp(optarg, "uring") == 0;
 		return o->io_uring || strcmp(optarg, "epoll") == 0 ? -1 : bad_value("--io", optarg, "epoll or uring");
-	case O_BACKLOG:
-		return util_parse_u64(optarg, 1, 65535, &o->backlog)
-			       ? bad_value("--backlog", optarg, "a number from 1 to 65535")
-			       : -1;
-	case O_WORK:
-		return util_parse_u64(optarg, 0, 10000000, &o->work_us)
-			       ? bad_value("--work-us", optarg, "microseconds, 0 to 10000000")
-			       : -1;
 	case O_HTO:
 		return parse_dur("--header-timeout", optarg, 0.001, 86400,
 				 "a duration from 1ms to 24h, e.g. 500ms or 10s", &o->header_timeout)

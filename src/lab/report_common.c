@@ -1,101 +1,47 @@
 /*
  * report_common.c - the figures every output shows, computed once: each
- * row of a scenario table is a getter on one run, summarised over the
+ * row of a scenario table is a field of one run, summarised over the
  * model's valid repetitions as median and range (an INVALID run never
  * enters a figure), and the verdict line rendered from the verdict struct.
  */
 #include "lab/report_common.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static double g_rps(const struct lab_result *r)
-{
-	return r->throughput;
-}
-static double g_p50(const struct lab_result *r)
-{
-	return r->lat.p50;
-}
-static double g_p90(const struct lab_result *r)
-{
-	return r->lat.p90;
-}
-static double g_p99(const struct lab_result *r)
-{
-	return r->lat.p99;
-}
-static double g_p999(const struct lab_result *r)
-{
-	return r->lat.p999;
-}
-static double g_max(const struct lab_result *r)
-{
-	return r->lat.max;
-}
-static double g_mean(const struct lab_result *r)
-{
-	return r->lat.mean;
-}
-static double g_sd(const struct lab_result *r)
-{
-	return r->lat.stddev;
-}
-static double g_jcpu(const struct lab_result *r)
-{
-	return r->stats_ok ? r->bal.jain_cpu : NAN;
-}
-static double g_jconn(const struct lab_result *r)
-{
-	return r->stats_ok ? r->bal.jain_conn : NAN;
-}
-static double g_momcpu(const struct lab_result *r)
-{
-	return r->stats_ok ? r->bal.max_over_min_cpu : NAN;
-}
-static double g_momconn(const struct lab_result *r)
-{
-	return r->stats_ok ? r->bal.max_over_min_conn : NAN;
-}
-static double g_top(const struct lab_result *r)
-{
-	return r->stats_ok ? r->bal.max_share_conn : NAN;
-}
-static double g_cpureq(const struct lab_result *r)
-{
-	return r->stats_ok ? r->cpu_us_per_request : NAN;
-}
-static double g_qw50(const struct lab_result *r)
-{
-	return r->qwait_ok ? r->qwait_p50_ms : NAN;
-}
-static double g_qw99(const struct lab_result *r)
-{
-	return r->qwait_ok ? r->qwait_p99_ms : NAN;
-}
-
 const struct report_row report_rows[REPORT_ROWS] = {
-	{"req/s", "throughput_rps", g_rps, RK_RATE},
-	{"p50 ms", "p50_ms", g_p50, RK_MS},
-	{"p90 ms", "p90_ms", g_p90, RK_MS},
-	{"p99 ms", "p99_ms", g_p99, RK_MS},
-	{"p99.9 ms", "p99.9_ms", g_p999, RK_MS},
-	{"max ms", "max_ms", g_max, RK_MS},
-	{"mean ms", "mean_ms", g_mean, RK_MS},
-	{"stddev ms", "stddev_ms", g_sd, RK_MS},
-	{"Jain CPU", "jain_cpu", g_jcpu, RK_RATIO},
-	{"Jain conns", "jain_connections", g_jconn, RK_RATIO},
-	{"max/min CPU", "max_over_min_cpu", g_momcpu, RK_RATIO},
-	{"max/min conns", "max_over_min_connections", g_momconn, RK_RATIO},
-	{"top conn share", "max_share_connections", g_top, RK_SHARE},
-	{"CPU us/req", "cpu_us_per_request", g_cpureq, RK_US},
+	{"req/s", "throughput_rps", offsetof(struct lab_result, throughput), RN_ALWAYS, RK_RATE},
+	{"p50 ms", "p50_ms", offsetof(struct lab_result, lat.p50), RN_ALWAYS, RK_MS},
+	{"p90 ms", "p90_ms", offsetof(struct lab_result, lat.p90), RN_ALWAYS, RK_MS},
+	{"p99 ms", "p99_ms", offsetof(struct lab_result, lat.p99), RN_ALWAYS, RK_MS},
+	{"p99.9 ms", "p99.9_ms", offsetof(struct lab_result, lat.p999), RN_ALWAYS, RK_MS},
+	{"max ms", "max_ms", offsetof(struct lab_result, lat.max), RN_ALWAYS, RK_MS},
+	{"mean ms", "mean_ms", offsetof(struct lab_result, lat.mean), RN_ALWAYS, RK_MS},
+	{"stddev ms", "stddev_ms", offsetof(struct lab_result, lat.stddev), RN_ALWAYS, RK_MS},
+	{"Jain CPU", "jain_cpu", offsetof(struct lab_result, bal.jain_cpu), RN_STATS, RK_RATIO},
+	{"Jain conns", "jain_connections", offsetof(struct lab_result, bal.jain_conn), RN_STATS, RK_RATIO},
+	{"max/min CPU", "max_over_min_cpu", offsetof(struct lab_result, bal.max_over_min_cpu), RN_STATS, RK_RATIO},
+	{"max/min conns", "max_over_min_connections", offsetof(struct lab_result, bal.max_over_min_conn), RN_STATS,
+	 RK_RATIO},
+	{"top conn share", "max_share_connections", offsetof(struct lab_result, bal.max_share_conn), RN_STATS,
+	 RK_SHARE},
+	{"CPU us/req", "cpu_us_per_request", offsetof(struct lab_result, cpu_us_per_request), RN_STATS, RK_US},
 	/* herd watch's collector: from the connection being ready in the
 	 * listener's queue to its accept(); n/a where it cannot run. */
-	{"acceptq p50 ms", "accept_queue_wait_p50_ms", g_qw50, RK_MS_OPT},
-	{"acceptq p99 ms", "accept_queue_wait_p99_ms", g_qw99, RK_MS_OPT},
+	{"acceptq p50 ms", "accept_queue_wait_p50_ms", offsetof(struct lab_result, qwait_p50_ms), RN_QWAIT, RK_MS_OPT},
+	{"acceptq p99 ms", "accept_queue_wait_p99_ms", offsetof(struct lab_result, qwait_p99_ms), RN_QWAIT, RK_MS_OPT},
 };
+
+/* The row's figure in r; NAN when the collector it comes from did not run. */
+static double row_value(const struct report_row *row, const struct lab_result *r)
+{
+	if ((row->needs == RN_STATS && !r->stats_ok) || (row->needs == RN_QWAIT && !r->qwait_ok))
+		return NAN;
+	return *(const double *)((const char *)r + row->off);
+}
 
 const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t step)
 {
@@ -113,7 +59,7 @@ void report_spread(const struct lab_model *m, int sc, size_t step, const struct 
 	for (size_t k = 0; k < m->nreps; k++) {
 		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
 		if (r && r->ran && r->valid)
-			v[n++] = row->get(r);
+			v[n++] = row_value(row, r);
 	}
 	lab_spread_of(v, n, s);
 }
@@ -246,6 +192,28 @@ void report_verdict_line(const struct lab_model *m, char *buf, size_t len)
 		 : bal[0]      ? bal
 			       : "not run",
 		 lab_answer_name(v->flat_tail), tail[0] ? tail : "not run", m->invalid ? "; has INVALID runs" : "");
+}
+
+static void visit_invalid(report_invalid_fn *fn, void *arg, const struct lab_model *m, size_t k, const char *what,
+			  size_t step, const struct lab_result *r)
+{
+	if (r->ran && !r->valid)
+		fn(arg, m, k + 1, what, step, r);
+}
+
+void report_each_invalid(const struct lab_report *rep, report_invalid_fn *fn, void *arg)
+{
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		const struct lab_model *m = &rep->models[i];
+		for (size_t k = 0; k < m->nreps; k++) {
+			const struct lab_rep *r = &m->reps[k];
+			for (int sc = 0; sc < LAB_SWEEP; sc++)
+				visit_invalid(fn, arg, m, k, lab_scenario_name(sc), 0, &r->runs[sc]);
+			visit_invalid(fn, arg, m, k, "stall (calm twin)", 0, &r->stall_calm);
+			for (size_t s = 0; s < r->nsteps; s++)
+				visit_invalid(fn, arg, m, k, "sweep step", s + 1, &r->steps[s]);
+		}
+	}
 }
 
 static int by_connections_desc(const void *a, const void *b)

@@ -1,6 +1,6 @@
 /*
  * report_common.h - what the three outputs (report_text.c, report_json.c,
- * report_html.c) share: the rows of a scenario table as a table of getters,
+ * report_html.c) share: the rows of a scenario table as a table of fields,
  * the median/range of a figure over the valid repetitions, number
  * formatting, and the verdict line. Internal to src/lab/.
  */
@@ -21,15 +21,23 @@ const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t ste
 /* RK_MS_OPT: milliseconds that may not be measured at all ("n/a"). */
 enum report_kind { RK_MS, RK_RATIO, RK_RATE, RK_SHARE, RK_US, RK_MS_OPT };
 
-/* One figure of a run: how the tables label it, its JSON key, its getter
- * (NAN: undefined) and how it is formatted. */
+/* Which collector a figure comes from: RN_STATS the per-worker counters
+ * (stats_ok), RN_QWAIT herd watch's (qwait_ok). Without it the figure is
+ * undefined (NAN). */
+enum report_needs { RN_ALWAYS, RN_STATS, RN_QWAIT };
+
+/* One figure of a run: how the tables label it, its JSON key, the offset
+ * of its double in struct lab_result, what it needs and how it is
+ * formatted. */
 struct report_row {
 	const char *label;
 	const char *json;
-	double (*get)(const struct lab_result *r);
+	size_t off;
+	enum report_needs needs;
 	enum report_kind kind;
 };
-enum { REPORT_ROWS = 16 };
+/* REPORT_ROW_P99: the row the sweep and the stall's calm twin show. */
+enum { REPORT_ROW_P99 = 3, REPORT_ROWS = 16 };
 extern const struct report_row report_rows[REPORT_ROWS];
 
 /* The spread of one row over the model's valid results at (sc, step). */
@@ -53,6 +61,16 @@ enum report_kind report_judgement_kind(const struct lab_judgement *j);
 void report_verdict_line(const struct lab_model *m, char *buf, size_t len);
 /* The balances? answer as shown: YES, NO, UNSURE, UNDER LOAD ONLY, n/a. */
 const char *report_balances_word(const struct lab_verdict *v);
+
+/* One INVALID run of model m in repetition rep (1-based): what names it
+ * ("seed", "stall (calm twin)", "sweep step"), step is the sweep step
+ * (1-based) or 0 for the others. */
+typedef void report_invalid_fn(void *arg, const struct lab_model *m, size_t rep, const char *what, size_t step,
+			       const struct lab_result *r);
+/* Calls fn for every INVALID run, in the order the reports list them: model
+ * by model, repetition by repetition, the scenarios, the stall's calm twin,
+ * then the sweep steps. */
+void report_each_invalid(const struct lab_report *rep, report_invalid_fn *fn, void *arg);
 
 /* Per-worker counters summed over the valid repetitions of sc, by rank:
  * in each repetition the workers ordered busiest first (by connections);

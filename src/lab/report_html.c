@@ -10,6 +10,7 @@
 #include "lab/report.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,25 +25,22 @@ static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"
 				      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 #define NPALETTE (sizeof palette / sizeof palette[0])
 
+/* The characters that need an entity in HTML text and attribute values. */
+static const char *const html_entity[UCHAR_MAX + 1] = {
+	['<'] = "&lt;",
+	['>'] = "&gt;",
+	['&'] = "&amp;",
+	['"'] = "&quot;",
+};
+
 static void html_esc(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
-		switch (*s) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
+		const char *e = html_entity[(unsigned char)*s];
+		if (e)
+			fputs(e, f);
+		else
 			fputc(*s, f);
-		}
 	}
 }
 
@@ -212,7 +210,7 @@ static void svg_percentiles(FILE *f, const struct lab_report *rep, int sc)
 static void sweep_points(const struct lab_model *m, size_t nsteps, struct lab_spread *p99)
 {
 	for (size_t k = 0; k < nsteps; k++)
-		report_spread(m, LAB_SWEEP, k, &report_rows[3], &p99[k]);
+		report_spread(m, LAB_SWEEP, k, &report_rows[REPORT_ROW_P99], &p99[k]);
 }
 
 struct sweep_scale {
@@ -363,7 +361,7 @@ static void html_table(FILE *f, const struct lab_report *rep, int sc)
 	for (int row = 0; row < REPORT_ROWS; row++)
 		html_row(f, rep, report_rows[row].label, sc, 0, &report_rows[row]);
 	if (sc == LAB_STALL) {
-		html_row(f, rep, "calm p99 ms", REPORT_CALM, 0, &report_rows[3]);
+		html_row(f, rep, "calm p99 ms", REPORT_CALM, 0, &report_rows[REPORT_ROW_P99]);
 		html_row(f, rep, "p99 / calm p99", LAB_STALL, 0, NULL);
 	}
 	fprintf(f, "</tbody></table>\n");
@@ -382,7 +380,7 @@ static void html_sweep_table(FILE *f, const struct lab_report *rep)
 	for (size_t k = 0; k < cfg->nfractions; k++) {
 		char label[48];
 		snprintf(label, sizeof label, "%.0f%% (p99 ms)", 100 * cfg->fractions[k]);
-		html_row(f, rep, label, LAB_SWEEP, k, &report_rows[3]);
+		html_row(f, rep, label, LAB_SWEEP, k, &report_rows[REPORT_ROW_P99]);
 	}
 	fprintf(f, "</tbody></table>\n");
 }
@@ -493,13 +491,15 @@ static void html_header(FILE *f, const struct lab_report *rep)
 			   "server's workers.</p>\n");
 }
 
-static void html_invalid_one(FILE *f, const struct lab_model *m, size_t k, const char *what, const struct lab_result *r)
+/* One item per INVALID run (sweep steps unnumbered). */
+static void html_invalid_item(void *arg, const struct lab_model *m, size_t rep, const char *what, size_t step,
+			      const struct lab_result *r)
 {
-	if (!r || !r->ran || r->valid)
-		return;
+	FILE *f = arg;
+	(void)step;
 	fprintf(f, "<li class=\"no\">INVALID ");
 	html_esc(f, m->name);
-	fprintf(f, " repetition %zu %s: ", k + 1, what);
+	fprintf(f, " repetition %zu %s: ", rep, what);
 	html_esc(f, r->why);
 	fprintf(f, "</li>\n");
 }
@@ -509,17 +509,7 @@ static void html_invalid(FILE *f, const struct lab_report *rep)
 	if (!rep->invalid)
 		return;
 	fprintf(f, "<h2>INVALID runs</h2>\n<ul>\n");
-	for (size_t i = 0; i < rep->nmodels; i++) {
-		const struct lab_model *m = &rep->models[i];
-		for (size_t k = 0; k < m->nreps; k++) {
-			const struct lab_rep *r = &m->reps[k];
-			for (int sc = 0; sc < LAB_SWEEP; sc++)
-				html_invalid_one(f, m, k, lab_scenario_name(sc), &r->runs[sc]);
-			html_invalid_one(f, m, k, "stall (calm twin)", &r->stall_calm);
-			for (size_t s = 0; s < r->nsteps; s++)
-				html_invalid_one(f, m, k, "sweep step", &r->steps[s]);
-		}
-	}
+	report_each_invalid(rep, html_invalid_item, f);
 	fprintf(f, "</ul>\n");
 }
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 
 #include "lab/report_common.h"
 #include "lib/json.h"
@@ -26,30 +27,57 @@ static void spread_json(struct json_writer *j, const char *key, const struct lab
 	json_close(j, '}');
 }
 
+/* A run's figures that are plain doubles of one struct, as a JSON object:
+ * each field's key and offset in that struct. */
+struct num_field {
+	const char *key;
+	size_t off;
+};
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct num_field latency_fields[] = {
+	{"min", offsetof(struct lab_latency, min)},    {"p50", offsetof(struct lab_latency, p50)},
+	{"p90", offsetof(struct lab_latency, p90)},    {"p99", offsetof(struct lab_latency, p99)},
+	{"p99.9", offsetof(struct lab_latency, p999)}, {"max", offsetof(struct lab_latency, max)},
+	{"mean", offsetof(struct lab_latency, mean)},  {"stddev", offsetof(struct lab_latency, stddev)},
+};
+
+static const struct num_field balance_fields[] = {
+	{"jain_cpu", offsetof(struct lab_balance, jain_cpu)},
+	{"jain_connections", offsetof(struct lab_balance, jain_conn)},
+	{"max_share_cpu", offsetof(struct lab_balance, max_share_cpu)},
+	{"min_share_cpu", offsetof(struct lab_balance, min_share_cpu)},
+	{"max_share_connections", offsetof(struct lab_balance, max_share_conn)},
+	{"min_share_connections", offsetof(struct lab_balance, min_share_conn)},
+	{"max_over_min_cpu", offsetof(struct lab_balance, max_over_min_cpu)},
+	{"max_over_min_connections", offsetof(struct lab_balance, max_over_min_conn)},
+};
+
+/* herd watch's collector: the accept-queue wait of the run's connections. */
+static const struct num_field qwait_fields[] = {
+	{"p50", offsetof(struct lab_result, qwait_p50_ms)},
+	{"p99", offsetof(struct lab_result, qwait_p99_ms)},
+	{"max", offsetof(struct lab_result, qwait_max_ms)},
+};
+
+static void fields_json(struct json_writer *j, const char *key, const void *base, const struct num_field *f, size_t n)
+{
+	json_open(j, key, '{');
+	for (size_t i = 0; i < n; i++)
+		json_num(j, f[i].key, *(const double *)((const char *)base + f[i].off));
+	json_close(j, '}');
+}
+
 static void balance_json(struct json_writer *j, const struct lab_result *r)
 {
-	json_open(j, "balance", '{');
-	json_num(j, "jain_cpu", r->bal.jain_cpu);
-	json_num(j, "jain_connections", r->bal.jain_conn);
-	json_num(j, "max_share_cpu", r->bal.max_share_cpu);
-	json_num(j, "min_share_cpu", r->bal.min_share_cpu);
-	json_num(j, "max_share_connections", r->bal.max_share_conn);
-	json_num(j, "min_share_connections", r->bal.min_share_conn);
-	json_num(j, "max_over_min_cpu", r->bal.max_over_min_cpu);
-	json_num(j, "max_over_min_connections", r->bal.max_over_min_conn);
-	json_close(j, '}');
+	fields_json(j, "balance", &r->bal, balance_fields, NFIELDS(balance_fields));
 	json_num(j, "cpu_us_per_request", r->cpu_us_per_request);
 	json_u64(j, "respawns", r->respawns);
 	/* herd watch's collector; null where it could not run. */
-	if (r->qwait_ok) {
-		json_open(j, "accept_queue_wait_ms", '{');
-		json_num(j, "p50", r->qwait_p50_ms);
-		json_num(j, "p99", r->qwait_p99_ms);
-		json_num(j, "max", r->qwait_max_ms);
-		json_close(j, '}');
-	} else {
+	if (r->qwait_ok)
+		fields_json(j, "accept_queue_wait_ms", r, qwait_fields, NFIELDS(qwait_fields));
+	else
 		json_str(j, "accept_queue_wait_ms", NULL);
-	}
 	json_open(j, "workers", '[');
 	for (size_t w = 0; w < r->nworkers; w++) {
 		const struct lab_worker *x = &r->workers[w];
@@ -67,16 +95,7 @@ static void balance_json(struct json_writer *j, const struct lab_result *r)
 
 static void latency_json(struct json_writer *j, const struct lab_result *r)
 {
-	json_open(j, "latency_ms", '{');
-	json_num(j, "min", r->lat.min);
-	json_num(j, "p50", r->lat.p50);
-	json_num(j, "p90", r->lat.p90);
-	json_num(j, "p99", r->lat.p99);
-	json_num(j, "p99.9", r->lat.p999);
-	json_num(j, "max", r->lat.max);
-	json_num(j, "mean", r->lat.mean);
-	json_num(j, "stddev", r->lat.stddev);
-	json_close(j, '}');
+	fields_json(j, "latency_ms", &r->lat, latency_fields, NFIELDS(latency_fields));
 	json_open(j, "percentile_curve_ms", '[');
 	for (int i = 0; i < LAB_CURVE_POINTS; i++) {
 		json_value(j, NULL);

@@ -85,7 +85,7 @@ static void validity_row(FILE *out, const struct lab_report *rep, size_t a, size
 /* The stall table's last rows: the calm twin's p99 and the stall's growth. */
 static void stall_rows(FILE *out, const struct lab_report *rep, size_t a, size_t b)
 {
-	figure_row(out, rep, a, b, "calm p99 ms", REPORT_CALM, 0, &report_rows[3]);
+	figure_row(out, rep, a, b, "calm p99 ms", REPORT_CALM, 0, &report_rows[REPORT_ROW_P99]);
 	fprintf(out, "%-*s", LABEL_W, "p99 / calm p99");
 	for (size_t i = a; i < b; i++) {
 		const struct lab_model *m = &rep->models[i];
@@ -171,7 +171,7 @@ static void text_sweep(FILE *out, const struct lab_report *rep)
 		for (size_t k = 0; k < cfg->nfractions; k++) {
 			char label[32];
 			snprintf(label, sizeof label, "%.0f%%", 100 * cfg->fractions[k]);
-			figure_row(out, rep, a, b, label, LAB_SWEEP, k, &report_rows[3]);
+			figure_row(out, rep, a, b, label, LAB_SWEEP, k, &report_rows[REPORT_ROW_P99]);
 		}
 		a = b;
 		if (a < rep->nmodels)
@@ -223,29 +223,16 @@ static void text_header(FILE *out, const struct lab_report *rep)
 		fprintf(out, "every request reconciled: sent = answered (2xx) = counted by the server's workers\n");
 }
 
-/* Prints one INVALID result, if it is one. */
-static void invalid_line(FILE *out, const struct lab_model *m, size_t k, const char *what, const struct lab_result *r)
+/* One line per INVALID run; a sweep step is named by its number. */
+static void invalid_line(void *arg, const struct lab_model *m, size_t rep, const char *what, size_t step,
+			 const struct lab_result *r)
 {
-	if (r && r->ran && !r->valid)
-		fprintf(out, "INVALID %s repetition %zu %s: %s\n", m->name, k + 1, what, r->why);
-}
-
-static void text_invalid(FILE *out, const struct lab_report *rep)
-{
-	for (size_t i = 0; i < rep->nmodels; i++) {
-		const struct lab_model *m = &rep->models[i];
-		for (size_t k = 0; k < m->nreps; k++) {
-			const struct lab_rep *r = &m->reps[k];
-			for (int sc = 0; sc < LAB_SWEEP; sc++)
-				invalid_line(out, m, k, lab_scenario_name(sc), &r->runs[sc]);
-			invalid_line(out, m, k, "stall (calm twin)", &r->stall_calm);
-			for (size_t s = 0; s < r->nsteps; s++) {
-				char what[48];
-				snprintf(what, sizeof what, "sweep step %zu", s + 1);
-				invalid_line(out, m, k, what, &r->steps[s]);
-			}
-		}
+	char numbered[48];
+	if (step) {
+		snprintf(numbered, sizeof numbered, "%s %zu", what, step);
+		what = numbered;
 	}
+	fprintf(arg, "INVALID %s repetition %zu %s: %s\n", m->name, rep, what, r->why);
 }
 
 int report_text(FILE *out, const struct lab_report *rep)
@@ -277,7 +264,7 @@ int report_text(FILE *out, const struct lab_report *rep)
 	}
 	if (rep->invalid) {
 		fprintf(out, "\n== INVALID runs (left out of every figure)\n");
-		text_invalid(out, rep);
+		report_each_invalid(rep, invalid_line, out);
 	}
 	fprintf(out, "(%.0f s)\n", rep->elapsed_s);
 	return ferror(out) ? -EIO : 0;

@@ -138,8 +138,17 @@ static int teardown(void **state)
 static const char *const hosts[] = {"a.a", "b.b"};
 static const char *const paths[] = {"/", "/two"};
 
-/* A run against address a with the first nurls of hosts[]/paths[]. */
-static void config_at(struct bench_config *cfg, const struct sockaddr_in *a, size_t nurls)
+/* The load of a test's run, written as a designated initializer: a field
+ * left out is 0, as bench_config_init leaves all but requests and
+ * connections (which every test names). */
+struct load {
+	uint64_t requests; /* 0: for duration_s */
+	double duration_s, timeout_s;
+	unsigned connections, threads, keepalive;
+};
+
+/* A run of load l against address a with the first nurls of hosts[]/paths[]. */
+static void config_at(struct bench_config *cfg, const struct sockaddr_in *a, size_t nurls, const struct load *l)
 {
 	bench_config_init(cfg);
 	memcpy(&cfg->addr, a, sizeof *a);
@@ -147,11 +156,17 @@ static void config_at(struct bench_config *cfg, const struct sockaddr_in *a, siz
 	cfg->hosts = hosts;
 	cfg->paths = paths;
 	cfg->nurls = nurls;
+	cfg->requests = l->requests;
+	cfg->duration_s = l->duration_s;
+	cfg->connections = l->connections;
+	cfg->threads = l->threads;
+	cfg->keepalive = l->keepalive;
+	cfg->timeout_s = l->timeout_s;
 }
 
-static void config_for(struct bench_config *cfg, const struct server *s)
+static void config_for(struct bench_config *cfg, const struct server *s, const struct load *l)
 {
-	config_at(cfg, &s->addr, 2);
+	config_at(cfg, &s->addr, 2, l);
 }
 
 struct seen {
@@ -199,12 +214,9 @@ static void test_counts_and_callbacks(void **state)
 {
 	struct server *s = *state;
 	struct bench_config cfg;
-	config_for(&cfg, s);
+	/* keepalive 0: a new connection per request */
+	config_for(&cfg, s, &(struct load){.requests = 301, .connections = 8, .threads = 3});
 	struct seen z = {0};
-	cfg.requests = 301;
-	cfg.connections = 8;
-	cfg.threads = 3;
-	cfg.keepalive = 0;
 	cfg.on_done = on_done;
 	cfg.on_interval = on_interval;
 	cfg.arg = &z;
@@ -233,10 +245,7 @@ static void test_keepalive_reuse(void **state)
 {
 	struct server *s = *state;
 	struct bench_config cfg;
-	config_for(&cfg, s);
-	cfg.requests = 100;
-	cfg.connections = 1;
-	cfg.keepalive = 25;
+	config_for(&cfg, s, &(struct load){.requests = 100, .connections = 1, .keepalive = 25});
 	int c0 = atomic_load(&s->conns);
 	struct bench_result res;
 	assert_int_equal(bench_run(&cfg, &res), 0);
@@ -249,18 +258,15 @@ static void test_keepalive_reuse(void **state)
 static void test_hlog_round_trip(void **state)
 {
 	struct server *s = *state;
-	struct bench_config cfg;
-	config_for(&cfg, s);
 	struct seen z = {0};
 	char *text = NULL;
 	size_t len = 0;
 	z.log = open_memstream(&text, &len);
 	assert_non_null(z.log);
 	assert_int_equal(hlog_write_header(z.log, 1.7e9), 0);
-	cfg.requests = 0;
-	cfg.duration_s = 1.3; /* two intervals: a full second and the rest */
-	cfg.connections = 4;
-	cfg.keepalive = 1000;
+	struct bench_config cfg;
+	/* 1.3 s: two intervals, a full second and the rest */
+	config_for(&cfg, s, &(struct load){.requests = 0, .duration_s = 1.3, .connections = 4, .keepalive = 1000});
 	cfg.on_interval = on_interval;
 	cfg.arg = &z;
 	struct bench_result res;
@@ -293,9 +299,7 @@ static void test_refused(void **state)
 	struct sockaddr_in a;
 	close(bind_loopback(&a));
 	struct bench_config cfg;
-	config_at(&cfg, &a, 1);
-	cfg.requests = 50;
-	cfg.connections = 5;
+	config_at(&cfg, &a, 1, &(struct load){.requests = 50, .connections = 5});
 	struct seen z = {0};
 	cfg.on_done = on_done;
 	cfg.arg = &z;
@@ -316,12 +320,8 @@ static void test_timeout_loses_nothing(void **state)
 {
 	struct server *s = *state;
 	struct bench_config cfg;
-	config_for(&cfg, s);
+	config_for(&cfg, s, &(struct load){.requests = 3000, .connections = 16, .threads = 2, .timeout_s = 10});
 	struct seen z = {0};
-	cfg.requests = 3000;
-	cfg.connections = 16;
-	cfg.threads = 2;
-	cfg.timeout_s = 10;
 	cfg.on_done = on_done;
 	cfg.arg = &z;
 	for (unsigned k = 0; k <= 50; k += 50) {
@@ -367,10 +367,7 @@ static void test_timeout_silent(void **state)
 	int fd = bind_loopback(&a);
 	assert_int_equal(listen(fd, 64), 0);
 	struct bench_config cfg;
-	config_at(&cfg, &a, 1);
-	cfg.requests = 8;
-	cfg.connections = 4;
-	cfg.timeout_s = 0.2;
+	config_at(&cfg, &a, 1, &(struct load){.requests = 8, .connections = 4, .timeout_s = 0.2});
 	struct timeouts t = {0};
 	cfg.on_done = on_timeout;
 	cfg.arg = &t;
@@ -393,17 +390,19 @@ static void test_timeout_silent(void **state)
 static void test_bad_config(void **state)
 {
 	struct server *s = *state;
+	/* bench_config_init's own load: valid until a check spoils one field. */
+	const struct load valid = {.requests = 100, .connections = 1};
 	struct bench_config cfg;
 	struct bench_result res;
-	config_for(&cfg, s);
+	config_for(&cfg, s, &valid);
 	cfg.connections = 0;
 	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
 	bench_result_free(&res);
-	config_for(&cfg, s);
+	config_for(&cfg, s, &valid);
 	cfg.nurls = 0;
 	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
 	bench_result_free(&res);
-	config_for(&cfg, s);
+	config_for(&cfg, s, &valid);
 	cfg.requests = 0;
 	cfg.duration_s = 0;
 	assert_int_equal(bench_run(&cfg, &res), -EINVAL);

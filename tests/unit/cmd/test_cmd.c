@@ -1,4 +1,5 @@
-/* test_cmd.c - the shared message format, exit codes, getopt reset and signals. */
+/* test_cmd.c - the shared message format, exit codes, getopt reset, numeric
+ * option tables and signals. */
 #include <errno.h>
 #include <getopt.h>
 #include <setjmp.h>
@@ -127,9 +128,52 @@ static void test_on_signal(void **state)
 	assert_int_equal(cmd_on_signal(SIGKILL, on_usr1, 0), -EINVAL);
 }
 
+struct nums {
+	unsigned small;
+	uint64_t big;
+	unsigned after; /* must stay as it is: the rows write their own field only */
+};
+
+static void test_uint_opt(void **state)
+{
+	(void)state;
+	static const struct cmd_uint_opt table[] = {
+		{'s', "--small", 1, 65535, "a port", CMD_FIELD(struct nums, small)},
+		{'b', "--big", 0, UINT64_MAX, NULL, CMD_FIELD(struct nums, big)},
+	};
+	const size_t n = sizeof table / sizeof table[0];
+	struct nums v = {7, 7, 7};
+	const struct cmd_uint_opt *row = NULL;
+
+	assert_int_equal(cmd_uint_opt(table, n, 's', "65535", &v, &row), 1);
+	assert_ptr_equal(row, &table[0]);
+	assert_int_equal(v.small, 65535);
+	assert_int_equal(cmd_uint_opt(table, n, 'b', "18446744073709551615", &v, &row), 1);
+	assert_true(v.big == UINT64_MAX);
+	assert_int_equal(v.small, 65535);
+	assert_int_equal(v.after, 7);
+
+	/* Out of range, or not a number: nothing stored, the row named. */
+	row = NULL;
+	assert_int_equal(cmd_uint_opt(table, n, 's', "0", &v, &row), -1);
+	assert_ptr_equal(row, &table[0]);
+	assert_int_equal(cmd_uint_opt(table, n, 's', "65536", &v, &row), -1);
+	assert_int_equal(cmd_uint_opt(table, n, 'b', "-1", &v, &row), -1);
+	assert_ptr_equal(row, &table[1]);
+	assert_int_equal(cmd_uint_opt(table, n, 'b', "12x", &v, &row), -1);
+	assert_int_equal(v.small, 65535);
+	assert_true(v.big == UINT64_MAX);
+
+	/* Not a numeric option: left to the caller. */
+	row = NULL;
+	assert_int_equal(cmd_uint_opt(table, n, 'x', "1", &v, &row), 0);
+	assert_null(row);
+	assert_int_equal(v.after, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_formats), cmocka_unit_test(test_getopt),
-					   cmocka_unit_test(test_on_signal)};
+					   cmocka_unit_test(test_on_signal), cmocka_unit_test(test_uint_opt)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

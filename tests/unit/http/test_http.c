@@ -435,33 +435,31 @@ static void test_partial_valid(void **state)
 	}
 }
 
+/* An input whose answer is want: whole, at every split and byte by byte. */
+static void check_input(const char *name, const char *in, size_t len, int want)
+{
+	struct http_request r;
+	int got = http_parse_request(in, len, 0, &r);
+	if (got != want)
+		fail_msg("%s: returned %d, want %d", name, got, want);
+	check_splits(name, in, len, want);
+	check_dribble(name, in, len, want);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
-	struct http_request r;
 	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
 		const struct error_case *c = &errors[i];
-		size_t len = c->len ? c->len : strlen(c->in);
-		int got = http_parse_request(c->in, len, 0, &r);
-		if (got != c->status)
-			fail_msg("%s: returned %d, want %d", c->name, got, c->status);
-		check_splits(c->name, c->in, len, c->status);
-		check_dribble(c->name, c->in, len, c->status);
+		check_input(c->name, c->in, c->len ? c->len : strlen(c->in), c->status);
 	}
 }
 
 static void test_generated(void **state)
 {
 	(void)state;
-	struct http_request r;
-	for (size_t i = 0; i < ngen; i++) {
-		const struct gen_case *c = &gen[i];
-		int got = http_parse_request(c->in, c->len, 0, &r);
-		if (got != c->status)
-			fail_msg("%s: returned %d, want %d", c->name, got, c->status);
-		check_splits(c->name, c->in, c->len, c->status);
-		check_dribble(c->name, c->in, c->len, c->status);
-	}
+	for (size_t i = 0; i < ngen; i++)
+		check_input(gen[i].name, gen[i].in, gen[i].len, gen[i].status);
 }
 
 /* 414 and 431 come as soon as the limit passes, without waiting for a line end. */

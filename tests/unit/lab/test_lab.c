@@ -1,13 +1,15 @@
 /* test_lab.c - the lab's pure parts: Jain's index, balance, /stats.txt
  * parsing and deltas, scenario names, the reconciliation of a run with the
  * server's counters, the median/range of repetitions, and the verdict logic
- * on synthetic repetitions (all agree: YES/NO; straddling: UNSURE). */
+ * on synthetic repetitions (all agree: YES/NO; straddling: UNSURE), the
+ * report's rows and its walk over the INVALID runs. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -318,6 +320,92 @@ static void test_load_without_cpu(void **state)
 	assert_int_equal(m.verdict.q[LAB_Q_LOAD].answer, LAB_YES);
 }
 
+/* The rows read their figure from the run, and only when the collector it
+ * comes from ran: without per-worker counters or the accept-queue
+ * collector those rows have no figure (n/a), the others still do. */
+static const struct report_row *row_by_key(const char *json)
+{
+	for (int i = 0; i < REPORT_ROWS; i++)
+		if (strcmp(report_rows[i].json, json) == 0)
+			return &report_rows[i];
+	fail_msg("no row %s", json);
+	return NULL;
+}
+
+static void test_rows(void **state)
+{
+	(void)state;
+	struct lab_rep reps[2];
+	memset(reps, 0, sizeof reps);
+	for (int k = 0; k < 2; k++) {
+		struct lab_result *r = &reps[k].runs[LAB_SEED];
+		*r = (struct lab_result){.ran = true, .valid = true, .throughput = 100 + k, .cpu_us_per_request = 7};
+		r->lat.p99 = 10 * (k + 1);
+		r->bal.jain_cpu = 0.5;
+		r->qwait_p99_ms = 3;
+	}
+	struct lab_model m = {.name = "fifo", .available = true, .nreps = 2, .reps = reps};
+	struct lab_spread s;
+	report_spread(&m, LAB_SEED, 0, row_by_key("throughput_rps"), &s);
+	assert_int_equal(s.n, 2);
+	assert_true(s.min == 100 && s.max == 101);
+	report_spread(&m, LAB_SEED, 0, &report_rows[REPORT_ROW_P99], &s);
+	assert_string_equal(report_rows[REPORT_ROW_P99].json, "p99_ms");
+	assert_true(s.n == 2 && s.min == 10 && s.max == 20);
+	report_spread(&m, LAB_SEED, 0, row_by_key("jain_cpu"), &s);
+	assert_int_equal(s.n, 0);
+	report_spread(&m, LAB_SEED, 0, row_by_key("accept_queue_wait_p99_ms"), &s);
+	assert_int_equal(s.n, 0);
+	reps[1].runs[LAB_SEED].stats_ok = reps[1].runs[LAB_SEED].qwait_ok = true;
+	report_spread(&m, LAB_SEED, 0, row_by_key("jain_cpu"), &s);
+	assert_true(s.n == 1 && s.median == 0.5);
+	report_spread(&m, LAB_SEED, 0, row_by_key("cpu_us_per_request"), &s);
+	assert_true(s.n == 1 && s.median == 7);
+	report_spread(&m, LAB_SEED, 0, row_by_key("accept_queue_wait_p99_ms"), &s);
+	assert_true(s.n == 1 && s.median == 3);
+}
+
+/* report_each_invalid: every INVALID run that ran, in report order, with
+ * 1-based repetition and sweep step numbers; valid and unrun ones skipped. */
+struct seen {
+	char log[512];
+	size_t off;
+};
+
+static void note_invalid(void *arg, const struct lab_model *m, size_t rep, const char *what, size_t step,
+			 const struct lab_result *r)
+{
+	struct seen *s = arg;
+	s->off += (size_t)snprintf(s->log + s->off, sizeof s->log - s->off, "%s/%zu/%s/%zu/%s;", m->name, rep, what,
+				   step, r->why);
+}
+
+static void test_invalid_walk(void **state)
+{
+	(void)state;
+	struct lab_result steps[2][2];
+	struct lab_rep reps[2];
+	memset(steps, 0, sizeof steps);
+	memset(reps, 0, sizeof reps);
+	for (int k = 0; k < 2; k++) {
+		for (int sc = 0; sc < LAB_SWEEP; sc++)
+			reps[k].runs[sc] = (struct lab_result){.ran = true, .valid = true};
+		reps[k].stall_calm = (struct lab_result){.ran = true, .valid = true};
+		steps[k][0] = steps[k][1] = (struct lab_result){.ran = true, .valid = true};
+		reps[k].nsteps = 2;
+		reps[k].steps = steps[k];
+	}
+	reps[0].runs[LAB_IDLE] = (struct lab_result){.ran = true, .why = "a"};
+	reps[0].runs[LAB_STALL] = (struct lab_result){.why = "not run"};
+	reps[1].stall_calm = (struct lab_result){.ran = true, .why = "b"};
+	steps[1][1] = (struct lab_result){.ran = true, .why = "c"};
+	struct lab_model m[2] = {{.name = "x", .nreps = 2, .reps = reps}, {.name = "y"}};
+	struct lab_report rep = {.nmodels = 2, .models = m};
+	struct seen s = {.off = 0};
+	report_each_invalid(&rep, note_invalid, &s);
+	assert_string_equal(s.log, "x/1/idle/0/a;x/2/stall (calm twin)/0/b;x/2/sweep step/2/c;");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +419,8 @@ int main(void)
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_stall_without_ordinary),
 		cmocka_unit_test(test_load_without_cpu),
+		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_invalid_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,13 @@ static int64_t width_of(int64_t v)
 	return w;
 }
 
+/* The midpoint of v's bucket: the value mean and stddev count v as. */
+static double midpoint_of(int64_t v)
+{
+	int64_t w = width_of(v);
+	return (double)((v / w) * w + w / 2);
+}
+
 static void test_layout(void **state)
 {
 	(void)state;
@@ -128,15 +135,12 @@ static void test_percentiles_1_to_10000(void **state)
 
 	/* Mean and stddev from bucket midpoints, computed from the layout. */
 	double sum = 0;
-	for (int64_t v = 1; v <= 10000; v++) {
-		int64_t w = width_of(v);
-		sum += (double)((v / w) * w + w / 2);
-	}
+	for (int64_t v = 1; v <= 10000; v++)
+		sum += midpoint_of(v);
 	double mean = sum / 10000;
 	double acc = 0;
 	for (int64_t v = 1; v <= 10000; v++) {
-		int64_t w = width_of(v);
-		double d = (double)((v / w) * w + w / 2) - mean;
+		double d = midpoint_of(v) - mean;
 		acc += d * d;
 	}
 	assert_true(fabs(hdr_mean(h) - mean) < 1e-9);

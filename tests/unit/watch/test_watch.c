@@ -139,16 +139,14 @@ static void proc(struct watch_snapshot *s, pid_t pid, pid_t ppid, uint64_t cpu)
 	strcpy(p->comm, pid == 100 ? "master" : "worker");
 }
 
-/* Master 100 with workers 101 (busy), 102 (two threads), 103 (idle). */
-static void snapshot(struct watch_snapshot *s, uint64_t t_s, uint64_t scale)
+/* Master 100 with workers 101 (busy), 102 (two threads), 103 (idle), read
+ * at t_s with every count times scale, into th and pr. */
+static void snapshot(struct watch_snapshot *s, uint64_t t_s, uint64_t scale, struct watch_thread *th,
+		     struct watch_proc *pr)
 {
-	static struct watch_thread th[2][8];
-	static struct watch_proc pr[2][8];
-	int k = scale == 1 ? 0 : 1;
-
 	memset(s, 0, sizeof(*s));
-	s->threads = th[k];
-	s->procs = pr[k];
+	s->threads = th;
+	s->procs = pr;
 	s->t_ns = t_s * 1000000000ull;
 	thread(s, 101, 101, 10 * scale, 2000000, scale * 1000000000ull);
 	thread(s, 102, 102, 3 * scale, 1000, 0);
@@ -162,15 +160,27 @@ static void snapshot(struct watch_snapshot *s, uint64_t t_s, uint64_t scale)
 	s->lost = 7 * scale;
 }
 
+/* Two reads of that server: a at 10 s, b at 12 s with every count tripled. */
+struct reads {
+	struct watch_thread th[2][8];
+	struct watch_proc pr[2][8];
+	struct watch_snapshot a, b;
+};
+
+static void reads(struct reads *r)
+{
+	snapshot(&r->a, 10, 1, r->th[0], r->pr[0]);
+	snapshot(&r->b, 12, 3, r->th[1], r->pr[1]);
+}
+
 static void test_report(void **state)
 {
-	struct watch_snapshot a, b;
+	struct reads r;
 	struct watch_interval iv;
 
 	(void)state;
-	snapshot(&a, 10, 1);
-	snapshot(&b, 12, 3);
-	assert_int_equal(watch_report(NULL, &a, &b, false, false, &iv), 0);
+	reads(&r);
+	assert_int_equal(watch_report(NULL, &r.a, &r.b, false, false, &iv), 0);
 	assert_true(iv.seconds > 1.999 && iv.seconds < 2.001);
 	assert_int_equal(iv.accepted, 28); /* (10 + 3 + 1) x (3 - 1) */
 	assert_int_equal(iv.overflows, 10);
@@ -196,7 +206,7 @@ static void test_report(void **state)
 	watch_interval_free(&iv);
 
 	/* Per thread: 102 splits into its threads 102 and 104. */
-	assert_int_equal(watch_report(NULL, &a, &b, true, false, &iv), 0);
+	assert_int_equal(watch_report(NULL, &r.a, &r.b, true, false, &iv), 0);
 	assert_int_equal(iv.nrows, 4);
 	assert_int_equal(iv.rows[1].tid, 102);
 	assert_int_equal(iv.rows[1].accepted, 6);
@@ -277,14 +287,13 @@ static void test_fold(void **state)
 /* Process names come from the processes themselves: any bytes. */
 static void test_comm(void **state)
 {
-	struct watch_snapshot a, b;
+	struct reads r;
 	struct watch_interval iv;
 
 	(void)state;
-	snapshot(&a, 10, 1);
-	snapshot(&b, 12, 3);
-	strcpy(b.procs[1].comm, "\xff\xfe\x1b[2J a");
-	assert_int_equal(watch_report(NULL, &a, &b, false, false, &iv), 0);
+	reads(&r);
+	strcpy(r.b.procs[1].comm, "\xff\xfe\x1b[2J a");
+	assert_int_equal(watch_report(NULL, &r.a, &r.b, false, false, &iv), 0);
 	assert_int_equal(iv.rows[0].pid, 101);
 	assert_string_equal(iv.rows[0].comm, "???[2J_a");
 	watch_interval_free(&iv);
