@@ -71,28 +71,14 @@ static inline __u32 watch_wait_bucket(__u64 v)
 		return (__u32)v;
 	if (v >= (1ULL << WATCH_MAX_LOG2))
 		return WATCH_NBUCKETS - 1;
-	if (x >> 32) {
-		x >>= 32;
-		m += 32;
+	/* Steps of 32, 16, ..., 1: a bounded loop, which clang unrolls and
+	 * the verifier accepts either way. */
+	for (__u32 step = 32; step > 0; step >>= 1) {
+		if (x >> step) {
+			x >>= step;
+			m += step;
+		}
 	}
-	if (x >> 16) {
-		x >>= 16;
-		m += 16;
-	}
-	if (x >> 8) {
-		x >>= 8;
-		m += 8;
-	}
-	if (x >> 4) {
-		x >>= 4;
-		m += 4;
-	}
-	if (x >> 2) {
-		x >>= 2;
-		m += 2;
-	}
-	if (x >> 1)
-		m += 1;
 	return (m - 2) * 8 + (__u32)((v >> (m - 3)) & 7);
 }
 

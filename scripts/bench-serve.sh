@@ -36,21 +36,17 @@ duration=5
 connections=64
 strict=0
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
-die() { echo "bench-serve.sh: $*" >&2; exit 1; }
-posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "bench-serve.sh: $1 wants a positive integer, not '$2'" >&2; exit 2; }; }
-
 while [ $# -gt 0 ]; do
 	case $1 in
 	--workers) posint "$1" "${2-}"; workers=$2; shift 2 ;;
-	--accept) [ -n "${2-}" ] || { echo "bench-serve.sh: --accept wants a model name" >&2; exit 2; }; accept=$2; shift 2 ;;
+	--accept) [ -n "${2-}" ] || usage_error "--accept wants a model name"; accept=$2; shift 2 ;;
 	--rounds) posint "$1" "${2-}"; rounds=$2; shift 2 ;;
 	--duration) posint "$1" "${2-}"; duration=$2; shift 2 ;;
 	--connections) posint "$1" "${2-}"; connections=$2; shift 2 ;;
 	--threads) posint "$1" "${2-}"; threads=$2; shift 2 ;;
 	--strict) strict=1; shift ;;
-	-h | --help) usage; exit 0 ;;
-	*) echo "bench-serve.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	-h | --help) usage 24; exit 0 ;;
+	*) usage_error "unknown argument '$1' (see --help)" ;;
 	esac
 done
 # wrk refuses fewer connections than threads.

@@ -32,9 +32,6 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 workers=2 rounds=5 duration=5 connections=64 threads=$(nproc) do_strace=1
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
-die() { echo "bench-uring.sh: $*" >&2; exit 1; }
-posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "bench-uring.sh: $1 wants a positive integer, not '$2'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--workers) posint "$1" "${2-}"; workers=$2; shift 2 ;;
@@ -43,8 +40,8 @@ while [ $# -gt 0 ]; do
 	--connections) posint "$1" "${2-}"; connections=$2; shift 2 ;;
 	--threads) posint "$1" "${2-}"; threads=$2; shift 2 ;;
 	--no-strace) do_strace=0; shift ;;
-	-h | --help) usage; exit 0 ;;
-	*) echo "bench-uring.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	-h | --help) usage 28; exit 0 ;;
+	*) usage_error "unknown argument '$1' (see --help)" ;;
 	esac
 done
 [ "$threads" -le "$connections" ] || threads=$connections

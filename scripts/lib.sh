@@ -1,6 +1,12 @@
 # scripts/lib.sh - helpers the benchmark scripts share (sourced from the
 # repository root, after `cd "$(dirname "$0")/.."`).
 #
+# usage LAST             the script's header comment (lines 2 to LAST of the
+#                        script) without its "# ", for --help
+# die MESSAGE            "SCRIPT: MESSAGE" on stderr (SCRIPT: the script's file
+#                        name), exit 1
+# usage_error MESSAGE    the same, exit 2 (a wrong argument)
+# posint OPTION VALUE    usage_error unless VALUE is a positive integer
 # free_port              a 127.0.0.1 port that no socket in any state uses,
 #                        drawn below the ephemeral range (wrk's connections,
 #                        and anything else's, take ports from that range and
@@ -14,13 +20,18 @@
 # median                 the median of the numbers on stdin, one a line (0 for none)
 # stats_txt PORT         GET /stats.txt from a herd serve on 127.0.0.1:PORT
 # need_peer              scripts/setup.sh peer, then sets NGINX; stops the
-#                        script (its own die) when nginx or wrk is missing
+#                        script (die) when nginx or wrk is missing
 # need_herd              sets HERD to build/herd (built when missing) unless
 #                        HERD names another binary (a profiling build, say)
 # nginx_conf DIR WORKERS PORT
 #                        writes DIR/nginx.conf: nginx answering GET / with the
 #                        seed's "<p>hello, world</p>\n" on 127.0.0.1:PORT,
 #                        every path it writes inside DIR
+
+usage() { sed -n "2,${1}p" "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "${0##*/}: $*" >&2; exit 1; }
+usage_error() { echo "${0##*/}: $*" >&2; exit 2; }
+posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || usage_error "$1 wants a positive integer, not '$2'"; }
 
 free_port() {
 	local low p

@@ -26,33 +26,28 @@
 #include "lib/units.h"
 #include "lib/util.h"
 
-static const char *const error_names[BENCH_ERR_COUNT] = {
-	[BENCH_ERR_REFUSED] = "refused",   [BENCH_ERR_RESET] = "reset",
-	[BENCH_ERR_TIMEOUT] = "timeout",   [BENCH_ERR_ADDRNOTAVAIL] = "addrnotavail",
-	[BENCH_ERR_CLOSED] = "closed",	   [BENCH_ERR_PARSE] = "parse",
-	[BENCH_ERR_CONNECT] = "connect",   [BENCH_ERR_IO] = "io",
-	[BENCH_ERR_TLS] = "tls",	   [BENCH_ERR_RESOLVE] = "resolve",
-	[BENCH_ERR_PROTOCOL] = "protocol", [BENCH_ERR_REDIRECT] = "redirect",
-};
-
-static const char *const error_texts[BENCH_ERR_COUNT] = {
-	[BENCH_ERR_REFUSED] = "dial tcp: connect: connection refused",
-	[BENCH_ERR_RESET] = "read: connection reset by peer",
-	[BENCH_ERR_TIMEOUT] = "timeout awaiting response",
-	[BENCH_ERR_ADDRNOTAVAIL] = "dial tcp: connect: cannot assign requested address",
-	[BENCH_ERR_CLOSED] = "server closed the connection before the response was complete",
-	[BENCH_ERR_PARSE] = "malformed HTTP response",
-	[BENCH_ERR_CONNECT] = "dial tcp: connect failed",
-	[BENCH_ERR_IO] = "I/O error",
-	[BENCH_ERR_TLS] = "TLS handshake failed",
-	[BENCH_ERR_RESOLVE] = "dial tcp: lookup failed",
-	[BENCH_ERR_PROTOCOL] = "bytes after a complete response",
-	[BENCH_ERR_REDIRECT] = "stopped after too many redirects",
+/* Each error kind's short name and its message, side by side so that a new
+ * kind gets both. */
+static const struct {
+	const char *name, *text;
+} errors[BENCH_ERR_COUNT] = {
+	[BENCH_ERR_REFUSED] = {"refused", "dial tcp: connect: connection refused"},
+	[BENCH_ERR_RESET] = {"reset", "read: connection reset by peer"},
+	[BENCH_ERR_TIMEOUT] = {"timeout", "timeout awaiting response"},
+	[BENCH_ERR_ADDRNOTAVAIL] = {"addrnotavail", "dial tcp: connect: cannot assign requested address"},
+	[BENCH_ERR_CLOSED] = {"closed", "server closed the connection before the response was complete"},
+	[BENCH_ERR_PARSE] = {"parse", "malformed HTTP response"},
+	[BENCH_ERR_CONNECT] = {"connect", "dial tcp: connect failed"},
+	[BENCH_ERR_IO] = {"io", "I/O error"},
+	[BENCH_ERR_TLS] = {"tls", "TLS handshake failed"},
+	[BENCH_ERR_RESOLVE] = {"resolve", "dial tcp: lookup failed"},
+	[BENCH_ERR_PROTOCOL] = {"protocol", "bytes after a complete response"},
+	[BENCH_ERR_REDIRECT] = {"redirect", "stopped after too many redirects"},
 };
 
 const char *bench_error_name(enum bench_error e)
 {
-	return (unsigned)e < BENCH_ERR_COUNT ? error_names[e] : "unknown";
+	return (unsigned)e < BENCH_ERR_COUNT ? errors[e].name : "unknown";
 }
 
 enum bench_error bench_classify(int err, bool connecting)
@@ -77,7 +72,7 @@ enum bench_error bench_classify(int err, bool connecting)
 
 const char *bench_error_text(enum bench_error e)
 {
-	return (unsigned)e < BENCH_ERR_COUNT ? error_texts[e] : "unknown error";
+	return (unsigned)e < BENCH_ERR_COUNT ? errors[e].text : "unknown error";
 }
 
 uint64_t bench_due_offset_ns(const struct bench_shared *sh, uint64_t seq)

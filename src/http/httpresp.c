@@ -86,6 +86,13 @@ static int hexval(unsigned char c)
 	return -1;
 }
 
+/* A control character other than HTAB, or DEL: refused in a reason phrase,
+ * a field value, a chunk extension and a trailer line (RFC 9110 5.5). */
+static bool is_ctl(unsigned char c)
+{
+	return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
 static char lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
@@ -258,7 +265,7 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 				p->state = S_STATUS_LF;
 			else if (c == '\n')
 				p->state = S_HDR_START;
-			else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			else if (is_ctl(c))
 				goto bad;
 			break;
 		case S_STATUS_LF:
@@ -313,7 +320,7 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 				if (end_header(p) < 0)
 					goto bad;
 				p->state = S_HDR_START;
-			} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			} else if (is_ctl(c)) {
 				goto bad;
 			} else if (p->in_location) {
 				if (p->location_len < p->location_cap)
@@ -357,7 +364,7 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 				p->state = S_CHUNK_SIZE_LF;
 			else if (c == '\n')
 				goto chunk_size_done;
-			else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			else if (is_ctl(c))
 				goto bad;
 			break;
 		case S_CHUNK_SIZE_LF:
@@ -397,7 +404,7 @@ int httpresp_feed(struct httpresp *p, const char *buf, size_t len, size_t *used)
 		case S_TRAILER_LINE:
 			if (c == '\n')
 				p->state = S_TRAILER_START;
-			else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+			else if (c != '\r' && is_ctl(c))
 				goto bad;
 			break;
 		case S_TRAILER_END_LF:

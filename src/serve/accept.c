@@ -153,6 +153,13 @@ int accept_worker_sync(struct accept_worker *w)
 	return err;
 }
 
+int accept_worker_listen(struct accept_worker *w, uint32_t events)
+{
+	w->events = events;
+	w->want = true;
+	return accept_worker_sync(w);
+}
+
 int accept_worker_readd(struct accept_worker *w)
 {
 	if (!w->registered)

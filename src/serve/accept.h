@@ -114,7 +114,7 @@ struct accept_model {
 	const char *name;
 	const char *summary;		 /* one line for --list-models and --help */
 	const char *epoll_twin;		 /* ACCEPT_URING: the epoll model that does the same */
-	enum accept_ring_mode ring_mode; /* with --io uring */
+	enum accept_ring_mode ring_mode; /* with --io uring; the ACCEPT_URING models' rings too */
 	unsigned flags;			 /* enum accept_flags */
 	/* The privileges it needs beyond binding a port, for the message
 	 * when start-up fails with -EPERM; NULL: none. */
@@ -132,7 +132,8 @@ struct accept_model {
 	 * copy of fds[slot]. NULL: nothing. */
 	void (*remove_slot)(struct accept_group *g, unsigned slot);
 	/* Worker, after fork: closes what the worker must not hold, sets
-	 * w->fd, w->events, w->want and registers via accept_worker_sync. */
+	 * w->fd, and ends with accept_worker_listen (w->events, w->want and
+	 * the registration). */
 	int (*attach)(struct accept_worker *w);
 	/* Worker: returns one accepted connection, non-blocking and
 	 * close-on-exec, or a negative errno (-EAGAIN: none waiting).
@@ -188,6 +189,11 @@ void accept_generic_close(struct accept_group *g);
  * !w->detached && w->events, unregisters it otherwise; no call when the
  * state already matches. 0 or -errno. */
 int accept_worker_sync(struct accept_worker *w);
+/* The end of an attach: the worker accepts on w->fd from now on, its
+ * listener registered in w->epfd with `events` (0: never registered, as
+ * for a blocking accept() or the io_uring loop's own ring). Sets w->events
+ * and w->want, then accept_worker_sync: 0 or -errno. */
+int accept_worker_listen(struct accept_worker *w, uint32_t events);
 /* Unregisters and registers the listener again when it is registered:
  * moves this worker to the back of the listener's wait queue (EPOLL_CTL_MOD
  * would not). 0 or -errno. */

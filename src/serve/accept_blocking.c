@@ -40,9 +40,7 @@ static int blocking_open(struct accept_group *g)
 static int blocking_attach(struct accept_worker *w)
 {
 	w->fd = w->g->fds[0];
-	w->events = 0; /* never in epoll: the loop calls accept() when it has no connection */
-	w->want = true;
-	return 0;
+	return accept_worker_listen(w, 0); /* never in epoll: the loop calls accept() when it has no connection */
 }
 
 /* accept: the generic accept4() blocks here because the listener is

@@ -42,9 +42,7 @@ enum {
 static int exclusive_attach(struct accept_worker *w)
 {
 	w->fd = w->g->fds[0];
-	w->events = EPOLLIN | EPOLLEXCLUSIVE;
-	w->want = true;
-	return accept_worker_sync(w);
+	return accept_worker_listen(w, EPOLLIN | EPOLLEXCLUSIVE);
 }
 
 static int reorder_accept(struct accept_worker *w)

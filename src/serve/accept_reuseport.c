@@ -41,9 +41,7 @@ static int per_slot_attach(struct accept_worker *w)
 	if (w->fd < 0)
 		return -EBADF;
 	/* Nobody shares this socket's wait queue, so no EPOLLEXCLUSIVE. */
-	w->events = EPOLLIN;
-	w->want = true;
-	return accept_worker_sync(w);
+	return accept_worker_listen(w, EPOLLIN);
 }
 
 /* Number of listeners the master holds: the group's size as the kernel sees it. */

@@ -11,9 +11,7 @@
 static int single_attach(struct accept_worker *w)
 {
 	w->fd = w->g->fds[0];
-	w->events = EPOLLIN;
-	w->want = true;
-	return accept_worker_sync(w);
+	return accept_worker_listen(w, EPOLLIN);
 }
 
 const struct accept_model accept_model_single = {

@@ -88,11 +88,9 @@ static int steer_model_attach(struct accept_worker *w)
 	if (w->fd < 0 || !w->g->priv)
 		return -EBADF;
 	w->priv = &steer_slots(w->g->priv)[w->slot];
-	/* Nobody shares this socket's wait queue, so no EPOLLEXCLUSIVE. */
-	w->events = EPOLLIN;
-	w->want = true;
 	publish(w, 0);
-	return accept_worker_sync(w);
+	/* Nobody shares this socket's wait queue, so no EPOLLEXCLUSIVE. */
+	return accept_worker_listen(w, EPOLLIN);
 }
 
 static int steer_model_accept(struct accept_worker *w)

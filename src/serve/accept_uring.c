@@ -85,19 +85,21 @@ static int arm(struct accept_worker *w)
 	return 0;
 }
 
-static int attach(struct accept_worker *w, bool multishot)
+/* The worker's ring accepts as the model's ring_mode says, as the io_uring
+ * loop's would: a multishot accept armed here, or a one-shot one armed by
+ * the idle hook. */
+static int uring_attach(struct accept_worker *w)
 {
 	if (w->ring_loop) {
 		/* --io uring: the loop's own ring accepts (ring_mode). */
 		w->fd = w->g->fds[0];
-		w->want = true;
-		return 0;
+		return accept_worker_listen(w, 0);
 	}
 	struct uring_acc *u = calloc(1, sizeof *u);
 	if (!u)
 		return -ENOMEM;
 	w->priv = u;
-	u->multishot = multishot;
+	u->multishot = w->g->model->ring_mode == ACCEPT_RING_MULTISHOT;
 	/* SINGLE_ISSUER: only this process submits. No DEFER_TASKRUN: the
 	 * accept runs as task work, which DEFER_TASKRUN would hold back until
 	 * the worker enters the ring, and this ring is waited on by epoll. */
@@ -110,21 +112,9 @@ static int attach(struct accept_worker *w, bool multishot)
 	w->fd = w->g->fds[0];
 	w->watch_fd = u->ring.ring_fd;
 	w->watch_other = true;
-	w->events = EPOLLIN;
-	w->want = true;
-	if (multishot && (err = arm(w)) != 0)
+	if (u->multishot && (err = arm(w)) != 0)
 		return err;
-	return accept_worker_sync(w);
-}
-
-static int uring_attach(struct accept_worker *w)
-{
-	return attach(w, true);
-}
-
-static int fifo_attach(struct accept_worker *w)
-{
-	return attach(w, false); /* armed by the idle hook */
+	return accept_worker_listen(w, EPOLLIN);
 }
 
 /* Takes one completion: an fd, a negative errno, or -EAGAIN when none. */
@@ -180,6 +170,19 @@ static int uring_idle(struct accept_worker *w, unsigned n)
 	return -EAGAIN;
 }
 
+/* Keeps a connection the ring accepted before detach, for accept() to hand
+ * over; without memory for it, closes it. */
+static void hold(struct uring_acc *u, int fd)
+{
+	int *h = realloc(u->held, (u->nheld + 1) * sizeof *h);
+	if (!h) {
+		close(fd);
+		return;
+	}
+	u->held = h;
+	u->held[u->nheld++] = fd;
+}
+
 /* Stops accepting: cancels the armed accept and keeps what it had
  * accepted meanwhile (accept() hands those over after detach). */
 static void uring_detach(struct accept_worker *w)
@@ -187,51 +190,24 @@ static void uring_detach(struct accept_worker *w)
 	struct uring_acc *u = w->priv; /* NULL with --io uring */
 	w->detached = true;
 	accept_worker_sync(w);
-	if (u && u->armed) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	if (u) {
+		struct io_uring_sqe *sqe = u->armed ? io_uring_get_sqe(&u->ring) : NULL;
 		if (sqe) {
 			io_uring_prep_cancel64(sqe, TAG_ACCEPT, 0);
 			io_uring_sqe_set_data64(sqe, TAG_CANCEL);
 			w->epoll_ctls++;
 			io_uring_submit(&u->ring);
 		}
-		/* The accept's last completion (no F_MORE) follows the
-		 * cancel; connections it took before are in the ring. */
-		while (u->armed) {
-			struct io_uring_cqe *cqe;
-			if (io_uring_wait_cqe(&u->ring, &cqe) < 0)
+		/* Connections the accept took are in the ring, up to its last
+		 * completion (no F_MORE), which follows the cancel: pop them
+		 * all, waiting for more while the accept is still armed. */
+		struct io_uring_cqe *cqe;
+		for (;;) {
+			int fd = pop(w);
+			if (fd >= 0)
+				hold(u, fd);
+			else if (fd == -EAGAIN && (!u->armed || io_uring_wait_cqe(&u->ring, &cqe) < 0))
 				break;
-			uint64_t tag = io_uring_cqe_get_data64(cqe);
-			int res = cqe->res;
-			bool more = cqe->flags & IORING_CQE_F_MORE;
-			io_uring_cqe_seen(&u->ring, cqe);
-			if (tag != TAG_ACCEPT)
-				continue;
-			if (!more)
-				u->armed = false;
-			if (res < 0)
-				continue;
-			int *h = realloc(u->held, (u->nheld + 1) * sizeof *h);
-			if (!h) {
-				close(res);
-				continue;
-			}
-			u->held = h;
-			u->held[u->nheld++] = res;
-			w->accepts++;
-		}
-	}
-	/* Completions still in the ring were posted before the cancel's: pop
-	 * them first, then the held ones (order does not matter to anyone). */
-	if (u) {
-		for (int fd; (fd = pop(w)) >= 0;) {
-			int *h = realloc(u->held, (u->nheld + 1) * sizeof *h);
-			if (!h) {
-				close(fd);
-				continue;
-			}
-			u->held = h;
-			u->held[u->nheld++] = fd;
 		}
 		io_uring_queue_exit(&u->ring);
 	}
@@ -258,7 +234,7 @@ const struct accept_model accept_model_uring_fifo = {
 	.flags = ACCEPT_URING,
 	.epoll_twin = "fifo",
 	.open = uring_open,
-	.attach = fifo_attach,
+	.attach = uring_attach,
 	.accept = uring_accept,
 	.idle = uring_idle,
 	.detach = uring_detach,

@@ -64,7 +64,6 @@ enum {
 };
 
 static struct {
-	struct stats_slot *st;
 	struct accept_worker aw;
 	struct io_uring ring;
 	struct io_uring_buf_ring *br;
@@ -77,8 +76,6 @@ static struct {
 	bool accept_armed;
 	uint64_t accept_ud; /* TAG_ACCEPT */
 } R;
-
-#define ST_SET(field, v) atomic_store_explicit(&R.st->field, (v), memory_order_relaxed)
 
 static void ring_conn_run(struct conn *c);
 
@@ -519,7 +516,7 @@ static void ring_begin_stop(void)
 	conn_begin_stop();
 }
 
-static int start(const struct worker_cfg *cfg)
+int worker_uring_start(const struct worker_cfg *cfg)
 {
 	int fd = worker_prepare(cfg, &R.stop);
 	if (fd < 0)
@@ -540,23 +537,12 @@ static int start(const struct worker_cfg *cfg)
 	R.mode = cfg->g->model->ring_mode;
 	if (R.mode == ACCEPT_RING_NONE)
 		return -EOPNOTSUPP; /* the command refuses such models first */
-	err = cfg->g->model->attach(&R.aw);
-	ST_SET(epoll_ctls, R.aw.epoll_ctls);
-	if (err)
-		return err;
 	signal_arm();
-	return conn_init(cfg, &R.aw, &ring_io);
+	return worker_attach(cfg, &R.aw, &ring_io);
 }
 
-int worker_run_uring(const struct worker_cfg *cfg)
+int worker_uring_loop(void)
 {
-	R.st = &cfg->stats->slot[cfg->slot];
-	int err = start(cfg);
-	if (err) {
-		ST_SET(start_err, err);
-		return 1;
-	}
-	ST_SET(state, STATS_READY);
 	/* One clock reading per round for the loop's own decisions (the
 	 * deadlines conn.c arms read their own). */
 	uint64_t now = util_now_ns();
@@ -571,7 +557,7 @@ int worker_run_uring(const struct worker_cfg *cfg)
 		struct io_uring_cqe *cqe;
 		/* Submits what the last round queued and waits for the next
 		 * completion or the nearest deadline, in one io_uring_enter. */
-		err = io_uring_submit_and_wait_timeout(&R.ring, &cqe, 1, ms >= 0 ? &ts : NULL, NULL);
+		int err = io_uring_submit_and_wait_timeout(&R.ring, &cqe, 1, ms >= 0 ? &ts : NULL, NULL);
 		if (err < 0 && err != -ETIME && err != -EINTR && err != -EAGAIN && err != -EBUSY)
 			break;
 		reap();

@@ -494,42 +494,43 @@ static void reopen_logs(void)
 	logf_("SIGUSR1: access log %s reopened", M.cfg->access_log);
 }
 
-/* Takes one signal; false when the master is done. */
-static bool handle(int sig)
+/* A signal that changes the set of workers (stop, add, remove, reload,
+ * upgrade); ignored once the master stops. */
+static void control(int sig)
 {
 	switch (sig) {
-	case SIGCHLD:
-		reap(NULL, NULL);
-		break;
 	case SIGTERM:
 	case SIGINT:
 	case SIGQUIT:
-		if (!M.stopping)
-			stop_all();
+		stop_all();
 		break;
 	case SIGTTIN:
-		if (!M.stopping)
-			(void)add_worker("SIGTTIN");
+		(void)add_worker("SIGTTIN");
 		break;
 	case SIGTTOU:
-		if (!M.stopping)
-			remove_worker();
+		remove_worker();
 		break;
 	case SIGHUP:
-		if (!M.stopping)
-			reload();
-		break;
-	case SIGUSR1:
-		reopen_logs();
+		reload();
 		break;
 	case SIGUSR2:
-		if (!M.stopping)
-			upgrade_begin(&M.up, M.g.model->flags & ACCEPT_PER_SLOT ? -1 : M.g.fds[0], M.cfg->argv,
-				      &M.old_mask, logf_);
+		upgrade_begin(&M.up, M.g.model->flags & ACCEPT_PER_SLOT ? -1 : M.g.fds[0], M.cfg->argv, &M.old_mask,
+			      logf_);
 		break;
 	default:
 		break;
 	}
+}
+
+/* Takes one signal; false when the master is done. */
+static bool handle(int sig)
+{
+	if (sig == SIGCHLD)
+		reap(NULL, NULL);
+	else if (sig == SIGUSR1)
+		reopen_logs();
+	else if (!M.stopping)
+		control(sig);
 	if (M.up.fd >= 0 && upgrade_check(&M.up, logf_) && !M.stopping)
 		stop_all();
 	tick();

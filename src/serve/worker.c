@@ -335,24 +335,19 @@ static int worker_start(const struct worker_cfg *cfg)
 	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, W.sigfd, &sev) < 0)
 		return -errno;
 	W.aw = (struct accept_worker){.g = cfg->g, .slot = cfg->slot, .epfd = W.epfd, .fd = -1};
-	err = cfg->g->model->attach(&W.aw);
-	ST_SET(epoll_ctls, W.aw.epoll_ctls);
-	if (err)
-		return err;
-	return conn_init(cfg, &W.aw, &epoll_io);
+	return worker_attach(cfg, &W.aw, &epoll_io);
 }
 
-int worker_run(const struct worker_cfg *cfg)
+int worker_attach(const struct worker_cfg *cfg, struct accept_worker *aw, const struct conn_io *io)
 {
-	if (cfg->io_uring)
-		return worker_run_uring(cfg);
-	W.st = &cfg->stats->slot[cfg->slot];
-	int err = worker_start(cfg);
-	if (err) {
-		ST_SET(start_err, err);
-		return 1;
-	}
-	ST_SET(state, STATS_READY);
+	int err = cfg->g->model->attach(aw);
+	ST_SET(epoll_ctls, aw->epoll_ctls);
+	return err ? err : conn_init(cfg, aw, io);
+}
+
+/* The epoll event loop, until stopped and every connection is done. */
+static int worker_loop(const struct worker_cfg *cfg)
+{
 	bool serial = cfg->g->model->flags & ACCEPT_SERIAL;
 	int (*idle)(struct accept_worker *, unsigned) = cfg->g->model->idle;
 	unsigned streak = 0;
@@ -424,4 +419,16 @@ int worker_run(const struct worker_cfg *cfg)
 	close(W.epfd);
 	close(W.sigfd);
 	return 0;
+}
+
+int worker_run(const struct worker_cfg *cfg)
+{
+	W.st = &cfg->stats->slot[cfg->slot];
+	int err = cfg->io_uring ? worker_uring_start(cfg) : worker_start(cfg);
+	if (err) {
+		ST_SET(start_err, err);
+		return 1;
+	}
+	ST_SET(state, STATS_READY);
+	return cfg->io_uring ? worker_uring_loop() : worker_loop(cfg);
 }

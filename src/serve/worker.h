@@ -14,6 +14,8 @@
 #include "serve/accept.h"
 #include "serve/stats.h"
 
+struct conn_io;
+
 struct worker_cfg {
 	struct accept_group *g;
 	struct stats_region *stats;
@@ -43,7 +45,15 @@ int worker_run(const struct worker_cfg *cfg);
  * The signalfd, or a negative errno. */
 int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop);
 
-/* The io_uring loop (loop_uring.c): as worker_run. */
-int worker_run_uring(const struct worker_cfg *cfg);
+/* The last step of both loops' start: the accept model's attach on aw
+ * (filled by the loop), its epoll_ctls published in the slot, then conn.c
+ * set up with the loop's I/O. 0 or a negative errno. */
+int worker_attach(const struct worker_cfg *cfg, struct accept_worker *aw, const struct conn_io *io);
+
+/* The io_uring loop (loop_uring.c), in the two steps worker_run takes:
+ * start (0 or a negative errno), then the loop until stopped (the exit
+ * status). */
+int worker_uring_start(const struct worker_cfg *cfg);
+int worker_uring_loop(void);
 
 #endif
