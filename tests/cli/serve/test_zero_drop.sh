@@ -11,9 +11,10 @@
 # io_uring accept and serves what the ring had accepted meanwhile). Not
 # `uring`: its first-armed worker takes every connection (docs/uring.md),
 # so this load of 20 ms blocking sleeps times out with no worker change at
-# all, which would say nothing about workers coming and going. The control, plain `reuseport` with migration switched
-# off, must lose some connections (the seed article's footnote 3): the
-# listeners it closes still hold queued connections, which the kernel resets.
+# all, which would say nothing about workers coming and going. The
+# control, plain `reuseport` with migration switched off, must lose some
+# connections (the seed article's footnote 3): the listeners it closes
+# still hold queued connections, which the kernel resets.
 #
 # Each request sleeps 20 ms in its worker, so workers are busy part of the
 # time and their queues really hold connections when a listener closes: with
