@@ -84,8 +84,9 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 	if (iv->accepted)
 		fprintf(f, " (pid %d)", (int)busiest_pid(iv));
 	fprintf(f, "\nqueue wait p50 %s p99 %s max %s  ListenOverflows +%" PRIu64 "  ListenDrops +%" PRIu64 "\n\n",
-		fmt_wait(w[0], 16, iv->p50_ns, iv->timed), fmt_wait(w[1], 16, iv->p99_ns, iv->timed),
-		fmt_wait(w[2], 16, iv->max_ns, iv->timed), iv->overflows, iv->drops);
+		fmt_wait(w[0], 16, iv->wait.p50_ns, iv->wait.timed),
+		fmt_wait(w[1], 16, iv->wait.p99_ns, iv->wait.timed),
+		fmt_wait(w[2], 16, iv->wait.max_ns, iv->wait.timed), iv->overflows, iv->drops);
 	if (iv->lost)
 		fprintf(f,
 			"LOST: %" PRIu64 " accepts were not recorded (more than %d accepting threads between two "
@@ -95,7 +96,7 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 		"RATE/s", "WAIT p50", "p90", "p99", "max", "CPU s");
 	for (size_t i = 0; i < iv->nrows; i++) {
 		const struct watch_row *r = &iv->rows[i];
-		bool t = r->timed > 0;
+		bool t = r->wait.timed > 0;
 		char tid[16] = "-";
 
 		if (r->tid == WATCH_TID_EXITED)
@@ -103,9 +104,9 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 		else if (r->tid)
 			snprintf(tid, sizeof(tid), "%d", (int)r->tid);
 		fprintf(f, "%8d %8s %-15s %9" PRIu64 " %5.1f%% %9.1f %8s %8s %8s %8s %7.2f\n", (int)r->pid, tid,
-			r->comm, r->accepted, 100 * r->share, r->rate, fmt_wait(w[0], 16, r->p50_ns, t),
-			fmt_wait(w[1], 16, r->p90_ns, t), fmt_wait(w[2], 16, r->p99_ns, t),
-			fmt_wait(w[3], 16, r->max_ns, t), r->cpu_s);
+			r->comm, r->accepted, 100 * r->share, r->rate, fmt_wait(w[0], 16, r->wait.p50_ns, t),
+			fmt_wait(w[1], 16, r->wait.p90_ns, t), fmt_wait(w[2], 16, r->wait.p99_ns, t),
+			fmt_wait(w[3], 16, r->wait.max_ns, t), r->cpu_s);
 	}
 	table_socks(f, iv);
 	fflush(f);
@@ -117,8 +118,8 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 		"%s t=%.2f seconds=%.2f accepted=%" PRIu64 " fairness=%.4f busiest_share=%.4f wait_p50_us=%.1f "
 		"wait_p99_us=%.1f wait_max_us=%.1f listen_overflows=%" PRIu64 " listen_drops=%" PRIu64 " lost=%" PRIu64
 		"\n",
-		what, h->t_s, iv->seconds, iv->accepted, iv->fairness, iv->busiest_share, us_of(iv->p50_ns),
-		us_of(iv->p99_ns), us_of(iv->max_ns), iv->overflows, iv->drops, iv->lost);
+		what, h->t_s, iv->seconds, iv->accepted, iv->fairness, iv->busiest_share, us_of(iv->wait.p50_ns),
+		us_of(iv->wait.p99_ns), us_of(iv->wait.max_ns), iv->overflows, iv->drops, iv->lost);
 	for (size_t i = 0; i < iv->nrows; i++) {
 		const struct watch_row *r = &iv->rows[i];
 		char tid[40];
@@ -133,8 +134,9 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 			"%s-worker t=%.2f pid=%d tid=%s comm=%s accepted=%" PRIu64 " timed=%" PRIu64
 			" share=%.4f rate=%.1f wait_p50_us=%.1f wait_p90_us=%.1f wait_p99_us=%.1f wait_max_us=%.1f"
 			" cpu_s=%.3f\n",
-			what, h->t_s, (int)r->pid, tid, r->comm[0] ? r->comm : "?", r->accepted, r->timed, r->share,
-			r->rate, us_of(r->p50_ns), us_of(r->p90_ns), us_of(r->p99_ns), us_of(r->max_ns), r->cpu_s);
+			what, h->t_s, (int)r->pid, tid, r->comm[0] ? r->comm : "?", r->accepted, r->wait.timed,
+			r->share, r->rate, us_of(r->wait.p50_ns), us_of(r->wait.p90_ns), us_of(r->wait.p99_ns),
+			us_of(r->wait.max_ns), r->cpu_s);
 	}
 	for (size_t i = 0; i < iv->nsocks; i++) {
 		const struct watch_sock_row *s = &iv->socks[i];
@@ -150,14 +152,14 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 	fflush(f);
 }
 
-static void json_wait(struct json_writer *j, uint64_t timed, uint64_t p50, uint64_t p90, uint64_t p99, uint64_t max)
+static void json_wait(struct json_writer *j, const struct watch_wait *w)
 {
 	json_open(j, "wait_us", '{');
-	json_u64(j, "timed", timed);
-	json_num(j, "p50", us_of(p50));
-	json_num(j, "p90", us_of(p90));
-	json_num(j, "p99", us_of(p99));
-	json_num(j, "max", us_of(max));
+	json_u64(j, "timed", w->timed);
+	json_num(j, "p50", us_of(w->p50_ns));
+	json_num(j, "p90", us_of(w->p90_ns));
+	json_num(j, "p99", us_of(w->p99_ns));
+	json_num(j, "max", us_of(w->max_ns));
 	json_close(j, '}');
 }
 
@@ -195,7 +197,7 @@ void cmd_watch_json(struct json_writer *j, const char *k, const struct cmd_watch
 	json_u64(j, "listen_overflows", iv->overflows);
 	json_u64(j, "listen_drops", iv->drops);
 	json_u64(j, "lost", iv->lost);
-	json_wait(j, iv->timed, iv->p50_ns, iv->p90_ns, iv->p99_ns, iv->max_ns);
+	json_wait(j, &iv->wait);
 	json_open(j, "workers", '[');
 	for (size_t i = 0; i < iv->nrows; i++) {
 		const struct watch_row *r = &iv->rows[i];
@@ -210,7 +212,7 @@ void cmd_watch_json(struct json_writer *j, const char *k, const struct cmd_watch
 		json_num(j, "share", r->share);
 		json_num(j, "rate", r->rate);
 		json_num(j, "cpu_s", r->cpu_s);
-		json_wait(j, r->timed, r->p50_ns, r->p90_ns, r->p99_ns, r->max_ns);
+		json_wait(j, &r->wait);
 		json_close(j, '}');
 	}
 	json_close(j, ']');

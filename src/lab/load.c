@@ -142,10 +142,10 @@ static void fill_wait(struct lab_result *r, const struct lab_server *s, const st
 
 	if (watch_report(s->watch, before, after, false, false, &iv) != 0)
 		return;
-	r->qwait_ok = iv.timed > 0;
-	r->qwait_p50_ms = (double)iv.p50_ns / (double)NS_PER_MS;
-	r->qwait_p99_ms = (double)iv.p99_ns / (double)NS_PER_MS;
-	r->qwait_max_ms = (double)iv.max_ns / (double)NS_PER_MS;
+	r->qwait_ok = iv.wait.timed > 0;
+	r->qwait_p50_ms = (double)iv.wait.p50_ns / (double)NS_PER_MS;
+	r->qwait_p99_ms = (double)iv.wait.p99_ns / (double)NS_PER_MS;
+	r->qwait_max_ms = (double)iv.wait.max_ns / (double)NS_PER_MS;
 	watch_interval_free(&iv);
 }
 

@@ -180,12 +180,12 @@ static void add_entry(struct rows *rs, const struct watch_thread *t)
 	uint64_t max = rs->total ? t->wait_max_ns : t->epoch_max_ns;
 
 	r->r.accepted += t->accepted;
-	r->r.timed += t->timed;
+	r->r.wait.timed += t->timed;
 	r->sum_ns += t->wait_sum_ns;
 	for (uint32_t b = 0; b < WATCH_NBUCKETS; b++)
 		r->hist[b] += t->hist[b];
-	if (max > r->r.max_ns)
-		r->r.max_ns = max;
+	if (max > r->r.wait.max_ns)
+		r->r.wait.max_ns = max;
 	if (rs->threads) {
 		r->r.exited += t->nexited;
 		if (!t->gone)
@@ -210,7 +210,7 @@ static void sub_entry(struct rows *rs, const struct watch_thread *p)
 		return; /* not wanted (--pid) now */
 	/* Modular: the row's entries now hold at least these. */
 	r->r.accepted -= p->accepted;
-	r->r.timed -= p->timed;
+	r->r.wait.timed -= p->timed;
 	r->sum_ns -= p->wait_sum_ns;
 	for (uint32_t b = 0; b < WATCH_NBUCKETS; b++)
 		r->hist[b] -= p->hist[b];
@@ -234,13 +234,24 @@ static void row_clamp(struct acc *r)
 {
 	struct watch_row *w = &r->r;
 
-	if ((int64_t)w->accepted < 0 || (int64_t)w->timed < 0) {
-		w->accepted = w->timed = 0;
+	if ((int64_t)w->accepted < 0 || (int64_t)w->wait.timed < 0) {
+		w->accepted = w->wait.timed = 0;
 		r->sum_ns = 0;
 		memset(r->hist, 0, sizeof(r->hist));
 	}
 	if (r->cpu_prev && r->cpu_ns > 0)
 		w->cpu_s = (double)r->cpu_ns / NS_PER_SEC_F;
+}
+
+/* The percentiles of w's timed accepts from their histogram (w->timed and
+ * w->max_ns already summed). */
+static void wait_finish(struct watch_wait *w, const uint64_t *hist)
+{
+	w->p50_ns = watch_hist_percentile(hist, w->timed, 50, w->max_ns);
+	w->p90_ns = watch_hist_percentile(hist, w->timed, 90, w->max_ns);
+	w->p99_ns = watch_hist_percentile(hist, w->timed, 99, w->max_ns);
+	if (!w->timed)
+		w->max_ns = 0;
 }
 
 static void finish_row(struct acc *r, uint64_t all, double secs)
@@ -249,12 +260,8 @@ static void finish_row(struct acc *r, uint64_t all, double secs)
 
 	w->share = all ? (double)w->accepted / (double)all : 0.0;
 	w->rate = secs > 0 ? (double)w->accepted / secs : 0.0;
-	w->p50_ns = watch_hist_percentile(r->hist, w->timed, 50, w->max_ns);
-	w->p90_ns = watch_hist_percentile(r->hist, w->timed, 90, w->max_ns);
-	w->p99_ns = watch_hist_percentile(r->hist, w->timed, 99, w->max_ns);
-	w->mean_ns = w->timed ? r->sum_ns / w->timed : 0;
-	if (!w->timed)
-		w->max_ns = 0;
+	wait_finish(&w->wait, r->hist);
+	w->mean_ns = w->wait.timed ? r->sum_ns / w->wait.timed : 0;
 }
 
 static int cmp_row(const void *x, const void *y)
@@ -366,15 +373,13 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	for (size_t i = 0; i < n; i++) {
 		row_clamp(&a[i]);
 		out->accepted += a[i].r.accepted;
-		out->timed += a[i].r.timed;
-		if (a[i].r.max_ns > out->max_ns)
-			out->max_ns = a[i].r.max_ns;
+		out->wait.timed += a[i].r.wait.timed;
+		if (a[i].r.wait.max_ns > out->wait.max_ns)
+			out->wait.max_ns = a[i].r.wait.max_ns;
 		for (uint32_t b = 0; b < WATCH_NBUCKETS; b++)
 			all_hist[b] += a[i].hist[b];
 	}
-	out->p50_ns = watch_hist_percentile(all_hist, out->timed, 50, out->max_ns);
-	out->p90_ns = watch_hist_percentile(all_hist, out->timed, 90, out->max_ns);
-	out->p99_ns = watch_hist_percentile(all_hist, out->timed, 99, out->max_ns);
+	wait_finish(&out->wait, all_hist);
 	out->rows = calloc(n ? n : 1, sizeof(*out->rows));
 	counts = calloc(n ? n : 1, sizeof(*counts));
 	if (!out->rows || !counts || socks_report(prev, cur, total, out) != 0)

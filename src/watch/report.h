@@ -10,15 +10,23 @@
 
 #include "watch/watch.h"
 
+/* The accept-queue wait of a set of accepts (a row, or all rows): how many
+ * were timed (their queueing seen), and percentiles; all 0 if none was. */
+struct watch_wait {
+	uint64_t timed;
+	uint64_t p50_ns, p90_ns, p99_ns, max_ns;
+};
+
 struct watch_row {
-	pid_t pid, tid;		  /* tid 0: the whole process; WATCH_TID_EXITED: its exited threads */
-	uint64_t exited;	  /* tid WATCH_TID_EXITED: how many threads */
-	char comm[16];		  /* printable ASCII: other bytes '?', space '_' */
-	uint64_t accepted, timed; /* timed: accepts whose queueing was seen */
-	double share;		  /* of all accepts, 0..1 */
-	double rate;		  /* accepts per second */
-	double cpu_s;		  /* CPU seconds used */
-	uint64_t p50_ns, p90_ns, p99_ns, max_ns, mean_ns; /* accept-queue wait; 0 if timed is 0 */
+	pid_t pid, tid;	 /* tid 0: the whole process; WATCH_TID_EXITED: its exited threads */
+	uint64_t exited; /* tid WATCH_TID_EXITED: how many threads */
+	char comm[16];	 /* printable ASCII: other bytes '?', space '_' */
+	uint64_t accepted;
+	double share; /* of all accepts, 0..1 */
+	double rate;  /* accepts per second */
+	double cpu_s; /* CPU seconds used */
+	struct watch_wait wait;
+	uint64_t mean_ns; /* mean accept-queue wait; 0 if wait.timed is 0 */
 };
 
 struct watch_sock_row {
@@ -32,11 +40,11 @@ struct watch_sock_row {
 
 struct watch_interval {
 	double seconds;
-	uint64_t accepted, timed;
-	double fairness;			 /* Jain's index over the rows' accepted (1 = even) */
-	double busiest_share;			 /* share of the row that accepted most */
-	uint64_t p50_ns, p90_ns, p99_ns, max_ns; /* all rows' waits together */
-	uint64_t overflows, drops;		 /* ListenOverflows / ListenDrops deltas */
+	uint64_t accepted;
+	double fairness;	   /* Jain's index over the rows' accepted (1 = even) */
+	double busiest_share;	   /* share of the row that accepted most */
+	struct watch_wait wait;	   /* all rows' waits together */
+	uint64_t overflows, drops; /* ListenOverflows / ListenDrops deltas */
 	/* Events the kernel program could not record: mostly accepts by a
 	 * thread beyond its table of WATCH_MAX_TIDS (counted by the listener
 	 * but by no worker row). Non-zero means the rows miss accepts. */

@@ -192,14 +192,14 @@ static void test_report(void **state)
 	assert_int_equal(iv.rows[0].accepted, 20);
 	assert_true(iv.rows[0].rate > 9.999 && iv.rows[0].rate < 10.001);
 	assert_true(iv.rows[0].cpu_s > 1.999 && iv.rows[0].cpu_s < 2.001);
-	assert_true(iv.rows[0].p50_ns <= 2000000 && iv.rows[0].p50_ns >= 2000000 - 2000000 / 8);
-	assert_int_equal(iv.rows[0].max_ns, 2000000);
+	assert_true(iv.rows[0].wait.p50_ns <= 2000000 && iv.rows[0].wait.p50_ns >= 2000000 - 2000000 / 8);
+	assert_int_equal(iv.rows[0].wait.max_ns, 2000000);
 	assert_string_equal(iv.rows[0].comm, "worker");
 	assert_int_equal(iv.rows[1].pid, 102);
 	assert_int_equal(iv.rows[1].accepted, 8);
 	assert_int_equal(iv.rows[2].pid, 103);
 	assert_int_equal(iv.rows[2].accepted, 0);
-	assert_int_equal(iv.rows[2].max_ns, 0);
+	assert_int_equal(iv.rows[2].wait.max_ns, 0);
 	assert_true(iv.busiest_share > 20.0 / 28 - 1e-9 && iv.busiest_share < 20.0 / 28 + 1e-9);
 	/* Jain over 20, 8, 0. */
 	assert_true(iv.fairness > 784.0 / (3 * 464) - 1e-9 && iv.fairness < 784.0 / (3 * 464) + 1e-9);
