@@ -250,8 +250,6 @@ static void wait_finish(struct watch_wait *w, const uint64_t *hist)
 	w->p50_ns = watch_hist_percentile(hist, w->timed, 50, w->max_ns);
 	w->p90_ns = watch_hist_percentile(hist, w->timed, 90, w->max_ns);
 	w->p99_ns = watch_hist_percentile(hist, w->timed, 99, w->max_ns);
-	if (!w->timed)
-		w->max_ns = 0;
 }
 
 static void finish_row(struct acc *r, uint64_t all, double secs)
@@ -261,6 +259,8 @@ static void finish_row(struct acc *r, uint64_t all, double secs)
 	w->share = all ? (double)w->accepted / (double)all : 0.0;
 	w->rate = secs > 0 ? (double)w->accepted / secs : 0.0;
 	wait_finish(&w->wait, r->hist);
+	if (!w->wait.timed)
+		w->wait.max_ns = 0;
 	w->mean_ns = w->wait.timed ? r->sum_ns / w->wait.timed : 0;
 }
 

@@ -11,7 +11,9 @@
 #include "watch/watch.h"
 
 /* The accept-queue wait of a set of accepts (a row, or all rows): how many
- * were timed (their queueing seen), and percentiles; all 0 if none was. */
+ * were timed (their queueing seen), and percentiles; the percentiles 0 if
+ * none was, and a row's max too (the interval's max is the largest the
+ * rows saw before that). */
 struct watch_wait {
 	uint64_t timed;
 	uint64_t p50_ns, p90_ns, p99_ns, max_ns;

@@ -215,6 +215,34 @@ static void test_report(void **state)
 	watch_interval_free(&iv);
 }
 
+/* A read can catch a thread's largest wait since the previous read before
+ * its counts move (the program's update is not atomic to the reader):
+ * the row, with no timed accept, shows no wait at all, while the
+ * interval's max is still the largest wait any row saw. */
+static void test_untimed_max(void **state)
+{
+	struct watch_thread th[2][1];
+	struct watch_proc pr[2][1];
+	struct watch_snapshot a = {.threads = th[0], .procs = pr[0], .t_ns = 1000000000ull};
+	struct watch_snapshot b = {.threads = th[1], .procs = pr[1], .t_ns = 2000000000ull};
+	struct watch_interval iv;
+
+	(void)state;
+	thread(&a, 201, 200, 5, 1000, 0);
+	proc(&a, 200, 1, 0);
+	thread(&b, 201, 200, 5, 1000, 0);
+	b.threads[0].epoch_max_ns = 3000;
+	proc(&b, 200, 1, 0);
+	assert_int_equal(watch_report(NULL, &a, &b, false, false, &iv), 0);
+	assert_int_equal(iv.nrows, 1);
+	assert_int_equal(iv.rows[0].wait.timed, 0);
+	assert_int_equal(iv.rows[0].wait.max_ns, 0);
+	assert_int_equal(iv.wait.timed, 0);
+	assert_int_equal(iv.wait.p99_ns, 0);
+	assert_int_equal(iv.wait.max_ns, 3000);
+	watch_interval_free(&iv);
+}
+
 /* A sum of exited threads (tid WATCH_TID_EXITED; tgid 0: of evicted exited
  * processes), as the collector keeps it. */
 static void folded(struct watch_snapshot *s, pid_t tgid, uint64_t acc, uint32_t nexited)
@@ -304,7 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buckets), cmocka_unit_test(test_percentiles), cmocka_unit_test(test_jain),
 		cmocka_unit_test(test_netstat), cmocka_unit_test(test_report),	    cmocka_unit_test(test_comm),
-		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_fold),	cmocka_unit_test(test_untimed_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
