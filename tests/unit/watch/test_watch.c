@@ -167,6 +167,13 @@ struct reads {
 	struct watch_snapshot a, b;
 };
 
+/* Two empty reads, at 1 s and 2 s, for a test to fill. */
+static void empty_reads(struct reads *r)
+{
+	r->a = (struct watch_snapshot){.threads = r->th[0], .procs = r->pr[0], .t_ns = 1000000000ull};
+	r->b = (struct watch_snapshot){.threads = r->th[1], .procs = r->pr[1], .t_ns = 2000000000ull};
+}
+
 static void reads(struct reads *r)
 {
 	snapshot(&r->a, 10, 1, r->th[0], r->pr[0]);
@@ -221,19 +228,18 @@ static void test_report(void **state)
  * interval's max is still the largest wait any row saw. */
 static void test_untimed_max(void **state)
 {
-	struct watch_thread th[2][1];
-	struct watch_proc pr[2][1];
-	struct watch_snapshot a = {.threads = th[0], .procs = pr[0], .t_ns = 1000000000ull};
-	struct watch_snapshot b = {.threads = th[1], .procs = pr[1], .t_ns = 2000000000ull};
+	struct reads r;
+	struct watch_snapshot *a = &r.a, *b = &r.b;
 	struct watch_interval iv;
 
 	(void)state;
-	thread(&a, 201, 200, 5, 1000, 0);
-	proc(&a, 200, 1, 0);
-	thread(&b, 201, 200, 5, 1000, 0);
-	b.threads[0].epoch_max_ns = 3000;
-	proc(&b, 200, 1, 0);
-	assert_int_equal(watch_report(NULL, &a, &b, false, false, &iv), 0);
+	empty_reads(&r);
+	thread(a, 201, 200, 5, 1000, 0);
+	proc(a, 200, 1, 0);
+	thread(b, 201, 200, 5, 1000, 0);
+	b->threads[0].epoch_max_ns = 3000;
+	proc(b, 200, 1, 0);
+	assert_int_equal(watch_report(NULL, a, b, false, false, &iv), 0);
 	assert_int_equal(iv.nrows, 1);
 	assert_int_equal(iv.rows[0].wait.timed, 0);
 	assert_int_equal(iv.rows[0].wait.max_ns, 0);
@@ -260,24 +266,23 @@ static void folded(struct watch_snapshot *s, pid_t tgid, uint64_t acc, uint32_t 
  * exact: no accept counted twice, none lost. */
 static void test_fold(void **state)
 {
-	struct watch_thread th[2][4];
-	struct watch_proc pr[2][1];
-	struct watch_snapshot a = {.threads = th[0], .procs = pr[0], .t_ns = 1000000000ull};
-	struct watch_snapshot b = {.threads = th[1], .procs = pr[1], .t_ns = 2000000000ull};
+	struct reads r;
+	struct watch_snapshot *a = &r.a, *b = &r.b;
 	struct watch_interval iv;
 
 	(void)state;
-	thread(&a, 201, 200, 5, 1000, 0);
-	thread(&a, 202, 200, 3, 1000, 0);
-	folded(&a, 300, 4, 2);
-	thread(&a, 302, 301, 1, 1000, 0);
-	proc(&a, 200, 1, 0);
-	thread(&b, 202, 200, 4, 1000, 0);
-	folded(&b, 200, 7, 1);
-	folded(&b, 0, 6, 3);
-	proc(&b, 200, 1, 0);
+	empty_reads(&r);
+	thread(a, 201, 200, 5, 1000, 0);
+	thread(a, 202, 200, 3, 1000, 0);
+	folded(a, 300, 4, 2);
+	thread(a, 302, 301, 1, 1000, 0);
+	proc(a, 200, 1, 0);
+	thread(b, 202, 200, 4, 1000, 0);
+	folded(b, 200, 7, 1);
+	folded(b, 0, 6, 3);
+	proc(b, 200, 1, 0);
 
-	assert_int_equal(watch_report(NULL, &a, &b, false, false, &iv), 0);
+	assert_int_equal(watch_report(NULL, a, b, false, false, &iv), 0);
 	assert_int_equal(iv.accepted, 4);
 	assert_int_equal(iv.nrows, 2);
 	assert_int_equal(iv.rows[0].pid, 0); /* exited processes, summed */
@@ -290,7 +295,7 @@ static void test_fold(void **state)
 	watch_interval_free(&iv);
 
 	/* Per thread: 201's counts before the read are taken off 200's sum. */
-	assert_int_equal(watch_report(NULL, &a, &b, true, false, &iv), 0);
+	assert_int_equal(watch_report(NULL, a, b, true, false, &iv), 0);
 	assert_int_equal(iv.accepted, 4);
 	assert_int_equal(iv.nrows, 3);
 	assert_int_equal(iv.rows[0].pid, 0);
@@ -307,7 +312,7 @@ static void test_fold(void **state)
 	watch_interval_free(&iv);
 
 	/* The total from an empty start counts everything once. */
-	assert_int_equal(watch_report(NULL, NULL, &b, false, true, &iv), 0);
+	assert_int_equal(watch_report(NULL, NULL, b, false, true, &iv), 0);
 	assert_int_equal(iv.accepted, 17);
 	watch_interval_free(&iv);
 }
