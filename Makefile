@@ -56,6 +56,8 @@ CPPFLAGS  += -DHERD_WATCH_BPF
 endif
 SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
 FUZZERS   := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+# The same targets without libFuzzer, replaying their seed corpus in make test.
+REPLAYS   := $(FUZZERS:$(B)/fuzz/%=$(B)/replay/%)
 LINKS     := mmhistogram benchhttp
 
 all: $(B)/herd $(LINKS:%=$(B)/%)
@@ -114,8 +116,13 @@ $(B)/gen/%.skel.h: $(B)/gen/%.bpf.o
 
 unit: $(UNITS)
 
-test: $(B)/san/herd $(UNITS) $(B)/herd
-	$(Q)HERD=$(B)/san/herd HERD_FAST=$(B)/herd tests/run.sh $(UNITS)
+test: $(B)/san/herd $(UNITS) $(REPLAYS) $(B)/herd
+	$(Q)HERD=$(B)/san/herd HERD_FAST=$(B)/herd tests/run.sh $(UNITS) $(REPLAYS)
+
+$(B)/replay/%: fuzz/%.c fuzz/replay.c $(LIB_SAN)
+	@mkdir -p $(@D)
+	$(call msg,CC-REPLAY,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(SANFLAGS) -o $@ $< fuzz/replay.c $(LIB_SAN) $(LDLIBS)
 
 # libFuzzer: clang only. Each fuzz/fuzz_X.c links every module but main.
 FUZZ_SECONDS ?= 60
@@ -166,4 +173,4 @@ format-check:
 clean:
 	rm -rf $(B)
 
--include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(UNITS:=.d)
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(UNITS:=.d) $(REPLAYS:=.d)
