@@ -56,8 +56,9 @@ struct http_request {
 	enum http_method method;
 	struct http_str method_name;
 	struct http_str target; /* as sent: path plus optional "?query", or the absolute form */
-	struct http_str
-		path; /* target up to '?', without an absolute form's scheme and authority; a static "/" when that leaves nothing */
+	/* path: the target up to '?', without an absolute form's scheme and
+	 * authority; a static "/" (not in the buffer) when that leaves nothing. */
+	struct http_str path;
 	struct http_str query;	 /* after '?', empty when none */
 	struct http_str host;	 /* the Host header's value (empty for an HTTP/1.0 request without one) */
 	int minor_version;	 /* HTTP/1.<minor_version>: 0 or 1 (a later 1.x is answered as 1.1) */

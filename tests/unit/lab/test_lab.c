@@ -320,9 +320,6 @@ static void test_load_without_cpu(void **state)
 	assert_int_equal(m.verdict.q[LAB_Q_LOAD].answer, LAB_YES);
 }
 
-/* The rows read their figure from the run, and only when the collector it
- * comes from ran: without per-worker counters or the accept-queue
- * collector those rows have no figure (n/a), the others still do. */
 static const struct report_row *row_by_key(const char *json)
 {
 	for (int i = 0; i < REPORT_ROWS; i++)
@@ -332,6 +329,9 @@ static const struct report_row *row_by_key(const char *json)
 	return NULL;
 }
 
+/* The rows read their figure from the run, and only when the collector it
+ * comes from ran: without per-worker counters or the accept-queue
+ * collector those rows have no figure (n/a), the others still do. */
 static void test_rows(void **state)
 {
 	(void)state;
