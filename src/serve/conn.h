@@ -52,6 +52,7 @@ struct conn {
 	bool answered; /* a response was produced since the connection became busy */
 	bool fresh;    /* accepted, no byte received yet: not in flight (see conn_open) */
 	bool started;  /* a request's bytes are due: its deadline runs (not in flight) */
+	bool young;    /* fresh and within its grace: on the young list (see fresh_busy in conn.c) */
 	/* Owned by the event loop; conn.c only clears them in conn_open. */
 	bool watched;		 /* epoll: registered in the worker's epoll */
 	bool drained;		 /* epoll: the last read came short, no input until the next EPOLLIN */
@@ -70,12 +71,14 @@ struct conn {
 		unsigned npend;	 /* buffers queued */
 	} ring;
 	uint64_t deadline;
-	struct conn *prev, *next;      /* timer list; next also links the free list */
-	size_t in_len, seen;	       /* bytes buffered; bytes the parser already saw */
-	uint64_t body_left;	       /* request body bytes still to discard */
-	uint64_t discarded;	       /* lingering: bytes thrown away so far */
-	uint64_t req_start_ns;	       /* when the request's first byte came (access log only) */
-	char peer[ACCESSLOG_PEER_MAX]; /* the client's address (access log only) */
+	uint64_t accepted_ns;		      /* when conn_open took it */
+	struct conn *prev, *next;	      /* timer list; next also links the free list */
+	struct conn *young_prev, *young_next; /* young list, oldest accept first */
+	size_t in_len, seen;		      /* bytes buffered; bytes the parser already saw */
+	uint64_t body_left;		      /* request body bytes still to discard */
+	uint64_t discarded;		      /* lingering: bytes thrown away so far */
+	uint64_t req_start_ns;		      /* when the request's first byte came (access log only) */
+	char peer[ACCESSLOG_PEER_MAX];	      /* the client's address (access log only) */
 	struct obuf out;
 	size_t out_off;
 	char in[CONN_IN_CAP];
