@@ -149,6 +149,10 @@ struct accept_model {
 	 * looks at its epoll. (fifo: take a queued connection directly, else
 	 * rejoin the wait queue.) NULL: nothing. */
 	int (*idle)(struct accept_worker *w, unsigned n);
+	/* With idle: the epoll loop wakes at least every recheck_ms to call it
+	 * again, even when nothing happens (steer: a worker nobody chooses must
+	 * still correct its published load). 0: only when it would sleep. */
+	unsigned recheck_ms;
 	/* Worker: stop accepting for good. NULL: accept_generic_detach. A
 	 * model may still hold connections the kernel accepted for it (the
 	 * uring models: completions in the ring); after detach the loop calls

@@ -29,6 +29,9 @@
 #include "serve/accept.h"
 #include "serve/steer.h"
 
+/* How often an idle worker looks for phantom load (see steer_model_idle). */
+enum { STEER_RECHECK_MS = 100 };
+
 static int steer_model_open(struct accept_group *g)
 {
 	struct steer *s = NULL;
@@ -99,12 +102,39 @@ static int steer_model_accept(struct accept_worker *w)
 	uint64_t mark = slot ? steer_mark(slot) : 0;
 	int fd = accept_generic_accept(w);
 
+	if (!slot)
+		return fd;
 	/* An empty queue is the cheapest true count there is: everything this
 	 * worker has is in flight, and what the program steered after the
 	 * mark is counted on top by the program. */
-	if (fd == -EAGAIN && slot)
+	if (fd == -EAGAIN)
 		steer_publish(slot, mark, w->inflight);
+	/* Every accept is published too, not only changes of the in-flight
+	 * count: a connection that closes without a request (a health check,
+	 * a port probe, a preconnect) never changes it, and the program would
+	 * go on counting it here (steered - seen) for good, so that new
+	 * connections avoided this worker for ever. */
+	else if (fd >= 0)
+		steer_publish(slot, mark, (uint64_t)w->inflight + queue_len(w->fd));
 	return fd;
+}
+
+/*
+ * About to sleep, and again every STEER_RECHECK_MS while asleep. A SYN that
+ * the program sent here but that never became a connection (the client gave
+ * up during the handshake, a half-open port scan) is counted by the program
+ * until this worker publishes again, and an idle worker that nobody chooses
+ * never would: its phantom load would keep it out for good. So an idle
+ * worker that finds connections steered since its last publication
+ * publishes what it really has.
+ */
+static int steer_model_idle(struct accept_worker *w, unsigned n)
+{
+	struct steer_slot *slot = w->priv;
+
+	if (slot && steer_mark(slot) != __atomic_load_n(&slot->seen, __ATOMIC_ACQUIRE))
+		publish(w, n);
+	return -EAGAIN;
 }
 
 static void steer_model_inflight(struct accept_worker *w, unsigned n)
@@ -132,5 +162,7 @@ const struct accept_model accept_model_steer = {
 	.attach = steer_model_attach,
 	.accept = steer_model_accept,
 	.inflight = steer_model_inflight,
+	.idle = steer_model_idle,
+	.recheck_ms = STEER_RECHECK_MS,
 	.close = steer_model_close,
 };

@@ -350,6 +350,7 @@ static int worker_loop(const struct worker_cfg *cfg)
 {
 	bool serial = cfg->g->model->flags & ACCEPT_SERIAL;
 	int (*idle)(struct accept_worker *, unsigned) = cfg->g->model->idle;
+	int recheck_ms = idle ? (int)cfg->g->model->recheck_ms : 0;
 	unsigned streak = 0;
 	struct epoll_event evs[MAX_EVENTS];
 
@@ -373,6 +374,8 @@ static int worker_loop(const struct worker_cfg *cfg)
 			continue;
 		}
 		int timeout = conn_timeout_ms(util_now_ns());
+		if (recheck_ms && (timeout < 0 || timeout > recheck_ms))
+			timeout = recheck_ms;
 		if (idle && !conn_stopping() && !W.aw.paused && !W.aw.detached) {
 			/* About to sleep: the model may hand over a connection
 			 * instead (fifo takes a queued one directly). At most
