@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,7 +22,12 @@
 #include "serve/routes.h"
 #include "serve/serve.h"
 #include "serve/sysd.h"
+#include "serve/upgrade.h"
 #include "serve/uring.h"
+
+#ifndef HERD_VERSION
+#define HERD_VERSION "0.1.0" /* as main.c */
+#endif
 
 #define DEFAULT_MODEL "fifo"
 #define DEFAULT_URING_MODEL "uring-fifo" /* fifo's twin: fifo needs a worker in epoll_wait */
@@ -72,8 +78,9 @@ static void usage(FILE *out)
 	fprintf(out, "\nRoutes: /  /cpu?us=N  /sleep?ms=N  /stats (JSON)  /stats.txt  /metrics (Prometheus)\n"
 		     "Signals to the master: TERM/INT stop (in-flight requests finish), TTIN adds a\n"
 		     "worker, TTOU removes one, HUP starts new workers and retires the old ones,\n"
-		     "USR1 reopens the access log, USR2 starts the binary on disk as a new master on\n"
-		     "the same socket (binary upgrade). Under systemd: socket activation, sd_notify.\n"
+		     "USR1 reopens the access log, USR2 starts the file at the path herd was started\n"
+		     "from as a new master on the same socket (binary upgrade). Under systemd: socket\n"
+		     "activation, sd_notify.\n"
 		     "See docs/serve.md.\n");
 }
 
@@ -330,6 +337,13 @@ int cmd_serve(int argc, char **argv)
 	rc = check_uring(&o);
 	if (rc >= 0)
 		return rc;
-	cfg.argv = argv; /* SIGUSR2 starts the binary on disk with the same options */
+	cfg.argv = argv; /* SIGUSR2's new master gets the same options */
+	/* The path this binary was started from, found now: glibc keeps the
+	 * original argv[0] (main's argv starts at "serve"), and execvp's PATH
+	 * search and a relative path mean what they meant at start-up. */
+	static char exe[PATH_MAX];
+	if (upgrade_self_path(program_invocation_name, exe, sizeof exe) == 0)
+		cfg.exe = exe;
+	cfg.version = HERD_VERSION;
 	return run(&cfg);
 }

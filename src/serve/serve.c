@@ -362,17 +362,24 @@ static void retire_when_ready(void)
 	}
 }
 
-static void stop_all(void)
+/* notify: tell systemd the service stops (not when a new master that
+ * failed to start stops: the old one is the service). */
+static void stop_all(bool notify)
 {
 	M.stopping = true;
 	M.stop_at = util_now_ns();
-	(void)sysd_notify("STOPPING=1");
+	if (notify)
+		(void)sysd_notify("STOPPING=1");
 	/* Blocking model: close() would not wake a worker sleeping in
 	 * accept() (the seed's footnote 2), shutdown() does: every blocked
 	 * accept() returns EINVAL at once. The signal below would also do,
-	 * but only if it lands inside the call. */
-	if (M.g.model->flags & ACCEPT_SERIAL && M.g.fds[0] >= 0 && !M.up.handover)
-		shutdown(M.g.fds[0], SHUT_RDWR); /* never on a listener a new master serves on */
+	 * but only if it lands inside the call. Never on a listener another
+	 * process serves on: shutdown() acts on the socket, not on this
+	 * process's descriptor. That is this master's after a handover (the
+	 * new master serves on it) and an inherited one (systemd's socket, or
+	 * in a new master the old master's). */
+	if (M.g.model->flags & ACCEPT_SERIAL && M.g.fds[0] >= 0 && !M.up.handover && !M.cfg->socket_activated)
+		shutdown(M.g.fds[0], SHUT_RDWR);
 	for (unsigned i = 0; i < M.nslots; i++) {
 		if (M.ms[i].pid > 0)
 			tell_leave(i);
@@ -433,15 +440,22 @@ static bool pending_work(void)
 	return false;
 }
 
-/* Stops every worker at once and waits (start-up failure path). */
-static void kill_all(void)
+/*
+ * Start-up failed after workers were forked: stops them as SIGTERM does
+ * and waits until they are gone. Never SIGKILL at once: a worker may have
+ * accepted connections already, and in a new master (binary upgrade) from
+ * the listener the old master goes on serving, whose clients would see
+ * them reset. No STOPPING=1: this master never said READY.
+ */
+static void stop_started(sigset_t *set)
 {
-	for (unsigned i = 0; i < M.nslots; i++)
-		if (M.ms[i].pid > 0) {
-			kill(M.ms[i].pid, SIGKILL);
-			waitpid(M.ms[i].pid, NULL, 0);
-			M.ms[i].pid = 0;
-		}
+	stop_all(false);
+	while (running() > 0) {
+		struct timespec ts = {.tv_nsec = (long)(TICK_MS * NS_PER_MS)};
+		if (sigtimedwait(set, NULL, &ts) == SIGCHLD)
+			reap(NULL, NULL);
+		tick(); /* repeats SIGTERM; SIGKILL after STOP_GRACE_S */
+	}
 }
 
 static int wait_started(sigset_t *set, char *why, size_t whylen)
@@ -502,7 +516,7 @@ static void control(int sig)
 	case SIGTERM:
 	case SIGINT:
 	case SIGQUIT:
-		stop_all();
+		stop_all(true);
 		break;
 	case SIGTTIN:
 		(void)add_worker("SIGTTIN");
@@ -514,8 +528,8 @@ static void control(int sig)
 		reload();
 		break;
 	case SIGUSR2:
-		upgrade_begin(&M.up, M.g.model->flags & ACCEPT_PER_SLOT ? -1 : M.g.fds[0], M.cfg->argv, &M.old_mask,
-			      logf_);
+		upgrade_begin(&M.up, M.g.model->flags & ACCEPT_PER_SLOT ? -1 : M.g.fds[0], M.cfg->exe, M.cfg->argv,
+			      &M.old_mask, logf_);
 		break;
 	default:
 		break;
@@ -532,7 +546,7 @@ static bool handle(int sig)
 	else if (!M.stopping)
 		control(sig);
 	if (M.up.fd >= 0 && upgrade_check(&M.up, logf_) && !M.stopping)
-		stop_all();
+		stop_all(true);
 	tick();
 	return !(M.stopping && running() == 0);
 }
@@ -551,6 +565,24 @@ static struct timespec next_wait(void)
 static void log_final(const char *line)
 {
 	logf_("%s", line);
+}
+
+/* The new master says what runs now, and whether it differs from what ran
+ * before: an upgrade that execs the same build again (the file at the path
+ * was not replaced) looks like a success otherwise. */
+static void log_takeover(const struct upgrade_from *from)
+{
+	char build[UPGRADE_BUILD_MAX], tail[UPGRADE_BUILD_MAX + 64];
+	if (upgrade_build_id(build))
+		snprintf(build, sizeof build, "unknown");
+	if (!from->build[0] || strcmp(build, "unknown") == 0)
+		snprintf(tail, sizeof tail, " (no build id to compare with the old master's)");
+	else if (strcmp(build, from->build) == 0)
+		snprintf(tail, sizeof tail, ", the same build as the old master: the file there was not replaced");
+	else
+		snprintf(tail, sizeof tail, " (the old master ran build %s)", from->build);
+	logf_("took over from the old master pid %d (binary upgrade): herd %s build %s from %s%s", (int)from->pid,
+	      M.cfg->version ? M.cfg->version : "?", build, M.cfg->exe ? M.cfg->exe : "an unknown path", tail);
 }
 
 /* Opens the listeners and the access log, starts the workers and waits
@@ -581,28 +613,32 @@ static int start(sigset_t *set, char *why, size_t whylen)
 	}
 	if (cfg->model->open && (err = cfg->model->open(&M.g)))
 		return err;
-	for (unsigned i = 0; i < cfg->workers; i++) {
-		if ((err = spawn_worker(i))) {
-			if (i > 0 || !(cfg->model->flags & ACCEPT_PER_SLOT))
-				snprintf(why, whylen, "start worker %u", i);
-			kill_all();
-			return err;
-		}
-	}
-	if ((err = wait_started(set, why, whylen))) {
-		kill_all();
-		return err;
-	}
+	/* What can fail is tried before the first worker accepts; after
+	 * that a failure costs a graceful stop (stop_started). */
 	if (cfg->pid_file) {
-		snprintf(why, whylen, "write the pid file %s", cfg->pid_file);
-		if ((err = sysd_write_pid_file(cfg->pid_file))) {
-			M.stopping = true;
-			kill_all();
+		snprintf(why, whylen, "write the pid file %s (through %s.tmp)", cfg->pid_file, cfg->pid_file);
+		if ((err = sysd_pid_file_prepare(cfg->pid_file)))
 			return err;
-		}
-		M.pid_file_written = true;
 	}
-	return 0;
+	for (unsigned i = 0; i < cfg->workers && !err; i++) {
+		if ((err = spawn_worker(i)) && (i > 0 || !(cfg->model->flags & ACCEPT_PER_SLOT)))
+			snprintf(why, whylen, "start worker %u", i);
+	}
+	if (!err)
+		err = wait_started(set, why, whylen);
+	if (!err && cfg->pid_file) {
+		snprintf(why, whylen, "write the pid file %s", cfg->pid_file);
+		/* Renamed over the old master's on an upgrade: the file names
+		 * the new master from here on. */
+		if (!(err = sysd_pid_file_commit(cfg->pid_file)))
+			M.pid_file_written = true;
+	}
+	if (err) {
+		if (cfg->pid_file)
+			sysd_pid_file_discard(cfg->pid_file);
+		stop_started(set);
+	}
+	return err;
 }
 
 int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
@@ -641,11 +677,12 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 		snprintf(name, sizeof name, "%s", cfg->listen_name);
 	logf_("listening on %s (accept %s, %u workers)", name, cfg->model->name, cfg->workers);
 	(void)sysd_notify("READY=1");
-	int told = upgrade_say_ready();
+	struct upgrade_from from;
+	int told = upgrade_say_ready(&from);
 	if (told < 0)
 		logf_("cannot tell the old master this one is ready: %s", strerror(-told));
 	else if (told > 0)
-		logf_("took over from the old master (binary upgrade)");
+		log_takeover(&from);
 
 	for (;;) {
 		struct timespec ts = next_wait();
@@ -654,6 +691,12 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 	}
 	exittab_emit(&M.finals, log_final);
 out:
+	if (err) {
+		/* A new master that cannot start tells the old one why. */
+		char msg[UPGRADE_WHY_MAX];
+		snprintf(msg, sizeof msg, "cannot %s: %s", why, strerror(-err));
+		upgrade_say_failed(msg);
+	}
 	if (M.pid_file_written)
 		sysd_remove_pid_file(cfg->pid_file);
 	if (M.up.fd >= 0)

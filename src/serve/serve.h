@@ -7,8 +7,9 @@
  * SIGTTIN adds a worker, SIGTTOU removes one (never the last), SIGHUP
  * starts a fresh set of workers and retires the old ones once the new ones
  * accept, SIGUSR1 has the workers reopen the access log (logrotate),
- * SIGUSR2 starts the binary on disk as a new master on the same listener
- * and retires this one once it is ready (nginx's binary upgrade).
+ * SIGUSR2 starts the file at the path herd was started from as a new
+ * master on the same listener and retires this one once it is ready
+ * (nginx's binary upgrade).
  *
  * Under systemd it takes its listener from socket activation and reports
  * READY, RELOADING and STOPPING through NOTIFY_SOCKET (sysd.h).
@@ -39,6 +40,8 @@ struct serve_cfg {
 	const char *pid_file;	    /* written once listening, removed at exit; NULL: none */
 	const char *access_log;	    /* NULL: none */
 	char *const *argv;	    /* `serve` and its options, for SIGUSR2's new master; NULL: no upgrade */
+	const char *exe;	    /* the file SIGUSR2 execs: the path herd was started from; NULL: unknown */
+	const char *version;	    /* herd's version, for the upgrade's log line */
 	bool io_uring;		    /* workers run the io_uring loop (--io uring) */
 	/* Every message (listening line, respawns, refusals, the exit table)
 	 * goes through this, one line without newline at a time. */

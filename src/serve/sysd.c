@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -75,24 +76,52 @@ int sysd_notify(const char *state)
 	return err;
 }
 
-int sysd_write_pid_file(const char *path)
+/* The temporary name beside path. */
+static int tmp_name(const char *path, char *tmp, size_t len)
+{
+	return (size_t)snprintf(tmp, len, "%s.tmp", path) >= len ? -ENAMETOOLONG : 0;
+}
+
+int sysd_pid_file_prepare(const char *path)
 {
 	char tmp[4096], line[32];
-	/* Written aside and renamed, so that a reader never sees it half written. */
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-		return -ENAMETOOLONG;
+	struct stat st;
+	int err = tmp_name(path, tmp, sizeof tmp);
+	if (err)
+		return err;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return -EISDIR; /* the rename would fail */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	int n = snprintf(line, sizeof line, "%d\n", (int)getpid());
-	int err = write(fd, line, (size_t)n) == n ? 0 : -EIO;
+	err = write(fd, line, (size_t)n) == n ? 0 : -EIO;
 	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
 		err = -errno;
 	if (err)
 		unlink(tmp);
 	return err;
+}
+
+int sysd_pid_file_commit(const char *path)
+{
+	char tmp[4096];
+	int err = tmp_name(path, tmp, sizeof tmp);
+	if (err)
+		return err;
+	/* Renamed, so that a reader never sees it half written. */
+	if (rename(tmp, path) < 0) {
+		err = -errno;
+		unlink(tmp);
+	}
+	return err;
+}
+
+void sysd_pid_file_discard(const char *path)
+{
+	char tmp[4096];
+	if (tmp_name(path, tmp, sizeof tmp) == 0)
+		unlink(tmp);
 }
 
 void sysd_remove_pid_file(const char *path)

@@ -26,9 +26,15 @@ int sysd_listen_fds(void);
  */
 int sysd_notify(const char *state);
 
-/* Writes this process's pid and a newline to path, atomically (a
- * temporary file renamed over it). 0 or -errno. */
-int sysd_write_pid_file(const char *path);
+/*
+ * The pid file in two steps, so that what can fail is tried before the
+ * workers accept: prepare writes this process's pid and a newline to
+ * path.tmp, commit renames that over path (atomically: a reader never sees
+ * it half written), discard removes path.tmp. 0 or -errno.
+ */
+int sysd_pid_file_prepare(const char *path);
+int sysd_pid_file_commit(const char *path);
+void sysd_pid_file_discard(const char *path);
 
 /* Removes the pid file if it still holds this process's pid (after a
  * binary upgrade it holds the new master's). */
