@@ -104,6 +104,25 @@ uint64_t bench_due_offset_ns(const struct bench_shared *sh, uint64_t seq)
 	return (uint64_t)((start + (m - sh->step_first[cfg->nsteps]) / last) * NS_PER_SEC_F);
 }
 
+uint64_t bench_due_before(const struct bench_shared *sh, uint64_t offset_ns)
+{
+	/* Due times never decrease with the request number: double an upper
+	 * bound until it is due at or after offset_ns, then bisect. */
+	uint64_t lo = 0, hi = 1;
+	while (hi < sh->limit && bench_due_offset_ns(sh, hi - 1) < offset_ns)
+		hi = hi > sh->limit / 2 ? sh->limit : hi * 2;
+	if (hi > sh->limit)
+		hi = sh->limit;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (bench_due_offset_ns(sh, mid) < offset_ns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void bench_config_init(struct bench_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -429,6 +448,7 @@ static void merge_thread(struct bench_result *res, const struct bench_thread *t)
 		res->status[s] += t->status[s];
 	res->sent_late += t->sent_late;
 	res->abandoned += t->abandoned;
+	res->never_sent += t->never_sent;
 	res->connections_opened += t->opened;
 	res->bytes_read += t->bytes_read;
 	res->bytes_written += t->bytes_written;
@@ -446,6 +466,8 @@ static void merge_results(const struct bench_shared *sh, const struct bench_thre
 	for (unsigned i = 0; i < n; i++)
 		merge_thread(res, &ts[i]);
 	res->achieved_rate = res->duration_s > 0 ? (double)(res->done + res->failed) / res->duration_s : 0;
+	res->sent = res->done + res->failed + res->abandoned;
+	res->due = res->sent + res->never_sent;
 	/* A step cut short by the end of the run is rated over the part run. */
 	double start = 0;
 	for (size_t k = 0; k < res->nsteps; k++) {

@@ -131,6 +131,14 @@ struct bench_result {
 	uint64_t status[BENCH_STATUS_MAX];	 /* responses per HTTP status code (index = code) */
 	uint64_t sent_late;			 /* open loop: requests sent more than 1 ms after their intended time */
 	uint64_t abandoned;			 /* requests under way when the run stopped (Ctrl-C, end of -d grace) */
+	/* Every request is accounted for: due = sent + never_sent and
+	 * sent = done + failed + abandoned. In a closed loop a request is due
+	 * when it is sent (never_sent is 0); in an open loop it is due at its
+	 * time in the schedule, and one due before the end of issuing (or the
+	 * stop) that a connection was still too busy to send when the run
+	 * ended is never_sent: the server could not keep up. The latency
+	 * figures cover the requests sent only. */
+	uint64_t due, sent, never_sent;
 	uint64_t connections_opened;
 	uint64_t bytes_read, bytes_written;
 	double duration_s;

@@ -301,6 +301,22 @@ static void start_url(struct bench_conn *c, uint64_t now)
 	bench_conn_start(c, now);
 }
 
+/* Open loop: counts the slot's requests that came due before now (or the
+ * end of issuing, if earlier) but will never be sent, because the run is
+ * over while the slot was still busy with earlier ones. Request numbers
+ * seq, seq + connections, ... are the slot's. */
+static void count_unsent(struct bench_conn *c, uint64_t now)
+{
+	struct bench_thread *t = c->t;
+	struct bench_shared *sh = t->sh;
+	if (!bench_open_loop(sh->cfg) || c->state == C_FINISHED)
+		return;
+	uint64_t horizon = now < sh->end_issue ? now : sh->end_issue;
+	uint64_t ndue = bench_due_before(sh, bench_elapsed_ns(horizon, sh->t0));
+	if (c->seq < ndue)
+		t->never_sent += (ndue - 1 - c->seq) / sh->total_conns + 1;
+}
+
 /* Decides the slot's next request: start it now, wait for its due time, or
  * retire the slot because the run is over. */
 static void slot_next(struct bench_conn *c, uint64_t now)
@@ -314,6 +330,7 @@ static void slot_next(struct bench_conn *c, uint64_t now)
 	 * (late, within the grace period); dropping the backlog a stall built up
 	 * would hide that stall. */
 	if (run_stopped(sh) || (now >= sh->end_issue && !open_loop)) {
+		count_unsent(c, now);
 		finish_conn(c);
 		return;
 	}
@@ -562,12 +579,14 @@ static bool in_flight(enum bench_cstate st)
 }
 
 /* Stops every connection; a request under way is counted as abandoned,
- * neither done nor failed. */
-static void abandon_all(struct bench_thread *t)
+ * neither done nor failed, and open-loop requests already due that were
+ * never sent as never sent. */
+static void abandon_all(struct bench_thread *t, uint64_t now)
 {
 	for (unsigned i = 0; i < t->nconns; i++) {
 		if (in_flight(t->conns[i].state))
 			t->abandoned++;
+		count_unsent(&t->conns[i], now);
 		finish_conn(&t->conns[i]);
 	}
 }
@@ -639,7 +658,7 @@ void *bench_thread_main(void *arg)
 	while (t->active > 0) {
 		now = util_now_ns();
 		if (run_stopped(sh) || (sh->end_issue != UINT64_MAX && now >= sh->end_issue + sh->grace_ns)) {
-			abandon_all(t);
+			abandon_all(t, now);
 			break;
 		}
 		uint64_t wake = start_due(t, now, now + IDLE_WAKE_NS);
@@ -664,7 +683,7 @@ void *bench_thread_main(void *arg)
 		struct timespec ts = {.tv_sec = (time_t)(d / NS_PER_SEC), .tv_nsec = (long)(d % NS_PER_SEC)};
 		int n = epoll_pwait2(t->epfd, t->events, BENCH_MAX_EVENTS, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
-			abandon_all(t);
+			abandon_all(t, now);
 			break;
 		}
 		/* The clock is read per event, so the events handled late in a

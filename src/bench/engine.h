@@ -96,6 +96,7 @@ struct bench_thread {
 	uint64_t done, failed, errors[BENCH_ERR_COUNT], status[BENCH_STATUS_MAX];
 	const char *error_text[BENCH_ERR_COUNT]; /* first reason per kind */
 	uint64_t sent_late, abandoned, opened, bytes_read, bytes_written, tls_resumed, redirects;
+	uint64_t never_sent;  /* open loop: due before the end (or the stop), never sent */
 	uint64_t *step_count; /* rate schedule: requests finished per step */
 	/* Servers first met in a redirect's Location, resolved by this thread
 	 * (as Go's client resolves per connection); index ntargets + i. */
@@ -149,6 +150,9 @@ static inline bool bench_open_loop(const struct bench_config *cfg)
 
 /* When open-loop request number seq is due, in ns after t0. */
 uint64_t bench_due_offset_ns(const struct bench_shared *sh, uint64_t seq);
+/* Open loop: how many requests (at most the run's limit) are due before
+ * offset_ns after t0. */
+uint64_t bench_due_before(const struct bench_shared *sh, uint64_t offset_ns);
 
 /* The method and body of URL u (per-URL values win over the run's). */
 const char *bench_url_method(const struct bench_config *cfg, size_t u);

@@ -87,8 +87,9 @@ static void usage(FILE *out, bool compat)
 		"Latency runs from just before connect() (new connection) or before the first request byte\n"
 		"(reused connection) to the last body byte; with --rate, from the intended send time.\n"
 		"Exit status: 0 every request got a complete response (any HTTP status), 1 any request\n"
-		"failed (refused, reset, timeout, tls, protocol, ...) or had no response when the run\n"
-		"stopped, or the run could not start, 2 usage error. benchhttp mode exits 0 as the original.\n");
+		"failed (refused, reset, timeout, tls, protocol, ...), had no response when the run\n"
+		"stopped, or (--rate) came due but was never sent, or the run could not start, 2 usage\n"
+		"error. benchhttp mode exits 0 as the original.\n");
 }
 
 static int parse_ip(const char *s, struct sockaddr_storage *ss)
@@ -447,17 +448,29 @@ static void apply_modes(struct bench_opts *o, struct bench_config *cfg)
 	}
 }
 
-static void lift_fd_limit(unsigned connections)
+enum {
+	FD_SPARE = 32, /* descriptors besides the connections: stdio, epoll per thread, --hlog/--json files */
+	FD_WANT = 64,  /* what the soft limit is lifted to above the connections, when it can be */
+};
+
+/* Every connection is a descriptor: lifts the soft limit (often 1024)
+ * towards the hard one when -c needs it. Returns 0, or the limit in force
+ * when it still leaves too few for -c: then the run is refused up front,
+ * as a run that cannot open its connections would fail nearly every
+ * request with "Too many open files" (a million of them in 2 s) and
+ * measure nothing. */
+static rlim_t lift_fd_limit(unsigned connections)
 {
-	/* Every connection is a descriptor: lift the soft limit (often 1024)
-	 * towards the hard one when -c needs it. */
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < (rlim_t)connections + 64) {
-		rlim_t want = (rlim_t)connections + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	if (rl.rlim_cur < (rlim_t)connections + FD_WANT) {
+		rlim_t want = (rlim_t)connections + FD_WANT;
 		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || want < rl.rlim_max ? want : rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return rl.rlim_cur < (rlim_t)connections + FD_SPARE ? rl.rlim_cur : 0;
 }
 
 static int open_hlog(const char *path, struct bench_out *out)
@@ -514,7 +527,7 @@ static int report(const struct bench_opts *o, const struct bench_config *cfg, co
 	/* A request abandoned at Ctrl-C or at the end of -d's grace got no
 	 * response either: not "every request got a complete response". Nor
 	 * did an unsolicited response count as one. */
-	return res->failed || res->abandoned || res->errors[BENCH_ERR_PROTOCOL] ? 1 : 0;
+	return res->failed || res->abandoned || res->never_sent || res->errors[BENCH_ERR_PROTOCOL] ? 1 : 0;
 }
 
 /* Run step. Returns the exit status. */
@@ -535,7 +548,15 @@ static int run(const struct bench_opts *o, struct bench_config *cfg, struct benc
 	if ((e = cmd_on_signal(SIGINT, on_sigint, SA_RESETHAND)) < 0 ||
 	    (e = cmd_on_signal(SIGTERM, on_sigint, SA_RESETHAND)) < 0)
 		return cmd_fail("herd bench", "sigaction: %s", strerror(-e));
-	lift_fd_limit(cfg->connections);
+	rlim_t fds = lift_fd_limit(cfg->connections);
+	if (fds) {
+		fprintf(stderr,
+			"herd bench: -c %u needs %u open files, but the limit is %llu (ulimit -n, and the hard "
+			"limit allows no more): lower -c to %llu or raise the limit\n",
+			cfg->connections, cfg->connections + FD_SPARE, (unsigned long long)fds,
+			fds > FD_SPARE ? (unsigned long long)(fds - FD_SPARE) : 0ull);
+		return 2;
+	}
 	if (o->lines)
 		fprintf(stderr, "time_in_ms status_code\n");
 	struct bench_result res;

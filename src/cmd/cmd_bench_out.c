@@ -103,6 +103,12 @@ void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct ben
 	if (r->abandoned)
 		fprintf(f, "  abandoned  %llu requests had no complete response when the run stopped\n",
 			(unsigned long long)r->abandoned);
+	if (r->never_sent)
+		fprintf(f,
+			"  never sent %llu of %llu requests due: every connection was still busy with earlier ones "
+			"when the run ended (the server did not keep up with the rate); the latency figures cover "
+			"only the %llu sent\n",
+			(unsigned long long)r->never_sent, (unsigned long long)r->due, (unsigned long long)r->sent);
 	if (r->target_rate > 0)
 		fprintf(f, "  open loop  target %.1f req/s, achieved %.1f req/s, %llu sent late (>1 ms after due)\n",
 			r->target_rate, r->achieved_rate, (unsigned long long)r->sent_late);
@@ -176,6 +182,9 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_bool(j, "tls_verify", cfg->tls.verify);
 	json_bool(j, "tls_resume", cfg->tls.resume);
 	json_close(j, '}');
+	json_u64(j, "due", r->due);
+	json_u64(j, "sent", r->sent);
+	json_u64(j, "never_sent", r->never_sent);
 	json_u64(j, "done", r->done);
 	json_u64(j, "failed", r->failed);
 	json_bool(j, "interrupted", interrupted);

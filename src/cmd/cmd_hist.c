@@ -369,6 +369,8 @@ static int merge_logs(char **files, int nfiles, struct hdr **total, long *interv
 			return cmd_fail(prog, "%s: line %ld: counts overflow", files[i], bad);
 		case -E2BIG:
 			return cmd_fail(prog, "%s: line %ld: longer than %u bytes", files[i], bad, HLOG_MAX_LINE);
+		case -EILSEQ:
+			return cmd_fail(prog, "%s: line %ld: a NUL byte (not a text .hlog file)", files[i], bad);
 		default:
 			return cmd_fail(prog, "%s: %s", files[i], strerror(-rc));
 		}

@@ -478,38 +478,43 @@ static int parse_line(char *line, struct hdr **total)
 /*
  * Reads one line of f into *line (NUL-terminated, newline dropped), growing
  * it up to HLOG_MAX_LINE bytes. Returns the length, -1 at the end of the
- * input, or -E2BIG for a longer line, whose rest is then read and dropped
- * so that memory stays bounded whatever the input holds.
+ * input, -E2BIG for a longer line or -EILSEQ for a NUL byte (no text log
+ * holds one), both at once: the caller stops at the first bad line, so
+ * time and memory stay bounded whatever the input is (/dev/zero, an endless
+ * line). The bytes are taken one by one because fgets cannot say how much
+ * it read when the input holds NUL bytes (strlen stops at the first): that
+ * made /dev/zero an endless loop that read and never advanced.
  */
 static long read_line(FILE *f, char **line, size_t *cap)
 {
 	size_t len = 0;
 	for (;;) {
-		if (*cap - len < 2) {
-			if (*cap >= HLOG_MAX_LINE + 2) {
-				int c;
-				while ((c = getc(f)) != EOF && c != '\n')
-					;
+		if (len + 1 >= *cap) {
+			if (*cap >= HLOG_MAX_LINE + 1)
 				return -E2BIG;
-			}
 			size_t ncap = *cap ? *cap * 2 : 4096;
-			if (ncap > HLOG_MAX_LINE + 2)
-				ncap = HLOG_MAX_LINE + 2;
+			if (ncap > HLOG_MAX_LINE + 1)
+				ncap = HLOG_MAX_LINE + 1;
 			char *nl = realloc(*line, ncap);
 			if (!nl)
 				return -ENOMEM;
 			*line = nl;
 			*cap = ncap;
 		}
-		/* fgets appends where the last call stopped: linear in the line. */
-		if (!fgets(*line + len, (int)(*cap - len), f))
-			return len ? (long)len : -1;
-		len += strlen(*line + len);
-		if (len > 0 && (*line)[len - 1] == '\n') {
-			(*line)[--len] = '\0';
-			return (long)len;
+		int c = getc_unlocked(f);
+		if (c == EOF) {
+			if (len == 0)
+				return -1;
+			break;
 		}
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			return -EILSEQ;
+		(*line)[len++] = (char)c;
 	}
+	(*line)[len] = '\0';
+	return (long)len;
 }
 
 int hlog_read_merge(FILE *f, struct hdr **total, long *intervals, long *bad_line)

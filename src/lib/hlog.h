@@ -36,6 +36,7 @@ int hlog_write_interval(FILE *f, double start_s, double length_s, const struct h
  * to the number of interval lines read. Returns 0 on success, -errno for
  * I/O, or, with *bad_line set to the 1-based number of the line at fault:
  * -EINVAL for a malformed line, -E2BIG for a line over HLOG_MAX_LINE bytes,
+ * -EILSEQ for a line with a NUL byte (not text),
  * -ERANGE for an interval whose values *total cannot hold, -EOVERFLOW when
  * the merged counts would exceed INT64_MAX (*total is left as it was
  * before that line). *total grows when a later interval has a higher

@@ -67,4 +67,11 @@ $HERD bench -n 30 -c 3 --source 127.0.0.2-127.0.0.4 --rst --json "$TMP/s.json" "
 expect_eq "--source range and --rst: 30 done, exit 0" "$rc:$(jget "$TMP/s.json" '["done"]')" "0:30"
 $HERD bench -n 2 --source ::1 "$URL/" >/dev/null 2>"$TMP/e"; rc=$?
 expect_eq "IPv6 source for an IPv4 target: exit 2" "$rc" 2
+# More connections than open files allowed: refused up front with the
+# numbers (exit 2), instead of a run of "Too many open files" failures.
+out=$(ulimit -n 128; $HERD bench -c 1000 -d 1s "$URL/" 2>&1); rc=$?
+expect_eq "-c 1000 under ulimit -n 128: exit 2" "$rc" 2
+expect_match "-c 1000 under ulimit -n 128: says why and what fits" "$out" "-c 1000 needs 1032 open files, but the limit is 128 .* lower -c to 96"
+out=$(ulimit -n 128; $HERD bench -c 90 -n 90 "$URL/" 2>&1); rc=$?
+expect_eq "-c 90 under ulimit -n 128 runs" "$rc" 0
 done_testing

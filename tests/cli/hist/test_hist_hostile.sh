@@ -79,4 +79,18 @@ expect_eq "total 2^63-1: -P 100 is the maximum" "$(sed -n 2p "$TMP/out")" "Value
 expect_eq "17 MB .hlog line: exit 1" "$?" 1
 n=$(($(wc -l <tests/cli/hist/fixtures/a.hlog) + 1))
 expect_eq "17 MB .hlog line: message" "$(cat "$TMP/err")" "herd hist: -: line $n: longer than 16777216 bytes"
+
+# Bounded time and memory whatever --merge reads (issue 20): /dev/zero
+# (NUL bytes, no newline ever) and an endless line from a pipe stop at
+# their first line with its number; a NUL byte inside a log names its line.
+timeout 10 $HERD hist --merge /dev/zero >/dev/null 2>"$TMP/err"
+expect_eq "/dev/zero: exit 1, not an endless loop" "$?" 1
+expect_eq "/dev/zero: message" "$(cat "$TMP/err")" "herd hist: /dev/zero: line 1: a NUL byte (not a text .hlog file)"
+timeout 20 bash -c "yes | tr -d '\n' | $HERD hist --merge - >/dev/null 2>$TMP/err"
+expect_eq "endless line from a pipe: exit 1 at the limit" "$?" 1
+expect_eq "endless line: message" "$(cat "$TMP/err")" "herd hist: -: line 1: longer than 16777216 bytes"
+{ cat tests/cli/hist/fixtures/a.hlog; printf '0.0,1.0,1.0,HIST\0\n'; } >"$TMP/nul.hlog"
+$HERD hist --merge "$TMP/nul.hlog" >/dev/null 2>"$TMP/err"
+expect_eq "NUL inside a log: names its line" "$(cat "$TMP/err")" \
+	"herd hist: $TMP/nul.hlog: line $n: a NUL byte (not a text .hlog file)"
 done_testing
