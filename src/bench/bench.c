@@ -321,8 +321,10 @@ static int init_shared(struct bench_shared *sh)
 		tls |= sh->targets[i].tls;
 	const char *why;
 	int rc;
-	if (tls && (rc = bench_tls_new(&cfg->tls, &sh->tls, &why)) < 0)
+	if (tls && (rc = bench_tls_new(&cfg->tls, &sh->tls, &why)) < 0) {
+		sh->why = why;
 		return rc;
+	}
 	/* A redirect may lead a plain run to https://; without a context such
 	 * a redirect fails (as a redirect error), the run does not. */
 	if (!tls && cfg->follow > 0)
@@ -544,8 +546,10 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res)
 		ts[i].epfd = -1;
 		pthread_mutex_init(&ts[i].ival_lock, NULL);
 	}
-	if ((rc = init_shared(&sh)) < 0)
+	if ((rc = init_shared(&sh)) < 0) {
+		res->why = sh.why;
 		goto cleanup;
+	}
 	if (cfg->on_interval && (rc = new_hist(&ival_total)) < 0)
 		goto cleanup;
 	for (unsigned i = 0, base = 0; i < nthreads; i++) {

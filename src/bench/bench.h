@@ -139,6 +139,7 @@ struct bench_result {
 	 * ended is never_sent: the server could not keep up. The latency
 	 * figures cover the requests sent only. */
 	uint64_t due, sent, never_sent;
+	const char *why; /* when bench_run could not start: what failed (static text), or NULL */
 	uint64_t connections_opened;
 	uint64_t bytes_read, bytes_written;
 	double duration_s;

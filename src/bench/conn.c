@@ -127,6 +127,9 @@ void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const
 	count_step(t, now);
 	if (!text) {
 		text = bench_error_text(kind);
+		/* The table speaks of TCP, as benchhttp does (Go's "dial tcp"). */
+		if (kind == BENCH_ERR_REFUSED && bench_target_at(t, c->target)->addr.ss_family == AF_UNIX)
+			text = "dial unix: connect: connection refused";
 		if ((kind == BENCH_ERR_CONNECT || kind == BENCH_ERR_IO) && err > 0) {
 			const char *d = strerrordesc_np(err);
 			if (d)

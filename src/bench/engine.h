@@ -106,6 +106,7 @@ struct bench_thread {
 
 struct bench_shared {
 	const struct bench_config *cfg;
+	const char *why;		    /* set up failed: what (static text) */
 	const struct bench_target *targets; /* cfg's, or one built from cfg->addr */
 	size_t ntargets;
 	struct bench_target own_target;

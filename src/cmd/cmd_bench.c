@@ -323,6 +323,32 @@ static int opt_value(struct bench_opts *o, int opt, const char *arg, struct benc
 	return opt_count(o, opt, arg, cfg);
 }
 
+/* --cacert FILE must be a readable file with a PEM certificate in it,
+ * checked here so that the message names the file (OpenSSL's own error,
+ * at the start of the run, does not). Returns -1 to go on, else 2. */
+static int check_cacert(const char *path)
+{
+	enum { CACERT_SCAN = 4 << 20 }; /* a CA bundle is a few hundred KiB */
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return bench_bad_value("--cacert", path, strerror(errno));
+	char *buf = malloc(CACERT_SCAN + 1);
+	size_t n = buf ? fread(buf, 1, CACERT_SCAN, f) : 0;
+	int err = ferror(f) ? errno : 0;
+	fclose(f);
+	if (!buf)
+		return cmd_fail("herd bench", "out of memory");
+	buf[n] = '\0';
+	/* A NUL byte would end the search early: such a file is no PEM file. */
+	bool pem = strlen(buf) == n && strstr(buf, "-----BEGIN CERTIFICATE-----");
+	free(buf);
+	if (err)
+		return bench_bad_value("--cacert", path, strerror(err));
+	if (!pem)
+		return bench_bad_value("--cacert", path, "no PEM certificate (-----BEGIN CERTIFICATE-----) in it");
+	return -1;
+}
+
 /* One option. Returns -1 to go on, else the exit status. */
 static int handle_opt(struct bench_opts *o, int opt, const char *arg, struct bench_config *cfg)
 {
@@ -362,7 +388,7 @@ static int handle_opt(struct bench_opts *o, int opt, const char *arg, struct ben
 		return -1;
 	case OPT_CACERT:
 		o->cacert = arg;
-		return -1;
+		return check_cacert(arg);
 	case OPT_RESUME:
 		o->resume = true;
 		return -1;
@@ -563,7 +589,10 @@ static int run(const struct bench_opts *o, struct bench_config *cfg, struct benc
 	int rc = bench_run(cfg, &res);
 	int status;
 	if (rc < 0) {
-		fprintf(stderr, "herd bench: cannot start: %s\n", strerror(-rc));
+		if (res.why)
+			fprintf(stderr, "herd bench: cannot start: %s (%s)\n", res.why, strerror(-rc));
+		else
+			fprintf(stderr, "herd bench: cannot start: %s\n", strerror(-rc));
 		status = 1;
 	} else {
 		if (out->progress)

@@ -25,6 +25,27 @@
 #include <string.h>
 
 #define SORT_LIMIT (1u << 20)
+
+/*
+ * The plain sums overflow for values near DBL_MAX (three of 1e308 gave
+ * avg:inf dev:inf, though the mean is 1e308 and the deviation 0): then the
+ * mean and deviation are taken again from scaled terms, which cannot
+ * overflow. Every other input keeps the original's sums, bit for bit.
+ */
+static void finite_stats(const double *v, size_t n, struct hist_summary *s)
+{
+	double avg = 0, scale = 0, sq = 0;
+	for (size_t i = 0; i < n; i++)
+		avg += v[i] / (double)n;
+	for (size_t i = 0; i < n; i++)
+		scale = fmax(scale, fabs(v[i] - avg));
+	for (size_t i = 0; scale > 0 && i < n; i++) {
+		double d = (v[i] - avg) / scale;
+		sq += d * d;
+	}
+	s->avg = avg;
+	s->dev = scale > 0 ? scale * sqrt(sq / (double)n) : 0;
+}
 #define MAX_COLUMNS 10000
 /* Decimal digits of the largest label: b^k < DBL_MAX, so at most
  * DBL_MAX_10_EXP + 1 digits; a few more for the sign and the NUL. */
@@ -625,6 +646,8 @@ int hist_render(FILE *out, double *values, size_t n, const struct hist_options *
 	if (rc)
 		goto out;
 	s.dev = sqrt(dev / (double)n);
+	if (!isfinite(s.avg) || !isfinite(s.dev))
+		finite_stats(values, n, &s);
 	rc = o->justval ? render_justval(out, values, n, &s, o) : hist_print(out, &s, rows, o);
 out:
 	hist_rows_free(rows);

@@ -71,4 +71,9 @@ $HERD bench -n 8 -c 1 -k 4 --unix "$TMP/s.sock" --json "$J" http://a.b/ >/dev/nu
 expect_eq "--unix -c 1 -k 4: 8 x 200 on 2 connections" "$rc:$(jget "$J" '["status"]'):$(jget "$J" '["connections_opened"]')" "0:{'200': 8}:2"
 $HERD bench -n 1 --unix "$TMP/s.sock" -r 127.0.0.1:1 http://a.b/ >/dev/null 2>&1
 expect_eq "--unix with -r: exit 2" "$?" 2
+
+# A refused --unix connection is not called "dial tcp" (issue 20).
+$PY -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()" "$TMP/dead.sock"
+out=$($HERD bench -n 1 --unix "$TMP/dead.sock" http://a.b/ 2>&1)
+expect_match "--unix refused: dial unix" "$out" "refused +e.g. dial unix: connect: connection refused"
 done_testing

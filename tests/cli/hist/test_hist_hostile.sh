@@ -93,4 +93,10 @@ expect_eq "endless line: message" "$(cat "$TMP/err")" "herd hist: -: line 1: lon
 $HERD hist --merge "$TMP/nul.hlog" >/dev/null 2>"$TMP/err"
 expect_eq "NUL inside a log: names its line" "$(cat "$TMP/err")" \
 	"herd hist: $TMP/nul.hlog: line $n: a NUL byte (not a text .hlog file)"
+
+# Values near DBL_MAX: the mean and deviation stay finite (issue 20).
+out=$(printf '1e308\n1e308\n1e308\n' | $HERD hist | head -1)
+expect_match "three of 1e308: avg is 1e308, dev 0" "$out" "avg:1000000000000000010979[0-9]*\.00 .*dev:0\.00 count:3$"
+out=$(printf -- '-1.7e308\n1.7e308\n' | $HERD hist | head -1)
+expect_match "-1.7e308 and 1.7e308: avg 0, dev 1.7e308" "$out" "avg:0\.00 .*dev:1699999999[0-9]*\.00 count:2$"
 done_testing
