@@ -81,6 +81,17 @@ struct lab_balance {
 	double max_over_min_cpu, max_over_min_conn;
 };
 
+/* The connections the lab's probe generator (probe.c) made beside a run's
+ * requests, scenario probes. Not requests: the server counts them as
+ * accepted connections but never as requests, so they stay out of the
+ * reconciliation and are counted here instead. */
+struct lab_probe_counts {
+	uint64_t health;  /* TCP health check: connect, close (FIN), nothing sent */
+	uint64_t reset;	  /* connect, nothing sent, close with RST (SO_LINGER 0) */
+	uint64_t partial; /* connect, part of a request head, close with RST */
+	uint64_t failed;  /* the connect was refused or timed out */
+};
+
 /* The result of one bench run against one model (a scenario, or one sweep
  * step), reconciled with the server's counters. */
 struct lab_result {
@@ -305,5 +316,15 @@ size_t lab_stats_delta(const struct lab_worker *before, size_t nb, const struct 
 /* Decides whether r is valid: every request answered 2xx, none failed or
  * abandoned, and the server counted exactly the answered ones. */
 void lab_reconcile(struct lab_result *r);
+
+/* The probes of one run (probe.c): the k-th (from 0) is due once k *
+ * every requests have finished, so a run of n requests gets n / every of
+ * them, spread over it; their kinds cycle health check, reset, health
+ * check, reset after part of a request head. */
+enum lab_probe_kind { LAB_PROBE_HEALTH, LAB_PROBE_RESET, LAB_PROBE_PARTIAL };
+enum lab_probe_kind lab_probe_kind_of(uint64_t k);
+uint64_t lab_probes_planned(uint64_t requests, unsigned every);
+/* health + reset + partial: the probes that connected. */
+uint64_t lab_probes_made(const struct lab_probe_counts *c);
 
 #endif
