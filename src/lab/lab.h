@@ -29,14 +29,15 @@
 #include "bench/bench.h"
 
 enum lab_scenario {
-	LAB_SEED,  /* connection per request, /cpu, concurrency 200, fixed count */
-	LAB_IDLE,  /* sequential connections: where one-worker-takes-all shows */
-	LAB_STALL, /* 1 request in stall_every blocks its worker; also run calm */
-	LAB_SWEEP, /* open-loop rate steps: p99 against offered load */
+	LAB_SEED,   /* connection per request, /cpu, concurrency 200, fixed count */
+	LAB_IDLE,   /* sequential connections: where one-worker-takes-all shows */
+	LAB_STALL,  /* 1 request in stall_every blocks its worker; also run calm */
+	LAB_PROBES, /* seed and stall loads with health checks and resets beside */
+	LAB_SWEEP,  /* open-loop rate steps: p99 against offered load */
 	LAB_SCENARIO_COUNT
 };
 
-/* "seed", "idle", "stall", "sweep". */
+/* "seed", "idle", "stall", "probes", "sweep". */
 const char *lab_scenario_name(enum lab_scenario s);
 /* One line describing what a scenario shows. */
 const char *lab_scenario_summary(enum lab_scenario s);
@@ -123,6 +124,10 @@ struct lab_result {
 	 * collector; qwait_ok false where it could not run). */
 	bool qwait_ok;
 	double qwait_p50_ms, qwait_p99_ms, qwait_max_ms;
+	/* Probes made beside the requests (probed: the run had a probe
+	 * generator). */
+	bool probed;
+	struct lab_probe_counts probes;
 };
 
 /* One repetition of every scenario for one model. */
@@ -131,6 +136,10 @@ struct lab_rep {
 	/* stall's twin: the same load without the stalling requests, so the
 	 * stall's effect is read at equal concurrency (stall p99 / calm p99). */
 	struct lab_result stall_calm;
+	/* probes: runs[LAB_PROBES] is the seed load with probes beside it,
+	 * probes_stall the stall load (with its stalls) with probes; each
+	 * twin the same load without probes, both run before either. */
+	struct lab_result probes_twin, probes_stall, probes_stall_twin;
 	size_t nsteps;
 	struct lab_result *steps; /* sweep, one per fraction */
 };
@@ -227,6 +236,7 @@ struct lab_config {
 	unsigned cpu_us;	 /* CPU burnt per request */
 	unsigned stall_every;	 /* stall: 1 request in this many sleeps */
 	unsigned stall_ms;
+	unsigned probe_every;	 /* probes: 1 probe beside every this many requests */
 	double step_s;		 /* sweep: seconds per step */
 	const double *fractions; /* sweep: fractions of capacity */
 	size_t nfractions;
