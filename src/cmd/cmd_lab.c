@@ -42,27 +42,34 @@ static void usage(FILE *out)
 		     "that lost a request or could not reconcile it with the server's counters is\n"
 		     "INVALID, left out of the figures, and makes the exit status 1.\n"
 		     "\n"
-		     "Scenarios (all by default):\n"
+		     "Scenarios (all but probes by default):\n"
 		     "  seed   new connection per request, /cpu?us=1000, concurrency 200\n"
 		     "  idle   one connection at a time, 100/s: where one-worker-takes-all shows\n"
 		     "  stall  4 connections per worker, 1 request in 100 blocks its worker 50 ms\n"
 		     "         without CPU; the others' p99 against the same load without stalls\n"
+		     "  probes the seed and the stall loads with 1 probe per 10 requests beside them\n"
+		     "         (--probe-every): half TCP health checks (connect, close), half resets\n"
+		     "         (connect, close with RST, every other one after part of a request);\n"
+		     "         p99 against the same load without probes. Probes are not requests:\n"
+		     "         counted apart. Not in the default set: 4 more runs per model\n"
 		     "  sweep  open-loop rate steps 25%%..90%% of the median seed capacity: p99 vs load\n"
 		     "\n"
 		     "Options:\n"
 		     "  --models A,B,...     accept models to run (default: all of `herd serve`)\n"
-		     "  --scenarios A,B,...  scenarios to run (default seed,idle,stall,sweep)\n"
+		     "  --scenarios A,B,...  seed,idle,stall,probes,sweep (default: all but probes)\n"
 		     "  --repeat N           repetitions of every model x scenario (default 3)\n"
 		     "  --workers N          worker processes per server (default 4)\n"
-		     "  --requests N         requests per seed run, and stall run unless given below\n"
-		     "                       (default 1500)\n"
-		     "  --stall-requests N   requests per stall run and its calm twin (default 1000)\n"
+		     "  --requests N         requests per seed run (and probes' seed load), and stall\n"
+		     "                       run unless given below (default 1500)\n"
+		     "  --stall-requests N   requests per stall run and its calm twin (and probes'\n"
+		     "                       stall load; default 1000)\n"
 		     "  --idle-requests N    requests in idle, one at a time, 100 per second (default 60)\n"
 		     "  --concurrency N      connections in flight in seed and sweep (default 200)\n"
 		     "  --stall-concurrency N  connections in flight in stall (default 4 x workers)\n"
 		     "  --cpu-us N           CPU burnt per request, microseconds (default 1000)\n"
 		     "  --stall-ms N         how long a stall request blocks its worker (default 50)\n"
 		     "  --stall-every N      1 request in N stalls (default 100)\n"
+		     "  --probe-every N      probes: 1 probe beside every N requests (default 10)\n"
 		     "  --step DURATION      length of each sweep step (default 0.4s)\n"
 		     "  --timeout DURATION   per request; a request slower than this fails (default 10s)\n"
 		     "  --port N             port on 127.0.0.1 for the servers (default 8181)\n"
@@ -209,6 +216,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_STALL_MS,
 	OPT_STALL_EVERY,
+	OPT_PROBE_EVERY,
 	OPT_PORT,
 	OPT_PEER,
 	OPT_NGINX,
@@ -231,6 +239,7 @@ static const struct option longopts[] = {
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"stall-ms", required_argument, NULL, OPT_STALL_MS},
 	{"stall-every", required_argument, NULL, OPT_STALL_EVERY},
+	{"probe-every", required_argument, NULL, OPT_PROBE_EVERY},
 	{"port", required_argument, NULL, OPT_PORT},
 	{"peer", required_argument, NULL, OPT_PEER},
 	{"nginx", required_argument, NULL, OPT_NGINX},
@@ -256,6 +265,8 @@ static const struct cmd_uint_opt unsigned_opts[] = {
 	{OPT_STALL_MS, "--stall-ms", 1, 60000, NULL, CMD_FIELD(struct lab_config, stall_ms)},
 	/* 1 would make every stall request a sleep: no other request to time. */
 	{OPT_STALL_EVERY, "--stall-every", 2, 1000000, NULL, CMD_FIELD(struct lab_config, stall_every)},
+	/* 1: a probe beside every request. */
+	{OPT_PROBE_EVERY, "--probe-every", 1, 1000000, NULL, CMD_FIELD(struct lab_config, probe_every)},
 	{OPT_PORT, "--port", 1, 65535, NULL, CMD_FIELD(struct lab_config, port)},
 };
 
@@ -290,7 +301,7 @@ static int parse_scenarios(const char *arg, struct lab_config *cfg)
 	for (size_t i = 0; i < sn && !err; i++) {
 		int s = lab_scenario_parse(sv[i]);
 		if (s < 0)
-			err = cmd_usage_error(PROG, "unknown scenario '%s' (seed, idle, stall, sweep)", sv[i]);
+			err = cmd_usage_error(PROG, "unknown scenario '%s' (seed, idle, stall, probes, sweep)", sv[i]);
 		else
 			cfg->scenarios[s] = true;
 	}

@@ -3,9 +3,10 @@
  * scenario of the table (scenario.c), cfg->repeat times, interleaved.
  *
  * Order: for each repetition, each model in turn gets a fresh server and
- * runs the scenarios that need nothing from the others (seed, idle, stall);
- * then, once every seed repetition is in, the same interleaving runs the
- * late scenarios (the sweep, at fractions of the median seed throughput).
+ * runs the scenarios that need nothing from the others (seed, idle, stall,
+ * probes); then, once every seed repetition is in, the same interleaving
+ * runs the late scenarios (the sweep, at fractions of the median seed
+ * throughput).
  * Interleaving puts slow drift of a shared machine on every model alike;
  * a fresh server per repetition makes the repetitions independent.
  *
@@ -51,6 +52,9 @@ void lab_config_init(struct lab_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	for (int i = 0; i < LAB_SCENARIO_COUNT; i++)
 		cfg->scenarios[i] = true;
+	/* Four more runs per model and repetition: 1.5 to 3 minutes more
+	 * with every model on 2 CPUs (docs/lab.md), so only on request. */
+	cfg->scenarios[LAB_PROBES] = false;
 	cfg->repeat = 3;
 	cfg->workers = 4;
 	cfg->concurrency = 200;
@@ -62,6 +66,7 @@ void lab_config_init(struct lab_config *cfg)
 	cfg->cpu_us = 1000;
 	cfg->stall_every = 100;
 	cfg->stall_ms = 50;
+	cfg->probe_every = 10;
 	cfg->step_s = 0.4;
 	cfg->fractions = default_fractions;
 	cfg->nfractions = sizeof default_fractions / sizeof default_fractions[0];
@@ -88,6 +93,8 @@ double lab_estimate_s(const struct lab_config *cfg, long nproc)
 					: (double)cfg->idle_requests * (cfg->cpu_us + 500) * 1e-6;
 	if (cfg->scenarios[LAB_STALL])
 		t += 2 * (double)lab_stall_requests(cfg) / cap * 1.2;
+	if (cfg->scenarios[LAB_PROBES])
+		t += 2 * (double)cfg->requests / cap + 2 * (double)lab_stall_requests(cfg) / cap * 1.2;
 	if (cfg->scenarios[LAB_SWEEP])
 		t += (double)cfg->nfractions * (cfg->step_s + 0.15) + 0.7;
 	return t * (double)cfg->nmodels * (double)(cfg->repeat ? cfg->repeat : 1);
@@ -294,6 +301,9 @@ void lab_report_free(struct lab_report *rep)
 			for (int s = 0; s < LAB_SCENARIO_COUNT; s++)
 				free_result(&r->runs[s]);
 			free_result(&r->stall_calm);
+			free_result(&r->probes_twin);
+			free_result(&r->probes_stall);
+			free_result(&r->probes_stall_twin);
 			for (size_t j = 0; j < r->nsteps; j++)
 				free_result(&r->steps[j]);
 			free(r->steps);

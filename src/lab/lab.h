@@ -29,14 +29,15 @@
 #include "bench/bench.h"
 
 enum lab_scenario {
-	LAB_SEED,  /* connection per request, /cpu, concurrency 200, fixed count */
-	LAB_IDLE,  /* sequential connections: where one-worker-takes-all shows */
-	LAB_STALL, /* 1 request in stall_every blocks its worker; also run calm */
-	LAB_SWEEP, /* open-loop rate steps: p99 against offered load */
+	LAB_SEED,   /* connection per request, /cpu, concurrency 200, fixed count */
+	LAB_IDLE,   /* sequential connections: where one-worker-takes-all shows */
+	LAB_STALL,  /* 1 request in stall_every blocks its worker; also run calm */
+	LAB_PROBES, /* seed and stall loads with health checks and resets beside */
+	LAB_SWEEP,  /* open-loop rate steps: p99 against offered load */
 	LAB_SCENARIO_COUNT
 };
 
-/* "seed", "idle", "stall", "sweep". */
+/* "seed", "idle", "stall", "probes", "sweep". */
 const char *lab_scenario_name(enum lab_scenario s);
 /* One line describing what a scenario shows. */
 const char *lab_scenario_summary(enum lab_scenario s);
@@ -81,6 +82,17 @@ struct lab_balance {
 	double max_over_min_cpu, max_over_min_conn;
 };
 
+/* The connections the lab's probe generator (probe.c) made beside a run's
+ * requests, scenario probes. Not requests: the server counts them as
+ * accepted connections but never as requests, so they stay out of the
+ * reconciliation and are counted here instead. */
+struct lab_probe_counts {
+	uint64_t health;  /* TCP health check: connect, close (FIN), nothing sent */
+	uint64_t reset;	  /* connect, nothing sent, close with RST (SO_LINGER 0) */
+	uint64_t partial; /* connect, part of a request head, close with RST */
+	uint64_t failed;  /* the connect was refused or timed out */
+};
+
 /* The result of one bench run against one model (a scenario, or one sweep
  * step), reconciled with the server's counters. */
 struct lab_result {
@@ -112,6 +124,10 @@ struct lab_result {
 	 * collector; qwait_ok false where it could not run). */
 	bool qwait_ok;
 	double qwait_p50_ms, qwait_p99_ms, qwait_max_ms;
+	/* Probes made beside the requests (probed: the run had a probe
+	 * generator). */
+	bool probed;
+	struct lab_probe_counts probes;
 };
 
 /* One repetition of every scenario for one model. */
@@ -120,6 +136,10 @@ struct lab_rep {
 	/* stall's twin: the same load without the stalling requests, so the
 	 * stall's effect is read at equal concurrency (stall p99 / calm p99). */
 	struct lab_result stall_calm;
+	/* probes: runs[LAB_PROBES] is the seed load with probes beside it,
+	 * probes_stall the stall load (with its stalls) with probes; each
+	 * twin the same load without probes, both run before either. */
+	struct lab_result probes_twin, probes_stall, probes_stall_twin;
 	size_t nsteps;
 	struct lab_result *steps; /* sweep, one per fraction */
 };
@@ -216,6 +236,7 @@ struct lab_config {
 	unsigned cpu_us;	 /* CPU burnt per request */
 	unsigned stall_every;	 /* stall: 1 request in this many sleeps */
 	unsigned stall_ms;
+	unsigned probe_every;	 /* probes: 1 probe beside every this many requests */
 	double step_s;		 /* sweep: seconds per step */
 	const double *fractions; /* sweep: fractions of capacity */
 	size_t nfractions;
@@ -305,5 +326,15 @@ size_t lab_stats_delta(const struct lab_worker *before, size_t nb, const struct 
 /* Decides whether r is valid: every request answered 2xx, none failed or
  * abandoned, and the server counted exactly the answered ones. */
 void lab_reconcile(struct lab_result *r);
+
+/* The probes of one run (probe.c): the k-th (from 0) is due once k *
+ * every requests have finished, so a run of n requests gets n / every of
+ * them, spread over it; their kinds cycle health check, reset, health
+ * check, reset after part of a request head. */
+enum lab_probe_kind { LAB_PROBE_HEALTH, LAB_PROBE_RESET, LAB_PROBE_PARTIAL };
+enum lab_probe_kind lab_probe_kind_of(uint64_t k);
+uint64_t lab_probes_planned(uint64_t requests, unsigned every);
+/* health + reset + partial: the probes that connected. */
+uint64_t lab_probes_made(const struct lab_probe_counts *c);
 
 #endif

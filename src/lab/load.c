@@ -5,6 +5,8 @@
  * abandoned, every answer 2xx, and the workers' request counters grew by
  * exactly the answered requests (plus the counter reads' own). Anything
  * else makes the run INVALID, and its figures stay out of every summary.
+ * A run with probes (probe.c) has their thread beside the engine, paced by
+ * on_done; the probes are counted apart, never as requests.
  */
 #include "lab/runner.h"
 
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "http/status.h"
+#include "lab/probe.h"
 #include "lib/units.h"
 #include "lib/util.h"
 #include "watch/report.h"
@@ -29,6 +32,7 @@ struct done_ctx {
 	const struct lab_load *ld;
 	struct lab_progress prog;
 	uint64_t n, last_ns;
+	struct lab_prober *probe; /* NULL: no probes in this run */
 };
 
 static void on_done(void *arg, const struct bench_sample *s)
@@ -36,6 +40,10 @@ static void on_done(void *arg, const struct bench_sample *s)
 	struct done_ctx *c = arg;
 	const struct lab_load *ld = c->ld;
 	c->n++;
+	/* Probe k is due after k * probe_every requests: wake the prober at
+	 * those counts only. */
+	if (c->probe && c->n % ld->probe_every == 0)
+		lab_prober_progress(c->probe, c->n);
 	if (ld->keep && s->error < 0 && *ld->keep_n < ld->keep_cap)
 		ld->keep[(*ld->keep_n)++] = s->latency_ms;
 	if (ld->ordinary && s->error < 0 && s->url_index != 0)
@@ -196,12 +204,27 @@ int lab_load_run(struct lab_ctx *x, const struct lab_load *ld, struct lab_result
 	int wb = s->wfresh ? s->wcur : -1;
 	struct bench_result res;
 	memset(&res, 0, sizeof res);
-	int err = bench_run(&bc, &res);
+	int err = 0;
+	/* After the before-counters and before the load: probe 0 goes at once. */
+	if (r && ld->probe_every)
+		err = lab_prober_start(&dc.probe, (const struct sockaddr *)&bc.addr, bc.addrlen, host, ld->probe_every,
+				       lab_probes_planned(ld->requests, ld->probe_every), x->cfg->timeout_s,
+				       x->cfg->stop);
+	if (err == 0)
+		err = bench_run(&bc, &res);
+	/* Every probe is done (connected and closed, or failed) before the
+	 * after-counters are read; one still in an accept queue then is
+	 * missing from the workers' connection counts, nothing else. */
+	struct lab_probe_counts probes = {0};
+	if (dc.probe)
+		lab_prober_finish(dc.probe, dc.n, &probes);
 	if (err == 0) {
 		*x->sent += res.done + res.failed + res.abandoned;
 		if (r) {
 			r->requests = ld->requests;
 			fill_result(r, &res, ld->ordinary);
+			r->probed = ld->probe_every > 0;
+			r->probes = probes;
 			int na = nb >= 0 ? lab_server_counts(s, after, s->cap) : -1;
 			fill_workers(r, s, before, nb, after, na);
 			if (wb >= 0 && s->wfresh)

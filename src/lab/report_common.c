@@ -47,6 +47,12 @@ const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t ste
 {
 	if (sc == REPORT_CALM)
 		return &r->stall_calm;
+	if (sc == REPORT_PROBES_TWIN)
+		return &r->probes_twin;
+	if (sc == REPORT_PROBES_STALL)
+		return &r->probes_stall;
+	if (sc == REPORT_PROBES_STALL_TWIN)
+		return &r->probes_stall_twin;
 	if (sc == LAB_SWEEP)
 		return step < r->nsteps ? &r->steps[step] : NULL;
 	return &r->runs[sc];
@@ -64,17 +70,84 @@ void report_spread(const struct lab_model *m, int sc, size_t step, const struct 
 	lab_spread_of(v, n, s);
 }
 
-void report_stall_ratio(const struct lab_model *m, struct lab_spread *s)
+int report_probe_twin(int sc)
+{
+	return sc == LAB_PROBES ? REPORT_PROBES_TWIN : sc == REPORT_PROBES_STALL ? REPORT_PROBES_STALL_TWIN : -1;
+}
+
+void report_p99_ratio(const struct lab_model *m, int sc, int twin, struct lab_spread *s)
 {
 	double v[m->nreps ? m->nreps : 1];
 	size_t n = 0;
 	for (size_t k = 0; k < m->nreps; k++) {
-		const struct lab_result *st = &m->reps[k].runs[LAB_STALL], *calm = &m->reps[k].stall_calm;
-		/* As the verdict: no ordinary request in the stall run, no ratio. */
-		if (st->valid && calm->valid && st->lat.p99 > 0 && calm->lat.p99 > 0)
-			v[n++] = st->lat.p99 / calm->lat.p99;
+		const struct lab_result *a = report_pick(&m->reps[k], sc, 0), *b = report_pick(&m->reps[k], twin, 0);
+		/* As the verdict: no ordinary request in a stall run, no ratio. */
+		if (a && b && a->valid && b->valid && a->lat.p99 > 0 && b->lat.p99 > 0)
+			v[n++] = a->lat.p99 / b->lat.p99;
 	}
 	lab_spread_of(v, n, s);
+}
+
+void report_stall_ratio(const struct lab_model *m, struct lab_spread *s)
+{
+	report_p99_ratio(m, LAB_STALL, REPORT_CALM, s);
+}
+
+const char *const report_probe_labels[RP_FIELDS] = {"probes made", "health checks", "resets", "  after partial",
+						    "probes failed"};
+const char *const report_probe_keys[RP_FIELDS] = {"probes_made", "health_checks", "resets",
+						  "resets_after_partial_request", "probes_failed"};
+
+uint64_t report_probe_value(const struct lab_probe_counts *c, enum report_probe_field f)
+{
+	switch (f) {
+	case RP_MADE:
+		return lab_probes_made(c);
+	case RP_HEALTH:
+		return c->health;
+	case RP_RESET:
+		/* Every reset, with or without part of a request before it. */
+		return c->reset + c->partial;
+	case RP_PARTIAL:
+		return c->partial;
+	case RP_FAILED:
+		return c->failed;
+	case RP_FIELDS:
+		break;
+	}
+	return 0;
+}
+
+void report_probe_spread(const struct lab_model *m, int sc, enum report_probe_field f, struct lab_spread *s)
+{
+	double v[m->nreps ? m->nreps : 1];
+	size_t n = 0;
+	for (size_t k = 0; k < m->nreps; k++) {
+		const struct lab_result *r = report_pick(&m->reps[k], sc, 0);
+		if (r && r->ran && r->valid && r->probed)
+			v[n++] = (double)report_probe_value(&r->probes, f);
+	}
+	lab_spread_of(v, n, s);
+}
+
+bool report_probe_totals(const struct lab_report *rep, struct lab_probe_counts *c)
+{
+	static const int picks[] = {LAB_PROBES, REPORT_PROBES_STALL};
+	bool any = false;
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < rep->nmodels; i++)
+		for (size_t k = 0; k < rep->models[i].nreps; k++)
+			for (size_t p = 0; p < sizeof picks / sizeof picks[0]; p++) {
+				const struct lab_result *r = report_pick(&rep->models[i].reps[k], picks[p], 0);
+				if (!r->ran || !r->probed)
+					continue;
+				any = true;
+				c->health += r->probes.health;
+				c->reset += r->probes.reset;
+				c->partial += r->probes.partial;
+				c->failed += r->probes.failed;
+			}
+	return any;
 }
 
 void report_validity(const struct lab_model *m, int sc, size_t step, size_t *ran, size_t *invalid)
@@ -207,9 +280,17 @@ void report_each_invalid(const struct lab_report *rep, report_invalid_fn *fn, vo
 		const struct lab_model *m = &rep->models[i];
 		for (size_t k = 0; k < m->nreps; k++) {
 			const struct lab_rep *r = &m->reps[k];
-			for (int sc = 0; sc < LAB_SWEEP; sc++)
+			for (int sc = 0; sc < LAB_SWEEP; sc++) {
 				visit_invalid(fn, arg, m, k, lab_scenario_name(sc), 0, &r->runs[sc]);
-			visit_invalid(fn, arg, m, k, "stall (calm twin)", 0, &r->stall_calm);
+				if (sc == LAB_STALL)
+					visit_invalid(fn, arg, m, k, "stall (calm twin)", 0, &r->stall_calm);
+				if (sc != LAB_PROBES)
+					continue;
+				visit_invalid(fn, arg, m, k, "probes (no-probe twin)", 0, &r->probes_twin);
+				visit_invalid(fn, arg, m, k, "probes (stall load)", 0, &r->probes_stall);
+				visit_invalid(fn, arg, m, k, "probes (stall load, no-probe twin)", 0,
+					      &r->probes_stall_twin);
+			}
 			for (size_t s = 0; s < r->nsteps; s++)
 				visit_invalid(fn, arg, m, k, "sweep step", s + 1, &r->steps[s]);
 		}

@@ -9,14 +9,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "lab/lab.h"
 
 /* A result inside a repetition: a scenario's run, the stall's calm twin
- * (REPORT_CALM), or sweep step `step` (sc LAB_SWEEP). */
+ * (REPORT_CALM), probes' other runs (REPORT_PROBES_*; runs[LAB_PROBES] is
+ * the seed load with probes), or sweep step `step` (sc LAB_SWEEP). */
 #define REPORT_CALM LAB_SCENARIO_COUNT
+#define REPORT_PROBES_TWIN (LAB_SCENARIO_COUNT + 1)	  /* the seed load without probes */
+#define REPORT_PROBES_STALL (LAB_SCENARIO_COUNT + 2)	  /* the stall load with probes */
+#define REPORT_PROBES_STALL_TWIN (LAB_SCENARIO_COUNT + 3) /* the stall load without probes */
 const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t step);
+/* The no-probe twin of a run with probes (LAB_PROBES, REPORT_PROBES_STALL),
+ * or -1. */
+int report_probe_twin(int sc);
 
 /* RK_MS_OPT: milliseconds that may not be measured at all ("n/a"). */
 enum report_kind { RK_MS, RK_RATIO, RK_RATE, RK_SHARE, RK_US, RK_MS_OPT };
@@ -44,6 +52,18 @@ extern const struct report_row report_rows[REPORT_ROWS];
 void report_spread(const struct lab_model *m, int sc, size_t step, const struct report_row *row, struct lab_spread *s);
 /* The spread of stall p99 / calm p99 over the repetitions with both valid. */
 void report_stall_ratio(const struct lab_model *m, struct lab_spread *s);
+/* The same for any run (sc) and its twin: p99 of sc / p99 of twin. */
+void report_p99_ratio(const struct lab_model *m, int sc, int twin, struct lab_spread *s);
+
+/* The probe counts of a run, as rows: label, JSON key. */
+enum report_probe_field { RP_MADE, RP_HEALTH, RP_RESET, RP_PARTIAL, RP_FAILED, RP_FIELDS };
+extern const char *const report_probe_labels[RP_FIELDS];
+extern const char *const report_probe_keys[RP_FIELDS];
+uint64_t report_probe_value(const struct lab_probe_counts *c, enum report_probe_field f);
+/* The spread of one probe count over the valid runs of (sc, 0) that had probes. */
+void report_probe_spread(const struct lab_model *m, int sc, enum report_probe_field f, struct lab_spread *s);
+/* Every probe of every run, valid or not, summed; false when no run had probes. */
+bool report_probe_totals(const struct lab_report *rep, struct lab_probe_counts *c);
 /* How many repetitions ran (sc, step) and how many of those were INVALID. */
 void report_validity(const struct lab_model *m, int sc, size_t step, size_t *ran, size_t *invalid);
 
@@ -68,8 +88,9 @@ const char *report_balances_word(const struct lab_verdict *v);
 typedef void report_invalid_fn(void *arg, const struct lab_model *m, size_t rep, const char *what, size_t step,
 			       const struct lab_result *r);
 /* Calls fn for every INVALID run, in the order the reports list them: model
- * by model, repetition by repetition, the scenarios, the stall's calm twin,
- * then the sweep steps. */
+ * by model, repetition by repetition, the scenarios (the stall's calm twin
+ * after the stall, probes' other three runs after probes), then the sweep
+ * steps. */
 void report_each_invalid(const struct lab_report *rep, report_invalid_fn *fn, void *arg);
 
 /* Per-worker counters summed over the valid repetitions of sc, by rank:

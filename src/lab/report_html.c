@@ -130,8 +130,8 @@ static bool median_curve(const struct lab_model *m, int sc, struct lab_spread *o
 	for (int k = 0; k < LAB_CURVE_POINTS; k++) {
 		size_t n = 0;
 		for (size_t r = 0; r < m->nreps; r++) {
-			const struct lab_result *x = &m->reps[r].runs[sc];
-			if (x->ran && x->valid && x->done > 0)
+			const struct lab_result *x = report_pick(&m->reps[r], sc, 0);
+			if (x && x->ran && x->valid && x->done > 0)
 				v[n++] = x->curve[k];
 		}
 		lab_spread_of(v, n, &out[k]);
@@ -319,8 +319,17 @@ static void html_head_row(FILE *f, const struct lab_report *rep, const char *fir
 	fprintf(f, "</tr></thead><tbody>\n");
 }
 
-static void html_row(FILE *f, const struct lab_report *rep, const char *label, int sc, size_t step,
-		     const struct report_row *row)
+/* What a table row shows for (sc, step): a figure of the runs (row), p99
+ * over that of the twin's runs (row NULL, twin >= 0), or a probe count
+ * (row NULL, twin < 0: probe field `pf`). */
+struct html_cell {
+	const struct report_row *row;
+	int twin;
+	enum report_probe_field pf;
+};
+
+static void html_row_of(FILE *f, const struct lab_report *rep, const char *label, int sc, size_t step,
+			const struct html_cell *what)
 {
 	fprintf(f, "<tr><td>%s</td>", label);
 	for (size_t i = 0; i < rep->nmodels; i++) {
@@ -328,15 +337,27 @@ static void html_row(FILE *f, const struct lab_report *rep, const char *label, i
 		size_t ran, invalid;
 		report_validity(m, sc, step, &ran, &invalid);
 		struct lab_spread s;
-		if (row)
-			report_spread(m, sc, step, row, &s);
-		else
-			report_stall_ratio(m, &s);
+		enum report_kind kind = RK_RATIO;
+		if (what->row) {
+			report_spread(m, sc, step, what->row, &s);
+			kind = what->row->kind;
+		} else if (what->twin >= 0) {
+			report_p99_ratio(m, sc, what->twin, &s);
+		} else {
+			report_probe_spread(m, sc, what->pf, &s);
+			kind = RK_RATE;
+		}
 		char c[64];
-		report_cell(&s, row ? row->kind : RK_RATIO, m->available ? ran : 0, ran - invalid, c, sizeof c);
+		report_cell(&s, kind, m->available ? ran : 0, ran - invalid, c, sizeof c);
 		fprintf(f, "<td>%s</td>", c);
 	}
 	fprintf(f, "</tr>\n");
+}
+
+static void html_row(FILE *f, const struct lab_report *rep, const char *label, int sc, size_t step,
+		     const struct report_row *row)
+{
+	html_row_of(f, rep, label, sc, step, &(struct html_cell){.row = row, .twin = -1});
 }
 
 static void html_valid_row(FILE *f, const struct lab_report *rep, int sc, size_t step)
@@ -362,7 +383,15 @@ static void html_table(FILE *f, const struct lab_report *rep, int sc)
 		html_row(f, rep, report_rows[row].label, sc, 0, &report_rows[row]);
 	if (sc == LAB_STALL) {
 		html_row(f, rep, "calm p99 ms", REPORT_CALM, 0, &report_rows[REPORT_ROW_P99]);
-		html_row(f, rep, "p99 / calm p99", LAB_STALL, 0, NULL);
+		html_row_of(f, rep, "p99 / calm p99", LAB_STALL, 0, &(struct html_cell){.twin = REPORT_CALM});
+	}
+	int twin = report_probe_twin(sc);
+	if (twin >= 0) {
+		/* Probes are not requests: counted apart. */
+		for (int pf = 0; pf < RP_FIELDS; pf++)
+			html_row_of(f, rep, report_probe_labels[pf], sc, 0, &(struct html_cell){.twin = -1, .pf = pf});
+		html_row(f, rep, "no-probe p99 ms", twin, 0, &report_rows[REPORT_ROW_P99]);
+		html_row_of(f, rep, "p99 / no-probe p99", sc, 0, &(struct html_cell){.twin = twin});
 	}
 	fprintf(f, "</tbody></table>\n");
 }
@@ -489,6 +518,13 @@ static void html_header(FILE *f, const struct lab_report *rep)
 	else
 		fprintf(f, "<p class=\"yes\">Every request reconciled: sent = answered (2xx) = counted by the "
 			   "server's workers.</p>\n");
+	struct lab_probe_counts pc;
+	if (report_probe_totals(rep, &pc))
+		fprintf(f,
+			"<p class=\"meta\">Probes (not requests, counted apart): %llu health checks, %llu resets "
+			"(%llu after part of a request), %llu failed to connect.</p>\n",
+			(unsigned long long)pc.health, (unsigned long long)(pc.reset + pc.partial),
+			(unsigned long long)pc.partial, (unsigned long long)pc.failed);
 }
 
 /* One item per INVALID run (sweep steps unnumbered). */
@@ -531,9 +567,19 @@ static void html_verdicts(FILE *f, const struct lab_report *rep)
 
 static void html_shares(FILE *f, const struct lab_report *rep)
 {
-	static const int share_scenarios[] = {LAB_IDLE, LAB_SEED, LAB_STALL};
-	for (size_t s = 0; s < sizeof share_scenarios / sizeof share_scenarios[0]; s++) {
-		int sc = share_scenarios[s];
+	/* Which runs (report_pick), of which scenario, under which title. */
+	static const struct {
+		int pick, sc;
+		const char *title;
+	} shares[] = {
+		{LAB_IDLE, LAB_IDLE, "idle"},
+		{LAB_SEED, LAB_SEED, "seed"},
+		{LAB_STALL, LAB_STALL, "stall"},
+		{LAB_PROBES, LAB_PROBES, "probes, seed load (connections include the probes)"},
+		{REPORT_PROBES_STALL, LAB_PROBES, "probes, stall load (connections include the probes)"},
+	};
+	for (size_t s = 0; s < sizeof shares / sizeof shares[0]; s++) {
+		int sc = shares[s].sc;
 		if (!rep->cfg->scenarios[sc])
 			continue;
 		fprintf(f,
@@ -541,11 +587,11 @@ static void html_shares(FILE *f, const struct lab_report *rep)
 			"over the valid repetitions. <span class=\"key\"><span style=\"background:#4e79a7\"></span>connections "
 			"<span style=\"background:#f28e2b\"></span>CPU time</span>; dashed line: the fair share "
 			"1/n.</p>\n<div class=\"flex\">\n",
-			lab_scenario_name(sc), lab_scenario_summary(sc));
+			shares[s].title, lab_scenario_summary(sc));
 		for (size_t i = 0; i < rep->nmodels; i++) {
 			struct lab_worker w[64];
 			size_t n;
-			if (report_pooled_workers(&rep->models[i], sc, w, 64, &n))
+			if (report_pooled_workers(&rep->models[i], shares[s].pick, w, 64, &n))
 				svg_share_bars(f, rep->models[i].name, w, n, i);
 		}
 		fprintf(f, "</div>\n");
@@ -555,17 +601,24 @@ static void html_shares(FILE *f, const struct lab_report *rep)
 static void html_latency(FILE *f, const struct lab_report *rep)
 {
 	const struct lab_config *cfg = rep->cfg;
-	if (!cfg->scenarios[LAB_SEED] && !cfg->scenarios[LAB_STALL] && !cfg->scenarios[LAB_SWEEP])
+	if (!cfg->scenarios[LAB_SEED] && !cfg->scenarios[LAB_STALL] && !cfg->scenarios[LAB_PROBES] &&
+	    !cfg->scenarios[LAB_SWEEP])
 		return;
 	fprintf(f, "<h2>Latency</h2>\n<p class=\"meta\">Percentile curves: the median over the valid repetitions, "
 		   "the band their min-max; the x axis stretches the tail (90%%, 99%%, 99.9%% ... equally spaced). "
 		   "Sweep: each model's steps are fractions of its own median seed capacity, open loop; points are "
 		   "medians, whiskers min-max.</p>\n<div class=\"flex\">\n");
-	for (int sc = LAB_SEED; sc <= LAB_STALL; sc++) {
+	for (int sc = LAB_SEED; sc <= LAB_PROBES; sc++) {
 		if (!cfg->scenarios[sc] || sc == LAB_IDLE)
 			continue;
-		fprintf(f, "<div><h3>%s: latency percentiles</h3>\n", lab_scenario_name(sc));
+		fprintf(f, "<div><h3>%s: latency percentiles</h3>\n",
+			sc == LAB_PROBES ? "probes, seed load" : lab_scenario_name(sc));
 		svg_percentiles(f, rep, sc);
+		fprintf(f, "</div>\n");
+	}
+	if (cfg->scenarios[LAB_PROBES]) {
+		fprintf(f, "<div><h3>probes, stall load: latency percentiles</h3>\n");
+		svg_percentiles(f, rep, REPORT_PROBES_STALL);
 		fprintf(f, "</div>\n");
 	}
 	if (cfg->scenarios[LAB_SWEEP]) {
@@ -582,15 +635,21 @@ static void html_tables(FILE *f, const struct lab_report *rep)
 	for (int sc = 0; sc < LAB_SCENARIO_COUNT; sc++) {
 		if (!rep->cfg->scenarios[sc])
 			continue;
-		char how[512];
+		char how[768];
 		lab_scenario_how(sc, rep->cfg, how, sizeof how);
 		fprintf(f, "<h3>%s</h3>\n<p class=\"meta\">%s. ", lab_scenario_name(sc), lab_scenario_summary(sc));
 		html_esc(f, how);
 		fprintf(f, "</p>\n");
-		if (sc == LAB_SWEEP)
+		if (sc == LAB_SWEEP) {
 			html_sweep_table(f, rep);
-		else
+		} else if (sc == LAB_PROBES) {
+			fprintf(f, "<h4>seed load with probes (connections per worker include the probes)</h4>\n");
+			html_table(f, rep, LAB_PROBES);
+			fprintf(f, "<h4>stall load with probes (latencies: the requests that do not sleep)</h4>\n");
+			html_table(f, rep, REPORT_PROBES_STALL);
+		} else {
 			html_table(f, rep, sc);
+		}
 	}
 }
 

@@ -104,6 +104,19 @@ static void latency_json(struct json_writer *j, const struct lab_result *r)
 	json_close(j, ']');
 }
 
+/* The probes made beside a run's requests (not requests: apart from the
+ * reconciliation). */
+static void probes_json(struct json_writer *j, const char *key, const struct lab_probe_counts *c)
+{
+	json_open(j, key, '{');
+	json_u64(j, "made", lab_probes_made(c));
+	json_u64(j, "health_checks", c->health);
+	json_u64(j, "resets", c->reset + c->partial);
+	json_u64(j, "resets_after_partial_request", c->partial);
+	json_u64(j, "failed", c->failed);
+	json_close(j, '}');
+}
+
 /* One repetition's run, with its reconciliation. */
 static void run_json(struct json_writer *j, const struct lab_result *r)
 {
@@ -116,6 +129,10 @@ static void run_json(struct json_writer *j, const struct lab_result *r)
 	json_u64(j, "abandoned", r->abandoned);
 	json_u64(j, "non_2xx", r->non2xx);
 	json_u64(j, "server_requests", r->server_requests);
+	if (r->probed)
+		probes_json(j, "probes", &r->probes);
+	else
+		json_str(j, "probes", NULL);
 	json_open(j, "errors", '{');
 	for (int e = 0; e < BENCH_ERR_COUNT; e++)
 		json_u64(j, bench_error_name(e), r->errors[e]);
@@ -153,6 +170,15 @@ static void scenario_json(struct json_writer *j, const char *key, const struct l
 		struct lab_spread s;
 		report_stall_ratio(m, &s);
 		spread_json(j, "p99_over_calm_p99", &s);
+	}
+	if (report_probe_twin(sc) >= 0) {
+		struct lab_spread s;
+		for (int f = 0; f < RP_FIELDS; f++) {
+			report_probe_spread(m, sc, f, &s);
+			spread_json(j, report_probe_keys[f], &s);
+		}
+		report_p99_ratio(m, sc, report_probe_twin(sc), &s);
+		spread_json(j, "p99_over_no_probe_p99", &s);
 	}
 	json_close(j, '}');
 	json_open(j, "repetitions", '[');
@@ -228,6 +254,11 @@ static void model_json(struct json_writer *j, const struct lab_config *cfg, cons
 		scenario_json(j, lab_scenario_name(sc), m, sc, 0);
 		if (sc == LAB_STALL)
 			scenario_json(j, "stall_calm", m, REPORT_CALM, 0);
+		if (sc == LAB_PROBES) {
+			scenario_json(j, "probes_no_probe_twin", m, REPORT_PROBES_TWIN, 0);
+			scenario_json(j, "probes_stall", m, REPORT_PROBES_STALL, 0);
+			scenario_json(j, "probes_stall_no_probe_twin", m, REPORT_PROBES_STALL_TWIN, 0);
+		}
 	}
 	json_close(j, '}');
 	json_close(j, '}');
@@ -268,6 +299,7 @@ static void config_json(struct json_writer *j, const struct lab_config *cfg)
 	json_num(j, "cpu_us", cfg->cpu_us);
 	json_num(j, "stall_every", cfg->stall_every);
 	json_num(j, "stall_ms", cfg->stall_ms);
+	json_num(j, "probe_every", cfg->probe_every);
 	json_num(j, "timeout_s", cfg->timeout_s);
 	json_num(j, "sweep_step_s", cfg->step_s);
 	json_open(j, "sweep_fractions", '[');
@@ -297,6 +329,11 @@ int report_json(FILE *out, const struct lab_report *rep)
 	json_bool(j, "interrupted", rep->interrupted);
 	json_bool(j, "valid", rep->invalid == 0);
 	json_u64(j, "invalid_runs", rep->invalid);
+	struct lab_probe_counts pc;
+	if (report_probe_totals(rep, &pc))
+		probes_json(j, "probes", &pc);
+	else
+		json_str(j, "probes", NULL);
 	noise_json(j, &rep->noise);
 	config_json(j, rep->cfg);
 	json_open(j, "models", '[');

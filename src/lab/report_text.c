@@ -82,17 +82,16 @@ static void validity_row(FILE *out, const struct lab_report *rep, size_t a, size
 	fputc('\n', out);
 }
 
-/* The stall table's last rows: the calm twin's p99 and the stall's growth. */
-static void stall_rows(FILE *out, const struct lab_report *rep, size_t a, size_t b)
+/* A row of each model's p99 of sc over that of its twin. */
+static void ratio_row(FILE *out, const struct lab_report *rep, size_t a, size_t b, const char *label, int sc, int twin)
 {
-	figure_row(out, rep, a, b, "calm p99 ms", REPORT_CALM, 0, &report_rows[REPORT_ROW_P99]);
-	fprintf(out, "%-*s", LABEL_W, "p99 / calm p99");
+	fprintf(out, "%-*s", LABEL_W, label);
 	for (size_t i = a; i < b; i++) {
 		const struct lab_model *m = &rep->models[i];
 		size_t ran, invalid;
-		report_validity(m, LAB_STALL, 0, &ran, &invalid);
+		report_validity(m, sc, 0, &ran, &invalid);
 		struct lab_spread s;
-		report_stall_ratio(m, &s);
+		report_p99_ratio(m, sc, twin, &s);
 		char c[64];
 		report_cell(&s, RK_RATIO, m->available ? ran : 0, ran - invalid, c, sizeof c);
 		fprintf(out, "%*s", col_width(rep, m), c);
@@ -100,7 +99,37 @@ static void stall_rows(FILE *out, const struct lab_report *rep, size_t a, size_t
 	fputc('\n', out);
 }
 
-/* Per-worker shares summed over the valid repetitions. */
+/* The stall table's last rows: the calm twin's p99 and the stall's growth. */
+static void stall_rows(FILE *out, const struct lab_report *rep, size_t a, size_t b)
+{
+	figure_row(out, rep, a, b, "calm p99 ms", REPORT_CALM, 0, &report_rows[REPORT_ROW_P99]);
+	ratio_row(out, rep, a, b, "p99 / calm p99", LAB_STALL, REPORT_CALM);
+}
+
+/* A probes table's last rows: the probes made beside the requests (not
+ * requests: counted apart), the no-probe twin's p99 and the growth. */
+static void probe_rows(FILE *out, const struct lab_report *rep, size_t a, size_t b, int sc)
+{
+	for (int f = 0; f < RP_FIELDS; f++) {
+		fprintf(out, "%-*s", LABEL_W, report_probe_labels[f]);
+		for (size_t i = a; i < b; i++) {
+			const struct lab_model *m = &rep->models[i];
+			size_t ran, invalid;
+			report_validity(m, sc, 0, &ran, &invalid);
+			struct lab_spread s;
+			report_probe_spread(m, sc, f, &s);
+			char c[64];
+			report_cell(&s, RK_RATE, m->available ? ran : 0, ran - invalid, c, sizeof c);
+			fprintf(out, "%*s", col_width(rep, m), c);
+		}
+		fputc('\n', out);
+	}
+	int twin = report_probe_twin(sc);
+	figure_row(out, rep, a, b, "no-probe p99 ms", twin, 0, &report_rows[REPORT_ROW_P99]);
+	ratio_row(out, rep, a, b, "p99 / no-probe", sc, twin);
+}
+
+/* Per-worker shares of (sc, 0) summed over the valid repetitions. */
 static void worker_shares(FILE *out, const struct lab_report *rep, int sc)
 {
 	bool any = false;
@@ -128,13 +157,9 @@ static void worker_shares(FILE *out, const struct lab_report *rep, int sc)
 	}
 }
 
-static void text_scenario(FILE *out, const struct lab_report *rep, int sc)
+/* The models side by side for the runs (sc, 0), then the per-worker shares. */
+static void text_table(FILE *out, const struct lab_report *rep, int sc)
 {
-	char how[512];
-	lab_scenario_how(sc, rep->cfg, how, sizeof how);
-	fprintf(out, "\n== %s: %s\n   %s\n", lab_scenario_name(sc), lab_scenario_summary(sc), how);
-	if (lab_scenario_judged(sc)[0])
-		fprintf(out, "   judged: %s\n", lab_scenario_judged(sc));
 	for (size_t a = 0; a < rep->nmodels;) {
 		size_t b = next_group(rep, a);
 		header_row(out, rep, a, b, "");
@@ -143,6 +168,8 @@ static void text_scenario(FILE *out, const struct lab_report *rep, int sc)
 			figure_row(out, rep, a, b, report_rows[row].label, sc, 0, &report_rows[row]);
 		if (sc == LAB_STALL)
 			stall_rows(out, rep, a, b);
+		if (report_probe_twin(sc) >= 0)
+			probe_rows(out, rep, a, b, sc);
 		a = b;
 		if (a < rep->nmodels)
 			fputc('\n', out);
@@ -150,10 +177,28 @@ static void text_scenario(FILE *out, const struct lab_report *rep, int sc)
 	worker_shares(out, rep, sc);
 }
 
+static void text_scenario(FILE *out, const struct lab_report *rep, int sc)
+{
+	char how[768];
+	lab_scenario_how(sc, rep->cfg, how, sizeof how);
+	fprintf(out, "\n== %s: %s\n   %s\n", lab_scenario_name(sc), lab_scenario_summary(sc), how);
+	if (lab_scenario_judged(sc)[0])
+		fprintf(out, "   judged: %s\n", lab_scenario_judged(sc));
+	if (sc != LAB_PROBES) {
+		text_table(out, rep, sc);
+		return;
+	}
+	/* Per-worker connections include the probes: they are accepted. */
+	fprintf(out, "-- seed load with probes (connections per worker include the probes)\n");
+	text_table(out, rep, LAB_PROBES);
+	fprintf(out, "-- stall load with probes (latencies: the requests that do not sleep)\n");
+	text_table(out, rep, REPORT_PROBES_STALL);
+}
+
 static void text_sweep(FILE *out, const struct lab_report *rep)
 {
 	const struct lab_config *cfg = rep->cfg;
-	char how[512];
+	char how[768];
 	lab_scenario_how(LAB_SWEEP, cfg, how, sizeof how);
 	fprintf(out, "\n== sweep: %s\n   %s\n   cells: p99 ms\n", lab_scenario_summary(LAB_SWEEP), how);
 	for (size_t a = 0; a < rep->nmodels;) {
@@ -221,6 +266,13 @@ static void text_header(FILE *out, const struct lab_report *rep)
 			rep->invalid);
 	else
 		fprintf(out, "every request reconciled: sent = answered (2xx) = counted by the server's workers\n");
+	struct lab_probe_counts pc;
+	if (report_probe_totals(rep, &pc))
+		fprintf(out,
+			"probes (not requests, counted apart): %llu health checks, %llu resets (%llu after part of a "
+			"request), %llu failed to connect\n",
+			(unsigned long long)pc.health, (unsigned long long)(pc.reset + pc.partial),
+			(unsigned long long)pc.partial, (unsigned long long)pc.failed);
 }
 
 /* One line per INVALID run; a sweep step is named by its number. */

@@ -31,6 +31,9 @@ struct lab_load {
 	unsigned connections;
 	uint64_t requests;
 	double rate; /* open loop; 0 closed loop */
+	/* Scenario probes: 1 probe (probe.c) beside every this many
+	 * requests; 0 none. */
+	unsigned probe_every;
 	/* Latencies from this histogram instead of the engine's (stall: the
 	 * ordinary requests only, url_index != 0), or NULL. */
 	struct hdr *ordinary;

@@ -130,7 +130,10 @@ static void stall_how(const struct lab_config *cfg, char *buf, size_t len)
 		 cfg->stall_ms);
 }
 
-static int stall_run(struct lab_ctx *x)
+/* The stall load: stall concurrency and count, the first of every
+ * stall_every round-robin URLs a sleep; r's latencies are the other
+ * requests' only. With probe_every, probes beside it. */
+static int stall_load(struct lab_ctx *x, const char *label, unsigned probe_every, struct lab_result *r)
 {
 	const struct lab_config *cfg = x->cfg;
 	char cpu[64], sleep[64];
@@ -144,6 +147,26 @@ static int stall_run(struct lab_ctx *x)
 		paths[i] = cpu;
 	/* The first of every stall_every round-robin URLs blocks its worker. */
 	paths[0] = sleep;
+	struct lab_load ld = {.paths = paths,
+			      .npaths = n,
+			      .connections = lab_stall_concurrency(cfg),
+			      .requests = lab_stall_requests(cfg),
+			      .rate = 0,
+			      .probe_every = probe_every};
+	/* The engine's range and precision (lib/hdr.h). */
+	int err = hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, &ld.ordinary);
+	if (err == 0 && ld.ordinary)
+		err = run_one(x, label, &ld, r);
+	hdr_free(ld.ordinary);
+	free(paths);
+	return err;
+}
+
+static int stall_run(struct lab_ctx *x)
+{
+	const struct lab_config *cfg = x->cfg;
+	char cpu[64];
+	snprintf(cpu, sizeof cpu, "/cpu?us=%u", cfg->cpu_us);
 	/* The calm twin first: same concurrency and count, no stalls. */
 	const char *calm_paths[1] = {cpu};
 	struct lab_load calm = {.paths = calm_paths,
@@ -152,18 +175,48 @@ static int stall_run(struct lab_ctx *x)
 				.requests = lab_stall_requests(cfg),
 				.rate = 0};
 	int err = run_one(x, "stall (calm twin)", &calm, &x->rep->stall_calm);
-	struct lab_load ld = {.paths = paths,
-			      .npaths = n,
-			      .connections = lab_stall_concurrency(cfg),
-			      .requests = lab_stall_requests(cfg),
-			      .rate = 0};
 	if (err == 0 && !(cfg->stop && *cfg->stop))
-		/* The engine's range and precision (lib/hdr.h). */
-		err = hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, &ld.ordinary);
-	if (err == 0 && ld.ordinary)
-		err = run_one(x, "stall", &ld, &x->rep->runs[LAB_STALL]);
-	hdr_free(ld.ordinary);
-	free(paths);
+		err = stall_load(x, "stall", 0, &x->rep->runs[LAB_STALL]);
+	return err;
+}
+
+/* ---------------------------------------------------------------- probes */
+
+static void probes_how(const struct lab_config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "1 probe per %u requests beside the seed load (concurrency %u, %llu requests) and the stall load "
+		 "(concurrency %u, %llu requests, 1 in %u is /sleep?ms=%u); probes alternate TCP health checks "
+		 "(connect, close) and resets (connect, close with RST; every other one after part of a request). "
+		 "'no-probe' = the same load without probes, both run first",
+		 cfg->probe_every, cfg->concurrency, (unsigned long long)cfg->requests, lab_stall_concurrency(cfg),
+		 (unsigned long long)lab_stall_requests(cfg), cfg->stall_every, cfg->stall_ms);
+}
+
+/* Real traffic's connections that are not requests, beside the seed and
+ * the stall loads, each load also run without probes (its twin) on the
+ * same server, so their effect is read at equal load (p99 / the twin's
+ * p99), as stall reads its stalls. Both twins run first: what probes
+ * leave behind in a server (a model's state, connections it still holds)
+ * must not leak into a twin; on the development VM steer's stall-load
+ * shares were skewed in a twin run after the seed load's probes. */
+static int probes_run(struct lab_ctx *x)
+{
+	const struct lab_config *cfg = x->cfg;
+	struct lab_rep *rep = x->rep;
+	char cpu[64];
+	snprintf(cpu, sizeof cpu, "/cpu?us=%u", cfg->cpu_us);
+	const char *paths[1] = {cpu};
+	struct lab_load ld = {
+		.paths = paths, .npaths = 1, .connections = cfg->concurrency, .requests = cfg->requests, .rate = 0};
+	int err = run_one(x, "probes (no-probe twin)", &ld, &rep->probes_twin);
+	if (err == 0 && !(cfg->stop && *cfg->stop))
+		err = stall_load(x, "probes (stall load, no-probe twin)", 0, &rep->probes_stall_twin);
+	ld.probe_every = cfg->probe_every;
+	if (err == 0 && !(cfg->stop && *cfg->stop))
+		err = run_one(x, "probes", &ld, &rep->runs[LAB_PROBES]);
+	if (err == 0 && !(cfg->stop && *cfg->stop))
+		err = stall_load(x, "probes (stall load)", cfg->probe_every, &rep->probes_stall);
 	return err;
 }
 
@@ -219,6 +272,9 @@ const struct lab_scenario_def lab_scenarios[LAB_SCENARIO_COUNT] = {
 		      "balances? (the busiest worker's share of connections)", idle_how, idle_run, false},
 	[LAB_STALL] = {"stall", "a few requests block their worker without CPU: what happens to the others",
 		       "flat tail? (p99 over the calm twin's)", stall_how, stall_run, false},
+	[LAB_PROBES] = {"probes",
+			"health checks and reset connections beside the requests: what real traffic's non-requests do",
+			"", probes_how, probes_run, false},
 	[LAB_SWEEP] = {"sweep", "open-loop rate steps up to the median seed capacity: p99 against load", "", sweep_how,
 		       sweep_run, true},
 };

@@ -1,8 +1,10 @@
 # test_lab.sh - `herd lab` end to end at a small size: the article's shapes
 # (idle: epoll gives one worker most connections, blocking and reuseport
 # spread them), a complete and finite JSON report, a well-formed HTML page
-# that headless Chromium renders without console errors, the nginx peers,
-# and bad arguments / failing servers / Ctrl-C leaving no process behind.
+# that headless Chromium renders without console errors, the probes scenario
+# (health checks and resets made, counted apart from the requests, every
+# request still reconciled), the nginx peers, and bad arguments / failing
+# servers / Ctrl-C leaving no process behind.
 . tests/lib.sh
 PY=/usr/bin/python3 # Debian's interpreter (the python3 first on PATH differs)
 
@@ -28,6 +30,8 @@ no_server() {
 out=$($HERD lab --help); rc=$?
 expect_eq "lab --help exits 0" "$rc" 0
 expect_match "lab --help names the scenarios and how to scale up" "$out" "100000"
+expect_match "lab --help: probes is not in the default set" "$out" "^  --scenarios .*\(default: all but probes\)"
+expect_match "lab --help: the probe rate" "$out" "^  --probe-every N +probes: 1 probe beside every N requests"
 
 port=$(quiet_port)
 $HERD lab --models epoll,nosuch --port "$port" >"$TMP/out" 2>"$TMP/err"; rc=$?
@@ -42,6 +46,9 @@ expect_eq "--workers 0 exits 2" "$rc" 2
 $HERD lab --stall-every 1 2>"$TMP/err"; rc=$?
 expect_eq "--stall-every 1 exits 2" "$rc" 2
 expect_match "--stall-every 1 is named" "$(cat "$TMP/err")" "--stall-every: '1'"
+$HERD lab --probe-every 0 2>"$TMP/err"; rc=$?
+expect_eq "--probe-every 0 exits 2" "$rc" 2
+expect_match "--probe-every 0 is named" "$(cat "$TMP/err")" "--probe-every: '0'"
 $HERD lab --peer apache 2>"$TMP/err"; rc=$?
 expect_eq "unknown peer exits 2" "$rc" 2
 $HERD lab --models blocking --port "$port" --json "$TMP/no/such/dir/lab.json" 2>"$TMP/err"; rc=$?
@@ -134,6 +141,9 @@ if what == "models":
             assert p99["n"] == reps and p99["min"] <= p99["median"] <= p99["max"], (m, sc, p99)
         assert models[m]["verdict"]["balances"] in ("YES", "NO", "UNSURE", "UNDER LOAD ONLY", "n/a")
         assert models[m]["verdict"]["flat_tail"] in ("YES", "NO", "UNSURE")
+        # probes is not in the default set.
+        assert not any(k.startswith("probes") for k in models[m]["scenarios"]), list(models[m]["scenarios"])
+    assert rep["probes"] is None and "probes" not in rep["config"]["scenarios"], rep["probes"]
 elif what == "lossless":
     # Nothing lost, everything reconciled with the server's counters.
     assert rep["valid"] is True and rep["invalid_runs"] == 0, rep["invalid_runs"]
@@ -174,6 +184,43 @@ elif what == "counts":
         for r in models[m]["scenarios"]["idle"]["repetitions"]:
             got = sum(x["requests"] for x in r["workers"])
             assert r["valid"] and got == r["done"] == r["server_requests"], "%s: workers counted %d of %d" % (m, got, r["done"])
+elif what == "probes":
+    # probes: the seed and stall loads each with probes beside and without
+    # (the twin); the probes made as planned (1 per probe_every requests:
+    # health check, reset, health check, reset after part of a request),
+    # counted apart; every request still answered and counted by the server.
+    every = rep["config"]["probe_every"]
+    assert rep["valid"] is True and rep["invalid_runs"] == 0, rep["invalid_runs"]
+    total = {"made": 0, "health_checks": 0, "resets": 0}
+    for m in want:
+        sc = models[m]["scenarios"]
+        assert sorted(sc) == ["probes", "probes_no_probe_twin", "probes_stall", "probes_stall_no_probe_twin"], list(sc)
+        for key, twin in (("probes", "probes_no_probe_twin"), ("probes_stall", "probes_stall_no_probe_twin")):
+            for r in sc[twin]["repetitions"]:
+                assert r["probes"] is None, (m, twin, r["probes"])
+            for r in sc[key]["repetitions"]:
+                assert r["valid"], "%s %s: %s" % (m, key, r["invalid_reason"])
+                assert r["failed"] == 0 and r["abandoned"] == 0 and r["non_2xx"] == 0, (m, key, r)
+                assert r["done"] == r["requests"] == r["server_requests"], (m, key, r["done"], r["server_requests"])
+                # Probes are never requests: the workers counted the
+                # answered requests and the counter read's own, nothing more.
+                assert sum(x["requests"] for x in r["workers"]) == r["done"] + 1, (m, key, r["workers"])
+                p, n = r["probes"], r["requests"] // every
+                assert n > 0 and p["made"] == n and p["failed"] == 0, (m, key, p, n)
+                assert p["health_checks"] == (n + 1) // 2 and p["resets"] == n // 2, (m, key, p)
+                assert p["resets_after_partial_request"] == n // 4, (m, key, p)
+                # They reached the server: accepted connections beyond the
+                # requests and the counter read (one still queued at the
+                # read would be missing, none can be extra).
+                conns = sum(x["connections"] for x in r["workers"])
+                assert r["done"] + 1 < conns <= r["done"] + 1 + n, (m, key, conns, r["done"], n)
+                for k in total: total[k] += p[k]
+            s = sc[key]["summary"]
+            assert s["probes_made"]["n"] == len(sc[key]["repetitions"]) >= 1, s["probes_made"]
+            ratio = s["p99_over_no_probe_p99"]
+            assert ratio["n"] >= 1 and ratio["median"] > 0, ratio
+    for k in total:
+        assert rep["probes"][k] == total[k], (k, rep["probes"], total)
 elif what == "stall_invalid":
     # The injected timeouts: stall INVALID with its error kind, seed valid.
     assert rep["valid"] is False and rep["invalid_runs"] >= 1
@@ -287,6 +334,31 @@ else
 	ok "# SKIP /usr/bin/chromium is not installed (scripts/setup.sh test)"
 	ok "# SKIP Chromium console check"
 fi
+
+# ------------------------------------------------- the probes scenario
+# 1 probe per 5 requests beside 200 seed-load and 100 stall-load requests:
+# 40 and 20 probes per model, each load also run without them.
+port=$(quiet_port)
+$HERD lab --models fifo,reuseport --scenarios probes --probe-every 5 --repeat 1 --workers 2 --requests 200 \
+	--stall-requests 100 --concurrency 20 --port "$port" --json "$TMP/probes.json" --html "$TMP/probes.html" \
+	>"$TMP/probes.out" 2>"$TMP/probes.err"; rc=$?
+expect_eq "lab --scenarios probes exits 0" "$rc" 0
+[ "$rc" -ne 0 ] && sed 's/^/# /' "$TMP/probes.err" | tail -20
+check "no server left after the probes run" no_server "$port"
+check "JSON: probes made as planned, counted apart, every request reconciled" \
+	$PY "$TMP/check.py" "$TMP/probes.json" fifo,reuseport probes
+check "JSON: every number finite (probes)" $PY "$TMP/check.py" "$TMP/probes.json" - finite
+out=$(cat "$TMP/probes.out")
+expect_match "terminal: the probes table" "$out" "^== probes:"
+expect_match "terminal: nothing lost with probes" "$out" "^every request reconciled"
+expect_match "terminal: the probe totals" "$out" \
+	"^probes \(not requests, counted apart\): 60 health checks, 60 resets \(30 after part of a request\), 0 failed"
+expect_match "terminal: probes made per run" "$out" "^probes made +40 +40"
+expect_match "terminal: the stall load's" "$out" "^probes made +20 +20"
+expect_match "terminal: p99 against the no-probe twin" "$out" "^p99 / no-probe +[0-9.]+ +[0-9.]+"
+expect_match "terminal: per-worker shares" "$out" "^  reuseport +[0-9]+ +[0-9]+ \|"
+check "HTML (probes) is well formed, with charts" $PY "$TMP/htmlcheck.py" "$TMP/probes.html"
+expect_match "HTML: both probe loads" "$(cat "$TMP/probes.html")" "stall load with probes"
 
 # ------------------------------------------- an injected failure: INVALID
 # Stall requests sleep 2 s against a 1 s timeout: the stall runs lose

@@ -119,6 +119,10 @@ static void test_names(void **state)
 	lab_config_init(&cfg);
 	assert_int_equal(cfg.workers, 4);
 	assert_int_equal(cfg.concurrency, 200);
+	/* probes: 1 per 10 requests, and only on request (make lab's budget). */
+	assert_int_equal(cfg.probe_every, 10);
+	assert_false(cfg.scenarios[LAB_PROBES]);
+	assert_true(cfg.scenarios[LAB_SEED] && cfg.scenarios[LAB_STALL] && cfg.scenarios[LAB_SWEEP]);
 	assert_true(cfg.repeat >= 3);
 	assert_true(cfg.nfractions > 1 && cfg.fractions[cfg.nfractions - 1] < 1.0);
 	cfg.nmodels = 7;
@@ -126,6 +130,9 @@ static void test_names(void **state)
 	cfg.repeat = 3;
 	assert_true(fabs(lab_estimate_s(&cfg, 2) - 3 * one) < 1e-9);
 	assert_true(lab_estimate_s(&cfg, 2) > 0);
+	double without = lab_estimate_s(&cfg, 2);
+	cfg.scenarios[LAB_PROBES] = true;
+	assert_true(lab_estimate_s(&cfg, 2) > without);
 }
 
 static void test_spread(void **state)
@@ -406,6 +413,70 @@ static void test_invalid_walk(void **state)
 	assert_string_equal(s.log, "x/1/idle/0/a;x/2/stall (calm twin)/0/b;x/2/sweep step/2/c;");
 }
 
+/* probes: the probe counts of the valid runs with probes as figures, p99
+ * over the no-probe twin's for each load, the totals over every run (valid
+ * or not), and the walk over INVALID runs naming probes' other runs. */
+static void test_probe_figures(void **state)
+{
+	(void)state;
+	struct lab_rep reps[2];
+	memset(reps, 0, sizeof reps);
+	for (int k = 0; k < 2; k++) {
+		struct lab_rep *r = &reps[k];
+		r->runs[LAB_PROBES] = (struct lab_result){.ran = true, .valid = true, .probed = true};
+		r->runs[LAB_PROBES].probes = (struct lab_probe_counts){.health = 75, .reset = 37, .partial = 38};
+		r->runs[LAB_PROBES].lat.p99 = 30 * (k + 1);
+		r->probes_twin = (struct lab_result){.ran = true, .valid = true};
+		r->probes_twin.lat.p99 = 20;
+		r->probes_stall = (struct lab_result){.ran = true, .valid = true, .probed = true};
+		r->probes_stall.probes = (struct lab_probe_counts){.health = 50, .reset = 25, .partial = 25};
+		r->probes_stall.lat.p99 = 10;
+		r->probes_stall_twin = (struct lab_result){.ran = true, .valid = true};
+		r->probes_stall_twin.lat.p99 = 5;
+	}
+	/* Repetition 2's stall load lost a request: INVALID, out of its figures. */
+	reps[1].probes_stall.valid = false;
+	snprintf(reps[1].probes_stall.why, sizeof reps[1].probes_stall.why, "1 failed: timeout 1");
+	reps[1].probes_stall.probes.failed = 2;
+	struct lab_model m = {.name = "fifo", .available = true, .nreps = 2, .reps = reps};
+	struct lab_spread s;
+	assert_int_equal(report_probe_twin(LAB_PROBES), REPORT_PROBES_TWIN);
+	assert_int_equal(report_probe_twin(REPORT_PROBES_STALL), REPORT_PROBES_STALL_TWIN);
+	assert_int_equal(report_probe_twin(LAB_STALL), -1);
+	report_probe_spread(&m, LAB_PROBES, RP_MADE, &s);
+	assert_true(s.n == 2 && s.median == 150);
+	report_probe_spread(&m, LAB_PROBES, RP_HEALTH, &s);
+	assert_true(s.n == 2 && s.median == 75);
+	report_probe_spread(&m, LAB_PROBES, RP_RESET, &s); /* with or without a partial request */
+	assert_true(s.n == 2 && s.median == 75);
+	report_probe_spread(&m, LAB_PROBES, RP_PARTIAL, &s);
+	assert_true(s.n == 2 && s.median == 38);
+	report_probe_spread(&m, REPORT_PROBES_STALL, RP_FAILED, &s);
+	assert_true(s.n == 1 && s.median == 0);
+	/* The twins had no probes: no probe figure. */
+	report_probe_spread(&m, REPORT_PROBES_TWIN, RP_MADE, &s);
+	assert_int_equal(s.n, 0);
+	report_p99_ratio(&m, LAB_PROBES, REPORT_PROBES_TWIN, &s);
+	assert_true(s.n == 2 && s.min == 1.5 && s.max == 3);
+	report_p99_ratio(&m, REPORT_PROBES_STALL, REPORT_PROBES_STALL_TWIN, &s);
+	assert_true(s.n == 1 && s.median == 2);
+	/* Totals: every run with probes, the INVALID one too. */
+	struct lab_report rep = {.nmodels = 1, .models = &m};
+	struct lab_probe_counts c;
+	assert_true(report_probe_totals(&rep, &c));
+	assert_int_equal(c.health, 2 * 75 + 2 * 50);
+	assert_int_equal(c.reset, 2 * 37 + 2 * 25);
+	assert_int_equal(c.partial, 2 * 38 + 2 * 25);
+	assert_int_equal(c.failed, 2);
+	struct seen seen = {.off = 0};
+	report_each_invalid(&rep, note_invalid, &seen);
+	assert_string_equal(seen.log, "fifo/2/probes (stall load)/0/1 failed: timeout 1;");
+	/* No run with probes: no totals. */
+	for (int k = 0; k < 2; k++)
+		reps[k].runs[LAB_PROBES].probed = reps[k].probes_stall.probed = false;
+	assert_false(report_probe_totals(&rep, &c));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_load_without_cpu),
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_invalid_walk),
+		cmocka_unit_test(test_probe_figures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
