@@ -223,6 +223,10 @@ static void reap(int *start_err, unsigned *failed_slot)
 		atomic_fetch_add_explicit(&s->cpu_done_us, cpu, memory_order_relaxed);
 		STORE(s->pid, 0);
 		m->pid = 0;
+		/* Its connections and its request died with it: /stats must not
+		 * show them on the slot until the next worker accepts (the
+		 * counters go on, see the top). */
+		stats_slot_reset_gauges(s);
 		int err = LD(s->start_err);
 		if (err && start_err && !*start_err) {
 			*start_err = err;

@@ -49,6 +49,15 @@ void stats_destroy(struct stats_region *r)
 		munmap(r, sizeof *r + (size_t)r->nslots * sizeof(struct stats_slot));
 }
 
+void stats_slot_reset_gauges(struct stats_slot *s)
+{
+	/* Only the worker writes these while it runs; the master resets them
+	 * once it is gone, before a new worker takes the slot. */
+	atomic_store_explicit(&s->conns, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->inflight, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->run_since_ns, 0, memory_order_relaxed);
+}
+
 uint64_t stats_proc_cpu_us(int pid)
 {
 	struct proc_stat st;

@@ -54,6 +54,11 @@ struct stats_region {
 int stats_create(unsigned nslots, struct stats_region **out);
 void stats_destroy(struct stats_region *r);
 
+/* Zeroes the slot's gauges (conns, inflight, run_since_ns): the master
+ * calls it when it reaps the slot's worker, whose connections and request
+ * died with it. The counters stay: a slot's counters span its workers. */
+void stats_slot_reset_gauges(struct stats_slot *s);
+
 /* CPU time (utime + stime) of a live process in microseconds, from
  * /proc/PID/stat; 0 when the process is gone. */
 uint64_t stats_proc_cpu_us(int pid);

@@ -1,5 +1,6 @@
-/* test_routes.c - herd serve's routes and response formatting, and the
- * /stats.txt line format that herd lab reads with sscanf. */
+/* test_routes.c - herd serve's routes and response formatting, the
+ * /stats.txt line format that herd lab reads with sscanf, and what the
+ * master resets in a slot whose worker died. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +218,22 @@ static void test_stats_text(void **state)
 	assert_true(stats_format_max(4) > (size_t)n);
 }
 
+/* A dead worker's gauges go, the slot's counters stay (they span its
+ * workers). */
+static void test_reset_gauges(void **state)
+{
+	(void)state;
+	struct stats_slot s = {
+		.conns = 4, .inflight = 1, .run_since_ns = 123, .accepted = 7, .requests = 9, .cpu_done_us = 11};
+	stats_slot_reset_gauges(&s);
+	assert_int_equal(s.conns, 0);
+	assert_int_equal(s.inflight, 0);
+	assert_int_equal(s.run_since_ns, 0);
+	assert_int_equal(s.accepted, 7);
+	assert_int_equal(s.requests, 9);
+	assert_int_equal(s.cpu_done_us, 11);
+}
+
 static void test_burn(void **state)
 {
 	(void)state;
@@ -234,7 +251,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routes),	 cmocka_unit_test(test_stats_text), cmocka_unit_test(test_date),
-		cmocka_unit_test(test_continue), cmocka_unit_test(test_metrics),    cmocka_unit_test(test_burn),
+		cmocka_unit_test(test_continue), cmocka_unit_test(test_metrics),    cmocka_unit_test(test_reset_gauges),
+		cmocka_unit_test(test_burn),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
