@@ -68,11 +68,26 @@ static struct {
 	/* Fresh connections still in their grace (see fresh_busy), oldest
 	 * accept first: accepts come in time order, so appending keeps it sorted. */
 	struct conn *young_head, *young_tail;
-	struct accesslog *log; /* NULL: no access log */
+	struct accesslog *log;	/* NULL: no access log */
+	uint64_t log_published; /* log->dropped as last added to the slot's log_dropped */
 } W;
 
 #define ST_ADD(field, n) atomic_fetch_add_explicit(&W.st->field, (n), memory_order_relaxed)
 #define ST_SET(field, v) atomic_store_explicit(&W.st->field, (v), memory_order_relaxed)
+
+/* Adds the access log's newly dropped lines to the slot (an add, so that
+ * the count stays the slot's across respawns, as accepted and requests);
+ * the master says them on stderr. The error goes first, so a reader that
+ * sees the new count sees why. */
+static void log_publish(void)
+{
+	uint64_t n = W.log->dropped - W.log_published;
+	if (n) {
+		ST_SET(log_err, W.log->err);
+		ST_ADD(log_dropped, n);
+		W.log_published = W.log->dropped;
+	}
+}
 
 int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const struct conn_io *io)
 {
@@ -87,7 +102,9 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 		W.log = malloc(sizeof *W.log);
 		if (!W.log)
 			return -ENOMEM;
-		accesslog_init(W.log, cfg->log_fd);
+		/* Slot + 1 names this writer in the shared state: unique among
+		 * the live workers, and the master knows it when it reaps one. */
+		accesslog_init(W.log, cfg->log_fd, &cfg->stats->log, (int)cfg->slot + 1);
 	}
 	W.env.own_fd = aw->fd;
 	struct stat sb;
@@ -105,7 +122,8 @@ void conn_fini(void)
 	ST_SET(inflight, 0);
 	ST_SET(conns, 0);
 	if (W.log) {
-		(void)accesslog_flush(W.log);
+		accesslog_fini(W.log);
+		log_publish();
 		free(W.log);
 		W.log = NULL;
 	}
@@ -316,8 +334,10 @@ static int run_request(struct conn *c, const struct http_request *req, int r)
 	if (W.cfg->watch_runs)
 		ST_SET(run_since_ns, 0);
 	ST_ADD(requests, 1);
-	if (W.log && st > 0)
+	if (W.log && st > 0) {
 		accesslog_add(W.log, c->peer, req, st, c->out.len - before, util_now_ns() - c->req_start_ns);
+		log_publish();
+	}
 	consume(c, (size_t)r);
 	c->body_left = req->content_length;
 	c->closing = !ka;
@@ -391,9 +411,11 @@ static bool conn_answer(struct conn *c)
 			size_t before = c->out.len;
 			st = routes_error(-r, http_error_reason(r), false, false, &c->out);
 			ST_ADD(bad, 1);
-			if (W.log && st > 0)
+			if (W.log && st > 0) {
 				accesslog_add(W.log, c->peer, NULL, st, c->out.len - before,
 					      util_now_ns() - c->req_start_ns);
+				log_publish();
+			}
 			c->closing = c->linger = c->answered = true;
 		}
 		if (st < 0)
@@ -580,14 +602,18 @@ void conn_expire(uint64_t now)
 		W.aw->paused = false;
 		accept_worker_sync(W.aw);
 	}
-	if (W.log && accesslog_due(W.log) <= now)
+	if (W.log && accesslog_due(W.log) <= now) {
 		(void)accesslog_flush(W.log);
+		log_publish();
+	}
 }
 
 void conn_reopen_log(void)
 {
-	if (W.log)
+	if (W.log) {
 		(void)accesslog_reopen(W.log, W.cfg->log_path); /* failing, the old file is kept */
+		log_publish();
+	}
 }
 
 int conn_timeout_ms(uint64_t now)

@@ -1,7 +1,8 @@
 /*
  * exittab.h - the master's exit table: one line per worker tenure, kept as
  * each worker leaves and printed at exit in slot order
- * ("worker 0 pid 1234 accepted 2 requests 2 cpu 0.01s"), and the words for
+ * ("worker 0 pid 1234 accepted 2 requests 2 cpu 0.01s", then
+ * " log_dropped N" when the access log lost lines), and the words for
  * how a worker process ended.
  */
 #ifndef HERD_EXITTAB_H

@@ -45,6 +45,7 @@ enum {
 	RESEND_MS = 200,	 /* repeat SIGTERM to a leaving worker this often */
 	RESPAWN_DELAY_MS = 1000, /* a worker that died this young waits this long */
 	STOP_GRACE_S = 30,	 /* then leaving workers are killed */
+	LOG_SAY_S = 10,		 /* dropped access log lines are said at most this often per slot */
 };
 
 struct mslot {
@@ -56,6 +57,8 @@ struct mslot {
 	uint64_t started;    /* ns */
 	uint64_t last_term;  /* ns of the last SIGTERM sent */
 	uint64_t respawn_at; /* ns; 0: none pending */
+	uint64_t log_said;   /* the slot's log_dropped when last said on stderr */
+	uint64_t said_ns;    /* when (ns), 0: never */
 };
 
 static struct {
@@ -193,8 +196,37 @@ static void tell_leave(unsigned slot)
 	}
 }
 
+/*
+ * Says on stderr that the access log lost lines in slot (the worker counts
+ * them, the master speaks, as for everything else): at once the first time,
+ * then at most every LOG_SAY_S, so a full disk does not fill the terminal
+ * (or the journal, on that same full disk) with one line per flush;
+ * `final`, when the slot frees, says what is left.
+ */
+static void say_log_drops(unsigned slot, uint64_t now, bool final)
+{
+	struct mslot *m = &M.ms[slot];
+	uint64_t n = LD(SLOT(slot)->log_dropped);
+	if (n <= m->log_said || (!final && m->said_ns && now - m->said_ns < LOG_SAY_S * NS_PER_SEC))
+		return;
+	int err = LD(SLOT(slot)->log_err);
+	if (err == -EBUSY)
+		logf_("worker %u: access log: %" PRIu64 " lines dropped (another worker kept the log's cut line)", slot,
+		      n - m->log_said);
+	else if (err == -ESTALE)
+		logf_("worker %u: access log: %" PRIu64 " lines dropped (the rest of a cut line: the file was "
+		      "truncated or replaced since)",
+		      slot, n - m->log_said);
+	else
+		logf_("worker %u: access log: %" PRIu64 " lines dropped (write: %s)", slot, n - m->log_said,
+		      strerror(-err));
+	m->log_said = n;
+	m->said_ns = now;
+}
+
 static void free_slot(unsigned slot)
 {
+	say_log_drops(slot, util_now_ns(), true);
 	exittab_add(&M.finals, slot, M.ms[slot].last_pid, SLOT(slot));
 	memset(SLOT(slot), 0, sizeof *SLOT(slot)); /* state FREE: readers skip it */
 	M.ms[slot] = (struct mslot){0};
@@ -223,6 +255,12 @@ static void reap(int *start_err, unsigned *failed_slot)
 		atomic_fetch_add_explicit(&s->cpu_done_us, cpu, memory_order_relaxed);
 		STORE(s->pid, 0);
 		m->pid = 0;
+		/* Its connections and its request died with it: /stats must not
+		 * show them on the slot until the next worker accepts (the
+		 * counters go on, see the top). Killed, it may have been in
+		 * the middle of finishing a cut access log line. */
+		stats_slot_reset_gauges(s);
+		accesslog_orphan(&M.stats->log, (int)slot + 1);
 		int err = LD(s->start_err);
 		if (err && start_err && !*start_err) {
 			*start_err = err;
@@ -426,6 +464,8 @@ static void tick(void)
 		if (M.stopping && m->pid > 0 && now - M.stop_at > STOP_GRACE_S * NS_PER_SEC)
 			kill(m->pid, SIGKILL);
 		check_stuck(i, now);
+		if (m->used)
+			say_log_drops(i, now, false);
 	}
 	retire_when_ready();
 }
@@ -603,6 +643,10 @@ static int start(sigset_t *set, char *why, size_t whylen)
 		snprintf(why, whylen, "open the access log %s", cfg->access_log);
 		if ((M.log_fd = accesslog_open_file(cfg->access_log)) < 0)
 			return M.log_fd;
+		/* An earlier run on a full disk may have left a cut line at the
+		 * end: the first worker to write ends it, so that its own first
+		 * line is not glued to it. */
+		(void)accesslog_check_end(&M.stats->log, cfg->access_log);
 	}
 	snprintf(why, whylen, "listen on %s", cfg->listen_name);
 	if (cfg->socket_activated) {

@@ -49,6 +49,15 @@ void stats_destroy(struct stats_region *r)
 		munmap(r, sizeof *r + (size_t)r->nslots * sizeof(struct stats_slot));
 }
 
+void stats_slot_reset_gauges(struct stats_slot *s)
+{
+	/* Only the worker writes these while it runs; the master resets them
+	 * once it is gone, before a new worker takes the slot. */
+	atomic_store_explicit(&s->conns, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->inflight, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->run_since_ns, 0, memory_order_relaxed);
+}
+
 uint64_t stats_proc_cpu_us(int pid)
 {
 	struct proc_stat st;
@@ -169,10 +178,11 @@ int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino
 		    STATS_KEY_WORKER " %u " STATS_KEY_PID " %d " STATS_KEY_ACCEPTED " %" PRIu64 " " STATS_KEY_REQUESTS
 				     " %" PRIu64 " " STATS_KEY_CPU_US " %" PRIu64
 				     " inflight %u conns %u resets %" PRIu64 " timeouts %" PRIu64 " bad %" PRIu64
-				     " accept_errors %" PRIu64 " epoll_ctl %" PRIu64 " state %s\n",
+				     " accept_errors %" PRIu64 " epoll_ctl %" PRIu64 " " STATS_KEY_LOG_DROPPED
+				     " %" PRIu64 " state %s\n",
 		    i, LD(s->pid), LD(s->accepted), LD(s->requests), slot_cpu(s), LD(s->inflight), LD(s->conns),
 		    LD(s->resets), LD(s->timeouts), LD(s->bad), LD(s->accept_errs), LD(s->epoll_ctls),
-		    state_name(LD(s->state)));
+		    LD(s->log_dropped), state_name(LD(s->state)));
 	}
 	for (unsigned i = 0; i <= r->nslots; i++) {
 		struct lq q;
@@ -196,10 +206,11 @@ int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino
 		put(buf, cap, &len,
 		    "%s\n{\"worker\":%u,\"pid\":%d,\"state\":\"%s\",\"accepted\":%" PRIu64 ",\"requests\":%" PRIu64
 		    ",\"cpu_us\":%" PRIu64 ",\"inflight\":%u,\"conns\":%u,\"resets\":%" PRIu64 ",\"timeouts\":%" PRIu64
-		    ",\"bad\":%" PRIu64 ",\"accept_errors\":%" PRIu64 ",\"epoll_ctl\":%" PRIu64 "}",
+		    ",\"bad\":%" PRIu64 ",\"accept_errors\":%" PRIu64 ",\"epoll_ctl\":%" PRIu64
+		    ",\"log_dropped\":%" PRIu64 "}",
 		    sep, i, LD(s->pid), state_name(LD(s->state)), LD(s->accepted), LD(s->requests), slot_cpu(s),
 		    LD(s->inflight), LD(s->conns), LD(s->resets), LD(s->timeouts), LD(s->bad), LD(s->accept_errs),
-		    LD(s->epoll_ctls));
+		    LD(s->epoll_ctls), LD(s->log_dropped));
 		sep = ",";
 	}
 	put(buf, cap, &len, "\n],\"listeners\":[");
@@ -236,6 +247,8 @@ static const struct {
 	 offsetof(struct stats_slot, accept_errs)},
 	{"herd_listener_epoll_ctl_total", "epoll_ctl calls on the listener (the accept model's cost).",
 	 offsetof(struct stats_slot, epoll_ctls)},
+	{"herd_access_log_dropped_lines_total", "Access log lines lost: their write failed (a full disk).",
+	 offsetof(struct stats_slot, log_dropped)},
 };
 
 static uint64_t slot_u64(const struct stats_slot *s, size_t off)
@@ -303,7 +316,7 @@ int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino
 size_t stats_format_max(unsigned nslots)
 {
 	/* A worker line is under 400 bytes in the text and JSON forms, a
-	 * listener line under 80; /metrics has about 12 samples of under 80
+	 * listener line under 80; /metrics has about 13 samples of under 80
 	 * bytes per worker, plus about 1.5 KiB of HELP and TYPE lines. */
 	return 2048 + (size_t)(nslots + 1) * 1024;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "serve/accesslog.h"
+
 enum stats_state {
 	STATS_FREE = 0, /* no worker in this slot */
 	STATS_STARTING, /* forked, not accepting yet */
@@ -41,18 +43,28 @@ struct stats_slot {
 	/* The slot's own listener (ACCEPT_PER_SLOT models), for /stats.txt. */
 	_Atomic uint64_t listen_ino; /* socket inode, 0 when none */
 	_Atomic unsigned listen_max; /* backlog limit the kernel applies */
+	/* Access log lines lost (a full disk), and the -errno of the write
+	 * that lost the last ones (-EBUSY, -ESTALE: see accesslog_flush). */
+	_Atomic uint64_t log_dropped;
+	_Atomic int log_err;
 };
 
 struct stats_region {
 	unsigned nslots;
 	_Atomic uint64_t shared_ino; /* the shared listener, 0 when per-slot */
 	_Atomic unsigned shared_max;
+	struct accesslog_shared log; /* the workers' access log state (accesslog.h) */
 	struct stats_slot slot[];
 };
 
 /* Maps a zeroed shared region for nslots slots. 0 or -errno. */
 int stats_create(unsigned nslots, struct stats_region **out);
 void stats_destroy(struct stats_region *r);
+
+/* Zeroes the slot's gauges (conns, inflight, run_since_ns): the master
+ * calls it when it reaps the slot's worker, whose connections and request
+ * died with it. The counters stay: a slot's counters span its workers. */
+void stats_slot_reset_gauges(struct stats_slot *s);
 
 /* CPU time (utime + stime) of a live process in microseconds, from
  * /proc/PID/stat; 0 when the process is gone. */

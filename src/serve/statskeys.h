@@ -16,4 +16,8 @@
 #define STATS_KEY_REQUESTS "requests" /* requests answered or being answered */
 #define STATS_KEY_CPU_US "cpu_us"     /* utime + stime, microseconds */
 
+/* Access log lines lost (a full disk), later in the line; also the exit
+ * table's key. */
+#define STATS_KEY_LOG_DROPPED "log_dropped"
+
 #endif

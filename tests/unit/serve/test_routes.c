@@ -1,5 +1,6 @@
-/* test_routes.c - herd serve's routes and response formatting, and the
- * /stats.txt line format that herd lab reads with sscanf. */
+/* test_routes.c - herd serve's routes and response formatting, the
+ * /stats.txt line format that herd lab reads with sscanf, and what the
+ * master resets in a slot whose worker died. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@ static int setup(void **state)
 	stats->slot[1].accepted = 7;
 	stats->slot[1].requests = 9;
 	stats->slot[1].inflight = 1;
+	stats->slot[1].log_dropped = 5;
 	stats->slot[3].state = STATS_LEAVING;
 	stats->slot[3].pid = 424242;
 	return 0;
@@ -159,6 +161,7 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(buf, "\nherd_connections_accepted_total{worker=\"1\"} 7\n"));
 	assert_non_null(strstr(buf, "\nherd_requests_total{worker=\"1\"} 9\n"));
 	assert_non_null(strstr(buf, "\nherd_inflight{worker=\"1\"} 1\n"));
+	assert_non_null(strstr(buf, "\nherd_access_log_dropped_lines_total{worker=\"1\"} 5\n"));
 	assert_non_null(strstr(buf, "\nherd_workers{state=\"ready\"} 1\n"));
 	assert_non_null(strstr(buf, "\nherd_workers{state=\"leaving\"} 1\n"));
 	assert_null(strstr(buf, "worker=\"0\"")); /* free slots are left out */
@@ -191,7 +194,7 @@ static void test_metrics(void **state)
 			assert_true(end > close + 3 && *end == '\0');
 		}
 	}
-	assert_int_equal(families, 12);
+	assert_int_equal(families, 13);
 }
 
 static void test_stats_text(void **state)
@@ -212,9 +215,35 @@ static void test_stats_text(void **state)
 	assert_int_equal(acc, 7);
 	assert_int_equal(req, 9);
 	assert_int_equal(infl, 1);
+	assert_non_null(strstr(buf, " log_dropped 5 "));
 	assert_non_null(strstr(buf, "\nworker 3 pid 424242 "));
 	assert_int_equal(stats_format_text(stats, -1, 0, buf, 10), -ENOSPC);
+	n = stats_format_json(stats, -1, 0, buf, sizeof buf);
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "\"log_dropped\":5}"));
 	assert_true(stats_format_max(4) > (size_t)n);
+}
+
+/* A dead worker's gauges go, the slot's counters stay (they span its
+ * workers). */
+static void test_reset_gauges(void **state)
+{
+	(void)state;
+	struct stats_slot s = {.conns = 4,
+			       .inflight = 1,
+			       .run_since_ns = 123,
+			       .accepted = 7,
+			       .requests = 9,
+			       .log_dropped = 3,
+			       .cpu_done_us = 11};
+	stats_slot_reset_gauges(&s);
+	assert_int_equal(s.conns, 0);
+	assert_int_equal(s.inflight, 0);
+	assert_int_equal(s.run_since_ns, 0);
+	assert_int_equal(s.accepted, 7);
+	assert_int_equal(s.requests, 9);
+	assert_int_equal(s.log_dropped, 3);
+	assert_int_equal(s.cpu_done_us, 11);
 }
 
 static void test_burn(void **state)
@@ -234,7 +263,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routes),	 cmocka_unit_test(test_stats_text), cmocka_unit_test(test_date),
-		cmocka_unit_test(test_continue), cmocka_unit_test(test_metrics),    cmocka_unit_test(test_burn),
+		cmocka_unit_test(test_continue), cmocka_unit_test(test_metrics),    cmocka_unit_test(test_reset_gauges),
+		cmocka_unit_test(test_burn),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
