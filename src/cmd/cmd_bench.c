@@ -10,7 +10,7 @@
  * redirects are followed, TLS certificates are not checked, exit status 0).
  *
  * The work goes parse options -> validate (URLs, targets, schedule, body:
- * cmd_bench_plan.c) -> run -> print; the engine only sees a filled-in
+ * cmd_bench_plan.c, on bench/plan.h) -> run -> print; the engine only sees a filled-in
  * struct bench_config.
  */
 #include <arpa/inet.h>
@@ -628,7 +628,7 @@ int cmd_bench(int argc, char **argv)
 		}
 		goto cleanup;
 	}
-	if ((status = bench_plan_build(&o, &plan, &cfg)) >= 0)
+	if ((status = cmd_bench_plan(&o, &plan, &cfg)) >= 0)
 		goto cleanup;
 	out.lines = o.lines;
 	out.texts = plan.texts;

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "bench/bench.h"
+#include "bench/plan.h"
 #include "lib/hdr.h"
 
 /* State the engine's callbacks write to. */
@@ -43,26 +44,10 @@ struct bench_opts {
 	size_t nurls;
 };
 
-/* What the options turned into: everything the engine's config points to. */
-struct bench_plan {
-	size_t nurls;
-	const char **texts, **hosts, **paths, **auth, **methods, **bodies;
-	size_t *body_lens, *url_target;
-	struct bench_target *targets;
-	size_t ntargets;
-	struct bench_rate_step *steps;
-	size_t nsteps;
-	char *body;
-	size_t body_len;
-	void **owned; /* everything above that was allocated, freed at the end */
-	size_t nowned, capowned;
-};
-
-/* Validates opts and fills plan and cfg (URLs, targets, schedule, body).
- * Returns -1 when the run can go ahead, else the exit status (the message
- * is printed). */
-int bench_plan_build(const struct bench_opts *o, struct bench_plan *plan, struct bench_config *cfg);
-void bench_plan_free(struct bench_plan *plan);
+/* Validates opts and fills plan and cfg (URLs, targets, schedule, body:
+ * bench/plan.h). Returns -1 when the run can go ahead, else the exit status
+ * (the message is printed). Free plan with bench_plan_free. */
+int cmd_bench_plan(const struct bench_opts *o, struct bench_plan *plan, struct bench_config *cfg);
 /* Prints "herd bench: bad value for FLAG: 'VAL': WHY" and returns EXIT_USAGE. */
 int bench_bad_value(const char *flag, const char *val, const char *why);
 

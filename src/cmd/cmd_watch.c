@@ -1,9 +1,9 @@
 /*
  * cmd_watch.c - `herd watch`: how any running server's workers share the
  * connections of a listening port, live, without touching the server.
- * Options -> validate -> open the collector (src/watch/) -> one snapshot per
- * interval -> table, plain lines and JSON (cmd_watch_out.c) -> the total on
- * --duration or Ctrl-C.
+ * Options -> validate -> open the collector (src/watch/watch.h) -> the
+ * sampling loop (src/watch/loop.h), one report per interval -> table, plain
+ * lines and JSON (cmd_watch_out.c) -> the total on --duration or Ctrl-C.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "cmd/cmd_watch.h"
 #include "lib/util.h"
+#include "watch/loop.h"
 #include "watch/watch.h"
 
 static const char *prog = "herd watch";
@@ -247,7 +247,7 @@ static int open_error(const struct opts *o, int err)
 struct run {
 	struct opts *o;
 	struct watch *w;
-	struct watch_snapshot snap[2], first;
+	struct watch_snapshot first;
 	struct cmd_watch_head head;
 	uint16_t ports[WATCH_MAX_PORTS];
 	struct json_writer j;
@@ -282,58 +282,21 @@ static void show(struct run *r, const struct watch_interval *iv, bool total)
 	fflush(r->jf);
 }
 
-/* Sleeps until t (CLOCK_MONOTONIC ns) or a signal. */
-static void sleep_until(uint64_t t)
+/* watch_loop's on_report: an interval, or the total at the end. */
+static void on_report(void *arg, const struct watch_interval *iv, bool total)
 {
-	struct timespec ts = {.tv_sec = (time_t)(t / 1000000000u), .tv_nsec = (long)(t % 1000000000u)};
+	struct run *r = arg;
 
-	while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-}
-
-static int loop(struct run *r)
-{
-	struct watch_interval iv;
-	uint64_t next = r->t0, end = r->o->duration > 0 ? r->t0 + (uint64_t)(r->o->duration * 1e9) : 0;
-	struct watch_snapshot *prev = &r->first, *cur = &r->snap[0];
-	int err = 0;
-
-	while (!stop) {
-		next += (uint64_t)(r->o->interval * 1e9);
-		if (end && next > end)
-			next = end;
-		sleep_until(next);
-		err = watch_read(r->w, cur);
-		if (!err)
-			err = watch_report(r->w, prev, cur, r->o->threads, false, &iv);
-		if (err)
-			return err;
-		show(r, &iv, false);
-		watch_interval_free(&iv);
-		prev = cur;
-		cur = cur == &r->snap[0] ? &r->snap[1] : &r->snap[0];
-		if (end && next >= end)
-			break;
-	}
-	/* Ctrl-C: what happened since the last interval counts too. */
-	if (stop)
-		err = watch_read(r->w, prev = cur);
-	if (!err)
-		err = watch_report(r->w, &r->first, prev, r->o->threads, true, &iv);
-	if (err)
-		return err;
-	if (r->tty)
+	if (total && r->tty)
 		fputc('\n', stdout);
-	show(r, &iv, true);
+	show(r, iv, total);
 	/* Said on stderr too: the per-worker figures above are incomplete. */
-	if (iv.lost)
+	if (total && iv->lost)
 		fprintf(stderr,
 			"%s: LOST %" PRIu64 " accepts that no worker row counts: more than %d threads "
 			"accepted between two reads (exited ones are freed at each read: a shorter "
 			"--interval helps)\n",
-			prog, iv.lost, WATCH_MAX_TIDS);
-	watch_interval_free(&iv);
-	return 0;
+			prog, iv->lost, WATCH_MAX_TIDS);
 }
 
 static int run(struct opts *o)
@@ -382,8 +345,17 @@ static int run(struct opts *o)
 		json_num(&r.j, "interval_s", o->interval);
 		json_open(&r.j, "intervals", '[');
 	}
-	if (!err)
-		err = loop(&r);
+	if (!err) {
+		struct watch_loop_config lc = {
+			.interval_s = o->interval,
+			.duration_s = o->duration,
+			.threads = o->threads,
+			.stop = &stop,
+			.on_report = on_report,
+			.arg = &r,
+		};
+		err = watch_loop(r.w, &r.first, &lc);
+	}
 	if (err)
 		fprintf(stderr, "%s: reading the counters failed: %s\n", prog, strerror(-err));
 	else
@@ -398,8 +370,6 @@ static int run(struct opts *o)
 			rc = 1;
 		}
 	}
-	watch_snapshot_free(&r.snap[0]);
-	watch_snapshot_free(&r.snap[1]);
 	watch_snapshot_free(&r.first);
 	watch_close(r.w);
 	return rc;

@@ -7,6 +7,7 @@
  * A snapshot is cumulative since watch_open() (counts only grow); two
  * snapshots make an interval (src/watch/report.h). Usage:
  *   watch_open(&w, &cfg); loop { watch_read(w, &snap); ... } watch_close(w);
+ * (src/watch/loop.h is that loop for herd watch.)
  *
  * Errors (negative errno) from watch_open, for the caller to explain:
  *   -ENOPKG  herd was built without BTF, so without the eBPF program
