@@ -1,6 +1,7 @@
 /*
- * cmd_lab.c - `herd lab`: options -> validation (models from the linked-in
- * accept-model table, outputs opened before a long run) -> the run (lab.c)
+ * cmd_lab.c - `herd lab`: options -> validation (each model and peer
+ * resolved once by name into the lab's server record, lab_server_find;
+ * outputs opened before a long run) -> the run (lab.c)
  * with progress on stderr -> the reports (terminal, --json, --html). Exit 1
  * when any bench run was INVALID (a lost or unreconciled request), as for a
  * failure.
@@ -17,7 +18,6 @@
 #include "lab/lab.h"
 #include "lab/report.h"
 #include "lib/util.h"
-#include "serve/accept.h"
 
 #define PROG "herd lab"
 
@@ -155,14 +155,6 @@ static void free_list(char **v, size_t n)
 	free(v);
 }
 
-static bool in_list(char **v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
 /* Appends a copy of s to the list v (of n entries). */
 static int append(char ***v, size_t *n, const char *s)
 {
@@ -196,8 +188,10 @@ static char *join_cmdline(int argc, char **argv)
 struct lab_opts {
 	struct lab_config cfg;
 	const char *models_arg, *json_path, *html_path;
-	bool peer, help;
-	char **models;
+	bool help;
+	char **peers; /* --peer NAME, in order */
+	size_t npeers;
+	struct lab_server_kind *models; /* the rows, resolved: cfg.models */
 	size_t nmodels;
 };
 
@@ -317,6 +311,27 @@ static int parse_duration(const char *name, const char *arg, double min, double 
 	return 0;
 }
 
+/* --peer NAME: one of the peers' names in the lab's table. */
+static int parse_peer(const char *arg, struct lab_opts *o)
+{
+	struct lab_server_kind k, e;
+	char names[256] = "";
+	bool known = false;
+	for (size_t i = 0, off = 0; lab_server_kind_at(i, &k) == 0; i++) {
+		bool seen = !k.peer;
+		for (size_t j = 0; !seen && j < i && lab_server_kind_at(j, &e) == 0; j++)
+			seen = e.peer && strcmp(e.peer, k.peer) == 0;
+		if (seen)
+			continue;
+		known |= strcmp(k.peer, arg) == 0;
+		if (off < sizeof names)
+			off += (size_t)snprintf(names + off, sizeof names - off, "%s%s", off ? ", " : "", k.peer);
+	}
+	if (!known)
+		return cmd_usage_error(PROG, "--peer: unknown peer '%s' (only %s)", arg, names);
+	return append(&o->peers, &o->npeers, arg) < 0 ? EXIT_FAIL : 0;
+}
+
 /* One option; 0 or the exit status (the message printed). */
 static int parse_one(int c, const char *arg, struct lab_opts *o)
 {
@@ -334,10 +349,7 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 	case OPT_TIMEOUT:
 		return parse_duration("--timeout", arg, 0.001, 3600, &o->cfg.timeout_s);
 	case OPT_PEER:
-		if (strcmp(arg, "nginx") != 0)
-			return cmd_usage_error(PROG, "--peer: unknown peer '%s' (only nginx)", arg);
-		o->peer = true;
-		return 0;
+		return parse_peer(arg, o);
 	case OPT_NGINX:
 		o->cfg.nginx = arg;
 		return 0;
@@ -374,41 +386,83 @@ static int parse_options(int argc, char **argv, struct lab_opts *o)
 	return 0;
 }
 
-/* 0 or the exit status. The models: --models (each checked against accept_models[] and the peers)
- * or the whole table, then the peers when --peer nginx. */
+/* Appends k to the rows; with once, not when a row of its name is there. */
+static int add_model(struct lab_opts *o, const struct lab_server_kind *k, bool once)
+{
+	for (size_t i = 0; once && i < o->nmodels; i++)
+		if (strcmp(o->models[i].name, k->name) == 0)
+			return 0;
+	struct lab_server_kind *nv = realloc(o->models, (o->nmodels + 1) * sizeof *nv);
+	if (!nv)
+		return -ENOMEM;
+	o->models = nv;
+	nv[o->nmodels++] = *k;
+	return 0;
+}
+
+/* The names in the lab's table, of the peers or of the others, each after
+ * a blank: " single blocking ...". */
+static void table_names(bool peers, char *buf, size_t len)
+{
+	struct lab_server_kind k;
+	buf[0] = '\0';
+	for (size_t i = 0, off = 0; lab_server_kind_at(i, &k) == 0 && off < len; i++)
+		if (!k.peer == !peers)
+			off += (size_t)snprintf(buf + off, len - off, " %s", k.name);
+}
+
+/* --models: each name resolved, in order. 0 or the exit status. */
+static int resolve_models(struct lab_opts *o)
+{
+	char **names;
+	size_t n;
+	if (split_list(o->models_arg, &names, &n) < 0)
+		return EXIT_FAIL;
+	int err = n == 0 ? cmd_usage_error(PROG, "--models: empty list") : 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct lab_server_kind k;
+		if (lab_server_find(names[i], &k) == 0) {
+			err = add_model(o, &k, false) < 0 ? EXIT_FAIL : 0;
+			continue;
+		}
+		char models[512], peers[256];
+		table_names(false, models, sizeof models);
+		table_names(true, peers, sizeof peers);
+		err = cmd_usage_error(PROG, "unknown model '%s' (models:%s; peers:%s)", names[i], models, peers);
+	}
+	free_list(names, n);
+	return err;
+}
+
+/* 0 or the exit status. The rows: --models or every herd serve model of the
+ * lab's table, then the peers of each --peer. Peers that cannot run here
+ * are said once per program (their rows are reported unavailable). */
 static int choose_models(struct lab_opts *o)
 {
-	if (o->models_arg) {
-		if (split_list(o->models_arg, &o->models, &o->nmodels) < 0)
-			return EXIT_FAIL;
-		if (o->nmodels == 0)
-			return cmd_usage_error(PROG, "--models: empty list");
-		for (size_t i = 0; i < o->nmodels; i++) {
-			if (accept_find(o->models[i]) || lab_is_peer(o->models[i]))
-				continue;
-			char names[512] = "";
-			for (size_t k = 0, off = 0; accept_models[k] && off < sizeof names; k++)
-				off += (size_t)snprintf(names + off, sizeof names - off, " %s", accept_models[k]->name);
-			return cmd_usage_error(PROG, "unknown model '%s' (models:%s; peers: %s %s)", o->models[i],
-					       names, LAB_PEER_SHARED, LAB_PEER_REUSEPORT);
-		}
-	} else {
-		for (size_t k = 0; accept_models[k]; k++)
-			if (append(&o->models, &o->nmodels, accept_models[k]->name) < 0)
-				return EXIT_FAIL;
-	}
-	if (o->peer && ((!in_list(o->models, o->nmodels, LAB_PEER_SHARED) &&
-			 append(&o->models, &o->nmodels, LAB_PEER_SHARED) < 0) ||
-			(!in_list(o->models, o->nmodels, LAB_PEER_REUSEPORT) &&
-			 append(&o->models, &o->nmodels, LAB_PEER_REUSEPORT) < 0)))
-		return EXIT_FAIL;
-	for (size_t i = 0; i < o->nmodels; i++)
-		if (lab_is_peer(o->models[i]) && !lab_peer_installed(&o->cfg)) {
+	struct lab_server_kind k;
+	int err = 0;
+	if (o->models_arg)
+		err = resolve_models(o);
+	for (size_t i = 0; !o->models_arg && !err && lab_server_kind_at(i, &k) == 0; i++)
+		if (!k.peer && add_model(o, &k, false) < 0)
+			err = EXIT_FAIL;
+	for (size_t p = 0; p < o->npeers && !err; p++)
+		for (size_t i = 0; !err && lab_server_kind_at(i, &k) == 0; i++)
+			if (k.peer && strcmp(k.peer, o->peers[p]) == 0 && add_model(o, &k, true) < 0)
+				err = EXIT_FAIL;
+	if (err)
+		return err;
+	for (size_t i = 0; i < o->nmodels; i++) {
+		const char *missing = lab_server_missing(&o->models[i], &o->cfg);
+		bool said = false;
+		for (size_t j = 0; j < i; j++)
+			said |= o->models[j].ops == o->models[i].ops;
+		if (missing && o->models[i].peer && !said)
 			fprintf(stderr,
-				"herd lab: the nginx peers need nginx and libnginx-mod-http-lua (not installed): "
-				"run scripts/setup.sh peer; they are reported as unavailable\n");
-			break;
-		}
+				"herd lab: the %s peers need %s (not installed): run scripts/setup.sh peer; they are "
+				"reported as unavailable\n",
+				o->models[i].peer, missing);
+	}
 	o->cfg.models = o->models;
 	o->cfg.nmodels = o->nmodels;
 	return 0;
@@ -542,6 +596,7 @@ int cmd_lab(int argc, char **argv)
 		rc = run_lab(&o, argc, argv, json, html);
 	rc = close_output(json, o.json_path, rc);
 	rc = close_output(html, o.html_path, rc);
-	free_list(o.models, o.nmodels);
+	free_list(o.peers, o.npeers);
+	free(o.models);
 	return rc;
 }

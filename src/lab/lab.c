@@ -27,12 +27,6 @@
 #include "lab/noise.h"
 #include "lab/runner.h"
 #include "lib/util.h"
-#include "serve/accept.h"
-
-bool lab_is_peer(const char *name)
-{
-	return strcmp(name, LAB_PEER_SHARED) == 0 || strcmp(name, LAB_PEER_REUSEPORT) == 0;
-}
 
 /* The sweep's steps. Not 100%: at the measured capacity an open-loop queue
  * has no steady state, so its p99 only says how long the step lasted (issue
@@ -114,8 +108,8 @@ static int run_model_rep(struct lab_ctx *x, const char *tmpdir, bool late)
 	struct lab_model *m = x->m;
 	struct lab_server srv = {.cpus = x->srv->cpus};
 	char why[768] = "";
-	lab_note(x, "starting %s", lab_is_peer(m->name) ? "nginx" : "herd serve");
-	int e = lab_server_start(&srv, cfg, tmpdir, m->name, why, sizeof why);
+	lab_note(x, "starting %s", m->kind->ops->program);
+	int e = lab_server_start(&srv, cfg, tmpdir, m->kind, why, sizeof why);
 	if (e == -EINTR)
 		return 0;
 	if (e < 0) {
@@ -203,18 +197,12 @@ static int init_models(const struct lab_config *cfg, struct lab_report *rep)
 	rep->nmodels = cfg->nmodels;
 	for (size_t i = 0; i < cfg->nmodels; i++) {
 		struct lab_model *m = &rep->models[i];
-		const struct accept_model *am = accept_find(cfg->models[i]);
-		m->name = strdup(cfg->models[i]);
-		m->peer = lab_is_peer(cfg->models[i]);
-		m->summary = strdup(am ? am->summary
-				    : strcmp(cfg->models[i], LAB_PEER_SHARED) == 0
-					    ? "nginx, one shared listen socket (accept_mutex off), Lua handler"
-				    : m->peer ? "nginx, listen ... reuseport (a socket per worker), Lua handler"
-					      : "");
+		m->kind = &cfg->models[i];
+		m->name = m->kind->name;
 		m->available = true;
 		m->nreps = cfg->repeat;
 		m->reps = calloc(cfg->repeat ? cfg->repeat : 1, sizeof *m->reps);
-		if (!m->name || !m->summary || !m->reps)
+		if (!m->reps)
 			return -ENOMEM;
 	}
 	return 0;
@@ -293,8 +281,6 @@ void lab_report_free(struct lab_report *rep)
 {
 	for (size_t i = 0; i < rep->nmodels; i++) {
 		struct lab_model *m = &rep->models[i];
-		free(m->name);
-		free(m->summary);
 		free(m->reason);
 		for (size_t k = 0; m->reps && k < m->nreps; k++) {
 			struct lab_rep *r = &m->reps[k];

@@ -49,11 +49,45 @@ const char *lab_scenario_judged(enum lab_scenario s);
 /* Index of a scenario by name, or -EINVAL. */
 int lab_scenario_parse(const char *name);
 
-/* The peers, run when asked for (names as they appear in the report). */
-#define LAB_PEER_SHARED "nginx-shared"
-#define LAB_PEER_REUSEPORT "nginx-reuseport"
-/* True when name is one of the nginx peers above. */
-bool lab_is_peer(const char *name);
+/*
+ * The servers the lab measures: herd serve's accept models and the peers
+ * (other servers run the same way, for comparison, when --peer asks). The
+ * command resolves each name once (lab_server_find, in the way herd serve
+ * resolves --accept with accept_find) into a record that every later place
+ * uses: the rows of the report point at it, the runner starts its server
+ * through its ops. The table is kind.c: herd serve's models come from
+ * accept_models[], the peers from a table there; adding a peer is one entry
+ * in it plus its operations (server.h).
+ */
+enum lab_server_flags {
+	LAB_SERVER_ONE_WORKER = 1u << 0, /* runs exactly one worker, whatever --workers says */
+	LAB_SERVER_URING = 1u << 1,	 /* needs io_uring */
+	LAB_SERVER_REUSEPORT = 1u << 2,	 /* a listen socket per worker (SO_REUSEPORT group) */
+};
+
+struct accept_model;
+struct lab_server_ops; /* server.h */
+
+struct lab_server_kind {
+	const char *name;		  /* as in --models and the reports */
+	const char *summary;		  /* one line for the reports */
+	const struct lab_server_ops *ops; /* how the lab starts it and reads its counters */
+	unsigned flags;			  /* enum lab_server_flags */
+	/* Privileges it needs beyond binding a port ("CAP_BPF and ..."); NULL: none. */
+	const char *needs;
+	const struct accept_model *model; /* herd serve's accept model; NULL for a peer */
+	/* A peer: the --peer NAME that adds it ("nginx"); NULL for herd serve's models. */
+	const char *peer;
+};
+
+/* The i-th server of the table: herd serve's models in accept_models[]
+ * order, then the peers. 0, or -ENOENT past the end. */
+int lab_server_kind_at(size_t i, struct lab_server_kind *out);
+/* The server named name. 0, or -ENOENT when there is none. */
+int lab_server_find(const char *name, struct lab_server_kind *out);
+/* NULL when what k's server needs is installed (cfg's paths), else what
+ * to install ("nginx and libnginx-mod-http-lua"). */
+const char *lab_server_missing(const struct lab_server_kind *k, const struct lab_config *cfg);
 
 /* Percentiles at which a latency curve is sampled (for the HTML plots). */
 #define LAB_CURVE_POINTS 22
@@ -196,9 +230,8 @@ void lab_judge(enum lab_question q, double *v, size_t n, struct lab_judgement *j
 void lab_verdict_combine(struct lab_verdict *v);
 
 struct lab_model {
-	char *name;
-	char *summary;
-	bool peer;
+	const struct lab_server_kind *kind; /* the server, resolved at the edge (cfg->models) */
+	const char *name;		    /* kind->name, what the reports print */
 	bool available;
 	char *reason; /* why unavailable, or a note; NULL when none */
 	size_t nreps;
@@ -221,7 +254,7 @@ struct lab_progress {
 };
 
 struct lab_config {
-	char **models; /* names, in order (herd models and peers) */
+	const struct lab_server_kind *models; /* in order (herd models and peers) */
 	size_t nmodels;
 	bool scenarios[LAB_SCENARIO_COUNT];
 	unsigned repeat; /* repetitions of every model x scenario */
@@ -292,9 +325,6 @@ int lab_port_free(unsigned port);
 unsigned lab_stall_concurrency(const struct lab_config *cfg);
 /* stall's request count: cfg->stall_requests, or cfg->requests. */
 uint64_t lab_stall_requests(const struct lab_config *cfg);
-
-/* Checks that the nginx peers can run (nginx binary and Lua module). */
-bool lab_peer_installed(const struct lab_config *cfg);
 
 /* A rough estimate of the run time in seconds. */
 double lab_estimate_s(const struct lab_config *cfg, long nproc);

@@ -1,7 +1,8 @@
 /*
  * nginx.c - the lab's operations for the nginx peers (server.h):
  * nginx-shared (one listen socket, accept_mutex off: nginx's EPOLLEXCLUSIVE
- * path) and nginx-reuseport (a listen socket per worker), each from a
+ * path) and nginx-reuseport (a listen socket per worker: the kind's
+ * LAB_SERVER_REUSEPORT; both entries are in kind.c), each from a
  * temporary prefix, with a Lua handler that burns CPU and blocks like herd
  * serve's /cpu and /sleep.
  *
@@ -114,17 +115,31 @@ static const char nginx_conf[] =
 	"  }\n"
 	"}\n";
 
-static int nginx_start(struct lab_server *s, const char *tmpdir, const char *name, char *why, size_t len)
+/* The nginx binary and both modules the configuration loads. */
+static bool nginx_installed(const struct lab_config *cfg)
+{
+	char p[PATH_MAX];
+	if (access(cfg->nginx, X_OK) != 0)
+		return false;
+	snprintf(p, sizeof p, "%s/ngx_http_lua_module.so", cfg->nginx_modules);
+	if (access(p, R_OK) != 0)
+		return false;
+	snprintf(p, sizeof p, "%s/ndk_http_module.so", cfg->nginx_modules);
+	return access(p, R_OK) == 0;
+}
+
+static int nginx_start(struct lab_server *s, const char *tmpdir, char *why, size_t len)
 {
 	const struct lab_config *cfg = s->cfg;
-	if (!lab_peer_installed(cfg)) {
+	const char *name = s->kind->name;
+	if (!nginx_installed(cfg)) {
 		snprintf(why, len,
 			 "nginx or its Lua module is not installed (%s, %s/ngx_http_lua_module.so): "
 			 "run scripts/setup.sh peer",
 			 cfg->nginx, cfg->nginx_modules);
 		return -ENOENT;
 	}
-	bool reuseport = strcmp(name, LAB_PEER_REUSEPORT) == 0;
+	bool reuseport = s->kind->flags & LAB_SERVER_REUSEPORT;
 	int e = 0;
 	if (snprintf(s->dir, sizeof s->dir, "%s/%s", tmpdir, name) >= (int)sizeof s->dir)
 		e = -ENAMETOOLONG;
@@ -210,22 +225,12 @@ static bool nginx_ready(const struct lab_server *s, const struct lab_worker *w, 
 }
 
 const struct lab_server_ops lab_server_nginx = {
-	.kind = "nginx",
+	.program = "nginx",
 	.start = nginx_start,
 	.counts = nginx_counts,
 	/* The Lua handler counts only requests to location /. */
 	.counts_requests = 0,
 	.ready = nginx_ready,
+	.installed = nginx_installed,
+	.packages = "nginx and libnginx-mod-http-lua",
 };
-
-bool lab_peer_installed(const struct lab_config *cfg)
-{
-	char p[PATH_MAX];
-	if (access(cfg->nginx, X_OK) != 0)
-		return false;
-	snprintf(p, sizeof p, "%s/ngx_http_lua_module.so", cfg->nginx_modules);
-	if (access(p, R_OK) != 0)
-		return false;
-	snprintf(p, sizeof p, "%s/ndk_http_module.so", cfg->nginx_modules);
-	return access(p, R_OK) == 0;
-}

@@ -557,7 +557,7 @@ static void html_verdicts(FILE *f, const struct lab_report *rep)
 		fprintf(f, "<li><b style=\"color:%s\">", palette[i % NPALETTE]);
 		html_esc(f, rep->models[i].name);
 		fprintf(f, "</b> <span class=\"meta\">(");
-		html_esc(f, rep->models[i].summary);
+		html_esc(f, rep->models[i].kind->summary);
 		fprintf(f, ")</span>: ");
 		html_verdict(f, &rep->models[i]);
 		fprintf(f, "</li>\n");

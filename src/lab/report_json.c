@@ -236,8 +236,8 @@ static void model_json(struct json_writer *j, const struct lab_config *cfg, cons
 {
 	json_open(j, NULL, '{');
 	json_str(j, "name", m->name);
-	json_str(j, "summary", m->summary);
-	json_bool(j, "peer", m->peer);
+	json_str(j, "summary", m->kind->summary);
+	json_bool(j, "peer", m->kind->peer != NULL);
 	json_bool(j, "available", m->available);
 	json_str(j, "reason", m->reason);
 	json_u64(j, "invalid_runs", m->invalid);

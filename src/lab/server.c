@@ -31,6 +31,7 @@
 #include "lib/proc.h"
 #include "lib/units.h"
 #include "lib/util.h"
+#include "serve/accept.h"
 
 /* How long a server may take to accept connections with every worker up. */
 #define START_TIMEOUT_NS (15 * NS_PER_SEC)
@@ -358,14 +359,15 @@ int lab_http_get(unsigned port, const char *path, int timeout_ms, char **body)
 
 /* ------------------------------------------------------------ herd serve */
 
-static int herd_start(struct lab_server *s, const char *tmpdir, const char *name, char *why, size_t len)
+static int herd_start(struct lab_server *s, const char *tmpdir, char *why, size_t len)
 {
 	const struct lab_config *cfg = s->cfg;
+	const char *model = s->kind->model->name;
 	char listen[64], workers[16];
 	snprintf(listen, sizeof listen, "127.0.0.1:%u", cfg->port);
 	snprintf(workers, sizeof workers, "%u", cfg->workers);
-	snprintf(s->log, sizeof s->log, "%s/serve-%s.log", tmpdir, name);
-	const char *argv[] = {cfg->exe, "serve", "--listen", listen, "--workers", workers, "--accept", name, NULL};
+	snprintf(s->log, sizeof s->log, "%s/serve-%s.log", tmpdir, s->kind->name);
+	const char *argv[] = {cfg->exe, "serve", "--listen", listen, "--workers", workers, "--accept", model, NULL};
 	int e = lab_spawn(argv, s->log, s->cpus, &s->pid);
 	if (e < 0)
 		snprintf(why, len, "cannot start %s: %s", cfg->exe, strerror(-e));
@@ -409,7 +411,7 @@ static bool herd_ready(const struct lab_server *s, const struct lab_worker *w, i
 }
 
 const struct lab_server_ops lab_server_herd = {
-	.kind = "herd serve",
+	.program = "herd serve",
 	.start = herd_start,
 	.counts = herd_counts,
 	/* /stats.txt is a request too, counted before it is answered. */
@@ -452,18 +454,19 @@ static int wait_ready(struct lab_server *s, char *why, size_t len)
 	return err;
 }
 
-int lab_server_start(struct lab_server *s, const struct lab_config *cfg, const char *tmpdir, const char *name,
-		     char *why, size_t len)
+int lab_server_start(struct lab_server *s, const struct lab_config *cfg, const char *tmpdir,
+		     const struct lab_server_kind *kind, char *why, size_t len)
 {
 	const char *cpus = s->cpus;
 	memset(s, 0, sizeof *s);
 	s->cpus = cpus;
 	s->cfg = cfg;
-	s->ops = lab_is_peer(name) ? &lab_server_nginx : &lab_server_herd;
+	s->kind = kind;
+	s->ops = kind->ops;
 	/* Room for more worker slots than asked for: a server may list
 	 * respawned or extra workers. */
 	s->cap = (size_t)cfg->workers * 2 + 16;
-	int e = s->ops->start(s, tmpdir, name, why, len);
+	int e = s->ops->start(s, tmpdir, why, len);
 	if (e < 0)
 		return e;
 	e = wait_ready(s, why, len);

@@ -1,10 +1,12 @@
 /*
  * server.h - the lab's operations on a server under test, one table per
- * kind of server, the way the accept models are a table of operations:
- * herd serve (server.c) and the nginx peers (nginx.c). A new kind, or a new
- * source of per-worker counts for a kind (e.g. an eBPF collector for
- * nginx), is one more table or one more `counts` function; the lab's
- * runner (lab.c, load.c) only calls through the table.
+ * program, the way the accept models are a table of operations: herd serve
+ * (server.c) and nginx (nginx.c). A server the lab knows by name (struct
+ * lab_server_kind, lab.h; the table in kind.c) points at one of these; a
+ * new peer is one entry there plus, for a new program, one more table
+ * here. A new source of per-worker counts for a program (e.g. an eBPF
+ * collector for nginx) is one more `counts` function; the lab's runner
+ * (lab.c, load.c) only calls through the table.
  *
  * Internal to src/lab/.
  */
@@ -23,10 +25,10 @@
 struct lab_server;
 
 struct lab_server_ops {
-	const char *kind; /* "herd serve", "nginx": for messages */
-	/* Spawns the server for model `name` with its files under tmpdir.
+	const char *program; /* "herd serve", "nginx": for messages */
+	/* Spawns the server s->kind with its files under tmpdir.
 	 * 0 or -errno; why (len bytes) says what failed. */
-	int (*start)(struct lab_server *s, const char *tmpdir, const char *name, char *why, size_t len);
+	int (*start)(struct lab_server *s, const char *tmpdir, char *why, size_t len);
 	/* The per-worker counters now, at most max. Number of workers or
 	 * -errno; -ESRCH when another server answers on the port (workers
 	 * that are not the master's children). */
@@ -37,13 +39,18 @@ struct lab_server_ops {
 	unsigned counts_requests;
 	/* True once n workers are ready to take load. */
 	bool (*ready)(const struct lab_server *s, const struct lab_worker *w, int n);
+	/* True when the program can run with cfg's paths; NULL: always.
+	 * packages: what to install when it cannot. */
+	bool (*installed)(const struct lab_config *cfg);
+	const char *packages;
 };
 
 extern const struct lab_server_ops lab_server_herd;
 extern const struct lab_server_ops lab_server_nginx;
 
 struct lab_server {
-	const struct lab_server_ops *ops;
+	const struct lab_server_kind *kind;
+	const struct lab_server_ops *ops; /* kind->ops */
 	const struct lab_config *cfg;
 	pid_t pid;  /* the process group leader (master) */
 	size_t cap; /* room for this many workers in a snapshot */
@@ -60,11 +67,11 @@ struct lab_server {
 	bool wfresh; /* wsnap[wcur] was read for the current counts() call */
 };
 
-/* Chooses the operations for a model name, starts the server and waits
- * (at most 15 s) until it is ready. 0; -ECHILD/-ETIMEDOUT/-ENOENT with why
- * filled in; -EINTR when cfg->stop was set. */
-int lab_server_start(struct lab_server *s, const struct lab_config *cfg, const char *tmpdir, const char *name,
-		     char *why, size_t len);
+/* Starts the server of kind through its operations and waits (at most
+ * 15 s) until it is ready. 0; -ECHILD/-ETIMEDOUT/-ENOENT with why filled
+ * in; -EINTR when cfg->stop was set. */
+int lab_server_start(struct lab_server *s, const struct lab_config *cfg, const char *tmpdir,
+		     const struct lab_server_kind *kind, char *why, size_t len);
 /* The per-worker counters now (s->ops->counts), after a collector read
  * when the collector runs. Number of workers or -errno. */
 int lab_server_counts(struct lab_server *s, struct lab_worker *w, size_t max);

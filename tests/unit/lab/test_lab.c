@@ -112,9 +112,6 @@ static void test_names(void **state)
 	for (int s = 0; s < LAB_SCENARIO_COUNT; s++)
 		assert_int_equal(lab_scenario_parse(lab_scenario_name(s)), s);
 	assert_int_equal(lab_scenario_parse("nope"), -EINVAL);
-	assert_true(lab_is_peer("nginx-shared"));
-	assert_true(lab_is_peer("nginx-reuseport"));
-	assert_false(lab_is_peer("epoll"));
 	struct lab_config cfg;
 	lab_config_init(&cfg);
 	assert_int_equal(cfg.workers, 4);
