@@ -47,6 +47,10 @@ struct stats_region {
 	unsigned nslots;
 	_Atomic uint64_t shared_ino; /* the shared listener, 0 when per-slot */
 	_Atomic unsigned shared_max;
+	/* Set by the master when a stop held back new handshakes (drain.c)
+	 * before telling the workers to leave: a leaving worker then accepts
+	 * what is left in its listener's queue before it lets go of it. */
+	_Atomic unsigned stop_drain;
 	struct stats_slot slot[];
 };
 
