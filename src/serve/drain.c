@@ -2,8 +2,9 @@
  * drain.c - emptying a listener for a graceful stop without resetting a
  * connection whose handshake completed.
  *
- * What Linux does (net/ipv4/inet_connection_sock.c, tcp_ipv4.c; each point
- * checked on 6.18 with small test programs):
+ * What Linux does (net/ipv4/inet_connection_sock.c, tcp_ipv4.c; checked on
+ * 6.18 with small test programs, except the ACK after the close, which is
+ * read from tcp_v4_rcv()):
  *
  * - The last close() of a listener runs inet_csk_listen_stop(), which
  *   disconnects every connection still in the accept queue: each gets a
@@ -18,7 +19,8 @@
  *   SYN-ACK, waiting for the client's ACK) lives in the established hash,
  *   not in the accept queue. The client considers itself connected as soon
  *   as it has sent that ACK; if the listener is gone when the ACK arrives,
- *   the client gets a RST too.
+ *   the request is dropped and the ACK finds no socket: the client gets a
+ *   RST too.
  * - While the listener is open, the kernel keeps completing handshakes into
  *   its queue, so "accept until empty, then close" races with the next SYN.
  *
