@@ -102,6 +102,13 @@ int accept_generic_accept(struct accept_worker *w)
 	return fd;
 }
 
+int accept_worker_drain(struct accept_worker *w)
+{
+	if (w->g->model->flags & ACCEPT_SERIAL || w->detached)
+		return -EAGAIN;
+	return accept_generic_accept(w);
+}
+
 void accept_generic_detach(struct accept_worker *w)
 {
 	w->detached = true;

@@ -181,6 +181,10 @@ int accept_listen_socket(const struct accept_group *g, bool reuseport);
 
 /* accept4() on w->fd, non-blocking + close-on-exec; fd or -errno. */
 int accept_generic_accept(struct accept_worker *w);
+/* Worker, stopping, before detach: one connection still queued on w->fd
+ * (non-blocking accept4), or -EAGAIN when there is none, and always for
+ * ACCEPT_SERIAL models, whose blocking listener would block here. */
+int accept_worker_drain(struct accept_worker *w);
 /* Unregisters the listener; ACCEPT_PER_SLOT: also closes w->fd. */
 void accept_generic_detach(struct accept_worker *w);
 /* Worker, on a stop: the model's detach, or accept_generic_detach when it

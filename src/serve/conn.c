@@ -21,9 +21,10 @@
  * "now + header timeout": waiting for a request head (which a dribbling
  * client cannot extend), idle keep-alive, or a stalled write.
  *
- * Stopping: the loop detaches from the model (stops accepting), then this
- * module closes idle connections and answers in-flight requests with
- * `Connection: close`; the loop exits when none is left.
+ * Stopping: this module closes idle connections and answers in-flight
+ * requests with `Connection: close` (so are the connections the loop still
+ * takes from its listener's queue before it stops accepting); the loop
+ * exits when none is left.
  */
 #include "serve/conn.h"
 

@@ -64,6 +64,7 @@ enum {
 };
 
 static struct {
+	const struct worker_cfg *cfg;
 	struct accept_worker aw;
 	struct io_uring ring;
 	struct io_uring_buf_ring *br;
@@ -495,10 +496,13 @@ static unsigned reap(void)
 	return n;
 }
 
-/* Stops accepting: the armed accept is cancelled, and connections it took
- * before the cancel landed are served (they were accepted for us). */
+/* Stops accepting, as the epoll loop's leave_model: from now on answers
+ * carry `Connection: close`; the armed accept is cancelled, and connections
+ * it took before the cancel landed are served (they were accepted for us),
+ * then those a full stop left queued on the listener. */
 static void ring_begin_stop(void)
 {
+	conn_begin_stop();
 	if (R.accept_armed) {
 		cancel(TAG_ACCEPT);
 		R.aw.epoll_ctls++;
@@ -512,8 +516,9 @@ static void ring_begin_stop(void)
 			}
 		}
 	}
+	worker_drain_listener(R.cfg, &R.aw, take_connection);
 	accept_worker_detach(&R.aw);
-	conn_begin_stop();
+	conn_publish_ctls();
 }
 
 int worker_uring_start(const struct worker_cfg *cfg)
@@ -522,6 +527,7 @@ int worker_uring_start(const struct worker_cfg *cfg)
 	if (fd < 0)
 		return fd;
 	R.sigfd = fd;
+	R.cfg = cfg;
 	int err = uring_init(&R.ring, SQ_ENTRIES, CQ_ENTRIES, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
 	if (err)
 		return err;

@@ -14,6 +14,17 @@
  * table. There are 2 * max_workers slots, so that a reload can run a full
  * new set beside the old one; the shared counters are sized for them at
  * start-up.
+ *
+ * A stop (TERM, INT, QUIT) drains before it tells any worker to leave:
+ * the master makes its listeners drop new SYNs, then waits, while the
+ * workers go on serving as usual, until no handshake is under way on the
+ * port and every accept queue is empty, at most DRAIN_MAX_MS; only then
+ * are the workers told to leave, so no listener is closed (or, for the
+ * blocking model, shut down) with a connection in its queue, which the
+ * kernel would reset (drain.c has the kernel's side). A worker still takes
+ * what it finds queued as it leaves (stats_region.stop_drain), for a drain
+ * that ran out of time. Not when a new master (binary upgrade) shares the
+ * listener: it keeps accepting for both.
  */
 #include "serve/serve.h"
 
@@ -34,6 +45,7 @@
 #include "lib/units.h"
 #include "lib/util.h"
 #include "serve/accesslog.h"
+#include "serve/drain.h"
 #include "serve/exittab.h"
 #include "serve/stats.h"
 #include "serve/sysd.h"
@@ -46,6 +58,9 @@ enum {
 	RESPAWN_DELAY_MS = 1000, /* a worker that died this young waits this long */
 	STOP_GRACE_S = 30,	 /* then leaving workers are killed */
 	LOG_SAY_S = 10,		 /* dropped access log lines are said at most this often per slot */
+	DRAIN_TICK_MS = 1,	 /* master wake-up while a stop drains the listeners */
+	DRAIN_MAX_MS = 2000,	 /* a stop tells the workers to leave by then, drained or not */
+	DRAIN_SETTLE_MS = 50,	 /* without sock_diag: how long the queues must stay empty */
 };
 
 struct mslot {
@@ -68,7 +83,10 @@ static struct {
 	struct mslot *ms;
 	unsigned nslots;
 	bool stopping;
-	bool reloading; /* SIGHUP under way: READY=1 is due when it ends */
+	bool draining;	    /* a stop waits for the listeners to drain (stop_all) */
+	bool syns_blocked;  /* the stop made the listeners drop new SYNs */
+	uint64_t settle_at; /* without sock_diag: drained once the queues stay empty until then (ns) */
+	bool reloading;	    /* SIGHUP under way: READY=1 is due when it ends */
 	bool pid_file_written;
 	int log_fd;	   /* the access log, inherited by the workers; -1: none */
 	sigset_t old_mask; /* the caller's signal mask, for a new master */
@@ -400,30 +418,142 @@ static void retire_when_ready(void)
 	}
 }
 
+/* Whether this master is the only one serving on its listeners: not while
+ * a new master (binary upgrade) has them too. */
+static bool sole_server(void)
+{
+	return !M.up.handover && M.up.pid == 0;
+}
+
+/* A listener a stop drains: the shared one, or a slot's own while its
+ * worker runs (a slot without one has nobody to take its queue). */
+static int drain_fd(unsigned i)
+{
+	if (i >= M.g.max_slots || M.g.fds[i] < 0)
+		return -1;
+	if (M.g.model->flags & ACCEPT_PER_SLOT && M.ms[i].pid <= 0)
+		return -1;
+	return M.g.fds[i];
+}
+
+/* A stop's first step: the listeners start no new handshake (drain.c).
+ * Whether any does so now. */
+static bool block_syns(void)
+{
+	if (!sole_server())
+		return false;
+	int err = 0;
+	for (unsigned i = 0; i < M.g.max_slots; i++)
+		if (M.g.fds[i] >= 0) {
+			int e = drain_block_syns(M.g.fds[i]);
+			if (e)
+				err = e;
+			else
+				M.syns_blocked = true;
+		}
+	if (err)
+		logf_("stop: cannot hold back new connections on a listener (%s); its queue may be reset",
+		      strerror(-err));
+	return M.syns_blocked;
+}
+
+static unsigned queued(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < M.g.max_slots; i++) {
+		int fd = drain_fd(i), q = fd >= 0 ? drain_queued(fd) : 0;
+		n += q > 0 ? (unsigned)q : 0;
+	}
+	return n;
+}
+
+/*
+ * Whether nothing handshaken is left to accept: no handshake under way on
+ * the port, then (in this order: a connection goes from the first to the
+ * second) every accept queue empty. With new SYNs dropped, nothing can
+ * arrive after that but the ACK of a SYN cookie (drain.c). The handshake
+ * count walks every TCP socket of the host, so it is asked only once the
+ * queues are empty.
+ */
+static bool drained(uint64_t now)
+{
+	int fd = -1;
+	for (unsigned i = 0; i < M.g.max_slots && fd < 0; i++)
+		fd = drain_fd(i);
+	if (fd < 0)
+		return true;
+	if (queued() > 0) {
+		M.settle_at = 0;
+		return false;
+	}
+	int h = drain_handshakes(fd);
+	if (h > 0)
+		return false;
+	if (h < 0) {
+		/* The kernel cannot say (no sock_diag): a handshake completes
+		 * within a round trip, so queues empty for a while will do. */
+		if (!M.settle_at)
+			M.settle_at = now + DRAIN_SETTLE_MS * NS_PER_MS;
+		if (now < M.settle_at)
+			return false;
+	}
+	return queued() == 0;
+}
+
+/* A stop's last step: every worker leaves. */
+static void leave_all(void)
+{
+	if (M.syns_blocked)
+		STORE(M.stats->stop_drain, 1);
+	/* Blocking model: close() would not wake a worker sleeping in
+	 * accept() (the seed's footnote 2), shutdown() does: every blocked
+	 * accept() returns EINVAL at once. It resets what is queued, so it
+	 * comes after the drain. The signal below would also do, but only if
+	 * it lands inside the call. Never on a listener another process
+	 * serves on: shutdown() acts on the socket, not on this process's
+	 * descriptor. That is this master's after a handover (the new master
+	 * serves on it) and an inherited one (systemd's socket, or in a new
+	 * master the old master's). */
+	if (M.g.model->flags & ACCEPT_SERIAL && M.g.fds[0] >= 0 && sole_server() && !M.cfg->socket_activated)
+		shutdown(M.g.fds[0], SHUT_RDWR);
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].pid > 0)
+			tell_leave(i);
+}
+
+/* While a stop drains: tells the workers to leave once the listeners are
+ * drained or DRAIN_MAX_MS have passed. Not in the first DRAIN_TICK_MS: a
+ * SYN the kernel was taking on another CPU while the filter went on may
+ * still become a handshake that the first count would miss. */
+static void drain_tick(uint64_t now)
+{
+	if (!M.draining || now - M.stop_at < DRAIN_TICK_MS * NS_PER_MS)
+		return;
+	bool done = drained(now);
+	if (!done && now - M.stop_at < DRAIN_MAX_MS * NS_PER_MS)
+		return;
+	if (!done)
+		logf_("stop: listeners not drained after %d ms (%u connections queued); the workers leave anyway",
+		      DRAIN_MAX_MS, queued());
+	M.draining = false;
+	leave_all();
+}
+
 /* notify: tell systemd the service stops (not when a new master that
- * failed to start stops: the old one is the service). */
+ * failed to start stops: the old one is the service, and still serves on
+ * the same listeners, so this one must not hold back their handshakes). */
 static void stop_all(bool notify)
 {
 	M.stopping = true;
 	M.stop_at = util_now_ns();
 	if (notify)
 		(void)sysd_notify("STOPPING=1");
-	/* Blocking model: close() would not wake a worker sleeping in
-	 * accept() (the seed's footnote 2), shutdown() does: every blocked
-	 * accept() returns EINVAL at once. The signal below would also do,
-	 * but only if it lands inside the call. Never on a listener another
-	 * process serves on: shutdown() acts on the socket, not on this
-	 * process's descriptor. That is this master's after a handover (the
-	 * new master serves on it) and an inherited one (systemd's socket, or
-	 * in a new master the old master's). */
-	if (M.g.model->flags & ACCEPT_SERIAL && M.g.fds[0] >= 0 && !M.up.handover && !M.cfg->socket_activated)
-		shutdown(M.g.fds[0], SHUT_RDWR);
-	for (unsigned i = 0; i < M.nslots; i++) {
-		if (M.ms[i].pid > 0)
-			tell_leave(i);
-		else if (M.ms[i].used)
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].used && M.ms[i].pid <= 0)
 			free_slot(i); /* waiting for a respawn: nothing to stop */
-	}
+	M.draining = notify && block_syns();
+	if (!M.draining)
+		leave_all();
 }
 
 /*
@@ -467,7 +597,9 @@ static void tick(void)
 		if (m->used)
 			say_log_drops(i, now, false);
 	}
-	retire_when_ready();
+	drain_tick(now); /* after the loop: the workers it tells to leave were told after `now` */
+	if (!M.stopping)
+		retire_when_ready(); /* a stop's drain tells every worker to leave, retiring ones too */
 }
 
 static bool pending_work(void)
@@ -591,13 +723,14 @@ static bool handle(int sig)
 	return !(M.stopping && running() == 0);
 }
 
-/* How long the master may sleep: a short tick while something is pending,
- * a fraction of --worker-timeout while that is watched, else a second. */
+/* How long the master may sleep: DRAIN_TICK_MS while a stop drains, a
+ * short tick while something else is pending, a fraction of
+ * --worker-timeout while that is watched, else a second. */
 static struct timespec next_wait(void)
 {
-	uint64_t ns = pending_work() ? TICK_MS * NS_PER_MS : NS_PER_SEC;
+	uint64_t ns = M.draining ? DRAIN_TICK_MS * NS_PER_MS : pending_work() ? TICK_MS * NS_PER_MS : NS_PER_SEC;
 	uint64_t wt = M.cfg->worker_timeout_ns / 10;
-	if (wt && wt < ns)
+	if (wt && wt < ns && !M.draining)
 		ns = wt < TICK_MS * NS_PER_MS ? TICK_MS * NS_PER_MS : wt;
 	return (struct timespec){.tv_sec = (time_t)(ns / NS_PER_SEC), .tv_nsec = (long)(ns % NS_PER_SEC)};
 }
@@ -745,6 +878,10 @@ out:
 		sysd_remove_pid_file(cfg->pid_file);
 	if (M.up.fd >= 0)
 		close(M.up.fd);
+	/* A listener systemd passed stays systemd's after this process: it
+	 * must take SYNs again for the next start. */
+	if (M.syns_blocked && cfg->socket_activated && M.g.fds && M.g.fds[0] >= 0)
+		(void)drain_unblock_syns(M.g.fds[0]);
 	if (M.g.fds)
 		accept_group_free(&M.g);
 	if (M.log_fd >= 0)

@@ -54,6 +54,10 @@ struct stats_region {
 	_Atomic uint64_t shared_ino; /* the shared listener, 0 when per-slot */
 	_Atomic unsigned shared_max;
 	struct accesslog_shared log; /* the workers' access log state (accesslog.h) */
+	/* Set by the master when a stop held back new handshakes (drain.c)
+	 * before telling the workers to leave: a leaving worker then accepts
+	 * what is left in its listener's queue before it lets go of it. */
+	_Atomic unsigned stop_drain;
 	struct stats_slot slot[];
 };
 

@@ -11,9 +11,10 @@
  * accept() whenever there is no connection), and report the in-flight
  * count after every change (conn.c does).
  *
- * Stopping (SIGTERM from the master): the worker detaches from the model
- * (stops accepting), and conn.c closes idle connections and answers
- * in-flight requests with `Connection: close`; the worker exits when none is
+ * Stopping (SIGTERM from the master): conn.c closes idle connections and
+ * answers in-flight requests with `Connection: close`, the worker takes
+ * what a full stop left in its listener's queue (worker_drain_listener) and
+ * detaches from the model (stops accepting); it exits when no connection is
  * left. The stop signals stay blocked, so a running request is never
  * interrupted, and arrive as events of a signalfd in the epoll:
  * epoll_pwait() with an open mask would not do, because epoll returns ready
@@ -249,14 +250,30 @@ static int do_accept(void)
 	return m->accept ? m->accept(&W.aw) : accept_generic_accept(&W.aw);
 }
 
-static void leave_model(void)
+void worker_drain_listener(const struct worker_cfg *cfg, struct accept_worker *aw, void (*take)(int fd))
 {
+	if (!atomic_load_explicit(&cfg->stats->stop_drain, memory_order_relaxed))
+		return;
+	/* New handshakes are held back, so the queue only shrinks: at most
+	 * one queue's worth (the kernel's limit is the backlog + 1). */
+	for (int n = 0, fd; n <= cfg->g->backlog && (fd = accept_worker_drain(aw)) >= 0; n++)
+		take(fd);
+}
+
+/* Stopping: everything taken from here on is answered with `Connection:
+ * close` (conn_begin_stop first), then what a full stop left queued on the
+ * listener is taken before the model lets go of it (the last close of a
+ * listener resets its queue, drain.c), then what the model still holds. */
+static void leave_model(const struct worker_cfg *cfg)
+{
+	conn_begin_stop();
+	worker_drain_listener(cfg, &W.aw, accepted);
 	accept_worker_detach(&W.aw);
 	/* Connections the model still holds were accepted by the kernel for
 	 * this worker: serve them (they count as fresh, see conn_begin_stop). */
 	for (int fd; (fd = do_accept()) >= 0;)
 		accepted(fd);
-	conn_begin_stop();
+	conn_publish_ctls();
 }
 
 static int setup_signals(void)
@@ -360,7 +377,7 @@ static int worker_loop(const struct worker_cfg *cfg)
 			conn_reopen_log();
 		}
 		if (stop_requested && !conn_stopping())
-			leave_model();
+			leave_model(cfg);
 		if (conn_stopping() && conn_count() == 0)
 			break;
 		if (serial && !conn_stopping() && conn_count() == 0 && !W.aw.paused) {

@@ -50,6 +50,11 @@ int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop);
  * set up with the loop's I/O. 0 or a negative errno. */
 int worker_attach(const struct worker_cfg *cfg, struct accept_worker *aw, const struct conn_io *io);
 
+/* Both loops, stopping, before the model's detach: when the master held
+ * back new handshakes for this stop (stats_region.stop_drain), takes every
+ * connection still queued on aw's listener through take, which serves it. */
+void worker_drain_listener(const struct worker_cfg *cfg, struct accept_worker *aw, void (*take)(int fd));
+
 /* The io_uring loop (loop_uring.c), in the two steps worker_run takes:
  * start (0 or a negative errno), then the loop until stopped (the exit
  * status). */
