@@ -123,9 +123,10 @@ struct lab_result {
  * it noisy (noise.c): noisy repetitions are re-run and left out of every
  * figure, like INVALID runs. */
 struct lab_rep_noise {
-	bool measured;	  /* both readings of /proc/stat were taken */
-	double elapsed_s; /* from the server's start to its stop */
-	double share;	  /* other processes + steal / (elapsed x CPUs) */
+	bool measured;	   /* both readings of /proc/stat were taken */
+	uint64_t start_ns; /* monotonic clock when it began */
+	double elapsed_s;  /* from the server's start to its stop */
+	double share;	   /* other processes + steal / (elapsed x CPUs) */
 	double others_s, steal_s;
 	double loadgen_us_per_request; /* the lab's own CPU over the requests it sent */
 	uint64_t requests;
@@ -286,6 +287,7 @@ struct lab_config {
 
 /* What else used the machine during the run (noise.c). */
 struct lab_noise {
+	uint64_t start_ns; /* monotonic clock when the run began */
 	double elapsed_s;
 	long ncpu;
 	double busy_s;	   /* all CPUs' non-idle time, /proc/stat */

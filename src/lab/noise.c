@@ -76,6 +76,7 @@ void lab_noise_finish(const struct lab_noise_mark *a, const struct lab_noise_mar
 		      struct lab_noise *n)
 {
 	/* Readings taken in order; a clock that went the other way counts 0. */
+	n->start_ns = a->t_ns;
 	n->elapsed_s = b->t_ns > a->t_ns ? (double)(b->t_ns - a->t_ns) / NS_PER_SEC_F : 0;
 	n->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	n->lab_s = nonneg(b->self_s - a->self_s);
@@ -105,6 +106,7 @@ void lab_noise_rep(const struct lab_noise_mark *a, const struct lab_noise_mark *
 		   struct lab_rep_noise *n)
 {
 	memset(n, 0, sizeof *n);
+	n->start_ns = a->t_ns;
 	n->elapsed_s = b->t_ns > a->t_ns ? (double)(b->t_ns - a->t_ns) / NS_PER_SEC_F : 0;
 	n->requests = requests;
 	n->bench_s = bench_s;

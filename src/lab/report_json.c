@@ -108,12 +108,15 @@ static void latency_json(struct json_writer *j, const struct lab_result *r)
 
 /* What else used the machine during a repetition, and whether that made
  * it noisy (left out of every figure). */
-static void rep_noise_json(struct json_writer *j, const struct lab_rep_noise *n)
+static void rep_noise_json(struct json_writer *j, const struct lab_rep_noise *n, uint64_t run_start_ns)
 {
 	json_bool(j, "noisy", n->noisy);
 	json_str(j, "noise_reason", n->noisy ? n->why : NULL);
 	json_open(j, "noise", '{');
 	json_bool(j, "measured", n->measured);
+	/* When it began, from the run's start: which repetitions another
+	 * job's burst overlapped. */
+	json_num(j, "start_s", n->start_ns > run_start_ns ? (double)(n->start_ns - run_start_ns) / 1e9 : 0);
 	json_num(j, "elapsed_s", n->elapsed_s);
 	json_num(j, "others_and_steal_share", n->share);
 	json_num(j, "others_s", n->others_s);
@@ -124,12 +127,13 @@ static void rep_noise_json(struct json_writer *j, const struct lab_rep_noise *n)
 
 /* One repetition's run (repetition k, 0-based, of a scenario sc), with its
  * reconciliation and its noise. */
-static void run_json(struct json_writer *j, const struct lab_result *r, const struct lab_rep *rp, size_t k, int sc)
+static void run_json(struct json_writer *j, const struct lab_result *r, const struct lab_rep *rp, size_t k, int sc,
+		     uint64_t run_start_ns)
 {
 	json_open(j, NULL, '{');
 	json_u64(j, "repetition", k + 1);
 	json_u64(j, "pass", rp->pass);
-	rep_noise_json(j, sc == LAB_SWEEP ? &rp->late_noise : &rp->noise);
+	rep_noise_json(j, sc == LAB_SWEEP ? &rp->late_noise : &rp->noise, run_start_ns);
 	json_bool(j, "valid", r->valid);
 	json_str(j, "invalid_reason", r->valid ? NULL : r->why);
 	json_u64(j, "requests", r->requests);
@@ -158,7 +162,8 @@ static void run_json(struct json_writer *j, const struct lab_result *r, const st
 }
 
 /* A scenario (or sweep step) of one model: validity, summary, repetitions. */
-static void scenario_json(struct json_writer *j, const char *key, const struct lab_model *m, int sc, size_t step)
+static void scenario_json(struct json_writer *j, const char *key, const struct lab_model *m, int sc, size_t step,
+			  uint64_t t0)
 {
 	size_t ran, invalid;
 	report_validity(m, sc, step, &ran, &invalid);
@@ -182,13 +187,13 @@ static void scenario_json(struct json_writer *j, const char *key, const struct l
 	for (size_t k = 0; k < m->nreps; k++) {
 		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
 		if (r && r->ran)
-			run_json(j, r, &m->reps[k], k, sc);
+			run_json(j, r, &m->reps[k], k, sc, t0);
 	}
 	json_close(j, ']');
 	json_close(j, '}');
 }
 
-static void sweep_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m)
+static void sweep_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m, uint64_t t0)
 {
 	json_open(j, "sweep", '{');
 	json_num(j, "capacity_rps", m->capacity);
@@ -197,7 +202,7 @@ static void sweep_json(struct json_writer *j, const struct lab_config *cfg, cons
 		json_open(j, NULL, '{');
 		json_num(j, "fraction", cfg->fractions[k]);
 		json_num(j, "offered_rps", cfg->fractions[k] * m->capacity);
-		scenario_json(j, "step", m, LAB_SWEEP, k);
+		scenario_json(j, "step", m, LAB_SWEEP, k, t0);
 		json_close(j, '}');
 	}
 	json_close(j, ']');
@@ -240,7 +245,7 @@ static void verdict_json(struct json_writer *j, const struct lab_model *m)
 	json_close(j, '}');
 }
 
-static void model_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m)
+static void model_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m, uint64_t t0)
 {
 	json_open(j, NULL, '{');
 	json_str(j, "name", m->name);
@@ -258,12 +263,12 @@ static void model_json(struct json_writer *j, const struct lab_config *cfg, cons
 		if (!cfg->scenarios[sc])
 			continue;
 		if (sc == LAB_SWEEP) {
-			sweep_json(j, cfg, m);
+			sweep_json(j, cfg, m, t0);
 			continue;
 		}
-		scenario_json(j, lab_scenario_name(sc), m, sc, 0);
+		scenario_json(j, lab_scenario_name(sc), m, sc, 0, t0);
 		if (sc == LAB_STALL)
-			scenario_json(j, "stall_calm", m, REPORT_CALM, 0);
+			scenario_json(j, "stall_calm", m, REPORT_CALM, 0, t0);
 	}
 	json_close(j, '}');
 	json_close(j, '}');
@@ -398,7 +403,7 @@ int report_json(FILE *out, const struct lab_report *rep)
 	config_json(j, rep->cfg);
 	json_open(j, "models", '[');
 	for (size_t i = 0; i < rep->nmodels; i++)
-		model_json(j, rep->cfg, &rep->models[i]);
+		model_json(j, rep->cfg, &rep->models[i], rep->noise.start_ns);
 	json_close(j, ']');
 	json_close(j, '}');
 	return ferror(out) ? -EIO : 0;

@@ -189,11 +189,13 @@ static int sweep_run(struct lab_ctx *x)
 
 const struct lab_scenario_def lab_scenarios[LAB_SCENARIO_COUNT] = {
 	[LAB_SEED] = {"seed", "connection per request, CPU-burning handler, many concurrent clients",
-		      "balances? (Jain over CPU time) and flat tail? (stddev/mean)", seed_how, seed_run, false},
+		      "balances? (Jain over CPU time) and flat tail? (stddev/mean after the ramp-up)", seed_how,
+		      seed_run, false},
 	[LAB_IDLE] = {"idle", "one connection at a time: light load, where one-worker-takes-all shows",
 		      "balances? (the busiest worker's share of connections)", idle_how, idle_run, false},
 	[LAB_STALL] = {"stall", "a few requests block their worker without CPU: what happens to the others",
-		       "flat tail? (p99 over the calm twin's)", stall_how, stall_run, false},
+		       "flat tail? (requests each stall holds up: slower than the calm twin's median + half a stall)",
+		       stall_how, stall_run, false},
 	[LAB_SWEEP] = {"sweep", "open-loop rate steps up to the median seed capacity: p99 against load", "", sweep_how,
 		       sweep_run, true},
 };
