@@ -64,6 +64,8 @@ static void usage(FILE *out)
 		     "                       (default --repeat + 5)\n"
 		     "  --budget DURATION    re-run and measure again only while the whole run is\n"
 		     "                       expected to end within this (default 225s; 0: never)\n"
+		     "  --noise-check on|off mark noisy repetitions, re-run them and leave them out\n"
+		     "                       (default on; off: a machine known to be busy all along)\n"
 		     "  --workers N          worker processes per server (default 4)\n"
 		     "  --requests N         requests per seed run, and stall run unless given below\n"
 		     "                       (default 1500)\n"
@@ -211,6 +213,7 @@ enum {
 	OPT_REPEAT,
 	OPT_MAX_REPEAT,
 	OPT_BUDGET,
+	OPT_NOISE_CHECK,
 	OPT_WORKERS,
 	OPT_REQUESTS,
 	OPT_STALL_REQUESTS,
@@ -235,6 +238,7 @@ static const struct option longopts[] = {
 	{"repeat", required_argument, NULL, OPT_REPEAT},
 	{"max-repeat", required_argument, NULL, OPT_MAX_REPEAT},
 	{"budget", required_argument, NULL, OPT_BUDGET},
+	{"noise-check", required_argument, NULL, OPT_NOISE_CHECK},
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"requests", required_argument, NULL, OPT_REQUESTS},
 	{"stall-requests", required_argument, NULL, OPT_STALL_REQUESTS},
@@ -338,6 +342,11 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 		return parse_duration("--step", arg, 0.05, 3600, &o->cfg.step_s);
 	case OPT_BUDGET:
 		return parse_duration("--budget", arg, 0, 86400, &o->cfg.budget_s);
+	case OPT_NOISE_CHECK:
+		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+			return cmd_usage_error(PROG, "--noise-check: '%s' is not on or off", arg);
+		o->cfg.no_noise_check = strcmp(arg, "off") == 0;
+		return 0;
 	case OPT_TIMEOUT:
 		return parse_duration("--timeout", arg, 0.001, 3600, &o->cfg.timeout_s);
 	case OPT_PEER:

@@ -335,10 +335,17 @@ static double since_s(uint64_t t0)
 	return now > t0 ? (double)(now - t0) / 1e9 : 0;
 }
 
+/* Marks m's noisy repetitions, unless told not to (--noise-check off). */
+static void classify(const struct lab_config *cfg, struct lab_model *m)
+{
+	if (!cfg->no_noise_check)
+		lab_noise_classify(m);
+}
+
 static void judge_all(const struct lab_config *cfg, struct lab_report *rep)
 {
 	for (size_t i = 0; i < rep->nmodels; i++) {
-		lab_noise_classify(&rep->models[i]);
+		classify(cfg, &rep->models[i]);
 		if (rep->models[i].available)
 			lab_judge_model(cfg, &rep->models[i]);
 	}
@@ -416,7 +423,7 @@ static int run_adaptive(const struct lab_config *cfg, struct lab_report *rep, co
 			if ((err = run_one_rep(cfg, rep, i, m->nreps - 1, tmpdir, proto, sent, false)) < 0)
 				return err;
 			rerun ? ad->reruns++ : ad->extra++;
-			lab_noise_classify(m);
+			classify(cfg, m);
 			if (m->available)
 				lab_judge_model(cfg, m);
 		}
@@ -509,13 +516,16 @@ int lab_run(const struct lab_config *cfg, struct lab_report *rep)
 	if (err == 0)
 		err = run_adaptive(cfg, rep, tmp, &proto, &sent, a.t_ns);
 	for (size_t i = 0; i < rep->nmodels; i++) {
-		lab_noise_classify(&rep->models[i]);
+		classify(cfg, &rep->models[i]);
 		set_capacity(&rep->models[i]);
 	}
 	/* Each phase starts a server per model and repetition: none for a
 	 * phase with nothing to run (no sweep asked for). */
 	if (err == 0 && any_late(cfg))
 		err = run_phase(cfg, rep, tmp, &proto, &sent, true);
+	/* Again: the sweep's servers have their own noise now. */
+	for (size_t i = 0; i < rep->nmodels; i++)
+		classify(cfg, &rep->models[i]);
 	(void)lab_noise_mark(&b);
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	lab_noise_finish(&a, &b, sent, &rep->noise);

@@ -261,6 +261,10 @@ struct lab_config {
 	 * within budget_s seconds from its start (0: no adaptive pass). */
 	unsigned max_repeat;
 	double budget_s;
+	/* No repetition is marked noisy (--noise-check off): a machine known
+	 * to be busy all along, or a test that needs figures whatever the
+	 * machine does. */
+	bool no_noise_check;
 	unsigned workers;
 	unsigned concurrency;
 	unsigned stall_concurrency; /* stall: connections in flight; 0: lab_stall_concurrency's default */

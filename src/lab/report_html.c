@@ -634,12 +634,16 @@ static void html_run(FILE *f, const struct lab_report *rep)
 	unsigned noisy = 0;
 	for (size_t i = 0; i < rep->nmodels; i++)
 		noisy += rep->models[i].noisy;
-	fprintf(f,
-		"Noisy repetitions: <b>%u</b> (other processes and steal over %.0f%% of the CPUs, seed or calm-twin "
-		"throughput under %.0f%% of the model's median, or load generator CPU per request over %.1f&times; "
-		"its median); left out of every figure%s.<br>",
-		noisy, 100 * NOISE_REP_SHARE, 100 * NOISE_SLOW_FRACTION, NOISE_LOADGEN_FACTOR,
-		noisy ? ", listed below" : "");
+	if (cfg->no_noise_check)
+		fprintf(f, "Noisy repetitions: not checked (<code>--noise-check off</code>): every repetition is in "
+			   "the figures.<br>");
+	else
+		fprintf(f,
+			"Noisy repetitions: <b>%u</b> (other processes and steal over %.0f%% of the CPUs, seed or calm-twin "
+			"throughput under %.0f%% of the model's median, or load generator CPU per request over %.1f&times; "
+			"its median); left out of every figure%s.<br>",
+			noisy, 100 * NOISE_REP_SHARE, 100 * NOISE_SLOW_FRACTION, NOISE_LOADGEN_FACTOR,
+			noisy ? ", listed below" : "");
 	char ad[400];
 	report_adaptive_line(rep, ad, sizeof ad);
 	html_esc(f, ad);

@@ -353,6 +353,7 @@ static void config_json(struct json_writer *j, const struct lab_config *cfg)
 	json_num(j, "repeat", cfg->repeat);
 	json_num(j, "max_repeat", lab_max_repeat(cfg));
 	json_num(j, "budget_s", cfg->budget_s);
+	json_bool(j, "noise_check", !cfg->no_noise_check);
 	json_num(j, "workers", cfg->workers);
 	json_num(j, "concurrency", cfg->concurrency);
 	json_num(j, "stall_concurrency", lab_stall_concurrency(cfg));

@@ -312,16 +312,19 @@ static void text_header(FILE *out, const struct lab_report *rep)
 	unsigned noisy = 0;
 	for (size_t i = 0; i < rep->nmodels; i++)
 		noisy += rep->models[i].noisy;
-	fprintf(out,
-		"noisy repetitions: %u (other processes and steal over %.0f%% of the CPUs, seed or calm-twin "
-		"throughput under %.0f%% of the model's median, or load generator CPU per request over %.1fx its "
-		"median); left out of every figure%s\n",
-		noisy, 100 * NOISE_REP_SHARE, 100 * NOISE_SLOW_FRACTION, NOISE_LOADGEN_FACTOR,
-		noisy ? ", listed at the end" : "");
+	if (cfg->no_noise_check)
+		fprintf(out,
+			"noisy repetitions: not checked (--noise-check off): every repetition is in the figures\n");
+	else
+		fprintf(out,
+			"noisy repetitions: %u (other processes and steal over %.0f%% of the CPUs, seed or calm-twin "
+			"throughput under %.0f%% of the model's median, or load generator CPU per request over %.1fx its "
+			"median); left out of every figure%s\n",
+			noisy, 100 * NOISE_REP_SHARE, 100 * NOISE_SLOW_FRACTION, NOISE_LOADGEN_FACTOR,
+			noisy ? ", listed at the end" : "");
 	char ad[400];
 	report_adaptive_line(rep, ad, sizeof ad);
 	fprintf(out, "%s\n", ad);
-	(void)cfg;
 	if (rep->invalid)
 		fprintf(out, "INVALID: %u bench run(s) lost or could not reconcile requests; listed at the end\n",
 			rep->invalid);

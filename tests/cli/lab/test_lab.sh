@@ -66,9 +66,12 @@ fi
 kill -TERM $busy; wait $busy 2>/dev/null
 
 # ------------------------------------------------------- the small lab
+# With the noise check off: a machine busy with other tests would make every
+# repetition noisy and leave no figure to check (the seed-only run below
+# checks it on).
 port=$(quiet_port)
 $HERD lab --models epoll,blocking,reuseport --repeat 2 --workers 3 --requests 200 --stall-requests 100 \
-	--concurrency 50 --idle-requests 40 --step 0.2s --budget 40s --port "$port" --json "$TMP/lab.json" \
+	--concurrency 50 --idle-requests 40 --step 0.2s --budget 40s --noise-check off --port "$port" --json "$TMP/lab.json" \
 	--html "$TMP/lab.html" \
 	>"$TMP/lab.out" 2>"$TMP/lab.err" &
 lab=$!
@@ -97,7 +100,7 @@ expect_match "terminal: a recommendation or why none" "$out" "^(use [a-z-]+: |no
 expect_match "terminal: nginx's default listener as a lab row" "$out" "nginx, one shared listen socket \(the default\), 1.21.6 and later +-> reorder +not run"
 expect_match "terminal: reuseport as a lab row, with its verdict" "$out" "nginx, listen ... reuseport +-> reuseport +balances\? "
 expect_match "terminal: the verdicts with their intervals" "$out" "^epoll +[A-Z ]+ +[A-Z]+ +[0-9]+.* [0-9.]+ \[[0-9.]+-[0-9.]+\]"
-expect_match "terminal: the noisy repetitions' rule" "$out" "^noisy repetitions: [0-9]+ \(other processes and steal over 25% of the CPUs"
+expect_match "terminal: the noise check said off" "$out" "^noisy repetitions: not checked \(--noise-check off\)"
 expect_match "terminal: what the adaptive pass did" "$out" "^adaptive repetition: [0-9]+ noisy repetitions? re-run, [0-9]+ added"
 
 check "JSON parses (json.tool)" $PY -m json.tool "$TMP/lab.json"
@@ -134,6 +137,7 @@ def share(m, sc):
             tot[k] += c
     t = sum(tot)
     return [v / t for v in tot] if t else []
+check_on = rep["config"]["noise_check"]
 if what == "models":
     for m in want:
         assert m in models, "model %s missing" % m
@@ -151,6 +155,15 @@ if what == "models":
             assert s["noisy_runs"] == sum(r["noisy"] for r in s["repetitions"]), (m, sc)
             for r in s["repetitions"]:
                 assert (r["noise_reason"] is not None) == r["noisy"], r
+                # Over the stated share of the CPUs: noisy, whatever else;
+                # nothing noisy with the check off.
+                over = r["noise"]["others_and_steal_share"] > rep["noise"]["repetition_rules"]["others_and_steal_share_over"]
+                assert r["noisy"] == (check_on and (over or r["noisy"])), (m, sc, r["noise"], r["noisy"])
+        # The sweep's servers: noisy exactly when over the share.
+        for st in models[m]["scenarios"]["sweep"]["steps"]:
+            for r in st["step"]["repetitions"]:
+                over = r["noise"]["others_and_steal_share"] > rep["noise"]["repetition_rules"]["others_and_steal_share_over"]
+                assert r["noisy"] == (check_on and over), (m, "sweep", r["noise"], r["noisy"])
             # Every figure has its median and range over the clean repetitions.
             p99 = s["summary"]["p99_ms"]
             assert p99["n"] == s["runs"] - s["invalid_runs"], (m, sc, p99)
@@ -188,6 +201,16 @@ elif what == "answer":
         assert x["measured"] == (x["row"] in models), x
     a = rep["adaptive"]
     assert a["budget_s"] == float(sys.argv[2]) and a["noisy_reruns"] >= 0 and a["extra_repetitions"] >= 0, a
+elif what == "noise_rules":
+    # Over the share: noisy; a sweep's server noisy exactly when over it.
+    assert check_on
+    lim = rep["noise"]["repetition_rules"]["others_and_steal_share_over"]
+    for m in rep["models"]:
+        for sc, s in m["scenarios"].items():
+            reps = [r for st in s["steps"] for r in st["step"]["repetitions"]] if sc == "sweep" else s["repetitions"]
+            for r in reps:
+                over = r["noise"]["others_and_steal_share"] > lim
+                assert r["noisy"] == over if sc == "sweep" else (r["noisy"] or not over), (m["name"], sc, r)
 elif what == "subset":
     # seed alone: balances and flat tail not measured, never YES; no
     # recommendation; one repetition said so (when one was clean: on a
@@ -363,16 +386,19 @@ else
 fi
 
 # ------------------------------------------------- only what was measured
-# seed alone: epoll is balanced under load, but idle (where it fails) was not
-# run, so "balances? YES" would be a guess; one repetition says so.
+# seed alone (and the sweep, which is not judged): epoll is balanced under
+# load, but idle (where it fails) was not run, so "balances? YES" would be a
+# guess; one repetition says so. The noise check is on here.
 port=$(quiet_port)
-$HERD lab --models epoll --scenarios seed --repeat 1 --workers 2 --requests 200 --concurrency 20 --port "$port" \
-	--json "$TMP/sub.json" >"$TMP/sub.out" 2>"$TMP/sub.err"; rc=$?
+$HERD lab --models epoll --scenarios seed,sweep --step 0.1s --repeat 1 --workers 2 --requests 200 --concurrency 20 \
+	--port "$port" --json "$TMP/sub.json" >"$TMP/sub.out" 2>"$TMP/sub.err"; rc=$?
 expect_eq "seed alone exits 0" "$rc" 0
 check "JSON: seed alone answers neither balances nor flat tail, and no recommendation" $PY "$TMP/check.py" "$TMP/sub.json" epoll subset
 expect_match "terminal: at idle: not measured" "$(cat "$TMP/sub.out")" "^epoll +balances\? (NOT MEASURED|UNSURE) \(seed Jain CPU .*; idle: not measured\)"
 if grep -q "balances? YES" "$TMP/sub.out"; then not_ok "terminal: no balances? YES from seed alone" "$(grep 'balances? YES' "$TMP/sub.out")"; else ok "terminal: no balances? YES from seed alone"; fi
 expect_match "terminal: no recommendation from seed alone" "$(cat "$TMP/sub.out")" "^no recommendation: none: idle, stall not measured"
+expect_match "terminal: the noisy repetitions' rule" "$(cat "$TMP/sub.out")" "^noisy repetitions: [0-9]+ \(other processes and steal over 25% of the CPUs"
+check "JSON (noise check on): noisy exactly by the rules" $PY "$TMP/check.py" "$TMP/sub.json" - noise_rules
 
 # ------------------------------------------- an injected failure: INVALID
 # Stall requests sleep 2 s against a 1 s timeout: the stall runs lose
