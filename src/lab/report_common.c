@@ -325,6 +325,30 @@ static void recommend_reason(const struct lab_model *m, char *buf, size_t len)
 		 jain, idle, cv, stall, strcmp(m->name, SERVE_DEFAULT) == 0 ? "; herd serve's default" : "");
 }
 
+/* "; 28 of 33 repetitions were noisy ...": why answers are missing on a
+ * busy machine; "" when every model kept its clean repetitions. */
+static void busy_note(const struct lab_report *rep, char *buf, size_t len)
+{
+	size_t noisy = 0, all = 0;
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		const struct lab_model *m = &rep->models[i];
+		if (!m->available)
+			continue;
+		noisy += m->noisy;
+		all += m->nreps;
+	}
+	if (rep->adaptive.left_noisy == 0 || noisy == 0)
+		return;
+	snprintf(buf, len,
+		 "; %zu of %zu repetitions were noisy (other processes and steal took %.0f%% of the CPUs over the "
+		 "run): run it again when the machine is quieter",
+		 noisy, all,
+		 rep->noise.elapsed_s > 0 && rep->noise.ncpu > 0
+			 ? 100 * (rep->noise.others_s + rep->noise.steal_s) /
+				   (rep->noise.elapsed_s * (double)rep->noise.ncpu)
+			 : 0.0);
+}
+
 void report_recommend(const struct lab_report *rep, struct report_recommendation *r)
 {
 	memset(r, 0, sizeof *r);
@@ -360,6 +384,13 @@ void report_recommend(const struct lab_report *rep, struct report_recommendation
 		snprintf(r->reason, sizeof r->reason, "none: no herd model ran");
 		return;
 	}
+	char busy[200] = "";
+	busy_note(rep, busy, sizeof busy);
+	if (best_score == 0) {
+		/* Nothing answered YES: naming a "closest" would be a guess. */
+		snprintf(r->reason, sizeof r->reason, "none: no model answered YES to either question%s", busy);
+		return;
+	}
 	r->model = best;
 	r->firm = best_score == 4;
 	for (size_t i = 0; i < rep->nmodels && r->nties < REPORT_MAX_TIES; i++) {
@@ -374,7 +405,7 @@ void report_recommend(const struct lab_report *rep, struct report_recommendation
 	char v[160];
 	report_short_verdict(best, v, sizeof v);
 	snprintf(r->reason, sizeof r->reason,
-		 "no model answered YES to both questions here; the closest (%s); see the verdicts for why", v);
+		 "no model answered YES to both questions here; the closest (%s); see the verdicts for why%s", v, busy);
 }
 
 /* What the article's readers run, and the row that behaves the same

@@ -78,7 +78,7 @@ const char *report_balances_word(const struct lab_verdict *v);
 struct report_recommendation {
 	const struct lab_model *model;		       /* NULL: none (nothing judged, or a question not asked) */
 	bool firm;				       /* it answered YES to both */
-	char reason[400];			       /* one line; also why there is none */
+	char reason[640];			       /* one line; also why there is none */
 	const struct lab_model *ties[REPORT_MAX_TIES]; /* the same answers */
 	size_t nties;
 };

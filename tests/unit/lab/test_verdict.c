@@ -392,6 +392,20 @@ static void test_recommend(void **state)
 	assert_string_equal(v, "not run");
 	report_short_verdict(&m[1], v, sizeof v);
 	assert_string_equal(v, "balances? UNDER LOAD ONLY, flat tail? YES");
+	/* Nothing YES at all (a machine busy all along): no model is named,
+	 * and the reason says how busy. */
+	for (int i = 0; i < 5; i++) {
+		set_answers(&m[i], LAB_UNSURE, false, LAB_UNSURE);
+		m[i].nreps = 4;
+		m[i].noisy = 3;
+	}
+	rep.adaptive.left_noisy = 5;
+	rep.noise = (struct lab_noise){.elapsed_s = 100, .ncpu = 2, .others_s = 106};
+	report_recommend(&rep, &r);
+	assert_null(r.model);
+	assert_non_null(strstr(r.reason, "none: no model answered YES to either question"));
+	assert_non_null(strstr(r.reason, "15 of 20 repetitions were noisy"));
+	assert_non_null(strstr(r.reason, "took 53% of the CPUs"));
 }
 
 /* The judged figure with its interval, as every output writes it. */
