@@ -330,6 +330,8 @@ static void html_row(FILE *f, const struct lab_report *rep, const char *label, i
 			report_stall_ratio(m, &s);
 		char c[64];
 		report_cell(&s, row ? row->kind : RK_RATIO, m->available ? ran : 0, ran - invalid, c, sizeof c);
+		if (ran == 0 && m->available && report_noisy(m, sc, step))
+			snprintf(c, sizeof c, "noisy"); /* every repetition left out */
 		fprintf(f, "<td>%s</td>", c);
 	}
 	fprintf(f, "</tr>\n");

@@ -63,6 +63,8 @@ static void figure_row(FILE *out, const struct lab_report *rep, size_t a, size_t
 		report_spread(m, sc, step, row, &s);
 		char c[64];
 		report_cell(&s, row->kind, m->available ? ran : 0, ran - invalid, c, sizeof c);
+		if (ran == 0 && m->available && report_noisy(m, sc, step))
+			snprintf(c, sizeof c, "noisy"); /* every repetition left out */
 		fprintf(out, "%*s", col_width(rep, m), c);
 	}
 	fputc('\n', out);
@@ -92,6 +94,8 @@ static void stall_rows(FILE *out, const struct lab_report *rep, size_t a, size_t
 		report_stall_ratio(m, &s);
 		char c[64];
 		report_cell(&s, RK_RATIO, m->available ? ran : 0, ran - invalid, c, sizeof c);
+		if (ran == 0 && m->available && report_noisy(m, LAB_STALL, 0))
+			snprintf(c, sizeof c, "noisy");
 		fprintf(out, "%*s", col_width(rep, m), c);
 	}
 	fputc('\n', out);
