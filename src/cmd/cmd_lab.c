@@ -36,28 +36,41 @@ static void usage(FILE *out)
 		     "Runs the seed article's experiment on this kernel: for each accept model of\n"
 		     "`herd serve`, starts the server on 127.0.0.1, drives it with the bench engine\n"
 		     "and reads every worker's connections, requests and CPU time, then prints which\n"
-		     "model balances the load and which keeps the latency tail flat. Every model x\n"
-		     "scenario runs --repeat times, interleaved; figures are medians with their range,\n"
-		     "and a verdict is YES/NO only when every repetition agrees (else UNSURE). A run\n"
-		     "that lost a request or could not reconcile it with the server's counters is\n"
-		     "INVALID, left out of the figures, and makes the exit status 1.\n"
+		     "model balances the load and which keeps the latency tail flat, and which model\n"
+		     "to use. Every model x scenario runs --repeat times, interleaved. Each verdict\n"
+		     "question is a figure over the repetitions with a 90%% bootstrap interval: YES or\n"
+		     "NO when the interval clears the threshold, UNSURE when it holds it; an UNSURE\n"
+		     "model is measured again, and a noisy repetition (other processes or steal over\n"
+		     "25%% of the CPUs, or throughput an outlier among its siblings) re-run and left\n"
+		     "out, while the run fits in --budget. A run that lost a request or could not\n"
+		     "reconcile it with the server's counters is INVALID, left out of the figures, and\n"
+		     "makes the exit status 1. Only the questions of the scenarios run are answered.\n"
 		     "\n"
 		     "Scenarios (all but probes by default):\n"
 		     "  seed   new connection per request, /cpu?us=1000, concurrency 200\n"
 		     "  idle   one connection at a time, 100/s: where one-worker-takes-all shows\n"
 		     "  stall  4 connections per worker, 1 request in 100 blocks its worker 50 ms\n"
-		     "         without CPU; the others' p99 against the same load without stalls\n"
+		     "         without CPU; how many other requests each stall holds up (slower\n"
+		     "         than the median of the same load without stalls + half a stall)\n"
 		     "  probes the seed and the stall loads with 1 probe per 10 requests beside them\n"
 		     "         (--probe-every): half TCP health checks (connect, close), half resets\n"
 		     "         (connect, close with RST, every other one after part of a request);\n"
 		     "         p99 against the same load without probes. Probes are not requests:\n"
 		     "         counted apart. Not in the default set: 4 more runs per model\n"
 		     "  sweep  open-loop rate steps 25%%..90%% of the median seed capacity: p99 vs load\n"
-		     "\n"
-		     "Options:\n"
+		     "\n");
+	fprintf(out, "Options:\n"
 		     "  --models A,B,...     accept models to run (default: all of `herd serve`)\n"
 		     "  --scenarios A,B,...  seed,idle,stall,probes,sweep (default: all but probes)\n"
-		     "  --repeat N           repetitions of every model x scenario (default 3)\n"
+		     "  --repeat N           clean repetitions of every model x scenario (default 3;\n"
+		     "                       with 1, none is added for an UNSURE answer and the\n"
+		     "                       verdicts say they are from one repetition)\n"
+		     "  --max-repeat N       most clean repetitions for a model whose answer is UNSURE\n"
+		     "                       (default --repeat + 5)\n"
+		     "  --budget DURATION    re-run and measure again only while the whole run is\n"
+		     "                       expected to end within this (default 225s; 0: never)\n"
+		     "  --noise-check on|off mark noisy repetitions, re-run them and leave them out\n"
+		     "                       (default on; off: a machine known to be busy all along)\n"
 		     "  --workers N          worker processes per server (default 4)\n"
 		     "  --requests N         requests per seed run (and probes' seed load), and stall\n"
 		     "                       run unless given below (default 1500)\n"
@@ -81,7 +94,7 @@ static void usage(FILE *out)
 		     "  --html FILE          write a self-contained HTML report (inline SVG)\n"
 		     "  -h, --help           this help\n"
 		     "\n"
-		     "The defaults finish in about three minutes on a 2-core machine with every model.\n"
+		     "The defaults finish within four minutes on a 2-core machine with every model.\n"
 		     "The article used 100k requests: `herd lab --scenarios seed --requests 100000\n"
 		     "--repeat 1` reproduces that size (about a minute per model on 2 cores); on a\n"
 		     "bigger machine also raise --workers to the number of CPUs.\n"
@@ -199,6 +212,9 @@ enum {
 	OPT_MODELS = 256,
 	OPT_SCENARIOS,
 	OPT_REPEAT,
+	OPT_MAX_REPEAT,
+	OPT_BUDGET,
+	OPT_NOISE_CHECK,
 	OPT_WORKERS,
 	OPT_REQUESTS,
 	OPT_STALL_REQUESTS,
@@ -222,6 +238,9 @@ static const struct option longopts[] = {
 	{"models", required_argument, NULL, OPT_MODELS},
 	{"scenarios", required_argument, NULL, OPT_SCENARIOS},
 	{"repeat", required_argument, NULL, OPT_REPEAT},
+	{"max-repeat", required_argument, NULL, OPT_MAX_REPEAT},
+	{"budget", required_argument, NULL, OPT_BUDGET},
+	{"noise-check", required_argument, NULL, OPT_NOISE_CHECK},
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"requests", required_argument, NULL, OPT_REQUESTS},
 	{"stall-requests", required_argument, NULL, OPT_STALL_REQUESTS},
@@ -249,6 +268,7 @@ static bool stall_requests_set;
 /* Unsigned options: their range and where the value goes. */
 static const struct cmd_uint_opt unsigned_opts[] = {
 	{OPT_REPEAT, "--repeat", 1, 100, NULL, CMD_FIELD(struct lab_config, repeat)},
+	{OPT_MAX_REPEAT, "--max-repeat", 1, 100, NULL, CMD_FIELD(struct lab_config, max_repeat)},
 	{OPT_WORKERS, "--workers", 1, 256, NULL, CMD_FIELD(struct lab_config, workers)},
 	{OPT_REQUESTS, "--requests", 1, 100000000, NULL, CMD_FIELD(struct lab_config, requests)},
 	{OPT_STALL_REQUESTS, "--stall-requests", 1, 100000000, NULL, CMD_FIELD(struct lab_config, stall_requests)},
@@ -346,6 +366,13 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 		return parse_scenarios(arg, &o->cfg);
 	case OPT_STEP:
 		return parse_duration("--step", arg, 0.05, 3600, &o->cfg.step_s);
+	case OPT_BUDGET:
+		return parse_duration("--budget", arg, 0, 86400, &o->cfg.budget_s);
+	case OPT_NOISE_CHECK:
+		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+			return cmd_usage_error(PROG, "--noise-check: '%s' is not on or off", arg);
+		o->cfg.no_noise_check = strcmp(arg, "off") == 0;
+		return 0;
 	case OPT_TIMEOUT:
 		return parse_duration("--timeout", arg, 0.001, 3600, &o->cfg.timeout_s);
 	case OPT_PEER:
@@ -562,9 +589,9 @@ static int run_lab(struct lab_opts *o, int argc, char **argv, FILE *json, FILE *
 		nsc += cfg->scenarios[i];
 	fprintf(stderr,
 		"herd lab: %zu model%s x %d scenario%s x %u repetitions, %u workers each, on 127.0.0.1:%u; about "
-		"%.0f s (estimated)\n",
+		"%.0f s (estimated), then repetitions for noisy or UNSURE results within a budget of %.0f s\n",
 		cfg->nmodels, cfg->nmodels == 1 ? "" : "s", nsc, nsc == 1 ? "" : "s", cfg->repeat, cfg->workers,
-		cfg->port, lab_estimate_s(cfg, sysconf(_SC_NPROCESSORS_ONLN)));
+		cfg->port, lab_estimate_s(cfg, sysconf(_SC_NPROCESSORS_ONLN)), cfg->budget_s);
 	struct lab_report rep;
 	err = lab_run(cfg, &rep);
 	rep.cmdline = cmdline;

@@ -162,6 +162,27 @@ struct lab_result {
 	 * generator). */
 	bool probed;
 	struct lab_probe_counts probes;
+	/* Every successful request's latency in ms, in completion order (the
+	 * stall run: the ordinary requests only); nms of them, NULL when
+	 * none. The verdict's bootstrap and the histograms draw from these. */
+	double *ms;
+	size_t nms;
+};
+
+/* What else used the machine during one repetition, and whether that makes
+ * it noisy (noise.c): noisy repetitions are re-run and left out of every
+ * figure, like INVALID runs. */
+struct lab_rep_noise {
+	bool measured;	   /* both readings of /proc/stat were taken */
+	uint64_t start_ns; /* monotonic clock when it began */
+	double elapsed_s;  /* from the server's start to its stop */
+	double share;	   /* other processes + steal / (elapsed x CPUs) */
+	double others_s, steal_s;
+	double loadgen_us_per_request; /* the lab's own CPU over the requests it sent */
+	uint64_t requests;
+	double bench_s; /* the bench runs' own durations (the rest: start, warm-up, stop) */
+	bool noisy;
+	char why[200];
 };
 
 /* One repetition of every scenario for one model. */
@@ -175,7 +196,13 @@ struct lab_rep {
 	 * twin the same load without probes, both run before either. */
 	struct lab_result probes_twin, probes_stall, probes_stall_twin;
 	size_t nsteps;
-	struct lab_result *steps; /* sweep, one per fraction */
+	struct lab_result *steps;	 /* sweep, one per fraction */
+	struct lab_rep_noise noise;	 /* the scenarios before the sweep */
+	struct lab_rep_noise late_noise; /* the sweep's own server */
+	/* 0: one of the --repeat repetitions; else the adaptive pass that
+	 * added it (lab.c: a noisy repetition re-run, or an UNSURE answer
+	 * measured again). */
+	unsigned pass;
 };
 
 /* Median and range of one figure over the valid repetitions (n of them;
@@ -188,12 +215,14 @@ struct lab_spread {
  * skipped; infinities count, as the largest values. */
 void lab_spread_of(double *v, size_t n, struct lab_spread *s);
 
-/* A verdict answer. NONE: the question does not apply (not run, or one
- * worker). */
-enum lab_answer { LAB_NONE, LAB_YES, LAB_NO, LAB_UNSURE };
+/* A verdict answer. NONE: the question does not apply (one worker).
+ * UNMEASURED: its scenario was not run (a combined answer: a question it
+ * depends on was not run, and could change it). */
+enum lab_answer { LAB_NONE, LAB_YES, LAB_NO, LAB_UNSURE, LAB_UNMEASURED };
 const char *lab_answer_name(enum lab_answer a);
 
-/* The questions a verdict answers, each from one figure per repetition. */
+/* The questions a verdict answers, each from one figure over the clean,
+ * valid repetitions (verdict.c says which and why). */
 enum lab_question {
 	LAB_Q_LOAD,  /* seed: Jain over CPU time at least FAIR_JAIN */
 	LAB_Q_IDLE,  /* idle: the busiest worker's share of connections below IDLE_TAKES_ALL */
@@ -202,44 +231,64 @@ enum lab_question {
 	LAB_Q_COUNT
 };
 
-/* One judged figure: YES when every repetition is on the good side of the
- * threshold by at least the margin, NO when every one is on the bad side by
- * at least the margin, UNSURE otherwise. */
+/* One judged figure: its value over the repetitions pooled, and its
+ * bootstrap interval (stats.h: LAB_CONFIDENCE, repetitions drawn with
+ * replacement, then the requests or connections within each). YES when the
+ * whole interval is on the good side of the threshold, NO when it is all
+ * on the bad side, UNSURE when it straddles (or touches) it. */
 struct lab_judgement {
 	enum lab_answer answer;
-	const char *figure; /* "Jain CPU (seed)" ... */
-	struct lab_spread value;
-	double threshold, margin;
+	const char *figure;	 /* "seed Jain CPU" ... */
+	const char *scenario;	 /* where it is measured: "seed", "idle", "stall" */
+	double estimate;	 /* the figure over the pooled repetitions */
+	double lo, hi;		 /* its interval */
+	struct lab_spread value; /* the figure per repetition: median, min, max */
+	size_t reps;		 /* clean, valid repetitions it is from */
+	uint64_t units;		 /* requests (connections for idle) pooled */
+	double threshold;
 	bool yes_above; /* YES means value >= threshold (else value <= threshold) */
+	bool straddles; /* UNSURE because the interval holds the threshold: more repetitions can decide it */
 	char reason[200];
 };
 
 struct lab_verdict {
 	struct lab_judgement q[LAB_Q_COUNT];
-	/* balances: YES both load and idle; UNDER LOAD ONLY (yes_under_load)
-	 * load YES, idle NO; NO load NO; else UNSURE. flat tail: NO when a
-	 * tail question is NO, UNSURE when one is unsure, else YES. */
+	/* balances: YES both load and idle; UNDER LOAD ONLY (under_load_only)
+	 * load YES, idle NO; NO load NO; UNSURE when a deciding question is;
+	 * UNMEASURED when one was not run. flat tail: NO when a tail
+	 * question is NO; else UNSURE when one is unsure; UNMEASURED when one
+	 * was not run; else YES. */
 	enum lab_answer balances, flat_tail;
 	bool under_load_only;
 	bool one_worker;
+	/* Every answered question is from a single repetition: the interval
+	 * is the run's own sampling noise, the run-to-run spread is unknown. */
+	bool one_sample;
 };
 
-/* Judges values v[0..n) of one question (v is reordered). */
-void lab_judge(enum lab_question q, double *v, size_t n, struct lab_judgement *j);
-/* Combines the questions into balances / flat_tail. */
+/* A question's figure, threshold and side (YES above or below). */
+void lab_question_info(enum lab_question q, const char **figure, double *threshold, bool *yes_above);
+
+/* Combines the questions' answers into balances / flat_tail. */
 void lab_verdict_combine(struct lab_verdict *v);
+
+/* The most repetitions an adaptive pass adds to one model's --repeat for
+ * an UNSURE answer, and the default budget of a run: `make lab` (ten
+ * models) within 4 minutes on the 2-CPU development machine (lab.c). */
+#define LAB_MAX_REPEAT_EXTRA 5
+#define LAB_BUDGET_S 225
 
 struct lab_model {
 	const struct lab_server_kind *kind; /* the server, resolved at the edge (cfg->models) */
 	const char *name;		    /* kind->name, what the reports print */
 	bool available;
-	char *reason; /* why unavailable, or a note; NULL when none */
-	size_t nreps;
-	struct lab_rep *reps; /* cfg->repeat of them */
-	double capacity;      /* req/s: median seed throughput, base of the sweep */
-	double *seed_ms;      /* every successful latency of valid seed runs, ms */
-	size_t seed_n, seed_cap;
+	char *reason;	      /* why unavailable, or a note; NULL when none */
+	size_t nreps;	      /* repetitions run: cfg->repeat, plus the adaptive ones */
+	struct lab_rep *reps; /* nreps of them (capacity reps_cap) */
+	size_t reps_cap;
+	double capacity;  /* req/s: median seed throughput, base of the sweep */
 	unsigned invalid; /* INVALID bench runs */
+	unsigned noisy;	  /* noisy repetitions (left out, re-run) */
 	struct lab_verdict verdict;
 };
 
@@ -257,7 +306,18 @@ struct lab_config {
 	const struct lab_server_kind *models; /* in order (herd models and peers) */
 	size_t nmodels;
 	bool scenarios[LAB_SCENARIO_COUNT];
-	unsigned repeat; /* repetitions of every model x scenario */
+	unsigned repeat; /* clean repetitions of every model x scenario */
+	/* Adaptive repetition (lab.c): an answer whose interval straddles its
+	 * threshold is measured again, up to max_repeat clean repetitions of
+	 * the model (0: repeat + LAB_MAX_REPEAT_EXTRA; with repeat 1, 1), and
+	 * a noisy repetition is re-run, while the run's estimated end stays
+	 * within budget_s seconds from its start (0: no adaptive pass). */
+	unsigned max_repeat;
+	double budget_s;
+	/* No repetition is marked noisy (--noise-check off): a machine known
+	 * to be busy all along, or a test that needs figures whatever the
+	 * machine does. */
+	bool no_noise_check;
 	unsigned workers;
 	unsigned concurrency;
 	unsigned stall_concurrency; /* stall: connections in flight; 0: lab_stall_concurrency's default */
@@ -285,6 +345,7 @@ struct lab_config {
 
 /* What else used the machine during the run (noise.c). */
 struct lab_noise {
+	uint64_t start_ns; /* monotonic clock when the run began */
 	double elapsed_s;
 	long ncpu;
 	double busy_s;	   /* all CPUs' non-idle time, /proc/stat */
@@ -300,6 +361,17 @@ struct lab_noise {
 	char warning[200];
 };
 
+/* What the adaptive pass did (lab.c). */
+struct lab_adaptive {
+	unsigned passes;      /* rounds of extra repetitions */
+	unsigned reruns;      /* noisy repetitions re-run */
+	unsigned extra;	      /* repetitions added for an answer that straddled */
+	bool budget_spent;    /* it stopped with work left */
+	unsigned left_unsure; /* answers still straddling at the end */
+	unsigned left_noisy;  /* models with fewer clean repetitions than asked */
+	unsigned max_repeat;  /* the cap it ran with */
+};
+
 struct lab_report {
 	size_t nmodels;
 	struct lab_model *models;
@@ -311,6 +383,7 @@ struct lab_report {
 	bool interrupted;
 	unsigned invalid; /* INVALID bench runs over all models */
 	struct lab_noise noise;
+	struct lab_adaptive adaptive;
 	const struct lab_config *cfg; /* borrowed */
 	const char *cmdline;	      /* borrowed */
 };
@@ -336,8 +409,20 @@ double lab_estimate_s(const struct lab_config *cfg, long nproc);
 int lab_run(const struct lab_config *cfg, struct lab_report *rep);
 void lab_report_free(struct lab_report *rep);
 
-/* The verdict of every model from its valid repetitions (run by lab_run). */
+/* The verdict of every model from its clean, valid repetitions (run by
+ * lab_run); only the questions of the scenarios cfg asked for are answered. */
 void lab_judge_models(struct lab_report *rep);
+void lab_judge_model(const struct lab_config *cfg, struct lab_model *m);
+/* True when repetition r of a scenario enters the figures: not noisy (the
+ * sweep has its own server, so its own noise). */
+bool lab_rep_clean(const struct lab_rep *r, int sc);
+/* Why the adaptive pass gives model m another repetition, written to why
+ * ("" when it does not): a noisy repetition to replace ("re-running: ..."),
+ * else an answer whose interval straddles its threshold ("measuring again:
+ * ..."), each within its cap. m's noise and verdict must be current. */
+void lab_needs_more(const struct lab_config *cfg, const struct lab_model *m, char *why, size_t len);
+/* The max_repeat a configuration runs with (see lab_config). */
+unsigned lab_max_repeat(const struct lab_config *cfg);
 
 /* Pure helpers, exposed for the unit tests. */
 double lab_jain(const double *x, size_t n);

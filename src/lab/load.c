@@ -30,6 +30,7 @@
 struct done_ctx {
 	const struct lab_ctx *x;
 	const struct lab_load *ld;
+	struct lab_result *r; /* its ms has room for every request asked */
 	struct lab_progress prog;
 	uint64_t n, last_ns;
 	struct lab_prober *probe; /* NULL: no probes in this run */
@@ -44,9 +45,10 @@ static void on_done(void *arg, const struct bench_sample *s)
 	 * those counts only. */
 	if (c->probe && c->n % ld->probe_every == 0)
 		lab_prober_progress(c->probe, c->n);
-	if (ld->keep && s->error < 0 && *ld->keep_n < ld->keep_cap)
-		ld->keep[(*ld->keep_n)++] = s->latency_ms;
-	if (ld->ordinary && s->error < 0 && s->url_index != 0)
+	bool ordinary = s->error < 0 && (!ld->ordinary || s->url_index != 0);
+	if (ordinary && c->r->ms && c->r->nms < ld->requests)
+		c->r->ms[c->r->nms++] = s->latency_ms;
+	if (ld->ordinary && ordinary)
 		hdr_record(ld->ordinary, (int64_t)(s->latency_ms * (double)US_PER_MS + 0.5));
 	const struct lab_config *cfg = c->x->cfg;
 	/* The last update is the caller's, once the run is over. */
@@ -187,10 +189,15 @@ int lab_load_run(struct lab_ctx *x, const struct lab_load *ld, struct lab_result
 	char host[64];
 	struct bench_config bc;
 	bench_config_for(x, ld, hosts, host, sizeof host, &bc);
-	struct done_ctx dc = {.x = x, .ld = ld, .prog = x->prog};
+	struct done_ctx dc = {.x = x, .ld = ld, .r = r, .prog = x->prog};
 	dc.prog.done = 0;
 	dc.prog.total = ld->requests;
 	if (r) {
+		free(r->ms);
+		r->nms = 0;
+		/* Without room for the latencies the verdict has nothing to
+		 * draw from, but the run and its summary still count. */
+		r->ms = malloc((ld->requests ? ld->requests : 1) * sizeof *r->ms);
 		bc.on_done = on_done;
 		bc.arg = &dc;
 	}

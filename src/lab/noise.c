@@ -76,6 +76,7 @@ void lab_noise_finish(const struct lab_noise_mark *a, const struct lab_noise_mar
 		      struct lab_noise *n)
 {
 	/* Readings taken in order; a clock that went the other way counts 0. */
+	n->start_ns = a->t_ns;
 	n->elapsed_s = b->t_ns > a->t_ns ? (double)(b->t_ns - a->t_ns) / NS_PER_SEC_F : 0;
 	n->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	n->lab_s = nonneg(b->self_s - a->self_s);
@@ -99,6 +100,119 @@ void lab_noise_finish(const struct lab_noise_mark *a, const struct lab_noise_mar
 			 "other processes and steal took %.0f%% of the CPUs during the run (over %.0f%%): "
 			 "figures may move between runs for reasons outside herd",
 			 100 * share, 100 * NOISE_WARN_SHARE);
+}
+
+void lab_noise_rep(const struct lab_noise_mark *a, const struct lab_noise_mark *b, uint64_t requests, double bench_s,
+		   struct lab_rep_noise *n)
+{
+	memset(n, 0, sizeof *n);
+	n->start_ns = a->t_ns;
+	n->elapsed_s = b->t_ns > a->t_ns ? (double)(b->t_ns - a->t_ns) / NS_PER_SEC_F : 0;
+	n->requests = requests;
+	n->bench_s = bench_s;
+	double lab = nonneg(b->self_s - a->self_s), servers = nonneg(b->children_s - a->children_s);
+	n->loadgen_us_per_request = requests ? lab * US_PER_SEC_F / (double)requests : 0;
+	if (!a->ok || !b->ok)
+		return; /* unknown: not measured, not noisy */
+	n->measured = true;
+	n->steal_s = nonneg(b->steal_s - a->steal_s);
+	n->others_s = nonneg(nonneg(b->busy_s - a->busy_s) - lab - servers);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	double capacity = n->elapsed_s * (double)(ncpu > 0 ? ncpu : 1);
+	n->share = capacity > 0 ? (n->others_s + n->steal_s) / capacity : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The median of v[0..n) (reordered); 0 when n is 0. */
+static double median_of(double *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* What an outlier test looks at in one repetition; 0 when not measured. */
+static double rep_seed_rps(const struct lab_rep *r)
+{
+	return r->runs[LAB_SEED].ran && r->runs[LAB_SEED].valid ? r->runs[LAB_SEED].throughput : 0;
+}
+
+static double rep_calm_rps(const struct lab_rep *r)
+{
+	return r->stall_calm.ran && r->stall_calm.valid ? r->stall_calm.throughput : 0;
+}
+
+static double rep_loadgen(const struct lab_rep *r)
+{
+	return r->noise.requests ? r->noise.loadgen_us_per_request : 0;
+}
+
+/* The median of one figure over the repetitions that are not noisy by
+ * their CPU share (those are out whatever their figures say). */
+static double siblings_median(const struct lab_model *m, double (*fig)(const struct lab_rep *))
+{
+	double v[m->nreps ? m->nreps : 1];
+	size_t n = 0;
+	for (size_t k = 0; k < m->nreps; k++) {
+		double x = fig(&m->reps[k]);
+		if (x > 0 && !(m->reps[k].noise.share > NOISE_REP_SHARE))
+			v[n++] = x;
+	}
+	return median_of(v, n);
+}
+
+void lab_noise_classify(struct lab_model *m)
+{
+	/* Slow drift (another job starting) lowers every model's figures at
+	 * once, and interleaving spreads it; an outlier among one model's own
+	 * repetitions is a burst that hit one of them. Slower throughput and
+	 * a dearer load generator are what such a burst does (a faster run
+	 * is no sign of noise). */
+	double seed = siblings_median(m, rep_seed_rps), calm = siblings_median(m, rep_calm_rps);
+	double gen = siblings_median(m, rep_loadgen);
+	m->noisy = 0;
+	for (size_t k = 0; k < m->nreps; k++) {
+		struct lab_rep *r = &m->reps[k];
+		struct lab_rep_noise *n = &r->noise;
+		n->noisy = n->share > NOISE_REP_SHARE;
+		if (n->noisy)
+			snprintf(n->why, sizeof n->why,
+				 "other processes and steal took %.0f%% of the CPUs (over %.0f%%)", 100 * n->share,
+				 100 * NOISE_REP_SHARE);
+		else if (rep_seed_rps(r) > 0 && rep_seed_rps(r) < NOISE_SLOW_FRACTION * seed)
+			snprintf(n->why, sizeof n->why,
+				 "seed %.0f req/s, %.0f%% of the median %.0f of its repetitions (under %.0f%%)",
+				 rep_seed_rps(r), 100 * rep_seed_rps(r) / seed, seed, 100 * NOISE_SLOW_FRACTION);
+		else if (rep_calm_rps(r) > 0 && rep_calm_rps(r) < NOISE_SLOW_FRACTION * calm)
+			snprintf(
+				n->why, sizeof n->why,
+				"stall's calm twin %.0f req/s, %.0f%% of the median %.0f of its repetitions (under %.0f%%)",
+				rep_calm_rps(r), 100 * rep_calm_rps(r) / calm, calm, 100 * NOISE_SLOW_FRACTION);
+		else if (rep_loadgen(r) > NOISE_LOADGEN_FACTOR * gen && gen > 0)
+			snprintf(
+				n->why, sizeof n->why,
+				"load generator %.0f us CPU per request, %.1fx the median %.0f of its repetitions (over "
+				"%.1fx)",
+				rep_loadgen(r), rep_loadgen(r) / gen, gen, NOISE_LOADGEN_FACTOR);
+		else
+			n->why[0] = '\0';
+		n->noisy = n->why[0] != '\0';
+		m->noisy += n->noisy;
+		/* The sweep's server: its load is an offered rate, so only the
+		 * CPU share can tell; it is left out, not re-run. */
+		struct lab_rep_noise *l = &r->late_noise;
+		l->noisy = l->share > NOISE_REP_SHARE;
+		if (l->noisy)
+			snprintf(l->why, sizeof l->why,
+				 "other processes and steal took %.0f%% of the CPUs (over %.0f%%)", 100 * l->share,
+				 100 * NOISE_REP_SHARE);
+	}
 }
 
 /* Writes the CPUs of set as a list "0-1,4". */

@@ -58,13 +58,19 @@ const struct lab_result *report_pick(const struct lab_rep *r, int sc, size_t ste
 	return &r->runs[sc];
 }
 
+/* Repetition k of m enters the figures of (sc, step): not noisy. */
+static bool clean(const struct lab_model *m, size_t k, int sc)
+{
+	return lab_rep_clean(&m->reps[k], sc == REPORT_CALM ? LAB_STALL : sc);
+}
+
 void report_spread(const struct lab_model *m, int sc, size_t step, const struct report_row *row, struct lab_spread *s)
 {
 	double v[m->nreps ? m->nreps : 1];
 	size_t n = 0;
 	for (size_t k = 0; k < m->nreps; k++) {
 		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
-		if (r && r->ran && r->valid)
+		if (r && r->ran && r->valid && clean(m, k, sc))
 			v[n++] = row_value(row, r);
 	}
 	lab_spread_of(v, n, s);
@@ -82,7 +88,7 @@ void report_p99_ratio(const struct lab_model *m, int sc, int twin, struct lab_sp
 	for (size_t k = 0; k < m->nreps; k++) {
 		const struct lab_result *a = report_pick(&m->reps[k], sc, 0), *b = report_pick(&m->reps[k], twin, 0);
 		/* As the verdict: no ordinary request in a stall run, no ratio. */
-		if (a && b && a->valid && b->valid && a->lat.p99 > 0 && b->lat.p99 > 0)
+		if (a && b && a->valid && b->valid && a->lat.p99 > 0 && b->lat.p99 > 0 && clean(m, k, sc))
 			v[n++] = a->lat.p99 / b->lat.p99;
 	}
 	lab_spread_of(v, n, s);
@@ -155,11 +161,41 @@ void report_validity(const struct lab_model *m, int sc, size_t step, size_t *ran
 	*ran = *invalid = 0;
 	for (size_t k = 0; k < m->nreps; k++) {
 		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
-		if (!r || !r->ran)
+		if (!r || !r->ran || !clean(m, k, sc))
 			continue;
 		(*ran)++;
 		*invalid += !r->valid;
 	}
+}
+
+size_t report_noisy(const struct lab_model *m, int sc, size_t step)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < m->nreps; k++) {
+		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
+		n += r && r->ran && !clean(m, k, sc);
+	}
+	return n;
+}
+
+void report_valid_cell(const struct lab_model *m, int sc, size_t step, char *b, size_t len)
+{
+	size_t ran, invalid, noisy = report_noisy(m, sc, step);
+	report_validity(m, sc, step, &ran, &invalid);
+	if (ran == 0 && noisy == 0) {
+		snprintf(b, len, "-");
+		return;
+	}
+	/* A lost request is a finding even in a noisy repetition. */
+	bool lost = invalid > 0;
+	for (size_t k = 0; k < m->nreps && !lost; k++) {
+		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
+		lost = r && r->ran && !r->valid;
+	}
+	char extra[32] = "";
+	if (noisy)
+		snprintf(extra, sizeof extra, " +%zu noisy", noisy);
+	snprintf(b, len, "%s%zu/%zu%s", lost ? "INVALID " : "", ran - invalid, ran, extra);
 }
 
 void report_fmt(enum report_kind k, double v, char *b, size_t len)
@@ -228,16 +264,53 @@ enum report_kind report_judgement_kind(const struct lab_judgement *j)
 	return j->figure && strstr(j->figure, "share") ? RK_SHARE : RK_RATIO;
 }
 
-/* " figure median (min-max) [reason]" for one judged question. */
+void report_judgement_cell(const struct lab_judgement *j, char *b, size_t len)
+{
+	if (j->answer == LAB_UNMEASURED) {
+		snprintf(b, len, "not measured");
+		return;
+	}
+	if (j->answer == LAB_NONE || !isfinite(j->estimate)) {
+		snprintf(b, len, "-");
+		return;
+	}
+	char e[24], lo[24], hi[24];
+	enum report_kind k = report_judgement_kind(j);
+	report_fmt(k, j->estimate, e, sizeof e);
+	report_fmt(k, j->lo, lo, sizeof lo);
+	report_fmt(k, j->hi, hi, sizeof hi);
+	snprintf(b, len, "%s [%s-%s]", e, lo, hi);
+}
+
+/* "figure 0.96 [0.90-1.05]" for one judged question, with why when it is
+ * UNSURE, or "scenario: not measured". */
 static size_t judgement_text(const struct lab_judgement *j, char *buf, size_t len)
 {
 	if (j->answer == LAB_NONE || len == 0)
 		return 0;
-	char cell[64];
-	report_cell(&j->value, report_judgement_kind(j), 1, 1, cell, sizeof cell);
-	int w = j->answer == LAB_UNSURE ? snprintf(buf, len, "%s %s: UNSURE, %s", j->figure, cell, j->reason)
-					: snprintf(buf, len, "%s %s", j->figure, cell);
+	int w;
+	if (j->answer == LAB_UNMEASURED) {
+		w = snprintf(buf, len, "%s", j->reason);
+	} else {
+		char cell[80];
+		report_judgement_cell(j, cell, sizeof cell);
+		w = j->answer == LAB_UNSURE ? snprintf(buf, len, "%s %s: UNSURE, %s", j->figure, cell, j->reason)
+					    : snprintf(buf, len, "%s %s", j->figure, cell);
+	}
 	return w > 0 ? (size_t)w : 0;
+}
+
+/* The questions a..b (inclusive) as "text; text". */
+static void questions_text(const struct lab_verdict *v, int a, int b, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (int q = a; q <= b && off < len; q++) {
+		if (off && v->q[q].answer != LAB_NONE)
+			off += (size_t)snprintf(buf + off, len - off, "; ");
+		if (off < len)
+			off += judgement_text(&v->q[q], buf + off, len - off);
+	}
 }
 
 void report_verdict_line(const struct lab_model *m, char *buf, size_t len)
@@ -247,24 +320,214 @@ void report_verdict_line(const struct lab_model *m, char *buf, size_t len)
 		return;
 	}
 	const struct lab_verdict *v = &m->verdict;
-	char bal[512] = "", tail[512] = "";
+	char bal[512], tail[512], notes[200] = "";
+	questions_text(v, LAB_Q_LOAD, LAB_Q_IDLE, bal, sizeof bal);
+	questions_text(v, LAB_Q_CV, LAB_Q_STALL, tail, sizeof tail);
 	size_t off = 0;
-	for (int q = LAB_Q_LOAD; q <= LAB_Q_IDLE && off < sizeof bal; q++) {
-		if (off && v->q[q].answer != LAB_NONE)
-			off += (size_t)snprintf(bal + off, sizeof bal - off, "; ");
-		off += judgement_text(&v->q[q], bal + off, sizeof bal - off);
-	}
-	off = 0;
-	for (int q = LAB_Q_CV; q <= LAB_Q_STALL && off < sizeof tail; q++) {
-		if (off && v->q[q].answer != LAB_NONE)
-			off += (size_t)snprintf(tail + off, sizeof tail - off, "; ");
-		off += judgement_text(&v->q[q], tail + off, sizeof tail - off);
-	}
+	if (v->one_sample)
+		off += (size_t)snprintf(notes + off, sizeof notes - off,
+					"; from one repetition: the interval is that run's own noise, the spread "
+					"between runs is unknown");
+	if (m->noisy && off < sizeof notes)
+		off += (size_t)snprintf(notes + off, sizeof notes - off, "; %u noisy repetition%s left out", m->noisy,
+					m->noisy == 1 ? "" : "s");
+	if (m->invalid && off < sizeof notes)
+		snprintf(notes + off, sizeof notes - off, "; has INVALID runs");
 	snprintf(buf, len, "balances? %s (%s); flat tail? %s (%s)%s", report_balances_word(v),
 		 v->one_worker ? "one worker"
 		 : bal[0]      ? bal
 			       : "not run",
-		 lab_answer_name(v->flat_tail), tail[0] ? tail : "not run", m->invalid ? "; has INVALID runs" : "");
+		 lab_answer_name(v->flat_tail), tail[0] ? tail : "not run", notes);
+}
+
+void report_short_verdict(const struct lab_model *m, char *buf, size_t len)
+{
+	if (!m) {
+		snprintf(buf, len, "not run");
+		return;
+	}
+	if (!m->available) {
+		snprintf(buf, len, "unavailable");
+		return;
+	}
+	snprintf(buf, len, "balances? %s, flat tail? %s", report_balances_word(&m->verdict),
+		 lab_answer_name(m->verdict.flat_tail));
+}
+
+const struct lab_model *report_find_model(const struct lab_report *rep, const char *name)
+{
+	for (size_t i = 0; i < rep->nmodels; i++)
+		if (strcmp(rep->models[i].name, name) == 0)
+			return &rep->models[i];
+	return NULL;
+}
+
+/* herd serve's default model (cmd_serve.c): first among equals. */
+#define SERVE_DEFAULT "fifo"
+
+/* How good a model's answers are: balances (2 YES, 1 under load only)
+ * plus flat tail (2 YES); an UNSURE or unmeasured answer scores nothing. */
+static int score(const struct lab_verdict *v)
+{
+	int s = 0;
+	if (v->balances == LAB_YES)
+		s += v->under_load_only ? 1 : 2;
+	if (v->flat_tail == LAB_YES)
+		s += 2;
+	return s;
+}
+
+static bool same_answers(const struct lab_verdict *a, const struct lab_verdict *b)
+{
+	return a->balances == b->balances && a->under_load_only == b->under_load_only && a->flat_tail == b->flat_tail &&
+	       a->one_worker == b->one_worker;
+}
+
+/* The figures that back a firm recommendation, in a few words. */
+static void recommend_reason(const struct lab_model *m, char *buf, size_t len)
+{
+	const struct lab_verdict *v = &m->verdict;
+	char jain[48], idle[48], cv[48], stall[48];
+	report_judgement_cell(&v->q[LAB_Q_LOAD], jain, sizeof jain);
+	report_judgement_cell(&v->q[LAB_Q_IDLE], idle, sizeof idle);
+	report_judgement_cell(&v->q[LAB_Q_CV], cv, sizeof cv);
+	report_judgement_cell(&v->q[LAB_Q_STALL], stall, sizeof stall);
+	snprintf(buf, len,
+		 "balances under load (Jain CPU %s) and at idle (busiest worker %s), and keeps the tail flat "
+		 "(stddev/mean %s, requests held up per stall %s)%s",
+		 jain, idle, cv, stall, strcmp(m->name, SERVE_DEFAULT) == 0 ? "; herd serve's default" : "");
+}
+
+/* "; 28 of 33 repetitions were noisy ...": why answers are missing on a
+ * busy machine; "" when every model kept its clean repetitions. */
+static void busy_note(const struct lab_report *rep, char *buf, size_t len)
+{
+	size_t noisy = 0, all = 0;
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		const struct lab_model *m = &rep->models[i];
+		if (!m->available)
+			continue;
+		noisy += m->noisy;
+		all += m->nreps;
+	}
+	if (rep->adaptive.left_noisy == 0 || noisy == 0)
+		return;
+	snprintf(buf, len,
+		 "; %zu of %zu repetitions were noisy (other processes and steal took %.0f%% of the CPUs over the "
+		 "run): run it again when the machine is quieter",
+		 noisy, all,
+		 rep->noise.elapsed_s > 0 && rep->noise.ncpu > 0
+			 ? 100 * (rep->noise.others_s + rep->noise.steal_s) /
+				   (rep->noise.elapsed_s * (double)rep->noise.ncpu)
+			 : 0.0);
+}
+
+void report_recommend(const struct lab_report *rep, struct report_recommendation *r)
+{
+	memset(r, 0, sizeof *r);
+	const struct lab_config *cfg = rep->cfg;
+	char missing[120] = "";
+	size_t off = 0;
+	static const int needed[] = {LAB_SEED, LAB_IDLE, LAB_STALL};
+	for (size_t k = 0; cfg && k < sizeof needed / sizeof needed[0]; k++)
+		if (!cfg->scenarios[needed[k]] && off < sizeof missing)
+			off += (size_t)snprintf(missing + off, sizeof missing - off, "%s%s", off ? ", " : "",
+						lab_scenario_name(needed[k]));
+	if (missing[0]) {
+		/* A recommendation is a YES to every question: one not asked
+		 * could overturn it. */
+		snprintf(r->reason, sizeof r->reason, "none: %s not measured (the answer needs seed, idle and stall)",
+			 missing);
+		return;
+	}
+	const struct lab_model *best = NULL;
+	int best_score = -1;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < rep->nmodels; i++) {
+			const struct lab_model *m = &rep->models[i];
+			/* herd serve's default first, then the order run. */
+			if (!m->available || m->kind->peer || (strcmp(m->name, SERVE_DEFAULT) == 0) != (pass == 0))
+				continue;
+			if (score(&m->verdict) > best_score) {
+				best = m;
+				best_score = score(&m->verdict);
+			}
+		}
+	if (!best) {
+		snprintf(r->reason, sizeof r->reason, "none: no herd model ran");
+		return;
+	}
+	char busy[200] = "";
+	busy_note(rep, busy, sizeof busy);
+	if (best_score == 0) {
+		/* Nothing answered YES: naming a "closest" would be a guess. */
+		snprintf(r->reason, sizeof r->reason, "none: no model answered YES to either question%s", busy);
+		return;
+	}
+	r->model = best;
+	r->firm = best_score == 4;
+	for (size_t i = 0; i < rep->nmodels && r->nties < REPORT_MAX_TIES; i++) {
+		const struct lab_model *m = &rep->models[i];
+		if (m != best && m->available && !m->kind->peer && same_answers(&m->verdict, &best->verdict))
+			r->ties[r->nties++] = m;
+	}
+	if (r->firm) {
+		recommend_reason(best, r->reason, sizeof r->reason);
+		return;
+	}
+	char v[160];
+	report_short_verdict(best, v, sizeof v);
+	snprintf(r->reason, sizeof r->reason,
+		 "no model answered YES to both questions here; the closest (%s); see the verdicts for why%s", v, busy);
+}
+
+/* What the article's readers run, and the row that behaves the same
+ * (docs/serve.md has each model's mechanism). */
+const struct report_reader report_readers[] = {
+	{"nginx, one shared listen socket (the default), 1.21.6 and later", "reorder"},
+	{"nginx, one shared listen socket, 1.11.3 to 1.21.5 (EPOLLEXCLUSIVE, accept_mutex off)", "epoll"},
+	{"nginx, listen ... reuseport", "reuseport"},
+	{"a prefork server whose workers block in accept()", "blocking"},
+	{"io_uring servers arming a multishot accept per worker", "uring"},
+	{"herd serve, by default", SERVE_DEFAULT},
+};
+const size_t report_nreaders = sizeof report_readers / sizeof report_readers[0];
+
+static void visit_noisy(report_noisy_fn *fn, void *arg, const struct lab_model *m, size_t k)
+{
+	const struct lab_rep *r = &m->reps[k];
+	if (r->noise.noisy)
+		fn(arg, m, k + 1, false, &r->noise);
+	if (r->late_noise.noisy && r->nsteps)
+		fn(arg, m, k + 1, true, &r->late_noise);
+}
+
+void report_each_noisy(const struct lab_report *rep, report_noisy_fn *fn, void *arg)
+{
+	for (size_t i = 0; i < rep->nmodels; i++)
+		for (size_t k = 0; k < rep->models[i].nreps; k++)
+			visit_noisy(fn, arg, &rep->models[i], k);
+}
+
+void report_adaptive_line(const struct lab_report *rep, char *buf, size_t len)
+{
+	const struct lab_adaptive *a = &rep->adaptive;
+	const struct lab_config *cfg = rep->cfg;
+	if (cfg && cfg->budget_s <= 0) {
+		snprintf(buf, len, "adaptive repetition off (--budget 0): %u repetition%s per model", cfg->repeat,
+			 cfg->repeat == 1 ? "" : "s");
+		return;
+	}
+	size_t off = (size_t)snprintf(buf, len,
+				      "adaptive repetition: %u noisy repetition%s re-run, %u added for answers whose "
+				      "interval straddled the threshold (at most %u clean per model)",
+				      a->reruns, a->reruns == 1 ? "" : "s", a->extra, a->max_repeat);
+	if (off < len && cfg)
+		off += (size_t)snprintf(buf + off, len - off, "; budget %.0f s%s", cfg->budget_s,
+					a->budget_spent ? " spent" : "");
+	if (off < len && (a->left_unsure || a->left_noisy))
+		snprintf(buf + off, len - off, "; left: %u answer%s UNSURE, %u model%s short of clean repetitions",
+			 a->left_unsure, a->left_unsure == 1 ? "" : "s", a->left_noisy, a->left_noisy == 1 ? "" : "s");
 }
 
 static void visit_invalid(report_invalid_fn *fn, void *arg, const struct lab_model *m, size_t k, const char *what,
@@ -310,7 +573,7 @@ bool report_pooled_workers(const struct lab_model *m, int sc, struct lab_worker 
 	struct lab_worker *tmp = calloc(max, sizeof *tmp);
 	for (size_t k = 0; tmp && k < m->nreps; k++) {
 		const struct lab_result *r = report_pick(&m->reps[k], sc, 0);
-		if (!r || !r->ran || !r->valid || !r->stats_ok)
+		if (!r || !r->ran || !r->valid || !r->stats_ok || !clean(m, k, sc))
 			continue;
 		/* Each repetition is a fresh server: which slot takes the most
 		 * differs between them, so workers are pooled by rank (busiest

@@ -64,8 +64,12 @@ uint64_t report_probe_value(const struct lab_probe_counts *c, enum report_probe_
 void report_probe_spread(const struct lab_model *m, int sc, enum report_probe_field f, struct lab_spread *s);
 /* Every probe of every run, valid or not, summed; false when no run had probes. */
 bool report_probe_totals(const struct lab_report *rep, struct lab_probe_counts *c);
-/* How many repetitions ran (sc, step) and how many of those were INVALID. */
+/* How many clean repetitions ran (sc, step) and how many of those were
+ * INVALID; noisy ones are counted apart (*noisy may be NULL). */
 void report_validity(const struct lab_model *m, int sc, size_t step, size_t *ran, size_t *invalid);
+size_t report_noisy(const struct lab_model *m, int sc, size_t step);
+/* The "valid runs" cell: "3/3", "INVALID 2/3", "3/3 +1 noisy", "-". */
+void report_valid_cell(const struct lab_model *m, int sc, size_t step, char *b, size_t len);
 
 /* One number in the row's format. */
 void report_fmt(enum report_kind k, double v, char *b, size_t len);
@@ -76,11 +80,50 @@ void report_cell(const struct lab_spread *s, enum report_kind k, size_t ran, siz
 
 /* How a judged figure is written (a share as a percentage, else a ratio). */
 enum report_kind report_judgement_kind(const struct lab_judgement *j);
+/* A judged figure with its interval: "0.96 [0.90-1.05]", "26% [22%-31%]";
+ * "not measured", "-" (no figure). */
+void report_judgement_cell(const struct lab_judgement *j, char *b, size_t len);
 
 /* The verdict line ("balances? YES (...); flat tail? UNSURE (...)"). */
 void report_verdict_line(const struct lab_model *m, char *buf, size_t len);
-/* The balances? answer as shown: YES, NO, UNSURE, UNDER LOAD ONLY, n/a. */
+/* The balances? answer as shown: YES, NO, UNSURE, UNDER LOAD ONLY, NOT
+ * MEASURED, n/a. */
 const char *report_balances_word(const struct lab_verdict *v);
+
+/* The model to use, from the verdicts: the first (herd serve's default
+ * first, then in the order run) of the herd models with the best answers
+ * (balances YES at idle and under load, flat tail YES); peers are measured,
+ * never recommended. */
+#define REPORT_MAX_TIES 16
+struct report_recommendation {
+	const struct lab_model *model;		       /* NULL: none (nothing judged, or a question not asked) */
+	bool firm;				       /* it answered YES to both */
+	char reason[640];			       /* one line; also why there is none */
+	const struct lab_model *ties[REPORT_MAX_TIES]; /* the same answers */
+	size_t nties;
+};
+void report_recommend(const struct lab_report *rep, struct report_recommendation *r);
+
+/* What the article's readers run, mapped to the lab's rows. */
+struct report_reader {
+	const char *what; /* "nginx, one shared listen socket (the default), 1.21.6 and later" */
+	const char *row;  /* the lab's model that behaves the same */
+};
+extern const struct report_reader report_readers[];
+extern const size_t report_nreaders;
+/* The model of the run named name, or NULL. */
+const struct lab_model *report_find_model(const struct lab_report *rep, const char *name);
+/* "balances? YES, flat tail? YES" for a row; "not run" when it was not. */
+void report_short_verdict(const struct lab_model *m, char *buf, size_t len);
+
+/* One noisy repetition of model m (1-based rep; late: the sweep's server). */
+typedef void report_noisy_fn(void *arg, const struct lab_model *m, size_t rep, bool late,
+			     const struct lab_rep_noise *n);
+/* Calls fn for every noisy repetition, model by model. */
+void report_each_noisy(const struct lab_report *rep, report_noisy_fn *fn, void *arg);
+/* The adaptive pass in one line ("2 noisy repetitions re-run, 3 added for
+ * straddling answers; budget 225 s spent, 1 answer left UNSURE"). */
+void report_adaptive_line(const struct lab_report *rep, char *buf, size_t len);
 
 /* One INVALID run of model m in repetition rep (1-based): what names it
  * ("seed", "stall (calm twin)", "sweep step"), step is the sweep step

@@ -12,7 +12,9 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "lab/noise.h"
 #include "lab/report_common.h"
+#include "lab/stats.h"
 #include "lib/json.h"
 #include "lib/units.h"
 
@@ -117,10 +119,34 @@ static void probes_json(struct json_writer *j, const char *key, const struct lab
 	json_close(j, '}');
 }
 
-/* One repetition's run, with its reconciliation. */
-static void run_json(struct json_writer *j, const struct lab_result *r)
+/* What else used the machine during a repetition, and whether that made
+ * it noisy (left out of every figure). */
+static void rep_noise_json(struct json_writer *j, const struct lab_rep_noise *n, uint64_t run_start_ns)
+{
+	json_bool(j, "noisy", n->noisy);
+	json_str(j, "noise_reason", n->noisy ? n->why : NULL);
+	json_open(j, "noise", '{');
+	json_bool(j, "measured", n->measured);
+	/* When it began, from the run's start: which repetitions another
+	 * job's burst overlapped. */
+	json_num(j, "start_s", n->start_ns > run_start_ns ? (double)(n->start_ns - run_start_ns) / 1e9 : 0);
+	json_num(j, "elapsed_s", n->elapsed_s);
+	json_num(j, "others_and_steal_share", n->share);
+	json_num(j, "others_s", n->others_s);
+	json_num(j, "steal_s", n->steal_s);
+	json_num(j, "loadgen_us_per_request", n->loadgen_us_per_request);
+	json_close(j, '}');
+}
+
+/* One repetition's run (repetition k, 0-based, of a scenario sc), with its
+ * reconciliation and its noise. */
+static void run_json(struct json_writer *j, const struct lab_result *r, const struct lab_rep *rp, size_t k, int sc,
+		     uint64_t run_start_ns)
 {
 	json_open(j, NULL, '{');
+	json_u64(j, "repetition", k + 1);
+	json_u64(j, "pass", rp->pass);
+	rep_noise_json(j, sc == LAB_SWEEP ? &rp->late_noise : &rp->noise, run_start_ns);
 	json_bool(j, "valid", r->valid);
 	json_str(j, "invalid_reason", r->valid ? NULL : r->why);
 	json_u64(j, "requests", r->requests);
@@ -153,13 +179,15 @@ static void run_json(struct json_writer *j, const struct lab_result *r)
 }
 
 /* A scenario (or sweep step) of one model: validity, summary, repetitions. */
-static void scenario_json(struct json_writer *j, const char *key, const struct lab_model *m, int sc, size_t step)
+static void scenario_json(struct json_writer *j, const char *key, const struct lab_model *m, int sc, size_t step,
+			  uint64_t t0)
 {
 	size_t ran, invalid;
 	report_validity(m, sc, step, &ran, &invalid);
 	json_open(j, key, '{');
 	json_u64(j, "runs", ran);
 	json_u64(j, "invalid_runs", invalid);
+	json_u64(j, "noisy_runs", report_noisy(m, sc, step));
 	json_open(j, "summary", '{');
 	for (int row = 0; row < REPORT_ROWS; row++) {
 		struct lab_spread s;
@@ -185,13 +213,13 @@ static void scenario_json(struct json_writer *j, const char *key, const struct l
 	for (size_t k = 0; k < m->nreps; k++) {
 		const struct lab_result *r = report_pick(&m->reps[k], sc, step);
 		if (r && r->ran)
-			run_json(j, r);
+			run_json(j, r, &m->reps[k], k, sc, t0);
 	}
 	json_close(j, ']');
 	json_close(j, '}');
 }
 
-static void sweep_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m)
+static void sweep_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m, uint64_t t0)
 {
 	json_open(j, "sweep", '{');
 	json_num(j, "capacity_rps", m->capacity);
@@ -200,7 +228,7 @@ static void sweep_json(struct json_writer *j, const struct lab_config *cfg, cons
 		json_open(j, NULL, '{');
 		json_num(j, "fraction", cfg->fractions[k]);
 		json_num(j, "offered_rps", cfg->fractions[k] * m->capacity);
-		scenario_json(j, "step", m, LAB_SWEEP, k);
+		scenario_json(j, "step", m, LAB_SWEEP, k, t0);
 		json_close(j, '}');
 	}
 	json_close(j, ']');
@@ -209,7 +237,7 @@ static void sweep_json(struct json_writer *j, const struct lab_config *cfg, cons
 
 static void verdict_json(struct json_writer *j, const struct lab_model *m)
 {
-	static const char *const keys[LAB_Q_COUNT] = {"load_balance", "idle_balance", "tail_cv", "stall_growth"};
+	static const char *const keys[LAB_Q_COUNT] = {"load_balance", "idle_balance", "tail_cv", "stall_held_up"};
 	const struct lab_verdict *v = &m->verdict;
 	char line[1400];
 	report_verdict_line(m, line, sizeof line);
@@ -217,22 +245,33 @@ static void verdict_json(struct json_writer *j, const struct lab_model *m)
 	json_str(j, "line", line);
 	json_str(j, "balances", report_balances_word(v));
 	json_str(j, "flat_tail", lab_answer_name(v->flat_tail));
+	json_bool(j, "one_sample", v->one_sample);
+	json_u64(j, "noisy_repetitions", m->noisy);
 	for (int q = 0; q < LAB_Q_COUNT; q++) {
 		const struct lab_judgement *x = &v->q[q];
 		json_open(j, keys[q], '{');
 		json_str(j, "answer", lab_answer_name(x->answer));
 		json_str(j, "figure", x->figure);
-		spread_json(j, "value", &x->value);
+		json_str(j, "scenario", x->scenario);
+		json_num(j, "estimate", x->estimate);
+		json_open(j, "interval", '[');
+		json_num(j, NULL, x->lo);
+		json_num(j, NULL, x->hi);
+		json_close(j, ']');
+		json_num(j, "confidence", LAB_CONFIDENCE);
+		json_u64(j, "repetitions", x->reps);
+		json_u64(j, "units", x->units);
+		spread_json(j, "per_repetition", &x->value);
 		json_num(j, "threshold", x->threshold);
-		json_num(j, "margin", x->margin);
 		json_str(j, "yes_when", x->yes_above ? "above" : "below");
+		json_bool(j, "straddles", x->straddles);
 		json_str(j, "reason", x->reason);
 		json_close(j, '}');
 	}
 	json_close(j, '}');
 }
 
-static void model_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m)
+static void model_json(struct json_writer *j, const struct lab_config *cfg, const struct lab_model *m, uint64_t t0)
 {
 	json_open(j, NULL, '{');
 	json_str(j, "name", m->name);
@@ -241,6 +280,8 @@ static void model_json(struct json_writer *j, const struct lab_config *cfg, cons
 	json_bool(j, "available", m->available);
 	json_str(j, "reason", m->reason);
 	json_u64(j, "invalid_runs", m->invalid);
+	json_u64(j, "repetitions", m->nreps);
+	json_u64(j, "noisy_repetitions", m->noisy);
 	if (m->available)
 		verdict_json(j, m);
 	json_open(j, "scenarios", '{');
@@ -248,16 +289,16 @@ static void model_json(struct json_writer *j, const struct lab_config *cfg, cons
 		if (!cfg->scenarios[sc])
 			continue;
 		if (sc == LAB_SWEEP) {
-			sweep_json(j, cfg, m);
+			sweep_json(j, cfg, m, t0);
 			continue;
 		}
-		scenario_json(j, lab_scenario_name(sc), m, sc, 0);
+		scenario_json(j, lab_scenario_name(sc), m, sc, 0, t0);
 		if (sc == LAB_STALL)
-			scenario_json(j, "stall_calm", m, REPORT_CALM, 0);
+			scenario_json(j, "stall_calm", m, REPORT_CALM, 0, t0);
 		if (sc == LAB_PROBES) {
-			scenario_json(j, "probes_no_probe_twin", m, REPORT_PROBES_TWIN, 0);
-			scenario_json(j, "probes_stall", m, REPORT_PROBES_STALL, 0);
-			scenario_json(j, "probes_stall_no_probe_twin", m, REPORT_PROBES_STALL_TWIN, 0);
+			scenario_json(j, "probes_no_probe_twin", m, REPORT_PROBES_TWIN, 0, t0);
+			scenario_json(j, "probes_stall", m, REPORT_PROBES_STALL, 0, t0);
+			scenario_json(j, "probes_stall_no_probe_twin", m, REPORT_PROBES_STALL_TWIN, 0, t0);
 		}
 	}
 	json_close(j, '}');
@@ -281,6 +322,59 @@ static void noise_json(struct json_writer *j, const struct lab_noise *n)
 	json_str(j, "loadgen_cpus", n->loadgen_cpus);
 	json_bool(j, "noisy", n->noisy);
 	json_str(j, "warning", n->noisy ? n->warning : NULL);
+	/* What makes one repetition noisy (noise.h). */
+	json_open(j, "repetition_rules", '{');
+	json_num(j, "others_and_steal_share_over", NOISE_REP_SHARE);
+	json_num(j, "throughput_under_fraction_of_median", NOISE_SLOW_FRACTION);
+	json_num(j, "loadgen_cpu_over_factor_of_median", NOISE_LOADGEN_FACTOR);
+	json_close(j, '}');
+	json_close(j, '}');
+}
+
+/* The answer first: the model to use, why, its ties, and what the
+ * article's readers run as the lab's rows. */
+static void answer_json(struct json_writer *j, const struct lab_report *rep)
+{
+	struct report_recommendation r;
+	report_recommend(rep, &r);
+	json_open(j, "recommendation", '{');
+	json_str(j, "model", r.model ? r.model->name : NULL);
+	json_bool(j, "firm", r.firm);
+	json_str(j, "reason", r.reason);
+	json_open(j, "ties", '[');
+	for (size_t k = 0; k < r.nties; k++)
+		json_str(j, NULL, r.ties[k]->name);
+	json_close(j, ']');
+	json_close(j, '}');
+	json_open(j, "what_you_run", '[');
+	for (size_t k = 0; k < report_nreaders; k++) {
+		const struct lab_model *m = report_find_model(rep, report_readers[k].row);
+		json_open(j, NULL, '{');
+		json_str(j, "what", report_readers[k].what);
+		json_str(j, "row", report_readers[k].row);
+		json_bool(j, "measured", m && m->available);
+		json_str(j, "balances", m && m->available ? report_balances_word(&m->verdict) : NULL);
+		json_str(j, "flat_tail", m && m->available ? lab_answer_name(m->verdict.flat_tail) : NULL);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+static void adaptive_json(struct json_writer *j, const struct lab_report *rep)
+{
+	const struct lab_adaptive *a = &rep->adaptive;
+	char line[400];
+	report_adaptive_line(rep, line, sizeof line);
+	json_open(j, "adaptive", '{');
+	json_str(j, "line", line);
+	json_num(j, "budget_s", rep->cfg->budget_s);
+	json_u64(j, "max_repeat", a->max_repeat);
+	json_u64(j, "passes", a->passes);
+	json_u64(j, "noisy_reruns", a->reruns);
+	json_u64(j, "extra_repetitions", a->extra);
+	json_bool(j, "budget_spent", a->budget_spent);
+	json_u64(j, "left_unsure", a->left_unsure);
+	json_u64(j, "left_noisy", a->left_noisy);
 	json_close(j, '}');
 }
 
@@ -288,6 +382,9 @@ static void config_json(struct json_writer *j, const struct lab_config *cfg)
 {
 	json_open(j, "config", '{');
 	json_num(j, "repeat", cfg->repeat);
+	json_num(j, "max_repeat", lab_max_repeat(cfg));
+	json_num(j, "budget_s", cfg->budget_s);
+	json_bool(j, "noise_check", !cfg->no_noise_check);
 	json_num(j, "workers", cfg->workers);
 	json_num(j, "concurrency", cfg->concurrency);
 	json_num(j, "stall_concurrency", lab_stall_concurrency(cfg));
@@ -320,6 +417,7 @@ int report_json(FILE *out, const struct lab_report *rep)
 	json_init(j, out);
 	json_open(j, NULL, '{');
 	json_str(j, "tool", "herd lab");
+	answer_json(j, rep);
 	json_str(j, "command", rep->cmdline);
 	json_str(j, "kernel", rep->kernel);
 	json_str(j, "machine", rep->machine);
@@ -334,11 +432,16 @@ int report_json(FILE *out, const struct lab_report *rep)
 		probes_json(j, "probes", &pc);
 	else
 		json_str(j, "probes", NULL);
+	unsigned noisy = 0;
+	for (size_t i = 0; i < rep->nmodels; i++)
+		noisy += rep->models[i].noisy;
+	json_u64(j, "noisy_repetitions", noisy);
 	noise_json(j, &rep->noise);
+	adaptive_json(j, rep);
 	config_json(j, rep->cfg);
 	json_open(j, "models", '[');
 	for (size_t i = 0; i < rep->nmodels; i++)
-		model_json(j, rep->cfg, &rep->models[i]);
+		model_json(j, rep->cfg, &rep->models[i], rep->noise.start_ns);
 	json_close(j, ']');
 	json_close(j, '}');
 	return ferror(out) ? -EIO : 0;

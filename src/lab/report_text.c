@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "hist/hist.h"
+#include "lab/noise.h"
 #include "lab/report_common.h"
+#include "lab/server.h"
+#include "lab/stats.h"
 
 #define LABEL_W 15
 #define TABLE_W 100
@@ -61,6 +64,8 @@ static void figure_row(FILE *out, const struct lab_report *rep, size_t a, size_t
 		report_spread(m, sc, step, row, &s);
 		char c[64];
 		report_cell(&s, row->kind, m->available ? ran : 0, ran - invalid, c, sizeof c);
+		if (ran == 0 && m->available && report_noisy(m, sc, step))
+			snprintf(c, sizeof c, "noisy"); /* every repetition left out */
 		fprintf(out, "%*s", col_width(rep, m), c);
 	}
 	fputc('\n', out);
@@ -70,13 +75,8 @@ static void validity_row(FILE *out, const struct lab_report *rep, size_t a, size
 {
 	fprintf(out, "%-*s", LABEL_W, "valid runs");
 	for (size_t i = a; i < b; i++) {
-		size_t ran, invalid;
-		report_validity(&rep->models[i], sc, step, &ran, &invalid);
-		char c[32];
-		if (ran == 0)
-			snprintf(c, sizeof c, "-");
-		else
-			snprintf(c, sizeof c, "%s%zu/%zu", invalid ? "INVALID " : "", ran - invalid, ran);
+		char c[48];
+		report_valid_cell(&rep->models[i], sc, step, c, sizeof c);
 		fprintf(out, "%*s", col_width(rep, &rep->models[i]), c);
 	}
 	fputc('\n', out);
@@ -94,6 +94,8 @@ static void ratio_row(FILE *out, const struct lab_report *rep, size_t a, size_t 
 		report_p99_ratio(m, sc, twin, &s);
 		char c[64];
 		report_cell(&s, RK_RATIO, m->available ? ran : 0, ran - invalid, c, sizeof c);
+		if (ran == 0 && m->available && report_noisy(m, LAB_STALL, 0))
+			snprintf(c, sizeof c, "noisy");
 		fprintf(out, "%*s", col_width(rep, m), c);
 	}
 	fputc('\n', out);
@@ -226,30 +228,128 @@ static void text_sweep(FILE *out, const struct lab_report *rep)
 
 int report_hist(FILE *out, const struct lab_model *m)
 {
-	if (!m->available || m->seed_n == 0)
+	size_t n = 0, k;
+	for (k = 0; k < m->nreps; k++) {
+		const struct lab_result *r = &m->reps[k].runs[LAB_SEED];
+		if (r->ran && r->valid && lab_rep_clean(&m->reps[k], LAB_SEED))
+			n += r->nms;
+	}
+	if (!m->available || n == 0)
 		return 0;
-	double *v = malloc(m->seed_n * sizeof *v);
+	double *v = malloc(n * sizeof *v);
 	if (!v)
 		return -ENOMEM;
-	memcpy(v, m->seed_ms, m->seed_n * sizeof *v);
+	for (k = 0, n = 0; k < m->nreps; k++) {
+		const struct lab_result *r = &m->reps[k].runs[LAB_SEED];
+		if (r->ran && r->valid && lab_rep_clean(&m->reps[k], LAB_SEED)) {
+			memcpy(v + n, r->ms, r->nms * sizeof *v);
+			n += r->nms;
+		}
+	}
 	char title[160];
 	snprintf(title, sizeof title, "Duration in ms (%s)", m->name);
 	struct hist_options o;
 	hist_options_init(&o);
 	o.title = title;
 	fputc('\n', out);
-	int err = hist_render(out, v, m->seed_n, &o);
+	int err = hist_render(out, v, n, &o);
 	free(v);
 	return err;
+}
+
+/* The answer first: the model to use and why, its ties, and what the
+ * article's readers run as the lab's rows. */
+static void text_answer(FILE *out, const struct lab_report *rep)
+{
+	struct report_recommendation r;
+	report_recommend(rep, &r);
+	fprintf(out, "\n== answer (for this kernel and machine)\n");
+	if (r.model)
+		fprintf(out, "%s %s: %s\n", r.firm ? "use" : "no firm answer; closest:", r.model->name, r.reason);
+	else
+		fprintf(out, "no recommendation: %s\n", r.reason);
+	if (r.nties) {
+		fprintf(out, "ties (the same answers):");
+		for (size_t k = 0; k < r.nties; k++)
+			fprintf(out, "%s %s", k ? "," : "", r.ties[k]->name);
+		fputc('\n', out);
+	}
+	fprintf(out, "what you run, as the lab's rows:\n");
+	for (size_t k = 0; k < report_nreaders; k++) {
+		char v[160];
+		report_short_verdict(report_find_model(rep, report_readers[k].row), v, sizeof v);
+		fprintf(out, "  %-84s -> %-10s %s\n", report_readers[k].what, report_readers[k].row, v);
+	}
+	for (size_t i = 0; i < rep->nmodels; i++)
+		if (rep->models[i].kind->peer) {
+			char v[160], what[100];
+			report_short_verdict(&rep->models[i], v, sizeof v);
+			snprintf(what, sizeof what, "%s itself (--peer %s)", rep->models[i].kind->ops->program,
+				 rep->models[i].kind->peer);
+			fprintf(out, "  %-84s -> %-10s %s\n", what, rep->models[i].name, v);
+		}
+}
+
+/* The verdicts as one table: each answer and its figures with their
+ * intervals. */
+static void text_verdicts(FILE *out, const struct lab_report *rep)
+{
+	fprintf(out,
+		"\n== verdicts (%.0f%% bootstrap intervals over the clean, valid repetitions: YES/NO when the interval "
+		"clears the threshold, UNSURE when it holds it; docs/lab.md)\n",
+		100 * LAB_CONFIDENCE);
+	static const char *const short_name[LAB_Q_COUNT] = {"Jain CPU", "idle top", "stddev/mean", "held up"};
+	char head[LAB_Q_COUNT][40];
+	for (int q = 0; q < LAB_Q_COUNT; q++) {
+		const char *fig;
+		double t;
+		bool above;
+		lab_question_info(q, &fig, &t, &above);
+		if (q == LAB_Q_IDLE)
+			snprintf(head[q], sizeof head[q], "%s %s%.0f%%", short_name[q], above ? ">" : "<", 100 * t);
+		else
+			snprintf(head[q], sizeof head[q], "%s %s%g", short_name[q], above ? ">" : "<", t);
+	}
+	fprintf(out, "%-16s%-17s%-14s%5s  %-19s%-19s%-19s%-19s\n", "model", "balances?", "flat tail?", "reps", head[0],
+		head[1], head[2], head[3]);
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		const struct lab_model *m = &rep->models[i];
+		if (!m->available) {
+			fprintf(out, "%-16s unavailable\n", m->name);
+			continue;
+		}
+		const struct lab_verdict *v = &m->verdict;
+		size_t reps = 0;
+		for (int q = 0; q < LAB_Q_COUNT; q++)
+			reps = v->q[q].reps > reps ? v->q[q].reps : reps;
+		char c[LAB_Q_COUNT][64], n[24];
+		for (int q = 0; q < LAB_Q_COUNT; q++) {
+			report_judgement_cell(&v->q[q], c[q], sizeof c[q]);
+			if (v->q[q].answer == LAB_UNSURE)
+				strncat(c[q], v->q[q].straddles ? "?" : "!", sizeof c[q] - strlen(c[q]) - 1);
+		}
+		snprintf(n, sizeof n, "%zu%s", reps, m->noisy ? "+n" : "");
+		fprintf(out, "%-16s%-17s%-14s%5s  %-19s%-19s%-19s%-19s\n", m->name, report_balances_word(v),
+			lab_answer_name(v->flat_tail), n, c[0], c[1], c[2], c[3]);
+	}
+	bool one = false, noisy = false;
+	for (size_t i = 0; i < rep->nmodels; i++) {
+		one = one || (rep->models[i].available && rep->models[i].verdict.one_sample);
+		noisy = noisy || rep->models[i].noisy;
+	}
+	fprintf(out,
+		"(UNSURE figures: ? the interval holds the threshold, ! too few clean repetitions (the verdicts below "
+		"say why)%s%s)\n",
+		noisy ? "; +n: noisy repetitions left out, listed below" : "",
+		one ? "; reps 1: from one repetition, the interval is that run's own noise, the spread between runs is "
+		      "unknown"
+		    : "");
 }
 
 static void text_header(FILE *out, const struct lab_report *rep)
 {
 	const struct lab_config *cfg = rep->cfg;
 	const struct lab_noise *n = &rep->noise;
-	fprintf(out, "herd lab: %s, %s, %ld CPUs; %u workers per model; %u repetitions, interleaved%s\n", rep->kernel,
-		rep->machine, rep->nproc, cfg->workers, cfg->repeat,
-		rep->interrupted ? " (INTERRUPTED: partial results)" : "");
 	if (n->split)
 		fprintf(out, "CPUs: servers on %s, load generator on %s (disjoint)\n", n->server_cpus, n->loadgen_cpus);
 	else
@@ -261,6 +361,22 @@ static void text_header(FILE *out, const struct lab_report *rep)
 		(unsigned long long)n->requests, n->servers_s);
 	if (n->noisy)
 		fprintf(out, "WARNING: %s\n", n->warning);
+	unsigned noisy = 0;
+	for (size_t i = 0; i < rep->nmodels; i++)
+		noisy += rep->models[i].noisy;
+	if (cfg->no_noise_check)
+		fprintf(out,
+			"noisy repetitions: not checked (--noise-check off): every repetition is in the figures\n");
+	else
+		fprintf(out,
+			"noisy repetitions: %u (other processes and steal over %.0f%% of the CPUs, seed or calm-twin "
+			"throughput under %.0f%% of the model's median, or load generator CPU per request over %.1fx its "
+			"median); left out of every figure%s\n",
+			noisy, 100 * NOISE_REP_SHARE, 100 * NOISE_SLOW_FRACTION, NOISE_LOADGEN_FACTOR,
+			noisy ? ", listed at the end" : "");
+	char ad[400];
+	report_adaptive_line(rep, ad, sizeof ad);
+	fprintf(out, "%s\n", ad);
 	if (rep->invalid)
 		fprintf(out, "INVALID: %u bench run(s) lost or could not reconcile requests; listed at the end\n",
 			rep->invalid);
@@ -287,9 +403,20 @@ static void invalid_line(void *arg, const struct lab_model *m, size_t rep, const
 	fprintf(arg, "INVALID %s repetition %zu %s: %s\n", m->name, rep, what, r->why);
 }
 
+static void noisy_line(void *arg, const struct lab_model *m, size_t rep, bool late, const struct lab_rep_noise *n)
+{
+	fprintf(arg, "NOISY %s repetition %zu%s: %s\n", m->name, rep, late ? " sweep" : "", n->why);
+}
+
 int report_text(FILE *out, const struct lab_report *rep)
 {
 	const struct lab_config *cfg = rep->cfg;
+	fprintf(out, "herd lab: %s, %s, %ld CPUs; %u workers per model; %u repetitions, interleaved%s\n", rep->kernel,
+		rep->machine, rep->nproc, cfg->workers, cfg->repeat,
+		rep->interrupted ? " (INTERRUPTED: partial results)" : "");
+	text_answer(out, rep);
+	text_verdicts(out, rep);
+	fputc('\n', out);
 	text_header(out, rep);
 	for (int sc = 0; sc < LAB_SCENARIO_COUNT; sc++) {
 		if (!cfg->scenarios[sc])
@@ -308,11 +435,26 @@ int report_text(FILE *out, const struct lab_report *rep)
 				return err;
 		}
 	}
-	fprintf(out, "\n== verdict (YES/NO only when every repetition agrees with a margin; see docs/lab.md)\n");
+	fprintf(out,
+		"\n== verdict, model by model (the figures over the clean, valid repetitions, [%.0f%% "
+		"interval]; docs/lab.md)\n",
+		100 * LAB_CONFIDENCE);
 	for (size_t i = 0; i < rep->nmodels; i++) {
 		char v[1400];
 		report_verdict_line(&rep->models[i], v, sizeof v);
 		fprintf(out, "%-16s %s\n", rep->models[i].name, v);
+	}
+	bool noisy = false;
+	for (size_t i = 0; i < rep->nmodels; i++)
+		noisy = noisy || rep->models[i].noisy;
+	for (size_t i = 0; i < rep->nmodels && !noisy; i++)
+		for (size_t k = 0; k < rep->models[i].nreps; k++)
+			noisy = noisy || rep->models[i].reps[k].late_noise.noisy;
+	if (noisy) {
+		fprintf(out,
+			"\n== NOISY repetitions (left out of every figure; the scenarios before the sweep were re-run "
+			"within the budget)\n");
+		report_each_noisy(rep, noisy_line, out);
 	}
 	if (rep->invalid) {
 		fprintf(out, "\n== INVALID runs (left out of every figure)\n");

@@ -35,15 +35,14 @@ struct lab_load {
 	 * requests; 0 none. */
 	unsigned probe_every;
 	/* Latencies from this histogram instead of the engine's (stall: the
-	 * ordinary requests only, url_index != 0), or NULL. */
+	 * ordinary requests only, url_index != 0; also for the result's ms),
+	 * or NULL. */
 	struct hdr *ordinary;
-	/* Keep every successful latency (ms) here, up to keep_cap, or NULL. */
-	double *keep;
-	size_t keep_cap, *keep_n;
 };
 
 /* Runs ld against the server with the counters read before and after, and
- * reconciles r (lab_reconcile). r NULL: a warm-up, nothing recorded.
+ * reconciles r (lab_reconcile); r->ms gets every successful latency. r
+ * NULL: a warm-up, nothing recorded.
  * 0 or -errno (a failed request is not an error: r says INVALID). */
 int lab_load_run(struct lab_ctx *x, const struct lab_load *ld, struct lab_result *r);
 

@@ -55,21 +55,6 @@ static void seed_how(const struct lab_config *cfg, char *buf, size_t len)
 		 cfg->concurrency, (unsigned long long)cfg->requests);
 }
 
-/* Appends a valid seed run's latencies to the model's pooled histogram data. */
-static void keep_seed(struct lab_model *m, const double *v, size_t n)
-{
-	if (m->seed_n + n > m->seed_cap) {
-		size_t cap = (m->seed_n + n) * 2;
-		double *nv = realloc(m->seed_ms, cap * sizeof *nv);
-		if (!nv)
-			return;
-		m->seed_ms = nv;
-		m->seed_cap = cap;
-	}
-	memcpy(m->seed_ms + m->seed_n, v, n * sizeof *v);
-	m->seed_n += n;
-}
-
 static int seed_run(struct lab_ctx *x)
 {
 	const struct lab_config *cfg = x->cfg;
@@ -83,17 +68,7 @@ static int seed_run(struct lab_ctx *x)
 			      .connections = cfg->concurrency,
 			      .requests = shown ? cfg->requests : (cfg->requests + 1) / 2,
 			      .rate = 0};
-	size_t kept = 0;
-	double *keep = shown ? malloc(ld.requests * sizeof *keep) : NULL;
-	ld.keep = keep;
-	ld.keep_cap = keep ? ld.requests : 0;
-	ld.keep_n = &kept;
-	struct lab_result *r = &x->rep->runs[LAB_SEED];
-	int err = run_one(x, "seed", &ld, r);
-	if (err == 0 && r->valid && keep)
-		keep_seed(x->m, keep, kept);
-	free(keep);
-	return err;
+	return run_one(x, "seed", &ld, &x->rep->runs[LAB_SEED]);
 }
 
 /* ------------------------------------------------------------------ idle */
@@ -267,11 +242,13 @@ static int sweep_run(struct lab_ctx *x)
 
 const struct lab_scenario_def lab_scenarios[LAB_SCENARIO_COUNT] = {
 	[LAB_SEED] = {"seed", "connection per request, CPU-burning handler, many concurrent clients",
-		      "balances? (Jain over CPU time) and flat tail? (stddev/mean)", seed_how, seed_run, false},
+		      "balances? (Jain over CPU time) and flat tail? (stddev/mean after the ramp-up)", seed_how,
+		      seed_run, false},
 	[LAB_IDLE] = {"idle", "one connection at a time: light load, where one-worker-takes-all shows",
 		      "balances? (the busiest worker's share of connections)", idle_how, idle_run, false},
 	[LAB_STALL] = {"stall", "a few requests block their worker without CPU: what happens to the others",
-		       "flat tail? (p99 over the calm twin's)", stall_how, stall_run, false},
+		       "flat tail? (requests each stall holds up: slower than the calm twin's median + half a stall)",
+		       stall_how, stall_run, false},
 	[LAB_PROBES] = {"probes",
 			"health checks and reset connections beside the requests: what real traffic's non-requests do",
 			"", probes_how, probes_run, false},

@@ -1,8 +1,9 @@
 /* test_lab.c - the lab's pure parts: Jain's index, balance, /stats.txt
  * parsing and deltas, scenario names, the reconciliation of a run with the
- * server's counters, the median/range of repetitions, and the verdict logic
- * on synthetic repetitions (all agree: YES/NO; straddling: UNSURE), the
- * report's rows and its walk over the INVALID runs. */
+ * server's counters, the median/range of repetitions, figures without
+ * samples (no verdict from them), the report's rows (noisy repetitions
+ * left out) and its walk over the INVALID runs. test_verdict.c has the
+ * verdict rule itself. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -203,70 +204,6 @@ static void test_reconcile(void **state)
 	assert_false(r.valid);
 }
 
-static enum lab_answer judge(enum lab_question q, double a, double b, double c)
-{
-	double v[3] = {a, b, c};
-	struct lab_judgement j;
-	lab_judge(q, v, 3, &j);
-	assert_true(j.reason[0] != '\0');
-	return j.answer;
-}
-
-/* Sets the answers to the four questions and combines them. */
-static void combine(struct lab_verdict *vd, enum lab_answer load, enum lab_answer idle, enum lab_answer cv,
-		    enum lab_answer stall)
-{
-	vd->q[LAB_Q_LOAD].answer = load;
-	vd->q[LAB_Q_IDLE].answer = idle;
-	vd->q[LAB_Q_CV].answer = cv;
-	vd->q[LAB_Q_STALL].answer = stall;
-	lab_verdict_combine(vd);
-}
-
-static void test_verdict(void **state)
-{
-	(void)state;
-	/* Higher is better (Jain 0.9, margin 0.03): all clearly above, all
-	 * clearly below, one on each side, one inside the margin. */
-	assert_int_equal(judge(LAB_Q_LOAD, 0.99, 1.0, 0.97), LAB_YES);
-	assert_int_equal(judge(LAB_Q_LOAD, 0.5, 0.6, 0.51), LAB_NO);
-	assert_int_equal(judge(LAB_Q_LOAD, 0.99, 0.5, 1.0), LAB_UNSURE);
-	assert_int_equal(judge(LAB_Q_LOAD, 0.99, 0.92, 1.0), LAB_UNSURE);
-	/* Lower is better (stall growth 1.5, margin 0.2): issue 9's fifo at
-	 * 1.50 and 1.52 is UNSURE, not YES once and NO once. */
-	assert_int_equal(judge(LAB_Q_STALL, 0.9, 1.0, 0.95), LAB_YES);
-	assert_int_equal(judge(LAB_Q_STALL, 2.5, 2.7, 3.7), LAB_NO);
-	assert_int_equal(judge(LAB_Q_STALL, 1.50, 1.52, 1.0), LAB_UNSURE);
-	assert_int_equal(judge(LAB_Q_STALL, 0.95, 2.16, 1.0), LAB_UNSURE);
-	/* INVALID repetitions (NAN) are left out; none valid is UNSURE. */
-	assert_int_equal(judge(LAB_Q_CV, NAN, 0.1, 0.12), LAB_YES);
-	assert_int_equal(judge(LAB_Q_CV, NAN, NAN, NAN), LAB_UNSURE);
-	struct lab_judgement j;
-	double v[3] = {0.2, 0.25, 0.3};
-	lab_judge(LAB_Q_IDLE, v, 3, &j);
-	assert_int_equal(j.answer, LAB_YES);
-	assert_true(j.value.median == 0.25 && j.value.min == 0.2 && j.value.max == 0.3);
-	assert_true(j.threshold > 0.3 && j.margin > 0 && !j.yes_above);
-
-	/* Combining: the article's epoll (balanced under load, one worker
-	 * takes the idle connections) and the rest. */
-	struct lab_verdict vd = {0};
-	combine(&vd, LAB_YES, LAB_NO, LAB_YES, LAB_YES);
-	assert_int_equal(vd.balances, LAB_YES);
-	assert_true(vd.under_load_only);
-	assert_int_equal(vd.flat_tail, LAB_YES);
-	combine(&vd, LAB_YES, LAB_UNSURE, LAB_YES, LAB_UNSURE);
-	assert_int_equal(vd.balances, LAB_UNSURE);
-	assert_false(vd.under_load_only);
-	assert_int_equal(vd.flat_tail, LAB_UNSURE);
-	combine(&vd, LAB_NO, LAB_UNSURE, LAB_NO, LAB_UNSURE); /* a firm NO outweighs an unsure one */
-	assert_int_equal(vd.flat_tail, LAB_NO);
-	assert_int_equal(vd.balances, LAB_NO);
-	vd.one_worker = true;
-	lab_verdict_combine(&vd);
-	assert_int_equal(vd.balances, LAB_NONE);
-}
-
 /* A stall run with no request but the stalls (--stall-every 1, or a stall
  * run of one request) has no latency to judge: its p99 is 0, and 0 / calm
  * p99 must not read as a perfectly flat tail. */
@@ -275,9 +212,13 @@ static void test_stall_without_ordinary(void **state)
 	(void)state;
 	struct lab_rep reps[2];
 	memset(reps, 0, sizeof reps);
+	static double calm_ms[2][40], ordinary[2][40];
 	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < 40; i++)
+			calm_ms[k][i] = ordinary[k][i] = 5 + i % 3;
 		reps[k].runs[LAB_STALL] = (struct lab_result){.ran = true, .valid = true, .done = 40};
-		reps[k].stall_calm = (struct lab_result){.ran = true, .valid = true, .done = 40};
+		reps[k].stall_calm =
+			(struct lab_result){.ran = true, .valid = true, .done = 40, .ms = calm_ms[k], .nms = 40};
 		reps[k].stall_calm.lat.p99 = 20;
 	}
 	struct lab_model m = {.name = "fifo", .available = true, .nreps = 2, .reps = reps};
@@ -289,7 +230,11 @@ static void test_stall_without_ordinary(void **state)
 	report_stall_ratio(&m, &s);
 	assert_int_equal(s.n, 0);
 	/* With ordinary requests timed, the same runs are judged. */
-	reps[0].runs[LAB_STALL].lat.p99 = reps[1].runs[LAB_STALL].lat.p99 = 19;
+	for (int k = 0; k < 2; k++) {
+		reps[k].runs[LAB_STALL].ms = ordinary[k];
+		reps[k].runs[LAB_STALL].nms = 40;
+		reps[k].runs[LAB_STALL].lat.p99 = 19;
+	}
 	lab_judge_models(&rep);
 	assert_int_equal(m.verdict.q[LAB_Q_STALL].answer, LAB_YES);
 	report_stall_ratio(&m, &s);
@@ -367,6 +312,17 @@ static void test_rows(void **state)
 	assert_true(s.n == 1 && s.median == 7);
 	report_spread(&m, LAB_SEED, 0, row_by_key("accept_queue_wait_p99_ms"), &s);
 	assert_true(s.n == 1 && s.median == 3);
+	/* A noisy repetition is left out of every figure, and counted apart. */
+	reps[0].noise.noisy = true;
+	report_spread(&m, LAB_SEED, 0, row_by_key("throughput_rps"), &s);
+	assert_true(s.n == 1 && s.median == 101);
+	size_t ran, invalid;
+	report_validity(&m, LAB_SEED, 0, &ran, &invalid);
+	assert_true(ran == 1 && invalid == 0);
+	assert_int_equal(report_noisy(&m, LAB_SEED, 0), 1);
+	char cell[48];
+	report_valid_cell(&m, LAB_SEED, 0, cell, sizeof cell);
+	assert_string_equal(cell, "1/1 +1 noisy");
 }
 
 /* report_each_invalid: every INVALID run that ran, in report order, with
@@ -484,7 +440,6 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_spread),
 		cmocka_unit_test(test_reconcile),
-		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_stall_without_ordinary),
 		cmocka_unit_test(test_load_without_cpu),
 		cmocka_unit_test(test_rows),

@@ -1,6 +1,8 @@
 /* test_noise.c - the lab's noise header from two synthetic readings (other
  * processes' time is what the CPUs did beyond the lab and its servers; the
- * warning past a tenth of the capacity), and CPU lists for pinning. */
+ * warning past a tenth of the capacity), one repetition's noise and the
+ * rules that make a repetition noisy (its CPU share, an outlier among its
+ * siblings), and CPU lists for pinning. */
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -53,6 +55,91 @@ static void test_finish(void **state)
 	lab_noise_finish(&a, &b, 0, &n);
 	assert_true(n.noisy);
 	assert_true(n.loadgen_us_per_request == 0);
+}
+
+static void test_rep_noise(void **state)
+{
+	(void)state;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	/* 5 s on every CPU; the lab 1 s, its server 4 s, busy 5 s + 2 s more:
+	 * others 2 s. */
+	struct lab_noise_mark a = {.ok = true, .t_ns = 1000000000ull, .busy_s = 100, .self_s = 2, .children_s = 7};
+	struct lab_noise_mark b = a;
+	b.t_ns += 5000000000ull;
+	b.busy_s += 7;
+	b.self_s += 1;
+	b.children_s += 4;
+	b.steal_s += 0.5;
+	struct lab_rep_noise n;
+	lab_noise_rep(&a, &b, 10000, 4.2, &n);
+	assert_true(n.measured);
+	assert_true(fabs(n.elapsed_s - 5) < 1e-9);
+	assert_true(fabs(n.others_s - 2) < 1e-9 && fabs(n.steal_s - 0.5) < 1e-9);
+	assert_true(fabs(n.share - 2.5 / (5.0 * (double)ncpu)) < 1e-9);
+	assert_true(fabs(n.loadgen_us_per_request - 100) < 1e-9);
+	assert_true(n.bench_s == 4.2);
+	/* Unreadable /proc/stat: unknown, not noisy. */
+	a.ok = false;
+	lab_noise_rep(&a, &b, 10000, 4.2, &n);
+	assert_false(n.measured);
+	assert_true(n.share == 0);
+}
+
+/* A repetition with the given seed and calm-twin throughput, load
+ * generator CPU per request and CPU share of other processes. */
+static void rep_with(struct lab_rep *r, double seed, double calm, double gen, double share)
+{
+	memset(r, 0, sizeof *r);
+	r->runs[LAB_SEED] = (struct lab_result){.ran = true, .valid = true, .throughput = seed};
+	r->stall_calm = (struct lab_result){.ran = seed > 0, .valid = true, .throughput = calm};
+	r->noise = (struct lab_rep_noise){
+		.measured = true, .share = share, .loadgen_us_per_request = gen, .requests = 5000};
+	r->late_noise.share = share;
+}
+
+static void test_classify(void **state)
+{
+	(void)state;
+	struct lab_rep reps[5];
+	struct lab_model m = {.name = "epoll", .available = true, .nreps = 4, .reps = reps};
+	/* The run: two repetitions at half throughput. */
+	rep_with(&reps[0], 1842, 3000, 100, 0.02);
+	rep_with(&reps[1], 920, 3000, 100, 0.02);
+	rep_with(&reps[2], 1862, 3000, 100, 0.02);
+	rep_with(&reps[3], 1850, 3000, 100, 0.02);
+	lab_noise_classify(&m);
+	assert_int_equal(m.noisy, 1);
+	assert_true(reps[1].noise.noisy);
+	assert_non_null(strstr(reps[1].noise.why, "seed 920 req/s, 50% of the median 1846"));
+	assert_false(reps[0].noise.noisy || reps[2].noise.noisy || reps[3].noise.noisy);
+	/* A faster repetition is no sign of noise. */
+	rep_with(&reps[1], 2600, 3000, 100, 0.02);
+	lab_noise_classify(&m);
+	assert_int_equal(m.noisy, 0);
+	/* Other processes over the share: noisy whatever its figures, and out
+	 * of the siblings' median. */
+	rep_with(&reps[1], 1850, 3000, 100, NOISE_REP_SHARE + 0.05);
+	lab_noise_classify(&m);
+	assert_int_equal(m.noisy, 1);
+	assert_non_null(strstr(reps[1].noise.why, "other processes and steal took 30% of the CPUs (over 25%)"));
+	assert_true(reps[1].late_noise.noisy);
+	/* The calm twin slow; the load generator dear. */
+	rep_with(&reps[1], 1850, 1500, 100, 0.02);
+	rep_with(&reps[2], 1850, 3000, 200, 0.02);
+	lab_noise_classify(&m);
+	assert_int_equal(m.noisy, 2);
+	assert_non_null(strstr(reps[1].noise.why, "calm twin 1500 req/s"));
+	assert_non_null(strstr(reps[2].noise.why, "load generator 200 us CPU per request, 2.0x the median 100"));
+	/* Re-classified from every repetition: a re-run moves the median. */
+	rep_with(&reps[1], 1850, 3000, 100, 0.02);
+	rep_with(&reps[2], 1850, 3000, 100, 0.02);
+	lab_noise_classify(&m);
+	assert_int_equal(m.noisy, 0);
+	/* One repetition has no siblings: only its share can tell. */
+	m.nreps = 1;
+	rep_with(&reps[0], 100, 100, 900, 0.02);
+	lab_noise_classify(&m);
+	assert_int_equal(m.noisy, 0);
 }
 
 static void test_cpu_lists(void **state)
@@ -111,9 +198,8 @@ static void test_cpu_halves(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_finish),
-		cmocka_unit_test(test_cpu_lists),
-		cmocka_unit_test(test_cpu_halves),
+		cmocka_unit_test(test_finish),	  cmocka_unit_test(test_rep_noise),  cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_cpu_lists), cmocka_unit_test(test_cpu_halves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
