@@ -78,9 +78,14 @@ void lab_note(const struct lab_ctx *x, const char *fmt, ...)
 	x->cfg->progress(x->cfg->arg, &p);
 }
 
+/* A percentile as HdrHistogram reports it (its bucket's highest equivalent
+ * value), but never above the exact maximum, as herd bench reports it: with
+ * a few hundred requests p99 often shares the maximum's bucket, and the
+ * bucket's top would put p99 above max. */
 static double ms_at(const struct hdr *h, double p)
 {
-	return (double)hdr_value_at_percentile(h, p) / (double)US_PER_MS;
+	int64_t v = hdr_value_at_percentile(h, p), m = hdr_max(h);
+	return (double)(v > m ? m : v) / (double)US_PER_MS;
 }
 
 static void fill_latency(struct lab_result *r, const struct hdr *h)

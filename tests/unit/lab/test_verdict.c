@@ -350,11 +350,12 @@ static void set_answers(struct lab_model *m, enum lab_answer bal, bool under_loa
 static void test_recommend(void **state)
 {
 	(void)state;
-	struct lab_model m[5] = {{.name = "blocking"},
-				 {.name = "epoll"},
-				 {.name = "fifo"},
-				 {.name = "reuseport"},
-				 {.name = "nginx-shared", .peer = true}};
+	static const struct lab_server_kind herd = {.name = "herd model"}, peer = {.name = "nginx-shared", .peer = "nginx"};
+	struct lab_model m[5] = {{.name = "blocking", .kind = &herd},
+				 {.name = "epoll", .kind = &herd},
+				 {.name = "fifo", .kind = &herd},
+				 {.name = "reuseport", .kind = &herd},
+				 {.name = "nginx-shared", .kind = &peer}};
 	set_answers(&m[0], LAB_YES, false, LAB_YES);
 	set_answers(&m[1], LAB_YES, true, LAB_YES);
 	set_answers(&m[2], LAB_YES, false, LAB_YES);
