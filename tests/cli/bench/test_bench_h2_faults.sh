@@ -2,7 +2,7 @@
 # HTTP/2 on purpose (h2_server.py, raw frames): stream resets, refused
 # streams, GOAWAY mid-run (graceful and with an error), bad frames and
 # header blocks, flow-control violations, a tiny window for request bodies,
-# silence. Each failure is counted under its kind, every count is checked
+# silence, and a TLS server that ignores ALPN. Each failure is counted under its kind, every count is checked
 # against what the server says it did (its stats file), and every request
 # is accounted for: due = sent + never_sent, sent = done + failed + abandoned.
 # Also the usage errors of --h2 / --h2c / -m N.
@@ -140,6 +140,13 @@ expect_eq "silent -d: exit 1, 6 abandoned, nothing done" \
 bench --rate 100 -d 1s -c 1 -m 2 -k 1000; rc=$?
 expect_eq "silent --rate: 100 due, 2 sent (abandoned), 98 never sent" \
 	"$rc:$(j '["due"]'):$(j '["sent"]'):$(j '["abandoned"]'):$(j '["never_sent"]'):$(accounted)" "1:100:2:2:98:True"
+
+# A TLS server that ignores ALPN (bench_server.py speaks HTTP/1.1 only):
+# the handshake completes without h2, and herd says so.
+start_tls_server
+timeout 30 $HERD bench --h2 --cacert "$TMP/cert.pem" -n 4 -c 2 -m 2 -k 10 --json "$J" "$TURL/" >"$TMP/out" 2>&1; rc=$?
+expect_eq "--h2 to an HTTP/1.1 TLS server: exit 1, 4 h2_protocol" "$rc:$(j '["errors"]["h2_protocol"]')" "1:4"
+expect_match "--h2 to an HTTP/1.1 TLS server: ALPN is the reason" "$(cat "$TMP/out")" "h2_protocol +e\.g\. .*ALPN"
 
 # Usage errors, each naming what is wrong (exit 2).
 usage() {
