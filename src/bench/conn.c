@@ -200,8 +200,9 @@ static int set_socket_options(struct bench_conn *c, int fd, int family, bool tls
 	 * only worth it for requests (with bodies) longer than a segment. TLS
 	 * always needs it: a resumed handshake ends with the client's Finished,
 	 * and the request written right after it would wait for that small
-	 * segment's (delayed, 40 ms) acknowledgement. */
-	if ((sh->big_requests || tls) && family != AF_UNIX)
+	 * segment's (delayed, 40 ms) acknowledgement. HTTP/2 always needs it
+	 * too: it writes a stream's request while others are unanswered. */
+	if ((sh->big_requests || tls || sh->h2) && family != AF_UNIX)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (cfg->close_with_rst) {
 		/* Linger 0: close() sends RST and the socket skips TIME_WAIT. */
