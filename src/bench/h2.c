@@ -47,11 +47,11 @@
 #include "lib/util.h"
 
 enum {
-	LATE_NS = 1 * NS_PER_MS,	  /* open loop: sent more than 1 ms after due is late */
-	H2_WINDOW = (1 << 30) - 1,	  /* stream and connection receive windows (h2load: -w 30 -W 30) */
-	H2_GATHER = 16384,		  /* frames gathered before a write */
-	H2_WBUF = H2_GATHER + 16384 + 64, /* a gathered batch and one more frame */
-	H2_BROKEN = -EBADMSG,		  /* flush: nghttp2 itself failed (not the transport) */
+	LATE_NS = 1 * NS_PER_MS,   /* open loop: sent more than 1 ms after due is late */
+	H2_WINDOW = (1 << 30) - 1, /* stream and connection receive windows (h2load: -w 30 -W 30) */
+	H2_GATHER = 16384,	   /* frames gathered before a write */
+	H2_WBUF = 2048,		   /* the first output buffer: a batch of requests without bodies */
+	H2_BROKEN = -EBADMSG,	   /* flush: nghttp2 itself failed (not the transport) */
 };
 
 enum h2_sstate { S_FREE, S_QUEUED, S_ACTIVE, S_ANSWERED };
@@ -495,12 +495,16 @@ static int flush(struct bench_conn *c)
 				if (n == 0)
 					break;
 				if (h->wlen + (size_t)n > h->wcap) {
-					/* A header block bigger than a frame: grow. */
-					uint8_t *nb = realloc(h->wbuf, h->wlen + (size_t)n);
+					/* Bodies, many streams: grow (up to about
+					 * H2_GATHER and a frame), as the
+					 * connections that need it do. */
+					size_t cap =
+						h->wcap * 2 > h->wlen + (size_t)n ? h->wcap * 2 : h->wlen + (size_t)n;
+					uint8_t *nb = realloc(h->wbuf, cap);
 					if (!nb)
 						return -ENOMEM;
 					h->wbuf = nb;
-					h->wcap = h->wlen + (size_t)n;
+					h->wcap = cap;
 				}
 				memcpy(h->wbuf + h->wlen, d, (size_t)n);
 				h->wlen += (size_t)n;

@@ -53,6 +53,7 @@ http {
     listen 127.0.0.1:$P_H2C http2;
     listen 127.0.0.1:$P_TLS1 ssl;
     listen 127.0.0.1:$P_H1;
+    listen unix:$d/h2.sock http2;
     location = / { return 200 "hello\n"; }
     location = /post { client_max_body_size 1m; proxy_pass http://127.0.0.1:$P_H1/sink; }
     location = /sink { return 200 "got it\n"; }
@@ -105,6 +106,10 @@ expect_eq "h2: nginx logged 200 HTTP/2 requests on its TLS port" "$(logged "$P_T
 # -k K renews each connection after K requests, as with HTTP/1.1.
 $HERD bench --h2 --insecure -n 100 -c 1 -m 4 -k 10 --json "$J" "$H2/" >/dev/null; rc=$?
 expect_eq "h2 -k 10: 100 done on 10 connections" "$rc:$(j '["done"]'):$(j '["connections_opened"]')" "0:100:10"
+
+# h2c over a Unix socket (-r and --unix carry HTTP/2 as they carry HTTP/1.1).
+$HERD bench --h2c --unix "$d/h2.sock" -n 50 -c 2 -m 5 -k 1000 --json "$J" http://localhost/ >/dev/null; rc=$?
+expect_eq "h2c --unix: exit 0, 50 done on 2 connections" "$rc:$(j '["done"]'):$(j '["connections_opened"]')" "0:50:2"
 
 # nginx ends each connection after 50 requests with GOAWAY; the streams
 # it did not process are sent again; nginx processed each request once.
