@@ -68,8 +68,10 @@ static void push_sample(struct bench_thread *t, const struct bench_conn *c, uint
 	s->error_text = text;
 }
 
-/* Rate schedule: count a finished request in the step it finished in. */
-void bench_count_step(struct bench_thread *t, uint64_t now)
+/* Rate schedule: count a finished request in the step it finished in.
+ * Static (and so specialised where HTTP/1.1 inlines it), exported for h2.c
+ * by bench_count_step. */
+static void count_step(struct bench_thread *t, uint64_t now)
 {
 	const struct bench_shared *sh = t->sh;
 	if (!t->step_count)
@@ -80,6 +82,11 @@ void bench_count_step(struct bench_thread *t, uint64_t now)
 			t->step_count[k]++;
 			return;
 		}
+}
+
+void bench_count_step(struct bench_thread *t, uint64_t now)
+{
+	count_step(t, now);
 }
 
 void bench_conn_close(struct bench_conn *c)
@@ -132,7 +139,7 @@ void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const
 	}
 	t->errors[kind]++;
 	t->failed++;
-	bench_count_step(t, now);
+	count_step(t, now);
 	if (!t->error_text[kind])
 		t->error_text[kind] = text;
 	push_sample(t, c, now, 0, (int)kind, text);
@@ -446,7 +453,7 @@ static void complete(struct bench_conn *c, uint64_t now)
 		pthread_mutex_unlock(&t->ival_lock);
 	}
 	t->done++;
-	bench_count_step(t, now);
+	count_step(t, now);
 	int st = c->parser.status;
 	if (http_status_valid(st))
 		t->status[st]++;
