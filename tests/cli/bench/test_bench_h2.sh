@@ -90,8 +90,9 @@ print(d["due"] == d["sent"] + d["never_sent"] and d["sent"] == d["done"] + d["fa
 H2C=http://127.0.0.1:$P_H2C
 H2=https://127.0.0.1:$P_TLS
 
-# h2c: 4 connections, 10 streams each, one connection per slot all run long.
-$HERD bench --h2c -n 400 -c 4 -m 10 -k 1000000 --json "$J" "$H2C/" >"$TMP/out"; rc=$?
+# h2c: 4 connections, 10 streams each, one connection per slot all run long
+# (-t 1: one thread starts them all, none can find the work done already).
+$HERD bench --h2c -n 400 -t 1 -c 4 -m 10 -k 1000000 --json "$J" "$H2C/" >"$TMP/out"; rc=$?
 expect_eq "h2c: exit 0, 400 x 200 on 4 connections" "$rc:$(j '["status"]'):$(j '["connections_opened"]')" \
 	"0:{'200': 400}:4"
 expect_eq "h2c: nginx logged 400 HTTP/2 requests" "$(logged "$P_H2C")" 400
@@ -99,7 +100,7 @@ expect_eq "h2c: the config says HTTP/2 with 10 streams" "$(j '["config"]["http2"
 expect_match "h2c: the summary has the http/2 line" "$(cat "$TMP/out")" "^  http/2 +10 streams per connection; 0 GOAWAY"
 
 # h2 over TLS, chosen by ALPN, the certificate checked.
-$HERD bench --h2 --cacert "$d/cert.pem" -n 200 -c 2 -m 5 -k 1000000 --json "$J" "$H2/" >/dev/null; rc=$?
+$HERD bench --h2 --cacert "$d/cert.pem" -n 200 -t 1 -c 2 -m 5 -k 1000000 --json "$J" "$H2/" >/dev/null; rc=$?
 expect_eq "h2: exit 0, 200 done, 2 connections, 2 handshakes" \
 	"$rc:$(j '["done"]'):$(j '["connections_opened"]'):$(j '["tls_handshake"]["count"]')" "0:200:2:2"
 expect_eq "h2: nginx logged 200 HTTP/2 requests on its TLS port" "$(logged "$P_TLS")" 200
@@ -108,7 +109,7 @@ $HERD bench --h2 --insecure -n 100 -c 1 -m 4 -k 10 --json "$J" "$H2/" >/dev/null
 expect_eq "h2 -k 10: 100 done on 10 connections" "$rc:$(j '["done"]'):$(j '["connections_opened"]')" "0:100:10"
 
 # h2c over a Unix socket (-r and --unix carry HTTP/2 as they carry HTTP/1.1).
-$HERD bench --h2c --unix "$d/h2.sock" -n 50 -c 2 -m 5 -k 1000 --json "$J" http://localhost/ >/dev/null; rc=$?
+$HERD bench --h2c --unix "$d/h2.sock" -n 50 -t 1 -c 2 -m 5 -k 1000 --json "$J" http://localhost/ >/dev/null; rc=$?
 expect_eq "h2c --unix: exit 0, 50 done on 2 connections" "$rc:$(j '["done"]'):$(j '["connections_opened"]')" "0:50:2"
 
 # nginx ends each connection after 50 requests with GOAWAY; the streams

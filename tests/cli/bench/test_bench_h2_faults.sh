@@ -5,7 +5,9 @@
 # silence, and a TLS server that ignores ALPN. Each failure is counted under its kind, every count is checked
 # against what the server says it did (its stats file), and every request
 # is accounted for: due = sent + never_sent, sent = done + failed + abandoned.
-# Also the usage errors of --h2 / --h2c / -m N.
+# Also the usage errors of --h2 / --h2c / -m N. Runs whose connections are
+# counted use -t 1: with a thread per slot, a slot whose thread starts late
+# can find every request taken and open none.
 . tests/lib.sh
 . tests/cli/bench_common.sh
 J=$TMP/h2.json
@@ -43,7 +45,7 @@ bench() { timeout 30 $HERD bench --h2c --json "$J" "$@" "$HURL/" >"$TMP/out" 2>&
 
 # The sane case first: the server itself works.
 start_h2 ok
-bench -n 100 -c 2 -m 4 -k 1000; rc=$?
+bench -n 100 -t 1 -c 2 -m 4 -k 1000; rc=$?
 expect_eq "ok: exit 0, 100 done, 2 connections" "$rc:$(j '["done"]'):$(j '["connections_opened"]')" "0:100:2"
 expect_eq "ok: the server answered each request once" "$(s requests):$(s answered)" "100:100"
 
@@ -96,7 +98,7 @@ done
 # stream is reset by herd, the connection lives on (-m 3: the others finish).
 for w in nostatus length; do
 	start_h2 "bad:$w:10"
-	bench -n 50 -c 2 -m 3 -k 1000; rc=$?
+	bench -n 50 -t 1 -c 2 -m 3 -k 1000; rc=$?
 	expect_eq "bad $w: exit 1, 5 h2_protocol, 45 done, 2 connections" \
 		"$rc:$(j '["errors"]["h2_protocol"]'):$(j '["done"]'):$(j '["connections_opened"]')" "1:5:45:2"
 	expect_eq "bad $w: herd reset each such stream" "$(s rst_received):$(accounted)" "5:True"
@@ -110,7 +112,7 @@ expect_eq "flow conn: exit 1, 5 flow_control, 45 done" \
 	"$rc:$(j '["errors"]["flow_control"]'):$(j '["done"]'):$(accounted)" "1:5:45:True"
 expect_match "flow conn: the reason" "$(cat "$TMP/out")" "flow_control +e\.g\. .*FLOW_CONTROL_ERROR"
 start_h2 flow:stream:10
-bench -n 50 -c 2 -m 3 -k 1000; rc=$?
+bench -n 50 -t 1 -c 2 -m 3 -k 1000; rc=$?
 expect_eq "flow stream: exit 1, 5 flow_control, reset by herd, 45 done on 2 connections" \
 	"$rc:$(j '["errors"]["flow_control"]'):$(s rst_received):$(j '["done"]'):$(j '["connections_opened"]')" \
 	"1:5:5:45:2"
@@ -133,7 +135,7 @@ wait_until 5 rst6
 expect_eq "silent --timeout: each stream cancelled (RST_STREAM)" "$(s rst_received)" 6
 # Without a timeout the run ends at -d plus the grace: the streams under
 # way are abandoned, none lost from the count.
-bench -d 500ms -c 2 -m 3 -k 1000; rc=$?
+bench -d 500ms -t 1 -c 2 -m 3 -k 1000; rc=$?
 expect_eq "silent -d: exit 1, 6 abandoned, nothing done" \
 	"$rc:$(j '["abandoned"]'):$(j '["done"]'):$(j '["sent"]'):$(accounted)" "1:6:0:6:True"
 # Open loop: what came due while the streams were stuck is never sent.
