@@ -2,9 +2,10 @@
 # HTTP/2 on purpose (h2_server.py, raw frames): stream resets, refused
 # streams, GOAWAY mid-run (graceful and with an error), bad frames and
 # header blocks, flow-control violations, a tiny window for request bodies,
-# silence, and a TLS server that ignores ALPN. Each failure is counted under its kind, every count is checked
-# against what the server says it did (its stats file), and every request
-# is accounted for: due = sent + never_sent, sent = done + failed + abandoned.
+# silence, and a TLS server that ignores ALPN. Each failure is counted under
+# its kind, every count is checked against what the server says it did (its
+# stats file), and every request is accounted for: due = sent + never_sent,
+# sent = done + failed + abandoned.
 # Also the usage errors of --h2 / --h2c / -m N. Runs whose connections are
 # counted use -t 1: with a thread per slot, a slot whose thread starts late
 # can find every request taken and open none.
