@@ -6,21 +6,26 @@
 # certificate made for the run; access_log off; keepalive_requests lifted
 # so that no connection is renewed mid-run) and drives it with
 # `herd bench --h2c` (or `--h2 --insecure`) and h2load alternately, each
-# round the same threads, connections, streams per connection and
-# duration, keep-alive for the whole run. For each run it prints the rate,
+# round the same threads, connections, streams per connection and number
+# of requests (a fixed count rather than a duration: both tools do the same
+# work, which keeps CPU per request comparable while a shared VM's rates
+# swing), keep-alive for the whole run. For each run it prints the rate,
 # the tool's CPU time (user + system, /usr/bin/time) per request, and
 # whether every request was counted (herd: due = sent + never_sent, sent =
 # done + failed + abandoned, none failed; h2load: every request done
-# succeeded, none failed); then the median of each column and the ratio of
-# CPU per request herd/h2load (target: at most 1). With 2 or more CPUs
-# nginx is pinned to CPU 0 and the load generator to the others (PIN=0
-# turns that off); on a shared VM rerun and look at the spread of the rounds.
+# succeeded, none failed; both: as many done as asked); then the median of
+# each column and the ratio of CPU per request herd/h2load (target: at most
+# 1). herd sets TCP_NODELAY on HTTP/2 sockets (a request must not wait
+# behind another's unacknowledged segment), h2load leaves Nagle on. With 2
+# or more CPUs nginx is pinned to CPU 0 and the load generator to the
+# others (PIN=0 turns that off); on a shared VM look at the spread of the
+# rounds, and rerun.
 #
-#   scripts/bench-h2.sh   (env: THREADS=2 CONNS=64 STREAMS=10 DURATION=5 ROUNDS=5 NGINX_WORKERS=1 PIN=1 TLS=0)
+#   scripts/bench-h2.sh   (env: THREADS=2 CONNS=64 STREAMS=10 REQUESTS=300000 ROUNDS=5 NGINX_WORKERS=1 PIN=1 TLS=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-[ "${1-}" = -h ] || [ "${1-}" = --help ] && { usage 19; exit 0; }
+[ "${1-}" = -h ] || [ "${1-}" = --help ] && { usage 24; exit 0; }
 scripts/setup.sh peer || die "nginx and h2load are needed (see above)"
 command -v h2load >/dev/null || die "h2load not found (nghttp2-client)"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -29,7 +34,7 @@ need_herd
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
 STREAMS=${STREAMS:-10}
-DURATION=${DURATION:-5}
+REQUESTS=${REQUESTS:-300000}
 ROUNDS=${ROUNDS:-5}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
 PIN=${PIN:-1}
@@ -37,7 +42,7 @@ TLS=${TLS:-0}
 posint THREADS "$THREADS"
 posint CONNS "$CONNS"
 posint STREAMS "$STREAMS"
-posint DURATION "$DURATION"
+posint REQUESTS "$REQUESTS"
 posint ROUNDS "$ROUNDS"
 ncpu=$(nproc)
 pin_server=() pin_load=()
@@ -98,18 +103,20 @@ run_one() {
 	local tool=$1 out=$tmp/$1-$2 n cpu rps ok
 	if [ "$tool" = herd ]; then
 		"${pin_load[@]}" /usr/bin/time -f '%U %S' -o "$out.time" "$HERD" bench "${herd_proto[@]}" -t "$THREADS" \
-			-c "$CONNS" -m "$STREAMS" -k 1000000000 -d "${DURATION}s" --json "$out.json" "$url" >"$out.txt" 2>&1 || true
+			-c "$CONNS" -m "$STREAMS" -k 1000000000 -n "$REQUESTS" --json "$out.json" "$url" >"$out.txt" 2>&1 || true
 		read -r n rps ok < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
-ok = d["due"] == d["sent"] + d["never_sent"] and d["sent"] == d["done"] + d["failed"] + d["abandoned"] and d["failed"] == 0
-print(d["done"], d["requests_per_s"], "yes" if ok else "NO")' "$out.json")
+ok = d["due"] == d["sent"] + d["never_sent"] and d["sent"] == d["done"] + d["failed"] + d["abandoned"]
+ok = ok and d["failed"] == 0 and d["done"] == int(sys.argv[2])
+print(d["done"], d["requests_per_s"], "yes" if ok else "NO")' "$out.json" "$REQUESTS")
 	else
 		"${pin_load[@]}" /usr/bin/time -f '%U %S' -o "$out.time" h2load -t "$THREADS" -c "$CONNS" -m "$STREAMS" \
-			-D "$DURATION" "$url" >"$out.txt" 2>&1 || true
+			-n "$REQUESTS" "$url" >"$out.txt" 2>&1 || true
 		# "requests: T total, S started, D done, OK succeeded, F failed, E errored, X timeout"
 		read -r n rps ok < <(python3 -c 'import re,sys; t=open(sys.argv[1]).read()
 m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed", t)
 r = re.search(r"finished in [0-9.]+s, ([0-9.]+) req/s", t)
-print(m.group(4), r.group(1), "yes" if m.group(5) == "0" and m.group(3) == m.group(4) else "NO")' "$out.txt")
+ok = m.group(5) == "0" and m.group(3) == m.group(4) == sys.argv[2]
+print(m.group(4), r.group(1), "yes" if ok else "NO")' "$out.txt" "$REQUESTS")
 	fi
 	cpu=$(awk '{ print $1 + $2 }' <(tail -1 "$out.time"))
 	echo "$rps $(awk -v c="$cpu" -v n="$n" 'BEGIN { print (n > 0 ? c * 1e6 / n : 0) }') $ok"
@@ -118,7 +125,7 @@ print(m.group(4), r.group(1), "yes" if m.group(5) == "0" and m.group(3) == m.gro
 echo "machine: $ncpu CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
 echo "$("$HERD" --version 2>/dev/null || echo herd) vs $(h2load --version 2>&1 | head -1); $scheme HTTP/2 to nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')"
 echo "nginx workers $NGINX_WORKERS${pin_server:+ on CPU 0}; load: $THREADS threads${pin_load:+ on CPUs 1-$((ncpu - 1))}," \
-	"$CONNS connections x $STREAMS streams, ${DURATION}s per run, $ROUNDS rounds, alternating"
+	"$CONNS connections x $STREAMS streams, $REQUESTS requests per run, $ROUNDS rounds, alternating"
 for r in $(seq "$ROUNDS"); do
 	for tool in herd h2load; do
 		read -r rps cpu ok < <(run_one "$tool" "$r")
