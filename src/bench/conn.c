@@ -69,8 +69,8 @@ static void push_sample(struct bench_thread *t, const struct bench_conn *c, uint
 }
 
 /* Rate schedule: count a finished request in the step it finished in.
- * Static (and so specialised where HTTP/1.1 inlines it), exported for h2.c
- * by bench_count_step. */
+ * Kept static, so that HTTP/1.1's complete() gets the compiler's
+ * specialised copy; h2.c calls it through bench_count_step. */
 static void count_step(struct bench_thread *t, uint64_t now)
 {
 	const struct bench_shared *sh = t->sh;
