@@ -36,7 +36,9 @@ WARN     := -Wall -Wextra -Wshadow -Wpedantic -Wmissing-prototypes
 CPPFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen -MMD -MP
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-LDLIBS   := -lbpf -lelf -lz -lssl -lcrypto -lm -lpthread -luring
+# libnghttp2 (herd bench's HTTP/2): its flags from pkg-config where it has a .pc file.
+NGHTTP2_LIBS := $(shell pkg-config --libs libnghttp2 2>/dev/null || echo -lnghttp2)
+LDLIBS   := -lbpf -lelf -lz -lssl -lcrypto -lm -lpthread -luring $(NGHTTP2_LIBS)
 
 # Sources are found by folder: one folder per subsystem (see docs/architecture.md).
 SRCS      := $(wildcard src/*/*.c)

@@ -3,24 +3,25 @@
 #
 #   scripts/setup.sh [build|test|lab|peer|fuzz]...   (default: build)
 #
-#   build  compiler, make, zlib, OpenSSL (bench TLS), libbpf + bpftool + clang (the eBPF `steer` model),
-#          liburing (the `uring` accept models and `herd serve --io uring`)
+#   build  compiler, make, zlib, OpenSSL (bench TLS), libnghttp2 (bench HTTP/2), libbpf + bpftool + clang
+#          (the eBPF `steer` model), liburing (the `uring` accept models and `herd serve --io uring`)
 #   test   build + cmocka, chromium (the HTML report check), capsh (libcap2-bin),
 #          clang-format (make format-check)
 #   lab    build (herd lab needs nothing more)
-#   peer   nginx + lua module, wrk, ab: only for the comparison benchmarks
+#   peer   nginx + lua module, wrk, ab, h2load (nghttp2-client): only for the comparison benchmarks
 #   fuzz   build + clang's libFuzzer runtime
 #
 # As root it runs apt-get; otherwise it prints the exact command to run and exits 1.
 set -eu
 groups=("${@:-build}")
-build=(gcc make clang llvm pkg-config zlib1g-dev libssl-dev libbpf-dev libelf-dev bpftool iproute2 liburing-dev)
+build=(gcc make clang llvm pkg-config zlib1g-dev libssl-dev libnghttp2-dev libbpf-dev libelf-dev bpftool iproute2
+	liburing-dev)
 want=()
 for g in "${groups[@]}"; do
 	case $g in
 	build | lab) want+=("${build[@]}") ;;
 	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin clang-format) ;;
-	peer) want+=("${build[@]}" nginx libnginx-mod-http-lua wrk apache2-utils) ;;
+	peer) want+=("${build[@]}" nginx libnginx-mod-http-lua wrk apache2-utils nghttp2-client) ;;
 	fuzz) want+=("${build[@]}" libclang-rt-14-dev) ;;
 	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "setup.sh: unknown group '$g' (build, test, lab, peer, fuzz)" >&2; exit 2 ;;

@@ -1,7 +1,8 @@
 /*
  * bench.c - the HTTP load-generation engine's set-up and results (see
  * bench.h); one thread's event loop and the connection state machine are in
- * conn.c, the requests in request.c, the byte streams in transport.c.
+ * conn.c, the requests in request.c, the byte streams in transport.c,
+ * HTTP/2's streams in h2.c.
  *
  * bench_run starts one thread per share of the connections. Each thread
  * owns an epoll instance, its connections, its histograms and its counters,
@@ -43,6 +44,10 @@ static const struct {
 	[BENCH_ERR_RESOLVE] = {"resolve", "dial tcp: lookup failed"},
 	[BENCH_ERR_PROTOCOL] = {"protocol", "bytes after a complete response"},
 	[BENCH_ERR_REDIRECT] = {"redirect", "stopped after too many redirects"},
+	[BENCH_ERR_GOAWAY] = {"goaway", "the server's GOAWAY ended the connection before the response"},
+	[BENCH_ERR_RST_STREAM] = {"rst_stream", "the server reset the stream (RST_STREAM)"},
+	[BENCH_ERR_FLOW_CONTROL] = {"flow_control", "HTTP/2 flow-control error (FLOW_CONTROL_ERROR)"},
+	[BENCH_ERR_H2_PROTOCOL] = {"h2_protocol", "the server broke HTTP/2 (bad frame or header block)"},
 };
 
 const char *bench_error_name(enum bench_error e)
@@ -167,6 +172,7 @@ static void free_thread(struct bench_thread *t)
 	hdr_free(t->ival);
 	for (unsigned i = 0; t->conns && i < t->nconns; i++) {
 		struct bench_conn *c = &t->conns[i];
+		bench_h2_slot_free(c);
 		if (c->x.fd >= 0)
 			c->x.ops->close(&c->x);
 		bench_xport_forget(&c->x);
@@ -205,6 +211,8 @@ static int init_conns(struct bench_thread *t)
 		c->state = C_IDLE;
 		c->seq = t->base + i; /* open loop: requests base+i, base+i+C, ... */
 		if (cfg->follow > 0 && !(c->location = malloc(BENCH_LOCATION_MAX)))
+			return -ENOMEM;
+		if (cfg->http2 && bench_h2_slot_new(c) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -280,6 +288,15 @@ static bool config_ok(const struct bench_config *cfg)
 		if (!(s->duration_s > 0) || !(s->from >= 0) || !(s->to >= 0))
 			return false;
 	}
+	/* HTTP/2: a slot's connection serves every URL, so they must share a
+	 * target; redirects are HTTP/1.1's (request.c). */
+	if (cfg->http2) {
+		if (cfg->follow > 0 || cfg->streams > BENCH_H2_MAX_STREAMS)
+			return false;
+		for (size_t u = 0; cfg->url_target && u < cfg->nurls; u++)
+			if (cfg->url_target[u] != cfg->url_target[0])
+				return false;
+	}
 	return true;
 }
 
@@ -321,7 +338,9 @@ static int init_shared(struct bench_shared *sh)
 		tls |= sh->targets[i].tls;
 	const char *why;
 	int rc;
-	if (tls && (rc = bench_tls_new(&cfg->tls, &sh->tls, &why)) < 0) {
+	struct bench_tls_options tls_opt = cfg->tls;
+	tls_opt.h2 = cfg->http2;
+	if (tls && (rc = bench_tls_new(&tls_opt, &sh->tls, &why)) < 0) {
 		sh->why = why;
 		return rc;
 	}
@@ -336,6 +355,8 @@ static int init_shared(struct bench_shared *sh)
 	for (size_t u = 0; u < cfg->nurls; u++)
 		sh->url_head[u] = strcasecmp(bench_url_method(cfg, u), "HEAD") == 0;
 	if ((rc = build_templates(sh)) < 0)
+		return rc;
+	if (cfg->http2 && (rc = bench_h2_shared_new(sh)) < 0)
 		return rc;
 	if (cfg->follow > 0) {
 		if (!cfg->url_texts)
@@ -363,6 +384,7 @@ static void free_shared(struct bench_shared *sh)
 	free(sh->step_end_s);
 	free(sh->step_first);
 	bench_tls_free(sh->tls);
+	bench_h2_shared_free(sh);
 }
 
 /* Starts the threads, then the clock. Returns how many started. */
@@ -456,6 +478,8 @@ static void merge_thread(struct bench_result *res, const struct bench_thread *t)
 	res->bytes_written += t->bytes_written;
 	res->tls_resumed += t->tls_resumed;
 	res->redirects += t->redirects;
+	res->goaway_received += t->goaway_received;
+	res->retried += t->retried;
 	for (size_t k = 0; t->step_count && k < res->nsteps; k++)
 		res->step_rate[k] += (double)t->step_count[k];
 }

@@ -10,7 +10,8 @@
  *
  * Latency of a request: from just before connect() (new connection) or
  * before the request's first byte (reused connection) to the last byte of
- * the body.
+ * the body. With http2 (h2.c, libnghttp2) a connection carries up to
+ * `streams` requests at once, each measured the same way.
  */
 #ifndef HERD_BENCH_H
 #define HERD_BENCH_H
@@ -27,6 +28,8 @@
 
 /* HTTP status codes are counted in arrays indexed by code (http/status.h). */
 enum { BENCH_STATUS_MAX = HTTP_STATUS_END };
+/* HTTP/2: at most this many streams per connection (nginx allows 128 by default). */
+enum { BENCH_H2_MAX_STREAMS = 1000 };
 
 /* Why a request failed. */
 enum bench_error {
@@ -42,6 +45,10 @@ enum bench_error {
 	BENCH_ERR_RESOLVE,	/* the URL's host did not resolve */
 	BENCH_ERR_PROTOCOL,	/* bytes after a complete response, or a response nobody asked for */
 	BENCH_ERR_REDIRECT,	/* too many redirects, or one to a host outside the run */
+	BENCH_ERR_GOAWAY,	/* HTTP/2: the server's GOAWAY lost the request (an error code, or refused twice) */
+	BENCH_ERR_RST_STREAM,	/* HTTP/2: the server reset the stream (RST_STREAM; REFUSED_STREAM twice) */
+	BENCH_ERR_FLOW_CONTROL, /* HTTP/2: FLOW_CONTROL_ERROR on the stream or its connection */
+	BENCH_ERR_H2_PROTOCOL,	/* HTTP/2: bad frame or header block, malformed response, no h2 in ALPN */
 	BENCH_ERR_COUNT
 };
 
@@ -102,6 +109,9 @@ struct bench_config {
 	unsigned connections; /* requests in flight at once (concurrency) */
 	unsigned threads;     /* engine threads; 0: number of CPUs, at most connections */
 	unsigned keepalive;   /* 0: a new connection per request; K: up to K requests per connection */
+	bool http2;	      /* HTTP/2: h2 by ALPN on TLS targets, prior knowledge (h2c) on plain ones;
+			       * one target, no redirects */
+	unsigned streams;     /* HTTP/2: requests in flight per connection (h2load's -m); 0: 1 */
 	double rate;	      /* open loop: requests per second over all connections; 0: closed loop */
 	const struct bench_rate_step *schedule; /* open loop with a changing rate (rate ignored); its last
 						 * rate holds after the last step */
@@ -150,6 +160,9 @@ struct bench_result {
 	struct hdr *tls;		   /* microseconds, TLS handshake (connected to handshake done) */
 	uint64_t tls_resumed;		   /* handshakes that resumed a session */
 	uint64_t redirects;		   /* redirects followed */
+	uint64_t goaway_received;	   /* HTTP/2: GOAWAY frames the server sent */
+	uint64_t retried;		   /* HTTP/2: requests sent again on another stream because the server
+					    * did not process them (REFUSED_STREAM, beyond a GOAWAY's last stream) */
 	size_t nsteps;			   /* rate schedule: achieved requests/s (done + failed) per step */
 	double *step_rate;
 };

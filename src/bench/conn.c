@@ -14,6 +14,11 @@
  * still busy when its next request is due sends it late, but the latency is
  * still measured from the due time, so a stalled server shows up in the
  * numbers instead of silently slowing the load (coordinated omission).
+ *
+ * HTTP/2 runs (h2.c) share the loop and the connect / TLS part of the
+ * state machine; once a slot's connection is up (C_H2) its events, the
+ * per-pass start of requests, timeouts and the stop go to h2.c, each behind
+ * one branch taken per event or per pass, not per HTTP/1.1 request.
  */
 #include <errno.h>
 #include <math.h>
@@ -36,20 +41,7 @@ enum {
 	IDLE_WAKE_NS = 100 * NS_PER_MS,	  /* the stop flag is polled at least every 100 ms */
 };
 
-static bool run_stopped(const struct bench_shared *sh)
-{
-	return sh->abort_run || (sh->cfg->stop && atomic_load_explicit(sh->cfg->stop, memory_order_relaxed));
-}
-
-static int64_t ns_to_us(uint64_t ns)
-{
-	int64_t us = (int64_t)(ns / NS_PER_US);
-	if (us < 1)
-		us = 1;
-	return us > HDR_LATENCY_HIGHEST_US ? HDR_LATENCY_HIGHEST_US : us;
-}
-
-static void flush_samples(struct bench_thread *t)
+void bench_flush_samples(struct bench_thread *t)
 {
 	const struct bench_config *cfg = t->sh->cfg;
 	if (t->nsamples == 0)
@@ -67,7 +59,7 @@ static void push_sample(struct bench_thread *t, const struct bench_conn *c, uint
 	if (!t->sh->cfg->on_done)
 		return;
 	if (t->nsamples == BENCH_SAMPLE_BUF)
-		flush_samples(t);
+		bench_flush_samples(t);
 	struct bench_sample *s = &t->samples[t->nsamples++];
 	s->latency_ms = (double)bench_elapsed_ns(now, c->origin_ns) / NS_PER_MS;
 	s->status = status;
@@ -76,7 +68,9 @@ static void push_sample(struct bench_thread *t, const struct bench_conn *c, uint
 	s->error_text = text;
 }
 
-/* Rate schedule: count a finished request in the step it finished in. */
+/* Rate schedule: count a finished request in the step it finished in.
+ * Kept static, so that HTTP/1.1's complete() gets the compiler's
+ * specialised copy; h2.c calls it through bench_count_step. */
 static void count_step(struct bench_thread *t, uint64_t now)
 {
 	const struct bench_shared *sh = t->sh;
@@ -88,6 +82,11 @@ static void count_step(struct bench_thread *t, uint64_t now)
 			t->step_count[k]++;
 			return;
 		}
+}
+
+void bench_count_step(struct bench_thread *t, uint64_t now)
+{
+	count_step(t, now);
 }
 
 void bench_conn_close(struct bench_conn *c)
@@ -122,9 +121,6 @@ static void finish_conn(struct bench_conn *c)
 void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const char *text, uint64_t now)
 {
 	struct bench_thread *t = c->t;
-	t->errors[kind]++;
-	t->failed++;
-	count_step(t, now);
 	if (!text) {
 		text = bench_error_text(kind);
 		/* The table speaks of TCP, as benchhttp does (Go's "dial tcp"). */
@@ -136,6 +132,14 @@ void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const
 				text = d;
 		}
 	}
+	/* HTTP/2: every request waiting for the connection fails. */
+	if (c->h2) {
+		bench_h2_conn_fail(c, kind, text, now);
+		return;
+	}
+	t->errors[kind]++;
+	t->failed++;
+	count_step(t, now);
 	if (!t->error_text[kind])
 		t->error_text[kind] = text;
 	push_sample(t, c, now, 0, (int)kind, text);
@@ -163,9 +167,13 @@ static void do_handshake(struct bench_conn *c, uint64_t now)
 	}
 	if (c->x.ops == &bench_xport_tls) {
 		now = util_now_ns();
-		hdr_record(c->t->tls, ns_to_us(bench_elapsed_ns(now, c->connect_ns)));
+		hdr_record(c->t->tls, bench_ns_to_us(bench_elapsed_ns(now, c->connect_ns)));
 		if (bench_tls_resumed(&c->x))
 			c->t->tls_resumed++;
+	}
+	if (c->h2) {
+		bench_h2_ready(c, now);
+		return;
 	}
 	c->state = C_WRITING;
 	start_write(c, now);
@@ -174,7 +182,7 @@ static void do_handshake(struct bench_conn *c, uint64_t now)
 static void connected(struct bench_conn *c, uint64_t now)
 {
 	struct bench_thread *t = c->t;
-	hdr_record(t->con, ns_to_us(bench_elapsed_ns(now, c->connect_ns)));
+	hdr_record(t->con, bench_ns_to_us(bench_elapsed_ns(now, c->connect_ns)));
 	const struct bench_target *tg = bench_target_at(t, c->fd_target);
 	c->state = C_HANDSHAKE;
 	if (tg->tls) {
@@ -199,8 +207,9 @@ static int set_socket_options(struct bench_conn *c, int fd, int family, bool tls
 	 * only worth it for requests (with bodies) longer than a segment. TLS
 	 * always needs it: a resumed handshake ends with the client's Finished,
 	 * and the request written right after it would wait for that small
-	 * segment's (delayed, 40 ms) acknowledgement. */
-	if ((sh->big_requests || tls) && family != AF_UNIX)
+	 * segment's (delayed, 40 ms) acknowledgement. HTTP/2 always needs it
+	 * too: it writes a stream's request while others are unanswered. */
+	if ((sh->big_requests || tls || sh->h2) && family != AF_UNIX)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (cfg->close_with_rst) {
 		/* Linger 0: close() sends RST and the socket skips TIME_WAIT. */
@@ -268,6 +277,11 @@ static void open_conn(struct bench_conn *c, uint64_t now)
 		c->state = C_CONNECTING;
 }
 
+void bench_conn_open(struct bench_conn *c, uint64_t now)
+{
+	open_conn(c, now);
+}
+
 /* Starts c->req on the slot's connection, opening one if needed. */
 void bench_conn_start(struct bench_conn *c, uint64_t now)
 {
@@ -308,7 +322,7 @@ static void start_url(struct bench_conn *c, uint64_t now)
  * end of issuing, if earlier) but will never be sent, because the run is
  * over while the slot was still busy with earlier ones. Request numbers
  * seq, seq + connections, ... are the slot's. */
-static void count_unsent(struct bench_conn *c, uint64_t now)
+void bench_count_unsent(struct bench_conn *c, uint64_t now)
 {
 	struct bench_thread *t = c->t;
 	struct bench_shared *sh = t->sh;
@@ -332,8 +346,8 @@ static void slot_next(struct bench_conn *c, uint64_t now)
 	/* Open loop: a request due before the end is still sent after it
 	 * (late, within the grace period); dropping the backlog a stall built up
 	 * would hide that stall. */
-	if (run_stopped(sh) || (now >= sh->end_issue && !open_loop)) {
-		count_unsent(c, now);
+	if (bench_run_stopped(sh) || (now >= sh->end_issue && !open_loop)) {
+		bench_count_unsent(c, now);
 		finish_conn(c);
 		return;
 	}
@@ -431,7 +445,7 @@ static void complete(struct bench_conn *c, uint64_t now)
 		bench_conn_close(c);
 	if (c->location && bench_follow_redirect(c, now))
 		return;
-	int64_t us = ns_to_us(bench_elapsed_ns(now, c->origin_ns));
+	int64_t us = bench_ns_to_us(bench_elapsed_ns(now, c->origin_ns));
 	hdr_record(t->lat, us);
 	if (t->ival) {
 		pthread_mutex_lock(&t->ival_lock);
@@ -470,7 +484,7 @@ static void do_read(struct bench_conn *c, uint32_t events, uint64_t now)
 			t->bytes_read += (uint64_t)n;
 			if (!c->got_byte) {
 				c->got_byte = true;
-				hdr_record(t->ttfb, ns_to_us(bench_elapsed_ns(now, c->start_ns)));
+				hdr_record(t->ttfb, bench_ns_to_us(bench_elapsed_ns(now, c->start_ns)));
 			}
 			size_t used;
 			int rc = httpresp_feed(&c->parser, t->rbuf, (size_t)n, &used);
@@ -573,6 +587,9 @@ static void handle_event(struct bench_conn *c, uint32_t ev, uint64_t now)
 		return;
 	case C_FINISHED:
 		return;
+	case C_H2:
+		bench_h2_event(c, ev, now);
+		return;
 	}
 }
 
@@ -586,10 +603,14 @@ static bool in_flight(enum bench_cstate st)
  * never sent as never sent. */
 static void abandon_all(struct bench_thread *t, uint64_t now)
 {
+	if (t->sh->h2) {
+		bench_h2_abandon_all(t, now);
+		return;
+	}
 	for (unsigned i = 0; i < t->nconns; i++) {
 		if (in_flight(t->conns[i].state))
 			t->abandoned++;
-		count_unsent(&t->conns[i], now);
+		bench_count_unsent(&t->conns[i], now);
 		finish_conn(&t->conns[i]);
 	}
 }
@@ -599,6 +620,8 @@ static void abandon_all(struct bench_thread *t, uint64_t now)
 static uint64_t start_due(struct bench_thread *t, uint64_t now, uint64_t wake)
 {
 	struct bench_shared *sh = t->sh;
+	if (sh->h2)
+		return bench_h2_start_due(t, now, wake);
 	/* slot_next may fail instantly and queue the slot again: that goes to
 	 * the other array, for the next pass, after a look at the network. */
 	struct bench_conn **batch = t->pending;
@@ -630,6 +653,10 @@ static uint64_t start_due(struct bench_thread *t, uint64_t now, uint64_t wake)
 
 static void scan_timeouts(struct bench_thread *t, uint64_t now, uint64_t timeout_ns)
 {
+	if (t->sh->h2) {
+		bench_h2_scan_timeouts(t, now, timeout_ns);
+		return;
+	}
 	for (unsigned i = 0; i < t->nconns; i++) {
 		struct bench_conn *c = &t->conns[i];
 		if (in_flight(c->state) && bench_elapsed_ns(now, c->start_ns) >= timeout_ns)
@@ -660,7 +687,7 @@ void *bench_thread_main(void *arg)
 
 	while (t->active > 0) {
 		now = util_now_ns();
-		if (run_stopped(sh) || (sh->end_issue != UINT64_MAX && now >= sh->end_issue + sh->grace_ns)) {
+		if (bench_run_stopped(sh) || (sh->end_issue != UINT64_MAX && now >= sh->end_issue + sh->grace_ns)) {
 			abandon_all(t, now);
 			break;
 		}
@@ -694,10 +721,10 @@ void *bench_thread_main(void *arg)
 		for (int i = 0; i < n; i++)
 			handle_event(t->events[i].data.ptr, t->events[i].events, util_now_ns());
 		if (cfg->on_done)
-			flush_samples(t);
+			bench_flush_samples(t);
 	}
 	if (cfg->on_done)
-		flush_samples(t);
+		bench_flush_samples(t);
 	t->finish_ns = util_now_ns();
 
 	pthread_mutex_lock(&sh->fin_lock);

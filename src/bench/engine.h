@@ -17,6 +17,7 @@
 #include "bench/transport.h"
 #include "bench/url.h"
 #include "http/httpresp.h"
+#include "lib/units.h"
 
 enum {
 	BENCH_READ_BUF = 16384,
@@ -27,7 +28,8 @@ enum {
 	BENCH_PARKED = 4,	   /* idle connections a slot keeps to other servers */
 };
 
-enum bench_cstate { C_IDLE, C_WAIT, C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_FINISHED };
+/* C_H2: an HTTP/2 connection is up; its streams have states of their own (h2.c). */
+enum bench_cstate { C_IDLE, C_WAIT, C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_FINISHED, C_H2 };
 
 /* A pre-built request. */
 struct bench_tmpl {
@@ -37,6 +39,8 @@ struct bench_tmpl {
 
 struct bench_shared;
 struct bench_thread;
+struct bench_h2;
+struct bench_h2_shared;
 
 /* One connection slot: a small state machine
  * idle -> connecting -> handshake -> writing -> reading -> idle. */
@@ -74,6 +78,7 @@ struct bench_conn {
 	uint64_t due_ns; /* open loop: when that request is due */
 	char *location;	 /* BENCH_LOCATION_MAX bytes when following redirects */
 	struct httpresp parser;
+	struct bench_h2 *h2; /* HTTP/2 runs: the slot's streams and session (h2.c); NULL otherwise */
 };
 
 /* One engine thread: its own epoll loop, connections, histograms, counters. */
@@ -96,8 +101,9 @@ struct bench_thread {
 	uint64_t done, failed, errors[BENCH_ERR_COUNT], status[BENCH_STATUS_MAX];
 	const char *error_text[BENCH_ERR_COUNT]; /* first reason per kind */
 	uint64_t sent_late, abandoned, opened, bytes_read, bytes_written, tls_resumed, redirects;
-	uint64_t never_sent;  /* open loop: due before the end (or the stop), never sent */
-	uint64_t *step_count; /* rate schedule: requests finished per step */
+	uint64_t never_sent;		   /* open loop: due before the end (or the stop), never sent */
+	uint64_t *step_count;		   /* rate schedule: requests finished per step */
+	uint64_t goaway_received, retried; /* HTTP/2 */
 	/* Servers first met in a redirect's Location, resolved by this thread
 	 * (as Go's client resolves per connection); index ntargets + i. */
 	struct bench_target extra[BENCH_EXTRA_TARGETS];
@@ -130,7 +136,22 @@ struct bench_shared {
 	pthread_cond_t fin_cond;
 	unsigned running;
 	_Atomic size_t source_rr;
+	struct bench_h2_shared *h2; /* HTTP/2 runs: request header lists, nghttp2 callbacks */
 };
+
+static inline bool bench_run_stopped(const struct bench_shared *sh)
+{
+	return sh->abort_run || (sh->cfg->stop && atomic_load_explicit(sh->cfg->stop, memory_order_relaxed));
+}
+
+/* A histogram value: ns in whole microseconds, within the histogram's range. */
+static inline int64_t bench_ns_to_us(uint64_t ns)
+{
+	int64_t us = (int64_t)(ns / NS_PER_US);
+	if (us < 1)
+		us = 1;
+	return us > HDR_LATENCY_HIGHEST_US ? HDR_LATENCY_HIGHEST_US : us;
+}
 
 /* Time from `earlier` to `later`, two readings of the monotonic clock; 0 when
  * they come in the other order. A pass of the event loop reads the clock at
@@ -205,5 +226,33 @@ bool bench_follow_redirect(struct bench_conn *c, uint64_t now);
 
 /* A thread's event loop (pthread entry point). */
 void *bench_thread_main(void *arg);
+
+/* Shared with h2.c: the open connection path (socket, options, connect,
+ * epoll, then the TLS handshake; a failure goes through bench_conn_fail),
+ * on_done batching, per-step counts, open-loop requests never sent. */
+void bench_conn_open(struct bench_conn *c, uint64_t now);
+void bench_flush_samples(struct bench_thread *t);
+void bench_count_step(struct bench_thread *t, uint64_t now);
+void bench_count_unsent(struct bench_conn *c, uint64_t now);
+
+/* HTTP/2 (h2.c). The shared part: built before the threads start (0 or
+ * -ENOMEM), freed after. */
+int bench_h2_shared_new(struct bench_shared *sh);
+void bench_h2_shared_free(struct bench_shared *sh);
+/* A slot's streams: 0 or -ENOMEM; freed (with any session) by bench_h2_slot_free. */
+int bench_h2_slot_new(struct bench_conn *c);
+void bench_h2_slot_free(struct bench_conn *c);
+/* The slot's TCP (and TLS) handshake is done: start the HTTP/2 session. */
+void bench_h2_ready(struct bench_conn *c, uint64_t now);
+/* An event on the slot's connection in state C_H2. */
+void bench_h2_event(struct bench_conn *c, uint32_t ev, uint64_t now);
+/* The connection failed before the session started (connect, TLS): every
+ * request waiting for it fails with kind and text. */
+void bench_h2_conn_fail(struct bench_conn *c, enum bench_error kind, const char *text, uint64_t now);
+/* The thread loop's per-pass work, for HTTP/2 slots: start_due, the
+ * timeout scan and the stop (see conn.c). */
+uint64_t bench_h2_start_due(struct bench_thread *t, uint64_t now, uint64_t wake);
+void bench_h2_scan_timeouts(struct bench_thread *t, uint64_t now, uint64_t timeout_ns);
+void bench_h2_abandon_all(struct bench_thread *t, uint64_t now);
 
 #endif

@@ -198,6 +198,15 @@ int bench_tls_new(const struct bench_tls_options *o, struct bench_tls **out, con
 							 : SSL_SESS_CACHE_OFF);
 	if (!o->resume)
 		SSL_CTX_set_options(t->ctx, SSL_OP_NO_TICKET);
+	/* HTTP/2 over TLS is negotiated in the handshake (RFC 9113 3.2): only
+	 * h2 is offered, so a server that speaks HTTP/1.1 alone answers with
+	 * no protocol and the run says so instead of measuring HTTP/1.1. */
+	static const unsigned char alpn_h2[] = {2, 'h', '2'};
+	if (o->h2 && SSL_CTX_set_alpn_protos(t->ctx, alpn_h2, sizeof alpn_h2) != 0) {
+		*why = "cannot set ALPN";
+		bench_tls_free(t);
+		return -ENOMEM;
+	}
 	if (o->verify) {
 		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 		int ok = o->ca_file ? SSL_CTX_load_verify_locations(t->ctx, o->ca_file, NULL)
@@ -255,6 +264,16 @@ int bench_tls_attach(struct bench_xport *x, struct bench_tls *t, const char *sni
 	x->ops = &bench_xport_tls;
 	x->error = NULL;
 	return 0;
+}
+
+bool bench_tls_alpn_h2(const struct bench_xport *x)
+{
+	const unsigned char *p = NULL;
+	unsigned len = 0;
+	if (!x->ssl)
+		return false;
+	SSL_get0_alpn_selected(x->ssl, &p, &len);
+	return len == 2 && p[0] == 'h' && p[1] == '2';
 }
 
 bool bench_tls_resumed(const struct bench_xport *x)

@@ -57,6 +57,7 @@ struct bench_tls_options {
 	bool verify;	     /* check the certificate chain and the host name */
 	const char *ca_file; /* trust these certificates (PEM) instead of the system store; NULL: system */
 	bool resume;	     /* offer the slot's previous session when it reconnects */
+	bool h2;	     /* offer only "h2" in ALPN (an HTTP/2 run: the server must choose it) */
 };
 
 /* Creates the shared TLS context. Returns 0 or a negative errno; *why gets a
@@ -68,6 +69,9 @@ void bench_tls_free(struct bench_tls *t);
  * (sent as SNI unless it is an IP address; checked against the certificate
  * when verifying). x->fd must be set. Returns 0 or -ENOMEM. */
 int bench_tls_attach(struct bench_xport *x, struct bench_tls *t, const char *sni);
+
+/* Whether the server chose "h2" in ALPN on x's handshake. */
+bool bench_tls_alpn_h2(const struct bench_xport *x);
 
 /* Whether the last handshake on x resumed a session. */
 bool bench_tls_resumed(const struct bench_xport *x);

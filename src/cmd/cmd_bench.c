@@ -55,7 +55,7 @@ static void usage(FILE *out, bool compat)
 	}
 	fprintf(out,
 		"usage: herd bench [OPTIONS] URL...\n"
-		"HTTP/1.1 load generator. URLs (http[s]://[user:pw@]host[:port]/path?query, [IPv6] hosts) are\n"
+		"HTTP/1.1 and HTTP/2 load generator. URLs (http[s]://[user:pw@]host[:port]/path?query, [IPv6] hosts) are\n"
 		"used round robin, on one or several servers.\n\n"
 		"  -n N              total requests (default 100)\n"
 		"  -d DURATION       run for this long instead of -n (e.g. 10s, 500ms, 2m)\n"
@@ -65,6 +65,11 @@ static void usage(FILE *out, bool compat)
 		"  -r HOST:PORT      connect here; the URLs give only Host header and path\n"
 		"      --unix PATH   connect to this Unix socket instead\n"
 		"  -m METHOD         request method (default GET)\n"
+		"      --h2          HTTP/2 over TLS (https URLs; the server must choose h2 in ALPN); also --http2\n"
+		"      --h2c         HTTP/2 over cleartext TCP with prior knowledge (http URLs); also\n"
+		"                    --http2-prior-knowledge\n"
+		"  -m N              HTTP/2: N concurrent streams per connection (default 1; as h2load's -m):\n"
+		"                    up to C x N requests in flight; also --max-concurrent-streams N\n"
 		"      --body FILE   send FILE as the request body (at most 64 MiB)\n"
 		"      --data STR    send STR as the request body\n"
 		"      --urls FILE   more URLs, one per line: [METHOD] URL [BODY]\n"
@@ -229,6 +234,9 @@ enum {
 	OPT_INSECURE,
 	OPT_CACERT,
 	OPT_RESUME,
+	OPT_H2,
+	OPT_H2C,
+	OPT_STREAMS,
 };
 
 /* -d and --timeout: beyond this a duration in nanoseconds would not fit. */
@@ -273,6 +281,11 @@ static int opt_count(struct bench_opts *o, int opt, const char *arg, struct benc
 			return bench_bad_value("-t", arg, "threads, 1..4096");
 		cfg->threads = (unsigned)u;
 		return -1;
+	case OPT_STREAMS:
+		if (util_parse_u64(arg, 1, BENCH_H2_MAX_STREAMS, &u) < 0)
+			return bench_bad_value("-m", arg, "HTTP/2 streams per connection, 1..1000 (or a method name)");
+		o->streams = (unsigned)u;
+		return -1;
 	case OPT_FOLLOW:
 		if (util_parse_u64(arg, 0, 100, &u) < 0)
 			return bench_bad_value("--follow", arg, "redirects to follow, 0..100");
@@ -304,6 +317,10 @@ static int opt_value(struct bench_opts *o, int opt, const char *arg, struct benc
 		o->headers[o->nheaders++] = (char *)arg;
 		return -1;
 	case 'm': {
+		/* A number is h2load's -m (streams); a method is letters only,
+		 * so the two never collide. */
+		if (arg[0] >= '0' && arg[0] <= '9')
+			return opt_count(o, OPT_STREAMS, arg, cfg);
 		bool ok = arg[0] != '\0';
 		for (const char *p = arg; *p; p++)
 			if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '-' || *p == '_'))
@@ -392,6 +409,12 @@ static int handle_opt(struct bench_opts *o, int opt, const char *arg, struct ben
 	case OPT_RESUME:
 		o->resume = true;
 		return -1;
+	case OPT_H2:
+		o->h2 = true;
+		return -1;
+	case OPT_H2C:
+		o->h2c = true;
+		return -1;
 	}
 	return opt_value(o, opt, arg, cfg);
 }
@@ -412,6 +435,11 @@ static const struct option longopts[] = {
 	{"insecure", no_argument, NULL, OPT_INSECURE},
 	{"cacert", required_argument, NULL, OPT_CACERT},
 	{"tls-resume", no_argument, NULL, OPT_RESUME},
+	{"h2", no_argument, NULL, OPT_H2},
+	{"http2", no_argument, NULL, OPT_H2},
+	{"h2c", no_argument, NULL, OPT_H2C},
+	{"http2-prior-knowledge", no_argument, NULL, OPT_H2C},
+	{"max-concurrent-streams", required_argument, NULL, OPT_STREAMS},
 	{"duration", required_argument, NULL, 'd'},
 	{"threads", required_argument, NULL, 't'},
 	{"header", required_argument, NULL, 'H'},

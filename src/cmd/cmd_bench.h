@@ -32,7 +32,9 @@ struct bench_opts {
 	bool compat; /* started as benchhttp: only its flags, Go's syntax */
 	bool lines;  /* benchhttp mode (compat or --lines) */
 	bool have_n, have_d, have_follow, insecure, resume;
-	int64_t n, c, k; /* as given; benchhttp takes any integer */
+	bool h2, h2c;	  /* --h2 (https URLs, ALPN), --h2c (http URLs, prior knowledge) */
+	unsigned streams; /* -m N / --max-concurrent-streams N; 0: not given */
+	int64_t n, c, k;  /* as given; benchhttp takes any integer */
 	unsigned follow;
 	const char *remote, *unix_path, *json_path, *hlog_path, *body_path, *data, *urls_path, *cacert, *rate;
 	char **headers; /* -H values, room for one more (User-Agent) */

@@ -145,6 +145,11 @@ void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct ben
 			(unsigned long long)r->tls_resumed);
 	if (r->redirects)
 		fprintf(f, "  redirects  %llu followed\n", (unsigned long long)r->redirects);
+	if (cfg->http2)
+		fprintf(f,
+			"  http/2     %u streams per connection; %llu GOAWAY received, %llu requests retried (not "
+			"processed by the server)\n",
+			cfg->streams, (unsigned long long)r->goaway_received, (unsigned long long)r->retried);
 }
 
 static void json_dist(struct json_writer *j, const char *name, const struct hdr *h)
@@ -181,6 +186,8 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_u64(j, "follow", cfg->follow);
 	json_bool(j, "tls_verify", cfg->tls.verify);
 	json_bool(j, "tls_resume", cfg->tls.resume);
+	json_bool(j, "http2", cfg->http2);
+	json_u64(j, "streams", cfg->http2 ? cfg->streams : 1);
 	json_close(j, '}');
 	json_u64(j, "due", r->due);
 	json_u64(j, "sent", r->sent);
@@ -204,6 +211,8 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_dist(j, "first_byte", r->ttfb);
 	json_u64(j, "tls_resumed", r->tls_resumed);
 	json_u64(j, "redirects", r->redirects);
+	json_u64(j, "goaway_received", r->goaway_received);
+	json_u64(j, "retried", r->retried);
 	json_open(j, "steps", '[');
 	double start = 0;
 	for (size_t k = 0; k < r->nsteps; k++) {

@@ -125,6 +125,49 @@ static int plan_body(const struct bench_opts *o, struct bench_plan *p, struct be
 	return -1;
 }
 
+/* --h2 / --h2c and -m N: HTTP/2, on one server whose scheme matches the
+ * flag (the engine offers h2 by ALPN on TLS, prior knowledge on TCP). */
+static int plan_h2(const struct bench_opts *o, const struct bench_plan *p, struct bench_config *cfg)
+{
+	if (!o->h2 && !o->h2c) {
+		if (o->streams)
+			return cmd_usage_error("herd bench",
+					       "-m %u: concurrent streams are HTTP/2's: give --h2 (https URLs) or "
+					       "--h2c (http URLs)",
+					       o->streams);
+		return -1;
+	}
+	if (o->h2 && o->h2c)
+		return cmd_usage_error("herd bench", "give --h2 (HTTP/2 over TLS, https URLs) or --h2c (over "
+						     "cleartext, http URLs), not both");
+	const char *flag = o->h2 ? "--h2" : "--h2c";
+	if (o->lines)
+		return cmd_usage_error("herd bench", "%s: benchhttp mode (--lines) is HTTP/1.1 only", flag);
+	if (o->follow)
+		return cmd_usage_error("herd bench", "%s: --follow is HTTP/1.1 only", flag);
+	for (size_t u = 0; u < p->nurls; u++) {
+		bool tls = p->targets[p->url_target[u]].tls;
+		if (o->h2 && !tls)
+			return bench_bad_value("URL", p->texts[u],
+					       "--h2 is HTTP/2 over TLS: give an https:// URL, or --h2c for cleartext");
+		if (o->h2c && tls)
+			return bench_bad_value(
+				"URL", p->texts[u],
+				"--h2c is HTTP/2 over cleartext TCP: give an http:// URL, or --h2 for TLS");
+		if (p->url_target[u] != p->url_target[0])
+			return bench_bad_value("URL", p->texts[u],
+					       "with --h2 or --h2c every URL must be on the first URL's server "
+					       "(scheme://host:port): each connection carries them all");
+	}
+	if (o->streams > 1 && o->k == 0)
+		return cmd_usage_error("herd bench",
+				       "-m %u: concurrent streams need keep-alive: give -k K (requests per connection)",
+				       o->streams);
+	cfg->http2 = true;
+	cfg->streams = o->streams ? o->streams : 1;
+	return -1;
+}
+
 /* User-Agent: Go's in benchhttp mode, herd's otherwise, unless -H gives one. */
 static void user_agent(const struct bench_opts *o, struct bench_config *cfg)
 {
@@ -161,6 +204,8 @@ int cmd_bench_plan(const struct bench_opts *o, struct bench_plan *p, struct benc
 						       "--source addresses must be of the target's family (%s)",
 						       p->targets[t].addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
 			}
+	if ((rc = plan_h2(o, p, cfg)) >= 0)
+		return rc;
 	cfg->sources = o->sources;
 	cfg->nsources = o->nsources;
 	if (o->rate && (rc = plan_rate(o, p, cfg)) >= 0)

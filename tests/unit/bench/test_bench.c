@@ -407,6 +407,17 @@ static void test_bad_config(void **state)
 	cfg.duration_s = 0;
 	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
 	bench_result_free(&res);
+	/* HTTP/2: redirects are HTTP/1.1's, streams are bounded. */
+	config_for(&cfg, s, &valid);
+	cfg.http2 = true;
+	cfg.follow = 1;
+	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
+	bench_result_free(&res);
+	config_for(&cfg, s, &valid);
+	cfg.http2 = true;
+	cfg.streams = BENCH_H2_MAX_STREAMS + 1;
+	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
+	bench_result_free(&res);
 }
 
 static void test_error_names(void **state)
@@ -414,6 +425,10 @@ static void test_error_names(void **state)
 	(void)state;
 	assert_string_equal(bench_error_name(BENCH_ERR_REFUSED), "refused");
 	assert_string_equal(bench_error_name(BENCH_ERR_TIMEOUT), "timeout");
+	assert_string_equal(bench_error_name(BENCH_ERR_GOAWAY), "goaway");
+	assert_string_equal(bench_error_name(BENCH_ERR_RST_STREAM), "rst_stream");
+	assert_string_equal(bench_error_name(BENCH_ERR_FLOW_CONTROL), "flow_control");
+	assert_string_equal(bench_error_name(BENCH_ERR_H2_PROTOCOL), "h2_protocol");
 	for (int e = 0; e < BENCH_ERR_COUNT; e++)
 		assert_non_null(bench_error_name(e));
 	assert_string_equal(bench_error_name(BENCH_ERR_COUNT), "unknown");
