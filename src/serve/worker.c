@@ -66,8 +66,6 @@ static struct {
 	int sigfd; /* the stop signals, readable in the epoll (data.ptr == &W.sigfd) */
 } W;
 
-#define ST_SET(field, v) atomic_store_explicit(&W.st->field, (v), memory_order_relaxed)
-
 /* conn_io.close: close() also removes the fd from the epoll. */
 static void epoll_close(struct conn *c)
 {
@@ -252,7 +250,7 @@ static int do_accept(void)
 
 void worker_drain_listener(const struct worker_cfg *cfg, struct accept_worker *aw, void (*take)(int fd))
 {
-	if (!atomic_load_explicit(&cfg->stats->stop_drain, memory_order_relaxed))
+	if (!STATS_LD(cfg->stats->stop_drain))
 		return;
 	/* New handshakes are held back, so the queue only shrinks: at most
 	 * one queue's worth (the kernel's limit is the backlog + 1). */
@@ -358,7 +356,7 @@ static int worker_start(const struct worker_cfg *cfg)
 int worker_attach(const struct worker_cfg *cfg, struct accept_worker *aw, const struct conn_io *io)
 {
 	int err = cfg->g->model->attach(aw);
-	ST_SET(epoll_ctls, aw->epoll_ctls);
+	STATS_STORE(W.st->epoll_ctls, aw->epoll_ctls);
 	return err ? err : conn_init(cfg, aw, io);
 }
 
@@ -446,9 +444,9 @@ int worker_run(const struct worker_cfg *cfg)
 	W.st = &cfg->stats->slot[cfg->slot];
 	int err = cfg->io_uring ? worker_uring_start(cfg) : worker_start(cfg);
 	if (err) {
-		ST_SET(start_err, err);
+		STATS_STORE(W.st->start_err, err);
 		return 1;
 	}
-	ST_SET(state, STATS_READY);
+	STATS_STORE(W.st->state, STATS_READY);
 	return cfg->io_uring ? worker_uring_loop() : worker_loop(cfg);
 }
