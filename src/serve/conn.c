@@ -57,6 +57,7 @@ enum {
 static struct {
 	const struct worker_cfg *cfg;
 	const struct conn_io *io;
+	size_t conn_size; /* io->size, at least a struct conn */
 	struct stats_slot *st;
 	struct accept_worker *aw;
 	struct routes_env env;
@@ -91,6 +92,7 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 {
 	W.cfg = cfg;
 	W.io = io;
+	W.conn_size = io->size > sizeof(struct conn) ? io->size : sizeof(struct conn);
 	W.aw = aw;
 	W.st = &cfg->stats->slot[cfg->slot];
 	W.env.stats = cfg->stats;
@@ -485,7 +487,7 @@ struct conn *conn_open(int fd)
 	if (c) {
 		W.free = c->next;
 	} else {
-		c = malloc(sizeof *c);
+		c = malloc(W.conn_size);
 		if (!c) {
 			close(fd);
 			STATS_ADD(W.st->accept_errs, 1);
@@ -494,14 +496,13 @@ struct conn *conn_open(int fd)
 		c->out = (struct obuf){0};
 	}
 	c->fd = fd;
-	c->busy = c->closing = c->linger = c->draining = c->drained = c->answered = false;
-	c->started = c->rdhup = false;
+	c->busy = c->closing = c->linger = c->draining = c->answered = false;
+	c->started = false;
 	if (W.log)
 		accesslog_peer(fd, c->peer);
 	c->fresh = true;
 	c->accepted_ns = util_now_ns();
 	young_append(c);
-	c->watched = false;
 	c->prev = c->next = NULL;
 	c->in_len = c->seen = 0;
 	c->body_left = 0;

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -66,11 +67,26 @@ static struct {
 	int sigfd; /* the stop signals, readable in the epoll (data.ptr == &W.sigfd) */
 } W;
 
+/* A connection as this loop keeps it: conn.c's part first (conn.c
+ * allocates epoll_io.size bytes, see conn_io), then the loop's own, which
+ * accepted() sets. */
+struct epoll_conn {
+	struct conn c;
+	bool watched; /* registered in the worker's epoll */
+	bool drained; /* the last read came short, no input until the next EPOLLIN */
+	bool rdhup;   /* the peer's FIN was reported: read on until end of stream */
+};
+_Static_assert(offsetof(struct epoll_conn, c) == 0, "conn.c's part comes first");
+
+static struct epoll_conn *epoll_conn(struct conn *c)
+{
+	return CONN_OF(c, struct epoll_conn);
+}
+
 /* conn_io.close: close() also removes the fd from the epoll. */
 static void epoll_close(struct conn *c)
 {
 	close(c->fd);
-	c->watched = false;
 	conn_free(c);
 }
 
@@ -84,14 +100,16 @@ static void epoll_send_last(struct conn *c)
 static bool epoll_peer_gone(struct conn *c)
 {
 	char b;
-	if (c->rdhup)
+	if (epoll_conn(c)->rdhup)
 		return true;
 	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-static const struct conn_io epoll_io = {
-	.close = epoll_close, .send_last = epoll_send_last, .peer_gone = epoll_peer_gone};
+static const struct conn_io epoll_io = {.size = sizeof(struct epoll_conn),
+					.close = epoll_close,
+					.send_last = epoll_send_last,
+					.peer_gone = epoll_peer_gone};
 
 /*
  * The connection must wait for the peer: register it (once) in the epoll,
@@ -101,16 +119,16 @@ static const struct conn_io epoll_io = {
  * after an EAGAIN loses nothing: EPOLL_CTL_ADD reports what is already
  * readable or writable.
  */
-static void conn_wait(struct conn *c)
+static void conn_wait(struct epoll_conn *e)
 {
-	if (c->watched)
+	if (e->watched)
 		return;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
-	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
-		conn_close(c);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = e};
+	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, e->c.fd, &ev) < 0) {
+		conn_close(&e->c);
 		return;
 	}
-	c->watched = true;
+	e->watched = true;
 }
 
 /* Whether the last failed read() or send() only found the socket empty
@@ -155,15 +173,16 @@ static int conn_flush(struct conn *c)
 
 /* Lingering: discards input until the peer closes (then closes) or the
  * socket is empty (then waits). */
-static void conn_discard(struct conn *c)
+static void conn_discard(struct epoll_conn *e)
 {
+	struct conn *c = &e->c;
 	for (;;) {
 		size_t room;
 		ssize_t n = conn_read(c, &room);
 		if (n > 0 && conn_discarded(c, (size_t)n))
 			continue;
 		if (n < 0 && would_block()) {
-			conn_wait(c);
+			conn_wait(e);
 			return;
 		}
 		conn_close(c); /* end of stream, an error, or enough discarded */
@@ -172,8 +191,9 @@ static void conn_discard(struct conn *c)
 }
 
 /* Runs the connection as far as it can go without blocking. */
-static void epoll_conn_run(struct conn *c)
+static void epoll_conn_run(struct epoll_conn *e)
 {
+	struct conn *c = &e->c;
 	for (;;) {
 		switch (conn_next(c)) {
 		case CONN_CLOSED:
@@ -181,7 +201,7 @@ static void epoll_conn_run(struct conn *c)
 		case CONN_SEND: {
 			int r = conn_flush(c);
 			if (r == 1)
-				conn_wait(c);
+				conn_wait(e);
 			if (r != 0)
 				return;
 			continue;
@@ -191,10 +211,10 @@ static void epoll_conn_run(struct conn *c)
 				conn_close(c);
 				return;
 			}
-			conn_discard(c);
+			conn_discard(e);
 			return;
 		case CONN_DRAIN:
-			conn_discard(c);
+			conn_discard(e);
 			return;
 		case CONN_RECV:
 			break;
@@ -203,8 +223,8 @@ static void epoll_conn_run(struct conn *c)
 		 * (as nginx assumes): with edge-triggered epoll the next byte
 		 * brings a new EPOLLIN, so skip the read that would only say
 		 * EAGAIN. */
-		if (c->drained) {
-			conn_wait(c);
+		if (e->drained) {
+			conn_wait(e);
 			return;
 		}
 		size_t room;
@@ -213,12 +233,12 @@ static void epoll_conn_run(struct conn *c)
 			/* After a FIN (EPOLLRDHUP) no event will come again: read
 			 * on until the end of stream, or a request that came with
 			 * its FIN in one segment would wait for the timeout. */
-			c->drained = (size_t)n < room && !c->rdhup;
+			e->drained = (size_t)n < room && !e->rdhup;
 			conn_received(c, (size_t)n);
 			continue;
 		}
 		if (n < 0 && would_block()) {
-			conn_wait(c);
+			conn_wait(e);
 			return;
 		}
 		if (n < 0)
@@ -234,8 +254,12 @@ static void accepted(int fd)
 {
 	if (fd >= 0) {
 		struct conn *c = conn_open(fd);
-		if (c)
-			epoll_conn_run(c); /* on loopback the request is often there already */
+		if (!c)
+			return;
+		/* The loop's part of a pooled struct is as its last connection left it. */
+		struct epoll_conn *e = epoll_conn(c);
+		e->watched = e->drained = e->rdhup = false;
+		epoll_conn_run(e); /* on loopback the request is often there already */
 		return;
 	}
 	if (conn_accept_failed(fd))
@@ -423,12 +447,12 @@ static int worker_loop(const struct worker_cfg *cfg)
 				if (W.aw.registered && !conn_stopping() && !stop_requested)
 					accepted(do_accept());
 			} else {
-				struct conn *c = evs[i].data.ptr;
+				struct epoll_conn *e = evs[i].data.ptr;
 				if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-					c->drained = false;
+					e->drained = false;
 				if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-					c->rdhup = true;
-				epoll_conn_run(c);
+					e->rdhup = true;
+				epoll_conn_run(e);
 			}
 		}
 		conn_expire(util_now_ns());
