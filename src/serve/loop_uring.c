@@ -583,7 +583,7 @@ int worker_uring_start(const struct worker_cfg *cfg)
 	R.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (R.epfd < 0)
 		return -errno;
-	R.aw = (struct accept_worker){.g = cfg->g, .slot = cfg->slot, .epfd = R.epfd, .fd = -1, .ring_loop = true};
+	R.aw = (struct accept_worker){.g = cfg->g, .slot = cfg->slot, .epfd = R.epfd, .fd = -1, .loop_accepts = true};
 	R.mode = cfg->g->model->ring_mode;
 	if (R.mode == ACCEPT_RING_NONE)
 		return -EOPNOTSUPP; /* the command refuses such models first */
