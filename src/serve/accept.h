@@ -3,9 +3,9 @@
  *
  * A model is a small table of operations plus flags (struct accept_model),
  * chosen by name at start-up, in the spirit of wrk's `struct sock` and redis'
- * ae_epoll.c backends. The master (serve.c) and the worker event loop
- * (worker.c) only ever call these operations, so they do not know which
- * model runs.
+ * ae_epoll.c backends. The master (serve.c), the worker's start-up
+ * (worker.c) and its event loops (loop_epoll.c, loop_uring.c) only ever
+ * call these operations, so they do not know which model runs.
  *
  * Life of a model, and who calls what:
  *

@@ -560,6 +560,16 @@ void conn_begin_stop(void)
 	W.quiet_close_at = util_now_ns() + STOP_GRACE_NS;
 }
 
+void conn_drain_listener(void (*take)(int fd))
+{
+	if (!STATS_LD(W.cfg->stats->stop_drain))
+		return;
+	/* New handshakes are held back, so the queue only shrinks: at most
+	 * one queue's worth (the kernel's limit is the backlog + 1). */
+	for (int n = 0, fd; n <= W.cfg->g->backlog && (fd = accept_worker_drain(W.aw)) >= 0; n++)
+		take(fd);
+}
+
 bool conn_stopping(void)
 {
 	return W.stopping;

@@ -2,9 +2,11 @@
  * conn.h - the connection logic of a herd serve worker, independent of how
  * its bytes move: connection state, request parsing and routing into the
  * output buffer, keep-alive and pipelining decisions, deadlines, stopping,
- * and the worker's counters. An event loop (worker.c: epoll; loop_uring.c:
- * io_uring) owns the sockets and does the I/O; it asks conn_next()
- * what a connection wants, does that, and reports the result back:
+ * and the worker's counters. An event loop (loop_epoll.c: epoll;
+ * loop_uring.c: io_uring) owns the sockets and does the I/O, and keeps its
+ * own state of each connection next to conn.c's (conn_io.size); it asks
+ * conn_next() what a connection wants, does that, and reports the result
+ * back:
  *
  *   CONN_SEND   write c->out.p + c->out_off .. c->out.len, then conn_sent()
  *   CONN_RECV   read into conn_in_room(), then conn_received(); at end of
@@ -128,8 +130,14 @@ void conn_reset(struct conn *c);
 void conn_free(struct conn *c);
 
 /* Stopping: closes idle connections; in-flight ones finish with
- * `Connection: close`. The loop detaches the accept model first. */
+ * `Connection: close`. The loop then takes what is left queued on its
+ * listener (conn_drain_listener) and detaches the accept model. */
 void conn_begin_stop(void);
+/* Stopping, after conn_begin_stop and before the model's detach: when the
+ * master held back new handshakes for this stop (stats_region.stop_drain),
+ * takes every connection still queued on the worker's listener through
+ * take, which serves it. */
+void conn_drain_listener(void (*take)(int fd));
 bool conn_stopping(void);
 /* Open connections; the loop exits when stopping and none is left. */
 unsigned conn_count(void);

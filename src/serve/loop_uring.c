@@ -1,8 +1,9 @@
 /*
  * loop_uring.c - the io_uring event loop of a herd serve worker
  * (`herd serve --io uring`): the same connection logic as the epoll loop
- * (conn.c), with every accept, receive and send going through one ring per
- * worker.
+ * (conn.c; loop_epoll.c), with every accept, receive and send going through
+ * one ring per worker. worker.c starts it (worker_loop_uring) after the
+ * start-up both loops share.
  *
  * - Receives: one multishot IORING_OP_RECV per connection, armed once and
  *   kept, with buffers picked by the kernel from a provided-buffer ring
@@ -88,8 +89,8 @@ static struct ring_conn *ring_conn(struct conn *c)
 	return CONN_OF(c, struct ring_conn);
 }
 
+/* The loop's state: one worker per process, so file scope. */
 static struct {
-	const struct worker_cfg *cfg;
 	struct accept_worker aw;
 	struct io_uring ring;
 	struct io_uring_buf_ring *br;
@@ -560,18 +561,17 @@ static void ring_begin_stop(void)
 			}
 		}
 	}
-	worker_drain_listener(R.cfg, &R.aw, take_connection);
+	conn_drain_listener(take_connection);
 	accept_worker_detach(&R.aw);
 	conn_publish_ctls();
 }
 
-int worker_uring_start(const struct worker_cfg *cfg)
+/* worker_loop.start: the ring, its buffers, the signalfd's poll. */
+static int ring_start(const struct worker_env *env, struct accept_worker **aw)
 {
-	int fd = worker_prepare(cfg, &R.stop);
-	if (fd < 0)
-		return fd;
-	R.sigfd = fd;
-	R.cfg = cfg;
+	const struct worker_cfg *cfg = env->cfg;
+	R.sigfd = env->sigfd;
+	R.stop = env->stop;
 	int err = uring_init(&R.ring, SQ_ENTRIES, CQ_ENTRIES, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
 	if (err)
 		return err;
@@ -588,10 +588,13 @@ int worker_uring_start(const struct worker_cfg *cfg)
 	if (R.mode == ACCEPT_RING_NONE)
 		return -EOPNOTSUPP; /* the command refuses such models first */
 	signal_arm();
-	return worker_attach(cfg, &R.aw, &ring_io);
+	*aw = &R.aw;
+	return 0;
 }
 
-int worker_uring_loop(void)
+/* worker_loop.run: the io_uring event loop, until stopped and every
+ * connection is done. */
+static int ring_run(void)
 {
 	/* One clock reading per round for the loop's own decisions (the
 	 * deadlines conn.c arms read their own). */
@@ -622,3 +625,9 @@ int worker_uring_loop(void)
 	close(R.sigfd);
 	return 0;
 }
+
+const struct worker_loop worker_loop_uring = {
+	.io = &ring_io,
+	.start = ring_start,
+	.run = ring_run,
+};
