@@ -496,8 +496,7 @@ struct conn *conn_open(int fd)
 		c->out = (struct obuf){0};
 	}
 	c->fd = fd;
-	c->busy = c->closing = c->linger = c->draining = c->answered = false;
-	c->started = false;
+	c->busy = c->closing = c->linger = c->draining = c->answered = c->started = false;
 	if (W.log)
 		accesslog_peer(fd, c->peer);
 	c->fresh = true;
