@@ -2,8 +2,9 @@
  * cmd_serve.c - `herd serve`: command-line handling of the prefork HTTP
  * server, in three steps: parse the options, validate them into a
  * serve_cfg (with what systemd passed), run. The work is in src/serve/:
- * serve.c (master), worker.c (event loop), accept*.c (accept models) and
- * routes.c (handlers).
+ * serve.c (master), worker.c (worker start-up), loop_epoll.c and
+ * loop_uring.c (event loops), accept*.c (accept models) and routes.c
+ * (handlers).
  */
 #include <errno.h>
 #include <getopt.h>

@@ -1,9 +1,10 @@
-/* addr.c - splitting and parsing "host:port" strings (see addr.h). */
+/* addr.c - splitting, parsing and writing "host:port" strings (see addr.h). */
 #include "lib/addr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/num.h"
@@ -70,4 +71,31 @@ int addr_parse_numeric(const char *s, struct sockaddr_storage *ss, socklen_t *le
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int addr_format(const struct sockaddr_storage *ss, bool with_port, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+	int n;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+		port = ntohs(a->sin6_port);
+		n = with_port ? snprintf(buf, len, "[%s]:%u", host, port) : snprintf(buf, len, "%s", host);
+	} else if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+		port = ntohs(a->sin_port);
+		n = with_port ? snprintf(buf, len, "%s:%u", host, port) : snprintf(buf, len, "%s", host);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	if (n < 0 || (size_t)n >= len) {
+		if (len > 0)
+			buf[0] = '\0';
+		return -ENOSPC;
+	}
+	return n;
 }

@@ -2,13 +2,15 @@
  * addr.h - "host:port" strings: serve's --listen and bench's URLs and -r.
  *
  * Forms: "host", "host:port", "[v6]" and "[v6]:port". An IPv6 address
- * needs its brackets (a bare "::1:80" is ambiguous and refused).
+ * needs its brackets (a bare "::1:80" is ambiguous and refused). The same
+ * forms are written back from socket addresses (addr_format).
  */
 #ifndef HERD_ADDR_H
 #define HERD_ADDR_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -28,5 +30,15 @@ int addr_split(const char *s, size_t len, struct addr_hostport *out);
 /* Parses a numeric "ipv4:port" or "[ipv6]:port" (port required, 0 allowed:
  * any free port) into a socket address. Returns 0 or -EINVAL. */
 int addr_parse_numeric(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+
+/* Room for the longest text addr_format writes: the longest IPv6 address
+ * and its NUL (INET6_ADDRSTRLEN), two brackets and ":65535". */
+#define ADDR_FORMAT_MAX (INET6_ADDRSTRLEN + 8)
+
+/* Writes an IPv4 or IPv6 socket address as text: "127.0.0.1:8080" and
+ * "[::1]:8080", or, without the port, "127.0.0.1" and "::1". Returns the
+ * length written, -EAFNOSUPPORT for another family, or -ENOSPC when it does
+ * not fit buf's len bytes (buf then holds "" if len > 0). */
+int addr_format(const struct sockaddr_storage *ss, bool with_port, char *buf, size_t len);
 
 #endif

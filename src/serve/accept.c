@@ -144,7 +144,7 @@ static int ctl(struct accept_worker *w, int op)
 {
 	struct epoll_event ev = {.events = w->events, .data.ptr = NULL};
 	w->epoll_ctls++;
-	if (epoll_ctl(w->epfd, op, w->watch_other ? w->watch_fd : w->fd, &ev) < 0)
+	if (epoll_ctl(w->epfd, op, w->watch_fd, &ev) < 0)
 		return -errno;
 	return 0;
 }
@@ -162,6 +162,12 @@ int accept_worker_sync(struct accept_worker *w)
 
 int accept_worker_listen(struct accept_worker *w, uint32_t events)
 {
+	return accept_worker_listen_on(w, w->fd, events);
+}
+
+int accept_worker_listen_on(struct accept_worker *w, int watch_fd, uint32_t events)
+{
+	w->watch_fd = watch_fd;
 	w->events = events;
 	w->want = true;
 	return accept_worker_sync(w);

@@ -3,9 +3,9 @@
  *
  * A model is a small table of operations plus flags (struct accept_model),
  * chosen by name at start-up, in the spirit of wrk's `struct sock` and redis'
- * ae_epoll.c backends. The master (serve.c) and the worker event loop
- * (worker.c) only ever call these operations, so they do not know which
- * model runs.
+ * ae_epoll.c backends. The master (serve.c), the worker's start-up
+ * (worker.c) and its event loops (loop_epoll.c, loop_uring.c) only ever
+ * call these operations, so they do not know which model runs.
  *
  * Life of a model, and who calls what:
  *
@@ -94,11 +94,14 @@ struct accept_worker {
 	unsigned slot;
 	int epfd; /* the worker's epoll; the listener goes in with data.ptr == NULL */
 	int fd;	  /* the listener this worker accepts on, -1 after detach */
-	/* With watch_other, watch_fd goes into epfd instead of fd (the uring
-	 * models register their ring: readable when a completion waits). */
+	/* What goes into epfd for the listener, readable when accept() has a
+	 * connection: fd, or what the model gave accept_worker_listen_on (the
+	 * uring models: their ring, readable when a completion waits). */
 	int watch_fd;
-	bool watch_other;
-	bool ring_loop;	     /* the worker's loop is io_uring and accepts itself (attach sets fd only) */
+	/* Set by a loop that accepts on fd itself, as the model's ring_mode
+	 * says (the io_uring loop), before attach: a model whose accept() works
+	 * through its own ring then only sets fd and listens with events 0. */
+	bool loop_accepts;
 	uint32_t events;     /* epoll events to register with; 0: never registered */
 	bool want;	     /* the model wants the listener registered now */
 	bool paused;	     /* the event loop pauses accepting (EMFILE back-off) */
@@ -199,9 +202,12 @@ void accept_generic_close(struct accept_group *g);
 int accept_worker_sync(struct accept_worker *w);
 /* The end of an attach: the worker accepts on w->fd from now on, its
  * listener registered in w->epfd with `events` (0: never registered, as
- * for a blocking accept() or the io_uring loop's own ring). Sets w->events
- * and w->want, then accept_worker_sync: 0 or -errno. */
+ * for a blocking accept() or the io_uring loop's own ring). Sets w->events,
+ * w->want and w->watch_fd, then accept_worker_sync: 0 or -errno. */
 int accept_worker_listen(struct accept_worker *w, uint32_t events);
+/* As accept_worker_listen, but what goes into w->epfd is watch_fd, which
+ * is readable when accept() has a connection for the worker. */
+int accept_worker_listen_on(struct accept_worker *w, int watch_fd, uint32_t events);
 /* Unregisters and registers the listener again when it is registered:
  * moves this worker to the back of the listener's wait queue (EPOLL_CTL_MOD
  * would not). 0 or -errno. */

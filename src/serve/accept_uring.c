@@ -5,9 +5,10 @@
  * while it has nothing in flight: a FIFO of idle workers, as `fifo`).
  *
  * Each worker owns a small ring (one per process, never shared). Its fd
- * goes into the worker's epoll in place of the listener (watch_fd): the
- * ring is readable when a completion waits, and accept() pops one
- * completion, so the loop still takes one connection per wake-up.
+ * goes into the worker's epoll in place of the listener
+ * (accept_worker_listen_on): the ring is readable when a completion waits,
+ * and accept() pops one completion, so the loop still takes one connection
+ * per wake-up.
  *
  * Which worker gets the next connection (docs/uring.md has the numbers):
  * io_uring arms an accept that finds the queue empty through its internal
@@ -90,7 +91,7 @@ static int arm(struct accept_worker *w)
  * the idle hook. */
 static int uring_attach(struct accept_worker *w)
 {
-	if (w->ring_loop) {
+	if (w->loop_accepts) {
 		/* --io uring: the loop's own ring accepts (ring_mode). */
 		w->fd = w->g->fds[0];
 		return accept_worker_listen(w, 0);
@@ -110,11 +111,9 @@ static int uring_attach(struct accept_worker *w)
 		return err;
 	}
 	w->fd = w->g->fds[0];
-	w->watch_fd = u->ring.ring_fd;
-	w->watch_other = true;
 	if (u->multishot && (err = arm(w)) != 0)
 		return err;
-	return accept_worker_listen(w, EPOLLIN);
+	return accept_worker_listen_on(w, u->ring.ring_fd, EPOLLIN);
 }
 
 /* Takes one completion: an fd, a negative errno, or -EAGAIN when none. */

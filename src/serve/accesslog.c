@@ -43,7 +43,6 @@
  */
 #include "serve/accesslog.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -55,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/addr.h"
 #include "lib/util.h"
 #include "lib/units.h"
 
@@ -109,13 +109,8 @@ void accesslog_peer(int fd, char *out)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 
-	strcpy(out, "-");
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
-	if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, ACCESSLOG_PEER_MAX);
-	else if (ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, ACCESSLOG_PEER_MAX);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 || addr_format(&ss, false, out, ACCESSLOG_PEER_MAX) < 0)
+		strcpy(out, "-");
 }
 
 /* The [time] field, formatted once a second: "29/Nov/2026:20:30:27 +0000". */

@@ -57,6 +57,7 @@ enum {
 static struct {
 	const struct worker_cfg *cfg;
 	const struct conn_io *io;
+	size_t conn_size; /* io->size, at least a struct conn */
 	struct stats_slot *st;
 	struct accept_worker *aw;
 	struct routes_env env;
@@ -73,9 +74,6 @@ static struct {
 	uint64_t log_published; /* log->dropped as last added to the slot's log_dropped */
 } W;
 
-#define ST_ADD(field, n) atomic_fetch_add_explicit(&W.st->field, (n), memory_order_relaxed)
-#define ST_SET(field, v) atomic_store_explicit(&W.st->field, (v), memory_order_relaxed)
-
 /* Adds the access log's newly dropped lines to the slot (an add, so that
  * the count stays the slot's across respawns, as accepted and requests);
  * the master says them on stderr. The error goes first, so a reader that
@@ -84,8 +82,8 @@ static void log_publish(void)
 {
 	uint64_t n = W.log->dropped - W.log_published;
 	if (n) {
-		ST_SET(log_err, W.log->err);
-		ST_ADD(log_dropped, n);
+		STATS_STORE(W.st->log_err, W.log->err);
+		STATS_ADD(W.st->log_dropped, n);
 		W.log_published = W.log->dropped;
 	}
 }
@@ -94,6 +92,7 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 {
 	W.cfg = cfg;
 	W.io = io;
+	W.conn_size = io->size > sizeof(struct conn) ? io->size : sizeof(struct conn);
 	W.aw = aw;
 	W.st = &cfg->stats->slot[cfg->slot];
 	W.env.stats = cfg->stats;
@@ -120,8 +119,8 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 
 void conn_fini(void)
 {
-	ST_SET(inflight, 0);
-	ST_SET(conns, 0);
+	STATS_STORE(W.st->inflight, 0);
+	STATS_STORE(W.st->conns, 0);
 	if (W.log) {
 		accesslog_fini(W.log);
 		log_publish();
@@ -167,12 +166,12 @@ static void timer_arm(struct conn *c)
 
 void conn_publish_ctls(void)
 {
-	ST_SET(epoll_ctls, W.aw->epoll_ctls);
+	STATS_STORE(W.st->epoll_ctls, W.aw->epoll_ctls);
 }
 
 static void report_inflight(void)
 {
-	ST_SET(inflight, W.inflight);
+	STATS_STORE(W.st->inflight, W.inflight);
 	if (!W.aw->detached && W.aw->g->model->inflight)
 		W.aw->g->model->inflight(W.aw, W.inflight);
 	conn_publish_ctls();
@@ -252,13 +251,13 @@ void conn_close(struct conn *c)
 	timer_unlink(c);
 	set_busy(c, false);
 	W.nconns--;
-	ST_SET(conns, W.nconns);
+	STATS_STORE(W.st->conns, W.nconns);
 	W.io->close(c);
 }
 
 void conn_reset(struct conn *c)
 {
-	ST_ADD(resets, 1);
+	STATS_ADD(W.st->resets, 1);
 	conn_close(c);
 }
 
@@ -330,11 +329,11 @@ static int run_request(struct conn *c, const struct http_request *req, int r)
 	bool ka = req->keep_alive && !W.stopping;
 	size_t before = c->out.len;
 	if (W.cfg->watch_runs)
-		ST_SET(run_since_ns, util_now_ns());
+		STATS_STORE(W.st->run_since_ns, util_now_ns());
 	int st = routes_respond(&W.env, req, ka, &c->out);
 	if (W.cfg->watch_runs)
-		ST_SET(run_since_ns, 0);
-	ST_ADD(requests, 1);
+		STATS_STORE(W.st->run_since_ns, 0);
+	STATS_ADD(W.st->requests, 1);
 	if (W.log && st > 0) {
 		accesslog_add(W.log, c->peer, req, st, c->out.len - before, util_now_ns() - c->req_start_ns);
 		log_publish();
@@ -411,7 +410,7 @@ static bool conn_answer(struct conn *c)
 			 * trusted after it, so answer and close. */
 			size_t before = c->out.len;
 			st = routes_error(-r, http_error_reason(r), false, false, &c->out);
-			ST_ADD(bad, 1);
+			STATS_ADD(W.st->bad, 1);
 			if (W.log && st > 0) {
 				accesslog_add(W.log, c->peer, NULL, st, c->out.len - before,
 					      util_now_ns() - c->req_start_ns);
@@ -488,30 +487,28 @@ struct conn *conn_open(int fd)
 	if (c) {
 		W.free = c->next;
 	} else {
-		c = malloc(sizeof *c);
+		c = malloc(W.conn_size);
 		if (!c) {
 			close(fd);
-			ST_ADD(accept_errs, 1);
+			STATS_ADD(W.st->accept_errs, 1);
 			return NULL;
 		}
 		c->out = (struct obuf){0};
 	}
 	c->fd = fd;
-	c->busy = c->closing = c->linger = c->draining = c->drained = c->answered = false;
-	c->started = c->rdhup = false;
+	c->busy = c->closing = c->linger = c->draining = c->answered = c->started = false;
 	if (W.log)
 		accesslog_peer(fd, c->peer);
 	c->fresh = true;
 	c->accepted_ns = util_now_ns();
 	young_append(c);
-	c->watched = false;
 	c->prev = c->next = NULL;
 	c->in_len = c->seen = 0;
 	c->body_left = 0;
 	c->out.len = c->out_off = 0;
 	W.nconns++;
-	ST_SET(conns, W.nconns);
-	ST_ADD(accepted, 1);
+	STATS_STORE(W.st->conns, W.nconns);
+	STATS_ADD(W.st->accepted, 1);
 	/* Not in flight until its first byte: a connection that stays silent
 	 * (a browser's preconnect, a port probe) must not keep the worker out
 	 * of the fifo model's wait queue. It has the header timeout to speak. */
@@ -529,7 +526,7 @@ bool conn_accept_failed(int err)
 		/* Out of descriptors or memory: the connection stays queued and
 		 * the listener stays readable, so accepting again at once would
 		 * spin. Pause, keep serving the open connections. */
-		ST_ADD(accept_errs, 1);
+		STATS_ADD(W.st->accept_errs, 1);
 		W.aw->paused = true;
 		accept_worker_sync(W.aw);
 		W.pause_until = util_now_ns() + ACCEPT_BACKOFF_MS * NS_PER_MS;
@@ -545,7 +542,7 @@ bool conn_accept_failed(int err)
 void conn_begin_stop(void)
 {
 	W.stopping = true;
-	ST_SET(state, STATS_LEAVING);
+	STATS_STORE(W.st->state, STATS_LEAVING);
 	conn_publish_ctls();
 	/* Idle keep-alive connections go now (as nginx closes its idle ones).
 	 * Connections with a request under way finish it. A connection just
@@ -560,6 +557,16 @@ void conn_begin_stop(void)
 			conn_close(c);
 	}
 	W.quiet_close_at = util_now_ns() + STOP_GRACE_NS;
+}
+
+void conn_drain_listener(void (*take)(int fd))
+{
+	if (!STATS_LD(W.cfg->stats->stop_drain))
+		return;
+	/* New handshakes are held back, so the queue only shrinks: at most
+	 * one queue's worth (the kernel's limit is the backlog + 1). */
+	for (int n = 0, fd; n <= W.cfg->g->backlog && (fd = accept_worker_drain(W.aw)) >= 0; n++)
+		take(fd);
 }
 
 bool conn_stopping(void)
@@ -590,7 +597,7 @@ void conn_expire(uint64_t now)
 		if ((c->started || c->fresh) && !c->answered && c->out.len == 0) {
 			/* Request head not complete in time: 408, one try to
 			 * write it, then close either way. */
-			ST_ADD(timeouts, 1);
+			STATS_ADD(W.st->timeouts, 1);
 			if (routes_error(408, "request head not received in time", false, false, &c->out) > 0)
 				W.io->send_last(c);
 		}

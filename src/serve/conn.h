@@ -2,9 +2,11 @@
  * conn.h - the connection logic of a herd serve worker, independent of how
  * its bytes move: connection state, request parsing and routing into the
  * output buffer, keep-alive and pipelining decisions, deadlines, stopping,
- * and the worker's counters. An event loop (worker.c: epoll; loop_uring.c:
- * io_uring) owns the sockets and does the I/O; it asks conn_next()
- * what a connection wants, does that, and reports the result back:
+ * and the worker's counters. An event loop (loop_epoll.c: epoll;
+ * loop_uring.c: io_uring) owns the sockets and does the I/O, and keeps its
+ * own state of each connection next to conn.c's (conn_io.size); it asks
+ * conn_next() what a connection wants, does that, and reports the result
+ * back:
  *
  *   CONN_SEND   write c->out.p + c->out_off .. c->out.len, then conn_sent()
  *   CONN_RECV   read into conn_in_room(), then conn_received(); at end of
@@ -53,23 +55,6 @@ struct conn {
 	bool fresh;    /* accepted, no byte received yet: not in flight (see conn_open) */
 	bool started;  /* a request's bytes are due: its deadline runs (not in flight) */
 	bool young;    /* fresh and within its grace: on the young list (see fresh_busy in conn.c) */
-	/* Owned by the event loop; conn.c only clears them in conn_open. */
-	bool watched;		 /* epoll: registered in the worker's epoll */
-	bool drained;		 /* epoll: the last read came short, no input until the next EPOLLIN */
-	bool rdhup;		 /* epoll: the peer's FIN was reported: read on until end of stream */
-	struct {		 /* io_uring loop (loop_uring.c); it sets them when it takes the connection */
-		uint8_t ops;	 /* ring requests in flight that name this connection */
-		bool recv_armed; /* a receive is in flight */
-		bool sending;	 /* a send is in flight */
-		bool dead;	 /* closed; returned to the pool when ops reaches 0 */
-		bool eof;	 /* the peer's end of stream arrived (after the queued input) */
-		bool nobuf;	 /* the buffer pool ran dry: receive into c->in next */
-		bool again;	 /* a receive completed before: the next is multishot */
-		int err;	 /* a receive error arrived (-errno), after the queued input */
-		int head, tail;	 /* queued provided buffers (ids), -1: none */
-		unsigned off;	 /* bytes of the head buffer already taken */
-		unsigned npend;	 /* buffers queued */
-	} ring;
 	uint64_t deadline;
 	uint64_t accepted_ns;		      /* when conn_open took it */
 	struct conn *prev, *next;	      /* timer list; next also links the free list */
@@ -86,6 +71,13 @@ struct conn {
 
 /* What the event loop does for the connection logic. */
 struct conn_io {
+	/* The size of the loop's own connection struct, whose first member is
+	 * the struct conn, named c, and whose other members are the loop's
+	 * state of the connection (CONN_OF finds it from the struct conn). conn.c
+	 * allocates and pools connections of this size and never touches the
+	 * loop's members: the loop sets them when conn_open hands it a
+	 * connection. 0: just a struct conn. */
+	size_t size;
 	/* The connection is over: close c->fd and stop every operation of the
 	 * loop on it; call conn_free(c) once the loop no longer refers to c
 	 * (epoll: at once). */
@@ -97,6 +89,10 @@ struct conn_io {
 	 * slow one: its answer would go nowhere). NULL: never asked. */
 	bool (*peer_gone)(struct conn *c);
 };
+
+/* The loop's connection struct (TYPE, see conn_io.size) that holds the
+ * struct conn at conn. */
+#define CONN_OF(conn, type) ((type *)(void *)((char *)(conn)-offsetof(type, c)))
 
 /* Sets up the worker's connection state. aw: the worker's accept model
  * state (its inflight hook is told every in-flight change). 0 or -ENOMEM. */
@@ -134,8 +130,14 @@ void conn_reset(struct conn *c);
 void conn_free(struct conn *c);
 
 /* Stopping: closes idle connections; in-flight ones finish with
- * `Connection: close`. The loop detaches the accept model first. */
+ * `Connection: close`. The loop then takes what is left queued on its
+ * listener (conn_drain_listener) and detaches the accept model. */
 void conn_begin_stop(void);
+/* Stopping, after conn_begin_stop and before the model's detach: when the
+ * master held back new handshakes for this stop (stats_region.stop_drain),
+ * takes every connection still queued on the worker's listener through
+ * take, which serves it. */
+void conn_drain_listener(void (*take)(int fd));
 bool conn_stopping(void);
 /* Open connections; the loop exits when stopping and none is left. */
 unsigned conn_count(void);

@@ -9,8 +9,6 @@
 
 #include "serve/statskeys.h"
 
-#define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
-
 struct exittab_line {
 	unsigned slot;
 	unsigned seq;
@@ -30,10 +28,10 @@ void exittab_add(struct exittab *t, unsigned slot, int pid, const struct stats_s
 	struct exittab_line *f = &t->v[t->n++];
 	f->slot = slot;
 	f->seq = t->seq++;
-	uint64_t cpu = LD(s->cpu_done_us), dropped = LD(s->log_dropped);
+	uint64_t cpu = STATS_LD(s->cpu_done_us), dropped = STATS_LD(s->log_dropped);
 	int n = snprintf(f->text, sizeof f->text,
 			 "worker %u pid %d accepted %" PRIu64 " requests %" PRIu64 " cpu %" PRIu64 ".%02" PRIu64 "s",
-			 slot, pid, LD(s->accepted), LD(s->requests), cpu / 1000000, cpu % 1000000 / 10000);
+			 slot, pid, STATS_LD(s->accepted), STATS_LD(s->requests), cpu / 1000000, cpu % 1000000 / 10000);
 	/* Only when there were any: the common line stays as it was. */
 	if (dropped && n > 0 && (size_t)n < sizeof f->text)
 		snprintf(f->text + n, sizeof f->text - (size_t)n, " " STATS_KEY_LOG_DROPPED " %" PRIu64, dropped);

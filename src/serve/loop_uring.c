@@ -1,8 +1,9 @@
 /*
  * loop_uring.c - the io_uring event loop of a herd serve worker
  * (`herd serve --io uring`): the same connection logic as the epoll loop
- * (conn.c), with every accept, receive and send going through one ring per
- * worker.
+ * (conn.c; loop_epoll.c), with every accept, receive and send going through
+ * one ring per worker. worker.c starts it (worker_loop_uring) after the
+ * start-up both loops share.
  *
  * - Receives: one multishot IORING_OP_RECV per connection, armed once and
  *   kept, with buffers picked by the kernel from a provided-buffer ring
@@ -34,6 +35,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -63,8 +65,32 @@ enum {
 	TAG_IGNORE = 3, /* cancels */
 };
 
+/* A connection as this loop keeps it: conn.c's part first (conn.c
+ * allocates ring_io.size bytes, see conn_io), then the loop's own, which
+ * take_connection sets. */
+struct ring_conn {
+	struct conn c;
+	uint8_t ops;	 /* ring requests in flight that name this connection */
+	bool recv_armed; /* a receive is in flight */
+	bool sending;	 /* a send is in flight */
+	bool dead;	 /* closed; returned to the pool when ops reaches 0 */
+	bool eof;	 /* the peer's end of stream arrived (after the queued input) */
+	bool nobuf;	 /* the buffer pool ran dry: receive into c->in next */
+	bool again;	 /* a receive completed before: the next is multishot */
+	int err;	 /* a receive error arrived (-errno), after the queued input */
+	int head, tail;	 /* queued provided buffers (ids), -1: none */
+	unsigned off;	 /* bytes of the head buffer already taken */
+	unsigned npend;	 /* buffers queued */
+};
+_Static_assert(offsetof(struct ring_conn, c) == 0, "conn.c's part comes first");
+
+static struct ring_conn *ring_conn(struct conn *c)
+{
+	return CONN_OF(c, struct ring_conn);
+}
+
+/* The loop's state: one worker per process, so file scope. */
 static struct {
-	const struct worker_cfg *cfg;
 	struct accept_worker aw;
 	struct io_uring ring;
 	struct io_uring_buf_ring *br;
@@ -78,7 +104,7 @@ static struct {
 	uint64_t accept_ud; /* TAG_ACCEPT */
 } R;
 
-static void ring_conn_run(struct conn *c);
+static void ring_conn_run(struct ring_conn *rc);
 
 /* An SQE, submitting what is queued when the SQ is full. */
 static struct io_uring_sqe *sqe_get(void)
@@ -123,113 +149,117 @@ static int bufs_setup(void)
 	return 0;
 }
 
-static void pend_push(struct conn *c, int bid, unsigned len)
+static void pend_push(struct ring_conn *rc, int bid, unsigned len)
 {
 	R.next[bid] = -1;
 	R.len[bid] = len;
-	if (c->ring.tail >= 0)
-		R.next[c->ring.tail] = bid;
+	if (rc->tail >= 0)
+		R.next[rc->tail] = bid;
 	else
-		c->ring.head = bid;
-	c->ring.tail = bid;
-	c->ring.npend++;
+		rc->head = bid;
+	rc->tail = bid;
+	rc->npend++;
 }
 
-static void pend_pop(struct conn *c)
+static void pend_pop(struct ring_conn *rc)
 {
-	int bid = c->ring.head;
-	c->ring.head = R.next[bid];
-	if (c->ring.head < 0)
-		c->ring.tail = -1;
-	c->ring.off = 0;
-	c->ring.npend--;
+	int bid = rc->head;
+	rc->head = R.next[bid];
+	if (rc->head < 0)
+		rc->tail = -1;
+	rc->off = 0;
+	rc->npend--;
 	buf_recycle(bid);
 }
 
 /* Lingering: throws queued input away. False once the connection has
  * discarded CONN_LINGER_MAX bytes: a client that keeps sending after an
  * error is closed then, as the epoll loop does. */
-static bool pend_drop(struct conn *c)
+static bool pend_drop(struct ring_conn *rc)
 {
+	struct conn *c = &rc->c;
 	bool more = true;
-	while (c->ring.head >= 0) {
-		more = conn_discarded(c, R.len[c->ring.head] - c->ring.off) && more;
-		pend_pop(c);
+	while (rc->head >= 0) {
+		more = conn_discarded(c, R.len[rc->head] - rc->off) && more;
+		pend_pop(rc);
 	}
 	return more;
 }
 
 /* Copies queued input into the connection's buffer, as far as it has
  * room. Returns the bytes copied. */
-static size_t pend_take(struct conn *c)
+static size_t pend_take(struct ring_conn *rc)
 {
+	struct conn *c = &rc->c;
 	size_t got = 0;
-	while (c->ring.head >= 0) {
+	while (rc->head >= 0) {
 		size_t room;
 		char *p = conn_in_room(c, &room);
 		room -= got;
 		if (room == 0)
 			break;
-		int bid = c->ring.head;
-		size_t n = R.len[bid] - c->ring.off;
+		int bid = rc->head;
+		size_t n = R.len[bid] - rc->off;
 		if (n > room)
 			n = room;
-		memcpy(p + got, (char *)buf_at(bid) + c->ring.off, n);
+		memcpy(p + got, (char *)buf_at(bid) + rc->off, n);
 		got += n;
-		c->ring.off += (unsigned)n;
-		if (c->ring.off == R.len[bid])
-			pend_pop(c);
+		rc->off += (unsigned)n;
+		if (rc->off == R.len[bid])
+			pend_pop(rc);
 	}
 	return got;
 }
 
-static uint64_t ud(struct conn *c, unsigned op)
+static uint64_t ud(struct ring_conn *rc, unsigned op)
 {
-	return (uint64_t)(uintptr_t)c | op;
+	return (uint64_t)(uintptr_t)rc | op;
 }
 
 /* Arms the connection's receive: multishot from the pool, or, when the
  * pool ran dry, one receive straight into the connection's buffer. */
-static void recv_arm(struct conn *c)
+static void recv_arm(struct ring_conn *rc)
 {
-	if (c->ring.recv_armed || c->ring.npend >= PEND_MAX)
+	struct conn *c = &rc->c;
+	if (rc->recv_armed || rc->npend >= PEND_MAX)
 		return;
 	struct io_uring_sqe *sqe = sqe_get();
 	if (!sqe)
 		return; /* the SQ stays full only if the kernel refuses work; the deadline ends it */
-	if (c->ring.nobuf) {
+	if (rc->nobuf) {
 		size_t room;
 		char *p = conn_in_room(c, &room);
 		io_uring_prep_recv(sqe, c->fd, p, room, 0);
-	} else if (!c->ring.again) {
+	} else if (!rc->again) {
 		/* The first request: a one-shot receive. A connection that
 		 * closes after its answer (Connection: close) then has nothing
 		 * in flight to cancel; the next receive is multishot. */
 		io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = BGID;
-		c->ring.again = true;
+		rc->again = true;
 	} else {
 		io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = BGID;
 	}
-	io_uring_sqe_set_data64(sqe, ud(c, OP_RECV));
-	c->ring.recv_armed = true;
-	c->ring.ops++;
+	io_uring_sqe_set_data64(sqe, ud(rc, OP_RECV));
+	rc->recv_armed = true;
+	rc->ops++;
 }
 
-static void send_arm(struct conn *c)
+static void send_arm(struct ring_conn *rc)
 {
-	if (c->ring.sending)
+	struct conn *c = &rc->c;
+	if (rc->sending)
 		return;
 	struct io_uring_sqe *sqe = sqe_get();
 	if (!sqe)
 		return;
 	io_uring_prep_send(sqe, c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, ud(c, OP_SEND));
-	c->ring.sending = true;
-	c->ring.ops++;
+	io_uring_sqe_set_data64(sqe, ud(rc, OP_SEND));
+	rc->sending = true;
+	rc->ops++;
 }
 
 static void cancel(uint64_t user_data)
@@ -248,7 +278,8 @@ static void cancel(uint64_t user_data)
  * until their completions are seen. */
 static void ring_close(struct conn *c)
 {
-	pend_drop(c);
+	struct ring_conn *rc = ring_conn(c);
+	pend_drop(rc);
 	/* Through the ring, submitted with the next batch. */
 	struct io_uring_sqe *sqe = sqe_get();
 	if (sqe) {
@@ -257,12 +288,12 @@ static void ring_close(struct conn *c)
 	} else {
 		close(c->fd);
 	}
-	c->ring.dead = true;
-	if (c->ring.recv_armed)
-		cancel(ud(c, OP_RECV));
-	if (c->ring.sending)
-		cancel(ud(c, OP_SEND));
-	if (c->ring.ops == 0)
+	rc->dead = true;
+	if (rc->recv_armed)
+		cancel(ud(rc, OP_RECV));
+	if (rc->sending)
+		cancel(ud(rc, OP_SEND));
+	if (rc->ops == 0)
 		conn_free(c);
 }
 
@@ -276,23 +307,28 @@ static void ring_send_last(struct conn *c)
  * nothing, so the armed receive is not disturbed). */
 static bool ring_peer_gone(struct conn *c)
 {
+	struct ring_conn *rc = ring_conn(c);
 	char b;
-	if (c->ring.eof || c->ring.err)
+	if (rc->eof || rc->err)
 		return true;
 	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-static const struct conn_io ring_io = {.close = ring_close, .send_last = ring_send_last, .peer_gone = ring_peer_gone};
+static const struct conn_io ring_io = {.size = sizeof(struct ring_conn),
+				       .close = ring_close,
+				       .send_last = ring_send_last,
+				       .peer_gone = ring_peer_gone};
 
 /* The end of the queued input: end of stream or an error, if one came. */
-static bool input_ended(struct conn *c)
+static bool input_ended(struct ring_conn *rc)
 {
-	if (c->ring.err) {
+	struct conn *c = &rc->c;
+	if (rc->err) {
 		conn_reset(c);
 		return true;
 	}
-	if (c->ring.eof) {
+	if (rc->eof) {
 		conn_close(c);
 		return true;
 	}
@@ -300,14 +336,15 @@ static bool input_ended(struct conn *c)
 }
 
 /* Runs the connection as far as it can go without waiting. */
-static void ring_conn_run(struct conn *c)
+static void ring_conn_run(struct ring_conn *rc)
 {
+	struct conn *c = &rc->c;
 	for (;;) {
 		switch (conn_next(c)) {
 		case CONN_CLOSED:
 			return;
 		case CONN_SEND:
-			send_arm(c);
+			send_arm(rc);
 			return;
 		case CONN_LINGER:
 			if (shutdown(c->fd, SHUT_WR) < 0) {
@@ -316,69 +353,71 @@ static void ring_conn_run(struct conn *c)
 			}
 			/* fall through */
 		case CONN_DRAIN:
-			if (!pend_drop(c)) {
+			if (!pend_drop(rc)) {
 				conn_close(c);
 				return;
 			}
-			if (!input_ended(c))
-				recv_arm(c);
+			if (!input_ended(rc))
+				recv_arm(rc);
 			return;
 		case CONN_RECV:
 			break;
 		}
-		size_t n = pend_take(c);
+		size_t n = pend_take(rc);
 		if (n > 0) {
 			conn_received(c, n);
 			continue;
 		}
-		if (input_ended(c))
+		if (input_ended(rc))
 			return;
-		recv_arm(c);
+		recv_arm(rc);
 		return;
 	}
 }
 
-static void on_recv(struct conn *c, const struct io_uring_cqe *cqe)
+static void on_recv(struct ring_conn *rc, const struct io_uring_cqe *cqe)
 {
+	struct conn *c = &rc->c;
 	bool more = cqe->flags & IORING_CQE_F_MORE;
 	if (!more) {
-		c->ring.recv_armed = false;
-		c->ring.ops--;
+		rc->recv_armed = false;
+		rc->ops--;
 	}
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		int bid = (int)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-		if (c->ring.dead || cqe->res <= 0)
+		if (rc->dead || cqe->res <= 0)
 			buf_recycle(bid);
 		else
-			pend_push(c, bid, (unsigned)cqe->res);
-		if (!c->ring.dead && more && c->ring.npend == PEND_MAX)
-			cancel(ud(c, OP_RECV)); /* resumes when it has used its buffers */
-	} else if (cqe->res > 0 && !c->ring.dead) {
-		c->ring.nobuf = false; /* a one-shot receive into c->in */
+			pend_push(rc, bid, (unsigned)cqe->res);
+		if (!rc->dead && more && rc->npend == PEND_MAX)
+			cancel(ud(rc, OP_RECV)); /* resumes when it has used its buffers */
+	} else if (cqe->res > 0 && !rc->dead) {
+		rc->nobuf = false; /* a one-shot receive into c->in */
 		conn_received(c, (size_t)cqe->res);
 	}
-	if (c->ring.dead) {
-		if (c->ring.ops == 0)
+	if (rc->dead) {
+		if (rc->ops == 0)
 			conn_free(c);
 		return;
 	}
 	if (cqe->res == 0)
-		c->ring.eof = true;
+		rc->eof = true;
 	else if (cqe->res == -ENOBUFS)
-		c->ring.nobuf = true;
+		rc->nobuf = true;
 	else if (cqe->res < 0 && cqe->res != -ECANCELED && cqe->res != -EINTR && cqe->res != -EAGAIN)
-		c->ring.err = cqe->res;
+		rc->err = cqe->res;
 	/* Input waits while a response is being sent (it is read after). */
-	if (!c->ring.sending)
-		ring_conn_run(c);
+	if (!rc->sending)
+		ring_conn_run(rc);
 }
 
-static void on_send(struct conn *c, const struct io_uring_cqe *cqe)
+static void on_send(struct ring_conn *rc, const struct io_uring_cqe *cqe)
 {
-	c->ring.sending = false;
-	c->ring.ops--;
-	if (c->ring.dead) {
-		if (c->ring.ops == 0)
+	struct conn *c = &rc->c;
+	rc->sending = false;
+	rc->ops--;
+	if (rc->dead) {
+		if (rc->ops == 0)
 			conn_free(c);
 		return;
 	}
@@ -388,7 +427,7 @@ static void on_send(struct conn *c, const struct io_uring_cqe *cqe)
 		conn_reset(c); /* EPIPE / ECONNRESET: the peer went away mid-response */
 		return;
 	}
-	ring_conn_run(c);
+	ring_conn_run(rc);
 }
 
 static void take_connection(int fd)
@@ -396,8 +435,14 @@ static void take_connection(int fd)
 	struct conn *c = conn_open(fd);
 	if (!c)
 		return;
-	c->ring = (__typeof__(c->ring)){.head = -1, .tail = -1};
-	ring_conn_run(c);
+	/* The loop's part of a pooled struct is as its last connection left it. */
+	struct ring_conn *rc = ring_conn(c);
+	rc->ops = 0;
+	rc->recv_armed = rc->sending = rc->dead = rc->eof = rc->nobuf = rc->again = false;
+	rc->err = 0;
+	rc->head = rc->tail = -1;
+	rc->off = rc->npend = 0;
+	ring_conn_run(rc);
 }
 
 static void accept_arm(void)
@@ -468,8 +513,8 @@ static void on_signal(const struct io_uring_cqe *cqe)
 static void handle(const struct io_uring_cqe *cqe)
 {
 	uint64_t u = io_uring_cqe_get_data64(cqe);
-	struct conn *c = (struct conn *)(uintptr_t)(u & ~(uint64_t)OP_MASK);
-	if (!c) {
+	struct ring_conn *rc = (struct ring_conn *)(uintptr_t)(u & ~(uint64_t)OP_MASK);
+	if (!rc) {
 		if (u == TAG_ACCEPT)
 			on_accept(cqe);
 		else if (u == TAG_SIGNAL)
@@ -477,9 +522,9 @@ static void handle(const struct io_uring_cqe *cqe)
 		return;
 	}
 	if ((u & OP_MASK) == OP_RECV)
-		on_recv(c, cqe);
+		on_recv(rc, cqe);
 	else
-		on_send(c, cqe);
+		on_send(rc, cqe);
 }
 
 /* Handles every completion waiting now; returns how many. */
@@ -516,18 +561,17 @@ static void ring_begin_stop(void)
 			}
 		}
 	}
-	worker_drain_listener(R.cfg, &R.aw, take_connection);
+	conn_drain_listener(take_connection);
 	accept_worker_detach(&R.aw);
 	conn_publish_ctls();
 }
 
-int worker_uring_start(const struct worker_cfg *cfg)
+/* worker_loop.start: the ring, its buffers, the signalfd's poll. */
+static int ring_start(const struct worker_env *env, struct accept_worker **aw)
 {
-	int fd = worker_prepare(cfg, &R.stop);
-	if (fd < 0)
-		return fd;
-	R.sigfd = fd;
-	R.cfg = cfg;
+	const struct worker_cfg *cfg = env->cfg;
+	R.sigfd = env->sigfd;
+	R.stop = env->stop;
 	int err = uring_init(&R.ring, SQ_ENTRIES, CQ_ENTRIES, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
 	if (err)
 		return err;
@@ -539,15 +583,18 @@ int worker_uring_start(const struct worker_cfg *cfg)
 	R.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (R.epfd < 0)
 		return -errno;
-	R.aw = (struct accept_worker){.g = cfg->g, .slot = cfg->slot, .epfd = R.epfd, .fd = -1, .ring_loop = true};
+	R.aw = (struct accept_worker){.g = cfg->g, .slot = cfg->slot, .epfd = R.epfd, .fd = -1, .loop_accepts = true};
 	R.mode = cfg->g->model->ring_mode;
 	if (R.mode == ACCEPT_RING_NONE)
 		return -EOPNOTSUPP; /* the command refuses such models first */
 	signal_arm();
-	return worker_attach(cfg, &R.aw, &ring_io);
+	*aw = &R.aw;
+	return 0;
 }
 
-int worker_uring_loop(void)
+/* worker_loop.run: the io_uring event loop, until stopped and every
+ * connection is done. */
+static int ring_run(void)
 {
 	/* One clock reading per round for the loop's own decisions (the
 	 * deadlines conn.c arms read their own). */
@@ -578,3 +625,9 @@ int worker_uring_loop(void)
 	close(R.sigfd);
 	return 0;
 }
+
+const struct worker_loop worker_loop_uring = {
+	.io = &ring_io,
+	.start = ring_start,
+	.run = ring_run,
+};

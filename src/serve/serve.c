@@ -96,8 +96,6 @@ static struct {
 } M;
 
 #define SLOT(i) (&M.stats->slot[i])
-#define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
-#define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
@@ -134,12 +132,12 @@ static void record_listener(unsigned slot)
 	unsigned max;
 	if (M.g.model->flags & ACCEPT_PER_SLOT) {
 		if (M.g.fds[slot] >= 0 && stats_listener_info(M.g.fds[slot], &ino, &max) == 0) {
-			STORE(SLOT(slot)->listen_ino, ino);
-			STORE(SLOT(slot)->listen_max, max);
+			STATS_STORE(SLOT(slot)->listen_ino, ino);
+			STATS_STORE(SLOT(slot)->listen_max, max);
 		}
 	} else if (M.g.fds[0] >= 0 && stats_listener_info(M.g.fds[0], &ino, &max) == 0) {
-		STORE(M.stats->shared_ino, ino);
-		STORE(M.stats->shared_max, max);
+		STATS_STORE(M.stats->shared_ino, ino);
+		STATS_STORE(M.stats->shared_max, max);
 	}
 }
 
@@ -153,8 +151,8 @@ static int spawn_worker(unsigned slot)
 			return err;
 	}
 	record_listener(slot);
-	STORE(SLOT(slot)->state, STATS_STARTING);
-	STORE(SLOT(slot)->start_err, 0);
+	STATS_STORE(SLOT(slot)->state, STATS_STARTING);
+	STATS_STORE(SLOT(slot)->start_err, 0);
 	m->used = true;
 	m->leaving = m->retire = false;
 	m->respawn_at = 0;
@@ -166,7 +164,7 @@ static int spawn_worker(unsigned slot)
 	if (pid == 0) {
 		/* The pid is stored here too, before the worker can say it is
 		 * ready: /stats must never show a ready worker with pid 0. */
-		STORE(SLOT(slot)->pid, getpid());
+		STATS_STORE(SLOT(slot)->pid, getpid());
 		struct worker_cfg wc = {
 			.g = &M.g,
 			.stats = M.stats,
@@ -183,7 +181,7 @@ static int spawn_worker(unsigned slot)
 		_exit(worker_run(&wc));
 	}
 	m->pid = m->last_pid = pid;
-	STORE(SLOT(slot)->pid, pid);
+	STATS_STORE(SLOT(slot)->pid, pid);
 	return 0;
 }
 
@@ -202,7 +200,7 @@ static void tell_leave(unsigned slot)
 		if (M.g.model->remove_slot)
 			M.g.model->remove_slot(&M.g, slot);
 		if (M.g.model->flags & ACCEPT_PER_SLOT)
-			STORE(SLOT(slot)->listen_ino, 0);
+			STATS_STORE(SLOT(slot)->listen_ino, 0);
 	}
 	if (m->pid > 0) {
 		kill(m->pid, SIGTERM);
@@ -224,10 +222,10 @@ static void tell_leave(unsigned slot)
 static void say_log_drops(unsigned slot, uint64_t now, bool final)
 {
 	struct mslot *m = &M.ms[slot];
-	uint64_t n = LD(SLOT(slot)->log_dropped);
+	uint64_t n = STATS_LD(SLOT(slot)->log_dropped);
 	if (n <= m->log_said || (!final && m->said_ns && now - m->said_ns < LOG_SAY_S * NS_PER_SEC))
 		return;
-	int err = LD(SLOT(slot)->log_err);
+	int err = STATS_LD(SLOT(slot)->log_err);
 	if (err == -EBUSY)
 		logf_("worker %u: access log: %" PRIu64 " lines dropped (another worker kept the log's cut line)", slot,
 		      n - m->log_said);
@@ -270,8 +268,8 @@ static void reap(int *start_err, unsigned *failed_slot)
 		struct stats_slot *s = SLOT(slot);
 		uint64_t cpu = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * US_PER_SEC +
 			       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-		atomic_fetch_add_explicit(&s->cpu_done_us, cpu, memory_order_relaxed);
-		STORE(s->pid, 0);
+		STATS_ADD(s->cpu_done_us, cpu);
+		STATS_STORE(s->pid, 0);
 		m->pid = 0;
 		/* Its connections and its request died with it: /stats must not
 		 * show them on the slot until the next worker accepts (the
@@ -279,7 +277,7 @@ static void reap(int *start_err, unsigned *failed_slot)
 		 * the middle of finishing a cut access log line. */
 		stats_slot_reset_gauges(s);
 		accesslog_orphan(&M.stats->log, (int)slot + 1);
-		int err = LD(s->start_err);
+		int err = STATS_LD(s->start_err);
 		if (err && start_err && !*start_err) {
 			*start_err = err;
 			*failed_slot = slot;
@@ -298,7 +296,7 @@ static void reap(int *start_err, unsigned *failed_slot)
 		else
 			logf_("worker %u pid %d %s; respawning%s", slot, (int)pid, how,
 			      young ? " after a pause (it died young)" : "");
-		STORE(s->state, STATS_STARTING);
+		STATS_STORE(s->state, STATS_STARTING);
 		m->respawn_at = young || err ? now + RESPAWN_DELAY_MS * NS_PER_MS : now;
 	}
 }
@@ -330,9 +328,9 @@ static bool add_worker(const char *why)
 		 * connections would hang. */
 		if (M.g.model->remove_slot)
 			M.g.model->remove_slot(&M.g, (unsigned)slot);
-		STORE(SLOT(slot)->listen_ino, 0);
+		STATS_STORE(SLOT(slot)->listen_ino, 0);
 		M.ms[slot].used = false;
-		STORE(SLOT(slot)->state, STATS_FREE);
+		STATS_STORE(SLOT(slot)->state, STATS_FREE);
 		return false;
 	}
 	return true;
@@ -404,7 +402,7 @@ static void retire_when_ready(void)
 		struct mslot *m = &M.ms[i];
 		if (m->retire)
 			any = true;
-		else if (m->used && !m->leaving && LD(SLOT(i)->state) != STATS_READY)
+		else if (m->used && !m->leaving && STATS_LD(SLOT(i)->state) != STATS_READY)
 			return;
 	}
 	if (!any)
@@ -504,7 +502,7 @@ static bool drained(uint64_t now)
 static void leave_all(void)
 {
 	if (M.syns_blocked)
-		STORE(M.stats->stop_drain, 1);
+		STATS_STORE(M.stats->stop_drain, 1);
 	/* Blocking model: close() would not wake a worker sleeping in
 	 * accept() (the seed's footnote 2), shutdown() does: every blocked
 	 * accept() returns EINVAL at once. It resets what is queued, so it
@@ -565,13 +563,13 @@ static void stop_all(bool notify)
 static void check_stuck(unsigned slot, uint64_t now)
 {
 	struct mslot *m = &M.ms[slot];
-	uint64_t since = LD(SLOT(slot)->run_since_ns);
+	uint64_t since = STATS_LD(SLOT(slot)->run_since_ns);
 	if (!M.cfg->worker_timeout_ns || m->pid <= 0 || !since || now < since ||
 	    now - since <= M.cfg->worker_timeout_ns)
 		return;
 	logf_("worker %u pid %d has run one request for %.1f s (--worker-timeout %.1f s): killing it", slot, m->pid,
 	      (double)(now - since) / NS_PER_SEC_F, (double)M.cfg->worker_timeout_ns / NS_PER_SEC_F);
-	STORE(SLOT(slot)->run_since_ns, 0); /* once: the respawn follows the reap */
+	STATS_STORE(SLOT(slot)->run_since_ns, 0); /* once: the respawn follows the reap */
 	kill(m->pid, SIGKILL);
 }
 
@@ -635,7 +633,7 @@ static int wait_started(sigset_t *set, char *why, size_t whylen)
 	for (;;) {
 		unsigned ready = 0;
 		for (unsigned i = 0; i < M.nslots; i++)
-			ready += M.ms[i].used && LD(SLOT(i)->state) == STATS_READY;
+			ready += M.ms[i].used && STATS_LD(SLOT(i)->state) == STATS_READY;
 		if (ready == live_workers())
 			return 0;
 		struct timespec ts = {.tv_nsec = (long)(10 * NS_PER_MS)};

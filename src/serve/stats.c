@@ -29,8 +29,6 @@
 #include "lib/units.h"
 #include "serve/statskeys.h"
 
-#define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
-
 int stats_create(unsigned nslots, struct stats_region **out)
 {
 	size_t size = sizeof(struct stats_region) + (size_t)nslots * sizeof(struct stats_slot);
@@ -53,9 +51,9 @@ void stats_slot_reset_gauges(struct stats_slot *s)
 {
 	/* Only the worker writes these while it runs; the master resets them
 	 * once it is gone, before a new worker takes the slot. */
-	atomic_store_explicit(&s->conns, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->inflight, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->run_since_ns, 0, memory_order_relaxed);
+	STATS_STORE(s->conns, 0);
+	STATS_STORE(s->inflight, 0);
+	STATS_STORE(s->run_since_ns, 0);
 }
 
 uint64_t stats_proc_cpu_us(int pid)
@@ -130,7 +128,7 @@ static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 
 static uint64_t slot_cpu(const struct stats_slot *s)
 {
-	return LD(s->cpu_done_us) + stats_proc_cpu_us(LD(s->pid));
+	return STATS_LD(s->cpu_done_us) + stats_proc_cpu_us(STATS_LD(s->pid));
 }
 
 static const char *state_name(unsigned st)
@@ -143,7 +141,7 @@ static const char *state_name(unsigned st)
  * are from a worker that is gone and are not reported). */
 static const struct stats_slot *live_slot(const struct stats_region *r, unsigned i)
 {
-	return LD(r->slot[i].state) == STATS_FREE ? NULL : &r->slot[i];
+	return STATS_LD(r->slot[i].state) == STATS_FREE ? NULL : &r->slot[i];
 }
 
 struct lq {
@@ -155,11 +153,11 @@ static int listener_at(const struct stats_region *r, unsigned i, int own_fd, uin
 {
 	uint64_t ino;
 	if (i == r->nslots) {
-		ino = LD(r->shared_ino);
-		out->max = LD(r->shared_max);
+		ino = STATS_LD(r->shared_ino);
+		out->max = STATS_LD(r->shared_max);
 	} else {
-		ino = LD(r->slot[i].listen_ino);
-		out->max = LD(r->slot[i].listen_max);
+		ino = STATS_LD(r->slot[i].listen_ino);
+		out->max = STATS_LD(r->slot[i].listen_max);
 	}
 	if (ino == 0)
 		return -ENOENT;
@@ -180,9 +178,10 @@ int stats_format_text(const struct stats_region *r, int own_fd, uint64_t own_ino
 				     " inflight %u conns %u resets %" PRIu64 " timeouts %" PRIu64 " bad %" PRIu64
 				     " accept_errors %" PRIu64 " epoll_ctl %" PRIu64 " " STATS_KEY_LOG_DROPPED
 				     " %" PRIu64 " state %s\n",
-		    i, LD(s->pid), LD(s->accepted), LD(s->requests), slot_cpu(s), LD(s->inflight), LD(s->conns),
-		    LD(s->resets), LD(s->timeouts), LD(s->bad), LD(s->accept_errs), LD(s->epoll_ctls),
-		    LD(s->log_dropped), state_name(LD(s->state)));
+		    i, STATS_LD(s->pid), STATS_LD(s->accepted), STATS_LD(s->requests), slot_cpu(s),
+		    STATS_LD(s->inflight), STATS_LD(s->conns), STATS_LD(s->resets), STATS_LD(s->timeouts),
+		    STATS_LD(s->bad), STATS_LD(s->accept_errs), STATS_LD(s->epoll_ctls), STATS_LD(s->log_dropped),
+		    state_name(STATS_LD(s->state)));
 	}
 	for (unsigned i = 0; i <= r->nslots; i++) {
 		struct lq q;
@@ -208,9 +207,10 @@ int stats_format_json(const struct stats_region *r, int own_fd, uint64_t own_ino
 		    ",\"cpu_us\":%" PRIu64 ",\"inflight\":%u,\"conns\":%u,\"resets\":%" PRIu64 ",\"timeouts\":%" PRIu64
 		    ",\"bad\":%" PRIu64 ",\"accept_errors\":%" PRIu64 ",\"epoll_ctl\":%" PRIu64
 		    ",\"log_dropped\":%" PRIu64 "}",
-		    sep, i, LD(s->pid), state_name(LD(s->state)), LD(s->accepted), LD(s->requests), slot_cpu(s),
-		    LD(s->inflight), LD(s->conns), LD(s->resets), LD(s->timeouts), LD(s->bad), LD(s->accept_errs),
-		    LD(s->epoll_ctls), LD(s->log_dropped));
+		    sep, i, STATS_LD(s->pid), state_name(STATS_LD(s->state)), STATS_LD(s->accepted),
+		    STATS_LD(s->requests), slot_cpu(s), STATS_LD(s->inflight), STATS_LD(s->conns), STATS_LD(s->resets),
+		    STATS_LD(s->timeouts), STATS_LD(s->bad), STATS_LD(s->accept_errs), STATS_LD(s->epoll_ctls),
+		    STATS_LD(s->log_dropped));
 		sep = ",";
 	}
 	put(buf, cap, &len, "\n],\"listeners\":[");
@@ -253,8 +253,7 @@ static const struct {
 
 static uint64_t slot_u64(const struct stats_slot *s, size_t off)
 {
-	return atomic_load_explicit((const _Atomic uint64_t *)(const void *)((const char *)s + off),
-				    memory_order_relaxed);
+	return STATS_LD(*(const _Atomic uint64_t *)(const void *)((const char *)s + off));
 }
 
 int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino, char *buf, size_t cap)
@@ -284,16 +283,16 @@ int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino
 	put(buf, cap, &len, "# HELP herd_inflight Connections with a request under way.\n# TYPE herd_inflight gauge\n");
 	for (unsigned i = 0; i < r->nslots; i++)
 		if (live_slot(r, i))
-			put(buf, cap, &len, "herd_inflight{worker=\"%u\"} %u\n", i, LD(r->slot[i].inflight));
+			put(buf, cap, &len, "herd_inflight{worker=\"%u\"} %u\n", i, STATS_LD(r->slot[i].inflight));
 	put(buf, cap, &len, "# HELP herd_connections Open connections.\n# TYPE herd_connections gauge\n");
 	for (unsigned i = 0; i < r->nslots; i++)
 		if (live_slot(r, i))
-			put(buf, cap, &len, "herd_connections{worker=\"%u\"} %u\n", i, LD(r->slot[i].conns));
+			put(buf, cap, &len, "herd_connections{worker=\"%u\"} %u\n", i, STATS_LD(r->slot[i].conns));
 	put(buf, cap, &len, "# HELP herd_workers Worker processes by state.\n# TYPE herd_workers gauge\n");
 	for (unsigned st = STATS_STARTING; st <= STATS_LEAVING; st++) {
 		workers = 0;
 		for (unsigned i = 0; i < r->nslots; i++)
-			workers += LD(r->slot[i].state) == st;
+			workers += STATS_LD(r->slot[i].state) == st;
 		put(buf, cap, &len, "herd_workers{state=\"%s\"} %u\n", state_name(st), workers);
 	}
 	put(buf, cap, &len,

@@ -16,6 +16,12 @@
 
 #include "serve/accesslog.h"
 
+/* Relaxed atomic access to the region's fields, as every process reads and
+ * writes them (one writer per field, see above). */
+#define STATS_LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define STATS_STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+#define STATS_ADD(x, n) atomic_fetch_add_explicit(&(x), (n), memory_order_relaxed)
+
 enum stats_state {
 	STATS_FREE = 0, /* no worker in this slot */
 	STATS_STARTING, /* forked, not accepting yet */

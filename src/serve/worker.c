@@ -1,47 +1,27 @@
 /*
- * worker.c - one herd serve worker process: its start-up (parent-death
- * signal, stop signals, accept model) and its epoll event loop, which moves
- * the bytes of the connection logic in conn.c.
+ * worker.c - one herd serve worker process: the start-up both event loops
+ * share (parent-death signal, stop signals, the accept model's attach, the
+ * connection logic), then the loop cfg->io_uring picks (loop_epoll.c,
+ * loop_uring.c), through its table (struct worker_loop). The loops call
+ * nothing here: what they need of the start-up comes in struct worker_env.
  *
- * One epoll per worker. Connections are non-blocking and registered once,
- * edge-triggered for both directions, at their first wait (see conn_wait),
- * so serving a request costs no epoll_ctl; the listener's registration
- * belongs to the accept model (accept.h), which this loop only drives:
- * accept when the listener is ready (or, for ACCEPT_SERIAL models, block in
- * accept() whenever there is no connection), and report the in-flight
- * count after every change (conn.c does).
- *
- * Stopping (SIGTERM from the master): conn.c closes idle connections and
- * answers in-flight requests with `Connection: close`, the worker takes
- * what a full stop left in its listener's queue (worker_drain_listener) and
- * detaches from the model (stops accepting); it exits when no connection is
- * left. The stop signals stay blocked, so a running request is never
- * interrupted, and arrive as events of a signalfd in the epoll:
- * epoll_pwait() with an open mask would not do, because epoll returns ready
- * events without delivering a pending signal, so a worker whose listener
- * never runs dry would never see it. They are unblocked only around a
- * blocking accept() (ACCEPT_SERIAL), to interrupt it.
+ * The stop signals (TERM, INT, QUIT) and SIGUSR1 stay blocked for the
+ * worker's life and arrive through a signalfd, which each loop waits on
+ * with everything else: a running request is never interrupted, and a
+ * loop never has to open the mask while it waits (epoll_pwait() would not
+ * do: epoll returns ready events without delivering a pending signal, so a
+ * worker whose listener never runs dry would never see it). The handlers
+ * only run where a loop opens the mask itself, around a blocking accept().
  */
 #include "serve/worker.h"
 
 #include <errno.h>
 #include <signal.h>
-#include <stdbool.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "serve/conn.h"
-#include "lib/util.h"
-
-enum {
-	MAX_EVENTS = 64,
-	IDLE_STREAK = 16, /* connections the idle hook may hand over between epoll looks */
-};
 
 static volatile sig_atomic_t stop_requested, reopen_requested;
 
@@ -57,224 +37,11 @@ static void on_reopen(int sig)
 	reopen_requested = 1;
 }
 
-/* The worker's loop state: one worker per process, so file scope. */
+/* The start-up's state: one worker per process, so file scope. */
 static struct {
 	struct stats_slot *st;
-	struct accept_worker aw;
-	int epfd;
-	sigset_t blocked, open;
-	int sigfd; /* the stop signals, readable in the epoll (data.ptr == &W.sigfd) */
-} W;
-
-#define ST_SET(field, v) atomic_store_explicit(&W.st->field, (v), memory_order_relaxed)
-
-/* conn_io.close: close() also removes the fd from the epoll. */
-static void epoll_close(struct conn *c)
-{
-	close(c->fd);
-	c->watched = false;
-	conn_free(c);
-}
-
-static void epoll_send_last(struct conn *c)
-{
-	(void)!send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
-/* conn_io.peer_gone: a FIN already reported, or a peek that finds the end
- * of the stream (or a reset) behind the input already read. */
-static bool epoll_peer_gone(struct conn *c)
-{
-	char b;
-	if (c->rdhup)
-		return true;
-	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
-static const struct conn_io epoll_io = {
-	.close = epoll_close, .send_last = epoll_send_last, .peer_gone = epoll_peer_gone};
-
-/*
- * The connection must wait for the peer: register it (once) in the epoll,
- * edge-triggered both ways. Registration is left until the first wait, so
- * a connection whose request is there at accept and that closes after the
- * answer (connection per request) costs no epoll_ctl at all. Registering
- * after an EAGAIN loses nothing: EPOLL_CTL_ADD reports what is already
- * readable or writable.
- */
-static void conn_wait(struct conn *c)
-{
-	if (c->watched)
-		return;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
-	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
-		conn_close(c);
-		return;
-	}
-	c->watched = true;
-}
-
-/* Whether the last failed read() or send() only found the socket empty
- * (or full): the connection waits for the next edge. */
-static bool would_block(void)
-{
-	return errno == EAGAIN || errno == EWOULDBLOCK;
-}
-
-/* One read() into the connection's input room, retried on EINTR: the byte
- * count (the room offered is left in *room), 0 at end of stream, or -1 with
- * errno set. */
-static ssize_t conn_read(struct conn *c, size_t *room)
-{
-	char *p = conn_in_room(c, room);
-	ssize_t n;
-	do
-		n = read(c->fd, p, *room);
-	while (n < 0 && errno == EINTR);
-	return n;
-}
-
-/* Writes pending output: 0 all written, 1 would block, -1 the connection
- * failed and was closed. */
-static int conn_flush(struct conn *c)
-{
-	while (c->out_off < c->out.len) {
-		ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
-		if (n > 0) {
-			conn_sent(c, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && would_block())
-			return 1;
-		conn_reset(c); /* EPIPE / ECONNRESET: the peer went away mid-response */
-		return -1;
-	}
-	return 0;
-}
-
-/* Lingering: discards input until the peer closes (then closes) or the
- * socket is empty (then waits). */
-static void conn_discard(struct conn *c)
-{
-	for (;;) {
-		size_t room;
-		ssize_t n = conn_read(c, &room);
-		if (n > 0 && conn_discarded(c, (size_t)n))
-			continue;
-		if (n < 0 && would_block()) {
-			conn_wait(c);
-			return;
-		}
-		conn_close(c); /* end of stream, an error, or enough discarded */
-		return;
-	}
-}
-
-/* Runs the connection as far as it can go without blocking. */
-static void epoll_conn_run(struct conn *c)
-{
-	for (;;) {
-		switch (conn_next(c)) {
-		case CONN_CLOSED:
-			return;
-		case CONN_SEND: {
-			int r = conn_flush(c);
-			if (r == 1)
-				conn_wait(c);
-			if (r != 0)
-				return;
-			continue;
-		}
-		case CONN_LINGER:
-			if (shutdown(c->fd, SHUT_WR) < 0) {
-				conn_close(c);
-				return;
-			}
-			conn_discard(c);
-			return;
-		case CONN_DRAIN:
-			conn_discard(c);
-			return;
-		case CONN_RECV:
-			break;
-		}
-		/* A read that returned less than it asked for emptied the socket
-		 * (as nginx assumes): with edge-triggered epoll the next byte
-		 * brings a new EPOLLIN, so skip the read that would only say
-		 * EAGAIN. */
-		if (c->drained) {
-			conn_wait(c);
-			return;
-		}
-		size_t room;
-		ssize_t n = conn_read(c, &room);
-		if (n > 0) {
-			/* After a FIN (EPOLLRDHUP) no event will come again: read
-			 * on until the end of stream, or a request that came with
-			 * its FIN in one segment would wait for the timeout. */
-			c->drained = (size_t)n < room && !c->rdhup;
-			conn_received(c, (size_t)n);
-			continue;
-		}
-		if (n < 0 && would_block()) {
-			conn_wait(c);
-			return;
-		}
-		if (n < 0)
-			conn_reset(c);
-		else
-			conn_close(c);
-		return;
-	}
-}
-
-/* Handles one accept() result. */
-static void accepted(int fd)
-{
-	if (fd >= 0) {
-		struct conn *c = conn_open(fd);
-		if (c)
-			epoll_conn_run(c); /* on loopback the request is often there already */
-		return;
-	}
-	if (conn_accept_failed(fd))
-		stop_requested = 1;
-}
-
-static int do_accept(void)
-{
-	const struct accept_model *m = W.aw.g->model;
-	return m->accept ? m->accept(&W.aw) : accept_generic_accept(&W.aw);
-}
-
-void worker_drain_listener(const struct worker_cfg *cfg, struct accept_worker *aw, void (*take)(int fd))
-{
-	if (!atomic_load_explicit(&cfg->stats->stop_drain, memory_order_relaxed))
-		return;
-	/* New handshakes are held back, so the queue only shrinks: at most
-	 * one queue's worth (the kernel's limit is the backlog + 1). */
-	for (int n = 0, fd; n <= cfg->g->backlog && (fd = accept_worker_drain(aw)) >= 0; n++)
-		take(fd);
-}
-
-/* Stopping: everything taken from here on is answered with `Connection:
- * close` (conn_begin_stop first), then what a full stop left queued on the
- * listener is taken before the model lets go of it (the last close of a
- * listener resets its queue, drain.c), then what the model still holds. */
-static void leave_model(const struct worker_cfg *cfg)
-{
-	conn_begin_stop();
-	worker_drain_listener(cfg, &W.aw, accepted);
-	accept_worker_detach(&W.aw);
-	/* Connections the model still holds were accepted by the kernel for
-	 * this worker: serve them (they count as fresh, see conn_begin_stop). */
-	for (int fd; (fd = do_accept()) >= 0;)
-		accepted(fd);
-	conn_publish_ctls();
-}
+	struct worker_env env; /* handed to the loop, which keeps a pointer */
+} S;
 
 static int setup_signals(void)
 {
@@ -296,35 +63,22 @@ static int setup_signals(void)
 	    sigaction(SIGUSR1, &ro, NULL) < 0 ||
 	    sigaction(SIGCHLD, &(struct sigaction){.sa_handler = SIG_DFL}, NULL) < 0)
 		return -errno;
-	sigemptyset(&W.blocked);
-	sigaddset(&W.blocked, SIGTERM);
-	sigaddset(&W.blocked, SIGINT);
-	sigaddset(&W.blocked, SIGQUIT);
-	sigaddset(&W.blocked, SIGUSR1);
-	sigemptyset(&W.open);
-	if (sigprocmask(SIG_SETMASK, &W.blocked, NULL) < 0)
+	sigemptyset(&S.env.blocked);
+	sigaddset(&S.env.blocked, SIGTERM);
+	sigaddset(&S.env.blocked, SIGINT);
+	sigaddset(&S.env.blocked, SIGQUIT);
+	sigaddset(&S.env.blocked, SIGUSR1);
+	sigemptyset(&S.env.open);
+	if (sigprocmask(SIG_SETMASK, &S.env.blocked, NULL) < 0)
 		return -errno;
-	W.sigfd = signalfd(-1, &W.blocked, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (W.sigfd < 0)
+	S.env.sigfd = signalfd(-1, &S.env.blocked, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (S.env.sigfd < 0)
 		return -errno;
 	return 0;
 }
 
-/* The signalfd is readable: a stop, or a reopen of the access log. */
-static void read_signals(void)
-{
-	struct signalfd_siginfo si[4];
-	ssize_t n;
-	while ((n = read(W.sigfd, si, sizeof si)) > 0)
-		for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
-			if (si[i].ssi_signo == SIGUSR1)
-				reopen_requested = 1;
-			else
-				stop_requested = 1;
-		}
-}
-
-int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop)
+/* Everything before the worker accepts: 0 or a negative errno. */
+static int start(const struct worker_cfg *cfg, const struct worker_loop *loop)
 {
 	/* Die with the master, so a killed master leaves no workers behind;
 	 * check the parent after arming it, in case the master already died. */
@@ -335,120 +89,26 @@ int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop)
 	int err = setup_signals();
 	if (err)
 		return err;
-	*stop = &stop_requested;
-	return W.sigfd;
-}
-
-static int worker_start(const struct worker_cfg *cfg)
-{
-	volatile sig_atomic_t *stop;
-	int err = worker_prepare(cfg, &stop);
-	if (err < 0)
+	S.env.cfg = cfg;
+	S.env.stop = &stop_requested;
+	S.env.reopen = &reopen_requested;
+	struct accept_worker *aw;
+	if ((err = loop->start(&S.env, &aw)) != 0)
 		return err;
-	W.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (W.epfd < 0)
-		return -errno;
-	struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &W.sigfd};
-	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, W.sigfd, &sev) < 0)
-		return -errno;
-	W.aw = (struct accept_worker){.g = cfg->g, .slot = cfg->slot, .epfd = W.epfd, .fd = -1};
-	return worker_attach(cfg, &W.aw, &epoll_io);
-}
-
-int worker_attach(const struct worker_cfg *cfg, struct accept_worker *aw, const struct conn_io *io)
-{
-	int err = cfg->g->model->attach(aw);
-	ST_SET(epoll_ctls, aw->epoll_ctls);
-	return err ? err : conn_init(cfg, aw, io);
-}
-
-/* The epoll event loop, until stopped and every connection is done. */
-static int worker_loop(const struct worker_cfg *cfg)
-{
-	bool serial = cfg->g->model->flags & ACCEPT_SERIAL;
-	int (*idle)(struct accept_worker *, unsigned) = cfg->g->model->idle;
-	int recheck_ms = idle ? (int)cfg->g->model->recheck_ms : 0;
-	unsigned streak = 0;
-	struct epoll_event evs[MAX_EVENTS];
-
-	for (;;) {
-		if (reopen_requested) {
-			reopen_requested = 0;
-			conn_reopen_log();
-		}
-		if (stop_requested && !conn_stopping())
-			leave_model(cfg);
-		if (conn_stopping() && conn_count() == 0)
-			break;
-		if (serial && !conn_stopping() && conn_count() == 0 && !W.aw.paused) {
-			/* Blocking accept with the stop signals open: a stop
-			 * interrupts it (EINTR). A signal landing between the check
-			 * and the call is caught by the master's repeated SIGTERM. */
-			sigprocmask(SIG_SETMASK, &W.open, NULL);
-			int fd = stop_requested ? -EINTR : do_accept();
-			sigprocmask(SIG_SETMASK, &W.blocked, NULL);
-			accepted(fd);
-			continue;
-		}
-		int timeout = conn_timeout_ms(util_now_ns());
-		if (recheck_ms && (timeout < 0 || timeout > recheck_ms))
-			timeout = recheck_ms;
-		if (idle && !conn_stopping() && !W.aw.paused && !W.aw.detached) {
-			/* About to sleep: the model may hand over a connection
-			 * instead (fifo takes a queued one directly). At most
-			 * IDLE_STREAK in a row, then one look at the epoll without
-			 * sleeping, so the other connections and the timers are
-			 * not starved while the queue stays full. */
-			if (streak < IDLE_STREAK) {
-				int fd = idle(&W.aw, conn_model_load(util_now_ns()));
-				conn_publish_ctls();
-				if (fd >= 0 || fd != -EAGAIN) {
-					streak += fd >= 0;
-					accepted(fd);
-					continue;
-				}
-			} else {
-				timeout = 0;
-			}
-		}
-		streak = 0;
-		int n = epoll_wait(W.epfd, evs, MAX_EVENTS, timeout);
-		if (n < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &W.sigfd) {
-				read_signals();
-			} else if (evs[i].data.ptr == NULL) {
-				/* The listener: one accept per wake-up, as nginx
-				 * without multi_accept, so the models decide who
-				 * takes the next one. */
-				if (W.aw.registered && !conn_stopping() && !stop_requested)
-					accepted(do_accept());
-			} else {
-				struct conn *c = evs[i].data.ptr;
-				if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-					c->drained = false;
-				if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-					c->rdhup = true;
-				epoll_conn_run(c);
-			}
-		}
-		conn_expire(util_now_ns());
-	}
-	conn_fini();
-	close(W.epfd);
-	close(W.sigfd);
-	return 0;
+	err = cfg->g->model->attach(aw);
+	STATS_STORE(S.st->epoll_ctls, aw->epoll_ctls);
+	return err ? err : conn_init(cfg, aw, loop->io);
 }
 
 int worker_run(const struct worker_cfg *cfg)
 {
-	W.st = &cfg->stats->slot[cfg->slot];
-	int err = cfg->io_uring ? worker_uring_start(cfg) : worker_start(cfg);
+	const struct worker_loop *loop = cfg->io_uring ? &worker_loop_uring : &worker_loop_epoll;
+	S.st = &cfg->stats->slot[cfg->slot];
+	int err = start(cfg, loop);
 	if (err) {
-		ST_SET(start_err, err);
+		STATS_STORE(S.st->start_err, err);
 		return 1;
 	}
-	ST_SET(state, STATS_READY);
-	return cfg->io_uring ? worker_uring_loop() : worker_loop(cfg);
+	STATS_STORE(S.st->state, STATS_READY);
+	return loop->run();
 }

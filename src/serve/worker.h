@@ -1,8 +1,9 @@
 /*
- * worker.h - one herd serve worker process: the epoll event loop that
- * accepts through the chosen accept model and serves HTTP/1.x connections
- * (keep-alive, pipelining, header timeout: the logic is conn.c's),
- * counting into the shared stats.
+ * worker.h - one herd serve worker process: the start-up both event loops
+ * share (worker.c) and the loops it runs, each behind a small table (struct
+ * worker_loop: loop_epoll.c, loop_uring.c) and each keeping its own state
+ * to itself, as redis' ae_*.c backends keep theirs behind apidata. The
+ * connection logic both loops drive is conn.c's (conn.h).
  */
 #ifndef HERD_WORKER_H
 #define HERD_WORKER_H
@@ -27,7 +28,7 @@ struct worker_cfg {
 	bool watch_runs;	    /* publish when each request starts (--worker-timeout) */
 	int log_fd;		    /* the access log, -1: none */
 	const char *log_path;	    /* reopened on SIGUSR1 */
-	bool io_uring;		    /* the io_uring loop (loop_uring.c) instead of epoll */
+	bool io_uring;		    /* the io_uring loop (loop_uring.c) instead of epoll (loop_epoll.c) */
 };
 
 /*
@@ -39,26 +40,37 @@ struct worker_cfg {
  */
 int worker_run(const struct worker_cfg *cfg);
 
-/* What both loops do first in the child: die with the master, and block
- * the stop signals, which then arrive through the returned signalfd (see
- * worker.c). *stop is set by a stop signal delivered while unblocked.
- * The signalfd, or a negative errno. */
-int worker_prepare(const struct worker_cfg *cfg, volatile sig_atomic_t **stop);
+/* What the shared start-up hands the loop (the loop keeps the pointer). */
+struct worker_env {
+	const struct worker_cfg *cfg;
+	/* The stop signals (TERM, INT, QUIT) and SIGUSR1 (reopen the access
+	 * log), blocked all along: readable here. The loop reads them, and
+	 * closes it when it ends. */
+	int sigfd;
+	/* Set by the signals' handlers, which run only while the loop opens
+	 * the mask (around a blocking accept()). The loop sets *stop itself
+	 * too, for a stop it finds otherwise (from the signalfd, or the
+	 * listener shut down). */
+	volatile sig_atomic_t *stop, *reopen;
+	sigset_t blocked; /* the worker's signal mask */
+	sigset_t open;	  /* the mask around a blocking accept(): nothing blocked */
+};
 
-/* The last step of both loops' start: the accept model's attach on aw
- * (filled by the loop), its epoll_ctls published in the slot, then conn.c
- * set up with the loop's I/O. 0 or a negative errno. */
-int worker_attach(const struct worker_cfg *cfg, struct accept_worker *aw, const struct conn_io *io);
+/* An event loop, as worker_run starts and runs it. */
+struct worker_loop {
+	/* Its I/O for the connection logic, and the size of its connections. */
+	const struct conn_io *io;
+	/* After the shared start-up, before the model's attach: sets up the
+	 * loop (its epoll or ring, the signalfd in it) and the accept_worker
+	 * the model attaches to (*aw; the loop's own). worker_run then calls
+	 * the model's attach and conn_init. 0 or a negative errno. */
+	int (*start)(const struct worker_env *env, struct accept_worker **aw);
+	/* Until stopped and no connection is left; ends with conn_fini and
+	 * frees the loop's own. The exit status. */
+	int (*run)(void);
+};
 
-/* Both loops, stopping, before the model's detach: when the master held
- * back new handshakes for this stop (stats_region.stop_drain), takes every
- * connection still queued on aw's listener through take, which serves it. */
-void worker_drain_listener(const struct worker_cfg *cfg, struct accept_worker *aw, void (*take)(int fd));
-
-/* The io_uring loop (loop_uring.c), in the two steps worker_run takes:
- * start (0 or a negative errno), then the loop until stopped (the exit
- * status). */
-int worker_uring_start(const struct worker_cfg *cfg);
-int worker_uring_loop(void);
+extern const struct worker_loop worker_loop_epoll; /* loop_epoll.c */
+extern const struct worker_loop worker_loop_uring; /* loop_uring.c (--io uring) */
 
 #endif

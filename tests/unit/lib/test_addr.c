@@ -1,4 +1,5 @@
-/* test_addr.c - "host:port" splitting and numeric listen addresses. */
+/* test_addr.c - "host:port" splitting, numeric listen addresses, and
+ * socket addresses written back as text. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -79,8 +80,57 @@ static void test_numeric(void **state)
 			fail_msg("accepted '%s'", bad[i]);
 }
 
+/* What addr_format writes for the text's address, with and without port;
+ * the address is parsed back as addr_parse_numeric reads it. */
+static void format_case(const char *in, const char *with, const char *without)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[ADDR_FORMAT_MAX];
+	if (addr_parse_numeric(in, &ss, &len) != 0)
+		fail_msg("cannot parse '%s'", in);
+	int n = addr_format(&ss, true, buf, sizeof buf);
+	if (n != (int)strlen(with) || strcmp(buf, with) != 0)
+		fail_msg("'%s' with port: %d '%s', want '%s'", in, n, buf, with);
+	n = addr_format(&ss, false, buf, sizeof buf);
+	if (n != (int)strlen(without) || strcmp(buf, without) != 0)
+		fail_msg("'%s' without port: %d '%s', want '%s'", in, n, buf, without);
+}
+
+static void test_format(void **state)
+{
+	(void)state;
+	format_case("127.0.0.1:8080", "127.0.0.1:8080", "127.0.0.1");
+	format_case("0.0.0.0:0", "0.0.0.0:0", "0.0.0.0");
+	format_case("[::1]:443", "[::1]:443", "::1");
+	format_case("[::ffff:10.0.0.1]:80", "[::ffff:10.0.0.1]:80", "::ffff:10.0.0.1");
+	/* The longest there is fits ADDR_FORMAT_MAX. */
+	format_case("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535",
+		    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	format_case("[::ffff:255.255.255.255]:65535", "[::ffff:255.255.255.255]:65535", "::ffff:255.255.255.255");
+
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[16];
+	assert_int_equal(addr_parse_numeric("10.0.0.1:80", &ss, &len), 0);
+	/* "10.0.0.1:80" is 11 bytes: 12 with the NUL fit, 11 do not. */
+	assert_int_equal(addr_format(&ss, true, buf, 12), 11);
+	assert_string_equal(buf, "10.0.0.1:80");
+	memset(buf, 'x', sizeof buf);
+	assert_int_equal(addr_format(&ss, true, buf, 11), -ENOSPC);
+	assert_string_equal(buf, "");
+	assert_int_equal(addr_format(&ss, true, buf, 0), -ENOSPC);
+
+	memset(&ss, 0, sizeof ss);
+	ss.ss_family = AF_UNIX;
+	memset(buf, 'x', sizeof buf);
+	assert_int_equal(addr_format(&ss, true, buf, sizeof buf), -EAFNOSUPPORT);
+	assert_int_equal(addr_format(&ss, false, buf, sizeof buf), -EAFNOSUPPORT);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_split), cmocka_unit_test(test_numeric)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_split), cmocka_unit_test(test_numeric),
+					   cmocka_unit_test(test_format)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
