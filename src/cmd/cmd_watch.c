@@ -68,9 +68,10 @@ static void usage(FILE *out)
 		"\n"
 		"Per worker: accepted, share, rate, accept-queue wait p50/p90/p99/max (from\n"
 		"the moment the connection was ready in the queue to the accept() that took\n"
-		"it), CPU time, name; exited ones stay, marked. Header: Jain's fairness index\n"
-		"over the workers' accepts (1 = even; n/a without accepts), the busiest\n"
-		"worker's share, ListenOverflows/ListenDrops deltas.\n"
+		"it), CPU time, name; exited ones stay, marked. Fairness: Jain's index over the\n"
+		"workers' accepts (1 = even; n/a without accepts) and the busiest worker's share,\n"
+		"per listening group (one address and port: a shared listener or a reuseport\n"
+		"group); the header has the least even group's. ListenOverflows/ListenDrops.\n"
 		"Per listening socket: queue length now and its peak, backlog, holders.\n"
 		"See docs/watch.md. Exit status: 0 ok, 1 failure, 2 usage error.\n",
 		prog, WATCH_MAX_PORTS);

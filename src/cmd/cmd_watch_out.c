@@ -67,6 +67,29 @@ static const char *fam_name(uint16_t family)
 	return family == AF_INET6 ? "ipv6" : family == AF_INET ? "ipv4" : "-";
 }
 
+/* Listener groups: shown in the table only when there are several (with
+ * one, the header's fairness is the group's). */
+static void table_groups(FILE *f, const struct watch_interval *iv)
+{
+	char addr[64], fair[16], busy[16];
+
+	if (iv->ngroups < 2)
+		return;
+	fprintf(f, "\n%-6s %-5s %-20s %7s %9s %7s %8s %8s  %s\n", "PORT", "FAM", "ADDRESS", "SOCKETS", "ACCEPTED",
+		"WORKERS", "FAIRNESS", "BUSIEST", "PID");
+	for (size_t i = 0; i < iv->ngroups; i++) {
+		const struct watch_group *g = &iv->groups[i];
+		fprintf(f, "%-6u %-5s %-20s %7u %9" PRIu64 " %7u %8s %7s%% ", g->port, fam_name(g->family),
+			fmt_addr(addr, sizeof(addr), g->family, g->addr), g->nsocks, g->accepted, g->nworkers,
+			fmt_ratio(fair, sizeof(fair), g->fairness, 3, 1),
+			fmt_ratio(busy, sizeof(busy), g->busiest_share, 1, 100));
+		if (isnan(g->busiest_share))
+			fputs(" -\n", f);
+		else
+			fprintf(f, " %d\n", (int)(g->busiest_tid > 0 ? g->busiest_tid : g->busiest_pid));
+	}
+}
+
 static void table_socks(FILE *f, const struct watch_interval *iv)
 {
 	fprintf(f, "\n%-6s %-5s %10s %7s %7s %8s %9s  %s\n", "PORT", "FAM", "INODE", "QUEUE", "PEAK", "BACKLOG",
@@ -97,6 +120,8 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 		fmt_ratio(w[5], 16, iv->busiest_share, 1, 100), isnan(iv->busiest_share) ? "" : "%");
 	if (!isnan(iv->busiest_share))
 		fprintf(f, " (pid %d)", (int)(iv->busiest_tid > 0 ? iv->busiest_tid : iv->busiest_pid));
+	if (iv->ngroups > 1)
+		fprintf(f, "  (least even of %zu groups)", iv->ngroups);
 	fprintf(f, "\nqueue wait p50 %s p99 %s max %s  ListenOverflows +%" PRIu64 "  ListenDrops +%" PRIu64 "\n\n",
 		fmt_wait(w[0], 16, iv->wait.p50_ns, iv->wait.timed),
 		fmt_wait(w[1], 16, iv->wait.p99_ns, iv->wait.timed),
@@ -124,6 +149,7 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 			r->gone && r->tid != WATCH_TID_EXITED ? "  exited" : "");
 	}
 	table_socks(f, iv);
+	table_groups(f, iv);
 	fflush(f);
 }
 
@@ -132,12 +158,12 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 	char fair[16], busy[16], addr[64];
 
 	fprintf(f,
-		"%s t=%.2f seconds=%.2f accepted=%" PRIu64 " fairness=%s busiest_share=%s wait_p50_us=%.1f "
+		"%s t=%.2f seconds=%.2f accepted=%" PRIu64 " fairness=%s busiest_share=%s groups=%zu wait_p50_us=%.1f "
 		"wait_p99_us=%.1f wait_max_us=%.1f listen_overflows=%" PRIu64 " listen_drops=%" PRIu64 " lost=%" PRIu64
 		"\n",
 		what, h->t_s, iv->seconds, iv->accepted, fmt_ratio(fair, sizeof(fair), iv->fairness, 4, 1),
-		fmt_ratio(busy, sizeof(busy), iv->busiest_share, 4, 1), us_of(iv->wait.p50_ns), us_of(iv->wait.p99_ns),
-		us_of(iv->wait.max_ns), iv->overflows, iv->drops, iv->lost);
+		fmt_ratio(busy, sizeof(busy), iv->busiest_share, 4, 1), iv->ngroups, us_of(iv->wait.p50_ns),
+		us_of(iv->wait.p99_ns), us_of(iv->wait.max_ns), iv->overflows, iv->drops, iv->lost);
 	for (size_t i = 0; i < iv->nrows; i++) {
 		const struct watch_row *r = &iv->rows[i];
 		char tid[40];
@@ -167,6 +193,22 @@ void cmd_watch_plain(FILE *f, const struct cmd_watch_head *h, const struct watch
 		for (unsigned j = 0; j < s->nowners; j++)
 			fprintf(f, "%s%d", j ? "," : "", (int)s->owners[j]);
 		fputc('\n', f);
+	}
+	for (size_t i = 0; i < iv->ngroups; i++) {
+		const struct watch_group *g = &iv->groups[i];
+		char who[40] = "n/a";
+
+		/* --threads: the busiest is a thread of that process. */
+		if (!isnan(g->busiest_share) && g->busiest_tid > 0)
+			snprintf(who, sizeof(who), "%d busiest_tid=%d", (int)g->busiest_pid, (int)g->busiest_tid);
+		else if (!isnan(g->busiest_share))
+			snprintf(who, sizeof(who), "%d", (int)g->busiest_pid);
+		fprintf(f,
+			"%s-group t=%.2f port=%u family=%s addr=%s sockets=%u workers=%u accepted=%" PRIu64
+			" fairness=%s busiest_share=%s busiest_pid=%s\n",
+			what, h->t_s, g->port, fam_name(g->family), fmt_addr(addr, sizeof(addr), g->family, g->addr),
+			g->nsocks, g->nworkers, g->accepted, fmt_ratio(fair, sizeof(fair), g->fairness, 4, 1),
+			fmt_ratio(busy, sizeof(busy), g->busiest_share, 4, 1), who);
 	}
 	fflush(f);
 }
@@ -203,6 +245,33 @@ static void json_socks(struct json_writer *j, const struct watch_interval *iv)
 		for (unsigned k = 0; k < s->nowners; k++)
 			json_u64(j, NULL, (uint64_t)s->owners[k]);
 		json_close(j, ']');
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+static void json_groups(struct json_writer *j, const struct watch_interval *iv)
+{
+	char addr[64];
+
+	json_open(j, "groups", '[');
+	for (size_t i = 0; i < iv->ngroups; i++) {
+		const struct watch_group *g = &iv->groups[i];
+		json_open(j, NULL, '{');
+		json_u64(j, "port", g->port);
+		json_str(j, "family", fam_name(g->family));
+		json_str(j, "addr", fmt_addr(addr, sizeof(addr), g->family, g->addr));
+		json_u64(j, "sockets", g->nsocks);
+		json_u64(j, "workers", g->nworkers);
+		json_u64(j, "accepted", g->accepted);
+		json_num(j, "fairness", g->fairness);
+		json_num(j, "busiest_share", g->busiest_share);
+		if (isnan(g->busiest_share))
+			json_str(j, "busiest_pid", NULL);
+		else
+			json_u64(j, "busiest_pid", (uint64_t)g->busiest_pid);
+		if (!isnan(g->busiest_share) && g->busiest_tid > 0)
+			json_u64(j, "busiest_tid", (uint64_t)g->busiest_tid);
 		json_close(j, '}');
 	}
 	json_close(j, ']');
@@ -245,5 +314,6 @@ void cmd_watch_json(struct json_writer *j, const char *k, const struct cmd_watch
 	}
 	json_close(j, ']');
 	json_socks(j, iv);
+	json_groups(j, iv);
 	json_close(j, '}');
 }

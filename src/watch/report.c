@@ -10,7 +10,7 @@
  * matched to thread: an exited thread's counts move into its process's sum
  * of exited threads, an exited process's pairs stay (or, past a bound, move
  * into the sums of tgid 0), and either way the totals are conserved.
- * Rows and pairs are found through hashes, so a report is
+ * Rows, pairs and group workers are found through hashes, so a report is
  * linear in the number of entries.
  */
 #include <errno.h>
@@ -28,6 +28,7 @@ struct acc {
 	int64_t cpu_ns; /* --threads: live entries now minus before */
 	bool cpu_prev;	/* ... and one was live before */
 	bool live;	/* --threads: an entry of it is a live thread */
+	uint64_t ino;	/* --threads: the listener of its last accept */
 	uint64_t hist[WATCH_NBUCKETS];
 };
 
@@ -50,7 +51,8 @@ struct rows {
 	bool threads, total;
 };
 
-/* A hash of two 64-bit keys -> value + 1, for pairs and listeners. Sized at twice its keys at most, never full. */
+/* A hash of two 64-bit keys -> value + 1, for pairs, listeners and group
+ * workers. Sized at twice its keys at most, never full. */
 struct kv {
 	struct kv_slot {
 		uint64_t a, b;
@@ -250,6 +252,7 @@ static void add_entry(struct rows *rs, const struct watch_thread *t)
 	if (rs->threads) {
 		r->r.accepted += t->accepted;
 		r->r.exited += t->nexited;
+		r->ino = t->listener_ino;
 		if (!t->gone) {
 			r->cpu_ns += (int64_t)t->cpu_ns;
 			r->live = true;
@@ -465,6 +468,201 @@ static int socks_report(const struct watch_snapshot *prev, const struct watch_sn
 	return 0;
 }
 
+/* A worker of a group: (group, pid, tid) -> its accepts in the interval. */
+struct gw {
+	uint32_t g;
+	pid_t pid, tid;
+	int64_t accepted;
+	bool idle; /* a live holder of one of the group's sockets */
+};
+
+struct groups {
+	struct kv ino_group; /* listener inode -> group + 1 */
+	struct kv key;	     /* (group, pid, tid) -> gw + 1 */
+	struct kv holder;    /* --threads: (group, pid) has a worker */
+	struct gw *w;
+	size_t n, cap;
+};
+
+static uint64_t gw_key(pid_t pid, pid_t tid)
+{
+	return (uint64_t)(uint32_t)pid << 32 | (uint32_t)tid;
+}
+
+static struct gw *gw_get(struct groups *gs, uint32_t g, pid_t pid, pid_t tid)
+{
+	uint32_t v = kv_get(&gs->key, g, gw_key(pid, tid));
+
+	if (v)
+		return &gs->w[v - 1];
+	if (gs->n == gs->cap)
+		return NULL; /* sized for every key: cannot happen */
+	gs->w[gs->n] = (struct gw){.g = g, .pid = pid, .tid = tid};
+	kv_put(&gs->key, g, gw_key(pid, tid), (uint32_t)++gs->n);
+	kv_put(&gs->holder, g, (uint64_t)(uint32_t)pid, 1);
+	return &gs->w[gs->n - 1];
+}
+
+/* The group of a listener inode: index + 1, 0 if no row shows it. */
+static uint32_t group_of(const struct groups *gs, uint64_t ino)
+{
+	return ino ? kv_get(&gs->ino_group, ino, 0) : 0;
+}
+
+/* The groups of the listener rows: one per (family, address, port). */
+static int groups_make(struct watch_interval *out, struct groups *gs)
+{
+	out->groups = calloc(out->nsocks + 1, sizeof(*out->groups));
+	if (!out->groups || kv_init(&gs->ino_group, out->nsocks) != 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < out->nsocks; i++) {
+		struct watch_sock_row *k = &out->socks[i];
+		size_t g;
+
+		if (!k->ino) {
+			k->group = WATCH_NO_GROUP; /* listeners no row shows: no group either */
+			continue;
+		}
+		for (g = 0; g < out->ngroups; g++) {
+			const struct watch_group *x = &out->groups[g];
+			if (x->port == k->port && x->family == k->family && memcmp(x->addr, k->addr, 16) == 0)
+				break;
+		}
+		if (g == out->ngroups) {
+			struct watch_group *x = &out->groups[out->ngroups++];
+			x->port = k->port;
+			x->family = k->family;
+			memcpy(x->addr, k->addr, 16);
+		}
+		k->group = (unsigned)g;
+		out->groups[g].nsocks++;
+		out->groups[g].accepted += k->accepted;
+		kv_put(&gs->ino_group, k->ino, 0, (uint32_t)g + 1);
+	}
+	return 0;
+}
+
+/* Each group's workers and their accepts: per process from the pairs, per
+ * thread (threads) from the rows, a thread counted in the group of the
+ * listener it last accepted from. Then the idle ones. */
+static int groups_workers(struct groups *gs, const struct watch_interval *out, const struct rows *rs,
+			  const struct watch_snapshot *prev, const struct watch_snapshot *cur,
+			  const struct kv *cur_pairs, const pid_t *ppids)
+{
+	size_t holders = 0;
+
+	for (size_t i = 0; i < cur->nsocks; i++)
+		holders += cur->socks[i].nowners;
+	gs->cap = (rs->threads ? rs->n : cur->npairs) + holders + 1;
+	gs->w = calloc(gs->cap, sizeof(*gs->w));
+	if (!gs->w || kv_init(&gs->key, gs->cap) != 0 || kv_init(&gs->holder, gs->cap) != 0)
+		return -ENOMEM;
+	if (rs->threads) {
+		for (size_t i = 0; i < rs->n; i++) {
+			const struct acc *a = &rs->a[i];
+			uint32_t g = group_of(gs, a->ino);
+			struct gw *w;
+			if (!g || a->r.pid == 0 || a->r.tid == WATCH_TID_EXITED)
+				continue;
+			if ((w = gw_get(gs, g - 1, a->r.pid, a->r.tid)) != NULL)
+				w->accepted += (int64_t)a->r.accepted;
+		}
+	} else {
+		for (size_t i = 0; i < cur->npairs; i++) {
+			uint32_t g = group_of(gs, cur->pairs[i].ino);
+			struct gw *w = g ? gw_get(gs, g - 1, cur->pairs[i].tgid, 0) : NULL;
+			if (w)
+				w->accepted += (int64_t)cur->pairs[i].accepted;
+		}
+		for (size_t i = 0; prev && i < prev->npairs; i++) {
+			uint32_t g = group_of(gs, prev->pairs[i].ino);
+			struct gw *w = g ? gw_get(gs, g - 1, pair_now(cur_pairs, &prev->pairs[i]), 0) : NULL;
+			if (w)
+				w->accepted -= (int64_t)prev->pairs[i].accepted;
+		}
+	}
+	/* Idle: a live holder that is no master, and wanted (--pid). */
+	for (size_t i = 0; i < out->nsocks && i < cur->nsocks; i++) {
+		const struct watch_sock *k = &cur->socks[i];
+		uint32_t g = out->socks[i].group;
+		if (g == WATCH_NO_GROUP)
+			continue;
+		for (unsigned j = 0; j < k->nowners; j++) {
+			pid_t pid = k->owners[j];
+			const struct acc *r = row_find(rs, pid, rs->threads ? TID_ANY : 0);
+			struct gw *w;
+			if (!find_proc(cur, pid) || bsearch(&pid, ppids, cur->nprocs, sizeof(*ppids), cmp_pid) || !r)
+				continue; /* exited, a master, or not wanted (add_procs made no row) */
+			if (rs->threads && kv_get(&gs->holder, g, (uint64_t)(uint32_t)pid))
+				continue; /* one of its threads is a worker here already */
+			w = gw_get(gs, g, pid, rs->threads ? pid : 0);
+			if (w)
+				w->idle = true;
+		}
+	}
+	return 0;
+}
+
+/* Fairness and the busiest share of each group, and the interval's. */
+static int groups_finish(struct groups *gs, struct watch_interval *out)
+{
+	uint64_t *x = malloc((gs->n + 1) * sizeof(*x));
+
+	if (!x)
+		return -ENOMEM;
+	out->fairness = out->busiest_share = NAN;
+	for (size_t g = 0; g < out->ngroups; g++) {
+		struct watch_group *grp = &out->groups[g];
+		uint64_t best = 0;
+		size_t n = 0;
+
+		grp->fairness = grp->busiest_share = NAN;
+		for (size_t i = 0; i < gs->n; i++) {
+			const struct gw *w = &gs->w[i];
+			uint64_t a = w->accepted > 0 ? (uint64_t)w->accepted : 0;
+			if (w->g != g || w->pid == 0 || (a == 0 && !w->idle))
+				continue;
+			x[n++] = a;
+			if (a > best) {
+				best = a;
+				grp->busiest_pid = w->pid;
+				grp->busiest_tid = w->tid;
+			}
+		}
+		grp->nworkers = (unsigned)n;
+		if (grp->accepted == 0 || best == 0)
+			continue; /* n/a: nothing to share, or only sums of exited ones accepted */
+		grp->fairness = watch_jain(x, n);
+		grp->busiest_share = (double)best / (double)grp->accepted;
+		if (isnan(out->fairness) || grp->fairness < out->fairness)
+			out->fairness = grp->fairness;
+		if (isnan(out->busiest_share) || grp->busiest_share > out->busiest_share) {
+			out->busiest_share = grp->busiest_share;
+			out->busiest_pid = grp->busiest_pid;
+			out->busiest_tid = grp->busiest_tid;
+		}
+	}
+	free(x);
+	return 0;
+}
+
+static int groups_report(struct watch_interval *out, const struct rows *rs, const struct watch_snapshot *prev,
+			 const struct watch_snapshot *cur, const struct kv *cur_pairs, const pid_t *ppids)
+{
+	struct groups gs = {0};
+	int err = groups_make(out, &gs);
+
+	if (!err)
+		err = groups_workers(&gs, out, rs, prev, cur, cur_pairs, ppids);
+	if (!err)
+		err = groups_finish(&gs, out);
+	free(gs.ino_group.t);
+	free(gs.key.t);
+	free(gs.holder.t);
+	free(gs.w);
+	return err;
+}
+
 /* Whether a row's process (thread) has exited. */
 static bool row_gone(const struct acc *a, const struct watch_snapshot *cur, bool threads)
 {
@@ -480,9 +678,8 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	uint64_t all_hist[WATCH_NBUCKETS] = {0}, sum = 0;
 	struct kv cur_pairs = {0};
 	pid_t *ppids = NULL;
-	uint64_t *counts = NULL;
 	struct acc *a;
-	size_t n, nw = 0;
+	size_t n;
 
 	memset(out, 0, sizeof(*out));
 	ppids = malloc((cur->nprocs + 1) * sizeof(*ppids));
@@ -514,28 +711,15 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	}
 	wait_finish(&out->wait, all_hist);
 	out->rows = calloc(n ? n : 1, sizeof(*out->rows));
-	counts = calloc(n ? n : 1, sizeof(*counts));
-	if (!out->rows || !counts || socks_report(prev, cur, total, out) != 0)
+	if (!out->rows || socks_report(prev, cur, total, out) != 0 ||
+	    groups_report(out, &rs, prev, cur, &cur_pairs, ppids) != 0)
 		goto nomem;
-	out->busiest_share = NAN;
 	for (size_t i = 0; i < n; i++) {
 		finish_row(&a[i], out->accepted, out->seconds);
 		a[i].r.gone = row_gone(&a[i], cur, threads);
 		out->rows[i] = a[i].r;
-		/* A sum of exited threads or processes is no worker: it
-		 * counts in the total, not in the balance. */
-		if (a[i].r.tid == WATCH_TID_EXITED || a[i].r.pid == 0)
-			continue;
-		counts[nw++] = a[i].r.accepted;
-		if (out->accepted && (isnan(out->busiest_share) || a[i].r.share > out->busiest_share)) {
-			out->busiest_share = a[i].r.share;
-			out->busiest_pid = a[i].r.pid;
-			out->busiest_tid = a[i].r.tid;
-		}
 	}
 	out->nrows = n;
-	/* Nothing accepted: nothing shared, n/a (NAN). */
-	out->fairness = out->accepted ? watch_jain(counts, nw) : NAN;
 	qsort(out->rows, n, sizeof(*out->rows), cmp_row);
 	if (prev) {
 		out->overflows = cur->listen_overflows - prev->listen_overflows;
@@ -548,14 +732,12 @@ int watch_report(const struct watch *w, const struct watch_snapshot *prev, const
 	free(rs.h);
 	free(cur_pairs.t);
 	free(ppids);
-	free(counts);
 	return 0;
 nomem:
 	free(rs.a);
 	free(rs.h);
 	free(cur_pairs.t);
 	free(ppids);
-	free(counts);
 	watch_interval_free(out);
 	return -ENOMEM;
 }
@@ -564,5 +746,6 @@ void watch_interval_free(struct watch_interval *iv)
 {
 	free(iv->rows);
 	free(iv->socks);
+	free(iv->groups);
 	memset(iv, 0, sizeof(*iv));
 }

@@ -1,8 +1,8 @@
 /*
  * report.h - figures of an interval (or of the whole run) from two herd
  * watch snapshots: per accepting process (or thread) accepted, share, rate,
- * accept-queue wait percentiles, CPU time; per listening socket; fairness.
- * Pure computation over the snapshots; no printing,
+ * accept-queue wait percentiles, CPU time; per listening socket; fairness
+ * per listening group. Pure computation over the snapshots; no printing,
  * no kernel access except /proc lookups for --pid filtering.
  *
  * Accepted counts: the total, process rows and listener rows are all sums
@@ -11,6 +11,12 @@
  * Per-thread rows come from the thread entries, read just before: they can
  * trail the total by the accepts made during a read (or miss the `lost`
  * ones), never exceed it.
+ *
+ * A listening group is what one set of workers shares: the sockets bound
+ * to one address and port, which is a single shared listener or one
+ * SO_REUSEPORT group of several. Fairness and the busiest share are
+ * computed per group, over its workers, never across groups (two ports, or
+ * two addresses on one port, are two servers as far as balance goes).
  */
 #ifndef HERD_WATCH_REPORT_H
 #define HERD_WATCH_REPORT_H
@@ -41,6 +47,7 @@ struct watch_row {
 
 /* A listening socket; ino 0: the accepts of closed listeners beyond
  * WATCH_MAX_CLOSED (only when there are any). */
+#define WATCH_NO_GROUP (~0u)
 struct watch_sock_row {
 	uint64_t ino;
 	uint16_t port, family;
@@ -53,11 +60,28 @@ struct watch_sock_row {
 	unsigned nowners;
 };
 
+/* One listening group: sockets of one address and port. Its workers are
+ * the processes (threads) that accepted from it in the interval, and the
+ * live ones that hold one of its sockets without being the parent of
+ * another holder (an idle worker counts as 0; a master is no worker);
+ * sums of exited threads or processes are none. */
+struct watch_group {
+	uint16_t port, family;
+	uint8_t addr[16];
+	unsigned nsocks, nworkers;
+	uint64_t accepted;
+	double fairness;      /* Jain's index over the workers' accepts; NAN: n/a (no accept) */
+	double busiest_share; /* of the group's accepts; NAN: n/a */
+	pid_t busiest_pid, busiest_tid;
+};
+
 struct watch_interval {
 	double seconds;
 	uint64_t accepted;
-	double fairness;      /* Jain's index over the rows' accepted (1 = even); NAN: n/a (no accept) */
-	double busiest_share; /* share of the row that accepted most; NAN: n/a */
+	/* Over the groups that had accepts: the lowest fairness, the highest
+	 * busiest share (and whose); NAN when no group had any. */
+	double fairness;
+	double busiest_share;
 	pid_t busiest_pid, busiest_tid;
 	struct watch_wait wait;	   /* all rows' waits together */
 	uint64_t overflows, drops; /* ListenOverflows / ListenDrops deltas */
@@ -69,6 +93,8 @@ struct watch_interval {
 	size_t nrows;
 	struct watch_sock_row *socks;
 	size_t nsocks;
+	struct watch_group *groups;
+	size_t ngroups;
 	bool target_gone; /* --pid: the process has exited (cur's) */
 };
 

@@ -66,7 +66,8 @@ expect_match "no accepts: fairness n/a in the lines" "$(grep '^total ' "$WOUT")"
 check "no accepts: fairness null in the JSON" /usr/bin/python3 -c '
 import json, sys
 t = json.load(open(sys.argv[1]))["total"]
-assert t["accepted"] == 0 and t["fairness"] is None and t["busiest_share"] is None, t' "$TMP/idle.json"
+assert t["accepted"] == 0 and t["fairness"] is None and t["busiest_share"] is None, t
+assert t["groups"][0]["fairness"] is None, t["groups"]' "$TMP/idle.json"
 stop_serve
 
 # Counts per worker equal the server's own, for a shared queue and for
@@ -96,7 +97,7 @@ assert d["probe"] in ("fexit", "sys_exit")
 assert len(d["intervals"]) >= 1
 for iv in d["intervals"] + [d["total"]]:
     assert set(iv) >= {"t_s", "seconds", "accepted", "fairness", "busiest_share",
-                       "listen_overflows", "listen_drops", "wait_us", "workers", "listeners"}, iv.keys()
+                       "listen_overflows", "listen_drops", "wait_us", "workers", "listeners", "groups"}, iv.keys()
     assert set(iv["wait_us"]) == {"timed", "p50", "p90", "p99", "max"}
     for w in iv["workers"]:
         assert set(w) >= {"pid", "comm", "accepted", "share", "rate", "cpu_s", "exited", "wait_us"}, w.keys()
@@ -107,6 +108,8 @@ for iv in d["intervals"] + [d["total"]]:
     assert (iv["fairness"] is None) == (iv["accepted"] == 0), iv
     assert iv["fairness"] is None or 0 < iv["fairness"] <= 1
     assert sum(l["accepted"] for l in iv["listeners"]) == iv["accepted"]
+    # One group: the port's three reuseport sockets.
+    assert len(iv["groups"]) == 1 and iv["groups"][0]["sockets"] == 3, iv["groups"]
 t = d["total"]
 assert t["accepted"] == 90 == sum(w["accepted"] for w in t["workers"]), t
 assert sum(iv["accepted"] for iv in d["intervals"]) == 90

@@ -6,7 +6,7 @@
  * workers counted, a master that never accepts left out, exited threads
  * folded into their process's sum without changing its counts, exited
  * processes and closed listeners kept, totals equal to the listener rows,
- * fairness n/a without accepts).
+ * fairness per listening group and n/a without accepts).
  */
 #include <errno.h>
 #include <math.h>
@@ -257,7 +257,11 @@ static void test_report(void **state)
 	/* Jain over 20, 8, 0. */
 	assert_true(iv.fairness > 784.0 / (3 * 464) - 1e-9 && iv.fairness < 784.0 / (3 * 464) + 1e-9);
 	assert_int_equal(iv.busiest_pid, 101);
-	/* Its listener row has every accept. */
+	/* One listening group, the same figures; its listener row has every accept. */
+	assert_int_equal(iv.ngroups, 1);
+	assert_int_equal(iv.groups[0].nworkers, 3);
+	assert_int_equal(iv.groups[0].accepted, 28);
+	assert_true(fabs(iv.groups[0].fairness - iv.fairness) < 1e-12);
 	assert_int_equal(iv.nsocks, 1);
 	assert_int_equal(iv.socks[0].accepted, 28);
 	assert_false(iv.rows[0].gone);
@@ -436,6 +440,8 @@ static void test_exited(void **state)
 	assert_int_equal(iv.rows[0].accepted, 10);
 	assert_true(iv.rows[0].gone);
 	assert_false(iv.rows[1].gone);
+	/* Three workers in the interval: the killed one accepted in it. */
+	assert_int_equal(iv.groups[0].nworkers, 3);
 	watch_interval_free(&iv);
 
 	/* Everything gone: the listener closed, every process exited. */
@@ -500,6 +506,7 @@ static void test_unlisted(void **state)
 	assert_int_equal(iv.socks[1].ino, 0);
 	assert_int_equal(iv.socks[1].accepted, 6);
 	assert_int_equal(sock_sum(&iv), 8);
+	assert_int_equal(iv.ngroups, 1); /* the unlisted ones are no group */
 	watch_interval_free(&iv);
 }
 
@@ -515,6 +522,89 @@ static void test_no_accepts(void **state)
 	assert_int_equal(iv.accepted, 0);
 	assert_true(isnan(iv.fairness));
 	assert_true(isnan(iv.busiest_share));
+	assert_int_equal(iv.ngroups, 1);
+	assert_true(isnan(iv.groups[0].fairness));
+	assert_true(isnan(iv.groups[0].busiest_share));
+	assert_int_equal(iv.groups[0].nworkers, 3); /* idle, all of them */
+	watch_interval_free(&iv);
+}
+
+/* Three servers: 127.0.0.1:80 shared by 101 and 102 (even), 127.0.0.1:81
+ * a reuseport group of two sockets, 201 taking everything and 202 idle,
+ * and 127.0.0.2:80 (same port, other address: another server) with one
+ * worker, 301. Fairness is per group, never across them: across the five
+ * workers it would be Jain(10, 10, 30, 0, 5) = 0.55. */
+static void test_groups(void **state)
+{
+	struct reads r;
+	struct watch_snapshot *a = &r.a, *b = &r.b;
+	struct watch_interval iv;
+
+	(void)state;
+	empty_reads(&r);
+	for (int i = 0; i < 2; i++) {
+		struct watch_snapshot *s = i ? b : a;
+		uint64_t k = (uint64_t)i;
+		pair(s, 101, 1, 10 * k, false);
+		pair(s, 102, 1, 10 * k, false);
+		pair(s, 201, 2, 30 * k, false);
+		pair(s, 301, 4, 5 * k, false);
+		sock(s, 1, 80, 1, false, 100, 101, 102, 0);
+		sock(s, 2, 81, 1, false, 200, 201, 0);
+		sock(s, 3, 81, 1, false, 200, 202, 0);
+		sock(s, 4, 80, 2, false, 301, 0);
+		proc(s, 100, 1, 0);
+		proc(s, 101, 100, 0);
+		proc(s, 102, 100, 0);
+		proc(s, 200, 1, 0);
+		proc(s, 201, 200, 0);
+		proc(s, 202, 200, 0);
+		proc(s, 301, 1, 0);
+	}
+	assert_int_equal(watch_report(NULL, a, b, false, false, &iv), 0);
+	assert_int_equal(iv.accepted, 55);
+	assert_int_equal(iv.ngroups, 3);
+	assert_int_equal(iv.groups[0].port, 80);
+	assert_int_equal(iv.groups[0].nsocks, 1);
+	assert_int_equal(iv.groups[0].nworkers, 2);
+	assert_true(fabs(iv.groups[0].fairness - 1.0) < 1e-12);
+	assert_true(fabs(iv.groups[0].busiest_share - 0.5) < 1e-12);
+	assert_int_equal(iv.groups[1].port, 81);
+	assert_int_equal(iv.groups[1].nsocks, 2);
+	assert_int_equal(iv.groups[1].accepted, 30);
+	assert_int_equal(iv.groups[1].nworkers, 2);
+	assert_true(fabs(iv.groups[1].fairness - 0.5) < 1e-12);
+	assert_true(fabs(iv.groups[1].busiest_share - 1.0) < 1e-12);
+	assert_int_equal(iv.groups[1].busiest_pid, 201);
+	assert_int_equal(iv.groups[2].port, 80);
+	assert_int_equal(iv.groups[2].addr[3], 2);
+	assert_int_equal(iv.groups[2].nworkers, 1);
+	assert_true(fabs(iv.groups[2].fairness - 1.0) < 1e-12);
+	/* The header: the least even group, the busiest share in any. */
+	assert_true(fabs(iv.fairness - 0.5) < 1e-12);
+	assert_true(fabs(iv.busiest_share - 1.0) < 1e-12);
+	assert_int_equal(iv.busiest_pid, 201);
+	watch_interval_free(&iv);
+
+	/* Per thread: each process has one thread, the same groups. */
+	for (int i = 0; i < 2; i++) {
+		struct watch_snapshot *s = i ? b : a;
+		uint64_t k = (uint64_t)i;
+		s->nthreads = 0;
+		thread(s, 101, 101, 10 * k, 1000, 0);
+		thread(s, 102, 102, 10 * k, 1000, 0);
+		thread(s, 201, 201, 30 * k, 1000, 0);
+		thread(s, 301, 301, 5 * k, 1000, 0);
+		s->threads[0].listener_ino = s->threads[1].listener_ino = 1;
+		s->threads[2].listener_ino = 2;
+		s->threads[3].listener_ino = 4;
+	}
+	assert_int_equal(watch_report(NULL, a, b, true, false, &iv), 0);
+	assert_int_equal(iv.ngroups, 3);
+	assert_int_equal(iv.groups[1].nworkers, 2); /* 201, and idle 202 */
+	assert_true(fabs(iv.groups[1].fairness - 0.5) < 1e-12);
+	assert_true(fabs(iv.groups[0].fairness - 1.0) < 1e-12);
+	assert_true(fabs(iv.fairness - 0.5) < 1e-12);
 	watch_interval_free(&iv);
 }
 
@@ -551,10 +641,11 @@ static void test_comm(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buckets),	 cmocka_unit_test(test_percentiles), cmocka_unit_test(test_jain),
-		cmocka_unit_test(test_netstat),	 cmocka_unit_test(test_report),	     cmocka_unit_test(test_comm),
-		cmocka_unit_test(test_fold),	 cmocka_unit_test(test_untimed_max), cmocka_unit_test(test_exited),
-		cmocka_unit_test(test_unlisted), cmocka_unit_test(test_no_accepts),  cmocka_unit_test(test_parse_stat),
+		cmocka_unit_test(test_buckets),	   cmocka_unit_test(test_percentiles), cmocka_unit_test(test_jain),
+		cmocka_unit_test(test_netstat),	   cmocka_unit_test(test_report),      cmocka_unit_test(test_comm),
+		cmocka_unit_test(test_fold),	   cmocka_unit_test(test_untimed_max), cmocka_unit_test(test_exited),
+		cmocka_unit_test(test_unlisted),   cmocka_unit_test(test_no_accepts),  cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_parse_stat),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
