@@ -100,11 +100,13 @@ trap cleanup EXIT
 
 accepted() { stats_txt "$1" | awk '/^worker / { for (i = 1; i < NF; i++) if ($i == "accepted") s += $(i + 1) } END { print s + 0 }'; }
 wrk_rps() { wrk -t1 -c32 -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$1/" | awk '/^Requests\/sec/ { print $2 }'; }
-# Kernel memory of the loaded watch maps, in KiB (bpftool's memlock).
+# Kernel memory of the maps herd watch (pid $1) holds, in KiB (their
+# memlock in its fdinfo: bpftool's list would count every watch_ map on
+# the machine, another session's too).
+map_kib() { cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^memlock:/ { s += $2 } END { printf "%.0f\n", s / 1024 }'; }
 # Runs the kernel skipped because the program was already running on that
 # CPU (bpftool's recursion_misses): accepts watch could not count.
 misses() { bpftool -j prog show 2>/dev/null | python3 -c 'import json, sys; print(sum(p.get("recursion_misses", 0) for p in json.load(sys.stdin) if p.get("name", "").startswith("watch_")))'; }
-map_kib() { bpftool map show 2>/dev/null | awk '/name watch_/ { w = 1 } w && /memlock/ { for (i = 1; i < NF; i++) if ($i == "memlock") { s += $(i + 1); w = 0 } } END { printf "%.0f\n", s / 1024 }'; }
 
 p=$(free_port)
 build/herd serve --listen "127.0.0.1:$p" --workers "$workers" --accept "$model" 2>"$tmp/serve.err" &
@@ -134,7 +136,7 @@ for r in $(seq "$rounds"); do
 	a1=$(accepted "$p")
 	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$wpid/status")
 	kib=$(awk '/^VmHWM/ { print $2 }' "/proc/$wpid/status")
-	mkib=$(map_kib)
+	mkib=$(map_kib "$wpid")
 	miss=$(misses)
 	cpu=$(awk '{ printf "%.2fs", ($14 + $15) / 100 }' "/proc/$wpid/stat")
 	# TERM, not INT: a background job of a script starts with SIGINT ignored.

@@ -155,6 +155,9 @@ static int load(struct watch *w, bool sys_exit)
 		return -errno;
 	sk->rodata->watch_target = w->cfg.pid > 0 ? (__u32)w->cfg.pid : 0;
 	sk->rodata->watch_netns = netns_ino();
+	/* An LRU map is allocated whole at load: without --pid it is unused. */
+	if (w->cfg.pid <= 0)
+		bpf_map__set_max_entries(sk->maps.watch_members, 1);
 	bpf_program__set_autoload(sk->progs.watch_queued, !sys_exit);
 	bpf_program__set_autoload(sk->progs.watch_accept, !sys_exit);
 #if defined(__x86_64__) || defined(__aarch64__)
