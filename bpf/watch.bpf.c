@@ -35,9 +35,23 @@
  *    a sandbox: this project's Firecracker VM answers EPERM even to root)
  *    get the syscall-exit flavour at the end of this file.
  *
- * Memory is bounded whatever the connection rate: per-thread and
- * per-listener aggregates (a wait histogram, not a list), and the table of
- * children waiting to be accepted is an LRU map.
+ * Who counts: accepts on the watched ports of listeners in herd watch's own
+ * network namespace (another namespace's listener on the same port is
+ * another server, and one user space cannot list); with --pid, only those
+ * of the target process and its descendants. A process's ancestry is
+ * walked at its first accept and the verdict kept (watch_members): a
+ * worker that outlives its master still counts, and one that was counted
+ * is never dropped for having exited. Every count of an accept is made
+ * after both filters, so listener, process and thread figures count the
+ * same accepts.
+ *
+ * Thread exits are seen here too (sched_process_exit), so that user space
+ * knows which entries are final without reading /proc per thread (that
+ * read walked every thread of the process: quadratic for a thread pool).
+ *
+ * Memory is bounded whatever the connection rate: per-thread, per-process
+ * and per-listener aggregates (a wait histogram, not a list), and the table
+ * of children waiting to be accepted is an LRU map.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -49,8 +63,13 @@
 /* Advanced by user space after each read: restarts the epoch maxima. */
 __u32 watch_epoch = 0;
 
-/* Diagnostics: pending map updates that failed, tid/listener maps full. */
+/* Diagnostics: pending map updates that failed, tid/pair/listener maps full. */
 __u64 watch_lost = 0;
+
+/* Set by user space before loading: --pid's process (0: any process), and
+ * the inode of herd watch's network namespace (/proc/self/ns/net). */
+const volatile __u32 watch_target = 0;
+const volatile __u32 watch_netns = 0;
 
 const struct watch_tid watch_tid_zero = {};
 const struct watch_listener watch_listener_zero = {};
@@ -80,6 +99,7 @@ struct {
 	__type(value, struct watch_tid);
 } watch_tids SEC(".maps");
 
+/* Key: the listener's inode. User space folds a closed one and deletes it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, WATCH_MAX_LISTENERS);
@@ -87,27 +107,103 @@ struct {
 	__type(value, struct watch_listener);
 } watch_listeners SEC(".maps");
 
-/* The ports to watch, filled by user space before attaching. */
-static __always_inline bool port_wanted(__u16 port)
+/* (process, listener) -> accepts. Freed by user space when the process is gone. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WATCH_MAX_PAIRS);
+	__type(key, struct watch_pair_key);
+	__type(value, __u64);
+} watch_pairs SEC(".maps");
+
+/* --pid: processes known to descend from watch_target (the target too,
+ * put there by user space). LRU: one evicted is walked again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WATCH_MAX_MEMBERS);
+	__type(key, __u32);
+	__type(value, __u8);
+} watch_members SEC(".maps");
+
+/* A listener on a watched port, in our network namespace: its port, else 0. */
+static __always_inline __u16 sk_wanted(struct sock *sk)
 {
-	return bpf_map_lookup_elem(&watch_ports, &port) != NULL;
+	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+
+	if (!bpf_map_lookup_elem(&watch_ports, &port))
+		return 0;
+	if (watch_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != watch_netns)
+		return 0;
+	return port;
 }
 
-static __always_inline struct watch_listener *listener_get(struct sock *sk, __u16 port)
+/* --pid: is the current process the target or one of its descendants? */
+static __always_inline bool pid_wanted(void)
 {
-	__u64 key = (__u64)sk;
-	struct watch_listener *l = bpf_map_lookup_elem(&watch_listeners, &key);
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32), p;
+	__u8 one = 1;
 
+	if (!watch_target || bpf_map_lookup_elem(&watch_members, &tgid))
+		return true;
+	/* Up the tree from the parent; a deeper descendant than this is
+	 * found through its ancestors' verdicts once they accepted. */
+	for (int i = 0; i < 32; i++) {
+		t = BPF_CORE_READ(t, real_parent);
+		if (!t)
+			return false;
+		p = BPF_CORE_READ(t, tgid);
+		if (p == watch_target || bpf_map_lookup_elem(&watch_members, &p)) {
+			bpf_map_update_elem(&watch_members, &tgid, &one, BPF_ANY);
+			return true;
+		}
+		if (p <= 1)
+			return false;
+	}
+	return false;
+}
+
+static __always_inline __u64 sk_ino(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+}
+
+static __always_inline struct watch_listener *listener_get(struct sock *sk, __u64 ino, __u16 port)
+{
+	struct watch_listener *l;
+
+	if (!ino)
+		return NULL; /* closing: no socket any more */
+	l = bpf_map_lookup_elem(&watch_listeners, &ino);
 	if (l)
 		return l;
-	bpf_map_update_elem(&watch_listeners, &key, &watch_listener_zero, BPF_NOEXIST);
-	l = bpf_map_lookup_elem(&watch_listeners, &key);
+	bpf_map_update_elem(&watch_listeners, &ino, &watch_listener_zero, BPF_NOEXIST);
+	l = bpf_map_lookup_elem(&watch_listeners, &ino);
 	if (!l)
 		return NULL;
 	l->port = port;
 	l->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	l->ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	l->ino = ino;
+	if (l->family == 10 /* AF_INET6 */)
+		bpf_core_read(l->addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	else
+		bpf_core_read(l->addr, 4, &sk->__sk_common.skc_rcv_saddr);
 	return l;
+}
+
+static __always_inline void pair_add(__u32 tgid, __u64 ino)
+{
+	struct watch_pair_key k = {.tgid = tgid, .ino = ino};
+	__u64 zero = 0, *n = bpf_map_lookup_elem(&watch_pairs, &k);
+
+	if (!n) {
+		bpf_map_update_elem(&watch_pairs, &k, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&watch_pairs, &k);
+	}
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		__sync_fetch_and_add(&watch_lost, 1);
 }
 
 /* Longest queue of this epoch. Not atomic: two CPUs at once may lose the
@@ -142,7 +238,7 @@ static __always_inline struct watch_tid *tid_get(__u32 tid, __u32 tgid)
 static __always_inline void on_accepted(struct sock *sk, struct sock *child)
 {
 	__u16 port;
-	__u64 key = (__u64)child, id = bpf_get_current_pid_tgid(), wait = 0, *ready;
+	__u64 key = (__u64)child, id = bpf_get_current_pid_tgid(), wait = 0, *ready, ino;
 	__u32 epoch = *(volatile __u32 *)&watch_epoch, b;
 	struct watch_listener *l;
 	struct watch_tid *t;
@@ -150,8 +246,8 @@ static __always_inline void on_accepted(struct sock *sk, struct sock *child)
 
 	if (!sk || !child)
 		return;
-	port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (!port_wanted(port))
+	port = sk_wanted(sk);
+	if (!port || !pid_wanted())
 		return;
 	ready = bpf_map_lookup_elem(&watch_pending, &key);
 	if (ready) {
@@ -161,17 +257,22 @@ static __always_inline void on_accepted(struct sock *sk, struct sock *child)
 		timed = true;
 		bpf_map_delete_elem(&watch_pending, &key);
 	}
-	l = listener_get(sk, port);
-	if (l) {
-		__sync_fetch_and_add(&l->accepted, 1);
+	ino = sk_ino(sk);
+	l = listener_get(sk, ino, port);
+	if (l)
 		l->last_tgid = (__u32)(id >> 32);
-	}
+	pair_add((__u32)(id >> 32), ino);
 	t = tid_get((__u32)id, (__u32)(id >> 32));
 	if (!t)
 		return;
-	/* This thread is in accept() right now, so no other CPU writes t. */
+	/* This thread is in accept() right now, so no other CPU writes t. A
+	 * slot still marked exited is a reused tid that user space has not
+	 * folded yet: the new thread adds to it (as a live one). */
+	t->exited = 0;
 	t->accepted++;
-	t->listener_ino = l ? l->ino : 0;
+	t->listener_ino = ino;
+	t->cpu_ns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), se.sum_exec_runtime);
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
 	if (!timed)
 		return;
 	t->timed++;
@@ -190,16 +291,30 @@ static __always_inline void on_accepted(struct sock *sk, struct sock *child)
 	t->hist[b]++;
 }
 
+/* A thread exits: its entry, if it has one, is final from here on. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(watch_exit, struct task_struct *p)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct watch_tid *t = bpf_map_lookup_elem(&watch_tids, &tid);
+
+	if (t) {
+		t->cpu_ns = BPF_CORE_READ(p, se.sum_exec_runtime);
+		t->exited = 1;
+	}
+	return 0;
+}
+
 /* A child entered sk's accept queue: its length, the child included. */
 SEC("fexit/inet_csk_reqsk_queue_add")
 int BPF_PROG(watch_queued, struct sock *sk, struct request_sock *req, struct sock *child, struct sock *ret)
 {
-	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 port;
 	struct watch_listener *l;
 
-	if (!ret || !port_wanted(port))
+	if (!ret || !(port = sk_wanted(sk)))
 		return 0;
-	l = listener_get(sk, port);
+	l = listener_get(sk, sk_ino(sk), port);
 	if (l) {
 		__sync_fetch_and_add(&l->queued, 1);
 		queue_peak(l, sk, BPF_CORE_READ(sk, sk_ack_backlog));
@@ -246,8 +361,9 @@ int BPF_PROG(watch_clone, struct sock *sk, int oldstate, int newstate)
 
 	if (oldstate != TCP_LISTEN || newstate != TCP_SYN_RECV)
 		return 0;
-	port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (!port_wanted(port))
+	/* The child's port and namespace are its listener's. */
+	port = sk_wanted(sk);
+	if (!port)
 		return 0;
 	now = bpf_ktime_get_ns();
 	/* BPF_ANY: an address reused by a new child overwrites whatever an
@@ -283,6 +399,7 @@ int BPF_PROG(watch_sys_exit_tp, struct pt_regs *regs, long ret)
 	long nr;
 	struct sock *child, *sk;
 	struct watch_listener *l;
+	__u64 ino;
 
 	if (ret < 0)
 		return 0;
@@ -291,12 +408,13 @@ int BPF_PROG(watch_sys_exit_tp, struct pt_regs *regs, long ret)
 		return 0;
 	child = fd_sock(ret);
 	sk = fd_sock((long)SYSCALL_ARG1(regs));
-	if (!child || !sk || !port_wanted(BPF_CORE_READ(sk, __sk_common.skc_num)))
+	if (!child || !sk || !sk_wanted(sk))
 		return 0;
 	on_accepted(sk, child);
 	/* The listener's queue as this accept found it (the child included):
 	 * without the fexit on the enqueue, the peak is sampled at accepts. */
-	l = listener_get(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
+	ino = sk_ino(sk);
+	l = bpf_map_lookup_elem(&watch_listeners, &ino);
 	if (l)
 		queue_peak(l, sk, BPF_CORE_READ(sk, sk_ack_backlog) + 1);
 	return 0;

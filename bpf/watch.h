@@ -26,30 +26,51 @@
 #define WATCH_MAX_LOG2 40
 #define WATCH_NBUCKETS ((WATCH_MAX_LOG2 - 2) * 8)
 #define WATCH_MAX_PORTS 64
-#define WATCH_MAX_TIDS 4096
+#define WATCH_MAX_TIDS 16384
+#define WATCH_MAX_PAIRS 16384
+#define WATCH_MAX_MEMBERS 16384
 #define WATCH_MAX_LISTENERS 1024
 #define WATCH_MAX_PENDING 65536
 
 /* One accepting thread (key: its tid). Written only by that thread's accept
- * calls, which never run on two CPUs at once, so plain adds suffice. */
+ * calls, which never run on two CPUs at once, so plain adds suffice; and
+ * once by its exit (`exited`), after which its figures are final. */
 struct watch_tid {
 	__u32 tgid;
-	__u32 epoch;	    /* epoch of epoch_max */
+	__u32 epoch;  /* epoch of epoch_max */
+	__u32 exited; /* the thread has exited: user space folds it and frees the slot */
+	__u32 pad;
 	__u64 accepted;	    /* every connection accept() returned */
 	__u64 timed;	    /* of those, the ones whose queueing the program saw */
 	__u64 wait_sum_ns;  /* sum of the timed waits */
 	__u64 wait_max_ns;  /* largest timed wait ever */
 	__u64 epoch_max_ns; /* largest timed wait in epoch `epoch` */
 	__u64 listener_ino; /* inode of the listening socket of the last accept */
+	/* The thread's CPU time (ns, se.sum_exec_runtime) and name as of its
+	 * last accept, and at its exit: read here so that user space need not
+	 * open a /proc file per thread at every read. */
+	__u64 cpu_ns;
+	char comm[16];
 	__u32 hist[WATCH_NBUCKETS];
 };
 
-/* One listening socket (key: its struct sock address). Its queue is written
- * from softirq on any CPU and its accepts by any thread: atomic adds. */
+/* Accepts of one process from one listening socket (key), the count
+ * (value): what the accepted counts of process rows, listener rows and
+ * totals are all summed from, so that they agree in every read (two maps
+ * read one after the other could not: an accept may fall between). Any
+ * thread of the process adds to it: atomic adds. */
+struct watch_pair_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ino; /* the listener's inode */
+};
+
+/* One listening socket (key: its inode, which no later socket reuses, unlike
+ * the struct sock's address). Its queue is written from softirq on any CPU
+ * (its accepts are counted in the pairs above). */
 struct watch_listener {
 	__u64 ino;	   /* socket inode, to match sock_diag and /proc/PID/fd */
 	__u64 queued;	   /* connections put in its accept queue */
-	__u64 accepted;	   /* connections accept() took from it */
 	__u32 epoch;	   /* epoch of qmax */
 	__u32 qmax;	   /* longest queue seen at an enqueue in epoch `epoch` */
 	__u32 max_backlog; /* listen() backlog as the kernel applies it */
@@ -57,6 +78,7 @@ struct watch_listener {
 	__u16 port;
 	__u16 family;
 	__u32 pad;
+	__u8 addr[16]; /* local address: 4 bytes for AF_INET, 16 for AF_INET6 */
 };
 
 /* Histogram bucket of a wait of v ns. Shared by the program and the tests.

@@ -18,6 +18,7 @@
 #include "cmd/cmd_watch.h"
 #include "lib/util.h"
 #include "watch/loop.h"
+#include "watch/proc.h"
 #include "watch/watch.h"
 
 static const char *prog = "herd watch";
@@ -53,7 +54,7 @@ static void usage(FILE *out)
 		"  --port P           watch every listener on port P (shared or SO_REUSEPORT);\n"
 		"                     may be given up to %d times\n"
 		"  --pid PID          watch the listening ports of PID and its descendants, and\n"
-		"                     only the accepts of those processes\n"
+		"                     only the accepts of those processes; ends when PID exits\n"
 		"  --interval DUR     refresh every DUR (default 1s, 50ms..1h)\n"
 		"  --duration DUR     stop after DUR and print the total (default: until Ctrl-C)\n"
 		"  --json FILE        every interval and the total as JSON (waits in us)\n"
@@ -67,8 +68,10 @@ static void usage(FILE *out)
 		"\n"
 		"Per worker: accepted, share, rate, accept-queue wait p50/p90/p99/max (from\n"
 		"the moment the connection was ready in the queue to the accept() that took\n"
-		"it), CPU time, name. Header: Jain's fairness index over the workers' accepts\n"
-		"(1 = even), the busiest worker's share, ListenOverflows/ListenDrops deltas.\n"
+		"it), CPU time, name; exited ones stay, marked. Fairness: Jain's index over the\n"
+		"workers' accepts (1 = even; n/a without accepts) and the busiest worker's share,\n"
+		"per listening group (one address and port: a shared listener or a reuseport\n"
+		"group); the header has the least even group's. ListenOverflows/ListenDrops.\n"
 		"Per listening socket: queue length now and its peak, backlog, holders.\n"
 		"See docs/watch.md. Exit status: 0 ok, 1 failure, 2 usage error.\n",
 		prog, WATCH_MAX_PORTS);
@@ -208,6 +211,11 @@ static int open_error(const struct opts *o, int err)
 			"without its eBPF program; rebuild on a kernel with CONFIG_DEBUG_INFO_BTF=y\n",
 			prog);
 		break;
+	case -ENOEXEC:
+		fprintf(stderr,
+			"%s: --btf '%s' is not BTF (neither a raw BTF file nor an ELF file with a .BTF section)\n",
+			prog, o->cfg.btf ? o->cfg.btf : "");
+		break;
 	case -ENOENT:
 		if (o->cfg.btf)
 			fprintf(stderr, "%s: no BTF: cannot read '%s'\n", prog, o->cfg.btf);
@@ -219,12 +227,21 @@ static int open_error(const struct opts *o, int err)
 		break;
 	case -EPERM:
 	case -EACCES:
+		/* --pid: the process's sockets are out of sight (the ports are
+		 * resolved first, so this is what failed). */
+		if (err == -EACCES && o->cfg.pid && o->cfg.nports == 0 && watch_proc_fds_readable(o->cfg.pid) != 0) {
+			fprintf(stderr,
+				"%s: not allowed to see which sockets process %d holds (/proc/%d/fd: %s): it "
+				"belongs to another user; run as root\n",
+				prog, (int)o->cfg.pid, (int)o->cfg.pid, strerror(EACCES));
+			break;
+		}
 		if (err == -EPERM || geteuid() != 0) {
 			explain_eperm(o);
 			break;
 		}
 		fprintf(stderr, "%s: the kernel refused the eBPF program (%s); rerun with -v for the verifier's log\n",
-			prog, strerror(-err));
+			prog, watch_strerror(err));
 		break;
 	case -ESRCH:
 		fprintf(stderr, "%s: no process %d\n", prog, (int)o->cfg.pid);
@@ -239,7 +256,7 @@ static int open_error(const struct opts *o, int err)
 		break;
 	default:
 		fprintf(stderr, "%s: cannot attach to the kernel's accept path: %s (rerun with -v)\n", prog,
-			strerror(-err));
+			watch_strerror(err));
 	}
 	return 1;
 }
@@ -253,6 +270,7 @@ struct run {
 	struct json_writer j;
 	FILE *jf;
 	bool tty;
+	bool unheard; /* --port: no listener left, said */
 	uint64_t t0;
 };
 
@@ -282,6 +300,32 @@ static void show(struct run *r, const struct watch_interval *iv, bool total)
 	fflush(r->jf);
 }
 
+/* Says when what is watched is gone: --pid's process (which ends the run:
+ * its descendants' accepts are no longer its server's), or every listener
+ * of --port's ports (which goes on: a server restarted on the port is
+ * watched again). */
+static void target_news(struct run *r, const struct watch_interval *iv)
+{
+	size_t live = 0;
+
+	if (r->o->cfg.pid) {
+		if (iv->target_gone && !stop) {
+			fprintf(stderr, "%s: process %d has exited: stopping\n", prog, (int)r->o->cfg.pid);
+			stop = 1;
+		}
+		return;
+	}
+	for (size_t i = 0; i < iv->nsocks; i++)
+		live += !iv->socks[i].closed;
+	if (!live && !r->unheard)
+		fprintf(stderr, "%s: no listener on port%s %s any more: still watching\n", prog,
+			r->head.nports > 1 ? "s" : "", ports_text(r));
+	else if (live && r->unheard)
+		fprintf(stderr, "%s: port%s %s listened on again\n", prog, r->head.nports > 1 ? "s" : "",
+			ports_text(r));
+	r->unheard = !live;
+}
+
 /* watch_loop's on_report: an interval, or the total at the end. */
 static void on_report(void *arg, const struct watch_interval *iv, bool total)
 {
@@ -290,13 +334,15 @@ static void on_report(void *arg, const struct watch_interval *iv, bool total)
 	if (total && r->tty)
 		fputc('\n', stdout);
 	show(r, iv, total);
+	if (!total)
+		target_news(r, iv);
 	/* Said on stderr too: the per-worker figures above are incomplete. */
 	if (total && iv->lost)
 		fprintf(stderr,
-			"%s: LOST %" PRIu64 " accepts that no worker row counts: more than %d threads "
-			"accepted between two reads (exited ones are freed at each read: a shorter "
-			"--interval helps)\n",
-			prog, iv->lost, WATCH_MAX_TIDS);
+			"%s: LOST %" PRIu64 " accepts: the kernel's tables were full (more than %d threads, or %d "
+			"processes, accepted between two reads; exited ones are freed at each read: a shorter "
+			"--interval helps): the rows miss them or their waits\n",
+			prog, iv->lost, WATCH_MAX_TIDS, WATCH_MAX_PAIRS);
 }
 
 static int run(struct opts *o)

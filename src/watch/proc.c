@@ -42,6 +42,7 @@ static int sock_append(struct watch_snapshot *s, const struct inet_diag_msg *m)
 	k->ino = m->idiag_inode;
 	k->port = ntohs(m->id.idiag_sport);
 	k->family = m->idiag_family;
+	memcpy(k->addr, m->id.idiag_src, m->idiag_family == AF_INET6 ? 16 : 4);
 	k->qlen = m->idiag_rqueue;
 	k->backlog = m->idiag_wqueue;
 	return 0;
@@ -197,38 +198,63 @@ static int read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-static void stat_path(char *path, size_t len, pid_t pid, pid_t tid, const char *file)
+int watch_proc_parse_stat(const char *buf, size_t len, struct watch_proc_stat *st)
 {
-	if (tid > 0)
-		snprintf(path, len, "/proc/%d/task/%d/%s", (int)pid, (int)tid, file);
-	else
-		snprintf(path, len, "/proc/%d/%s", (int)pid, file);
-}
+	const char *open_p = memchr(buf, '(', len), *close_p = NULL;
+	struct proc_stat ps;
+	size_t n;
 
-/* /proc/TID/stat is the thread's own line even though /proc lists only
- * processes, so lib/proc reads threads too. */
-int watch_proc_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns)
-{
-	struct proc_stat st;
-	int err = proc_stat_read(tid > 0 ? (int)tid : (int)pid, &st);
-
-	if (err)
-		return err;
-	*ns = proc_ticks_to_us(st.ticks) * NS_PER_US;
+	/* The name may hold ')' itself: it ends at the last one. */
+	for (const char *p = buf + len; p > buf; p--)
+		if (p[-1] == ')') {
+			close_p = p - 1;
+			break;
+		}
+	if (!open_p || !close_p || close_p < open_p || proc_stat_parse(buf, len, &ps) != 0)
+		return -EINVAL;
+	st->state = ps.state;
+	st->ppid = (pid_t)ps.ppid;
+	st->cpu_ns = proc_ticks_to_us(ps.ticks) * NS_PER_US;
+	n = (size_t)(close_p - open_p - 1);
+	if (n > sizeof(st->comm) - 1)
+		n = sizeof(st->comm) - 1;
+	memcpy(st->comm, open_p + 1, n);
+	st->comm[n] = '\0';
 	return 0;
 }
 
-int watch_proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+int watch_proc_stat(pid_t pid, pid_t tid, struct watch_proc_stat *st)
 {
-	char path[64], tmp[64];
-	int err;
+	/* The name is at most 16 bytes and 52 numeric fields follow: 1 KiB
+	 * holds the first 15 with room to spare. */
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
 
-	stat_path(path, sizeof(path), pid, tid, "comm");
-	err = read_small(path, tmp, sizeof(tmp));
-	if (err)
-		return err;
-	tmp[strcspn(tmp, "\n")] = '\0';
-	snprintf(buf, len, "%s", tmp);
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0)
+		return n < 0 && errno == ESRCH ? -ENOENT : -EIO;
+	return watch_proc_parse_stat(buf, (size_t)n, st) == 0 ? 0 : -EIO;
+}
+
+int watch_proc_fds_readable(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	closedir(d);
 	return 0;
 }
 
@@ -316,5 +342,9 @@ int watch_proc_pid_ports(pid_t pid, uint16_t *ports, size_t max, size_t *n)
 		ports[(*n)++] = s.socks[i].port;
 	}
 	free(s.socks);
+	/* The scan skips the processes it may not look into: none found may
+	 * mean none seen. */
+	if (!err && *n == 0 && watch_proc_fds_readable(pid) == -EACCES)
+		return -EACCES;
 	return err;
 }

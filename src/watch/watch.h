@@ -9,14 +9,26 @@
  *   watch_open(&w, &cfg); loop { watch_read(w, &snap); ... } watch_close(w);
  * (src/watch/loop.h is that loop for herd watch.)
  *
+ * What is counted (bpf/watch.bpf.c): accepts on the ports' listeners in
+ * this network namespace, with --pid only those of the process and its
+ * descendants. Nothing counted is ever dropped: a thread, a process or a
+ * listener that is gone keeps its final figures in the snapshots (marked
+ * gone or closed), so that every total equals the sum of its parts.
+ *
  * Errors (negative errno) from watch_open, for the caller to explain:
  *   -ENOPKG  herd was built without BTF, so without the eBPF program
  *   -ENOENT  no BTF: /sys/kernel/btf/vmlinux (or cfg->btf) does not exist
+ *   -ENOEXEC cfg->btf is not BTF (neither raw BTF nor an ELF file with .BTF)
  *   -EPERM   not allowed to load tracing programs (CAP_BPF + CAP_PERFMON)
  *   -ESRCH   --pid: no such process
+ *   -EACCES  --pid: the process's file descriptors cannot be read
+ *            (/proc/PID/fd: another user's process), so neither can its
+ *            listening sockets; watch_proc_fds_readable() tells this apart
+ *            from a kernel that refused the program with EACCES
  *   -EADDRNOTAVAIL  nothing listens on the port(s), or the process has no
  *            listening TCP socket
- *   other    libbpf/kernel errors (attach failure: -ENOTSUP ...)
+ *   other    libbpf/kernel errors (attach failure: -ENOTSUP ...; libbpf's
+ *            own codes from 4000 up: watch_strerror() says them)
  */
 #ifndef HERD_WATCH_H
 #define HERD_WATCH_H
@@ -42,6 +54,13 @@
 #define WATCH_TID_EXITED (-1)
 #define WATCH_MAX_GONE_THREADS 256
 #define WATCH_MAX_GONE_PROCS 4096
+/* Accept counts of processes that exited, per (process, listener): past
+ * this many, those are summed per listener into entries of tgid 0. */
+#define WATCH_MAX_GONE_PAIRS 4096
+/* Listeners that closed keep their final figures, up to this many; the
+ * accepts of later ones count in the totals and in the row of "other
+ * listeners" (inode 0) of a report. */
+#define WATCH_MAX_CLOSED 1024
 
 struct watch;
 
@@ -62,9 +81,11 @@ struct watch_config {
 	bool threads; /* keep exited threads apart (up to WATCH_MAX_GONE_THREADS) */
 };
 
-/* One accepting thread, cumulative; or (tid WATCH_TID_EXITED) the sum of
- * nexited threads of process tgid that exited (tgid 0: of processes that
- * exited, beyond WATCH_MAX_GONE_PROCS). A thread's counts move into the sum
+/* One accepting thread, cumulative; or (tid 0, without cfg.threads) the
+ * sum of process tgid's live threads (the rows are per process then, and
+ * a pool of 10,000 threads made 13 MB snapshots as one entry each); or
+ * (tid WATCH_TID_EXITED) the sum of nexited threads of process tgid that
+ * exited (tgid 0: of processes that exited, beyond WATCH_MAX_GONE_PROCS). A thread's counts move into the sum
  * when it exits: totals per process are conserved, so an interval is
  * (sum of a process's entries now) - (sum of them before). */
 struct watch_thread {
@@ -73,18 +94,32 @@ struct watch_thread {
 	uint64_t accepted, timed, wait_sum_ns, wait_max_ns;
 	uint64_t epoch_max_ns; /* largest wait since the previous read */
 	uint64_t listener_ino;
-	uint64_t cpu_ns;      /* the thread's CPU time (user + system) */
-	uint64_t proc_cpu_ns; /* its whole process's */
-	char comm[16];
-	bool gone; /* the thread has exited (or a sum of exited ones): figures are final */
+	uint64_t cpu_ns; /* the thread's CPU time as of its last accept (or its exit) */
+	char comm[16];	 /* its name then */
+	bool gone;	 /* the thread has exited (or a sum of exited ones): figures are final */
 	uint32_t hist[WATCH_NBUCKETS];
 };
 
-/* One listening socket on a watched port. */
+/* Accepts of process tgid from the listener of inode ino, cumulative
+ * (tgid 0: of processes that exited, beyond WATCH_MAX_GONE_PAIRS). The
+ * accepted counts of process rows, listener rows and totals are sums of
+ * these, and only these, so they always agree. */
+struct watch_pair {
+	pid_t tgid;
+	bool gone; /* the process has exited: final */
+	uint64_t ino;
+	uint64_t accepted;
+	char comm[16]; /* gone: the name it had when last seen alive ("" if never) */
+};
+
+/* One listening socket on a watched port, or one that closed (closed: its
+ * figures are final, qlen and owners empty). */
 struct watch_sock {
 	uint64_t ino;
 	uint16_t port, family;
-	uint64_t queued, accepted;	/* cumulative, from the program */
+	uint8_t addr[16];		/* local address (4 bytes for AF_INET) */
+	bool closed;			/* closed since: kept so that its accepts stay counted */
+	uint64_t queued, accepted;	/* cumulative; accepted: the sum of its pairs */
 	uint32_t qmax;			/* longest accept queue seen since the previous read */
 	uint32_t qmax_all;		/* ... and since watch_open */
 	uint32_t qlen, backlog;		/* queue length now and listen() backlog (sock_diag) */
@@ -106,11 +141,14 @@ struct watch_snapshot {
 	size_t nthreads, cap_threads;
 	struct watch_sock *socks;
 	size_t nsocks, cap_socks;
-	struct watch_proc *procs; /* sorted by pid */
+	struct watch_pair *pairs;
+	size_t npairs, cap_pairs;
+	struct watch_proc *procs; /* live ones only, sorted by pid */
 	size_t nprocs, cap_procs;
 	uint64_t listen_overflows, listen_drops; /* TcpExt counters, whole netns */
 	uint64_t lost;				 /* events the program could not record (maps full) */
 	bool sys_exit;				 /* accepts seen at syscall exit (no fexit here, or asked) */
+	bool target_gone;			 /* --pid: the process has exited (or is a zombie) */
 };
 
 /* Loads and attaches the program for cfg's ports (or pid's). */
@@ -123,6 +161,8 @@ int watch_read(struct watch *w, struct watch_snapshot *s);
 /* True when pid is the watched process or one of its descendants (always
  * true without --pid). */
 bool watch_pid_wanted(const struct watch *w, pid_t pid);
+/* err as words: libbpf's own codes (4000 and up) too. */
+const char *watch_strerror(int err);
 void watch_snapshot_free(struct watch_snapshot *s);
 void watch_close(struct watch *w);
 

@@ -39,16 +39,21 @@ struct fake {
 static struct fake fake;
 static volatile sig_atomic_t stop;
 
-/* Read n: at (1 + n) s, threads 101 and 102 of process 101 have accepted 6n and 4n. */
+/* Read n: at (1 + n) s, threads 101 and 102 of process 101 have accepted
+ * 6n and 4n, 10n in all from its one listener (the pair). */
 static void fill(struct watch_snapshot *s, int n)
 {
 	if (s->cap_threads == 0) {
 		s->threads = calloc(2, sizeof(*s->threads));
 		s->procs = calloc(1, sizeof(*s->procs));
-		assert_true(s->threads && s->procs);
+		s->pairs = calloc(1, sizeof(*s->pairs));
+		assert_true(s->threads && s->procs && s->pairs);
 		s->cap_threads = 2;
 		s->cap_procs = 1;
+		s->cap_pairs = 1;
 	}
+	s->npairs = 1;
+	s->pairs[0] = (struct watch_pair){.tgid = 101, .ino = 5, .accepted = (uint64_t)n * 10};
 	s->t_ns = (uint64_t)(1 + n) * 1000000000u;
 	s->nthreads = 2;
 	for (int i = 0; i < 2; i++) {
