@@ -536,6 +536,7 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res)
 	unsigned nthreads = cfg->threads ? cfg->threads : cpu_count();
 	if (nthreads > cfg->connections)
 		nthreads = cfg->connections;
+	res->threads = nthreads;
 	struct bench_thread *ts = calloc(nthreads, sizeof *ts);
 	struct hdr *ival_total = NULL;
 	if (!ts) {

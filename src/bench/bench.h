@@ -68,6 +68,11 @@ struct bench_target {
 	bool owns_error;	   /* engine-internal: resolve_error was allocated by the engine */
 };
 
+/* keepalive value that keeps every connection for the whole run (wrk's
+ * habit, herd bench's default): a connection is renewed only after 2^32 - 1
+ * requests, which no run reaches. */
+#define BENCH_KEEPALIVE_RUN UINT32_MAX
+
 /* One step of a rate schedule: the rate goes linearly from `from` to `to`
  * requests/s over duration_s (from == to: a constant step). */
 struct bench_rate_step {
@@ -101,7 +106,8 @@ struct bench_config {
 	double duration_s;    /* used when requests == 0 */
 	unsigned connections; /* requests in flight at once (concurrency) */
 	unsigned threads;     /* engine threads; 0: number of CPUs, at most connections */
-	unsigned keepalive;   /* 0: a new connection per request; K: up to K requests per connection */
+	unsigned keepalive;   /* 0: a new connection per request; K: up to K requests per connection;
+			       * BENCH_KEEPALIVE_RUN: each connection for the whole run */
 	double rate;	      /* open loop: requests per second over all connections; 0: closed loop */
 	const struct bench_rate_step *schedule; /* open loop with a changing rate (rate ignored); its last
 						 * rate holds after the last step */
@@ -141,6 +147,7 @@ struct bench_result {
 	uint64_t due, sent, never_sent;
 	const char *why; /* when bench_run could not start: what failed (static text), or NULL */
 	uint64_t connections_opened;
+	unsigned threads; /* engine threads the run used */
 	uint64_t bytes_read, bytes_written;
 	double duration_s;
 	double target_rate, achieved_rate; /* achieved = (done + failed) / duration */

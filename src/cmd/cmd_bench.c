@@ -61,7 +61,8 @@ static void usage(FILE *out, bool compat)
 		"  -d DURATION       run for this long instead of -n (e.g. 10s, 500ms, 2m)\n"
 		"  -c C              connections = requests in flight at once (default 1)\n"
 		"  -t T              threads (default: number of CPUs, at most C)\n"
-		"  -k K              keep-alive: 0 = new connection per request (default), K = up to K per connection\n"
+		"  -k K              keep-alive: 0 = a new connection per request, K = a new one every K\n"
+		"                    requests, -1 = each connection for the whole run (default, as wrk)\n"
 		"  -r HOST:PORT      connect here; the URLs give only Host header and path\n"
 		"      --unix PATH   connect to this Unix socket instead\n"
 		"  -m METHOD         request method (default GET)\n"
@@ -82,6 +83,7 @@ static void usage(FILE *out, bool compat)
 		"      --rst         close connections with RST (SO_LINGER 0): no TIME_WAIT on this side\n"
 		"      --json FILE   also write the summary as JSON (- for stdout)\n"
 		"      --hlog FILE   write an HdrHistogram v1.3 interval log (one interval per second, us)\n"
+		"      --latency     also print the latency distribution (50%% .. 100%%), as wrk --latency\n"
 		"      --lines       benchhttp mode: \"ms status\" per request on stdout (also: run as benchhttp)\n"
 		"  -h, --help        this help\n\n"
 		"Latency runs from just before connect() (new connection) or before the first request byte\n"
@@ -229,6 +231,7 @@ enum {
 	OPT_INSECURE,
 	OPT_CACERT,
 	OPT_RESUME,
+	OPT_LATENCY,
 };
 
 /* -d and --timeout: beyond this a duration in nanoseconds would not fit. */
@@ -264,9 +267,19 @@ static int opt_count(struct bench_opts *o, int opt, const char *arg, struct benc
 		cfg->connections = o->c > 0 ? (unsigned)o->c : 0;
 		return -1;
 	case 'k':
-		if (o->compat ? parse_i64(arg, &v) < 0 : util_parse_u64(arg, 0, UINT32_MAX, &u) < 0)
-			return bench_bad_value("-k", arg, "requests per connection, 0 for none");
-		o->k = o->compat ? v : (int64_t)u;
+		if (o->compat) {
+			if (parse_i64(arg, &v) < 0)
+				return bench_bad_value("-k", arg, "requests per connection, 0 for none");
+		} else if (strcmp(arg, "-1") == 0) {
+			v = -1;
+		} else if (util_parse_u64(arg, 0, UINT32_MAX - 1, &u) == 0) {
+			v = (int64_t)u;
+		} else {
+			return bench_bad_value(
+				"-k", arg, "requests per connection: 0 for none, -1 for the whole run (the default)");
+		}
+		o->k = v;
+		o->have_k = true;
 		return -1;
 	case 't':
 		if (util_parse_u64(arg, 1, 4096, &u) < 0)
@@ -392,6 +405,9 @@ static int handle_opt(struct bench_opts *o, int opt, const char *arg, struct ben
 	case OPT_RESUME:
 		o->resume = true;
 		return -1;
+	case OPT_LATENCY:
+		o->latency = true;
+		return -1;
 	}
 	return opt_value(o, opt, arg, cfg);
 }
@@ -412,6 +428,7 @@ static const struct option longopts[] = {
 	{"insecure", no_argument, NULL, OPT_INSECURE},
 	{"cacert", required_argument, NULL, OPT_CACERT},
 	{"tls-resume", no_argument, NULL, OPT_RESUME},
+	{"latency", no_argument, NULL, OPT_LATENCY},
 	{"duration", required_argument, NULL, 'd'},
 	{"threads", required_argument, NULL, 't'},
 	{"header", required_argument, NULL, 'H'},
@@ -453,24 +470,30 @@ static int parse_options(int argc, char **argv, struct bench_opts *o, struct ben
 		return cmd_usage_error("herd bench", "give -n or -d, not both");
 	if (o->have_d)
 		cfg->requests = 0;
+	if (o->latency && o->lines)
+		return cmd_usage_error("herd bench", "--latency goes with the summary: not with --lines");
 	o->urls = av + optind;
 	o->nurls = (size_t)(nargs - optind);
 	return -1;
 }
 
-/* benchhttp mode behaves as the Go original: any -k other than 0 keeps the
- * connections for the whole run (Go's transport decides reuse before the
- * original's Close flag is set), redirects are followed (up to Go's 10),
- * certificates are not checked. */
+/* benchhttp mode behaves as the Go original: no keep-alive unless -k is
+ * given, and then any -k other than 0 keeps the connections for the whole
+ * run (Go's transport decides reuse before the original's Close flag is
+ * set), redirects are followed (up to Go's 10), certificates are not
+ * checked. herd mode keeps each connection for the whole run unless -k says
+ * otherwise, as wrk, h2load and oha do: a run that opens a connection per
+ * request measures connect() and the TIME_WAIT it leaves, not the server's
+ * requests, and is several times slower for it. */
 static void apply_modes(struct bench_opts *o, struct bench_config *cfg)
 {
 	if (o->lines) {
-		cfg->keepalive = o->k != 0 ? UINT32_MAX : 0;
+		cfg->keepalive = o->have_k && o->k != 0 ? BENCH_KEEPALIVE_RUN : 0;
 		if (!o->have_follow)
 			o->follow = 10;
 		o->insecure = true;
 	} else {
-		cfg->keepalive = (unsigned)o->k;
+		cfg->keepalive = !o->have_k || o->k < 0 ? BENCH_KEEPALIVE_RUN : (unsigned)o->k;
 	}
 }
 
@@ -534,7 +557,7 @@ static int report(const struct bench_opts *o, const struct bench_config *cfg, co
 		fflush(stdout);
 	} else {
 		if (!(o->json_path && strcmp(o->json_path, "-") == 0))
-			bench_out_summary(stdout, cfg, res, interrupted);
+			bench_out_summary(stdout, cfg, res, interrupted, o->latency);
 		if (res->errors[BENCH_ERR_ADDRNOTAVAIL])
 			bench_out_addr_hint();
 	}

@@ -31,8 +31,9 @@ struct bench_out {
 struct bench_opts {
 	bool compat; /* started as benchhttp: only its flags, Go's syntax */
 	bool lines;  /* benchhttp mode (compat or --lines) */
-	bool have_n, have_d, have_follow, insecure, resume;
-	int64_t n, c, k; /* as given; benchhttp takes any integer */
+	bool have_n, have_d, have_k, have_follow, insecure, resume;
+	bool latency;	 /* --latency: print the percentile distribution (as wrk's) */
+	int64_t n, c, k; /* as given; benchhttp takes any integer, herd mode -1 for the whole run */
 	unsigned follow;
 	const char *remote, *unix_path, *json_path, *hlog_path, *body_path, *data, *urls_path, *cacert, *rate;
 	char **headers; /* -H values, room for one more (User-Agent) */
@@ -55,8 +56,9 @@ int bench_bad_value(const char *flag, const char *val, const char *why);
 void bench_out_line(void *arg, const struct bench_sample *s);
 /* on_interval: the hlog interval and the progress line. */
 void bench_out_interval(void *arg, double start_s, double length_s, const struct hdr *h);
-/* The human summary. */
-void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted);
+/* The human summary; latency: with the --latency distribution. */
+void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted,
+		       bool latency);
 /* The summary as JSON to path ("-" for stdout); 0 or a negative errno. */
 int bench_out_json(const char *path, const struct bench_config *cfg, const struct bench_result *r, bool interrupted);
 /* The hint printed when connects fail for want of local ports. */

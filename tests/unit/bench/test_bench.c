@@ -255,6 +255,23 @@ static void test_keepalive_reuse(void **state)
 	bench_result_free(&res);
 }
 
+/* BENCH_KEEPALIVE_RUN: each connection carries every request of the run. */
+static void test_keepalive_whole_run(void **state)
+{
+	struct server *s = *state;
+	struct bench_config cfg;
+	config_for(&cfg, s,
+		   &(struct load){.requests = 500, .connections = 5, .threads = 2, .keepalive = BENCH_KEEPALIVE_RUN});
+	int c0 = atomic_load(&s->conns);
+	struct bench_result res;
+	assert_int_equal(bench_run(&cfg, &res), 0);
+	assert_int_equal(res.done, 500);
+	assert_int_equal(res.connections_opened, 5);
+	assert_int_equal(res.threads, 2);
+	assert_int_equal(atomic_load(&s->conns) - c0, 5);
+	bench_result_free(&res);
+}
+
 static void test_hlog_round_trip(void **state)
 {
 	struct server *s = *state;
@@ -424,6 +441,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts_and_callbacks),
 		cmocka_unit_test(test_keepalive_reuse),
+		cmocka_unit_test(test_keepalive_whole_run),
 		cmocka_unit_test(test_hlog_round_trip),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_bad_config),
