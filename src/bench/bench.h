@@ -73,6 +73,16 @@ struct bench_target {
  * requests, which no run reaches. */
 #define BENCH_KEEPALIVE_RUN UINT32_MAX
 
+/* Per-request records (herd bench --records): one line per request sent. */
+enum bench_records_format {
+	BENCH_RECORDS_CSV,  /* intended_ns,start_ns,conn,latency_ms,status,bytes,error,url */
+	BENCH_RECORDS_JSON, /* the same fields, one JSON object per line */
+};
+struct bench_records {
+	int fd; /* where the lines go (the caller opens it, writes any header, closes it) */
+	enum bench_records_format format;
+};
+
 /* One step of a rate schedule: the rate goes linearly from `from` to `to`
  * requests/s over duration_s (from == to: a constant step). */
 struct bench_rate_step {
@@ -116,6 +126,11 @@ struct bench_config {
 	bool close_with_rst;			/* close with SO_LINGER 0 (RST), so no TIME_WAIT piles up */
 	const struct sockaddr_storage *sources; /* source addresses to bind, round robin; may be NULL */
 	size_t nsources;
+	/* When non-NULL, one line per request sent (done, failed or abandoned)
+	 * is written there: each thread fills its own buffer and writes it out
+	 * whole, so no lock is taken per request and lines never interleave.
+	 * Lines come in each thread's order, not globally by time. */
+	const struct bench_records *records;
 
 	/* Called once per finished request, never concurrently (the engine
 	 * serialises calls). NULL when not wanted. */
@@ -155,6 +170,8 @@ struct bench_result {
 	struct hdr *connect;		   /* microseconds, every connect */
 	struct hdr *ttfb;		   /* microseconds, request start to first response byte */
 	struct hdr *tls;		   /* microseconds, TLS handshake (connected to handshake done) */
+	uint64_t records, records_lost;	   /* --records: lines written, lines lost to a failed write */
+	int records_error;		   /* the first failed write's -errno, else 0 */
 	uint64_t tls_resumed;		   /* handshakes that resumed a session */
 	uint64_t redirects;		   /* redirects followed */
 	size_t nsteps;			   /* rate schedule: achieved requests/s (done + failed) per step */

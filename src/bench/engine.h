@@ -22,9 +22,11 @@ enum {
 	BENCH_READ_BUF = 16384,
 	BENCH_MAX_EVENTS = 256,
 	BENCH_SAMPLE_BUF = 512,
-	BENCH_LOCATION_MAX = 2048, /* a longer Location is not followed */
-	BENCH_EXTRA_TARGETS = 16,  /* hosts a thread may add by following redirects */
-	BENCH_PARKED = 4,	   /* idle connections a slot keeps to other servers */
+	BENCH_LOCATION_MAX = 2048,     /* a longer Location is not followed */
+	BENCH_EXTRA_TARGETS = 16,      /* hosts a thread may add by following redirects */
+	BENCH_PARKED = 4,	       /* idle connections a slot keeps to other servers */
+	BENCH_RECORDS_BUF = 256 << 10, /* --records: a thread writes its lines out this many bytes at a time */
+	BENCH_RECORD_MAX = 256,	       /* --records: the longest line */
 };
 
 enum bench_cstate { C_IDLE, C_WAIT, C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_FINISHED };
@@ -64,15 +66,20 @@ struct bench_conn {
 		struct bench_xport x;
 		size_t target;
 		unsigned reqs;
+		uint64_t conn_id;
 	} parked[BENCH_PARKED];
 	unsigned nparked;
 	size_t woff;
 	uint64_t origin_ns; /* latency is measured from here */
 	uint64_t start_ns;  /* when the request really started (timeouts, ttfb) */
 	uint64_t connect_ns;
-	uint64_t seq;	 /* open loop: this connection's next request number */
-	uint64_t due_ns; /* open loop: when that request is due */
-	char *location;	 /* BENCH_LOCATION_MAX bytes when following redirects */
+	uint64_t sent_ns;  /* --records: when the request was first started (a retry restarts start_ns) */
+	uint64_t rx_bytes; /* --records: response bytes read for the current request */
+	uint64_t conn_id;  /* --records: the open connection's number, unique in the run */
+	uint64_t opens;	   /* connections this slot opened */
+	uint64_t seq;	   /* open loop: this connection's next request number */
+	uint64_t due_ns;   /* open loop: when that request is due */
+	char *location;	   /* BENCH_LOCATION_MAX bytes when following redirects */
 	struct httpresp parser;
 };
 
@@ -98,6 +105,11 @@ struct bench_thread {
 	uint64_t sent_late, abandoned, opened, bytes_read, bytes_written, tls_resumed, redirects;
 	uint64_t never_sent;  /* open loop: due before the end (or the stop), never sent */
 	uint64_t *step_count; /* rate schedule: requests finished per step */
+	char *rec;	      /* --records: this thread's lines not yet written (BENCH_RECORDS_BUF bytes) */
+	size_t rec_len;
+	uint64_t rec_nbuf;	      /* lines in rec */
+	uint64_t rec_lines, rec_lost; /* lines written, lines lost to a failed write */
+	int rec_error;
 	/* Servers first met in a redirect's Location, resolved by this thread
 	 * (as Go's client resolves per connection); index ntargets + i. */
 	struct bench_target extra[BENCH_EXTRA_TARGETS];
@@ -130,6 +142,8 @@ struct bench_shared {
 	pthread_cond_t fin_cond;
 	unsigned running;
 	_Atomic size_t source_rr;
+	pthread_mutex_t rec_lock; /* --records: one thread's buffer goes out at a time */
+	uint64_t epoch_ns;	  /* --records: the realtime clock at t0 */
 };
 
 /* Time from `earlier` to `later`, two readings of the monotonic clock; 0 when
@@ -202,6 +216,13 @@ void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const
  * took the request over (followed it, or failed it: too many hops, a host
  * outside the run), false when the response is not a redirect. */
 bool bench_follow_redirect(struct bench_conn *c, uint64_t now);
+
+/* --records (records.c): adds the line of the slot's current request, which
+ * ended at now with status (0 when it failed) and error (a kind's name, or
+ * NULL); writes the thread's buffer out when it is nearly full. */
+void bench_record(struct bench_thread *t, const struct bench_conn *c, uint64_t now, int status, const char *error);
+/* Writes out the thread's buffered lines. */
+void bench_records_flush(struct bench_thread *t);
 
 /* A thread's event loop (pthread entry point). */
 void *bench_thread_main(void *arg);

@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -83,6 +84,9 @@ static void usage(FILE *out, bool compat)
 		"      --rst         close connections with RST (SO_LINGER 0): no TIME_WAIT on this side\n"
 		"      --json FILE   also write the summary as JSON (- for stdout)\n"
 		"      --hlog FILE   write an HdrHistogram v1.3 interval log (one interval per second, us)\n"
+		"      --records FILE  one line per request: intended_ns,start_ns,conn,latency_ms,status,\n"
+		"                    bytes,error,url (CSV with a header line; times in epoch ns)\n"
+		"      --records-format csv|json  JSON: one object per line with the same fields\n"
 		"      --latency     also print the latency distribution (50%% .. 100%%), as wrk --latency\n"
 		"      --lines       benchhttp mode: \"ms status\" per request on stdout (also: run as benchhttp)\n"
 		"  -h, --help        this help\n\n"
@@ -232,6 +236,8 @@ enum {
 	OPT_CACERT,
 	OPT_RESUME,
 	OPT_LATENCY,
+	OPT_RECORDS,
+	OPT_RECORDS_FORMAT,
 };
 
 /* -d and --timeout: beyond this a duration in nanoseconds would not fit. */
@@ -408,6 +414,14 @@ static int handle_opt(struct bench_opts *o, int opt, const char *arg, struct ben
 	case OPT_LATENCY:
 		o->latency = true;
 		return -1;
+	case OPT_RECORDS:
+		o->records_path = arg;
+		return -1;
+	case OPT_RECORDS_FORMAT:
+		if (strcmp(arg, "csv") != 0 && strcmp(arg, "json") != 0)
+			return bench_bad_value("--records-format", arg, "csv or json");
+		o->records_json = strcmp(arg, "json") == 0;
+		return -1;
 	}
 	return opt_value(o, opt, arg, cfg);
 }
@@ -429,6 +443,8 @@ static const struct option longopts[] = {
 	{"cacert", required_argument, NULL, OPT_CACERT},
 	{"tls-resume", no_argument, NULL, OPT_RESUME},
 	{"latency", no_argument, NULL, OPT_LATENCY},
+	{"records", required_argument, NULL, OPT_RECORDS},
+	{"records-format", required_argument, NULL, OPT_RECORDS_FORMAT},
 	{"duration", required_argument, NULL, 'd'},
 	{"threads", required_argument, NULL, 't'},
 	{"header", required_argument, NULL, 'H'},
@@ -534,6 +550,39 @@ static int open_hlog(const char *path, struct bench_out *out)
 	return -1;
 }
 
+/* --records FILE: opened (truncated) before the run, the CSV header written. */
+static int open_records(const struct bench_opts *o, struct bench_out *out)
+{
+	static const char header[] = "intended_ns,start_ns,conn,latency_ms,status,bytes,error,url\n";
+	out->records.format = o->records_json ? BENCH_RECORDS_JSON : BENCH_RECORDS_CSV;
+	out->records.fd = open(o->records_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out->records.fd < 0 ||
+	    (!o->records_json && write(out->records.fd, header, sizeof header - 1) != (ssize_t)(sizeof header - 1))) {
+		fprintf(stderr, "herd bench: cannot write --records '%s': %s\n", o->records_path, strerror(errno));
+		return 1;
+	}
+	return -1;
+}
+
+/* Says how many lines --records got; a failed write or close is an error. */
+static int close_records(const struct bench_opts *o, const struct bench_result *res, struct bench_out *out, bool quiet)
+{
+	int fd = out->records.fd, err = res->records_error;
+	out->records.fd = -1;
+	if (close(fd) != 0 && err == 0)
+		err = -errno;
+	if (err || res->records_lost) {
+		fprintf(stderr, "herd bench: cannot write --records '%s': %s: %llu lines written, %llu lost\n",
+			o->records_path, strerror(err ? -err : EIO), (unsigned long long)res->records,
+			(unsigned long long)res->records_lost);
+		return 1;
+	}
+	if (!quiet)
+		printf("  records    %llu lines to %s (%s)\n", (unsigned long long)res->records, o->records_path,
+		       o->records_json ? "JSON lines" : "CSV, one header line");
+	return -1;
+}
+
 static int close_hlog(const char *path, struct bench_out *out)
 {
 	FILE *f = out->hlog;
@@ -553,14 +602,16 @@ static int report(const struct bench_opts *o, const struct bench_config *cfg, co
 		  struct bench_out *out)
 {
 	bool interrupted = stop_flag != 0;
+	bool summary = !o->lines && !(o->json_path && strcmp(o->json_path, "-") == 0);
 	if (o->lines) {
 		fflush(stdout);
 	} else {
-		if (!(o->json_path && strcmp(o->json_path, "-") == 0))
+		if (summary)
 			bench_out_summary(stdout, cfg, res, interrupted, o->latency);
 		if (res->errors[BENCH_ERR_ADDRNOTAVAIL])
 			bench_out_addr_hint();
 	}
+	bool records_failed = out->records.fd >= 0 && close_records(o, res, out, !summary) >= 0;
 	if (o->json_path) {
 		int jr = bench_out_json(o->json_path, cfg, res, interrupted);
 		if (jr < 0) {
@@ -569,6 +620,8 @@ static int report(const struct bench_opts *o, const struct bench_config *cfg, co
 		}
 	}
 	if (out->hlog && close_hlog(o->hlog_path, out) >= 0)
+		return 1;
+	if (records_failed)
 		return 1;
 	/* The original exits 0 whatever happened. */
 	if (o->lines)
@@ -584,6 +637,9 @@ static int run(const struct bench_opts *o, struct bench_config *cfg, struct benc
 {
 	if (o->hlog_path && open_hlog(o->hlog_path, out) >= 0)
 		return 1;
+	if (o->records_path && open_records(o, out) >= 0)
+		return 1;
+	cfg->records = o->records_path ? &out->records : NULL;
 	out->progress = !o->lines && isatty(STDERR_FILENO);
 	if (out->progress &&
 	    hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, &out->sofar) < 0)
@@ -633,7 +689,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_config cfg;
 	bench_config_init(&cfg);
 	struct bench_plan plan = {0};
-	struct bench_out out = {0};
+	struct bench_out out = {.records.fd = -1};
 	int status = parse_options(argc, argv, &o, &cfg);
 	if (status == 1 && !o.headers)
 		fprintf(stderr, "herd bench: out of memory\n");
@@ -660,6 +716,8 @@ int cmd_bench(int argc, char **argv)
 cleanup:
 	if (out.hlog)
 		fclose(out.hlog);
+	if (out.records.fd >= 0)
+		close(out.records.fd);
 	hdr_free(out.sofar);
 	bench_plan_free(&plan);
 	free(o.headers);

@@ -21,6 +21,7 @@ struct bench_out {
 	bool lines;		  /* benchhttp output */
 	const char *const *texts; /* the URLs as given, for [!] lines */
 	FILE *hlog;
+	struct bench_records records; /* --records: records.fd is -1 without */
 	bool progress;
 	bool warned_addr;
 	struct hdr *sofar; /* progress: every interval so far */
@@ -36,7 +37,9 @@ struct bench_opts {
 	int64_t n, c, k; /* as given; benchhttp takes any integer, herd mode -1 for the whole run */
 	unsigned follow;
 	const char *remote, *unix_path, *json_path, *hlog_path, *body_path, *data, *urls_path, *cacert, *rate;
-	char **headers; /* -H values, room for one more (User-Agent) */
+	const char *records_path; /* --records FILE */
+	bool records_json;	  /* --records-format json */
+	char **headers;		  /* -H values, room for one more (User-Agent) */
 	size_t nheaders;
 	struct sockaddr_storage *sources;
 	size_t nsources;

@@ -270,6 +270,8 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_dist(j, "first_byte", r->ttfb);
 	json_u64(j, "tls_resumed", r->tls_resumed);
 	json_u64(j, "redirects", r->redirects);
+	json_u64(j, "records", r->records);
+	json_u64(j, "records_lost", r->records_lost);
 	json_open(j, "steps", '[');
 	double start = 0;
 	for (size_t k = 0; k < r->nsteps; k++) {
