@@ -3,7 +3,8 @@
  * to mmhistogram's summary and histogram, byte for byte for valid input.
  *
  * Options, then the library does the work: hist/histread.h reads the lines
- * (numbers as Python's float() reads them, hist/histnum.h), exact mode keeps
+ * (numbers as Python's float() reads them, hist/histnum.h; with -f one
+ * field of each line; blank lines skipped, except as mmhistogram), exact mode keeps
  * the values in one growing array of doubles (8 bytes per value) for
  * hist/hist.h to render, --approx keeps only constant-size counts
  * (hist/histapprox.h), and --merge adds up HdrHistogram logs instead of
@@ -56,8 +57,14 @@ static void usage(FILE *out)
 		"                         \"TITLE p50:X p90:X ...\". Nearest rank: the smallest input\n"
 		"                         value with at least p%% of the values at or below it\n"
 		"                         (HdrHistogram's definition, computed exactly).\n"
+		"  -f, --field N          read field N (1-based) of each line, fields split at runs\n"
+		"                         of whitespace (benchhttp's \"ms status\": -f 1); a first\n"
+		"                         line without a number there is a header, skipped\n"
+		"  -d, --delimiter C      with -f: fields end at each C instead (CSV: -d ,;\n"
+		"                         herd bench --records: -f 4 -d , is latency_ms)\n"
 		"  --strict               a line that is not a number is fatal (exit 1); without\n"
-		"                         it such lines are reported on stderr and skipped\n"
+		"                         it such lines are reported on stderr and skipped. Blank\n"
+		"                         lines are skipped silently (as mmhistogram: reported)\n"
 		"  --approx               constant memory for inputs too large to keep: values are\n"
 		"                         recorded in an HDR histogram as round(value * 1000), so\n"
 		"                         they must be >= 0 (e.g. milliseconds with microsecond\n"
@@ -86,6 +93,7 @@ static void usage(FILE *out)
 struct input {
 	bool strict;
 	bool approx;
+	bool header; /* -f: a first line without a number is a header */
 	long bad;
 	/* exact mode */
 	double *v;
@@ -121,6 +129,11 @@ static int bad_line(struct input *in, long lineno, const char *p, const char *e,
 
 static int on_bad(void *arg, enum histread_bad why, long lineno, const char *p, const char *e)
 {
+	struct input *in = arg;
+	if (in->header && lineno == 1 && why != HISTREAD_TOO_LONG)
+		return 0;
+	if (why == HISTREAD_NO_FIELD)
+		return bad_line(arg, lineno, p, e, "no such field");
 	if (why == HISTREAD_TOO_LONG) {
 		char text[48];
 		snprintf(text, sizeof text, "longer than %d bytes", HISTREAD_MAX_LINE);
@@ -166,10 +179,10 @@ static int on_value(void *arg, double x, long lineno, const char *p, const char 
 }
 
 /* Reads stdin to the end. Returns 0, or 1 after printing why it stopped. */
-static int read_input(struct input *in, int fd)
+static int read_input(struct input *in, int fd, const struct histread_format *fmt)
 {
 	static const struct histread_ops ops = {.value = on_value, .bad = on_bad};
-	int rc = histread_fd(fd, &ops, in);
+	int rc = histread_fd_format(fd, fmt, &ops, in);
 	if (rc == -ENOMEM)
 		fprintf(stderr, "%s: out of memory\n", prog);
 	else if (rc < 0)
@@ -282,9 +295,9 @@ static int print_approx(const struct histapprox *a, const struct hist_options *o
 	return status;
 }
 
-static int run_stdin(const struct hist_options *o, bool strict, bool approx)
+static int run_stdin(const struct hist_options *o, bool strict, bool approx, const struct histread_format *fmt)
 {
-	struct input in = {.strict = strict, .approx = approx};
+	struct input in = {.strict = strict, .approx = approx, .header = fmt->field > 0};
 	int status = 1;
 	if (approx) {
 		int rc = histapprox_init(&in.a, o);
@@ -293,7 +306,7 @@ static int run_stdin(const struct hist_options *o, bool strict, bool approx)
 			goto out;
 		}
 	}
-	if (read_input(&in, STDIN_FILENO))
+	if (read_input(&in, STDIN_FILENO, fmt))
 		goto out;
 	if (in.bad)
 		cmd_note(prog, "skipped %ld bad line%s", in.bad, in.bad == 1 ? "" : "s");
@@ -316,7 +329,8 @@ struct hist_cli {
 	double pct[MAX_PERCENTILES];
 	bool strict, approx, merge;
 	double divisor;
-	char **files; /* --merge's logs */
+	struct histread_format fmt; /* -f, -d, and blank lines */
+	char **files;		    /* --merge's logs */
 	int nfiles;
 };
 
@@ -329,6 +343,7 @@ static int bad_value(const char *flag, const char *value, const char *want)
 static int parse_args(int argc, char **argv, struct hist_cli *cli)
 {
 	enum { OPT_STRICT = 256, OPT_APPROX, OPT_MERGE, OPT_DIVISOR };
+	enum { MAX_FIELD = 1000000 };
 	static const struct option longopts[] = {
 		{"title", required_argument, NULL, 't'},
 		{"columns", required_argument, NULL, 'c'},
@@ -337,6 +352,8 @@ static int parse_args(int argc, char **argv, struct hist_cli *cli)
 		{"justval", no_argument, NULL, 'j'},
 		{"percentage", no_argument, NULL, 'p'},
 		{"percentiles", required_argument, NULL, 'P'},
+		{"field", required_argument, NULL, 'f'},
+		{"delimiter", required_argument, NULL, 'd'},
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"approx", no_argument, NULL, OPT_APPROX},
 		{"merge", no_argument, NULL, OPT_MERGE},
@@ -349,7 +366,7 @@ static int parse_args(int argc, char **argv, struct hist_cli *cli)
 	int c;
 
 	cmd_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":t:c:b:ljpP:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:c:b:ljpP:f:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o->title = optarg;
@@ -377,6 +394,16 @@ static int parse_args(int argc, char **argv, struct hist_cli *cli)
 			if (parse_percentiles(optarg, cli->pct, &o->npercentiles))
 				return EXIT_USAGE;
 			o->percentiles = cli->pct;
+			break;
+		case 'f':
+			if (util_parse_u64(optarg, 1, MAX_FIELD, &u))
+				return bad_value("-f/--field", optarg, "a field number 1..1000000");
+			cli->fmt.field = (unsigned)u;
+			break;
+		case 'd':
+			if (strlen(optarg) != 1 || optarg[0] == '\n')
+				return bad_value("-d/--delimiter", optarg, "one character, e.g. ,");
+			cli->fmt.delim = optarg[0];
 			break;
 		case OPT_STRICT:
 			cli->strict = true;
@@ -415,6 +442,10 @@ static int validate(const struct hist_cli *cli)
 		return cmd_usage_error(prog, "-j cannot be combined with %s", cli->approx ? "--approx" : "--merge");
 	if (cli->approx && cli->merge)
 		return cmd_usage_error(prog, "--approx and --merge exclude each other");
+	if (cli->fmt.delim && !cli->fmt.field)
+		return cmd_usage_error(prog, "-d picks how -f splits a line: give -f N too");
+	if (cli->fmt.field && cli->merge)
+		return cmd_usage_error(prog, "-f reads numbers on stdin: not with --merge");
 	if (cli->merge && cli->nfiles == 0)
 		return cmd_usage_error(prog, "--merge needs at least one log file");
 	if (!cli->merge && cli->nfiles > 0)
@@ -427,6 +458,9 @@ int cmd_hist(int argc, char **argv)
 	struct hist_cli cli = {.divisor = 1000};
 	hist_options_init(&cli.o);
 	prog = strcmp(argv[0], "mmhistogram") == 0 ? "mmhistogram" : "herd hist";
+	/* The original stops at a blank line (float('') raises); herd hist
+	 * skips one silently, the mmhistogram link reports it as before. */
+	cli.fmt.skip_blank = strcmp(prog, "herd hist") == 0;
 
 	int rc = parse_args(argc, argv, &cli);
 	if (rc < 0)
@@ -435,5 +469,5 @@ int cmd_hist(int argc, char **argv)
 		return rc;
 	if (cli.merge)
 		return run_merge(cli.files, cli.nfiles, &cli.o, cli.divisor);
-	return run_stdin(&cli.o, cli.strict, cli.approx);
+	return run_stdin(&cli.o, cli.strict, cli.approx, &cli.fmt);
 }
