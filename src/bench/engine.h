@@ -22,12 +22,13 @@ enum {
 	BENCH_READ_BUF = 16384,
 	BENCH_MAX_EVENTS = 256,
 	BENCH_SAMPLE_BUF = 512,
-	BENCH_LOCATION_MAX = 2048,     /* a longer Location is not followed */
-	BENCH_EXTRA_TARGETS = 16,      /* hosts a thread may add by following redirects */
-	BENCH_PARKED = 4,	       /* idle connections a slot keeps to other servers */
-	BENCH_RECORDS_BUF = 256 << 10, /* --records: a thread writes its lines out this many bytes at a time */
-	BENCH_RECORD_MAX = 256,	       /* --records: the longest line */
+	BENCH_LOCATION_MAX = 2048, /* a longer Location is not followed */
+	BENCH_EXTRA_TARGETS = 16,  /* hosts a thread may add by following redirects */
+	BENCH_PARKED = 4,	   /* idle connections a slot keeps to other servers */
 };
+
+/* --records: a thread writes its lines out this many bytes at a time; the longest line. */
+enum { BENCH_RECORDS_BUF = 256 << 10, BENCH_RECORD_MAX = 256 };
 
 enum bench_cstate { C_IDLE, C_WAIT, C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_FINISHED };
 
@@ -73,14 +74,16 @@ struct bench_conn {
 	uint64_t origin_ns; /* latency is measured from here */
 	uint64_t start_ns;  /* when the request really started (timeouts, ttfb) */
 	uint64_t connect_ns;
-	uint64_t sent_ns;  /* --records: when the request was first started (a retry restarts start_ns) */
-	uint64_t rx_bytes; /* --records: response bytes read for the current request */
-	uint64_t conn_id;  /* --records: the open connection's number, unique in the run */
-	uint64_t opens;	   /* connections this slot opened */
-	uint64_t seq;	   /* open loop: this connection's next request number */
-	uint64_t due_ns;   /* open loop: when that request is due */
-	char *location;	   /* BENCH_LOCATION_MAX bytes when following redirects */
+	uint64_t seq;	 /* open loop: this connection's next request number */
+	uint64_t due_ns; /* open loop: when that request is due */
+	char *location;	 /* BENCH_LOCATION_MAX bytes when following redirects */
 	struct httpresp parser;
+
+	/* --records */
+	uint64_t sent_ns;  /* when the request was first started (a retry restarts start_ns) */
+	uint64_t rx_bytes; /* response bytes read for the current request */
+	uint64_t conn_id;  /* the open connection's number, unique in the run */
+	uint64_t opens;	   /* connections this slot opened */
 };
 
 /* One engine thread: its own epoll loop, connections, histograms, counters. */
@@ -105,11 +108,14 @@ struct bench_thread {
 	uint64_t sent_late, abandoned, opened, bytes_read, bytes_written, tls_resumed, redirects;
 	uint64_t never_sent;  /* open loop: due before the end (or the stop), never sent */
 	uint64_t *step_count; /* rate schedule: requests finished per step */
-	char *rec;	      /* --records: this thread's lines not yet written (BENCH_RECORDS_BUF bytes) */
+
+	/* --records: this thread's lines not yet written (BENCH_RECORDS_BUF bytes) */
+	char *rec;
 	size_t rec_len;
 	uint64_t rec_nbuf;	      /* lines in rec */
 	uint64_t rec_lines, rec_lost; /* lines written, lines lost to a failed write */
 	int rec_error;
+
 	/* Servers first met in a redirect's Location, resolved by this thread
 	 * (as Go's client resolves per connection); index ntargets + i. */
 	struct bench_target extra[BENCH_EXTRA_TARGETS];
