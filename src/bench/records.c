@@ -5,7 +5,7 @@
  * integer conversion (snprintf costs several times as much, and this runs
  * once per request on the engine's hot path) and the buffer goes out whole
  * in one write() when nearly full and when the thread ends. Only that write
- * takes a lock, once per BENCH_RECORDS_BUF bytes (about 4000 lines): with
+ * takes a lock, once per BENCH_RECORDS_BUF bytes (about 1000 lines): with
  * O_APPEND alone, a write to a pipe longer than PIPE_BUF (4 KiB) may be
  * split and interleaved with another thread's, breaking lines.
  *
