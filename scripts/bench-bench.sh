@@ -4,8 +4,9 @@
 # Starts one nginx (Debian's; config generated in a temp dir: access_log off,
 # `return 200 "<p>hello, world</p>\n"`, daemon off) on loopback and drives it
 # with `herd bench` and wrk alternately, with the same threads, connections
-# and duration, in two modes: keep-alive, and a new connection per request
-# (herd bench -k 0; wrk with -H 'Connection: close'). Prints the median req/s
+# and duration, in two modes: keep-alive (both tools' default: herd bench
+# runs without -k), and a new connection per request (herd bench -k 0; wrk
+# with -H 'Connection: close'). Prints the median req/s
 # of each tool per mode, the ratio herd/wrk (target: >= 1.1) and both tools'
 # peak RSS (target: herd smaller), and the CPU time (user + system) each
 # tool spent per request: when nginx is the bottleneck both tools reach the
@@ -102,9 +103,11 @@ url=$scheme://127.0.0.1:$port/
 run_one() {
 	local tool=$1 mode=$2 out=$tmp/$1-$2-$3
 	if [ "$tool" = herd ]; then
-		local k=1000000000
-		[ "$mode" = close ] && k=0
-		"${pin_load[@]}" /usr/bin/time -f '%M %U %S' -o "$out.time" "$HERD" bench -t "$THREADS" -c "$CONNS" -d "$DURATION" -k "$k" \
+		# Keep-alive is herd bench's default, as wrk's: the keep-alive
+		# mode runs it as a wrk user would, without -k.
+		local k=()
+		[ "$mode" = close ] && k=(-k 0)
+		"${pin_load[@]}" /usr/bin/time -f '%M %U %S' -o "$out.time" "$HERD" bench -t "$THREADS" -c "$CONNS" -d "$DURATION" "${k[@]}" \
 			"${herd_tls[@]}" --json "$out.json" "$url" >"$out.txt" 2>&1 || true
 		rps=$(sed -n 's/.*"requests_per_s": \([0-9.]*\).*/\1/p' "$out.json")
 	else

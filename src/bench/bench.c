@@ -2,7 +2,7 @@
  * bench.c - the HTTP load-generation engine's set-up and results (see
  * bench.h); one thread's event loop and the connection state machine are in
  * conn.c, the requests in request.c, the byte streams in transport.c,
- * HTTP/2's streams in h2.c.
+ * HTTP/2's streams in h2.c, the --records lines in records.c.
  *
  * bench_run starts one thread per share of the connections. Each thread
  * owns an epoll instance, its connections, its histograms and its counters,
@@ -190,6 +190,7 @@ static void free_thread(struct bench_thread *t)
 	free(t->rbuf);
 	free(t->events);
 	free(t->step_count);
+	free(t->rec);
 	for (size_t i = 0; i < t->nextra; i++) {
 		free((char *)t->extra[i].authority);
 		free((char *)t->extra[i].server_name);
@@ -236,8 +237,10 @@ static int init_thread(struct bench_thread *t, struct bench_shared *sh, unsigned
 		t->samples = calloc(BENCH_SAMPLE_BUF, sizeof *t->samples);
 	if (cfg->nsteps)
 		t->step_count = calloc(cfg->nsteps, sizeof *t->step_count);
+	if (cfg->records)
+		t->rec = malloc(BENCH_RECORDS_BUF);
 	if (!t->conns || !t->pending || !t->draining || !t->rbuf || !t->events || (cfg->on_done && !t->samples) ||
-	    (cfg->nsteps && !t->step_count))
+	    (cfg->nsteps && !t->step_count) || (cfg->records && !t->rec))
 		return -ENOMEM;
 	int rc;
 	if ((rc = new_hist(&t->lat)) < 0 || (rc = new_hist(&t->con)) < 0 || (rc = new_hist(&t->ttfb)) < 0 ||
@@ -279,6 +282,8 @@ static bool config_ok(const struct bench_config *cfg)
 	if (cfg->ntargets == 0 ? cfg->addrlen == 0 : !cfg->targets)
 		return false;
 	if (cfg->single_address && cfg->ntargets == 0)
+		return false;
+	if (cfg->records && (cfg->records->fd < 0 || cfg->records->format > BENCH_RECORDS_JSON))
 		return false;
 	for (size_t u = 0; cfg->url_target && u < cfg->nurls; u++)
 		if (cfg->url_target[u] >= (cfg->ntargets ? cfg->ntargets : 1))
@@ -406,6 +411,9 @@ static unsigned start_threads(struct bench_shared *sh, struct bench_thread *ts, 
 	sh->running = started;
 	sh->abort_run = started < n;
 	sh->t0 = util_now_ns();
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	sh->epoch_ns = (uint64_t)wall.tv_sec * NS_PER_SEC + (uint64_t)wall.tv_nsec;
 	double dur = cfg->duration_s;
 	if (cfg->requests)
 		sh->end_issue = UINT64_MAX;
@@ -480,6 +488,10 @@ static void merge_thread(struct bench_result *res, const struct bench_thread *t)
 	res->redirects += t->redirects;
 	res->goaway_received += t->goaway_received;
 	res->retried += t->retried;
+	res->records += t->rec_lines;
+	res->records_lost += t->rec_lost;
+	if (!res->records_error)
+		res->records_error = t->rec_error;
 	for (size_t k = 0; t->step_count && k < res->nsteps; k++)
 		res->step_rate[k] += (double)t->step_count[k];
 }
@@ -532,6 +544,7 @@ static void init_sync(struct bench_shared *sh)
 	pthread_cond_init(&sh->start_cond, NULL);
 	pthread_mutex_init(&sh->fin_lock, NULL);
 	pthread_mutex_init(&sh->done_lock, NULL);
+	pthread_mutex_init(&sh->rec_lock, NULL);
 }
 
 static void destroy_sync(struct bench_shared *sh)
@@ -540,6 +553,7 @@ static void destroy_sync(struct bench_shared *sh)
 	pthread_cond_destroy(&sh->start_cond);
 	pthread_mutex_destroy(&sh->fin_lock);
 	pthread_mutex_destroy(&sh->done_lock);
+	pthread_mutex_destroy(&sh->rec_lock);
 }
 
 int bench_run(const struct bench_config *cfg, struct bench_result *res)
@@ -560,6 +574,7 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res)
 	unsigned nthreads = cfg->threads ? cfg->threads : cpu_count();
 	if (nthreads > cfg->connections)
 		nthreads = cfg->connections;
+	res->threads = nthreads;
 	struct bench_thread *ts = calloc(nthreads, sizeof *ts);
 	struct hdr *ival_total = NULL;
 	if (!ts) {

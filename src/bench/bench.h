@@ -75,6 +75,21 @@ struct bench_target {
 	bool owns_error;	   /* engine-internal: resolve_error was allocated by the engine */
 };
 
+/* keepalive value that keeps every connection for the whole run (wrk's
+ * habit, herd bench's default): a connection is renewed only after 2^32 - 1
+ * requests, which no run reaches. */
+#define BENCH_KEEPALIVE_RUN UINT32_MAX
+
+/* Per-request records (herd bench --records): one line per request sent. */
+enum bench_records_format {
+	BENCH_RECORDS_CSV,  /* intended_ns,start_ns,conn,latency_ms,status,bytes,error,url */
+	BENCH_RECORDS_JSON, /* the same fields, one JSON object per line */
+};
+struct bench_records {
+	int fd; /* where the lines go (the caller opens it, writes any header, closes it) */
+	enum bench_records_format format;
+};
+
 /* One step of a rate schedule: the rate goes linearly from `from` to `to`
  * requests/s over duration_s (from == to: a constant step). */
 struct bench_rate_step {
@@ -108,7 +123,8 @@ struct bench_config {
 	double duration_s;    /* used when requests == 0 */
 	unsigned connections; /* requests in flight at once (concurrency) */
 	unsigned threads;     /* engine threads; 0: number of CPUs, at most connections */
-	unsigned keepalive;   /* 0: a new connection per request; K: up to K requests per connection */
+	unsigned keepalive;   /* 0: a new connection per request; K: up to K requests per connection;
+			       * BENCH_KEEPALIVE_RUN: each connection for the whole run */
 	bool http2;	      /* HTTP/2: h2 by ALPN on TLS targets, prior knowledge (h2c) on plain ones;
 			       * one target, no redirects */
 	unsigned streams;     /* HTTP/2: requests in flight per connection (h2load's -m); 0: 1 */
@@ -120,6 +136,11 @@ struct bench_config {
 	bool close_with_rst;			/* close with SO_LINGER 0 (RST), so no TIME_WAIT piles up */
 	const struct sockaddr_storage *sources; /* source addresses to bind, round robin; may be NULL */
 	size_t nsources;
+	/* When non-NULL, one line per request sent (done, failed or abandoned)
+	 * is written there: each thread fills its own buffer and writes it out
+	 * whole, so no lock is taken per request and lines never interleave.
+	 * Lines come in each thread's order, not globally by time. */
+	const struct bench_records *records;
 
 	/* Called once per finished request, never concurrently (the engine
 	 * serialises calls). NULL when not wanted. */
@@ -151,6 +172,7 @@ struct bench_result {
 	uint64_t due, sent, never_sent;
 	const char *why; /* when bench_run could not start: what failed (static text), or NULL */
 	uint64_t connections_opened;
+	unsigned threads; /* engine threads the run used */
 	uint64_t bytes_read, bytes_written;
 	double duration_s;
 	double target_rate, achieved_rate; /* achieved = (done + failed) / duration */
@@ -158,6 +180,8 @@ struct bench_result {
 	struct hdr *connect;		   /* microseconds, every connect */
 	struct hdr *ttfb;		   /* microseconds, request start to first response byte */
 	struct hdr *tls;		   /* microseconds, TLS handshake (connected to handshake done) */
+	uint64_t records, records_lost;	   /* --records: lines written, lines lost to a failed write */
+	int records_error;		   /* the first failed write's -errno, else 0 */
 	uint64_t tls_resumed;		   /* handshakes that resumed a session */
 	uint64_t redirects;		   /* redirects followed */
 	uint64_t goaway_received;	   /* HTTP/2: GOAWAY frames the server sent */

@@ -56,6 +56,8 @@ void bench_flush_samples(struct bench_thread *t)
 static void push_sample(struct bench_thread *t, const struct bench_conn *c, uint64_t now, int status, int err,
 			const char *text)
 {
+	if (t->rec)
+		bench_record(t, c, now, status, err >= 0 ? bench_error_name(err) : NULL);
 	if (!t->sh->cfg->on_done)
 		return;
 	if (t->nsamples == BENCH_SAMPLE_BUF)
@@ -257,6 +259,8 @@ static void open_conn(struct bench_conn *c, uint64_t now)
 		return;
 	}
 	t->opened++;
+	/* Slot s's k-th connection: the first ones are numbered as the slots. */
+	c->conn_id = t->base + (uint64_t)(c - t->conns) + (uint64_t)t->sh->total_conns * c->opens++;
 	c->connect_ns = util_now_ns();
 	int r = connect(fd, (const struct sockaddr *)&tg->addr, tg->addrlen);
 	if (r < 0 && errno != EINPROGRESS && !(fam == AF_UNIX && errno == EAGAIN)) {
@@ -304,6 +308,8 @@ static void start_url(struct bench_conn *c, uint64_t now)
 	const struct bench_shared *sh = c->t->sh;
 	unsigned k = sh->cfg->keepalive;
 	c->hops = 0;
+	c->sent_ns = now;
+	c->rx_bytes = 0;
 	c->head = sh->url_head[c->url];
 	c->target = sh->cfg->url_target ? sh->cfg->url_target[c->url] : 0;
 	if (c->fd_target != c->target)
@@ -482,6 +488,7 @@ static void do_read(struct bench_conn *c, uint32_t events, uint64_t now)
 		ssize_t n = c->x.ops->read(&c->x, t->rbuf, BENCH_READ_BUF);
 		if (n > 0) {
 			t->bytes_read += (uint64_t)n;
+			c->rx_bytes += (uint64_t)n;
 			if (!c->got_byte) {
 				c->got_byte = true;
 				hdr_record(t->ttfb, bench_ns_to_us(bench_elapsed_ns(now, c->start_ns)));
@@ -608,8 +615,11 @@ static void abandon_all(struct bench_thread *t, uint64_t now)
 		return;
 	}
 	for (unsigned i = 0; i < t->nconns; i++) {
-		if (in_flight(t->conns[i].state))
+		if (in_flight(t->conns[i].state)) {
 			t->abandoned++;
+			if (t->rec)
+				bench_record(t, &t->conns[i], now, 0, "abandoned");
+		}
 		bench_count_unsent(&t->conns[i], now);
 		finish_conn(&t->conns[i]);
 	}
@@ -725,6 +735,8 @@ void *bench_thread_main(void *arg)
 	}
 	if (cfg->on_done)
 		bench_flush_samples(t);
+	if (t->rec)
+		bench_records_flush(t);
 	t->finish_ns = util_now_ns();
 
 	pthread_mutex_lock(&sh->fin_lock);

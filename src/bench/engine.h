@@ -28,6 +28,13 @@ enum {
 	BENCH_PARKED = 4,	   /* idle connections a slot keeps to other servers */
 };
 
+/* --records: a thread writes its lines out this many bytes at a time
+ * (about 1000 lines: the write() per buffer costs next to nothing per line,
+ * and the buffer is reused while it is still in the core's L2 cache, where
+ * a bigger one, two threads' worth, would push the engine's own data out);
+ * the longest line. */
+enum { BENCH_RECORDS_BUF = 64 << 10, BENCH_RECORD_MAX = 256 };
+
 /* C_H2: an HTTP/2 connection is up; its streams have states of their own (h2.c). */
 enum bench_cstate { C_IDLE, C_WAIT, C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_FINISHED, C_H2 };
 
@@ -68,6 +75,7 @@ struct bench_conn {
 		struct bench_xport x;
 		size_t target;
 		unsigned reqs;
+		uint64_t conn_id;
 	} parked[BENCH_PARKED];
 	unsigned nparked;
 	size_t woff;
@@ -79,6 +87,12 @@ struct bench_conn {
 	char *location;	 /* BENCH_LOCATION_MAX bytes when following redirects */
 	struct httpresp parser;
 	struct bench_h2 *h2; /* HTTP/2 runs: the slot's streams and session (h2.c); NULL otherwise */
+
+	/* --records */
+	uint64_t sent_ns;  /* when the request was first started (a retry restarts start_ns) */
+	uint64_t rx_bytes; /* response bytes read for the current request */
+	uint64_t conn_id;  /* the open connection's number, unique in the run */
+	uint64_t opens;	   /* connections this slot opened */
 };
 
 /* One engine thread: its own epoll loop, connections, histograms, counters. */
@@ -104,6 +118,14 @@ struct bench_thread {
 	uint64_t never_sent;		   /* open loop: due before the end (or the stop), never sent */
 	uint64_t *step_count;		   /* rate schedule: requests finished per step */
 	uint64_t goaway_received, retried; /* HTTP/2 */
+
+	/* --records: this thread's lines not yet written (BENCH_RECORDS_BUF bytes) */
+	char *rec;
+	size_t rec_len;
+	uint64_t rec_nbuf;	      /* lines in rec */
+	uint64_t rec_lines, rec_lost; /* lines written, lines lost to a failed write */
+	int rec_error;
+
 	/* Servers first met in a redirect's Location, resolved by this thread
 	 * (as Go's client resolves per connection); index ntargets + i. */
 	struct bench_target extra[BENCH_EXTRA_TARGETS];
@@ -137,6 +159,8 @@ struct bench_shared {
 	unsigned running;
 	_Atomic size_t source_rr;
 	struct bench_h2_shared *h2; /* HTTP/2 runs: request header lists, nghttp2 callbacks */
+	pthread_mutex_t rec_lock;   /* --records: one thread's buffer goes out at a time */
+	uint64_t epoch_ns;	    /* --records: the realtime clock at t0 */
 };
 
 static inline bool bench_run_stopped(const struct bench_shared *sh)
@@ -223,6 +247,13 @@ void bench_conn_fail(struct bench_conn *c, enum bench_error kind, int err, const
  * took the request over (followed it, or failed it: too many hops, a host
  * outside the run), false when the response is not a redirect. */
 bool bench_follow_redirect(struct bench_conn *c, uint64_t now);
+
+/* --records (records.c): adds the line of the slot's current request, which
+ * ended at now with status (0 when it failed) and error (a kind's name, or
+ * NULL); writes the thread's buffer out when it is nearly full. */
+void bench_record(struct bench_thread *t, const struct bench_conn *c, uint64_t now, int status, const char *error);
+/* Writes out the thread's buffered lines. */
+void bench_records_flush(struct bench_thread *t);
 
 /* A thread's event loop (pthread entry point). */
 void *bench_thread_main(void *arg);

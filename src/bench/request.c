@@ -119,7 +119,7 @@ void bench_conn_retarget(struct bench_conn *c)
 		 * closing it) must not be taken for the active connection's. */
 		if (c->x.fd >= 0)
 			(void)epoll_ctl(c->t->epfd, EPOLL_CTL_DEL, c->x.fd, NULL);
-		c->parked[c->nparked++] = (struct bench_parked){c->x, c->fd_target, c->reqs_on_fd};
+		c->parked[c->nparked++] = (struct bench_parked){c->x, c->fd_target, c->reqs_on_fd, c->conn_id};
 	}
 	c->x = (struct bench_xport){.fd = -1, .ops = &bench_xport_tcp};
 	c->reqs_on_fd = 0;
@@ -128,6 +128,7 @@ void bench_conn_retarget(struct bench_conn *c)
 		if (c->parked[i].target == c->target) {
 			c->x = c->parked[i].x;
 			c->reqs_on_fd = c->parked[i].reqs;
+			c->conn_id = c->parked[i].conn_id;
 			c->parked[i] = c->parked[--c->nparked];
 			/* Adding it back reports what happened meanwhile (data, a
 			 * close) at once, edge-triggered or not. */

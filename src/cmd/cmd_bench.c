@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -61,7 +62,8 @@ static void usage(FILE *out, bool compat)
 		"  -d DURATION       run for this long instead of -n (e.g. 10s, 500ms, 2m)\n"
 		"  -c C              connections = requests in flight at once (default 1)\n"
 		"  -t T              threads (default: number of CPUs, at most C)\n"
-		"  -k K              keep-alive: 0 = new connection per request (default), K = up to K per connection\n"
+		"  -k K              keep-alive: 0 = a new connection per request, K = a new one every K\n"
+		"                    requests, -1 = each connection for the whole run (default, as wrk)\n"
 		"  -r HOST:PORT      connect here; the URLs give only Host header and path\n"
 		"      --unix PATH   connect to this Unix socket instead\n"
 		"  -m METHOD         request method (default GET)\n"
@@ -87,6 +89,10 @@ static void usage(FILE *out, bool compat)
 		"      --rst         close connections with RST (SO_LINGER 0): no TIME_WAIT on this side\n"
 		"      --json FILE   also write the summary as JSON (- for stdout)\n"
 		"      --hlog FILE   write an HdrHistogram v1.3 interval log (one interval per second, us)\n"
+		"      --records FILE  one line per request: intended_ns,start_ns,conn,latency_ms,status,\n"
+		"                    bytes,error,url (CSV with a header line; times in epoch ns)\n"
+		"      --records-format csv|json  JSON: one object per line with the same fields\n"
+		"      --latency     also print the latency distribution (50%% .. 100%%), as wrk --latency\n"
 		"      --lines       benchhttp mode: \"ms status\" per request on stdout (also: run as benchhttp)\n"
 		"  -h, --help        this help\n\n"
 		"Latency runs from just before connect() (new connection) or before the first request byte\n"
@@ -237,6 +243,9 @@ enum {
 	OPT_H2,
 	OPT_H2C,
 	OPT_STREAMS,
+	OPT_LATENCY,
+	OPT_RECORDS,
+	OPT_RECORDS_FORMAT,
 };
 
 /* -d and --timeout: beyond this a duration in nanoseconds would not fit. */
@@ -272,9 +281,19 @@ static int opt_count(struct bench_opts *o, int opt, const char *arg, struct benc
 		cfg->connections = o->c > 0 ? (unsigned)o->c : 0;
 		return -1;
 	case 'k':
-		if (o->compat ? parse_i64(arg, &v) < 0 : util_parse_u64(arg, 0, UINT32_MAX, &u) < 0)
-			return bench_bad_value("-k", arg, "requests per connection, 0 for none");
-		o->k = o->compat ? v : (int64_t)u;
+		if (o->compat) {
+			if (parse_i64(arg, &v) < 0)
+				return bench_bad_value("-k", arg, "requests per connection, 0 for none");
+		} else if (strcmp(arg, "-1") == 0) {
+			v = -1;
+		} else if (util_parse_u64(arg, 0, UINT32_MAX - 1, &u) == 0) {
+			v = (int64_t)u;
+		} else {
+			return bench_bad_value(
+				"-k", arg, "requests per connection: 0 for none, -1 for the whole run (the default)");
+		}
+		o->k = v;
+		o->have_k = true;
 		return -1;
 	case 't':
 		if (util_parse_u64(arg, 1, 4096, &u) < 0)
@@ -415,6 +434,17 @@ static int handle_opt(struct bench_opts *o, int opt, const char *arg, struct ben
 	case OPT_H2C:
 		o->h2c = true;
 		return -1;
+	case OPT_LATENCY:
+		o->latency = true;
+		return -1;
+	case OPT_RECORDS:
+		o->records_path = arg;
+		return -1;
+	case OPT_RECORDS_FORMAT:
+		if (strcmp(arg, "csv") != 0 && strcmp(arg, "json") != 0)
+			return bench_bad_value("--records-format", arg, "csv or json");
+		o->records_json = strcmp(arg, "json") == 0;
+		return -1;
 	}
 	return opt_value(o, opt, arg, cfg);
 }
@@ -440,6 +470,9 @@ static const struct option longopts[] = {
 	{"h2c", no_argument, NULL, OPT_H2C},
 	{"http2-prior-knowledge", no_argument, NULL, OPT_H2C},
 	{"max-concurrent-streams", required_argument, NULL, OPT_STREAMS},
+	{"latency", no_argument, NULL, OPT_LATENCY},
+	{"records", required_argument, NULL, OPT_RECORDS},
+	{"records-format", required_argument, NULL, OPT_RECORDS_FORMAT},
 	{"duration", required_argument, NULL, 'd'},
 	{"threads", required_argument, NULL, 't'},
 	{"header", required_argument, NULL, 'H'},
@@ -481,24 +514,30 @@ static int parse_options(int argc, char **argv, struct bench_opts *o, struct ben
 		return cmd_usage_error("herd bench", "give -n or -d, not both");
 	if (o->have_d)
 		cfg->requests = 0;
+	if (o->latency && o->lines)
+		return cmd_usage_error("herd bench", "--latency goes with the summary: not with --lines");
 	o->urls = av + optind;
 	o->nurls = (size_t)(nargs - optind);
 	return -1;
 }
 
-/* benchhttp mode behaves as the Go original: any -k other than 0 keeps the
- * connections for the whole run (Go's transport decides reuse before the
- * original's Close flag is set), redirects are followed (up to Go's 10),
- * certificates are not checked. */
+/* benchhttp mode behaves as the Go original: no keep-alive unless -k is
+ * given, and then any -k other than 0 keeps the connections for the whole
+ * run (Go's transport decides reuse before the original's Close flag is
+ * set), redirects are followed (up to Go's 10), certificates are not
+ * checked. herd mode keeps each connection for the whole run unless -k says
+ * otherwise, as wrk, h2load and oha do: a run that opens a connection per
+ * request measures connect() and the TIME_WAIT it leaves, not the server's
+ * requests, and is several times slower for it. */
 static void apply_modes(struct bench_opts *o, struct bench_config *cfg)
 {
 	if (o->lines) {
-		cfg->keepalive = o->k != 0 ? UINT32_MAX : 0;
+		cfg->keepalive = o->have_k && o->k != 0 ? BENCH_KEEPALIVE_RUN : 0;
 		if (!o->have_follow)
 			o->follow = 10;
 		o->insecure = true;
 	} else {
-		cfg->keepalive = (unsigned)o->k;
+		cfg->keepalive = !o->have_k || o->k < 0 ? BENCH_KEEPALIVE_RUN : (unsigned)o->k;
 	}
 }
 
@@ -539,6 +578,39 @@ static int open_hlog(const char *path, struct bench_out *out)
 	return -1;
 }
 
+/* --records FILE: opened (truncated) before the run, the CSV header written. */
+static int open_records(const struct bench_opts *o, struct bench_out *out)
+{
+	static const char header[] = "intended_ns,start_ns,conn,latency_ms,status,bytes,error,url\n";
+	out->records.format = o->records_json ? BENCH_RECORDS_JSON : BENCH_RECORDS_CSV;
+	out->records.fd = open(o->records_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out->records.fd < 0 ||
+	    (!o->records_json && write(out->records.fd, header, sizeof header - 1) != (ssize_t)(sizeof header - 1))) {
+		fprintf(stderr, "herd bench: cannot write --records '%s': %s\n", o->records_path, strerror(errno));
+		return 1;
+	}
+	return -1;
+}
+
+/* Says how many lines --records got; a failed write or close is an error. */
+static int close_records(const struct bench_opts *o, const struct bench_result *res, struct bench_out *out, bool quiet)
+{
+	int fd = out->records.fd, err = res->records_error;
+	out->records.fd = -1;
+	if (close(fd) != 0 && err == 0)
+		err = -errno;
+	if (err || res->records_lost) {
+		fprintf(stderr, "herd bench: cannot write --records '%s': %s: %llu lines written, %llu lost\n",
+			o->records_path, strerror(err ? -err : EIO), (unsigned long long)res->records,
+			(unsigned long long)res->records_lost);
+		return 1;
+	}
+	if (!quiet)
+		printf("  records    %llu lines to %s (%s)\n", (unsigned long long)res->records, o->records_path,
+		       o->records_json ? "JSON lines" : "CSV, one header line");
+	return -1;
+}
+
 static int close_hlog(const char *path, struct bench_out *out)
 {
 	FILE *f = out->hlog;
@@ -558,14 +630,16 @@ static int report(const struct bench_opts *o, const struct bench_config *cfg, co
 		  struct bench_out *out)
 {
 	bool interrupted = stop_flag != 0;
+	bool summary = !o->lines && !(o->json_path && strcmp(o->json_path, "-") == 0);
 	if (o->lines) {
 		fflush(stdout);
 	} else {
-		if (!(o->json_path && strcmp(o->json_path, "-") == 0))
-			bench_out_summary(stdout, cfg, res, interrupted);
+		if (summary)
+			bench_out_summary(stdout, cfg, res, interrupted, o->latency);
 		if (res->errors[BENCH_ERR_ADDRNOTAVAIL])
 			bench_out_addr_hint();
 	}
+	bool records_failed = out->records.fd >= 0 && close_records(o, res, out, !summary) >= 0;
 	if (o->json_path) {
 		int jr = bench_out_json(o->json_path, cfg, res, interrupted);
 		if (jr < 0) {
@@ -574,6 +648,8 @@ static int report(const struct bench_opts *o, const struct bench_config *cfg, co
 		}
 	}
 	if (out->hlog && close_hlog(o->hlog_path, out) >= 0)
+		return 1;
+	if (records_failed)
 		return 1;
 	/* The original exits 0 whatever happened. */
 	if (o->lines)
@@ -589,6 +665,9 @@ static int run(const struct bench_opts *o, struct bench_config *cfg, struct benc
 {
 	if (o->hlog_path && open_hlog(o->hlog_path, out) >= 0)
 		return 1;
+	if (o->records_path && open_records(o, out) >= 0)
+		return 1;
+	cfg->records = o->records_path ? &out->records : NULL;
 	out->progress = !o->lines && isatty(STDERR_FILENO);
 	if (out->progress &&
 	    hdr_init(HDR_LATENCY_LOWEST_US, HDR_LATENCY_HIGHEST_US, HDR_LATENCY_SIGFIGS, &out->sofar) < 0)
@@ -638,7 +717,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_config cfg;
 	bench_config_init(&cfg);
 	struct bench_plan plan = {0};
-	struct bench_out out = {0};
+	struct bench_out out = {.records.fd = -1};
 	int status = parse_options(argc, argv, &o, &cfg);
 	if (status == 1 && !o.headers)
 		fprintf(stderr, "herd bench: out of memory\n");
@@ -665,6 +744,8 @@ int cmd_bench(int argc, char **argv)
 cleanup:
 	if (out.hlog)
 		fclose(out.hlog);
+	if (out.records.fd >= 0)
+		close(out.records.fd);
 	hdr_free(out.sofar);
 	bench_plan_free(&plan);
 	free(o.headers);

@@ -21,6 +21,7 @@ struct bench_out {
 	bool lines;		  /* benchhttp output */
 	const char *const *texts; /* the URLs as given, for [!] lines */
 	FILE *hlog;
+	struct bench_records records; /* --records: records.fd is -1 without */
 	bool progress;
 	bool warned_addr;
 	struct hdr *sofar; /* progress: every interval so far */
@@ -31,13 +32,16 @@ struct bench_out {
 struct bench_opts {
 	bool compat; /* started as benchhttp: only its flags, Go's syntax */
 	bool lines;  /* benchhttp mode (compat or --lines) */
-	bool have_n, have_d, have_follow, insecure, resume;
+	bool have_n, have_d, have_k, have_follow, insecure, resume;
 	bool h2, h2c;	  /* --h2 (https URLs, ALPN), --h2c (http URLs, prior knowledge) */
 	unsigned streams; /* -m N / --max-concurrent-streams N; 0: not given */
-	int64_t n, c, k;  /* as given; benchhttp takes any integer */
+	bool latency;	  /* --latency: print the percentile distribution (as wrk's) */
+	int64_t n, c, k;  /* as given; benchhttp takes any integer, herd mode -1 for the whole run */
 	unsigned follow;
 	const char *remote, *unix_path, *json_path, *hlog_path, *body_path, *data, *urls_path, *cacert, *rate;
-	char **headers; /* -H values, room for one more (User-Agent) */
+	const char *records_path; /* --records FILE */
+	bool records_json;	  /* --records-format json */
+	char **headers;		  /* -H values, room for one more (User-Agent) */
 	size_t nheaders;
 	struct sockaddr_storage *sources;
 	size_t nsources;
@@ -57,8 +61,9 @@ int bench_bad_value(const char *flag, const char *val, const char *why);
 void bench_out_line(void *arg, const struct bench_sample *s);
 /* on_interval: the hlog interval and the progress line. */
 void bench_out_interval(void *arg, double start_s, double length_s, const struct hdr *h);
-/* The human summary. */
-void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted);
+/* The human summary; latency: with the --latency distribution. */
+void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted,
+		       bool latency);
 /* The summary as JSON to path ("-" for stdout); 0 or a negative errno. */
 int bench_out_json(const char *path, const struct bench_config *cfg, const struct bench_result *r, bool interrupted);
 /* The hint printed when connects fail for want of local ports. */

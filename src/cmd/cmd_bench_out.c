@@ -94,12 +94,74 @@ static void print_dist(FILE *f, const char *name, const struct hdr *h)
 		hdr_stddev(h) / US_PER_MS);
 }
 
-void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted)
+/* A URL as the summary shows it: a password in it replaced by "***". */
+static void print_url(FILE *f, const char *url)
+{
+	const char *auth = strstr(url, "://");
+	auth = auth ? auth + 3 : url;
+	size_t hostpart = strcspn(auth, "/?#");
+	const char *at = memchr(auth, '@', hostpart), *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon)
+		fprintf(f, "%.*s***%s", (int)(colon + 1 - url), url, at);
+	else
+		fputs(url, f);
+}
+
+/* The run as asked for: URLs, loop, keep-alive, threads, connections and
+ * how long (wrk's "Running 5s test @ URL / 2 threads and 64 connections"). */
+static void print_run(FILE *f, const struct bench_config *cfg, const struct bench_result *r)
+{
+	enum { URLS_SHOWN = 3 };
+	fprintf(f, "  url        ");
+	for (size_t u = 0; cfg->url_texts && u < cfg->nurls && u < URLS_SHOWN; u++) {
+		fputs(u ? ", " : "", f);
+		print_url(f, cfg->url_texts[u]);
+	}
+	if (cfg->nurls > URLS_SHOWN)
+		fprintf(f, " and %zu more, round robin", cfg->nurls - URLS_SHOWN);
+	fprintf(f, "\n  mode       ");
+	if (cfg->nsteps)
+		fprintf(f, "open loop (rate schedule, %zu steps)", cfg->nsteps);
+	else if (cfg->rate > 0)
+		fprintf(f, "open loop at %.1f req/s", cfg->rate);
+	else
+		fprintf(f, "closed loop");
+	if (cfg->keepalive == BENCH_KEEPALIVE_RUN)
+		fprintf(f, ", keep-alive (each connection for the whole run)");
+	else if (cfg->keepalive == 0)
+		fprintf(f, ", no keep-alive (a new connection per request)");
+	else
+		fprintf(f, ", keep-alive (a new connection every %u requests)", cfg->keepalive);
+	fprintf(f, ", %u thread%s, %u connection%s, ", r->threads, r->threads == 1 ? "" : "s", cfg->connections,
+		cfg->connections == 1 ? "" : "s");
+	if (cfg->requests)
+		fprintf(f, "%llu requests\n", (unsigned long long)cfg->requests);
+	else
+		fprintf(f, "%g s\n", cfg->duration_s);
+}
+
+/* --latency: the distribution, as wrk --latency prints it (and further out). */
+static void print_latency(FILE *f, const struct hdr *h)
+{
+	static const double at[] = {50, 75, 90, 99, 99.9, 99.99, 99.999, 100};
+	fprintf(f, "  latency distribution (ms)\n");
+	if (h->total == 0) {
+		fprintf(f, "    (none)\n");
+		return;
+	}
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+		fprintf(f, "  %9g%%  %10.3f\n", at[i], (double)pct(h, at[i]) / US_PER_MS);
+}
+
+void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted,
+		       bool latency)
 {
 	double d = r->duration_s;
-	fprintf(f, "%s  requests   %llu done, %llu failed in %.3f s: %.1f req/s\n",
-		interrupted ? "(interrupted)\n" : "", (unsigned long long)r->done, (unsigned long long)r->failed, d,
-		d > 0 ? (double)r->done / d : 0.0);
+	if (interrupted)
+		fprintf(f, "(interrupted)\n");
+	print_run(f, cfg, r);
+	fprintf(f, "  requests   %llu done, %llu failed in %.3f s: %.1f req/s\n", (unsigned long long)r->done,
+		(unsigned long long)r->failed, d, d > 0 ? (double)r->done / d : 0.0);
 	if (r->abandoned)
 		fprintf(f, "  abandoned  %llu requests had no complete response when the run stopped\n",
 			(unsigned long long)r->abandoned);
@@ -122,6 +184,8 @@ void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct ben
 	if (r->tls->total)
 		print_dist(f, "tls", r->tls);
 	print_dist(f, "first byte", r->ttfb);
+	if (latency)
+		print_latency(f, r->latency);
 	fprintf(f, "  status    ");
 	bool any = false;
 	for (int s = 0; s < BENCH_STATUS_MAX; s++)
@@ -179,6 +243,7 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_u64(j, "connections", cfg->connections);
 	json_u64(j, "threads", cfg->threads);
 	json_u64(j, "keepalive", cfg->keepalive);
+	json_bool(j, "keepalive_whole_run", cfg->keepalive == BENCH_KEEPALIVE_RUN);
 	json_num(j, "rate", cfg->rate);
 	json_num(j, "timeout_s", cfg->timeout_s);
 	json_u64(j, "urls", cfg->nurls);
@@ -201,6 +266,7 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_num(j, "achieved_rate", r->achieved_rate);
 	json_u64(j, "sent_late", r->sent_late);
 	json_u64(j, "abandoned", r->abandoned);
+	json_u64(j, "threads", r->threads);
 	json_u64(j, "connections_opened", r->connections_opened);
 	json_u64(j, "bytes_read", r->bytes_read);
 	json_u64(j, "bytes_written", r->bytes_written);
@@ -213,6 +279,8 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_u64(j, "redirects", r->redirects);
 	json_u64(j, "goaway_received", r->goaway_received);
 	json_u64(j, "retried", r->retried);
+	json_u64(j, "records", r->records);
+	json_u64(j, "records_lost", r->records_lost);
 	json_open(j, "steps", '[');
 	double start = 0;
 	for (size_t k = 0; k < r->nsteps; k++) {

@@ -159,10 +159,15 @@ static int plan_h2(const struct bench_opts *o, const struct bench_plan *p, struc
 					       "with --h2 or --h2c every URL must be on the first URL's server "
 					       "(scheme://host:port): each connection carries them all");
 	}
-	if (o->streams > 1 && o->k == 0)
-		return cmd_usage_error("herd bench",
-				       "-m %u: concurrent streams need keep-alive: give -k K (requests per connection)",
-				       o->streams);
+	if (o->streams > 1 && o->have_k && o->k == 0)
+		return cmd_usage_error(
+			"herd bench",
+			"-m %u: concurrent streams need keep-alive: leave -k out (the whole run) or give "
+			"-k K (requests per connection)",
+			o->streams);
+	/* Records are written by the HTTP/1.1 path only so far. */
+	if (o->records_path)
+		return cmd_usage_error("herd bench", "%s: --records is HTTP/1.1 only", flag);
 	cfg->http2 = true;
 	cfg->streams = o->streams ? o->streams : 1;
 	return -1;

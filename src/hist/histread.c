@@ -5,7 +5,8 @@
  * partial line kept from the last read is not rescanned), and a line longer
  * than HISTREAD_MAX_LINE is reported as soon as that much of it is here,
  * then skipped to its end without being kept. Common lines ("-123.456\n")
- * are parsed in the same scan that finds their end (histnum_fast_line).
+ * are parsed in the same scan that finds their end (histnum_fast_line),
+ * unless a field is to be picked from them (-f): those take the general path.
  */
 #include "hist/histread.h"
 
@@ -23,23 +24,76 @@ struct reader {
 	const struct histread_ops *ops;
 	void *arg;
 	long lineno;
+	struct histread_format fmt;
 };
+
+bool histread_field(const char *p, const char *e, const struct histread_format *fmt, const char **fp, const char **fe)
+{
+	if (fmt->field == 0) {
+		*fp = p;
+		*fe = e;
+		return true;
+	}
+	for (unsigned i = 1;; i++) {
+		if (!fmt->delim)
+			while (p < e && histnum_is_space(*p))
+				p++;
+		if (!fmt->delim && p == e)
+			return false;
+		const char *q = p;
+		if (fmt->delim) {
+			q = memchr(p, fmt->delim, (size_t)(e - p));
+			q = q ? q : e;
+		} else {
+			while (q < e && !histnum_is_space(*q))
+				q++;
+		}
+		if (i == fmt->field) {
+			*fp = p;
+			*fe = q;
+			return true;
+		}
+		if (q == e)
+			return false;
+		p = fmt->delim ? q + 1 : q;
+	}
+}
+
+static bool blank(const char *p, const char *e)
+{
+	while (p < e && histnum_is_space(*p))
+		p++;
+	return p == e;
+}
 
 static int take_line(struct reader *r, const char *p, const char *e)
 {
 	double x;
+	const char *fp, *fe;
 	r->lineno++;
 	/* The same rule whether the line came in one read or several. */
 	if (e - p > HISTREAD_MAX_LINE)
 		return r->ops->bad(r->arg, HISTREAD_TOO_LONG, r->lineno, p, e);
-	if (!histnum_parse(p, e, &x))
+	if (r->fmt.skip_blank && blank(p, e))
+		return 0;
+	if (!histread_field(p, e, &r->fmt, &fp, &fe))
+		return r->ops->bad(r->arg, HISTREAD_NO_FIELD, r->lineno, p, e);
+	if (!histnum_parse(fp, fe, &x))
 		return r->ops->bad(r->arg, HISTREAD_NOT_A_NUMBER, r->lineno, p, e);
 	return r->ops->value(r->arg, x, r->lineno, p, e);
 }
 
 int histread_fd(int fd, const struct histread_ops *ops, void *arg)
 {
+	return histread_fd_format(fd, NULL, ops, arg);
+}
+
+int histread_fd_format(int fd, const struct histread_format *fmt, const struct histread_ops *ops, void *arg)
+{
 	struct reader r = {.ops = ops, .arg = arg};
+	if (fmt)
+		r.fmt = *fmt;
+	bool fast = r.fmt.field == 0;
 	char *buf = malloc(READ_BLOCK);
 	if (!buf)
 		return -ENOMEM;
@@ -73,7 +127,7 @@ int histread_fd(int fd, const struct histread_ops *ops, void *arg)
 			double x;
 			/* The fast path only for lines that start in the new bytes:
 			 * a kept partial line would be rescanned on every read. */
-			const char *next = line >= scan_from ? histnum_fast_line(line, end, &x) : NULL;
+			const char *next = fast && line >= scan_from ? histnum_fast_line(line, end, &x) : NULL;
 			if (next) {
 				r.lineno++;
 				rc = ops->value(arg, x, r.lineno, line, next - 1);

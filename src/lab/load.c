@@ -181,6 +181,10 @@ static void bench_config_for(const struct lab_ctx *x, const struct lab_load *ld,
 	bc->nurls = ld->npaths;
 	bc->requests = ld->requests;
 	bc->connections = ld->connections;
+	/* A new connection per request, as the seed article's benchhttp runs
+	 * (herd bench's own default is keep-alive): the accept models differ in
+	 * how they hand out new connections, which a keep-alive load would
+	 * hardly exercise. */
 	bc->keepalive = 0;
 	bc->rate = ld->rate;
 	bc->timeout_s = cfg->timeout_s;

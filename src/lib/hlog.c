@@ -431,7 +431,7 @@ static void refine_max(struct hdr *h, double column)
 /* Adds one decoded interval into *total, growing *total when the interval
  * has a wider range. Returns 0, -ERANGE when values would be dropped,
  * -EOVERFLOW when the merged counts would exceed INT64_MAX, -ENOMEM. */
-static int add_interval(struct hdr **total, struct hdr *dec)
+int hlog_add_interval(struct hdr **total, struct hdr *dec)
 {
 	if (!*total) {
 		*total = dec;
@@ -453,26 +453,6 @@ static int add_interval(struct hdr **total, struct hdr *dec)
 	int64_t dropped = hdr_merge(t, dec);
 	hdr_free(dec);
 	return dropped < 0 ? (int)dropped : dropped ? -ERANGE : 0;
-}
-
-static int parse_line(char *line, struct hdr **total)
-{
-	char *p = line;
-	if (strncmp(p, "Tag=", 4) == 0) {
-		p = strchr(p, ',');
-		if (!p)
-			return -EINVAL;
-		p++;
-	}
-	double start, length, max_col;
-	if (!field_double(&p, ',', &start) || !field_double(&p, ',', &length) || !field_double(&p, ',', &max_col))
-		return -EINVAL;
-	struct hdr *dec;
-	int rc = hlog_decode(p, &dec);
-	if (rc)
-		return rc;
-	refine_max(dec, max_col);
-	return add_interval(total, dec);
 }
 
 /*
@@ -517,38 +497,131 @@ static long read_line(FILE *f, char **line, size_t *cap)
 	return (long)len;
 }
 
-int hlog_read_merge(FILE *f, struct hdr **total, long *intervals, long *bad_line)
+/* One interval line: its times and its histogram, decoded (and its max refined). */
+static int parse_line(char *line, double *start, double *length, struct hdr **out)
 {
-	char *line = NULL;
-	size_t cap = 0;
+	char *p = line;
+	if (strncmp(p, "Tag=", 4) == 0) {
+		p = strchr(p, ',');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	double max_col;
+	if (!field_double(&p, ',', start) || !field_double(&p, ',', length) || !field_double(&p, ',', &max_col))
+		return -EINVAL;
+	int rc = hlog_decode(p, out);
+	if (rc)
+		return rc;
+	refine_max(*out, max_col);
+	return 0;
+}
+
+struct hlog_reader {
+	FILE *f;
+	char *line;
+	size_t cap;
+	long lineno;
+	double start_time, base_time; /* from the #[StartTime: ...] and #[BaseTime: ...] headers; NAN when absent */
+	int io_error;		      /* the last read error that was no line's */
+};
+
+int hlog_reader_new(FILE *f, struct hlog_reader **out)
+{
+	struct hlog_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->f = f;
+	r->start_time = r->base_time = NAN;
+	*out = r;
+	return 0;
+}
+
+void hlog_reader_free(struct hlog_reader *r)
+{
+	if (!r)
+		return;
+	free(r->line);
+	free(r);
+}
+
+long hlog_reader_bad_line(const struct hlog_reader *r, int rc)
+{
+	return rc == r->io_error ? 0 : r->lineno;
+}
+
+/* "#[StartTime: 1700000000.123 (seconds since epoch), ...]": the number. */
+static void header_time(const char *line, const char *name, double *out)
+{
+	size_t n = strlen(name);
+	if (strncmp(line, name, n) != 0)
+		return;
+	char *end;
+	double v = strtod(line + n, &end);
+	if (end != line + n && isfinite(v) && v >= 0)
+		*out = v;
+}
+
+/* Java's HistogramLogReader: start times are offsets from BaseTime when the
+ * log gives one; without it, offsets from StartTime when they are too small
+ * to be seconds since the epoch themselves (before 2001), else absolute. */
+static double absolute(const struct hlog_reader *r, double start)
+{
+	if (!isnan(r->base_time))
+		return r->base_time + start;
+	if (!isnan(r->start_time) && start < 1e9)
+		return r->start_time + start;
+	return start;
+}
+
+int hlog_reader_next(struct hlog_reader *r, struct hlog_interval *iv)
+{
 	long len;
-	long lineno = 0;
-	int rc = 0;
-	*intervals = 0;
-	*bad_line = 0;
 	errno = 0;
-	while ((len = read_line(f, &line, &cap)) != -1) {
-		lineno++;
-		if (len < 0) {
-			rc = (int)len;
-			*bad_line = lineno;
-			goto out;
-		}
+	while ((len = read_line(r->f, &r->line, &r->cap)) != -1) {
+		r->lineno++;
+		if (len < 0)
+			return (int)len;
+		char *line = r->line;
 		while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 			line[--len] = '\0';
 		/* Comments (#[...] headers), the column legend and blank lines. */
-		if (len == 0 || line[0] == '#' || line[0] == '"')
+		if (line[0] == '#') {
+			header_time(line, "#[StartTime: ", &r->start_time);
+			header_time(line, "#[BaseTime: ", &r->base_time);
 			continue;
-		rc = parse_line(line, total);
-		if (rc) {
-			*bad_line = lineno;
-			goto out;
 		}
+		if (len == 0 || line[0] == '"')
+			continue;
+		double start, length;
+		int rc = parse_line(line, &start, &length, &iv->h);
+		if (rc)
+			return rc;
+		iv->start_s = absolute(r, start);
+		iv->length_s = length;
+		return 1;
+	}
+	if (ferror(r->f))
+		return r->io_error = errno ? -errno : -EIO;
+	return 0;
+}
+
+int hlog_read_merge(FILE *f, struct hdr **total, long *intervals, long *bad_line)
+{
+	struct hlog_reader *r;
+	struct hlog_interval iv;
+	*intervals = 0;
+	*bad_line = 0;
+	int rc = hlog_reader_new(f, &r);
+	if (rc)
+		return rc;
+	while ((rc = hlog_reader_next(r, &iv)) == 1) {
+		if ((rc = hlog_add_interval(total, iv.h)) != 0)
+			break;
 		(*intervals)++;
 	}
-	if (ferror(f))
-		rc = errno ? -errno : -EIO;
-out:
-	free(line);
+	if (rc)
+		*bad_line = hlog_reader_bad_line(r, rc);
+	hlog_reader_free(r);
 	return rc;
 }

@@ -45,6 +45,27 @@ int hlog_write_interval(FILE *f, double start_s, double length_s, const struct h
  * 1e9) falls in the top bucket; the merged min is its bucket's lowest value. */
 int hlog_read_merge(FILE *f, struct hdr **total, long *intervals, long *bad_line);
 
+/* The same log one interval at a time (herd hist --merge --intervals reads
+ * several logs side by side, in time order, without keeping them). */
+struct hlog_reader;
+struct hlog_interval {
+	double start_s;	 /* seconds since the epoch when the log says when it started (herd's do), else as written */
+	double length_s; /* as written */
+	struct hdr *h;	 /* decoded, max refined as hlog_read_merge does; the caller frees it */
+};
+/* A reader of f (the caller closes f): 0 or -ENOMEM. */
+int hlog_reader_new(FILE *f, struct hlog_reader **out);
+/* The next interval: 1, 0 at the end of the log, or hlog_read_merge's errors. */
+int hlog_reader_next(struct hlog_reader *r, struct hlog_interval *iv);
+/* The 1-based line an error rc of hlog_reader_next is about; 0 for a read error that is no line's. */
+long hlog_reader_bad_line(const struct hlog_reader *r, int rc);
+void hlog_reader_free(struct hlog_reader *r);
+
+/* Adds h into *total (NULL: *total becomes h), growing *total when h has a
+ * wider range; h is consumed. 0, -ERANGE (values dropped), -EOVERFLOW,
+ * -ENOMEM: hlog_read_merge's rule for each interval. */
+int hlog_add_interval(struct hdr **total, struct hdr *h);
+
 /* Encode/decode one histogram in the V2 compressed form (base64 text, NUL
  * terminated). hlog_encode returns a malloc'ed string or NULL (-ENOMEM);
  * hlog_decode allocates *out and returns 0, -EINVAL (malformed), -EOVERFLOW

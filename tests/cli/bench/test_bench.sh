@@ -8,7 +8,7 @@ start_server
 # Usage errors name the bad value and exit 2.
 out=$($HERD bench --help); expect_eq "--help exits 0" "$?" 0
 expect_match "--help documents the exit status" "$out" "Exit status: 0 .*1 any request"
-for bad in "-c 0" "-n x" "-d forever" "--rate -5" "-k -1" "-t 0" "--timeout soon" "-m G/T" "--source 1.2.3" "-H NoColon"; do
+for bad in "-c 0" "-n x" "-d forever" "--rate -5" "-k -2" "-k 4294967295" "-t 0" "--timeout soon" "-m G/T" "--source 1.2.3" "-H NoColon"; do
 	$HERD bench $bad "$URL/" >/dev/null 2>"$TMP/err"; rc=$?
 	expect_eq "bad value '$bad' exits 2" "$rc" 2
 	expect_match "bad value '$bad' is named" "$(cat "$TMP/err")" "bad value for ${bad%% *}: '${bad#* }'"
@@ -21,9 +21,9 @@ $HERD bench -n 5 -d 1s "$URL/" >/dev/null 2>&1; expect_eq "-n with -d exits 2" "
 $HERD bench >/dev/null 2>&1; expect_eq "no URL exits 2" "$?" 2
 $HERD bench --nosuch "$URL/" >/dev/null 2>"$TMP/err"; expect_eq "unknown flag exits 2" "$?" 2
 
-# Exact counts, one connection per request (-k 0 is the default).
+# Exact counts, one connection per request (-k 0).
 s0=$(stats)
-out=$($HERD bench -n 37 -c 5 --json "$TMP/a.json" "$URL/"); rc=$?
+out=$($HERD bench -n 37 -c 5 -k 0 --json "$TMP/a.json" "$URL/"); rc=$?
 expect_eq "37 requests exit 0" "$rc" 0
 expect_match "summary counts 37 done" "$out" "37 done, 0 failed"
 expect_match "summary has the percentile columns" "$out" "p50 +p75 +p90 +p99 +p99.9 +p99.99 +max +mean +stdev"
@@ -35,6 +35,45 @@ expect_eq "json done" "$(jget "$TMP/a.json" '["done"]')" 37
 expect_eq "json connections_opened" "$(jget "$TMP/a.json" '["connections_opened"]')" 37
 expect_eq "json latency count" "$(jget "$TMP/a.json" '["latency"]["count"]')" 37
 expect_eq "json connect count" "$(jget "$TMP/a.json" '["connect"]["count"]')" 37
+
+# The summary's first lines say what ran: URLs, loop, keep-alive, threads,
+# connections and how long.
+expect_match "summary line 1 names the URL" "$(echo "$out" | sed -n 1p)" "^  url +$URL/\$"
+expect_match "summary line 2 states the mode" "$(echo "$out" | sed -n 2p)" \
+	"^  mode       closed loop, no keep-alive \(a new connection per request\), [1-5] threads?, 5 connections, 37 requests\$"
+
+# By default each connection carries every request of the run (wrk's habit);
+# -k -1 says the same.
+for k in "" "-k -1"; do
+	s0=$(stats)
+	out=$($HERD bench -n 40 -c 2 -t 1 $k --json "$TMP/ka.json" "$URL/" "http://u:secret@127.0.0.1:$PORT/"); rc=$?
+	expect_eq "keep-alive${k:+ $k}: 40 done on 2 connections" \
+		"$rc:$(jget "$TMP/ka.json" '["done"]'):$(jget "$TMP/ka.json" '["connections_opened"]')" "0:40:2"
+	expect_eq "keep-alive${k:+ $k}: the server saw 2 connections for 40 requests" "$(stats)" "$(after "$s0" 2 40)"
+	expect_eq "keep-alive${k:+ $k}: the summary says so" "$(echo "$out" | sed -n 2p)" \
+		"  mode       closed loop, keep-alive (each connection for the whole run), 1 thread, 2 connections, 40 requests"
+	expect_eq "keep-alive${k:+ $k}: --json says so" "$(jget "$TMP/ka.json" '["config"]["keepalive_whole_run"]')" True
+done
+expect_eq "the summary hides a URL's password" "$(echo "$out" | sed -n 1p)" \
+	"  url        $URL/, http://u:***@127.0.0.1:$PORT/"
+out=$($HERD bench -d 1s -c 3 -k 7 --rate 50 "$URL/")
+expect_match "open loop, -k 7, -d: the summary says so" "$(echo "$out" | sed -n 2p)" \
+	"^  mode       open loop at 50.0 req/s, keep-alive \(a new connection every 7 requests\), [1-3] threads?, 3 connections, 1 s\$"
+
+# --latency: the distribution as wrk --latency prints it, after the rows.
+out=$($HERD bench -n 20 -c 2 --latency "$URL/")
+expect_match "--latency prints the distribution" "$out" "^  latency distribution \(ms\)\$"
+expect_eq "--latency: 50% .. 100%, eight lines" \
+	"$(echo "$out" | grep -A8 'latency distribution' | tail -n 8 | awk '{print $1}' | tr '\n' ' ')" \
+	"50% 75% 90% 99% 99.9% 99.99% 99.999% 100% "
+p100=$(echo "$out" | awk '$1 == "100%" {print $2}')
+max=$(echo "$out" | awk '$1 == "latency" {print $8}')
+expect_eq "--latency: 100% is the max of the latency row" "$p100" "$max"
+out=$($HERD bench -n 20 "$URL/")
+expect_eq "without --latency no distribution" "$(echo "$out" | grep -c 'latency distribution')" 0
+$HERD bench --lines --latency -n 2 "$URL/" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "--latency with --lines: exit 2" "$rc" 2
+expect_match "--latency with --lines: says why" "$(cat "$TMP/err")" "--latency .*not with --lines"
 
 # Keep-alive: one connection carries exactly K requests.
 s0=$(stats)

@@ -63,7 +63,7 @@ expect_eq "counted as addrnotavail" "$(jget "$TMP/a.json" '["errors"]["addrnotav
 expect_match "the hint names --source and --rst" "$(tr "\n" " " <"$TMP/e")" "EADDRNOTAVAIL.*--source.*--rst"
 
 # --source spreads connections over loopback addresses; --rst closes with RST.
-$HERD bench -n 30 -c 3 --source 127.0.0.2-127.0.0.4 --rst --json "$TMP/s.json" "$URL/" >/dev/null; rc=$?
+$HERD bench -n 30 -c 3 -k 0 --source 127.0.0.2-127.0.0.4 --rst --json "$TMP/s.json" "$URL/" >/dev/null; rc=$?
 expect_eq "--source range and --rst: 30 done, exit 0" "$rc:$(jget "$TMP/s.json" '["done"]')" "0:30"
 $HERD bench -n 2 --source ::1 "$URL/" >/dev/null 2>"$TMP/e"; rc=$?
 expect_eq "IPv6 source for an IPv4 target: exit 2" "$rc" 2

@@ -164,7 +164,8 @@ usage "--h2 with http://" "--h2 is HTTP/2 over TLS: give an https:// URL" --h2 -
 usage "--h2c with https://" "--h2c is HTTP/2 over cleartext" --h2c -n 1 https://127.0.0.1:1/
 usage "--h2 and --h2c" "not both" --h2 --h2c -n 1 "$HURL/"
 usage "-m N without HTTP/2" "-m 10: concurrent streams are HTTP/2's" -m 10 -k 5 -n 1 "$HURL/"
-usage "-m N with -k 0" "need keep-alive" --h2c -m 10 -n 1 "$HURL/"
+usage "-m N with -k 0" "need keep-alive" --h2c -m 10 -k 0 -n 1 "$HURL/"
+usage "--records with HTTP/2" "--records is HTTP/1.1 only" --h2c --records "$TMP/r.csv" -n 1 "$HURL/"
 usage "-m 0" "bad value for -m: '0'" --h2c -m 0 -n 1 "$HURL/"
 usage "--max-concurrent-streams 1001" "'1001': HTTP/2 streams per connection, 1..1000" --h2c --max-concurrent-streams 1001 -n 1 "$HURL/"
 usage "two servers" "every URL must be on the first URL's server" --h2c -n 1 "$HURL/" http://127.0.0.2:$HPORT/

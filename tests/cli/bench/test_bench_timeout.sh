@@ -17,7 +17,7 @@ run() {
 		"$(jget "$TMP/$name.json" '["done"]'):$(jget "$TMP/$name.json" '["failed"]'):$(jget "$TMP/$name.json" '["abandoned"]')" \
 		"2000:0:0"
 }
-run close -n 2000 -c 16 --timeout 10s
+run close -n 2000 -c 16 -k 0 --timeout 10s
 run keepalive -n 2000 -c 16 -k 100 --timeout 10s
 run keepalive-2s -n 2000 -c 16 -k 100 --timeout 2s
 done_testing

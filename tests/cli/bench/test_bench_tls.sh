@@ -11,7 +11,7 @@ start_tls_server
 J="$TMP/t.json"
 
 # Connection per request over TLS (the article's load shape on a real site).
-$HERD bench -n 20 -c 4 --cacert "$TMP/cert.pem" --json "$J" "$TURL/" >/dev/null; rc=$?
+$HERD bench -n 20 -c 4 -k 0 --cacert "$TMP/cert.pem" --json "$J" "$TURL/" >/dev/null; rc=$?
 expect_eq "https -k 0 with --cacert: exit 0, 20 done" "$rc:$(jget "$J" '["done"]')" "0:20"
 expect_eq "https -k 0: a connection and a handshake per request" \
 	"$(jget "$J" '["connections_opened"]'):$(jget "$J" '["tls_handshake"]["count"]')" "20:20"
@@ -19,7 +19,10 @@ expect_eq "the handshake row has values" "$(jget "$J" '["tls_handshake"]["p50"] 
 out=$($HERD bench -n 4 --cacert "$TMP/cert.pem" "$TURL/")
 expect_match "the summary has a tls row" "$out" "^  tls +[0-9]"
 
-# Keep-alive over TLS.
+# Keep-alive over TLS: by default each connection for the whole run.
+$HERD bench -n 20 -c 2 --cacert "$TMP/cert.pem" --json "$J" "$TURL/" >/dev/null; rc=$?
+expect_eq "https, default keep-alive: 20 done on 2 connections, 2 handshakes" \
+	"$rc:$(jget "$J" '["done"]'):$(jget "$J" '["connections_opened"]'):$(jget "$J" '["tls_handshake"]["count"]')" "0:20:2:2"
 $HERD bench -n 20 -c 1 -k 10 --cacert "$TMP/cert.pem" --json "$J" "$TURL/chunked" >/dev/null; rc=$?
 expect_eq "https -c 1 -k 10: 20 done on 2 connections" "$rc:$(jget "$J" '["done"]'):$(jget "$J" '["connections_opened"]')" "0:20:2"
 $HERD bench -n 6 -c 2 -k 10 --cacert "$TMP/cert.pem" --json "$J" "$TURL/close" >/dev/null; rc=$?
@@ -47,15 +50,16 @@ $HERD bench -n 2 --timeout 2s --json "$J" "http://127.0.0.1:$TPORT/" >/dev/null 
 expect_eq "plaintext to a TLS port: exit 1, nothing done" "$rc:$(jget "$J" '["done"]')" "1:0"
 
 # Session resumption on reconnect, only when asked.
-$HERD bench -n 10 --cacert "$TMP/cert.pem" --tls-resume --json "$J" "$TURL/" >/dev/null
+$HERD bench -n 10 -k 0 --cacert "$TMP/cert.pem" --tls-resume --json "$J" "$TURL/" >/dev/null
 r=$(jget "$J" '["tls_resumed"]')
 expect_eq "--tls-resume: later handshakes resume (got $r of 10)" "$((r >= 8))" 1
-$HERD bench -n 10 --cacert "$TMP/cert.pem" --json "$J" "$TURL/" >/dev/null
-expect_eq "without --tls-resume nothing resumes" "$(jget "$J" '["tls_resumed"]')" 0
+$HERD bench -n 10 -k 0 --cacert "$TMP/cert.pem" --json "$J" "$TURL/" >/dev/null
+expect_eq "without --tls-resume nothing resumes (of 10 handshakes)" \
+	"$(jget "$J" '["tls_resumed"]'):$(jget "$J" '["tls_handshake"]["count"]')" 0:10
 
 # A redirect from http:// to https:// (the usual one on a real site), with
 # the certificate checked against --cacert.
-$HERD bench -n 3 --follow 2 --cacert "$TMP/cert.pem" --json "$J" "$URL/redirto?u=$TURL/" >/dev/null; rc=$?
+$HERD bench -n 3 -k 0 --follow 2 --cacert "$TMP/cert.pem" --json "$J" "$URL/redirto?u=$TURL/" >/dev/null; rc=$?
 expect_eq "http -> https redirect followed: 3 x 200 over TLS" \
 	"$rc:$(jget "$J" '["status"]'):$(jget "$J" '["tls_handshake"]["count"]')" "0:{'200': 3}:3"
 

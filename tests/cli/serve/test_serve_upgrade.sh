@@ -110,7 +110,7 @@ done
 # new worker that accepted holds its connections for a while.
 start_serve --workers 4 --pid-file "$TMP/b.pid"
 old=$SPID
-$HERD_FAST bench --rate 200 -c 256 -d 30s --timeout 10s --json "$TMP/b.json" \
+$HERD_FAST bench --rate 200 -c 256 -k 0 -d 30s --timeout 10s --json "$TMP/b.json" \
 	"http://127.0.0.1:$PORT/sleep?ms=10" >/dev/null 2>"$TMP/bench.err" &
 bpid=$!
 track_pid $bpid
@@ -148,7 +148,7 @@ if unshare -m --propagation private true 2>/dev/null && command -v nsenter >/dev
 	: >"$TMP/d.other"
 	check "the pid file is made a mount point in the server's mount namespace" \
 		nsenter -t "$old" -m mount --bind "$TMP/d.other" "$TMP/d.pid"
-	$HERD_FAST bench --rate 200 -c 256 -d 30s --timeout 10s --json "$TMP/d.json" \
+	$HERD_FAST bench --rate 200 -c 256 -k 0 -d 30s --timeout 10s --json "$TMP/d.json" \
 		"http://127.0.0.1:$PORT/sleep?ms=10" >/dev/null 2>"$TMP/bench.err" &
 	bpid=$!
 	track_pid $bpid

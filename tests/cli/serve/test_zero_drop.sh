@@ -84,7 +84,7 @@ run() {
 		not_ok "$label: server starts" "$(cat "$err")"
 		return 1
 	fi
-	ip netns exec "$NS" $HERD_FAST bench --rate "$RATE" -c 512 -d 30s --timeout 10s --json "$json" \
+	ip netns exec "$NS" $HERD_FAST bench --rate "$RATE" -c 512 -k 0 -d 30s --timeout 10s --json "$json" \
 		"http://127.0.0.1:$PORT/sleep?ms=$SLEEP_MS" >/dev/null 2>"$TMP/bench.err" &
 	local bpid=$!
 	track_pid "$bpid"

@@ -6,7 +6,8 @@
  * connections opened for -k, that on_done sees every request exactly once
  * and never concurrently, that the on_interval histograms add up to the
  * latency histogram, and that those intervals written with hlog.h read back
- * (hlog_read_merge) to the same counts. Plus config validation and the
+ * (hlog_read_merge) to the same counts, that --records gets one whole line
+ * per request from every thread. Plus config validation and the
  * error-kind names.
  */
 #include <arpa/inet.h>
@@ -255,6 +256,116 @@ static void test_keepalive_reuse(void **state)
 	bench_result_free(&res);
 }
 
+/* BENCH_KEEPALIVE_RUN: each connection carries every request of the run. */
+static void test_keepalive_whole_run(void **state)
+{
+	struct server *s = *state;
+	struct bench_config cfg;
+	config_for(&cfg, s,
+		   &(struct load){.requests = 500, .connections = 5, .threads = 2, .keepalive = BENCH_KEEPALIVE_RUN});
+	int c0 = atomic_load(&s->conns);
+	struct bench_result res;
+	assert_int_equal(bench_run(&cfg, &res), 0);
+	assert_int_equal(res.done, 500);
+	assert_int_equal(res.connections_opened, 5);
+	assert_int_equal(res.threads, 2);
+	assert_int_equal(atomic_load(&s->conns) - c0, 5);
+	bench_result_free(&res);
+}
+
+/* Reads back a records file: every line parsed, counts per URL and per connection. */
+struct rec_seen {
+	uint64_t lines, per_url[2], bytes, conn_max;
+	bool bad;
+};
+
+static void read_records(FILE *f, bool json, struct rec_seen *r)
+{
+	char line[512];
+	rewind(f);
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long in, st, conn, ms, frac, bytes, url;
+		int status, end = 0;
+		char err[32] = "";
+		int n = json ? sscanf(line,
+				      "{\"intended_ns\":%llu,\"start_ns\":%llu,\"conn\":%llu,\"latency_ms\":%llu.%llu,"
+				      "\"status\":%d,\"bytes\":%llu,\"error\":null,\"url\":%llu}%n",
+				      &in, &st, &conn, &ms, &frac, &status, &bytes, &url, &end)
+			     : sscanf(line, "%llu,%llu,%llu,%llu.%llu,%d,%llu,%31[a-z],%llu%n", &in, &st, &conn, &ms,
+				      &frac, &status, &bytes, err, &url, &end);
+		/* CSV: an empty error field stops %[ there; read the rest after it. */
+		if (!json && n == 7)
+			n = sscanf(line, "%llu,%llu,%llu,%llu.%llu,%d,%llu,,%llu%n", &in, &st, &conn, &ms, &frac,
+				   &status, &bytes, &url, &end) +
+			    1;
+		if (n < 8 || line[end] != '\n' || status != 200 || st < in || url > 1 || err[0]) {
+			r->bad = true;
+			continue;
+		}
+		r->lines++;
+		r->per_url[url]++;
+		r->bytes += bytes;
+		if (conn > r->conn_max)
+			r->conn_max = conn;
+	}
+}
+
+/* --records: one line per request from every thread, none lost, whole
+ * lines (the buffers fill several times over), bytes as read. */
+static void test_records(void **state)
+{
+	struct server *s = *state;
+	for (int json = 0; json < 2; json++) {
+		FILE *f = tmpfile();
+		assert_non_null(f);
+		struct bench_records rec = {.fd = fileno(f), .format = json ? BENCH_RECORDS_JSON : BENCH_RECORDS_CSV};
+		struct bench_config cfg;
+		config_for(
+			&cfg, s,
+			&(struct load){
+				.requests = 20001, .connections = 6, .threads = 3, .keepalive = BENCH_KEEPALIVE_RUN});
+		cfg.records = &rec;
+		struct bench_result res;
+		assert_int_equal(bench_run(&cfg, &res), 0);
+		assert_int_equal(res.done, 20001);
+		assert_int_equal(res.records, 20001);
+		assert_int_equal(res.records_lost, 0);
+		assert_int_equal(res.records_error, 0);
+		struct rec_seen r = {0};
+		read_records(f, json, &r);
+		assert_false(r.bad);
+		assert_int_equal(r.lines, 20001);
+		assert_int_equal(r.per_url[0], 10001);
+		assert_int_equal(r.per_url[1], 10000);
+		assert_int_equal(r.bytes, res.bytes_read);
+		assert_true(r.conn_max < 6);
+		bench_result_free(&res);
+		fclose(f);
+	}
+}
+
+/* A records descriptor that cannot be written: the run goes on, every
+ * line is counted lost, the error kept. */
+static void test_records_write_error(void **state)
+{
+	struct server *s = *state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct bench_records rec = {.fd = p[0]}; /* the read end: write() fails with EBADF */
+	struct bench_config cfg;
+	config_for(&cfg, s, &(struct load){.requests = 300, .connections = 2, .keepalive = 10});
+	cfg.records = &rec;
+	struct bench_result res;
+	assert_int_equal(bench_run(&cfg, &res), 0);
+	assert_int_equal(res.done, 300);
+	assert_int_equal(res.records, 0);
+	assert_int_equal(res.records_lost, 300);
+	assert_int_equal(res.records_error, -EBADF);
+	bench_result_free(&res);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_hlog_round_trip(void **state)
 {
 	struct server *s = *state;
@@ -418,6 +529,11 @@ static void test_bad_config(void **state)
 	cfg.streams = BENCH_H2_MAX_STREAMS + 1;
 	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
 	bench_result_free(&res);
+	config_for(&cfg, s, &valid);
+	struct bench_records rec = {.fd = -1};
+	cfg.records = &rec;
+	assert_int_equal(bench_run(&cfg, &res), -EINVAL);
+	bench_result_free(&res);
 }
 
 static void test_error_names(void **state)
@@ -439,6 +555,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts_and_callbacks),
 		cmocka_unit_test(test_keepalive_reuse),
+		cmocka_unit_test(test_keepalive_whole_run),
+		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_records_write_error),
 		cmocka_unit_test(test_hlog_round_trip),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_bad_config),

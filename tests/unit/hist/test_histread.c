@@ -2,8 +2,8 @@
  * test_histread.c - herd hist's line reader: what each line becomes (a value
  * or a bad line, with its 1-based number), the last line without a newline,
  * the HISTREAD_MAX_LINE bound whether a line comes whole or across reads, a
- * line longer than the read block reported once and skipped, and a callback
- * that stops the reading.
+ * line longer than the read block reported once and skipped, a callback
+ * that stops the reading, and fields (-f, -d) and blank lines skipped.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -49,22 +49,27 @@ static int on_value(void *arg, double x, long lineno, const char *p, const char 
 
 static int on_bad(void *arg, enum histread_bad why, long lineno, const char *p, const char *e)
 {
-	return record(arg, why == HISTREAD_TOO_LONG ? 'l' : 'n', lineno, 0, p, e);
+	return record(arg, why == HISTREAD_TOO_LONG ? 'l' : why == HISTREAD_NO_FIELD ? 'f' : 'n', lineno, 0, p, e);
 }
 
 static const struct histread_ops ops = {.value = on_value, .bad = on_bad};
 
-/* Runs the reader over len bytes of text (through a temporary file). */
-static int read_text(const char *text, size_t len, struct seen *s)
+/* Runs the reader over len bytes of text (through a temporary file), reading lines as fmt says. */
+static int read_text_as(const char *text, size_t len, const struct histread_format *fmt, struct seen *s)
 {
 	FILE *f = tmpfile();
 	assert_non_null(f);
 	assert_int_equal(fwrite(text, 1, len, f), len);
 	assert_int_equal(fflush(f), 0);
 	assert_int_equal(lseek(fileno(f), 0, SEEK_SET), 0);
-	int rc = histread_fd(fileno(f), &ops, s);
+	int rc = fmt ? histread_fd_format(fileno(f), fmt, &ops, s) : histread_fd(fileno(f), &ops, s);
 	fclose(f);
 	return rc;
+}
+
+static int read_text(const char *text, size_t len, struct seen *s)
+{
+	return read_text_as(text, len, NULL, s);
 }
 
 static void test_lines(void **state)
@@ -142,6 +147,72 @@ static void test_longer_than_a_read(void **state)
 	free(text);
 }
 
+/* field n of line as fmt cuts it, or "-" when there is none. */
+static const char *field(const char *line, unsigned n, char delim)
+{
+	static char out[64];
+	const struct histread_format fmt = {.field = n, .delim = delim};
+	const char *p, *e;
+	if (!histread_field(line, line + strlen(line), &fmt, &p, &e))
+		return "-";
+	snprintf(out, sizeof out, "%.*s", (int)(e - p), p);
+	return out;
+}
+
+static void test_fields(void **state)
+{
+	(void)state;
+	/* Whitespace: runs of it separate fields, leading and trailing ignored (awk). */
+	assert_string_equal(field("  1.5   200 \r", 1, 0), "1.5");
+	assert_string_equal(field("  1.5   200 \r", 2, 0), "200");
+	assert_string_equal(field("  1.5   200 \r", 3, 0), "-");
+	assert_string_equal(field("\t7", 1, 0), "7");
+	assert_string_equal(field("   ", 1, 0), "-");
+	assert_string_equal(field("", 1, 0), "-");
+	/* A delimiter: every one ends a field, empty fields count (cut -d). */
+	assert_string_equal(field("a,,5", 1, ','), "a");
+	assert_string_equal(field("a,,5", 2, ','), "");
+	assert_string_equal(field("a,,5", 3, ','), "5");
+	assert_string_equal(field("a,,5", 4, ','), "-");
+	assert_string_equal(field("a,,5,", 4, ','), "");
+	assert_string_equal(field(" 1 , 2", 2, ','), " 2");
+	assert_string_equal(field("", 1, ','), "");
+	/* Field 0: the whole line. */
+	assert_string_equal(field(" 1 2 ", 0, 0), " 1 2 ");
+}
+
+static void test_format(void **state)
+{
+	(void)state;
+	/* -f 2 -d ,: the field's number; the callback still gets the whole line. */
+	static const char text[] = "a,b\n1,2.5\n\n3\n4,x\n  \n5, 6 \r\n";
+	struct histread_format fmt = {.field = 2, .delim = ',', .skip_blank = true};
+	struct seen s = {0};
+	assert_int_equal(read_text_as(text, sizeof(text) - 1, &fmt, &s), 0);
+	assert_int_equal(s.n, 5);
+	assert_memory_equal(s.kind, "nvfnv", 5);
+	assert_int_equal(s.lineno[0], 1);
+	assert_int_equal(s.lineno[1], 2);
+	assert_int_equal(s.lineno[2], 4);
+	assert_int_equal(s.lineno[3], 5);
+	assert_int_equal(s.lineno[4], 7);
+	assert_true(s.x[1] == 2.5 && s.x[4] == 6);
+	assert_int_equal(s.len[1], 5); /* "1,2.5" */
+
+	/* Blank lines not skipped: bad lines, as histread_fd has them. */
+	fmt = (struct histread_format){0};
+	s = (struct seen){0};
+	static const char blanks[] = "1\n\n \t\n2\n";
+	assert_int_equal(read_text_as(blanks, sizeof(blanks) - 1, &fmt, &s), 0);
+	assert_memory_equal(s.kind, "vnnv", 4);
+	fmt.skip_blank = true;
+	s = (struct seen){0};
+	assert_int_equal(read_text_as(blanks, sizeof(blanks) - 1, &fmt, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_memory_equal(s.kind, "vv", 2);
+	assert_int_equal(s.lineno[1], 4);
+}
+
 static void test_stop(void **state)
 {
 	(void)state;
@@ -166,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_max_line),
 		cmocka_unit_test(test_longer_than_a_read),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -350,7 +350,8 @@ static void set_answers(struct lab_model *m, enum lab_answer bal, bool under_loa
 static void test_recommend(void **state)
 {
 	(void)state;
-	static const struct lab_server_kind herd = {.name = "herd model"}, peer = {.name = "nginx-shared", .peer = "nginx"};
+	static const struct lab_server_kind herd = {.name = "herd model"},
+					    peer = {.name = "nginx-shared", .peer = "nginx"};
 	struct lab_model m[5] = {{.name = "blocking", .kind = &herd},
 				 {.name = "epoll", .kind = &herd},
 				 {.name = "fifo", .kind = &herd},
