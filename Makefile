@@ -4,7 +4,7 @@
 #   make test       unit + command-line tests, built with ASan+UBSan
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
 #   make bench      the benchmark scripts under scripts/bench-*.sh
-#   make lab        herd lab with its defaults; report in build/report.html
+#   make lab        herd lab: every model and every installed peer; report in build/report.html
 #   make install    PREFIX=/usr/local (DESTDIR honoured)
 #   make format     clang-format -i over the C sources (style: .clang-format)
 #   make format-check  list the C files clang-format would change; fails if any
@@ -151,7 +151,7 @@ bench: all
 	$(Q)for s in scripts/bench-*.sh; do echo "== $$s"; $$s || exit 1; done
 
 lab: all
-	$(B)/herd lab --html $(B)/report.html --json $(B)/report.json
+	$(B)/herd lab --peer nginx --html $(B)/report.html --json $(B)/report.json
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

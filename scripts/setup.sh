@@ -6,9 +6,11 @@
 #   build  compiler, make, zlib, OpenSSL (bench TLS), libnghttp2 (bench HTTP/2), libbpf + bpftool + clang
 #          (the eBPF `steer` model), liburing (the `uring` accept models and `herd serve --io uring`)
 #   test   build + cmocka, chromium (the HTML report check), capsh (libcap2-bin),
-#          clang-format (make format-check)
-#   lab    build (herd lab needs nothing more)
-#   peer   nginx + lua module, wrk, ab, h2load (nghttp2-client): only for the comparison benchmarks
+#          clang-format (make format-check), nginx + its Lua module and Apache +
+#          lua-posix (the lab's peers checked against their own logs)
+#   lab    build + the servers herd lab compares with herd's models (the peers:
+#          nginx, HAProxy, Apache, lighttpd, each with the Lua its handler needs)
+#   peer   lab + wrk, ab, h2load (nghttp2-client): for the comparison benchmarks
 #   fuzz   build + clang's libFuzzer runtime
 #
 # As root it runs apt-get; otherwise it prints the exact command to run and exits 1.
@@ -16,14 +18,17 @@ set -eu
 groups=("${@:-build}")
 build=(gcc make clang llvm pkg-config zlib1g-dev libssl-dev libnghttp2-dev libbpf-dev libelf-dev bpftool iproute2
 	liburing-dev)
+# herd lab's peers (src/lab/kind.c): the servers and their Lua handlers' modules.
+peers=(nginx libnginx-mod-http-lua haproxy apache2-bin lighttpd lighttpd-modules-lua lua-posix lua-socket)
 want=()
 for g in "${groups[@]}"; do
 	case $g in
-	build | lab) want+=("${build[@]}") ;;
-	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin clang-format) ;;
-	peer) want+=("${build[@]}" nginx libnginx-mod-http-lua wrk apache2-utils nghttp2-client) ;;
+	build) want+=("${build[@]}") ;;
+	lab) want+=("${build[@]}" "${peers[@]}") ;;
+	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin clang-format nginx libnginx-mod-http-lua apache2-bin lua-posix) ;;
+	peer) want+=("${build[@]}" "${peers[@]}" wrk apache2-utils nghttp2-client) ;;
 	fuzz) want+=("${build[@]}" libclang-rt-14-dev) ;;
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "setup.sh: unknown group '$g' (build, test, lab, peer, fuzz)" >&2; exit 2 ;;
 	esac
 done
@@ -42,7 +47,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "setup.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-# Installing nginx must not start a system-wide nginx on port 80.
+# Installing nginx, HAProxy or lighttpd must not start a system-wide server.
 if [ -d /usr/sbin ] && [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
 	trap 'rm -f /usr/sbin/policy-rc.d' EXIT

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -60,7 +61,8 @@ static void usage(FILE *out)
 		     "  sweep  open-loop rate steps 25%%..90%% of the median seed capacity: p99 vs load\n"
 		     "\n");
 	fprintf(out, "Options:\n"
-		     "  --models A,B,...     accept models to run (default: all of `herd serve`)\n"
+		     "  --models A,B,...     accept models (and peer rows) to run (default: all of\n"
+		     "                       `herd serve`)\n"
 		     "  --scenarios A,B,...  seed,idle,stall,probes,sweep (default: all but probes)\n"
 		     "  --repeat N           clean repetitions of every model x scenario (default 3;\n"
 		     "                       with 1, none is added for an UNSURE answer and the\n"
@@ -86,10 +88,17 @@ static void usage(FILE *out)
 		     "  --step DURATION      length of each sweep step (default 0.4s)\n"
 		     "  --timeout DURATION   per request; a request slower than this fails (default 10s)\n"
 		     "  --port N             port on 127.0.0.1 for the servers (default 8181)\n"
-		     "  --peer nginx         also run nginx with a shared queue and with reuseport\n"
-		     "                       (Lua handler burning the same CPU) as extra models;\n"
-		     "                       needs nginx + libnginx-mod-http-lua: scripts/setup.sh peer\n"
-		     "  --nginx PATH         the nginx binary for --peer (default /usr/sbin/nginx)\n"
+		     "  --peer A,B,...       also run other servers, with a Lua handler doing the same\n"
+		     "                       work, as extra rows: a program (nginx, haproxy, apache,\n"
+		     "                       lighttpd: all its rows), a row (nginx-reuseport ...) or\n"
+		     "                       `all`; one not installed is skipped with a line saying\n"
+		     "                       what to install (scripts/setup.sh peer)\n"
+		     "  --list-peers         list the peers with the version found, and exit\n"
+		     "  --peer-path PROG=PATH  a peer program's binary (default: Debian's, such as\n"
+		     "                       /usr/sbin/haproxy; PROG: nginx, haproxy, apache, lighttpd)\n"
+		     "  --nginx PATH         the same as --peer-path nginx=PATH\n"
+		     "  --server-logs DIR    the peers write their own access log (a line per request\n"
+		     "                       with the worker's pid or thread) into DIR/ROW-N.*\n"
 		     "  --json FILE          write every number as JSON\n"
 		     "  --html FILE          write a self-contained HTML report (inline SVG)\n"
 		     "  -h, --help           this help\n"
@@ -204,6 +213,9 @@ struct lab_opts {
 	bool help;
 	char **peers; /* --peer NAME, in order */
 	size_t npeers;
+	char **paths; /* --peer-path PROGRAM=PATH */
+	size_t npaths;
+	bool list_peers;
 	struct lab_server_kind *models; /* the rows, resolved: cfg.models */
 	size_t nmodels;
 };
@@ -229,6 +241,9 @@ enum {
 	OPT_PROBE_EVERY,
 	OPT_PORT,
 	OPT_PEER,
+	OPT_LIST_PEERS,
+	OPT_PEER_PATH,
+	OPT_SERVER_LOGS,
 	OPT_NGINX,
 	OPT_JSON,
 	OPT_HTML,
@@ -255,6 +270,9 @@ static const struct option longopts[] = {
 	{"probe-every", required_argument, NULL, OPT_PROBE_EVERY},
 	{"port", required_argument, NULL, OPT_PORT},
 	{"peer", required_argument, NULL, OPT_PEER},
+	{"list-peers", no_argument, NULL, OPT_LIST_PEERS},
+	{"peer-path", required_argument, NULL, OPT_PEER_PATH},
+	{"server-logs", required_argument, NULL, OPT_SERVER_LOGS},
 	{"nginx", required_argument, NULL, OPT_NGINX},
 	{"json", required_argument, NULL, OPT_JSON},
 	{"html", required_argument, NULL, OPT_HTML},
@@ -331,25 +349,84 @@ static int parse_duration(const char *name, const char *arg, double min, double 
 	return 0;
 }
 
-/* --peer NAME: one of the peers' names in the lab's table. */
-static int parse_peer(const char *arg, struct lab_opts *o)
+/* The names in the lab's table, of the peers or of the others, each after
+ * a blank: " single blocking ...". */
+static void table_names(bool peers, char *buf, size_t len)
+{
+	struct lab_server_kind k;
+	buf[0] = '\0';
+	for (size_t i = 0, off = 0; lab_server_kind_at(i, &k) == 0 && off < len; i++)
+		if (!k.peer == !peers)
+			off += (size_t)snprintf(buf + off, len - off, " %s", k.name);
+}
+
+/* The peers' programs (their --peer names), each once, after a blank:
+ * " nginx haproxy ...". */
+static void peer_programs(char *buf, size_t len)
 {
 	struct lab_server_kind k, e;
-	char names[256] = "";
-	bool known = false;
-	for (size_t i = 0, off = 0; lab_server_kind_at(i, &k) == 0; i++) {
+	buf[0] = '\0';
+	for (size_t i = 0, off = 0; lab_server_kind_at(i, &k) == 0 && off < len; i++) {
 		bool seen = !k.peer;
 		for (size_t j = 0; !seen && j < i && lab_server_kind_at(j, &e) == 0; j++)
 			seen = e.peer && strcmp(e.peer, k.peer) == 0;
-		if (seen)
-			continue;
-		known |= strcmp(k.peer, arg) == 0;
-		if (off < sizeof names)
-			off += (size_t)snprintf(names + off, sizeof names - off, "%s%s", off ? ", " : "", k.peer);
+		if (!seen)
+			off += (size_t)snprintf(buf + off, len - off, " %s", k.peer);
 	}
-	if (!known)
-		return cmd_usage_error(PROG, "--peer: unknown peer '%s' (only %s)", arg, names);
-	return append(&o->peers, &o->npeers, arg) < 0 ? EXIT_FAIL : 0;
+}
+
+/* True when name is a peer program (--peer nginx) or a peer row. */
+static bool is_peer(const char *name, bool program_only)
+{
+	struct lab_server_kind k;
+	for (size_t i = 0; lab_server_kind_at(i, &k) == 0; i++)
+		if (k.peer && (strcmp(k.peer, name) == 0 || (!program_only && strcmp(k.name, name) == 0)))
+			return true;
+	return false;
+}
+
+/* --peer A,B: programs, peer rows or `all`. */
+static int parse_peer(const char *arg, struct lab_opts *o)
+{
+	char **v;
+	size_t n;
+	if (split_list(arg, &v, &n) < 0)
+		return EXIT_FAIL;
+	int err = n == 0 ? cmd_usage_error(PROG, "--peer: empty list") : 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (strcmp(v[i], "all") == 0 || is_peer(v[i], false)) {
+			err = append(&o->peers, &o->npeers, v[i]) < 0 ? EXIT_FAIL : 0;
+			continue;
+		}
+		char programs[256], rows[512];
+		peer_programs(programs, sizeof programs);
+		table_names(true, rows, sizeof rows);
+		err = cmd_usage_error(PROG, "--peer: unknown peer '%s' (programs:%s; rows:%s; or all)", v[i], programs,
+				      rows);
+	}
+	free_list(v, n);
+	return err;
+}
+
+/* --peer-path PROGRAM=PATH (nginx's also in cfg.nginx, where it was). */
+static int parse_peer_path(const char *arg, struct lab_opts *o)
+{
+	const char *eq = strchr(arg, '=');
+	char program[64];
+	size_t n = eq ? (size_t)(eq - arg) : 0;
+	if (n > 0 && n < sizeof program) {
+		memcpy(program, arg, n);
+		program[n] = '\0';
+	}
+	if (n == 0 || n >= sizeof program || !eq[1] || !is_peer(program, true)) {
+		char programs[256];
+		peer_programs(programs, sizeof programs);
+		return cmd_usage_error(PROG, "--peer-path: '%s' is not PROGRAM=PATH with PROGRAM one of%s", arg,
+				       programs);
+	}
+	if (strcmp(program, "nginx") == 0)
+		o->cfg.nginx = eq + 1;
+	return append(&o->paths, &o->npaths, arg) < 0 ? EXIT_FAIL : 0;
 }
 
 /* One option; 0 or the exit status (the message printed). */
@@ -377,6 +454,14 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 		return parse_duration("--timeout", arg, 0.001, 3600, &o->cfg.timeout_s);
 	case OPT_PEER:
 		return parse_peer(arg, o);
+	case OPT_PEER_PATH:
+		return parse_peer_path(arg, o);
+	case OPT_LIST_PEERS:
+		o->list_peers = true;
+		return 0;
+	case OPT_SERVER_LOGS:
+		o->cfg.server_logs = arg;
+		return 0;
 	case OPT_NGINX:
 		o->cfg.nginx = arg;
 		return 0;
@@ -427,17 +512,6 @@ static int add_model(struct lab_opts *o, const struct lab_server_kind *k, bool o
 	return 0;
 }
 
-/* The names in the lab's table, of the peers or of the others, each after
- * a blank: " single blocking ...". */
-static void table_names(bool peers, char *buf, size_t len)
-{
-	struct lab_server_kind k;
-	buf[0] = '\0';
-	for (size_t i = 0, off = 0; lab_server_kind_at(i, &k) == 0 && off < len; i++)
-		if (!k.peer == !peers)
-			off += (size_t)snprintf(buf + off, len - off, " %s", k.name);
-}
-
 /* --models: each name resolved, in order. 0 or the exit status. */
 static int resolve_models(struct lab_opts *o)
 {
@@ -461,9 +535,43 @@ static int resolve_models(struct lab_opts *o)
 	return err;
 }
 
+/* True when --peer name asks for peer row k. */
+static bool peer_wanted(const struct lab_server_kind *k, const char *name)
+{
+	return strcmp(name, "all") == 0 || strcmp(k->peer, name) == 0 || strcmp(k->name, name) == 0;
+}
+
+/* Drops the peer rows whose program is not installed, with a line per
+ * program saying what to install. */
+static void skip_missing(struct lab_opts *o)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < o->nmodels; i++) {
+		const struct lab_server_kind *k = &o->models[i];
+		const char *missing = k->peer ? lab_server_missing(k, &o->cfg) : NULL;
+		if (!missing) {
+			o->models[kept++] = *k;
+			continue;
+		}
+		bool said = false;
+		for (size_t j = 0; j < i; j++)
+			said |= o->models[j].peer && strcmp(o->models[j].peer, k->peer) == 0 &&
+				lab_server_missing(&o->models[j], &o->cfg);
+		if (said)
+			continue;
+		char rows[256] = "";
+		for (size_t j = i, off = 0; j < o->nmodels && off < sizeof rows; j++)
+			if (o->models[j].peer && strcmp(o->models[j].peer, k->peer) == 0)
+				off += (size_t)snprintf(rows + off, sizeof rows - off, "%s%s", off ? ", " : "",
+							o->models[j].name);
+		fprintf(stderr, "herd lab: skipping %s: %s not installed (run scripts/setup.sh peer)\n", rows, missing);
+	}
+	o->nmodels = kept;
+}
+
 /* 0 or the exit status. The rows: --models or every herd serve model of the
- * lab's table, then the peers of each --peer. Peers that cannot run here
- * are said once per program (their rows are reported unavailable). */
+ * lab's table, then the peers each --peer asks for; peers that cannot run
+ * here are left out with a line per program. */
 static int choose_models(struct lab_opts *o)
 {
 	struct lab_server_kind k;
@@ -475,24 +583,38 @@ static int choose_models(struct lab_opts *o)
 			err = EXIT_FAIL;
 	for (size_t p = 0; p < o->npeers && !err; p++)
 		for (size_t i = 0; !err && lab_server_kind_at(i, &k) == 0; i++)
-			if (k.peer && strcmp(k.peer, o->peers[p]) == 0 && add_model(o, &k, true) < 0)
+			if (k.peer && peer_wanted(&k, o->peers[p]) && add_model(o, &k, true) < 0)
 				err = EXIT_FAIL;
 	if (err)
 		return err;
-	for (size_t i = 0; i < o->nmodels; i++) {
-		const char *missing = lab_server_missing(&o->models[i], &o->cfg);
-		bool said = false;
-		for (size_t j = 0; j < i; j++)
-			said |= o->models[j].ops == o->models[i].ops;
-		if (missing && o->models[i].peer && !said)
-			fprintf(stderr,
-				"herd lab: the %s peers need %s (not installed): run scripts/setup.sh peer; they are "
-				"reported as unavailable\n",
-				o->models[i].peer, missing);
-	}
+	skip_missing(o);
+	if (o->nmodels == 0)
+		return cmd_fail(PROG, "nothing to run: every server asked for is not installed");
 	o->cfg.models = o->models;
 	o->cfg.nmodels = o->nmodels;
 	return 0;
+}
+
+/* --list-peers: every peer row with its program's version or what to
+ * install. */
+static int list_peers(const struct lab_config *cfg)
+{
+	struct lab_server_kind k;
+	printf("%-16s %-9s %-26s %s\n", "peer", "--peer", "installed", "what");
+	for (size_t i = 0; lab_server_kind_at(i, &k) == 0; i++) {
+		if (!k.peer)
+			continue;
+		const char *missing = lab_server_missing(&k, cfg);
+		char v[96] = "yes (version unknown)";
+		if (missing)
+			snprintf(v, sizeof v, "no");
+		else
+			(void)lab_server_version(&k, cfg, v, sizeof v);
+		printf("%-16s %-9s %-26s %s\n", k.name, k.peer, v, k.summary);
+		if (missing)
+			printf("%-16s %-9s %-26s needs %s: scripts/setup.sh peer\n", "", "", "", missing);
+	}
+	return ferror(stdout) ? EXIT_FAIL : 0;
 }
 
 /* The port and the output files, checked before a long run. 0 or 1. */
@@ -505,6 +627,12 @@ static int prepare(const struct lab_opts *o, FILE **json, FILE **html)
 	}
 	if (err < 0) {
 		fprintf(stderr, "herd lab: cannot use port %u on 127.0.0.1: %s\n", o->cfg.port, strerror(-err));
+		return 1;
+	}
+	struct stat st;
+	if (o->cfg.server_logs && (stat(o->cfg.server_logs, &st) < 0 || !S_ISDIR(st.st_mode) ||
+				   access(o->cfg.server_logs, W_OK | X_OK) < 0)) {
+		fprintf(stderr, "herd lab: --server-logs: '%s' is not a folder it can write in\n", o->cfg.server_logs);
 		return 1;
 	}
 	if (o->json_path && !(*json = fopen(o->json_path, "we"))) {
@@ -617,13 +745,18 @@ int cmd_lab(int argc, char **argv)
 	lab_config_init(&o.cfg);
 	FILE *json = NULL, *html = NULL;
 	int rc = parse_options(argc, argv, &o);
+	o.cfg.peer_paths = (const char *const *)o.paths;
+	o.cfg.npeer_paths = o.npaths;
 	if (rc == 0 && o.help)
 		usage(stdout);
+	else if (rc == 0 && o.list_peers)
+		rc = list_peers(&o.cfg);
 	else if (rc == 0 && (rc = choose_models(&o)) == 0 && (rc = prepare(&o, &json, &html)) == 0)
 		rc = run_lab(&o, argc, argv, json, html);
 	rc = close_output(json, o.json_path, rc);
 	rc = close_output(html, o.html_path, rc);
 	free_list(o.peers, o.npeers);
+	free_list(o.paths, o.npaths);
 	free(o.models);
 	return rc;
 }

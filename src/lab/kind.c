@@ -7,8 +7,9 @@
  * herd serve's models are not listed here: every entry of accept_models[]
  * is one (a new accept model is in the lab without a line here), with
  * herd serve's operations and its properties read off the model. The peers
- * are the table below; adding one is an entry there plus its operations
- * (server.h), e.g. a new program's start, counts and ready.
+ * are the table below, grouped by program (`peer`: what --peer NAME adds
+ * besides the row's own name); adding one is an entry there plus its
+ * operations (server.h), e.g. a new program's start, counts and ready.
  */
 #include <errno.h>
 #include <string.h>
@@ -29,6 +30,38 @@ static const struct lab_server_kind peers[] = {
 		.ops = &lab_server_nginx,
 		.flags = LAB_SERVER_REUSEPORT,
 		.peer = "nginx",
+	},
+	{
+		.name = "haproxy",
+		.summary = "HAProxy, threads on one listen socket, multi-queue hand-off (its default), Lua service",
+		.ops = &lab_server_haproxy,
+		.peer = "haproxy",
+	},
+	{
+		.name = "haproxy-shards",
+		.summary = "HAProxy, a bind line per thread (shards by-thread: a socket per thread), Lua service",
+		.ops = &lab_server_haproxy,
+		.flags = LAB_SERVER_REUSEPORT,
+		.peer = "haproxy",
+	},
+	{
+		.name = "apache-prefork",
+		.summary = "Apache httpd, mpm_prefork: processes blocked in accept() on one socket, mod_lua",
+		.ops = &lab_server_apache_prefork,
+		.peer = "apache",
+	},
+	{
+		.name = "apache-event",
+		.summary = "Apache httpd, mpm_event: 25 threads per process, a listener thread each, mod_lua",
+		.ops = &lab_server_apache_event,
+		.peer = "apache",
+	},
+	{
+		.name = "lighttpd",
+		.summary = "lighttpd, one process, one event loop (its default), mod_magnet Lua",
+		.ops = &lab_server_lighttpd,
+		.flags = LAB_SERVER_ONE_WORKER,
+		.peer = "lighttpd",
 	},
 };
 
@@ -77,4 +110,9 @@ int lab_server_find(const char *name, struct lab_server_kind *out)
 const char *lab_server_missing(const struct lab_server_kind *k, const struct lab_config *cfg)
 {
 	return k->ops->installed && !k->ops->installed(cfg) ? k->ops->packages : NULL;
+}
+
+int lab_server_version(const struct lab_server_kind *k, const struct lab_config *cfg, char *buf, size_t len)
+{
+	return k->ops->version ? k->ops->version(cfg, buf, len) : -ENOTSUP;
 }

@@ -88,6 +88,9 @@ int lab_server_find(const char *name, struct lab_server_kind *out);
 /* NULL when what k's server needs is installed (cfg's paths), else what
  * to install ("nginx and libnginx-mod-http-lua"). */
 const char *lab_server_missing(const struct lab_server_kind *k, const struct lab_config *cfg);
+/* The version k's program reports ("haproxy 2.6.12-1+deb12u4"): 0, or
+ * -ENOTSUP for herd serve (the lab's own binary), -errno. */
+int lab_server_version(const struct lab_server_kind *k, const struct lab_config *cfg, char *buf, size_t len);
 
 /* Percentiles at which a latency curve is sampled (for the HTML plots). */
 #define LAB_CURVE_POINTS 22
@@ -338,6 +341,13 @@ struct lab_config {
 	const char *exe;	   /* the herd binary to start servers with */
 	const char *nginx;	   /* nginx binary for the peers */
 	const char *nginx_modules; /* folder holding ngx_http_lua_module.so */
+	/* Other peers' binaries (--peer-path PROGRAM=PATH), "haproxy=/opt/..."
+	 * strings; a program not named runs from its Debian path. */
+	const char *const *peer_paths;
+	size_t npeer_paths;
+	/* --server-logs DIR: every peer writes its own access log (a line per
+	 * request with the worker's pid or thread) there; NULL: none. */
+	const char *server_logs;
 	void (*progress)(void *arg, const struct lab_progress *p);
 	void *arg;
 	atomic_int *stop; /* set non-zero to stop early (also read by the bench engine's threads) */

@@ -15,7 +15,6 @@
  */
 #include "lab/server.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,34 +25,6 @@
 
 #include "lib/proc.h"
 #include "serve/statskeys.h"
-
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-/* Children of parent, sorted by pid. Returns how many (at most max stored). */
-static size_t proc_children(int parent, int *out, size_t max)
-{
-	DIR *d = opendir("/proc");
-	if (!d)
-		return 0;
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL && n < max) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 0)
-			continue;
-		struct proc_stat st;
-		if (proc_stat_read((int)pid, &st) == 0 && st.ppid == parent)
-			out[n++] = (int)pid;
-	}
-	closedir(d);
-	qsort(out, n, sizeof *out, cmp_int);
-	return n;
-}
 
 static const char nginx_conf[] =
 	"# written by herd lab: %s\n"
@@ -68,7 +39,8 @@ static const char nginx_conf[] =
 	"load_module %s/ngx_http_lua_module.so;\n"
 	"events { worker_connections 2048; accept_mutex off; }\n"
 	"http {\n"
-	"  access_log off;\n"
+	"  log_format herd '$pid $request_uri';\n"
+	"  access_log %s;\n"
 	"  client_body_temp_path %s/body;\n"
 	"  proxy_temp_path %s/proxy;\n"
 	"  fastcgi_temp_path %s/fastcgi;\n"
@@ -128,6 +100,11 @@ static bool nginx_installed(const struct lab_config *cfg)
 	return access(p, R_OK) == 0;
 }
 
+static int nginx_version(const struct lab_config *cfg, char *buf, size_t len)
+{
+	return lab_peer_version(cfg->nginx, "-v", "nginx/", "nginx", buf, len);
+}
+
 static int nginx_start(struct lab_server *s, const char *tmpdir, char *why, size_t len)
 {
 	const struct lab_config *cfg = s->cfg;
@@ -152,8 +129,12 @@ static int nginx_start(struct lab_server *s, const char *tmpdir, char *why, size
 		e = -errno;
 	if (f) {
 		const char *d = s->dir, *m = cfg->nginx_modules;
-		fprintf(f, nginx_conf, name, cfg->workers, geteuid() == 0 ? "user root root;\n" : "", d, d, m, m, d, d,
-			d, d, d, cfg->port, reuseport ? " reuseport" : "");
+		/* --server-logs: "PID URI" per request, the worker's own record. */
+		char alog[PATH_MAX + 8] = "off";
+		if (lab_peer_log_path(s, "access.log", alog, sizeof alog - 5) == 0)
+			strcat(alog, " herd");
+		fprintf(f, nginx_conf, name, cfg->workers, geteuid() == 0 ? "user root root;\n" : "", d, d, m, m, alog,
+			d, d, d, d, d, cfg->port, reuseport ? " reuseport" : "");
 		if (fclose(f) != 0)
 			e = -EIO;
 	}
@@ -209,7 +190,7 @@ static int nginx_counts(struct lab_server *s, struct lab_worker *w, size_t max)
 	free(body);
 	size_t np = 0;
 	if (nt >= 0) {
-		np = proc_children(s->pid, pids, max);
+		np = lab_proc_children(s->pid, pids, max);
 		merge_counts(s, pids, np, tmp, nt, w);
 	}
 	free(pids);
@@ -233,4 +214,5 @@ const struct lab_server_ops lab_server_nginx = {
 	.ready = nginx_ready,
 	.installed = nginx_installed,
 	.packages = "nginx and libnginx-mod-http-lua",
+	.version = nginx_version,
 };

@@ -170,8 +170,9 @@ void lab_server_stop(struct lab_server *s, unsigned wait_ms)
 	s->pid = 0;
 }
 
-/* The last non-empty line of a file, for "why did it exit". */
-static void last_line(const char *path, char *out, size_t len)
+/* The server's own line of a file, for "why did it exit": the first
+ * non-empty line holding mark ("" any), else the last non-empty line. */
+static void server_line(const char *path, const char *mark, char *out, size_t len)
 {
 	out[0] = '\0';
 	FILE *f = fopen(path, "re");
@@ -184,6 +185,8 @@ static void last_line(const char *path, char *out, size_t len)
 			line[--l] = '\0';
 		if (l)
 			snprintf(out, len, "%s", line);
+		if (l && mark && strstr(line, mark))
+			break;
 	}
 	fclose(f);
 }
@@ -196,11 +199,11 @@ bool lab_server_exited(struct lab_server *s, char *why, size_t len)
 	kill_leftovers(s->pid);
 	s->pid = 0;
 	char line[512];
-	last_line(s->log, line, sizeof line);
+	server_line(s->log, s->ops->error_mark, line, sizeof line);
 	if (!line[0] && s->dir[0]) {
 		char errlog[PATH_MAX + 32];
 		snprintf(errlog, sizeof errlog, "%s/error.log", s->dir);
-		last_line(errlog, line, sizeof line);
+		server_line(errlog, s->ops->error_mark, line, sizeof line);
 	}
 	if (WIFEXITED(st))
 		snprintf(why, len, "server exited with status %d: %s", WEXITSTATUS(st),

@@ -1,7 +1,8 @@
 /*
  * server.h - the lab's operations on a server under test, one table per
  * program, the way the accept models are a table of operations: herd serve
- * (server.c) and nginx (nginx.c). A server the lab knows by name (struct
+ * (server.c), nginx (nginx.c), and the peers whose Lua handler counts into
+ * files (peer.c: haproxy.c, apache.c, lighttpd.c). A server the lab knows by name (struct
  * lab_server_kind, lab.h; the table in kind.c) points at one of these; a
  * new peer is one entry there plus, for a new program, one more table
  * here. A new source of per-worker counts for a program (e.g. an eBPF
@@ -43,10 +44,22 @@ struct lab_server_ops {
 	 * packages: what to install when it cannot. */
 	bool (*installed)(const struct lab_config *cfg);
 	const char *packages;
+	/* The program's version as it reports it ("nginx/1.22.1"): 0 or
+	 * -errno. NULL: herd serve, the lab's own binary. */
+	int (*version)(const struct lab_config *cfg, char *buf, size_t len);
+	/* Where the server's own error line is when it exits: the first line
+	 * of its log containing this mark ("[ALERT]"); "" the first line;
+	 * NULL the last line. */
+	const char *error_mark;
 };
 
 extern const struct lab_server_ops lab_server_herd;
 extern const struct lab_server_ops lab_server_nginx;
+/* The peers with a Lua handler that counts into files (peer.c). */
+extern const struct lab_server_ops lab_server_haproxy;
+extern const struct lab_server_ops lab_server_apache_prefork;
+extern const struct lab_server_ops lab_server_apache_event;
+extern const struct lab_server_ops lab_server_lighttpd;
 
 struct lab_server {
 	const struct lab_server_kind *kind;
@@ -87,6 +100,63 @@ bool lab_server_exited(struct lab_server *s, char *why, size_t len);
 /* Spawns argv in its own process group with both output streams into log,
  * killed when the lab dies, pinned to the CPU list cpus (NULL: as the lab). */
 int lab_spawn(const char *const argv[], const char *log, const char *cpus, pid_t *out);
+
+/* ------------------------------------------------------------ peer.c */
+
+/* The binary of a peer program: cfg's --peer-path PROGRAM=PATH, else def. */
+const char *lab_peer_bin(const struct lab_config *cfg, const char *program, const char *def);
+/* True when every path of the NULL-terminated list exists; a path may
+ * be a glob(3) pattern ("/usr/lib/ * /lua/5.3/posix.so"), true when it
+ * matches. */
+bool lab_peer_files(const char *const paths[]);
+/* Runs `bin arg` (output of both streams, at most 2 s) and copies the
+ * version that follows prefix in it ("nginx/" -> "1.22.1") to buf as
+ * "NAME VERSION" with name. 0, -ENOENT when prefix is not in the output,
+ * -errno when bin cannot run. */
+int lab_peer_version(const char *bin, const char *arg, const char *prefix, const char *name, char *buf, size_t len);
+/* The version that follows prefix in text, up to the next blank, ')' or
+ * ',' (at most len - 1 bytes). 0 or -ENOENT. */
+int lab_peer_version_parse(const char *text, const char *prefix, char *buf, size_t len);
+
+/* Makes s->dir (tmpdir/NAME) and its counts/ folder, and s->log
+ * (tmpdir/NAME.log) for the server's output. others: the server's workers
+ * run as another user (Apache started as root runs them as www-data), so
+ * they may enter tmpdir and write in counts/. 0 or -errno, why filled in. */
+int lab_peer_prepare(struct lab_server *s, const char *tmpdir, bool others, char *why, size_t len);
+/* With --server-logs DIR: DIR/NAME-K.what, K the first number from 1
+ * not used yet (one file per server started), into out; 0. -ENOENT
+ * without --server-logs, -ENAMETOOLONG. */
+int lab_peer_log_path(const struct lab_server *s, const char *what, char *out, size_t len);
+/* How a handler's Lua burns and blocks: Lua 5.3 with lua-posix, timed by
+ * the thread's CPU clock (POSIX), or a single-threaded Lua 5.4 process
+ * with lua-socket, timed by os.clock (PLAIN). */
+enum lab_peer_lua { LAB_LUA_POSIX, LAB_LUA_PLAIN };
+/* The handler's common Lua into buf: defines the table `herd` with
+ * count() (the request counter, counts/PID.TID) and work(query) (?us=N
+ * burns N us of CPU, ?ms=N blocks the thread N ms). Length written, or
+ * -ENAMETOOLONG. */
+int lab_peer_lua(char *buf, size_t len, const char *counts, enum lab_peer_lua how);
+/* Writes text to path (created 0644). 0 or -errno. */
+int lab_peer_write(const char *path, const char *text);
+
+/* Where a peer's workers are: the children of the server process (its
+ * master), the threads of the server process, or the process itself. */
+enum lab_peer_workers { LAB_PEER_CHILDREN, LAB_PEER_THREADS, LAB_PEER_SELF };
+/* The name and content of one counter file of a peer's handler, counts/PID.TID
+ * holding the requests that Lua state answered ("1234\n"). 0 or -EINVAL. */
+int lab_peer_parse_count(const char *name, const char *text, int *pid, int *tid, uint64_t *requests);
+/* The per-worker counters of a peer: workers where `how` says, requests
+ * from the handler's counter files (summed per process for
+ * LAB_PEER_CHILDREN and LAB_PEER_SELF, per thread for LAB_PEER_THREADS),
+ * connections from herd watch's collector where it runs (else the
+ * requests: one per connection, as the lab sends them), CPU time from
+ * /proc. Number of workers or -errno. */
+int lab_peer_counts(struct lab_server *s, enum lab_peer_workers how, struct lab_worker *w, size_t max);
+/* Ready: every worker is up (cfg->workers of them, one for a
+ * LAB_SERVER_ONE_WORKER kind) and GET / answers 200. */
+bool lab_peer_ready(const struct lab_server *s, const struct lab_worker *w, int n);
+/* The children of parent, sorted by pid, at most max. How many. */
+size_t lab_proc_children(int parent, int *out, size_t max);
 
 /* A blocking GET of 127.0.0.1:port/path: 0 and the body (malloc'ed,
  * NUL-terminated) for a 200, -EPROTO for another status, -errno otherwise. */

@@ -16,7 +16,7 @@
 #include "lab/server.h"
 #include "serve/accept.h"
 
-/* The table: accept_models[] in order, then the two nginx peers, then the end. */
+/* The table: accept_models[] in order, then the peers, then the end. */
 static void test_table_order(void **state)
 {
 	(void)state;
@@ -30,14 +30,29 @@ static void test_table_order(void **state)
 		assert_ptr_equal(k.ops, &lab_server_herd);
 		assert_null(k.peer);
 	}
-	const char *peers[] = {"nginx-shared", "nginx-reuseport"};
-	for (size_t p = 0; p < 2; p++, i++) {
+	const struct {
+		const char *name, *peer, *in_summary;
+		const struct lab_server_ops *ops;
+	} peers[] = {
+		{"nginx-shared", "nginx", "nginx", &lab_server_nginx},
+		{"nginx-reuseport", "nginx", "nginx", &lab_server_nginx},
+		{"haproxy", "haproxy", "HAProxy", &lab_server_haproxy},
+		{"haproxy-shards", "haproxy", "HAProxy", &lab_server_haproxy},
+		{"apache-prefork", "apache", "prefork", &lab_server_apache_prefork},
+		{"apache-event", "apache", "event", &lab_server_apache_event},
+		{"lighttpd", "lighttpd", "lighttpd", &lab_server_lighttpd},
+	};
+	for (size_t p = 0; p < sizeof peers / sizeof peers[0]; p++, i++) {
 		assert_int_equal(lab_server_kind_at(i, &k), 0);
-		assert_string_equal(k.name, peers[p]);
-		assert_ptr_equal(k.ops, &lab_server_nginx);
-		assert_string_equal(k.peer, "nginx");
+		assert_string_equal(k.name, peers[p].name);
+		assert_ptr_equal(k.ops, peers[p].ops);
+		assert_string_equal(k.peer, peers[p].peer);
 		assert_null(k.model);
-		assert_non_null(strstr(k.summary, "nginx"));
+		assert_non_null(strstr(k.summary, peers[p].in_summary));
+		/* Every peer says what to install and how to find its version. */
+		assert_non_null(k.ops->packages);
+		assert_non_null(k.ops->installed);
+		assert_non_null(k.ops->version);
 	}
 	assert_int_equal(lab_server_kind_at(i, &k), -ENOENT);
 	assert_int_equal(lab_server_kind_at(i + 1000, &k), -ENOENT);
@@ -80,6 +95,14 @@ static void test_properties(void **state)
 	assert_int_equal(k.flags, 0);
 	assert_int_equal(lab_server_find("nginx-reuseport", &k), 0);
 	assert_int_equal(k.flags, LAB_SERVER_REUSEPORT);
+	assert_int_equal(lab_server_find("haproxy", &k), 0);
+	assert_int_equal(k.flags, 0);
+	assert_int_equal(lab_server_find("haproxy-shards", &k), 0);
+	assert_int_equal(k.flags, LAB_SERVER_REUSEPORT);
+	assert_int_equal(lab_server_find("apache-prefork", &k), 0);
+	assert_int_equal(k.flags, 0);
+	assert_int_equal(lab_server_find("lighttpd", &k), 0);
+	assert_int_equal(k.flags, LAB_SERVER_ONE_WORKER);
 }
 
 /* herd serve is always there; a peer whose binary or modules are missing
@@ -100,6 +123,22 @@ static void test_missing(void **state)
 	cfg.nginx = "/bin/true";
 	cfg.nginx_modules = "/nonexistent/modules";
 	assert_string_equal(lab_server_missing(&k, &cfg), "nginx and libnginx-mod-http-lua");
+	/* --peer-path: a binary that is not there is missing, whatever is
+	 * installed at the Debian path. */
+	const char *paths[] = {"haproxy=/nonexistent/haproxy", "apache=/nonexistent/apache2",
+			       "lighttpd=/nonexistent/lighttpd"};
+	cfg.peer_paths = paths;
+	cfg.npeer_paths = 3;
+	assert_int_equal(lab_server_find("haproxy-shards", &k), 0);
+	assert_string_equal(lab_server_missing(&k, &cfg), "haproxy and lua-posix");
+	assert_int_equal(lab_server_find("apache-event", &k), 0);
+	assert_string_equal(lab_server_missing(&k, &cfg), "apache2-bin and lua-posix");
+	assert_int_equal(lab_server_find("lighttpd", &k), 0);
+	assert_string_equal(lab_server_missing(&k, &cfg), "lighttpd, lighttpd-modules-lua and lua-socket");
+	char v[64];
+	assert_int_not_equal(lab_server_version(&k, &cfg, v, sizeof v), 0);
+	assert_int_equal(lab_server_find("fifo", &k), 0);
+	assert_int_equal(lab_server_version(&k, &cfg, v, sizeof v), -ENOTSUP);
 }
 
 int main(void)
