@@ -83,8 +83,8 @@ int cmd_on_signal(int sig, void (*handler)(int), int flags)
 	return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
 }
 
-int cmd_uint_opt(const struct cmd_uint_opt *table, size_t n, int id, const char *arg, void *base,
-		 const struct cmd_uint_opt **row)
+enum cmd_uint_result cmd_uint_opt(const struct cmd_uint_opt *table, size_t n, int id, const char *arg, void *base,
+				  const struct cmd_uint_opt **row)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct cmd_uint_opt *r = &table[i];
@@ -93,13 +93,13 @@ int cmd_uint_opt(const struct cmd_uint_opt *table, size_t n, int id, const char 
 		*row = r;
 		uint64_t v;
 		if (util_parse_u64(arg, r->min, r->max, &v) < 0)
-			return -1;
+			return CMD_UINT_BAD;
 		char *field = (char *)base + r->off;
 		if (r->size == sizeof(uint64_t))
 			*(uint64_t *)field = v;
 		else
 			*(unsigned *)field = (unsigned)v;
-		return 1;
+		return CMD_UINT_STORED;
 	}
-	return 0;
+	return CMD_UINT_OTHER;
 }

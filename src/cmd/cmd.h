@@ -18,6 +18,10 @@
 #include <stdint.h>
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+/* What a command's option, validation and step functions return: CMD_GO_ON
+ * to go on to the next step, else the exit status to end with (the message
+ * already printed). -1, so that it is no exit status. */
+enum { CMD_GO_ON = -1 };
 
 int cmd_hist(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -61,12 +65,16 @@ struct cmd_uint_opt {
 /* The off and size columns of a cmd_uint_opt row for field f of type. */
 #define CMD_FIELD(type, f) offsetof(type, f), sizeof(((type *)0)->f)
 
-/* Looks id up in table (n rows). Returns 0 when id is not in it; 1 when
- * arg was a number in the row's range and is stored in its field of base;
- * -1 when it was not (nothing stored; *row names the option, for the
- * command's own usage message). */
-int cmd_uint_opt(const struct cmd_uint_opt *table, size_t n, int id, const char *arg, void *base,
-		 const struct cmd_uint_opt **row);
+/* What cmd_uint_opt found. */
+enum cmd_uint_result {
+	CMD_UINT_BAD = -1,   /* it was not (nothing stored; *row names the option, for the
+			  * command's own usage message) */
+	CMD_UINT_OTHER = 0,  /* id is not in the table: another kind of option */
+	CMD_UINT_STORED = 1, /* arg was a number in the row's range, stored in its field of base */
+};
+/* Looks id up in table (n rows) and parses arg for it. */
+enum cmd_uint_result cmd_uint_opt(const struct cmd_uint_opt *table, size_t n, int id, const char *arg, void *base,
+				  const struct cmd_uint_opt **row);
 
 /* Installs handler for sig with flags (sa_mask empty). Returns 0 or -errno. */
 int cmd_on_signal(int sig, void (*handler)(int), int flags);

@@ -302,23 +302,27 @@ static const struct cmd_uint_opt unsigned_opts[] = {
 	{OPT_PORT, "--port", 1, 65535, NULL, CMD_FIELD(struct lab_config, port)},
 };
 
-/* 0 when opt is an unsigned option parsed into cfg, -1 when it is not one,
- * EXIT_USAGE for a bad value (the message printed). */
-static int parse_unsigned(int opt, const char *arg, struct lab_config *cfg)
+/* Whether opt is one of the number options; then *rc is CMD_GO_ON (the
+ * value stored in cfg) or EXIT_USAGE (a bad value, the message printed). */
+static bool parse_unsigned(int opt, const char *arg, struct lab_config *cfg, int *rc)
 {
 	const struct cmd_uint_opt *u;
-	int r = cmd_uint_opt(unsigned_opts, sizeof unsigned_opts / sizeof unsigned_opts[0], opt, arg, cfg, &u);
-	if (r == 0)
-		return -1;
-	if (r < 0)
-		return cmd_usage_error(PROG, "%s: '%s' is not a number from %llu to %llu", u->name, arg,
-				       (unsigned long long)u->min, (unsigned long long)u->max);
+	enum cmd_uint_result r =
+		cmd_uint_opt(unsigned_opts, sizeof unsigned_opts / sizeof unsigned_opts[0], opt, arg, cfg, &u);
+	if (r == CMD_UINT_OTHER)
+		return false;
+	if (r == CMD_UINT_BAD) {
+		*rc = cmd_usage_error(PROG, "%s: '%s' is not a number from %llu to %llu", u->name, arg,
+				      (unsigned long long)u->min, (unsigned long long)u->max);
+		return true;
+	}
 	/* Stall follows --requests unless it has a count of its own. */
 	if (opt == OPT_STALL_REQUESTS)
 		stall_requests_set = true;
 	else if (opt == OPT_REQUESTS && !stall_requests_set)
 		cfg->stall_requests = 0;
-	return 0;
+	*rc = CMD_GO_ON;
+	return true;
 }
 
 static int parse_scenarios(const char *arg, struct lab_config *cfg)
@@ -329,8 +333,8 @@ static int parse_scenarios(const char *arg, struct lab_config *cfg)
 	size_t sn;
 	if (split_list(arg, &sv, &sn) < 0)
 		return EXIT_FAIL;
-	int err = sn == 0 ? cmd_usage_error(PROG, "--scenarios: empty list") : 0;
-	for (size_t i = 0; i < sn && !err; i++) {
+	int err = sn == 0 ? cmd_usage_error(PROG, "--scenarios: empty list") : CMD_GO_ON;
+	for (size_t i = 0; i < sn && err == CMD_GO_ON; i++) {
 		int s = lab_scenario_parse(sv[i]);
 		if (s < 0)
 			err = cmd_usage_error(PROG, "unknown scenario '%s' (seed, idle, stall, probes, sweep)", sv[i]);
@@ -346,7 +350,7 @@ static int parse_duration(const char *name, const char *arg, double min, double 
 	if (util_parse_duration(arg, out) < 0 || *out < min || *out > max) {
 		return cmd_usage_error(PROG, "%s: '%s' is not a duration from %gs to %gs", name, arg, min, max);
 	}
-	return 0;
+	return CMD_GO_ON;
 }
 
 /* The names in the lab's table, of the peers or of the others, each after
@@ -392,10 +396,10 @@ static int parse_peer(const char *arg, struct lab_opts *o)
 	size_t n;
 	if (split_list(arg, &v, &n) < 0)
 		return EXIT_FAIL;
-	int err = n == 0 ? cmd_usage_error(PROG, "--peer: empty list") : 0;
-	for (size_t i = 0; i < n && !err; i++) {
+	int err = n == 0 ? cmd_usage_error(PROG, "--peer: empty list") : CMD_GO_ON;
+	for (size_t i = 0; i < n && err == CMD_GO_ON; i++) {
 		if (strcmp(v[i], "all") == 0 || is_peer(v[i], false)) {
-			err = append(&o->peers, &o->npeers, v[i]) < 0 ? EXIT_FAIL : 0;
+			err = append(&o->peers, &o->npeers, v[i]) < 0 ? EXIT_FAIL : CMD_GO_ON;
 			continue;
 		}
 		char programs[256], rows[512];
@@ -426,19 +430,19 @@ static int parse_peer_path(const char *arg, struct lab_opts *o)
 	}
 	if (strcmp(program, "nginx") == 0)
 		o->cfg.nginx = eq + 1;
-	return append(&o->paths, &o->npaths, arg) < 0 ? EXIT_FAIL : 0;
+	return append(&o->paths, &o->npaths, arg) < 0 ? EXIT_FAIL : CMD_GO_ON;
 }
 
-/* One option; 0 or the exit status (the message printed). */
+/* One option: CMD_GO_ON, or the exit status (the message printed). */
 static int parse_one(int c, const char *arg, struct lab_opts *o)
 {
-	int r = parse_unsigned(c, arg, &o->cfg);
-	if (r != -1)
-		return r;
+	int rc;
+	if (parse_unsigned(c, arg, &o->cfg, &rc))
+		return rc;
 	switch (c) {
 	case OPT_MODELS:
 		o->models_arg = arg;
-		return 0;
+		return CMD_GO_ON;
 	case OPT_SCENARIOS:
 		return parse_scenarios(arg, &o->cfg);
 	case OPT_STEP:
@@ -449,7 +453,7 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
 			return cmd_usage_error(PROG, "--noise-check: '%s' is not on or off", arg);
 		o->cfg.no_noise_check = strcmp(arg, "off") == 0;
-		return 0;
+		return CMD_GO_ON;
 	case OPT_TIMEOUT:
 		return parse_duration("--timeout", arg, 0.001, 3600, &o->cfg.timeout_s);
 	case OPT_PEER:
@@ -458,27 +462,27 @@ static int parse_one(int c, const char *arg, struct lab_opts *o)
 		return parse_peer_path(arg, o);
 	case OPT_LIST_PEERS:
 		o->list_peers = true;
-		return 0;
+		return CMD_GO_ON;
 	case OPT_SERVER_LOGS:
 		o->cfg.server_logs = arg;
-		return 0;
+		return CMD_GO_ON;
 	case OPT_NGINX:
 		o->cfg.nginx = arg;
-		return 0;
+		return CMD_GO_ON;
 	case OPT_JSON:
 		o->json_path = arg;
-		return 0;
+		return CMD_GO_ON;
 	case OPT_HTML:
 		o->html_path = arg;
-		return 0;
+		return CMD_GO_ON;
 	case 'h':
 		o->help = true;
-		return 0;
+		return CMD_GO_ON;
 	}
 	return cmd_usage_error(PROG, "unknown option");
 }
 
-/* 0, or the exit status after a message. */
+/* CMD_GO_ON, or the exit status after a message. */
 static int parse_options(int argc, char **argv, struct lab_opts *o)
 {
 	cmd_getopt_reset();
@@ -488,14 +492,14 @@ static int parse_options(int argc, char **argv, struct lab_opts *o)
 		if (c == ':' || c == '?')
 			return cmd_getopt_error(PROG, c, argv);
 		int rc = parse_one(c, optarg, o);
-		if (rc != 0)
+		if (rc != CMD_GO_ON)
 			return rc;
 		if (o->help)
-			return 0;
+			return CMD_GO_ON;
 	}
 	if (optind < argc)
 		return cmd_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
-	return 0;
+	return CMD_GO_ON;
 }
 
 /* Appends k to the rows; with once, not when a row of its name is there. */
@@ -512,18 +516,18 @@ static int add_model(struct lab_opts *o, const struct lab_server_kind *k, bool o
 	return 0;
 }
 
-/* --models: each name resolved, in order. 0 or the exit status. */
+/* --models: each name resolved, in order. CMD_GO_ON or the exit status. */
 static int resolve_models(struct lab_opts *o)
 {
 	char **names;
 	size_t n;
 	if (split_list(o->models_arg, &names, &n) < 0)
 		return EXIT_FAIL;
-	int err = n == 0 ? cmd_usage_error(PROG, "--models: empty list") : 0;
-	for (size_t i = 0; i < n && !err; i++) {
+	int err = n == 0 ? cmd_usage_error(PROG, "--models: empty list") : CMD_GO_ON;
+	for (size_t i = 0; i < n && err == CMD_GO_ON; i++) {
 		struct lab_server_kind k;
 		if (lab_server_find(names[i], &k) == 0) {
-			err = add_model(o, &k, false) < 0 ? EXIT_FAIL : 0;
+			err = add_model(o, &k, false) < 0 ? EXIT_FAIL : CMD_GO_ON;
 			continue;
 		}
 		char models[512], peers[256];
@@ -569,30 +573,30 @@ static void skip_missing(struct lab_opts *o)
 	o->nmodels = kept;
 }
 
-/* 0 or the exit status. The rows: --models or every herd serve model of the
+/* CMD_GO_ON or the exit status. The rows: --models or every herd serve model of the
  * lab's table, then the peers each --peer asks for; peers that cannot run
  * here are left out with a line per program. */
 static int choose_models(struct lab_opts *o)
 {
 	struct lab_server_kind k;
-	int err = 0;
+	int err = CMD_GO_ON;
 	if (o->models_arg)
 		err = resolve_models(o);
-	for (size_t i = 0; !o->models_arg && !err && lab_server_kind_at(i, &k) == 0; i++)
+	for (size_t i = 0; !o->models_arg && err == CMD_GO_ON && lab_server_kind_at(i, &k) == 0; i++)
 		if (!k.peer && add_model(o, &k, false) < 0)
 			err = EXIT_FAIL;
-	for (size_t p = 0; p < o->npeers && !err; p++)
-		for (size_t i = 0; !err && lab_server_kind_at(i, &k) == 0; i++)
+	for (size_t p = 0; p < o->npeers && err == CMD_GO_ON; p++)
+		for (size_t i = 0; err == CMD_GO_ON && lab_server_kind_at(i, &k) == 0; i++)
 			if (k.peer && peer_wanted(&k, o->peers[p]) && add_model(o, &k, true) < 0)
 				err = EXIT_FAIL;
-	if (err)
+	if (err != CMD_GO_ON)
 		return err;
 	skip_missing(o);
 	if (o->nmodels == 0)
 		return cmd_fail(PROG, "nothing to run: every server asked for is not installed");
 	o->cfg.models = o->models;
 	o->cfg.nmodels = o->nmodels;
-	return 0;
+	return CMD_GO_ON;
 }
 
 /* --list-peers: every peer row with its program's version or what to
@@ -617,33 +621,34 @@ static int list_peers(const struct lab_config *cfg)
 	return ferror(stdout) ? EXIT_FAIL : 0;
 }
 
-/* The port and the output files, checked before a long run. 0 or 1. */
+/* The port and the output files, checked before a long run. CMD_GO_ON or
+ * EXIT_FAIL (the message printed). */
 static int prepare(const struct lab_opts *o, FILE **json, FILE **html)
 {
 	int err = lab_port_free(o->cfg.port);
 	if (err == -EADDRINUSE) {
 		fprintf(stderr, "herd lab: port %u on 127.0.0.1 is in use; choose another with --port\n", o->cfg.port);
-		return 1;
+		return EXIT_FAIL;
 	}
 	if (err < 0) {
 		fprintf(stderr, "herd lab: cannot use port %u on 127.0.0.1: %s\n", o->cfg.port, strerror(-err));
-		return 1;
+		return EXIT_FAIL;
 	}
 	struct stat st;
 	if (o->cfg.server_logs && (stat(o->cfg.server_logs, &st) < 0 || !S_ISDIR(st.st_mode) ||
 				   access(o->cfg.server_logs, W_OK | X_OK) < 0)) {
 		fprintf(stderr, "herd lab: --server-logs: '%s' is not a folder it can write in\n", o->cfg.server_logs);
-		return 1;
+		return EXIT_FAIL;
 	}
 	if (o->json_path && !(*json = fopen(o->json_path, "we"))) {
 		fprintf(stderr, "herd lab: cannot write '%s': %s\n", o->json_path, strerror(errno));
-		return 1;
+		return EXIT_FAIL;
 	}
 	if (o->html_path && !(*html = fopen(o->html_path, "we"))) {
 		fprintf(stderr, "herd lab: cannot write '%s': %s\n", o->html_path, strerror(errno));
-		return 1;
+		return EXIT_FAIL;
 	}
-	return 0;
+	return CMD_GO_ON;
 }
 
 /* Ctrl-C, SIGTERM and SIGHUP stop the run (the results so far are
@@ -747,12 +752,15 @@ int cmd_lab(int argc, char **argv)
 	int rc = parse_options(argc, argv, &o);
 	o.cfg.peer_paths = (const char *const *)o.paths;
 	o.cfg.npeer_paths = o.npaths;
-	if (rc == 0 && o.help)
+	if (rc == CMD_GO_ON && o.help) {
 		usage(stdout);
-	else if (rc == 0 && o.list_peers)
+		rc = EXIT_OK;
+	} else if (rc == CMD_GO_ON && o.list_peers) {
 		rc = list_peers(&o.cfg);
-	else if (rc == 0 && (rc = choose_models(&o)) == 0 && (rc = prepare(&o, &json, &html)) == 0)
+	} else if (rc == CMD_GO_ON && (rc = choose_models(&o)) == CMD_GO_ON &&
+		   (rc = prepare(&o, &json, &html)) == CMD_GO_ON) {
 		rc = run_lab(&o, argc, argv, json, html);
+	}
 	rc = close_output(json, o.json_path, rc);
 	rc = close_output(html, o.html_path, rc);
 	free_list(o.peers, o.npeers);

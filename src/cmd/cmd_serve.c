@@ -134,10 +134,10 @@ static const struct cmd_uint_opt uint_opts[] = {
 static int parse_one(int c, struct serve_opts *o)
 {
 	const struct cmd_uint_opt *u;
-	int r = cmd_uint_opt(uint_opts, sizeof uint_opts / sizeof uint_opts[0], c, optarg, o, &u);
-	if (r < 0)
+	enum cmd_uint_result r = cmd_uint_opt(uint_opts, sizeof uint_opts / sizeof uint_opts[0], c, optarg, o, &u);
+	if (r == CMD_UINT_BAD)
 		return bad_value(u->name, optarg, u->what);
-	if (r > 0) {
+	if (r == CMD_UINT_STORED) {
 		if (c == O_WORKERS)
 			o->workers_given = true;
 		return -1;
