@@ -53,21 +53,27 @@ void bench_flush_samples(struct bench_thread *t)
 	t->nsamples = 0;
 }
 
-static void push_sample(struct bench_thread *t, const struct bench_conn *c, uint64_t now, int status, int err,
-			const char *text)
+void bench_push_sample(struct bench_thread *t, uint64_t origin_ns, size_t url, uint64_t now, int status, int err,
+		       const char *text)
 {
-	if (t->rec)
-		bench_record(t, c, now, status, err >= 0 ? bench_error_name(err) : NULL);
 	if (!t->sh->cfg->on_done)
 		return;
 	if (t->nsamples == BENCH_SAMPLE_BUF)
 		bench_flush_samples(t);
 	struct bench_sample *s = &t->samples[t->nsamples++];
-	s->latency_ms = (double)bench_elapsed_ns(now, c->origin_ns) / NS_PER_MS;
+	s->latency_ms = (double)bench_elapsed_ns(now, origin_ns) / NS_PER_MS;
 	s->status = status;
 	s->error = err;
-	s->url_index = c->url;
+	s->url_index = url;
 	s->error_text = text;
+}
+
+static void push_sample(struct bench_thread *t, const struct bench_conn *c, uint64_t now, int status, int err,
+			const char *text)
+{
+	if (t->rec)
+		bench_record(t, c, now, status, err >= 0 ? bench_error_name(err) : NULL);
+	bench_push_sample(t, c->origin_ns, c->url, now, status, err, text);
 }
 
 /* Rate schedule: count a finished request in the step it finished in.

@@ -263,6 +263,10 @@ void *bench_thread_main(void *arg);
  * on_done batching, per-step counts, open-loop requests never sent. */
 void bench_conn_open(struct bench_conn *c, uint64_t now);
 void bench_flush_samples(struct bench_thread *t);
+/* Hands one finished request to on_done (buffered per thread; nothing
+ * without on_done): latency from origin_ns to now. */
+void bench_push_sample(struct bench_thread *t, uint64_t origin_ns, size_t url, uint64_t now, int status, int err,
+		       const char *text);
 void bench_count_step(struct bench_thread *t, uint64_t now);
 void bench_count_unsent(struct bench_conn *c, uint64_t now);
 

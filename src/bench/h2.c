@@ -177,16 +177,7 @@ static void stream_queue(struct bench_h2 *h, struct h2_stream *st)
 static void push_sample(struct bench_thread *t, const struct h2_stream *st, uint64_t now, int status, int err,
 			const char *text)
 {
-	if (!t->sh->cfg->on_done)
-		return;
-	if (t->nsamples == BENCH_SAMPLE_BUF)
-		bench_flush_samples(t);
-	struct bench_sample *s = &t->samples[t->nsamples++];
-	s->latency_ms = (double)bench_elapsed_ns(now, st->origin_ns) / NS_PER_MS;
-	s->status = status;
-	s->error = err;
-	s->url_index = st->url;
-	s->error_text = text;
+	bench_push_sample(t, st->origin_ns, st->url, now, status, err, text);
 }
 
 static void stream_fail(struct bench_conn *c, struct h2_stream *st, enum bench_error kind, const char *text,
