@@ -17,9 +17,11 @@
  * Requests are answered in order: complete requests already buffered
  * (pipelining) are answered one after another into the connection's output
  * buffer, which is written before more input is read. Every connection is
- * always on one timer list, ordered by deadline because every deadline is
- * "now + header timeout": waiting for a request head (which a dribbling
- * client cannot extend), idle keep-alive, or a stalled write.
+ * always on one of two timer lists, each ordered by deadline because every
+ * deadline on it is "now + the same timeout": the head-timeout list
+ * (waiting for a request head, which a dribbling client cannot extend, or
+ * a stalled write) and the idle list (keep-alive between two requests,
+ * --keepalive-timeout).
  *
  * Stopping: this module closes idle connections and answers in-flight
  * requests with `Connection: close` (so are the connections the loop still
@@ -64,9 +66,10 @@ static struct {
 	unsigned nconns, inflight;
 	bool stopping;
 	struct conn *free;
-	struct conn *head, *tail; /* timer list, earliest deadline first */
-	uint64_t pause_until;	  /* accepting paused until (ns), 0: not */
-	uint64_t quiet_close_at;  /* stopping: when connections still silent get closed, 0: not */
+	struct conn *head, *tail;   /* head-timeout list, earliest deadline first */
+	struct conn *ihead, *itail; /* idle keep-alive list, earliest deadline first */
+	uint64_t pause_until;	    /* accepting paused until (ns), 0: not */
+	uint64_t quiet_close_at;    /* stopping: when connections still silent get closed, 0: not */
 	/* Fresh connections still in their grace (see fresh_busy), oldest
 	 * accept first: accepts come in time order, so appending keeps it sorted. */
 	struct conn *young_head, *young_tail;
@@ -139,29 +142,38 @@ void conn_fini(void)
 
 static void timer_unlink(struct conn *c)
 {
+	struct conn **head = c->idle ? &W.ihead : &W.head, **tail = c->idle ? &W.itail : &W.tail;
 	if (c->prev)
 		c->prev->next = c->next;
-	else if (W.head == c)
-		W.head = c->next;
+	else if (*head == c)
+		*head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	else if (W.tail == c)
-		W.tail = c->prev;
+	else if (*tail == c)
+		*tail = c->prev;
 	c->prev = c->next = NULL;
 }
 
-/* (Re)starts the connection's deadline; the list stays sorted because
- * every deadline is now + the same timeout. */
-static void timer_arm(struct conn *c)
+/* (Re)starts the connection's deadline on one of the lists; each stays
+ * sorted because every deadline on it is now + the same timeout. */
+static void timer_put(struct conn *c, bool idle)
 {
 	timer_unlink(c);
-	c->deadline = util_now_ns() + W.cfg->header_timeout_ns;
-	c->prev = W.tail;
-	if (W.tail)
-		W.tail->next = c;
+	struct conn **head = idle ? &W.ihead : &W.head, **tail = idle ? &W.itail : &W.tail;
+	uint64_t to = idle && W.cfg->keepalive_timeout_ns ? W.cfg->keepalive_timeout_ns : W.cfg->header_timeout_ns;
+	c->idle = idle;
+	c->deadline = util_now_ns() + to;
+	c->prev = *tail;
+	if (*tail)
+		(*tail)->next = c;
 	else
-		W.head = c;
-	W.tail = c;
+		*head = c;
+	*tail = c;
+}
+
+static void timer_arm(struct conn *c)
+{
+	timer_put(c, false);
 }
 
 void conn_publish_ctls(void)
@@ -326,7 +338,10 @@ static void consume(struct conn *c, size_t n)
  * -ENOMEM. */
 static int run_request(struct conn *c, const struct http_request *req, int r)
 {
-	bool ka = req->keep_alive && !W.stopping;
+	/* --keepalive-requests, as nginx's keepalive_requests: the last
+	 * answer allowed on the connection says Connection: close. */
+	c->nreq++;
+	bool ka = req->keep_alive && !W.stopping && (!W.cfg->keepalive_requests || c->nreq < W.cfg->keepalive_requests);
 	size_t before = c->out.len;
 	if (W.cfg->watch_runs)
 		STATS_STORE(W.st->run_since_ns, util_now_ns());
@@ -476,7 +491,7 @@ enum conn_want conn_next(struct conn *c)
 			conn_close(c);
 			return CONN_CLOSED;
 		}
-		timer_arm(c);
+		timer_put(c, true); /* --keepalive-timeout */
 	}
 	return CONN_RECV;
 }
@@ -496,7 +511,8 @@ struct conn *conn_open(int fd)
 		c->out = (struct obuf){0};
 	}
 	c->fd = fd;
-	c->busy = c->closing = c->linger = c->draining = c->answered = c->started = false;
+	c->busy = c->closing = c->linger = c->draining = c->answered = c->started = c->idle = false;
+	c->nreq = 0;
 	if (W.log)
 		accesslog_peer(fd, c->peer);
 	c->fresh = true;
@@ -556,6 +572,11 @@ void conn_begin_stop(void)
 		if (!c->started && !c->fresh && c->out.len == 0)
 			conn_close(c);
 	}
+	for (struct conn *c = W.ihead, *next; c; c = next) {
+		next = c->next;
+		if (!c->started && !c->fresh && c->out.len == 0)
+			conn_close(c);
+	}
 	W.quiet_close_at = util_now_ns() + STOP_GRACE_NS;
 }
 
@@ -588,6 +609,11 @@ static void close_silent(void)
 		if (c->in_len == 0 && c->body_left == 0 && c->out.len == 0)
 			conn_close(c);
 	}
+	for (struct conn *c = W.ihead, *next; c; c = next) {
+		next = c->next;
+		if (c->in_len == 0 && c->body_left == 0 && c->out.len == 0)
+			conn_close(c);
+	}
 }
 
 void conn_expire(uint64_t now)
@@ -603,6 +629,8 @@ void conn_expire(uint64_t now)
 		}
 		conn_close(c);
 	}
+	while (W.ihead && W.ihead->deadline <= now)
+		conn_close(W.ihead); /* idle keep-alive over: nothing to answer */
 	if (W.quiet_close_at && W.quiet_close_at <= now)
 		close_silent();
 	if (W.pause_until && W.pause_until <= now) {
@@ -629,6 +657,8 @@ int conn_timeout_ms(uint64_t now)
 	uint64_t next = UINT64_MAX;
 	if (W.head)
 		next = W.head->deadline;
+	if (W.ihead && W.ihead->deadline < next)
+		next = W.ihead->deadline;
 	if (W.pause_until && W.pause_until < next)
 		next = W.pause_until;
 	if (W.quiet_close_at && W.quiet_close_at < next)

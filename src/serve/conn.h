@@ -55,6 +55,8 @@ struct conn {
 	bool fresh;    /* accepted, no byte received yet: not in flight (see conn_open) */
 	bool started;  /* a request's bytes are due: its deadline runs (not in flight) */
 	bool young;    /* fresh and within its grace: on the young list (see fresh_busy in conn.c) */
+	bool idle;     /* on the idle list (keep-alive timeout), not the head-timeout list */
+	unsigned nreq; /* requests answered on it (--keepalive-requests) */
 	uint64_t deadline;
 	uint64_t accepted_ns;		      /* when conn_open took it */
 	struct conn *prev, *next;	      /* timer list; next also links the free list */

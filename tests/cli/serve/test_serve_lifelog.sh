@@ -7,12 +7,15 @@
 . tests/lib.sh
 . tests/cli/serve_common.sh
 
+# bail WHY: a failure that ends the test.
+bail() { not_ok "$1"; done_testing; exit 1; }
+
 # lines REGEX: the stderr lines (without the prefix) matching REGEX.
 lines() { sed -n 's/^herd serve: //p' "$SERR" | grep -E -- "$1"; }
 # wait_for REGEX: until a stderr line matches it (10 s at most).
 wait_for() { wait_until 10 _line_or_gone "$SERR" "$1" "$SPID"; }
 
-start_serve --workers 2 --worker-timeout 300ms || skip_all "herd serve did not start"
+start_serve --workers 2 --worker-timeout 300ms || bail "herd serve did not start"
 expect_match "start: the first line names the version and the master's pid" "$(head -1 "$SERR")" \
 	"^herd serve: starting: herd [^ ]+, master pid $SPID$"
 kids=$(pgrep -P "$SPID" | sort -n | tr '\n' ' ')
