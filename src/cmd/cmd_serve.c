@@ -40,7 +40,7 @@ struct serve_opts {
 	bool listen_given;
 	const struct accept_model *model;
 	uint64_t workers, max_workers, backlog, work_us, keepalive_requests;
-	bool workers_given, accept_given, io_uring;
+	bool workers_given, accept_given, io_uring, test_routes;
 	double header_timeout, max_work, worker_timeout, keepalive_timeout; /* seconds; keepalive 0: header's */
 	const char *pid_file, *access_log;
 };
@@ -70,6 +70,8 @@ static void usage(FILE *out)
 		"  --io LOOP              worker event loop: epoll (default) or uring (io_uring: multishot\n"
 		"                         receive, batched submissions; accept models uring-fifo, uring,\n"
 		"                         reuseport, cpu, single)\n"
+		"  --test-routes on|off   serve /cpu and /sleep, which let any client burn CPU or\n"
+		"                         hold a worker (default off: 404)\n"
 		"  --worker-timeout DUR   kill and replace a worker that runs one request longer\n"
 		"                         than DUR (default: never)\n"
 		"  --access-log FILE      log every request (combined format + request time);\n"
@@ -126,6 +128,7 @@ enum {
 	O_IO,
 	O_KAREQ,
 	O_KATO,
+	O_TROUTES,
 };
 
 /* The whole-number options: their range and where the value goes. */
@@ -167,6 +170,10 @@ static int parse_one(int c, struct serve_opts *o)
 				 "a duration from 1ms to 24h, e.g. 500ms or 10s", &o->header_timeout)
 			       ? EXIT_USAGE
 			       : -1;
+	case O_TROUTES:
+		o->test_routes = strcmp(optarg, "on") == 0;
+		return o->test_routes || strcmp(optarg, "off") == 0 ? -1
+								    : bad_value("--test-routes", optarg, "on or off");
 	case O_KATO:
 		return parse_dur("--keepalive-timeout", optarg, 0.001, 86400,
 				 "a duration from 1ms to 24h, e.g. 500ms or 75s", &o->keepalive_timeout)
@@ -212,6 +219,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		{"header-timeout", required_argument, NULL, O_HTO},
 		{"keepalive-timeout", required_argument, NULL, O_KATO},
 		{"keepalive-requests", required_argument, NULL, O_KAREQ},
+		{"test-routes", required_argument, NULL, O_TROUTES},
 		{"max-work", required_argument, NULL, O_MAXWORK},
 		{"worker-timeout", required_argument, NULL, O_WTO},
 		{"pid-file", required_argument, NULL, O_PIDFILE},
@@ -257,6 +265,7 @@ static int validate(struct serve_opts *o, struct serve_cfg *cfg)
 		.header_timeout_ns = (uint64_t)llround(o->header_timeout * 1e9),
 		.keepalive_timeout_ns = (uint64_t)llround(o->keepalive_timeout * 1e9),
 		.keepalive_requests = (unsigned)o->keepalive_requests,
+		.test_routes = o->test_routes,
 		.work_us = o->work_us,
 		.max_work_us = (uint64_t)llround(o->max_work * 1e6),
 		.worker_timeout_ns = (uint64_t)llround(o->worker_timeout * 1e9),

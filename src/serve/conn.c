@@ -101,6 +101,7 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 	W.env.stats = cfg->stats;
 	W.env.work_us = cfg->work_us;
 	W.env.max_work_us = cfg->max_work_us;
+	W.env.no_test_routes = !cfg->test_routes;
 	if (cfg->log_fd >= 0) {
 		W.log = malloc(sizeof *W.log);
 		if (!W.log)

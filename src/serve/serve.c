@@ -175,6 +175,7 @@ static int spawn_worker(unsigned slot, const char *how)
 			.header_timeout_ns = M.cfg->header_timeout_ns,
 			.keepalive_timeout_ns = M.cfg->keepalive_timeout_ns,
 			.keepalive_requests = M.cfg->keepalive_requests,
+			.test_routes = M.cfg->test_routes,
 			.work_us = M.cfg->work_us,
 			.max_work_us = M.cfg->max_work_us,
 			.watch_runs = M.cfg->worker_timeout_ns > 0,

@@ -27,6 +27,7 @@ struct worker_cfg {
 	unsigned keepalive_requests;   /* answers on one connection, the last with Connection: close; 0: no limit */
 	uint64_t work_us;	       /* CPU burnt by `/` */
 	uint64_t max_work_us;	       /* cap of /cpu and /sleep (0: the routes' default) */
+	bool test_routes;	       /* /cpu and /sleep are served (--test-routes on) */
 	bool watch_runs;	       /* publish when each request starts (--worker-timeout) */
 	int log_fd;		       /* the access log, -1: none */
 	const char *log_path;	       /* reopened on SIGUSR1 */
