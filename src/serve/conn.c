@@ -321,8 +321,7 @@ void conn_received(struct conn *c, size_t n)
 		c->started = true;
 		c->answered = false;
 		timer_arm(c); /* the next request's head must arrive in time */
-		if (W.log)
-			c->req_start_ns = util_now_ns();
+		c->req_start_ns = util_now_ns();
 	}
 	c->in_len += n;
 }
@@ -350,8 +349,11 @@ static int run_request(struct conn *c, const struct http_request *req, int r)
 	if (W.cfg->watch_runs)
 		STATS_STORE(W.st->run_since_ns, 0);
 	STATS_ADD(W.st->requests, 1);
+	uint64_t now = util_now_ns();
+	if (st > 0)
+		stats_resp_add(&W.st->resp, st, now - c->req_start_ns);
 	if (W.log && st > 0) {
-		accesslog_add(W.log, c->peer, req, st, c->out.len - before, util_now_ns() - c->req_start_ns);
+		accesslog_add(W.log, c->peer, req, st, c->out.len - before, now - c->req_start_ns);
 		log_publish();
 	}
 	consume(c, (size_t)r);
@@ -364,8 +366,7 @@ static int run_request(struct conn *c, const struct http_request *req, int r)
 	/* Progress: the next pipelined head gets a full timeout of
 	 * its own (a client that keeps pipelining never goes idle). */
 	timer_arm(c);
-	if (W.log)
-		c->req_start_ns = util_now_ns(); /* the next pipelined request starts now */
+	c->req_start_ns = now; /* the next pipelined request starts now */
 	return st;
 }
 
@@ -427,6 +428,8 @@ static bool conn_answer(struct conn *c)
 			size_t before = c->out.len;
 			st = routes_error(-r, http_error_reason(r), false, false, &c->out);
 			STATS_ADD(W.st->bad, 1);
+			if (st > 0)
+				stats_resp_add(&W.st->resp, st, UINT64_MAX);
 			if (W.log && st > 0) {
 				accesslog_add(W.log, c->peer, NULL, st, c->out.len - before,
 					      util_now_ns() - c->req_start_ns);
@@ -625,8 +628,10 @@ void conn_expire(uint64_t now)
 			/* Request head not complete in time: 408, one try to
 			 * write it, then close either way. */
 			STATS_ADD(W.st->timeouts, 1);
-			if (routes_error(408, "request head not received in time", false, false, &c->out) > 0)
+			if (routes_error(408, "request head not received in time", false, false, &c->out) > 0) {
+				stats_resp_add(&W.st->resp, 408, UINT64_MAX);
 				W.io->send_last(c);
+			}
 		}
 		conn_close(c);
 	}

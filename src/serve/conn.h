@@ -64,7 +64,7 @@ struct conn {
 	size_t in_len, seen;		      /* bytes buffered; bytes the parser already saw */
 	uint64_t body_left;		      /* request body bytes still to discard */
 	uint64_t discarded;		      /* lingering: bytes thrown away so far */
-	uint64_t req_start_ns;		      /* when the request's first byte came (access log only) */
+	uint64_t req_start_ns;		      /* when the request's first byte came (access log, /metrics) */
 	char peer[ACCESSLOG_PEER_MAX];	      /* the client's address (access log only) */
 	struct obuf out;
 	size_t out_off;

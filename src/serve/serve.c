@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,7 +254,9 @@ static void free_slot(unsigned slot)
 {
 	say_log_drops(slot, util_now_ns(), true);
 	exittab_add(&M.finals, slot, M.ms[slot].last_pid, SLOT(slot));
-	memset(SLOT(slot), 0, sizeof *SLOT(slot)); /* state FREE: readers skip it */
+	/* state FREE: readers skip it. Its responses stay, for /metrics'
+	 * totals, which sum every slot (the next worker in it adds on). */
+	memset(SLOT(slot), 0, offsetof(struct stats_slot, resp));
 	M.ms[slot] = (struct mslot){0};
 }
 
