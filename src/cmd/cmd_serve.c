@@ -40,7 +40,7 @@ struct serve_opts {
 	bool listen_given;
 	const struct accept_model *model;
 	uint64_t workers, max_workers, backlog, work_us, keepalive_requests;
-	bool workers_given, accept_given, io_uring, test_routes;
+	bool workers_given, accept_given, io_uring, test_routes, log_json;
 	double header_timeout, max_work, worker_timeout, keepalive_timeout; /* seconds; keepalive 0: header's */
 	const char *pid_file, *access_log;
 };
@@ -76,6 +76,7 @@ static void usage(FILE *out)
 		"                         than DUR (default: never)\n"
 		"  --access-log FILE      log every request (combined format + request time);\n"
 		"                         SIGUSR1 reopens FILE (default: no log)\n"
+		"  --log-format FMT       access log lines: combined (default) or json (one object a line)\n"
 		"  --pid-file FILE        write the master's pid to FILE while it runs\n"
 		"  --list-models          print the models, one per line: name<TAB>summary\n"
 		"  -h, --help             this help\n\n"
@@ -129,6 +130,7 @@ enum {
 	O_KAREQ,
 	O_KATO,
 	O_TROUTES,
+	O_LOGFMT,
 };
 
 /* The whole-number options: their range and where the value goes. */
@@ -170,6 +172,11 @@ static int parse_one(int c, struct serve_opts *o)
 				 "a duration from 1ms to 24h, e.g. 500ms or 10s", &o->header_timeout)
 			       ? EXIT_USAGE
 			       : -1;
+	case O_LOGFMT:
+		o->log_json = strcmp(optarg, "json") == 0;
+		return o->log_json || strcmp(optarg, "combined") == 0
+			       ? -1
+			       : bad_value("--log-format", optarg, "combined or json");
 	case O_TROUTES:
 		o->test_routes = strcmp(optarg, "on") == 0;
 		return o->test_routes || strcmp(optarg, "off") == 0 ? -1
@@ -220,6 +227,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		{"keepalive-timeout", required_argument, NULL, O_KATO},
 		{"keepalive-requests", required_argument, NULL, O_KAREQ},
 		{"test-routes", required_argument, NULL, O_TROUTES},
+		{"log-format", required_argument, NULL, O_LOGFMT},
 		{"max-work", required_argument, NULL, O_MAXWORK},
 		{"worker-timeout", required_argument, NULL, O_WTO},
 		{"pid-file", required_argument, NULL, O_PIDFILE},
@@ -266,6 +274,7 @@ static int validate(struct serve_opts *o, struct serve_cfg *cfg)
 		.keepalive_timeout_ns = (uint64_t)llround(o->keepalive_timeout * 1e9),
 		.keepalive_requests = (unsigned)o->keepalive_requests,
 		.test_routes = o->test_routes,
+		.log_json = o->log_json,
 		.work_us = o->work_us,
 		.max_work_us = (uint64_t)llround(o->max_work * 1e6),
 		.worker_timeout_ns = (uint64_t)llround(o->worker_timeout * 1e9),

@@ -109,6 +109,7 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 		/* Slot + 1 names this writer in the shared state: unique among
 		 * the live workers, and the master knows it when it reaps one. */
 		accesslog_init(W.log, cfg->log_fd, &cfg->stats->log, (int)cfg->slot + 1);
+		W.log->json = cfg->log_json;
 	}
 	W.env.own_fd = aw->fd;
 	struct stat sb;

@@ -177,6 +177,7 @@ static int spawn_worker(unsigned slot, const char *how)
 			.keepalive_timeout_ns = M.cfg->keepalive_timeout_ns,
 			.keepalive_requests = M.cfg->keepalive_requests,
 			.test_routes = M.cfg->test_routes,
+			.log_json = M.cfg->log_json,
 			.work_us = M.cfg->work_us,
 			.max_work_us = M.cfg->max_work_us,
 			.watch_runs = M.cfg->worker_timeout_ns > 0,

@@ -28,6 +28,7 @@ struct worker_cfg {
 	uint64_t work_us;	       /* CPU burnt by `/` */
 	uint64_t max_work_us;	       /* cap of /cpu and /sleep (0: the routes' default) */
 	bool test_routes;	       /* /cpu and /sleep are served (--test-routes on) */
+	bool log_json;		       /* access log lines as JSON (--log-format json) */
 	bool watch_runs;	       /* publish when each request starts (--worker-timeout) */
 	int log_fd;		       /* the access log, -1: none */
 	const char *log_path;	       /* reopened on SIGUSR1 */
