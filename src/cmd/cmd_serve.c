@@ -39,9 +39,9 @@ struct serve_opts {
 	const char *listen;
 	bool listen_given;
 	const struct accept_model *model;
-	uint64_t workers, max_workers, backlog, work_us;
-	bool workers_given, accept_given, io_uring;
-	double header_timeout, max_work, worker_timeout; /* seconds */
+	uint64_t workers, max_workers, backlog, work_us, keepalive_requests;
+	bool workers_given, accept_given, io_uring, test_routes, log_json;
+	double header_timeout, max_work, worker_timeout, keepalive_timeout; /* seconds; keepalive 0: header's */
 	const char *pid_file, *access_log;
 };
 
@@ -63,13 +63,20 @@ static void usage(FILE *out)
 		"  --work-us N            burn N microseconds of CPU in every `/` request (default 0)\n"
 		"  --max-work DUR         largest /cpu?us= and /sleep?ms= a client may ask (default 10s)\n"
 		"  --header-timeout DUR   a request head must arrive within DUR, else 408 (default 10s)\n"
+		"  --keepalive-timeout DUR  close a connection idle between requests for DUR\n"
+		"                         (default: the --header-timeout)\n"
+		"  --keepalive-requests N answer at most N requests on a connection, the last with\n"
+		"                         Connection: close (default 1000, 0: no limit)\n"
 		"  --io LOOP              worker event loop: epoll (default) or uring (io_uring: multishot\n"
 		"                         receive, batched submissions; accept models uring-fifo, uring,\n"
 		"                         reuseport, cpu, single)\n"
+		"  --test-routes on|off   serve /cpu and /sleep, which let any client burn CPU or\n"
+		"                         hold a worker (default off: 404)\n"
 		"  --worker-timeout DUR   kill and replace a worker that runs one request longer\n"
 		"                         than DUR (default: never)\n"
 		"  --access-log FILE      log every request (combined format + request time);\n"
 		"                         SIGUSR1 reopens FILE (default: no log)\n"
+		"  --log-format FMT       access log lines: combined (default) or json (one object a line)\n"
 		"  --pid-file FILE        write the master's pid to FILE while it runs\n"
 		"  --list-models          print the models, one per line: name<TAB>summary\n"
 		"  -h, --help             this help\n\n"
@@ -120,6 +127,10 @@ enum {
 	O_PIDFILE,
 	O_ALOG,
 	O_IO,
+	O_KAREQ,
+	O_KATO,
+	O_TROUTES,
+	O_LOGFMT,
 };
 
 /* The whole-number options: their range and where the value goes. */
@@ -128,6 +139,8 @@ static const struct cmd_uint_opt uint_opts[] = {
 	{O_MAXW, "--max-workers", 1, 4096, "a number from 1 to 4096", CMD_FIELD(struct serve_opts, max_workers)},
 	{O_BACKLOG, "--backlog", 1, 65535, "a number from 1 to 65535", CMD_FIELD(struct serve_opts, backlog)},
 	{O_WORK, "--work-us", 0, 10000000, "microseconds, 0 to 10000000", CMD_FIELD(struct serve_opts, work_us)},
+	{O_KAREQ, "--keepalive-requests", 0, 1000000000, "a number from 0 (no limit) to 1000000000",
+	 CMD_FIELD(struct serve_opts, keepalive_requests)},
 };
 
 /* One option; -1 when the run goes on, else the exit status. */
@@ -157,6 +170,20 @@ static int parse_one(int c, struct serve_opts *o)
 	case O_HTO:
 		return parse_dur("--header-timeout", optarg, 0.001, 86400,
 				 "a duration from 1ms to 24h, e.g. 500ms or 10s", &o->header_timeout)
+			       ? EXIT_USAGE
+			       : -1;
+	case O_LOGFMT:
+		o->log_json = strcmp(optarg, "json") == 0;
+		return o->log_json || strcmp(optarg, "combined") == 0
+			       ? -1
+			       : bad_value("--log-format", optarg, "combined or json");
+	case O_TROUTES:
+		o->test_routes = strcmp(optarg, "on") == 0;
+		return o->test_routes || strcmp(optarg, "off") == 0 ? -1
+								    : bad_value("--test-routes", optarg, "on or off");
+	case O_KATO:
+		return parse_dur("--keepalive-timeout", optarg, 0.001, 86400,
+				 "a duration from 1ms to 24h, e.g. 500ms or 75s", &o->keepalive_timeout)
 			       ? EXIT_USAGE
 			       : -1;
 	case O_MAXWORK:
@@ -197,6 +224,10 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		{"backlog", required_argument, NULL, O_BACKLOG},
 		{"work-us", required_argument, NULL, O_WORK},
 		{"header-timeout", required_argument, NULL, O_HTO},
+		{"keepalive-timeout", required_argument, NULL, O_KATO},
+		{"keepalive-requests", required_argument, NULL, O_KAREQ},
+		{"test-routes", required_argument, NULL, O_TROUTES},
+		{"log-format", required_argument, NULL, O_LOGFMT},
 		{"max-work", required_argument, NULL, O_MAXWORK},
 		{"worker-timeout", required_argument, NULL, O_WTO},
 		{"pid-file", required_argument, NULL, O_PIDFILE},
@@ -213,6 +244,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		.workers = ncpu > 0 ? (uint64_t)ncpu : 1,
 		.backlog = 511,
 		.header_timeout = 10,
+		.keepalive_requests = 1000,
 		.max_work = ROUTES_MAX_WORK_US / 1e6,
 	};
 	int c;
@@ -239,6 +271,10 @@ static int validate(struct serve_opts *o, struct serve_cfg *cfg)
 		.listen_name = o->listen,
 		.backlog = (int)o->backlog,
 		.header_timeout_ns = (uint64_t)llround(o->header_timeout * 1e9),
+		.keepalive_timeout_ns = (uint64_t)llround(o->keepalive_timeout * 1e9),
+		.keepalive_requests = (unsigned)o->keepalive_requests,
+		.test_routes = o->test_routes,
+		.log_json = o->log_json,
 		.work_us = o->work_us,
 		.max_work_us = (uint64_t)llround(o->max_work * 1e6),
 		.worker_timeout_ns = (uint64_t)llround(o->worker_timeout * 1e9),

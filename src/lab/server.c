@@ -370,7 +370,8 @@ static int herd_start(struct lab_server *s, const char *tmpdir, char *why, size_
 	snprintf(listen, sizeof listen, "127.0.0.1:%u", cfg->port);
 	snprintf(workers, sizeof workers, "%u", cfg->workers);
 	snprintf(s->log, sizeof s->log, "%s/serve-%s.log", tmpdir, s->kind->name);
-	const char *argv[] = {cfg->exe, "serve", "--listen", listen, "--workers", workers, "--accept", model, NULL};
+	const char *argv[] = {cfg->exe,	  "serve", "--listen",	    listen, "--workers", workers,
+			      "--accept", model,   "--test-routes", "on",   NULL};
 	int e = lab_spawn(argv, s->log, s->cpus, &s->pid);
 	if (e < 0)
 		snprintf(why, len, "cannot start %s: %s", cfg->exe, strerror(-e));

@@ -100,6 +100,7 @@ void accesslog_init(struct accesslog *l, int fd, struct accesslog_shared *sh, in
 	l->first_ns = 0;
 	l->dropped = 0;
 	l->err = 0;
+	l->json = false;
 	atomic_init(&l->own.state, ACCESSLOG_CLEAR);
 	l->sh = sh ? sh : &l->own;
 }
@@ -163,6 +164,57 @@ static struct http_str header(const struct http_request *req, const char *name)
 	return h ? h->value : (struct http_str){"", 0};
 }
 
+/* Appends a client field as the inside of a JSON string, cut at
+ * FIELD_MAX / 2 bytes: every byte may take 6 (\u00XX), and the line must
+ * stay within LINE_MAX_. Bytes outside printable ASCII are written \u00XX
+ * (the byte's value as a code point: the line stays valid JSON, whatever
+ * the client sent). */
+static char *put_json(char *o, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (len > FIELD_MAX / 2)
+		len = FIELD_MAX / 2;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	return o;
+}
+
+/* One JSON object a line, the combined format's fields by name. */
+static char *json_line(char *o, const char *peer, const struct http_request *req, int status, size_t bytes,
+		       uint64_t took_ns)
+{
+	o += sprintf(o, "{\"remote_addr\":\"%s\",\"time\":\"%s\",\"method\":\"", peer, clf_time());
+	if (req)
+		o = put_json(o, req->method_name.p, req->method_name.len);
+	o += sprintf(o, "\",\"target\":\"");
+	if (req)
+		o = put_json(o, req->target.p, req->target.len);
+	if (req)
+		o += sprintf(o, "\",\"protocol\":\"HTTP/1.%d", req->minor_version);
+	else
+		o += sprintf(o, "\",\"protocol\":\"");
+	o += sprintf(o, "\",\"status\":%d,\"bytes\":%zu,\"referer\":\"", status, bytes);
+	struct http_str ref = header(req, "referer"), ua = header(req, "user-agent");
+	o = put_json(o, ref.p, ref.len);
+	o += sprintf(o, "\",\"user_agent\":\"");
+	o = put_json(o, ua.p, ua.len);
+	uint64_t sec = took_ns / NS_PER_SEC, ms = took_ns / NS_PER_MS % MS_PER_SEC;
+	o += sprintf(o, "\",\"request_time\":%" PRIu64 ".%03" PRIu64 "}\n", sec, ms);
+	return o;
+}
+
 void accesslog_add(struct accesslog *l, const char *peer, const struct http_request *req, int status, size_t bytes,
 		   uint64_t took_ns)
 {
@@ -176,6 +228,10 @@ void accesslog_add(struct accesslog *l, const char *peer, const struct http_requ
 		l->lines = 0;
 	}
 	char *o = l->buf + l->len;
+	if (l->json) {
+		o = json_line(o, peer, req, status, bytes, took_ns);
+		goto added;
+	}
 	o += sprintf(o, "%s - - [%s] \"", peer, clf_time());
 	if (req) {
 		o = put_field(o, req->method_name.p, req->method_name.len);
@@ -192,6 +248,7 @@ void accesslog_add(struct accesslog *l, const char *peer, const struct http_requ
 	o = put_field(o, ua.p, ua.len);
 	uint64_t sec = took_ns / NS_PER_SEC, ms = took_ns / NS_PER_MS % MS_PER_SEC;
 	o += sprintf(o, "\" %" PRIu64 ".%03" PRIu64 "\n", sec, ms);
+added:
 	if (l->len == 0)
 		l->first_ns = util_now_ns();
 	l->len = (size_t)(o - l->buf);

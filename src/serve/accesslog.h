@@ -70,6 +70,7 @@ struct accesslog {
 	int err;		     /* why the last were lost: -errno of the write, -EBUSY or -ESTALE (see flush) */
 	struct accesslog_shared *sh; /* &own, or the state shared with the other writers */
 	struct accesslog_shared own;
+	bool json; /* lines as JSON objects (--log-format json), else combined */
 	char buf[ACCESSLOG_BUF];
 };
 

@@ -17,9 +17,11 @@
  * Requests are answered in order: complete requests already buffered
  * (pipelining) are answered one after another into the connection's output
  * buffer, which is written before more input is read. Every connection is
- * always on one timer list, ordered by deadline because every deadline is
- * "now + header timeout": waiting for a request head (which a dribbling
- * client cannot extend), idle keep-alive, or a stalled write.
+ * always on one of two timer lists, each ordered by deadline because every
+ * deadline on it is "now + the same timeout": the head-timeout list
+ * (waiting for a request head, which a dribbling client cannot extend, or
+ * a stalled write) and the idle list (keep-alive between two requests,
+ * --keepalive-timeout).
  *
  * Stopping: this module closes idle connections and answers in-flight
  * requests with `Connection: close` (so are the connections the loop still
@@ -64,9 +66,10 @@ static struct {
 	unsigned nconns, inflight;
 	bool stopping;
 	struct conn *free;
-	struct conn *head, *tail; /* timer list, earliest deadline first */
-	uint64_t pause_until;	  /* accepting paused until (ns), 0: not */
-	uint64_t quiet_close_at;  /* stopping: when connections still silent get closed, 0: not */
+	struct conn *head, *tail;   /* head-timeout list, earliest deadline first */
+	struct conn *ihead, *itail; /* idle keep-alive list, earliest deadline first */
+	uint64_t pause_until;	    /* accepting paused until (ns), 0: not */
+	uint64_t quiet_close_at;    /* stopping: when connections still silent get closed, 0: not */
 	/* Fresh connections still in their grace (see fresh_busy), oldest
 	 * accept first: accepts come in time order, so appending keeps it sorted. */
 	struct conn *young_head, *young_tail;
@@ -98,6 +101,7 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 	W.env.stats = cfg->stats;
 	W.env.work_us = cfg->work_us;
 	W.env.max_work_us = cfg->max_work_us;
+	W.env.no_test_routes = !cfg->test_routes;
 	if (cfg->log_fd >= 0) {
 		W.log = malloc(sizeof *W.log);
 		if (!W.log)
@@ -105,6 +109,7 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 		/* Slot + 1 names this writer in the shared state: unique among
 		 * the live workers, and the master knows it when it reaps one. */
 		accesslog_init(W.log, cfg->log_fd, &cfg->stats->log, (int)cfg->slot + 1);
+		W.log->json = cfg->log_json;
 	}
 	W.env.own_fd = aw->fd;
 	struct stat sb;
@@ -139,29 +144,38 @@ void conn_fini(void)
 
 static void timer_unlink(struct conn *c)
 {
+	struct conn **head = c->idle ? &W.ihead : &W.head, **tail = c->idle ? &W.itail : &W.tail;
 	if (c->prev)
 		c->prev->next = c->next;
-	else if (W.head == c)
-		W.head = c->next;
+	else if (*head == c)
+		*head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	else if (W.tail == c)
-		W.tail = c->prev;
+	else if (*tail == c)
+		*tail = c->prev;
 	c->prev = c->next = NULL;
 }
 
-/* (Re)starts the connection's deadline; the list stays sorted because
- * every deadline is now + the same timeout. */
-static void timer_arm(struct conn *c)
+/* (Re)starts the connection's deadline on one of the lists; each stays
+ * sorted because every deadline on it is now + the same timeout. */
+static void timer_put(struct conn *c, bool idle)
 {
 	timer_unlink(c);
-	c->deadline = util_now_ns() + W.cfg->header_timeout_ns;
-	c->prev = W.tail;
-	if (W.tail)
-		W.tail->next = c;
+	struct conn **head = idle ? &W.ihead : &W.head, **tail = idle ? &W.itail : &W.tail;
+	uint64_t to = idle && W.cfg->keepalive_timeout_ns ? W.cfg->keepalive_timeout_ns : W.cfg->header_timeout_ns;
+	c->idle = idle;
+	c->deadline = util_now_ns() + to;
+	c->prev = *tail;
+	if (*tail)
+		(*tail)->next = c;
 	else
-		W.head = c;
-	W.tail = c;
+		*head = c;
+	*tail = c;
+}
+
+static void timer_arm(struct conn *c)
+{
+	timer_put(c, false);
 }
 
 void conn_publish_ctls(void)
@@ -308,8 +322,7 @@ void conn_received(struct conn *c, size_t n)
 		c->started = true;
 		c->answered = false;
 		timer_arm(c); /* the next request's head must arrive in time */
-		if (W.log)
-			c->req_start_ns = util_now_ns();
+		c->req_start_ns = util_now_ns();
 	}
 	c->in_len += n;
 }
@@ -326,7 +339,10 @@ static void consume(struct conn *c, size_t n)
  * -ENOMEM. */
 static int run_request(struct conn *c, const struct http_request *req, int r)
 {
-	bool ka = req->keep_alive && !W.stopping;
+	/* --keepalive-requests, as nginx's keepalive_requests: the last
+	 * answer allowed on the connection says Connection: close. */
+	c->nreq++;
+	bool ka = req->keep_alive && !W.stopping && (!W.cfg->keepalive_requests || c->nreq < W.cfg->keepalive_requests);
 	size_t before = c->out.len;
 	if (W.cfg->watch_runs)
 		STATS_STORE(W.st->run_since_ns, util_now_ns());
@@ -334,8 +350,11 @@ static int run_request(struct conn *c, const struct http_request *req, int r)
 	if (W.cfg->watch_runs)
 		STATS_STORE(W.st->run_since_ns, 0);
 	STATS_ADD(W.st->requests, 1);
+	uint64_t now = util_now_ns();
+	if (st > 0)
+		stats_resp_add(&W.st->resp, st, now - c->req_start_ns);
 	if (W.log && st > 0) {
-		accesslog_add(W.log, c->peer, req, st, c->out.len - before, util_now_ns() - c->req_start_ns);
+		accesslog_add(W.log, c->peer, req, st, c->out.len - before, now - c->req_start_ns);
 		log_publish();
 	}
 	consume(c, (size_t)r);
@@ -348,8 +367,7 @@ static int run_request(struct conn *c, const struct http_request *req, int r)
 	/* Progress: the next pipelined head gets a full timeout of
 	 * its own (a client that keeps pipelining never goes idle). */
 	timer_arm(c);
-	if (W.log)
-		c->req_start_ns = util_now_ns(); /* the next pipelined request starts now */
+	c->req_start_ns = now; /* the next pipelined request starts now */
 	return st;
 }
 
@@ -411,6 +429,8 @@ static bool conn_answer(struct conn *c)
 			size_t before = c->out.len;
 			st = routes_error(-r, http_error_reason(r), false, false, &c->out);
 			STATS_ADD(W.st->bad, 1);
+			if (st > 0)
+				stats_resp_add(&W.st->resp, st, UINT64_MAX);
 			if (W.log && st > 0) {
 				accesslog_add(W.log, c->peer, NULL, st, c->out.len - before,
 					      util_now_ns() - c->req_start_ns);
@@ -476,7 +496,7 @@ enum conn_want conn_next(struct conn *c)
 			conn_close(c);
 			return CONN_CLOSED;
 		}
-		timer_arm(c);
+		timer_put(c, true); /* --keepalive-timeout */
 	}
 	return CONN_RECV;
 }
@@ -496,7 +516,8 @@ struct conn *conn_open(int fd)
 		c->out = (struct obuf){0};
 	}
 	c->fd = fd;
-	c->busy = c->closing = c->linger = c->draining = c->answered = c->started = false;
+	c->busy = c->closing = c->linger = c->draining = c->answered = c->started = c->idle = false;
+	c->nreq = 0;
 	if (W.log)
 		accesslog_peer(fd, c->peer);
 	c->fresh = true;
@@ -556,6 +577,11 @@ void conn_begin_stop(void)
 		if (!c->started && !c->fresh && c->out.len == 0)
 			conn_close(c);
 	}
+	for (struct conn *c = W.ihead, *next; c; c = next) {
+		next = c->next;
+		if (!c->started && !c->fresh && c->out.len == 0)
+			conn_close(c);
+	}
 	W.quiet_close_at = util_now_ns() + STOP_GRACE_NS;
 }
 
@@ -588,6 +614,11 @@ static void close_silent(void)
 		if (c->in_len == 0 && c->body_left == 0 && c->out.len == 0)
 			conn_close(c);
 	}
+	for (struct conn *c = W.ihead, *next; c; c = next) {
+		next = c->next;
+		if (c->in_len == 0 && c->body_left == 0 && c->out.len == 0)
+			conn_close(c);
+	}
 }
 
 void conn_expire(uint64_t now)
@@ -598,11 +629,15 @@ void conn_expire(uint64_t now)
 			/* Request head not complete in time: 408, one try to
 			 * write it, then close either way. */
 			STATS_ADD(W.st->timeouts, 1);
-			if (routes_error(408, "request head not received in time", false, false, &c->out) > 0)
+			if (routes_error(408, "request head not received in time", false, false, &c->out) > 0) {
+				stats_resp_add(&W.st->resp, 408, UINT64_MAX);
 				W.io->send_last(c);
+			}
 		}
 		conn_close(c);
 	}
+	while (W.ihead && W.ihead->deadline <= now)
+		conn_close(W.ihead); /* idle keep-alive over: nothing to answer */
 	if (W.quiet_close_at && W.quiet_close_at <= now)
 		close_silent();
 	if (W.pause_until && W.pause_until <= now) {
@@ -629,6 +664,8 @@ int conn_timeout_ms(uint64_t now)
 	uint64_t next = UINT64_MAX;
 	if (W.head)
 		next = W.head->deadline;
+	if (W.ihead && W.ihead->deadline < next)
+		next = W.ihead->deadline;
 	if (W.pause_until && W.pause_until < next)
 		next = W.pause_until;
 	if (W.quiet_close_at && W.quiet_close_at < next)

@@ -55,6 +55,8 @@ struct conn {
 	bool fresh;    /* accepted, no byte received yet: not in flight (see conn_open) */
 	bool started;  /* a request's bytes are due: its deadline runs (not in flight) */
 	bool young;    /* fresh and within its grace: on the young list (see fresh_busy in conn.c) */
+	bool idle;     /* on the idle list (keep-alive timeout), not the head-timeout list */
+	unsigned nreq; /* requests answered on it (--keepalive-requests) */
 	uint64_t deadline;
 	uint64_t accepted_ns;		      /* when conn_open took it */
 	struct conn *prev, *next;	      /* timer list; next also links the free list */
@@ -62,7 +64,7 @@ struct conn {
 	size_t in_len, seen;		      /* bytes buffered; bytes the parser already saw */
 	uint64_t body_left;		      /* request body bytes still to discard */
 	uint64_t discarded;		      /* lingering: bytes thrown away so far */
-	uint64_t req_start_ns;		      /* when the request's first byte came (access log only) */
+	uint64_t req_start_ns;		      /* when the request's first byte came (access log, /metrics) */
 	char peer[ACCESSLOG_PEER_MAX];	      /* the client's address (access log only) */
 	struct obuf out;
 	size_t out_off;

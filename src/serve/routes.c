@@ -228,7 +228,7 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 		return 200;
 	}
 	bool cpu = path_is(req, "/cpu");
-	if (cpu || path_is(req, "/sleep")) {
+	if ((cpu || path_is(req, "/sleep")) && !env->no_test_routes) {
 		uint64_t max_us = env->max_work_us ? env->max_work_us : ROUTES_MAX_WORK_US;
 		uint64_t v;
 		int err = param(req, cpu ? "us" : "ms", cpu ? max_us : max_us / US_PER_MS, &v, conn, head, out);

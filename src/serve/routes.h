@@ -34,6 +34,7 @@ struct routes_env {
 	const struct stats_region *stats;
 	uint64_t work_us;     /* CPU burnt by `/` */
 	uint64_t max_work_us; /* cap of /cpu?us= and /sleep?ms= (in us); 0: ROUTES_MAX_WORK_US */
+	bool no_test_routes;  /* /cpu and /sleep answer 404 (--test-routes off) */
 	int own_fd;	      /* a listener this worker holds, for TCP_INFO (-1: none) */
 	uint64_t own_ino;
 	char *scratch; /* room for a /stats body: stats_format_max() bytes */

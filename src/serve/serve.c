@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ struct mslot {
 	bool used;	     /* the slot holds a worker role */
 	bool leaving;	     /* told to leave: the slot frees when it exits */
 	bool retire;	     /* reload: leave once the new workers accept */
+	const char *why;     /* what told it to leave (the retired line) */
 	uint64_t started;    /* ns */
 	uint64_t last_term;  /* ns of the last SIGTERM sent */
 	uint64_t respawn_at; /* ns; 0: none pending */
@@ -141,8 +143,9 @@ static void record_listener(unsigned slot)
 	}
 }
 
-/* Forks a worker into slot. 0 or -errno. */
-static int spawn_worker(unsigned slot)
+/* Forks a worker into slot and logs it as "worker S pid P <how>". 0 or
+ * -errno. */
+static int spawn_worker(unsigned slot, const char *how)
 {
 	struct mslot *m = &M.ms[slot];
 	if (M.g.model->add_slot) {
@@ -171,6 +174,10 @@ static int spawn_worker(unsigned slot)
 			.slot = slot,
 			.master_pid = master,
 			.header_timeout_ns = M.cfg->header_timeout_ns,
+			.keepalive_timeout_ns = M.cfg->keepalive_timeout_ns,
+			.keepalive_requests = M.cfg->keepalive_requests,
+			.test_routes = M.cfg->test_routes,
+			.log_json = M.cfg->log_json,
 			.work_us = M.cfg->work_us,
 			.max_work_us = M.cfg->max_work_us,
 			.watch_runs = M.cfg->worker_timeout_ns > 0,
@@ -182,15 +189,18 @@ static int spawn_worker(unsigned slot)
 	}
 	m->pid = m->last_pid = pid;
 	STATS_STORE(SLOT(slot)->pid, pid);
+	logf_("worker %u pid %d %s", slot, pid, how);
 	return 0;
 }
 
 static void free_slot(unsigned slot);
 
-static void tell_leave(unsigned slot)
+/* why: what the retired line will say told it (SIGTTOU, reload, stop). */
+static void tell_leave(unsigned slot, const char *why)
 {
 	struct mslot *m = &M.ms[slot];
 	if (!m->leaving) {
+		m->why = why;
 		m->leaving = true;
 		m->retire = false;
 		m->respawn_at = 0;
@@ -206,6 +216,7 @@ static void tell_leave(unsigned slot)
 		kill(m->pid, SIGTERM);
 		m->last_term = util_now_ns();
 	} else {
+		logf_("worker %u retired (%s) while waiting for its respawn", slot, why);
 		/* No process (a slot waiting to be respawned): nothing will
 		 * exit to be reaped, so the slot is freed here. */
 		free_slot(slot);
@@ -244,7 +255,9 @@ static void free_slot(unsigned slot)
 {
 	say_log_drops(slot, util_now_ns(), true);
 	exittab_add(&M.finals, slot, M.ms[slot].last_pid, SLOT(slot));
-	memset(SLOT(slot), 0, sizeof *SLOT(slot)); /* state FREE: readers skip it */
+	/* state FREE: readers skip it. Its responses stay, for /metrics'
+	 * totals, which sum every slot (the next worker in it adds on). */
+	memset(SLOT(slot), 0, offsetof(struct stats_slot, resp));
 	M.ms[slot] = (struct mslot){0};
 }
 
@@ -282,12 +295,16 @@ static void reap(int *start_err, unsigned *failed_slot)
 			*start_err = err;
 			*failed_slot = slot;
 		}
+		char how[96];
+		exittab_describe(status, how, sizeof how);
 		if (m->leaving || M.stopping) {
+			if (m->leaving)
+				logf_("worker %u pid %d retired (%s): %s", slot, (int)pid, m->why, how);
+			else
+				logf_("worker %u pid %d %s; not respawned: the master stops", slot, (int)pid, how);
 			free_slot(slot);
 			continue;
 		}
-		char how[96];
-		exittab_describe(status, how, sizeof how);
 		uint64_t now = util_now_ns();
 		bool young = now - m->started < RESPAWN_DELAY_MS * NS_PER_MS;
 		if (err)
@@ -320,7 +337,9 @@ static bool add_worker(const char *why)
 		logf_("%s: no free worker slot (workers still leaving)", why);
 		return false;
 	}
-	int err = spawn_worker((unsigned)slot);
+	char how[64];
+	snprintf(how, sizeof how, "started (%s)", why);
+	int err = spawn_worker((unsigned)slot, how);
 	if (err) {
 		logf_("%s: cannot start worker %d: %s", why, slot, strerror(-err));
 		/* A reuseport listener opened for the slot would stay in the
@@ -345,12 +364,12 @@ static void remove_worker(void)
 	/* The newest role goes first (highest slot), as nginx and unicorn. */
 	for (unsigned i = M.nslots; i-- > 0;)
 		if (M.ms[i].used && !M.ms[i].leaving && !M.ms[i].retire) {
-			tell_leave(i);
+			tell_leave(i, "SIGTTOU");
 			return;
 		}
 	for (unsigned i = M.nslots; i-- > 0;)
 		if (M.ms[i].used && !M.ms[i].leaving) {
-			tell_leave(i);
+			tell_leave(i, "SIGTTOU");
 			return;
 		}
 }
@@ -381,6 +400,7 @@ static void reload(void)
 			M.ms[i].retire = true;
 			want++;
 		}
+	logf_("SIGHUP: reload begun: %u new workers start beside the old ones", want);
 	for (unsigned i = 0; i < want; i++)
 		if (!add_worker("SIGHUP")) {
 			/* Never retire the old set without a full new one: keep
@@ -407,9 +427,13 @@ static void retire_when_ready(void)
 	}
 	if (!any)
 		return;
+	unsigned old = 0;
 	for (unsigned i = 0; i < M.nslots; i++)
-		if (M.ms[i].retire)
-			tell_leave(i);
+		if (M.ms[i].retire) {
+			tell_leave(i, "reload");
+			old++;
+		}
+	logf_("SIGHUP: reload finished: the new workers accept; %u old ones leave", old);
 	if (M.reloading) {
 		M.reloading = false;
 		(void)sysd_notify("READY=1");
@@ -516,7 +540,7 @@ static void leave_all(void)
 		shutdown(M.g.fds[0], SHUT_RDWR);
 	for (unsigned i = 0; i < M.nslots; i++)
 		if (M.ms[i].pid > 0)
-			tell_leave(i);
+			tell_leave(i, "stop");
 }
 
 /* While a stop drains: tells the workers to leave once the listeners are
@@ -539,9 +563,12 @@ static void drain_tick(uint64_t now)
 
 /* notify: tell systemd the service stops (not when a new master that
  * failed to start stops: the old one is the service, and still serves on
- * the same listeners, so this one must not hold back their handshakes). */
-static void stop_all(bool notify)
+ * the same listeners, so this one must not hold back their handshakes).
+ * why: what asked for the stop, for the log. */
+static void stop_all(bool notify, const char *why)
 {
+	if (notify)
+		logf_("stop begun (%s): %u workers finish what they have and leave", why, running());
 	M.stopping = true;
 	M.stop_at = util_now_ns();
 	if (notify)
@@ -579,7 +606,7 @@ static void tick(void)
 	for (unsigned i = 0; i < M.nslots; i++) {
 		struct mslot *m = &M.ms[i];
 		if (m->used && m->pid == 0 && m->respawn_at && m->respawn_at <= now && !M.stopping) {
-			int err = spawn_worker(i);
+			int err = spawn_worker(i, "respawned");
 			if (err) {
 				logf_("worker %u: respawn failed: %s; retrying", i, strerror(-err));
 				m->respawn_at = now + RESPAWN_DELAY_MS * NS_PER_MS;
@@ -588,7 +615,7 @@ static void tick(void)
 		/* Repeat the stop request: a worker of the blocking model may
 		 * have been between its check and accept() when it came. */
 		if (m->leaving && m->pid > 0 && now - m->last_term >= RESEND_MS * NS_PER_MS)
-			tell_leave(i);
+			tell_leave(i, m->why);
 		if (M.stopping && m->pid > 0 && now - M.stop_at > STOP_GRACE_S * NS_PER_SEC)
 			kill(m->pid, SIGKILL);
 		check_stuck(i, now);
@@ -619,7 +646,7 @@ static bool pending_work(void)
  */
 static void stop_started(sigset_t *set)
 {
-	stop_all(false);
+	stop_all(false, "start-up failed");
 	while (running() > 0) {
 		struct timespec ts = {.tv_nsec = (long)(TICK_MS * NS_PER_MS)};
 		if (sigtimedwait(set, NULL, &ts) == SIGCHLD)
@@ -684,9 +711,13 @@ static void control(int sig)
 {
 	switch (sig) {
 	case SIGTERM:
+		stop_all(true, "SIGTERM");
+		break;
 	case SIGINT:
+		stop_all(true, "SIGINT");
+		break;
 	case SIGQUIT:
-		stop_all(true);
+		stop_all(true, "SIGQUIT");
 		break;
 	case SIGTTIN:
 		(void)add_worker("SIGTTIN");
@@ -716,7 +747,7 @@ static bool handle(int sig)
 	else if (!M.stopping)
 		control(sig);
 	if (M.up.fd >= 0 && upgrade_check(&M.up, logf_) && !M.stopping)
-		stop_all(true);
+		stop_all(true, "the new master took over");
 	tick();
 	return !(M.stopping && running() == 0);
 }
@@ -796,7 +827,7 @@ static int start(sigset_t *set, char *why, size_t whylen)
 			return err;
 	}
 	for (unsigned i = 0; i < cfg->workers && !err; i++) {
-		if ((err = spawn_worker(i)) && (i > 0 || !(cfg->model->flags & ACCEPT_PER_SLOT)))
+		if ((err = spawn_worker(i, "started")) && (i > 0 || !(cfg->model->flags & ACCEPT_PER_SLOT)))
 			snprintf(why, whylen, "start worker %u", i);
 	}
 	if (!err)
@@ -842,6 +873,7 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 		return err;
 	}
 
+	logf_("starting: herd %s, master pid %d", cfg->version ? cfg->version : "?", (int)getpid());
 	if ((err = start(&set, why, whylen)))
 		goto out;
 	char name[SERVE_ADDR_MAX];
@@ -865,6 +897,7 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 			break;
 	}
 	exittab_emit(&M.finals, log_final);
+	logf_("stop finished: master pid %d exits", (int)getpid());
 out:
 	if (err) {
 		/* A new master that cannot start tells the old one why. */

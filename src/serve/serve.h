@@ -33,6 +33,10 @@ struct serve_cfg {
 	unsigned max_workers;	 /* SIGTTIN stops here; slots = 2 * this (reload) */
 	int backlog;
 	uint64_t header_timeout_ns;
+	uint64_t keepalive_timeout_ns; /* idle between requests; 0: header_timeout_ns */
+	unsigned keepalive_requests;   /* per connection; 0: no limit */
+	bool test_routes;	       /* serve /cpu and /sleep (--test-routes on) */
+	bool log_json;		       /* --log-format json */
 	uint64_t work_us;
 	uint64_t max_work_us;	    /* cap of /cpu and /sleep; 0: the routes' default */
 	uint64_t worker_timeout_ns; /* a worker in one request longer is killed; 0: never */

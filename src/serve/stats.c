@@ -251,6 +251,67 @@ static const struct {
 	 offsetof(struct stats_slot, log_dropped)},
 };
 
+static const uint64_t bucket_us[STATS_BUCKETS] = STATS_BUCKET_US;
+
+void stats_resp_add(struct stats_resp *r, int status, uint64_t ns)
+{
+	if (status >= 100 && status < 600)
+		STATS_ADD(r->status[status / 100 - 1], 1);
+	if (ns == UINT64_MAX)
+		return;
+	STATS_ADD(r->count, 1);
+	STATS_ADD(r->sum_ns, ns);
+	for (unsigned b = 0; b < STATS_BUCKETS; b++)
+		if (ns <= bucket_us[b] * NS_PER_US) {
+			STATS_ADD(r->bucket[b], 1);
+			break;
+		}
+}
+
+/* /metrics' aggregated families: every slot, live or free (a freed slot
+ * keeps its responses, see stats.h). One series per class
+ * and per bucket, not per worker: a per-worker histogram would be
+ * workers x 16 series, and a dashboard sums them anyway; the per-worker
+ * split is herd_requests_total's. */
+static void prom_resp(const struct stats_region *r, char *buf, size_t cap, size_t *len)
+{
+	uint64_t cls[STATS_CLASSES] = {0}, bk[STATS_BUCKETS] = {0}, count = 0, sum = 0;
+	for (unsigned s = 0; s < r->nslots; s++) {
+		const struct stats_resp *p = &r->slot[s].resp;
+		for (unsigned i = 0; i < STATS_CLASSES; i++)
+			cls[i] += STATS_LD(p->status[i]);
+		/* The worker adds count before the bucket: read while it is
+		 * between the two, the buckets may exceed count, so the
+		 * cumulative sums are capped at it below. */
+		count += STATS_LD(p->count);
+		sum += STATS_LD(p->sum_ns);
+		for (unsigned b = 0; b < STATS_BUCKETS; b++)
+			bk[b] += STATS_LD(p->bucket[b]);
+	}
+	put(buf, cap, len,
+	    "# HELP herd_responses_total Responses sent, by status class (all workers, past ones included).\n"
+	    "# TYPE herd_responses_total counter\n");
+	for (unsigned i = 0; i < STATS_CLASSES; i++)
+		put(buf, cap, len, "herd_responses_total{class=\"%uxx\"} %" PRIu64 "\n", i + 1, cls[i]);
+	put(buf, cap, len,
+	    "# HELP herd_request_duration_seconds Time from a request's first byte to its answer, for requests a "
+	    "route answered (all workers).\n"
+	    "# TYPE herd_request_duration_seconds histogram\n");
+	uint64_t cum = 0;
+	for (unsigned b = 0; b < STATS_BUCKETS; b++) {
+		cum += bk[b];
+		if (cum > count)
+			cum = count; /* read while a worker was between its adds */
+		put(buf, cap, len,
+		    "herd_request_duration_seconds_bucket{le=\"%" PRIu64 ".%06" PRIu64 "\"} %" PRIu64 "\n",
+		    bucket_us[b] / US_PER_SEC, bucket_us[b] % US_PER_SEC, cum);
+	}
+	put(buf, cap, len, "herd_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", count);
+	put(buf, cap, len, "herd_request_duration_seconds_sum %" PRIu64 ".%09" PRIu64 "\n", sum / NS_PER_SEC,
+	    sum % NS_PER_SEC);
+	put(buf, cap, len, "herd_request_duration_seconds_count %" PRIu64 "\n", count);
+}
+
 static uint64_t slot_u64(const struct stats_slot *s, size_t off)
 {
 	return STATS_LD(*(const _Atomic uint64_t *)(const void *)((const char *)s + off));
@@ -307,6 +368,7 @@ int stats_format_prom(const struct stats_region *r, int own_fd, uint64_t own_ino
 		else
 			put(buf, cap, &len, "herd_listen_queue{worker=\"%u\"} %u\n", i, q.queue);
 	}
+	prom_resp(r, buf, cap, &len);
 	if (len >= cap)
 		return -ENOSPC;
 	return (int)len;
@@ -316,6 +378,7 @@ size_t stats_format_max(unsigned nslots)
 {
 	/* A worker line is under 400 bytes in the text and JSON forms, a
 	 * listener line under 80; /metrics has about 13 samples of under 80
-	 * bytes per worker, plus about 1.5 KiB of HELP and TYPE lines. */
-	return 2048 + (size_t)(nslots + 1) * 1024;
+	 * bytes per worker, plus about 1.5 KiB of HELP and TYPE lines and
+	 * 2 KiB of the aggregated responses and histogram. */
+	return 4096 + (size_t)(nslots + 1) * 1024;
 }

@@ -29,6 +29,31 @@ enum stats_state {
 	STATS_LEAVING,	/* told to leave: finishing its connections */
 };
 
+/*
+ * Responses by status class and the request-duration histogram of
+ * /metrics. Kept per slot (one writer: the slot's worker of the moment)
+ * and summed over every slot, free ones included, when /metrics is read:
+ * freeing a slot clears everything before resp but not resp, so the totals
+ * only grow across reloads, TTOU and respawns. resp must stay the last
+ * member of struct stats_slot.
+ */
+enum { STATS_CLASSES = 5, STATS_BUCKETS = 14 };
+/* Upper bounds of the histogram's buckets, in microseconds. */
+#define STATS_BUCKET_US                                                                                          \
+	{                                                                                                        \
+		100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 2500000, 10000000 \
+	}
+struct stats_resp {
+	_Atomic uint64_t status[STATS_CLASSES]; /* 1xx .. 5xx */
+	_Atomic uint64_t bucket[STATS_BUCKETS]; /* not cumulative; above the last bound: count - their sum */
+	_Atomic uint64_t count;
+	_Atomic uint64_t sum_ns;
+};
+
+/* A response of status sent; ns: how long its request took, or
+ * UINT64_MAX for a response kept out of the histogram. */
+void stats_resp_add(struct stats_resp *r, int status, uint64_t ns);
+
 struct stats_slot {
 	_Atomic int pid;
 	_Atomic unsigned state;	   /* enum stats_state */
@@ -53,6 +78,7 @@ struct stats_slot {
 	 * that lost the last ones (-EBUSY, -ESTALE: see accesslog_flush). */
 	_Atomic uint64_t log_dropped;
 	_Atomic int log_err;
+	struct stats_resp resp; /* last: freeing a slot keeps it (see above) */
 };
 
 struct stats_region {

@@ -21,14 +21,18 @@ struct worker_cfg {
 	struct accept_group *g;
 	struct stats_region *stats;
 	unsigned slot;
-	int master_pid;		    /* the worker exits when this process dies */
-	uint64_t header_timeout_ns; /* whole request head, and idle keep-alive */
-	uint64_t work_us;	    /* CPU burnt by `/` */
-	uint64_t max_work_us;	    /* cap of /cpu and /sleep (0: the routes' default) */
-	bool watch_runs;	    /* publish when each request starts (--worker-timeout) */
-	int log_fd;		    /* the access log, -1: none */
-	const char *log_path;	    /* reopened on SIGUSR1 */
-	bool io_uring;		    /* the io_uring loop (loop_uring.c) instead of epoll (loop_epoll.c) */
+	int master_pid;		       /* the worker exits when this process dies */
+	uint64_t header_timeout_ns;    /* whole request head, and a stalled write */
+	uint64_t keepalive_timeout_ns; /* idle between two requests; 0: header_timeout_ns */
+	unsigned keepalive_requests;   /* answers on one connection, the last with Connection: close; 0: no limit */
+	uint64_t work_us;	       /* CPU burnt by `/` */
+	uint64_t max_work_us;	       /* cap of /cpu and /sleep (0: the routes' default) */
+	bool test_routes;	       /* /cpu and /sleep are served (--test-routes on) */
+	bool log_json;		       /* access log lines as JSON (--log-format json) */
+	bool watch_runs;	       /* publish when each request starts (--worker-timeout) */
+	int log_fd;		       /* the access log, -1: none */
+	const char *log_path;	       /* reopened on SIGUSR1 */
+	bool io_uring;		       /* the io_uring loop (loop_uring.c) instead of epoll (loop_epoll.c) */
 };
 
 /*

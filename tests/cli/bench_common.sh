@@ -34,7 +34,7 @@ start_herd_serve() {
 	local pid
 	for _ in 1 2 3 4 5; do
 		PORT=$(free_port)
-		${HERD_FAST:-build/herd} serve --listen 127.0.0.1:$PORT "$@" >"$TMP/serve.log" 2>&1 &
+		${HERD_FAST:-build/herd} serve --listen 127.0.0.1:$PORT --test-routes on "$@" >"$TMP/serve.log" 2>&1 &
 		pid=$!
 		track_pid $pid
 		wait_port "$PORT" 10 && kill -0 $pid 2>/dev/null && break

@@ -10,7 +10,8 @@
 # stop_serve            SIGTERM, waits up to 10 s; sets SRC (exit status)
 # exit_counts           "accepted" of each worker line of the exit table
 # stats_txt             GET /stats.txt
-# io_args ARGS...       sets IO_ARGS: ARGS for `herd serve` under HERD_IO
+# io_args ARGS...       sets IO_ARGS: ARGS for `herd serve` under HERD_IO,
+#                       with --test-routes on
 #
 # HERD_IO=uring runs the same tests against the io_uring worker loop
 # (--io uring, docs/uring.md). Models that need a worker asleep in
@@ -19,7 +20,8 @@
 # a shared queue, not for their wake-up order).
 
 io_args() {
-	IO_ARGS=("$@")
+	# The test routes (/cpu, /sleep) are off by default; the tests use them.
+	IO_ARGS=(--test-routes on "$@")
 	[ "${HERD_IO:-epoll}" = uring ] || return 0
 	local i
 	for ((i = 0; i + 1 < ${#IO_ARGS[@]}; i++)); do

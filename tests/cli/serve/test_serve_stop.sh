@@ -153,7 +153,10 @@ def as_systemd():
     os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS="1")
 p = subprocess.Popen([sys.argv[1], "serve"] + sys.argv[2:], preexec_fn=as_systemd, pass_fds=(l.fileno(),),
                      stderr=subprocess.PIPE, text=True)
-if "listening on" not in p.stderr.readline():
+for line in p.stderr: # the lifecycle lines (starting, worker started) come first
+    if "listening on" in line:
+        break
+else:
     sys.exit("server did not start")
 p.send_signal(signal.SIGTERM)
 p.communicate()

@@ -140,7 +140,7 @@ rmdir "$TMP/b.pid.tmp"
 if unshare -m --propagation private true 2>/dev/null && command -v nsenter >/dev/null; then
 	PORT=$(free_port)
 	SERR=$TMP/serve.d.err
-	unshare -m --propagation private $HERD serve --listen "127.0.0.1:$PORT" --workers 4 --pid-file "$TMP/d.pid" 2>"$SERR" &
+	unshare -m --propagation private $HERD serve --listen "127.0.0.1:$PORT" --test-routes on --workers 4 --pid-file "$TMP/d.pid" 2>"$SERR" &
 	SPID=$!
 	track_pid "$SPID"
 	wait_line "$SERR" "listening on" "$SPID"

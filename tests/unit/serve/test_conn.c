@@ -51,7 +51,11 @@ static int setup_io(const struct conn_io *io)
 {
 	if (stats_create(2, &stats))
 		return -1;
-	cfg = (struct worker_cfg){.g = &group, .stats = stats, .slot = 0, .header_timeout_ns = 10000000000ull};
+	cfg = (struct worker_cfg){.g = &group,
+				  .stats = stats,
+				  .slot = 0,
+				  .header_timeout_ns = 10000000000ull,
+				  .test_routes = true}; /* /cpu is used below */
 	closed = last_sends = 0;
 	return conn_init(&cfg, &aw, io);
 }

@@ -153,7 +153,7 @@ static void test_continue(void **state)
 static void test_metrics(void **state)
 {
 	(void)state;
-	char buf[8192];
+	char buf[16384];
 	int n = stats_format_prom(stats, -1, 0, buf, sizeof buf);
 	assert_true(n > 0 && (size_t)n < sizeof buf);
 	assert_true(stats_format_max(4) > (size_t)n);
@@ -165,6 +165,10 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(buf, "\nherd_workers{state=\"ready\"} 1\n"));
 	assert_non_null(strstr(buf, "\nherd_workers{state=\"leaving\"} 1\n"));
 	assert_null(strstr(buf, "worker=\"0\"")); /* free slots are left out */
+	/* The aggregated families (no worker label). */
+	assert_non_null(strstr(buf, "\nherd_responses_total{class=\"2xx\"} 0\n"));
+	assert_non_null(strstr(buf, "\nherd_request_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
+	assert_non_null(strstr(buf, "\nherd_request_duration_seconds_count 0\n"));
 	char family[128] = "", type[16] = "";
 	int families = 0;
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
@@ -176,25 +180,37 @@ static void test_metrics(void **state)
 			families++;
 		} else if (sscanf(line, "# TYPE %127s %15s", name, t) == 2) {
 			assert_string_equal(name, family);
-			assert_true(strcmp(t, "counter") == 0 || strcmp(t, "gauge") == 0);
+			assert_true(strcmp(t, "counter") == 0 || strcmp(t, "gauge") == 0 ||
+				    strcmp(t, "histogram") == 0);
 			snprintf(type, sizeof type, "%s", t);
 			size_t l = strlen(name);
 			bool total = l > 6 && strcmp(name + l - 6, "_total") == 0;
 			assert_int_equal(total, strcmp(t, "counter") == 0);
 		} else {
-			/* A sample: NAME{label="value"} NUMBER */
+			/* A sample: NAME{label="value"} NUMBER, or for a
+			 * histogram NAME_bucket{le="BOUND"} N, NAME_sum X and
+			 * NAME_count N. */
 			assert_true(type[0] != '\0');
 			size_t l = strlen(family);
 			assert_memory_equal(line, family, l);
-			assert_true(line[l] == '{');
-			char *close = strstr(line, "\"} ");
+			const char *rest = line + l;
+			if (strcmp(type, "histogram") == 0) {
+				if (strncmp(rest, "_bucket{le=\"", 12) == 0)
+					rest += 7;
+				else if (strncmp(rest, "_sum ", 5) == 0 || strncmp(rest, "_count ", 7) == 0)
+					rest = strchr(rest, ' ');
+				else
+					fail_msg("histogram sample %s", line);
+			}
+			char *close = rest[0] == ' ' ? (char *)rest - 2 : strstr(rest, "\"} ");
+			assert_true(rest[0] == ' ' || rest[0] == '{');
 			assert_non_null(close);
 			char *end;
 			strtod(close + 3, &end);
 			assert_true(end > close + 3 && *end == '\0');
 		}
 	}
-	assert_int_equal(families, 13);
+	assert_int_equal(families, 15);
 }
 
 static void test_stats_text(void **state)
