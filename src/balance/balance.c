@@ -124,38 +124,61 @@ static struct balance_bpf *open_with(struct bpf_program *const *want, size_t nwa
 	return sk;
 }
 
-int balance_groups_read(const uint16_t *ports, unsigned nports, struct balance_scan *s, bool verbose)
-{
-	struct balance_bpf *sk;
-	struct bpf_link *link = NULL;
-	struct balance_sockrec r;
-	int err, fd = -1;
-	size_t got = 0;
+struct balance_finder {
+	struct balance_bpf *skel;
+	struct bpf_link *link;
+};
 
-	if (!ports || nports == 0 || nports > BALANCE_MAX_PORTS || !s)
+int balance_finder_open(struct balance_finder **fp, const uint16_t *ports, unsigned nports, bool verbose)
+{
+	struct balance_finder *f;
+	int err;
+
+	if (!fp || !ports || nports == 0 || nports > BALANCE_MAX_PORTS)
 		return -EINVAL;
+	*fp = NULL;
 	quiet(verbose);
-	s->n = 0;
-	sk = balance_bpf__open();
-	if (!sk)
-		return -errno;
-	open_with(&sk->progs.balance_groups, 1, sk);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->skel = balance_bpf__open();
+	if (!f->skel) {
+		err = -errno;
+		goto fail;
+	}
+	open_with(&f->skel->progs.balance_groups, 1, f->skel);
 	for (unsigned i = 0; i < nports; i++)
-		sk->rodata->balance_ports[i] = ports[i];
-	sk->rodata->balance_nports = nports;
-	err = balance_bpf__load(sk);
+		f->skel->rodata->balance_ports[i] = ports[i];
+	f->skel->rodata->balance_nports = nports;
+	/* Loading parses the kernel's BTF (tens of ms): done once, so that a
+	 * scan after a listener came or went costs only the walk. */
+	err = balance_bpf__load(f->skel);
 	if (err)
-		goto out;
-	link = bpf_program__attach_iter(sk->progs.balance_groups, NULL);
-	if (!link) {
+		goto fail;
+	f->link = bpf_program__attach_iter(f->skel->progs.balance_groups, NULL);
+	if (!f->link) {
 		err = -errno;
-		goto out;
+		goto fail;
 	}
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
+	*fp = f;
+	return 0;
+fail:
+	balance_finder_close(f);
+	return err < 0 ? err : -EINVAL;
+}
+
+int balance_finder_read(struct balance_finder *f, struct balance_scan *s)
+{
+	struct balance_sockrec r;
+	size_t got = 0;
+	int err = 0, fd;
+
+	if (!f || !s)
+		return -EINVAL;
+	s->n = 0;
+	fd = bpf_iter_create(bpf_link__fd(f->link));
+	if (fd < 0)
+		return -errno;
 	/* The iterator writes whole records; a read returns as many as fit. */
 	for (;;) {
 		ssize_t n = read(fd, (char *)&r + got, sizeof(r) - got);
@@ -166,7 +189,7 @@ int balance_groups_read(const uint16_t *ports, unsigned nports, struct balance_s
 			continue;
 		if (n < 0) {
 			err = -errno;
-			goto out;
+			break;
 		}
 		if (n == 0)
 			break;
@@ -177,7 +200,7 @@ int balance_groups_read(const uint16_t *ports, unsigned nports, struct balance_s
 		p = util_grow(s->ls, &s->cap, s->n + 1, sizeof(*s->ls));
 		if (!p) {
 			err = -ENOMEM;
-			goto out;
+			break;
 		}
 		s->ls = p;
 		l = &s->ls[s->n++];
@@ -196,12 +219,17 @@ int balance_groups_read(const uint16_t *ports, unsigned nports, struct balance_s
 		l->prog_name[sizeof(l->prog_name) - 1] = '\0';
 		l->holder_fd = -1;
 	}
-out:
-	if (fd >= 0)
-		close(fd);
-	bpf_link__destroy(link);
-	balance_bpf__destroy(sk);
+	close(fd);
 	return err;
+}
+
+void balance_finder_close(struct balance_finder *f)
+{
+	if (!f)
+		return;
+	bpf_link__destroy(f->link);
+	balance_bpf__destroy(f->skel);
+	free(f);
 }
 
 /* The syscalls in which a worker waits for work: epoll's, and accept()'s
@@ -439,13 +467,30 @@ int balance_kernel_check(void)
 	return -ENOPKG;
 }
 
-int balance_groups_read(const uint16_t *ports, unsigned nports, struct balance_scan *s, bool verbose)
+struct balance_finder {
+	int unused;
+};
+
+int balance_finder_open(struct balance_finder **fp, const uint16_t *ports, unsigned nports, bool verbose)
 {
 	(void)ports;
 	(void)nports;
-	(void)s;
 	(void)verbose;
+	if (fp)
+		*fp = NULL;
 	return -ENOPKG;
+}
+
+int balance_finder_read(struct balance_finder *f, struct balance_scan *s)
+{
+	(void)f;
+	(void)s;
+	return -ENOPKG;
+}
+
+void balance_finder_close(struct balance_finder *f)
+{
+	free(f);
 }
 
 int balance_open(struct balance **bp, const struct balance_config *cfg)
@@ -496,6 +541,17 @@ int balance_pin(struct balance *b, const char *dir)
 	return -ENOPKG;
 }
 #endif
+
+int balance_groups_read(const uint16_t *ports, unsigned nports, struct balance_scan *s, bool verbose)
+{
+	struct balance_finder *f;
+	int err = balance_finder_open(&f, ports, nports, verbose);
+
+	if (!err)
+		err = balance_finder_read(f, s);
+	balance_finder_close(f);
+	return err;
+}
 
 int balance_detach(int fd)
 {

@@ -56,6 +56,12 @@ int balance_kernel_check(void);
  * (the /proc fields are left for balance_holders()). */
 int balance_groups_read(const uint16_t *ports, unsigned nports, struct balance_scan *s, bool verbose);
 
+/* The same, loaded once for many reads (loading parses the kernel's BTF). */
+struct balance_finder;
+int balance_finder_open(struct balance_finder **fp, const uint16_t *ports, unsigned nports, bool verbose);
+int balance_finder_read(struct balance_finder *f, struct balance_scan *s);
+void balance_finder_close(struct balance_finder *f);
+
 /* Loads the program (and, with cfg->busy, attaches the tracepoints).
  * -EPERM: the kernel refused for lack of privilege. */
 int balance_open(struct balance **bp, const struct balance_config *cfg);

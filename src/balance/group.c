@@ -24,10 +24,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -258,6 +263,95 @@ int balance_obtain(pid_t pid, int fd, uint64_t ino)
 		return -ESTALE;
 	}
 	return copy;
+}
+
+#define TCP_STATE_LISTEN 10 /* include/net/tcp_states.h */
+
+static bool port_in(uint16_t port, const uint16_t *ports, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+static int diag_dump(int fd, int family, const uint16_t *ports, unsigned nports, struct balance_diag **d, size_t *n,
+		     size_t *cap)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = {.nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+		.r = {.sdiag_family = (uint8_t)family,
+		      .sdiag_protocol = IPPROTO_TCP,
+		      .idiag_states = 1u << TCP_STATE_LISTEN},
+	};
+	static char buf[32768] __attribute__((aligned(8)));
+
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (len < 0)
+			return -errno;
+		if (len == 0)
+			return -EIO;
+		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			const struct inet_diag_msg *m = NLMSG_DATA(h);
+			struct balance_diag *e;
+			void *p;
+
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *ne = NLMSG_DATA(h);
+				return ne->error ? ne->error : -EIO;
+			}
+			if (!port_in(ntohs(m->id.idiag_sport), ports, nports))
+				continue;
+			p = util_grow(*d, cap, *n + 1, sizeof(**d));
+			if (!p)
+				return -ENOMEM;
+			*d = p;
+			e = &(*d)[(*n)++];
+			memset(e, 0, sizeof(*e));
+			e->ino = m->idiag_inode;
+			/* For a listener: Recv-Q is the accept queue, Send-Q the backlog. */
+			e->qlen = m->idiag_rqueue;
+			e->backlog = m->idiag_wqueue;
+			e->port = ntohs(m->id.idiag_sport);
+			e->family = m->idiag_family;
+			e->uid = m->idiag_uid;
+			e->ifindex = m->id.idiag_if;
+			memcpy(e->addr, m->id.idiag_src, family == AF_INET ? 4 : 16);
+		}
+	}
+}
+
+int balance_diag_read(const uint16_t *ports, unsigned nports, struct balance_diag **d, size_t *n, size_t *cap)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	*n = 0;
+	err = diag_dump(fd, AF_INET, ports, nports, d, n, cap);
+	if (!err)
+		err = diag_dump(fd, AF_INET6, ports, nports, d, n, cap);
+	close(fd);
+	return err;
+}
+
+bool balance_diag_same_group(const struct balance_diag *a, const struct balance_diag *b)
+{
+	return a->family == b->family && a->port == b->port && a->uid == b->uid && a->ifindex == b->ifindex &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
 }
 
 int balance_pid_ports(pid_t pid, uint16_t *ports, size_t max, size_t *n)

@@ -47,6 +47,26 @@ struct balance_scan {
 
 /* (balance_groups_read() in balance/balance.h fills the kernel's part.) */
 
+/* One listening TCP socket as sock_diag shows it: cheap enough to ask
+ * every few tens of milliseconds (the iterator walks every TCP socket of
+ * the namespace, established and TIME_WAIT included: 100 ms and more here). */
+struct balance_diag {
+	uint64_t ino;
+	uint32_t qlen, backlog;
+	uint16_t port, family;
+	uint32_t uid, ifindex;
+	uint8_t addr[16];
+};
+
+/* The listeners on ports (IPv4 and IPv6) into *d (grown as needed: *cap
+ * entries), *n of them. */
+int balance_diag_read(const uint16_t *ports, unsigned nports, struct balance_diag **d, size_t *n, size_t *cap);
+
+/* True when a and b would be in one reuseport group if both set
+ * SO_REUSEPORT: the kernel groups listeners of one namespace by family,
+ * local address, port, bound interface and owning user. */
+bool balance_diag_same_group(const struct balance_diag *a, const struct balance_diag *b);
+
 /* Fills the /proc part of each listener of s. root > 0: in_tree says
  * whether root or one of its descendants holds it. Our own process is not
  * counted as a holder. */

@@ -33,7 +33,7 @@ static const char *prog = "herd balance";
 #define MAX_GROUPS 64
 /* How often the listeners are checked (sock_diag: cheap) for newcomers and
  * leavers; workers are looked up again at every --interval. */
-#define TICK_MS 100
+#define TICK_MS 25
 
 enum mode { MODE_RUN, MODE_STATUS, MODE_DETACH };
 
@@ -393,7 +393,13 @@ struct member {
 	unsigned slot;
 	uint16_t port;
 	pid_t worker;
+	struct balance_diag key; /* as sock_diag last showed it */
+	bool keyed;		 /* key is filled */
 };
+
+/* Listener inodes on the ports that the last full scan did not take (not
+ * SO_REUSEPORT, alone in a group, another tool's group): not news again. */
+#define MAX_IGNORED 256
 
 struct run {
 	struct opts *o;
@@ -402,7 +408,13 @@ struct run {
 	struct groups groups; /* the groups we attached to */
 	struct member m[BALANCE_MAX_SLOTS];
 	size_t nm;
-	struct balance_scan scan;
+	struct balance_scan scan, news;
+	struct balance_finder *finder;
+	struct balance_diag *diag;
+	size_t ndiag, cap_diag;
+	uint64_t ignored[MAX_IGNORED];
+	size_t nignored;
+	uint64_t next_news; /* when newcomers that could not be taken are tried again */
 	int pidfd;
 	bool tty;
 	uint64_t t0;
@@ -423,16 +435,16 @@ static void member_drop(struct run *r, size_t i)
 	r->m[i] = r->m[--r->nm];
 }
 
-/* Registers every listener of group id in r->scan that is not registered
+/* Registers every listener of group id in scan that is not registered
  * yet and, if attach, attaches to the group through one of them. Returns
  * 0 or an exit status (message printed) when first is set; later, errors
  * only skip the listener (it is tried again at the next change). */
-static int sync_group(struct run *r, uint64_t id, bool attach, bool first)
+static int sync_group(struct run *r, struct balance_scan *scan, uint64_t id, bool attach, bool first)
 {
 	int attach_fd = -1, rc = 0;
 
-	for (size_t i = 0; i < r->scan.n; i++) {
-		struct balance_listener *l = &r->scan.ls[i];
+	for (size_t i = 0; i < scan->n; i++) {
+		struct balance_listener *l = &scan->ls[i];
 		struct member *m;
 		unsigned slot;
 		int fd, err;
@@ -446,14 +458,14 @@ static int sync_group(struct run *r, uint64_t id, bool attach, bool first)
 			continue;
 		}
 		if (!l->holder) {
-			if (first && r->scan.denied) {
+			if (first && scan->denied) {
 				rc = cmd_fail(
 					prog,
 					"no ptrace rights: the descriptors of %u process%s (e.g. %d, %s) may not be "
 					"read, so the holders of port %u's listeners are unknown; herd balance needs "
 					"CAP_SYS_PTRACE, or the server's user",
-					r->scan.denied, r->scan.denied == 1 ? "" : "es", (int)r->scan.denied_pid,
-					comm_of(r->scan.denied_pid), l->port);
+					scan->denied, scan->denied == 1 ? "" : "es", (int)scan->denied_pid,
+					comm_of(scan->denied_pid), l->port);
 				break;
 			}
 			if (first) {
@@ -560,7 +572,7 @@ static int detach_ours(struct opts *o, uint32_t prog_id)
 	return rc;
 }
 
-static void live_line(struct run *r, const struct watch_snapshot *diag, bool final)
+static void live_line(struct run *r, bool final)
 {
 	const struct balance_slot *slots = balance_slots(r->b);
 	struct balance_counters c;
@@ -584,23 +596,18 @@ static void live_line(struct run *r, const struct watch_snapshot *diag, bool fin
 	}
 	ADD("  queue");
 	for (size_t i = 0; i < r->nm; i++) {
-		long q = -1;
-		for (size_t j = 0; diag && j < diag->nsocks; j++)
-			if (diag->socks[j].ino == r->m[i].ino)
-				q = (long)diag->socks[j].qlen;
-		if (q < 0)
-			ADD(" -");
+		if (r->m[i].keyed)
+			ADD(" %u", r->m[i].key.qlen);
 		else
-			ADD(" %ld", q);
+			ADD(" -");
 	}
 	ADD("  worker");
 	for (size_t i = 0; i < r->nm; i++) {
-		const struct balance_slot *s = &slots[r->m[i].slot];
-		uint64_t since = __atomic_load_n(&s->busy_since, __ATOMIC_RELAXED);
+		uint64_t since = __atomic_load_n(&slots[r->m[i].slot].busy_since, __ATOMIC_RELAXED);
 		uint64_t mono = util_now_ns();
 		char st = '?';
 
-		/* ktime (CLOCK_MONOTONIC) on both sides. */
+		/* busy_since is the kernel's ktime, CLOCK_MONOTONIC here too. */
 		if (r->m[i].worker && r->o->busy)
 			st = !since ? '.' : mono > since && mono - since > (uint64_t)(r->o->stall * 1e9) ? 'S' : 'b';
 		ADD(" %c", st);
@@ -615,35 +622,22 @@ static void live_line(struct run *r, const struct watch_snapshot *diag, bool fin
 	fflush(stdout);
 }
 
-/* Listeners now on the ports (sock_diag). */
-static int diag_read(const struct opts *o, struct watch_snapshot *d)
+static bool ignored(const struct run *r, uint64_t ino)
 {
-	return watch_proc_listeners(d, o->ports, o->nports);
-}
-
-/* Something changed when a registered listener is gone or an unknown one
- * is on the ports. */
-static bool diag_changed(struct run *r, const struct watch_snapshot *d)
-{
-	size_t found = 0;
-
-	for (size_t i = 0; i < d->nsocks; i++) {
-		if (member_by_ino(r, d->socks[i].ino))
-			found++;
-		else
+	for (size_t i = 0; i < r->nignored; i++)
+		if (r->ignored[i] == ino)
 			return true;
-	}
-	return found != r->nm;
+	return false;
 }
 
-/* A new scan, then: forget members that are gone, register newcomers of
- * our groups (and attach to new groups of the target), refresh workers. */
-static void resync(struct run *r)
+/* A full scan (the iterator: slow), then: forget members that are gone,
+ * register newcomers of our groups, attach to groups the target formed
+ * since, refresh every worker. */
+static void full_resync(struct run *r)
 {
 	struct groups now;
 
-	if (balance_groups_read(r->o->ports, r->o->nports, &r->scan, r->o->verbose) != 0 ||
-	    balance_holders(&r->scan, r->o->pid) != 0)
+	if (balance_finder_read(r->finder, &r->scan) != 0 || balance_holders(&r->scan, r->o->pid) != 0)
 		return;
 	for (size_t i = 0; i < r->nm;) {
 		bool there = false;
@@ -657,7 +651,7 @@ static void resync(struct run *r)
 	target_groups(r->o, &r->scan, &now);
 	for (size_t i = 0; i < now.n; i++) {
 		const struct balance_listener *l = NULL;
-		bool ours = false;
+		bool ours;
 
 		for (size_t j = 0; j < r->scan.n && !l; j++)
 			if (r->scan.ls[j].group == now.id[i])
@@ -670,22 +664,136 @@ static void resync(struct run *r)
 			continue;
 		if (!ours && group_size(&r->scan, now.id[i]) < 2)
 			continue;
-		sync_group(r, now.id[i], !ours, false);
+		sync_group(r, &r->scan, now.id[i], !ours, false);
+	}
+	r->nignored = 0;
+	for (size_t i = 0; i < r->scan.n && r->nignored < MAX_IGNORED; i++)
+		if (!member_by_ino(r, r->scan.ls[i].ino))
+			r->ignored[r->nignored++] = r->scan.ls[i].ino;
+}
+
+/* The fast path, at every tick: what sock_diag shows. Members that are
+ * gone are forgotten; a newcomer with the address, port, interface and
+ * user of a member is in that member's group and is registered at once
+ * (a /proc scan finds its holder); anything else needs the full scan. */
+static void follow(struct run *r, uint64_t now)
+{
+	bool full = false, any = false;
+
+	for (size_t i = 0; i < r->nm; i++)
+		r->m[i].keyed = false;
+	for (size_t i = 0; i < r->ndiag; i++) {
+		struct member *m = member_by_ino(r, r->diag[i].ino);
+		if (m) {
+			m->key = r->diag[i];
+			m->keyed = true;
+		}
+	}
+	for (size_t i = 0; i < r->nm;) {
+		if (r->m[i].keyed)
+			i++;
+		else
+			member_drop(r, i); /* closed: the kernel has taken it out of the group */
+	}
+	if (now < r->next_news)
+		return;
+	r->news.n = 0;
+	for (size_t i = 0; i < r->ndiag && !full; i++) {
+		const struct balance_diag *d = &r->diag[i];
+		const struct member *same = NULL;
+		struct balance_listener *l;
+		void *p;
+
+		if (member_by_ino(r, d->ino) || ignored(r, d->ino))
+			continue;
+		any = true;
+		for (size_t j = 0; j < r->nm && !same; j++)
+			if (balance_diag_same_group(&r->m[j].key, d))
+				same = &r->m[j];
+		if (!same) {
+			full = true;
+			break;
+		}
+		p = util_grow(r->news.ls, &r->news.cap, r->news.n + 1, sizeof(*r->news.ls));
+		if (!p)
+			return;
+		r->news.ls = p;
+		l = &r->news.ls[r->news.n++];
+		memset(l, 0, sizeof(*l));
+		*l = (struct balance_listener){
+			.ino = d->ino, .group = same->group, .port = d->port, .family = d->family};
+	}
+	if (!any)
+		return;
+	if (full) {
+		full_resync(r);
+	} else if (balance_holders(&r->news, r->o->pid) == 0) {
+		struct groups g = {.n = 0};
+		for (size_t i = 0; i < r->news.n; i++)
+			if (!in_groups(&g, r->news.ls[i].group) && g.n < MAX_GROUPS)
+				g.id[g.n++] = r->news.ls[i].group;
+		for (size_t i = 0; i < g.n; i++)
+			sync_group(r, &r->news, g.id[i], false, false);
+	}
+	/* Newcomers not taken (their holder not found yet: a worker being
+	 * forked) are tried again, but not at every tick. */
+	for (size_t i = 0; i < r->ndiag; i++)
+		if (!member_by_ino(r, r->diag[i].ino) && !ignored(r, r->diag[i].ino))
+			r->next_news = now + 100 * NS_PER_MS;
+}
+
+/* Every --interval: who accepts from each listener now (workers come and
+ * go: a reload forks new ones on the same listeners). */
+static void follow_workers(struct run *r)
+{
+	r->news.n = 0;
+	for (size_t i = 0; i < r->nm; i++) {
+		void *p = util_grow(r->news.ls, &r->news.cap, r->news.n + 1, sizeof(*r->news.ls));
+		if (!p)
+			return;
+		r->news.ls = p;
+		r->news.ls[r->news.n++] =
+			(struct balance_listener){.ino = r->m[i].ino, .group = r->m[i].group, .port = r->m[i].port};
+	}
+	if (balance_holders(&r->news, r->o->pid) != 0)
+		return;
+	for (size_t i = 0; i < r->news.n; i++) {
+		struct member *m = member_by_ino(r, r->news.ls[i].ino);
+		if (m && m->worker != r->news.ls[i].worker &&
+		    balance_set_worker(r->b, m->slot, r->news.ls[i].worker) == 0)
+			m->worker = r->news.ls[i].worker;
 	}
 }
 
-static bool target_gone(struct run *r, const struct watch_snapshot *d)
+/* A worker that exited is forgotten at once (an exiting worker is out of
+ * its wait, so it would look stalled until the next look): true when one
+ * did, and it is time to look for its successor. */
+static bool workers_left(struct run *r)
+{
+	bool left = false;
+
+	for (size_t i = 0; i < r->nm; i++) {
+		struct member *m = &r->m[i];
+		if (m->worker && kill(m->worker, 0) != 0 && errno == ESRCH &&
+		    balance_set_worker(r->b, m->slot, 0) == 0) {
+			m->worker = 0;
+			left = true;
+		}
+	}
+	return left;
+}
+
+static bool target_gone(struct run *r)
 {
 	struct pollfd p = {.fd = r->pidfd, .events = POLLIN};
 
 	if (r->pidfd >= 0)
 		return poll(&p, 1, 0) == 1;
-	return d->nsocks == 0;
+	return r->ndiag == 0;
 }
 
 static int run_loop(struct run *r)
 {
-	struct watch_snapshot d = {0};
 	uint64_t next_line = r->t0 + (uint64_t)(r->o->interval * 1e9);
 	uint64_t end = r->o->duration > 0 ? r->t0 + (uint64_t)(r->o->duration * 1e9) : 0;
 	int rc = 0;
@@ -698,9 +806,9 @@ static int run_loop(struct run *r)
 		if (stop)
 			break;
 		now = util_now_ns();
-		if (diag_read(r->o, &d) != 0)
+		if (balance_diag_read(r->o->ports, r->o->nports, &r->diag, &r->ndiag, &r->cap_diag) != 0)
 			continue;
-		if (target_gone(r, &d)) {
+		if (target_gone(r)) {
 			if (r->tty)
 				putchar('\n');
 			if (r->pidfd >= 0)
@@ -711,10 +819,12 @@ static int run_loop(struct run *r)
 					      ports_text(r->o));
 			break;
 		}
-		if (diag_changed(r, &d) || now >= next_line)
-			resync(r);
+		follow(r, now);
+		if (workers_left(r))
+			follow_workers(r);
 		if (now >= next_line) {
-			live_line(r, &d, false);
+			follow_workers(r);
+			live_line(r, false);
 			next_line += (uint64_t)(r->o->interval * 1e9);
 			if (next_line < now)
 				next_line = now + (uint64_t)(r->o->interval * 1e9);
@@ -722,11 +832,8 @@ static int run_loop(struct run *r)
 		if (end && now >= end)
 			break;
 	}
-	if (!rc) {
-		if (diag_read(r->o, &d) == 0)
-			live_line(r, &d, true);
-	}
-	free(d.socks);
+	if (!rc)
+		live_line(r, true);
 	return rc;
 }
 
@@ -795,19 +902,26 @@ static int run(struct opts *o)
 		}
 	}
 	err = balance_open(&r->b, &cfg);
+	if (!err)
+		err = balance_finder_open(&r->finder, o->ports, o->nports, o->verbose);
 	if (err) {
 		rc = load_error(err);
 		goto out;
 	}
 	r->prog_id = balance_prog_id(r->b);
 	for (size_t i = 0; i < g.n && !rc; i++)
-		rc = sync_group(r, g.id[i], true, true);
+		rc = sync_group(r, &r->scan, g.id[i], true, true);
 	if (rc) {
 		/* Whatever was attached before the failure comes off. */
 		if (r->groups.n)
 			detach_ours(o, r->prog_id);
 		goto out;
 	}
+	for (size_t i = 0; i < r->scan.n && r->nignored < MAX_IGNORED; i++)
+		if (!member_by_ino(r, r->scan.ls[i].ino))
+			r->ignored[r->nignored++] = r->scan.ls[i].ino;
+	if (balance_diag_read(o->ports, o->nports, &r->diag, &r->ndiag, &r->cap_diag) == 0)
+		follow(r, 0);
 	r->tty = isatty(STDOUT_FILENO) == 1;
 	r->t0 = util_now_ns();
 	print_attached(r);
@@ -836,8 +950,11 @@ static int run(struct opts *o)
 out:
 	if (r->pidfd >= 0)
 		close(r->pidfd);
+	balance_finder_close(r->finder);
 	balance_close(r->b);
 	balance_scan_free(&r->scan);
+	balance_scan_free(&r->news);
+	free(r->diag);
 	free(r);
 	return rc;
 }
