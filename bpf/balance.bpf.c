@@ -43,11 +43,11 @@
  *
  * The worker's own load, where it can be known: user space finds the
  * process that accepts from each listener (docs/balance.md says how) and
- * puts its tgid in balance_tgids. Raw tracepoints on syscall entry and exit
- * mark that worker waiting while it is in epoll_wait()/accept() (the
- * syscall numbers are set by the loader) and busy from the moment it
- * returns. A worker blocked in a handler with an empty queue is thus seen
- * at once, which the queue alone cannot show until a connection has been
+ * puts its pid in balance_tgids. A tracepoint on context switches marks
+ * that worker waiting while it sleeps in epoll_wait()/accept() (the
+ * syscall numbers are set by the loader) and busy from the moment it runs
+ * again. A worker blocked in a handler with an empty queue is thus seen at
+ * once, which the queue alone cannot show until a connection has been
  * queued behind it.
  */
 #include "vmlinux.h"
@@ -61,6 +61,10 @@
 
 /* Set by the loader before load. */
 const volatile __u64 balance_stall_ns = 5000000;
+/* 0: read every member's queue at every SYN. For experiments only (what
+ * a sampled queue length would cost): reuse a member's last reading until
+ * it is this old. */
+const volatile __u64 balance_stale_ns = 0;
 const volatile __s64 balance_wait_nr[BALANCE_MAX_WAIT_NR] = {-1, -1, -1, -1, -1, -1};
 const volatile __u16 balance_ports[BALANCE_MAX_PORTS] = {0};
 const volatile __u32 balance_nports = 0;
@@ -150,12 +154,18 @@ static long visit(__u32 i, void *data)
 	s = bpf_map_lookup_elem(&balance_slots, &slot);
 	if (!s)
 		return 0;
-	bpf_probe_read_kernel(&backlog, sizeof(backlog),
-			      (void *)(skp + bpf_core_field_offset(struct sock, sk_ack_backlog)));
-	bpf_probe_read_kernel(
-		&qlen, sizeof(qlen),
-		(void *)(skp + bpf_core_field_offset(struct inet_connection_sock, icsk_accept_queue.qlen)));
-	pending = backlog + (qlen > 0 ? (__u32)qlen : 0);
+	if (balance_stale_ns && w->now - *(volatile __u64 *)&s->seen_at < balance_stale_ns) {
+		pending = (__u32) * (volatile __u64 *)&s->seen;
+	} else {
+		bpf_probe_read_kernel(&backlog, sizeof(backlog),
+				      (void *)(skp + bpf_core_field_offset(struct sock, sk_ack_backlog)));
+		bpf_probe_read_kernel(
+			&qlen, sizeof(qlen),
+			(void *)(skp + bpf_core_field_offset(struct inet_connection_sock, icsk_accept_queue.qlen)));
+		pending = backlog + (qlen > 0 ? (__u32)qlen : 0);
+		*(volatile __u64 *)&s->seen = pending;
+		*(volatile __u64 *)&s->seen_at = w->now;
+	}
 	if (*(volatile __u64 *)&s->tgid) {
 		since = *(volatile __u64 *)&s->busy_since;
 		if (since) {
@@ -251,47 +261,49 @@ static __always_inline bool is_wait(long nr)
 	return false;
 }
 
-static __always_inline struct balance_slot *worker_slot(void)
+static __always_inline struct balance_slot *worker_slot(__u32 pid)
 {
-	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-	__u32 *slot = bpf_map_lookup_elem(&balance_tgids, &tgid);
+	__u32 *slot = bpf_map_lookup_elem(&balance_tgids, &pid);
 
 	return slot ? bpf_map_lookup_elem(&balance_slots, slot) : NULL;
 }
 
-/* Raw tracepoints attach by name, without tracefs (which this project's VM
- * does not mount), and run for every syscall of every task: all but the
- * wait syscalls leave at the first tests. */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(balance_wait_enter, struct pt_regs *regs, long id)
+/* The syscall a task that is not running is in (its saved registers). */
+static __always_inline long task_syscall(struct task_struct *task)
 {
-	struct balance_slot *s;
-
-	if (!is_wait(id))
-		return 0;
-	s = worker_slot();
-	if (s)
-		*(volatile __u64 *)&s->busy_since = 0;
-	return 0;
-}
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 
 #if defined(__TARGET_ARCH_x86)
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+	return BPF_CORE_READ(regs, orig_ax);
 #elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL_NR(regs) BPF_CORE_READ((struct user_pt_regs *)(regs), regs[8])
+	return BPF_CORE_READ(regs, syscallno);
 #else
-#define SYSCALL_NR(regs) (-1L)
+	return -1;
 #endif
+}
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(balance_wait_exit, struct pt_regs *regs, long ret)
+/* A worker waits for work while it sleeps in one of the wait syscalls; it
+ * is busy from the moment it runs again, until it next goes to sleep in
+ * one. Seen at context switches, which are far rarer than syscalls (a
+ * probe on every syscall cost every process of the machine: docs/balance.md):
+ *   prev, a worker, leaves the CPU to sleep (not preempted) in a wait
+ *   syscall: waiting;
+ *   next, a worker that was waiting, gets the CPU: busy since now.
+ * A worker that finds events ready never sleeps in epoll_wait() and stays
+ * busy, as it should; one blocked in a handler (a sleep, a lock, a disk
+ * read) or preempted, or running a long computation, stays busy too. The
+ * main thread (pid == tgid) is the worker: the event loop of nginx and most
+ * prefork servers; a thread pool's helpers are not looked at. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(balance_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	struct balance_slot *s;
 
-	if (!is_wait(SYSCALL_NR(regs)))
-		return 0;
-	s = worker_slot();
-	if (s)
+	s = worker_slot(prev->pid);
+	if (s && !preempt && is_wait(task_syscall(prev)))
+		*(volatile __u64 *)&s->busy_since = 0;
+	s = worker_slot(next->pid);
+	if (s && *(volatile __u64 *)&s->busy_since == 0)
 		*(volatile __u64 *)&s->busy_since = bpf_ktime_get_ns() | 1;
 	return 0;
 }

@@ -31,7 +31,9 @@ struct balance_slot {
 	__u64 busy_since; /* written by the tracepoints: ktime (ns) the worker left its wait; 0: waiting */
 	__u64 steered;	  /* written by the program: connections sent here (atomic add) */
 	__u64 migrated;	  /* written by the program: of those, moved here from a closing listener */
-	__u64 pad[3];
+	__u64 seen;	  /* written by the program: queued + handshakes when last read */
+	__u64 seen_at;	  /* written by the program: ktime of that read (--stale experiments) */
+	__u64 pad;
 };
 
 /* One listening TCP socket, as the iterator (SEC("iter/tcp")) reports it. */

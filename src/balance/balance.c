@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -77,7 +78,7 @@ struct balance {
 	struct balance_bpf *skel;
 	struct balance_slot *slots; /* mmap of balance_slots */
 	size_t map_len;
-	struct bpf_link *links[2];
+	struct bpf_link *link; /* the sched_switch tracepoint */
 	bool used[BALANCE_MAX_SLOTS];
 };
 
@@ -235,33 +236,61 @@ void balance_finder_close(struct balance_finder *f)
 /* The syscalls in which a worker waits for work: epoll's, and accept()'s
  * for servers that block in accept(). Numbers from this build's headers,
  * so they are right for the architecture the program runs on. */
-static void set_wait_nrs(struct balance_bpf *sk)
-{
-	long nrs[] = {
+static const long wait_nrs[] = {
 #ifdef SYS_epoll_wait
-		SYS_epoll_wait,
+	SYS_epoll_wait,
 #endif
 #ifdef SYS_epoll_pwait
-		SYS_epoll_pwait,
+	SYS_epoll_pwait,
 #endif
 #ifdef SYS_epoll_pwait2
-		SYS_epoll_pwait2,
+	SYS_epoll_pwait2,
 #endif
 #ifdef SYS_accept
-		SYS_accept,
+	SYS_accept,
 #endif
 #ifdef SYS_accept4
-		SYS_accept4,
+	SYS_accept4,
 #endif
-		-1,
-	};
-	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]) && i < BALANCE_MAX_WAIT_NR; i++)
-		sk->rodata->balance_wait_nr[i] = nrs[i];
+	-1,
+};
+
+static void set_wait_nrs(struct balance_bpf *sk)
+{
+	for (size_t i = 0; i < sizeof(wait_nrs) / sizeof(wait_nrs[0]) && i < BALANCE_MAX_WAIT_NR; i++)
+		sk->rodata->balance_wait_nr[i] = wait_nrs[i];
+}
+
+/* Whether pid sleeps in a wait syscall right now (/proc/PID/syscall: the
+ * number, or "running"), for a worker's state until its next context
+ * switch shows it. Unreadable: assumed waiting, as if it were not known. */
+static bool waits_now(pid_t pid)
+{
+	char path[64], buf[64];
+	long nr;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	if (sscanf(buf, "%ld", &nr) != 1)
+		return false; /* "running" */
+	for (size_t i = 0; i < sizeof(wait_nrs) / sizeof(wait_nrs[0]); i++)
+		if (wait_nrs[i] >= 0 && wait_nrs[i] == nr)
+			return true;
+	return false;
 }
 
 int balance_open(struct balance **bp, const struct balance_config *cfg)
 {
-	struct bpf_program *want[3];
+	struct bpf_program *want[2];
 	struct balance *b;
 	long page = sysconf(_SC_PAGESIZE);
 	size_t nwant = 0;
@@ -281,12 +310,11 @@ int balance_open(struct balance **bp, const struct balance_config *cfg)
 		goto fail;
 	}
 	want[nwant++] = b->skel->progs.balance_select;
-	if (cfg->busy) {
-		want[nwant++] = b->skel->progs.balance_wait_enter;
-		want[nwant++] = b->skel->progs.balance_wait_exit;
-	}
+	if (cfg->busy)
+		want[nwant++] = b->skel->progs.balance_switch;
 	open_with(want, nwant, b->skel);
 	b->skel->rodata->balance_stall_ns = cfg->stall_ns;
+	b->skel->rodata->balance_stale_ns = cfg->stale_ns;
 	set_wait_nrs(b->skel);
 	/* EPERM without CAP_BPF/CAP_NET_ADMIN (maps, the sk_reuseport type)
 	 * or CAP_PERFMON (the probe reads, a pointer kept as a number, the
@@ -302,13 +330,8 @@ int balance_open(struct balance **bp, const struct balance_config *cfg)
 	}
 	b->slots = map;
 	if (cfg->busy) {
-		b->links[0] = bpf_program__attach(b->skel->progs.balance_wait_enter);
-		if (!b->links[0]) {
-			err = -errno;
-			goto fail;
-		}
-		b->links[1] = bpf_program__attach(b->skel->progs.balance_wait_exit);
-		if (!b->links[1]) {
+		b->link = bpf_program__attach(b->skel->progs.balance_switch);
+		if (!b->link) {
 			err = -errno;
 			goto fail;
 		}
@@ -378,6 +401,12 @@ int balance_set_worker(struct balance *b, unsigned slot, pid_t tgid)
 	__atomic_store_n(&s->busy_since, 0, __ATOMIC_RELEASE);
 	if (!tgid)
 		return 0;
+	if (!waits_now(tgid)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
+		__atomic_store_n(&s->busy_since, ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) | 1,
+				 __ATOMIC_RELEASE);
+	}
 	t = (__u32)tgid;
 	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.balance_tgids), &t, &key, BPF_ANY) != 0)
 		return -errno;
@@ -639,8 +668,7 @@ void balance_close(struct balance *b)
 	if (!b)
 		return;
 #ifdef HERD_BALANCE_BPF
-	for (size_t i = 0; i < 2; i++)
-		bpf_link__destroy(b->links[i]);
+	bpf_link__destroy(b->link);
 	if (b->slots)
 		munmap(b->slots, b->map_len);
 	balance_bpf__destroy(b->skel);

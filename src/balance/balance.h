@@ -31,6 +31,7 @@ struct balance;
 
 struct balance_config {
 	uint64_t stall_ns; /* a worker busy for longer than this is stalled */
+	uint64_t stale_ns; /* experiments: reuse a queue reading until it is this old (0: live) */
 	bool busy;	   /* track whether workers wait for work (two raw tracepoints) */
 	bool verbose;	   /* libbpf's warnings on stderr */
 };

@@ -42,7 +42,7 @@ struct opts {
 	pid_t pid;
 	uint16_t ports[BALANCE_MAX_PORTS];
 	unsigned nports;
-	double interval, duration, stall;
+	double interval, duration, stall, stale;
 	const char *pin;
 	bool busy, verbose;
 };
@@ -78,6 +78,8 @@ static void usage(FILE *out)
 		"  --stall DUR       a worker out of its event loop for longer than DUR is\n"
 		"                    stalled: chosen only if all are (default 5ms)\n"
 		"  --no-busy         go by the accept queues alone (no syscall tracepoints)\n"
+		"  --stale DUR       experiments: use a queue length until it is DUR old instead\n"
+		"                    of reading it at every connection (default 0: live)\n"
 		"  --pin DIR         leave the program attached at exit, pinned in DIR (bpffs)\n"
 		"  --detach          remove herd balance's program from the group (and with\n"
 		"                    --pin DIR what is pinned there), then exit\n"
@@ -93,7 +95,7 @@ static void usage(FILE *out)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_STALL = 256, O_NO_BUSY, O_PIN, O_DETACH, O_STATUS };
+	enum { O_STALL = 256, O_NO_BUSY, O_PIN, O_DETACH, O_STATUS, O_STALE };
 	static const struct option lo[] = {
 		{"pid", required_argument, NULL, 'P'},
 		{"port", required_argument, NULL, 'p'},
@@ -105,6 +107,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"detach", no_argument, NULL, O_DETACH},
 		{"status", no_argument, NULL, O_STATUS},
 		{"verbose", no_argument, NULL, 'v'},
+		{"stale", required_argument, NULL, O_STALE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -142,6 +145,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_STALL:
 			if (util_parse_duration(optarg, &o->stall) != 0 || !(o->stall > 0) || o->stall > 3600)
 				return cmd_usage_error(prog, "bad --stall '%s' (> 0, at most 1h)", optarg);
+			break;
+		case O_STALE:
+			if (util_parse_duration(optarg, &o->stale) != 0 || o->stale < 0 || o->stale > 60)
+				return cmd_usage_error(prog, "bad --stale '%s' (0..60s)", optarg);
 			break;
 		case O_NO_BUSY:
 			o->busy = false;
@@ -857,7 +864,10 @@ static void print_attached(struct run *r)
 static int run(struct opts *o)
 {
 	struct run *r = calloc(1, sizeof(*r));
-	struct balance_config cfg = {.stall_ns = (uint64_t)(o->stall * 1e9), .busy = o->busy, .verbose = o->verbose};
+	struct balance_config cfg = {.stall_ns = (uint64_t)(o->stall * 1e9),
+				     .stale_ns = (uint64_t)(o->stale * 1e9),
+				     .busy = o->busy,
+				     .verbose = o->verbose};
 	struct groups g = {.n = 0};
 	unsigned missing;
 	int rc, err;
