@@ -3,7 +3,8 @@
 # `listen ... reuseport` and 4 workers (the lab's Lua handler: /cpu?us=N
 # burns CPU, /sleep?ms=N blocks the whole worker), in alternating rounds so
 # that drifting machine load hits every side alike:
-#   calm    a closed loop of new connections, /cpu?us=1000, 15 in flight
+#   calm    a closed loop of new connections, /cpu?us=1000, CONCURRENCY in
+#           flight (15: the lab's stall load has 16, one of them asleep)
 #   stall   the same with, beside it, /sleep?ms=50 requests at 1% of the calm
 #           rate (an open loop of its own): the calm loop's p99 is "the
 #           others'" p99, as in herd lab's stall scenario
@@ -13,17 +14,19 @@
 # Then 10 attach/detach cycles of balance during one open-loop run: the
 # bench JSON's failed count (target 0).
 #
-#   scripts/bench-balance.sh [ROUNDS] [CALM_REQUESTS]
+#   scripts/bench-balance.sh [ROUNDS] [CALM_REQUESTS] [CONCURRENCY]
 #
-# Defaults: 3 rounds, 1500 requests. Needs root, nginx and its Lua module
+# Defaults: 3 rounds, 1500 requests, 15 connections. Needs root, nginx and its Lua module
 # (scripts/setup.sh peer). Starts and reaps its own nginx on 127.0.0.1.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 rounds=${1:-3}
 nreq=${2:-1500}
+conc=${3:-15}
 posint ROUNDS "$rounds"
 posint CALM_REQUESTS "$nreq"
+posint CONCURRENCY "$conc"
 [ "$(id -u)" = 0 ] || die "needs root (herd balance)"
 modules=/usr/lib/nginx/modules
 if ! command -v nginx >/dev/null || [ ! -r $modules/ngx_http_lua_module.so ]; then
@@ -91,7 +94,7 @@ attach() {
 	$HERD balance --port "$port" >"$tmp/balance.out" 2>"$tmp/balance.err" &
 	bpid=$!
 	for _ in $(seq 200); do
-		grep -q "attached to" "$tmp/balance.err" && return 0
+		grep -qs "attached to" "$tmp/balance.err" && return 0
 		alive "$bpid" || break
 		sleep 0.05
 	done
@@ -104,15 +107,15 @@ detach() {
 }
 
 # calm OUT: the calm loop alone.
-calm() { $HERD bench -c 15 -n "$nreq" --json "$1" "$url/cpu?us=1000" >/dev/null 2>&1 || true; }
+calm() { $HERD bench -c "$conc" -n "$nreq" --json "$1" "$url/cpu?us=1000" >/dev/null 2>&1 || true; }
 # stall OUT RATE: the calm loop with 50 ms sleeps at RATE/s beside it.
 stall() {
 	local secs
 	secs=$(awk -v n="$nreq" -v r="$2" 'BEGIN { printf "%.1f", n / (r * 100) + 1 }')
 	$HERD bench -c 4 --rate "$2" -d "${secs}s" "$url/sleep?ms=50" >/dev/null 2>&1 &
 	local spid=$!
-	$HERD bench -c 15 -n "$nreq" --json "$1" "$url/cpu?us=1000" >/dev/null 2>&1 || true
-	kill -INT "$spid" 2>/dev/null
+	$HERD bench -c "$conc" -n "$nreq" --json "$1" "$url/cpu?us=1000" >/dev/null 2>&1 || true
+	kill -INT "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
 }
 # idle OUT: 60 requests at 100/s, the busiest worker's share of the
@@ -121,7 +124,7 @@ idle() {
 	$HERD watch --port "$port" --plain --interval 10s --duration 1.5 >"$tmp/watch.out" 2>"$tmp/watch.err" &
 	local wpid=$!
 	for _ in $(seq 200); do
-		grep -q "watching port" "$tmp/watch.err" && break
+		grep -qs "watching port" "$tmp/watch.err" && break
 		sleep 0.05
 	done
 	$HERD bench --rate 100 -n 60 "$url/" >/dev/null 2>&1 || true
@@ -161,6 +164,6 @@ for _ in $(seq 10); do
 	detach
 	sleep 0.3
 done
-kill -INT "$lpid" 2>/dev/null
+kill -INT "$lpid" 2>/dev/null || true
 wait "$lpid" || true
 echo "10 attach/detach cycles under --rate 200: $(json_num "$tmp/churn.json" done) done, $(json_num "$tmp/churn.json" failed) failed"
