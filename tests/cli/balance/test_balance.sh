@@ -5,7 +5,7 @@
 # alone (--no-busy) at most one connection waits behind it; ties at idle go
 # round robin; SIGTERM detaches and leaves no program (bpftool and the
 # group's own state); a second balance is refused; --pin leaves it attached
-# and --detach takes it off; the target exiting ends balance with exit 1 and
+# and --detach takes it off, as after a SIGKILL; the target exiting ends balance with exit 1 and
 # nothing attached; and every refusal: usage errors, nothing listening, no
 # SO_REUSEPORT (a shared queue), another tool's program, not root, no
 # ptrace rights, a kernel without the program type.
@@ -215,6 +215,20 @@ if mount -t bpf bpf "$BPFFS" 2>/dev/null; then
 	umount "$BPFFS"
 else
 	ok "# SKIP --pin: cannot mount a bpf filesystem"
+fi
+
+# SIGKILL: no chance to detach; the group keeps the program, and --detach
+# (without --pin) takes it off.
+if start_balance --port "$PORT"; then
+	stop_balance KILL
+	expect_match "SIGKILL: the program stays attached" "$(status_prog "$PORT")" "id $BPROG 'balance_select'"
+	$HERD balance --detach --port "$PORT" >/dev/null 2>"$TMP/e"
+	expect_eq "--detach after SIGKILL: exit 0" "$?" 0
+	expect_match "--detach after SIGKILL: said" "$(cat "$TMP/e")" "detached program id $BPROG from port $PORT"
+	expect_eq "--detach after SIGKILL: no program" "$(status_prog "$PORT")" "none"
+	if [ "$HAVE_BPFTOOL" = 1 ] && prog_loaded "$BPROG"; then not_ok "--detach after SIGKILL: bpftool has no program $BPROG"; else ok "--detach after SIGKILL: bpftool has no program $BPROG"; fi
+else
+	not_ok "balance attaches (SIGKILL case)" "$(cat "$BERR")"
 fi
 
 # ------------------------------------------------------- the target exits
