@@ -98,6 +98,11 @@ $HERD balance --port "$PORT" >/dev/null 2>"$TMP/e"
 expect_eq "another program attached (cpu's classic BPF): exit 1" "$?" 1
 expect_match "another program attached: said, not replaced" "$(cat "$TMP/e")" \
 	"already has a classic BPF program .*attached; herd balance does not replace"
+expect_match "--status names the classic BPF program" "$(status_prog "$PORT")" "a classic BPF program"
+$HERD balance --detach --port "$PORT" >/dev/null 2>"$TMP/e"
+expect_eq "--detach of another tool's program: exit 1" "$?" 1
+expect_match "--detach of another tool's program: refused" "$(cat "$TMP/e")" "not herd balance's: not detaching it"
+expect_match "--detach of another tool's program: still there" "$(status_prog "$PORT")" "a classic BPF program"
 stop_serve
 
 # ------------------------------------------------------- the blocked worker
