@@ -22,6 +22,7 @@
 
 #include "balance/balance.h"
 #include "balance/group.h"
+#include "balance/session.h"
 #include "cmd/cmd.h"
 #include "lib/units.h"
 #include "lib/util.h"
@@ -30,7 +31,6 @@
 static const char *prog = "herd balance";
 
 #define MAX_DURATION_S (366.0 * 24 * 3600)
-#define MAX_GROUPS 64
 /* How often the listeners are checked (sock_diag: cheap) for newcomers and
  * leavers; workers are looked up again at every --interval. */
 #define TICK_MS 25
@@ -39,9 +39,7 @@ enum mode { MODE_RUN, MODE_STATUS, MODE_DETACH };
 
 struct opts {
 	enum mode mode;
-	pid_t pid;
-	uint16_t ports[BALANCE_MAX_PORTS];
-	unsigned nports;
+	struct balance_target t;
 	double interval, duration, stall, stale;
 	const char *pin;
 	bool busy, verbose;
@@ -124,14 +122,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'P':
 			if (util_parse_u64(optarg, 1, 0x3fffffff, &v) != 0)
 				return cmd_usage_error(prog, "bad --pid '%s' (a process id)", optarg);
-			o->pid = (pid_t)v;
+			o->t.pid = (pid_t)v;
 			break;
 		case 'p':
 			if (util_parse_u64(optarg, 1, 65535, &v) != 0)
 				return cmd_usage_error(prog, "bad --port '%s' (1..65535)", optarg);
-			if (o->nports == BALANCE_MAX_PORTS)
+			if (o->t.nports == BALANCE_MAX_PORTS)
 				return cmd_usage_error(prog, "too many --port (at most %d)", BALANCE_MAX_PORTS);
-			o->ports[o->nports++] = (uint16_t)v;
+			o->t.ports[o->t.nports++] = (uint16_t)v;
 			break;
 		case 'i':
 			if (util_parse_duration(optarg, &o->interval) != 0 || o->interval < 0.05 || o->interval > 3600)
@@ -179,12 +177,44 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (status && o->pin)
 		return cmd_usage_error(prog, "--status takes no --pin");
 	o->mode = detach ? MODE_DETACH : status ? MODE_STATUS : MODE_RUN;
-	if ((o->pid != 0) == (o->nports != 0))
+	if ((o->t.pid != 0) == (o->t.nports != 0))
 		return cmd_usage_error(prog, "say which server: --pid PID or --port PORT (one of them)");
 	return 0;
 }
 
 /* ------------------------------------------------------------ messages */
+
+static const char *comm_of(pid_t pid)
+{
+	static char buf[16];
+
+	if (watch_proc_comm(pid, 0, buf, sizeof(buf)) != 0)
+		snprintf(buf, sizeof(buf), "?");
+	return buf;
+}
+
+static const char *ports_text(const struct balance_target *t)
+{
+	static char buf[BALANCE_MAX_PORTS * 6 + 1];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < t->nports; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%u", i ? "," : "", t->ports[i]);
+	return buf;
+}
+
+static void describe_prog(bool has, uint32_t id, const char *name, char *buf, size_t len)
+{
+	if (!has)
+		snprintf(buf, len, "none");
+	else if (id == 0)
+		snprintf(buf, len, "a classic BPF program (SO_ATTACH_REUSEPORT_CBPF)");
+	else if (strcmp(name, BALANCE_PROG_NAME) == 0)
+		snprintf(buf, len, "eBPF program id %u '%s' (herd balance's)", id, name);
+	else
+		snprintf(buf, len, "eBPF program id %u '%s'", id, name);
+}
 
 static int caps_error(unsigned missing)
 {
@@ -234,394 +264,142 @@ static int load_error(int err)
 	return cmd_fail(prog, "cannot load the eBPF program: %s (rerun with -v)", strerror(-err));
 }
 
-static const char *comm_of(pid_t pid)
+/* The message for e; returns the exit status. */
+static int explain(const struct balance_target *t, const struct balance_error *e)
 {
-	static char buf[16];
+	char what[96];
 
-	if (watch_proc_comm(pid, 0, buf, sizeof(buf)) != 0)
-		snprintf(buf, sizeof(buf), "?");
-	return buf;
-}
-
-static int obtain_error(pid_t pid, int err)
-{
-	if (err == -EPERM)
-		return cmd_fail(prog,
-				"no ptrace rights over process %d (%s): taking a copy of its listening socket "
-				"(pidfd_getfd) needs CAP_SYS_PTRACE, or the same user and kernel.yama.ptrace_scope "
-				"allowing it",
-				(int)pid, comm_of(pid));
-	return cmd_fail(prog, "cannot take process %d's listening socket: %s", (int)pid, strerror(-err));
-}
-
-static const char *ports_text(const struct opts *o)
-{
-	static char buf[BALANCE_MAX_PORTS * 6 + 1];
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (unsigned i = 0; i < o->nports; i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%u", i ? "," : "", o->ports[i]);
-	return buf;
-}
-
-static void describe_prog(const struct balance_listener *l, char *buf, size_t len)
-{
-	if (!l->has_prog)
-		snprintf(buf, len, "none");
-	else if (l->prog_id == 0)
-		snprintf(buf, len, "a classic BPF program (SO_ATTACH_REUSEPORT_CBPF)");
-	else if (strcmp(l->prog_name, BALANCE_PROG_NAME) == 0)
-		snprintf(buf, len, "eBPF program id %u '%s' (herd balance's)", l->prog_id, l->prog_name);
-	else
-		snprintf(buf, len, "eBPF program id %u '%s'", l->prog_id, l->prog_name);
-}
-
-/* ------------------------------------------------------------- groups */
-
-struct groups {
-	uint64_t id[MAX_GROUPS];
-	size_t n;
-};
-
-static bool in_groups(const struct groups *g, uint64_t id)
-{
-	for (size_t i = 0; i < g->n; i++)
-		if (g->id[i] == id)
-			return true;
-	return false;
-}
-
-static size_t group_size(const struct balance_scan *s, uint64_t id)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < s->n; i++)
-		n += s->ls[i].group == id;
-	return n;
-}
-
-/* The target's groups in s: every group on the ports (--port), or those
- * with a member the process tree holds (--pid). */
-static void target_groups(const struct opts *o, const struct balance_scan *s, struct groups *g)
-{
-	g->n = 0;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct balance_listener *l = &s->ls[i];
-		if (!l->group || in_groups(g, l->group) || (o->pid && !l->in_tree) || g->n == MAX_GROUPS)
-			continue;
-		g->id[g->n++] = l->group;
-	}
-}
-
-/* Ports and a fresh scan of the target. Prints and returns an exit status
- * on failure, else 0. */
-static int scan_target(struct opts *o, struct balance_scan *s)
-{
-	int err;
-
-	if (o->pid) {
-		size_t n = 0;
-		uint16_t ports[BALANCE_MAX_PORTS];
-
-		err = balance_pid_ports(o->pid, ports, BALANCE_MAX_PORTS, &n);
-		if (err == -ESRCH)
-			return cmd_fail(prog, "no process %d", (int)o->pid);
-		if (err)
-			return cmd_fail(prog, "cannot read process %d's sockets: %s", (int)o->pid, strerror(-err));
-		if (n == 0)
-			return cmd_fail(prog, "process %d (%s) and its descendants hold no listening TCP socket",
-					(int)o->pid, comm_of(o->pid));
-		memcpy(o->ports, ports, n * sizeof(ports[0]));
-		o->nports = (unsigned)n;
-	}
-	err = balance_groups_read(o->ports, o->nports, s, o->verbose);
-	if (err == -EPERM)
-		return caps_error(balance_caps_missing() | BALANCE_CAP_PERFMON);
-	if (err)
-		return cmd_fail(prog, "cannot list the listening sockets: %s", strerror(-err));
-	err = balance_holders(s, o->pid);
-	if (err)
-		return cmd_fail(prog, "cannot read /proc: %s", strerror(-err));
-	return 0;
-}
-
-/* The groups to balance, or a message saying why there are none. */
-static int pick_groups(const struct opts *o, const struct balance_scan *s, struct groups *g)
-{
-	struct groups all;
-	size_t plain = 0;
-
-	for (size_t i = 0; i < s->n; i++)
-		plain += s->ls[i].group == 0 && (!o->pid || s->ls[i].in_tree);
-	target_groups(o, s, &all);
-	if (all.n == 0 && plain == 0)
+	switch (e->why) {
+	case BALANCE_WHY_CAPS:
+		return caps_error(e->caps);
+	case BALANCE_WHY_KERNEL:
+		return kernel_error(e->err);
+	case BALANCE_WHY_NO_PROCESS:
+		return cmd_fail(prog, "no process %d", (int)e->pid);
+	case BALANCE_WHY_PID_NO_LISTENER:
+		return cmd_fail(prog, "process %d (%s) and its descendants hold no listening TCP socket", (int)e->pid,
+				comm_of(e->pid));
+	case BALANCE_WHY_LIST:
+		return cmd_fail(prog, "cannot list the listening sockets and their holders: %s", strerror(-e->err));
+	case BALANCE_WHY_NOTHING_LISTENS:
 		return cmd_fail(prog, "nothing listens on port %s (TCP, IPv4 or IPv6, this network namespace)",
-				ports_text(o));
-	if (all.n == 0)
+				ports_text(t));
+	case BALANCE_WHY_NOT_REUSEPORT:
 		return cmd_fail(prog,
-				"port %s: %zu listening socket%s without SO_REUSEPORT: its workers share one accept "
+				"port %s: %u listening socket%s without SO_REUSEPORT: its workers share one accept "
 				"queue already, and there is no group to balance",
-				ports_text(o), plain, plain == 1 ? "" : "s");
-	g->n = 0;
-	for (size_t i = 0; i < all.n; i++) {
-		const struct balance_listener *l = NULL;
-		char what[96];
-
-		for (size_t j = 0; j < s->n && !l; j++)
-			if (s->ls[j].group == all.id[i])
-				l = &s->ls[j];
-		if (l->has_prog) {
-			describe_prog(l, what, sizeof(what));
-			if (l->prog_id && strcmp(l->prog_name, BALANCE_PROG_NAME) == 0)
-				return cmd_fail(prog,
-						"port %u: the reuseport group already has %s attached: another herd "
-						"balance runs, or one left it pinned (herd balance --detach --port %u "
-						"removes it)",
-						l->port, what, l->port);
+				ports_text(t), e->count, e->count == 1 ? "" : "s");
+	case BALANCE_WHY_HAS_PROG:
+		describe_prog(true, e->prog_id, e->prog_name, what, sizeof(what));
+		if (e->prog_ours)
 			return cmd_fail(prog,
-					"port %u: the reuseport group already has %s attached; herd balance does not "
-					"replace another tool's program",
-					l->port, what);
-		}
-		if (group_size(s, all.id[i]) < 2)
-			continue;
-		g->id[g->n++] = all.id[i];
-	}
-	if (g->n == 0)
+					"port %u: the reuseport group already has %s attached: another herd balance "
+					"runs, or one left it pinned (herd balance --detach --port %u removes it)",
+					e->port, what, e->port);
+		return cmd_fail(prog,
+				"port %u: the reuseport group already has %s attached; herd balance does not replace "
+				"another tool's program",
+				e->port, what);
+	case BALANCE_WHY_SINGLE:
 		return cmd_fail(prog, "port %s: one SO_REUSEPORT listener per group: nothing to balance",
-				ports_text(o));
-	return 0;
+				ports_text(t));
+	case BALANCE_WHY_LOAD:
+		return load_error(e->err);
+	case BALANCE_WHY_PTRACE:
+		return cmd_fail(prog,
+				"no ptrace rights: the descriptors of %u process%s (e.g. %d, %s) may not be read, so "
+				"the holders of port %u's listeners are unknown; herd balance needs CAP_SYS_PTRACE, "
+				"or the server's user",
+				e->count, e->count == 1 ? "" : "es", (int)e->pid, comm_of(e->pid), e->port);
+	case BALANCE_WHY_NO_HOLDER:
+		return cmd_fail(prog, "port %u: no process holds listener inode %" PRIu64 " any more", e->port, e->ino);
+	case BALANCE_WHY_OBTAIN:
+		if (e->err == -EPERM)
+			return cmd_fail(prog,
+					"no ptrace rights over process %d (%s): taking a copy of its listening socket "
+					"(pidfd_getfd) needs CAP_SYS_PTRACE, or the same user and "
+					"kernel.yama.ptrace_scope allowing it",
+					(int)e->pid, comm_of(e->pid));
+		return cmd_fail(prog, "cannot take process %d's listening socket: %s", (int)e->pid, strerror(-e->err));
+	case BALANCE_WHY_IN_ARRAY:
+		return cmd_fail(prog,
+				"port %u: listener inode %" PRIu64 " is already in another eBPF program's socket "
+				"array (another herd balance, or herd serve's steer): refusing to take it",
+				e->port, e->ino);
+	case BALANCE_WHY_REGISTER:
+		return cmd_fail(prog, "port %u: cannot register listener inode %" PRIu64 ": %s", e->port, e->ino,
+				strerror(-e->err));
+	case BALANCE_WHY_ATTACH:
+		return cmd_fail(prog, "cannot attach the program to the group: %s", strerror(-e->err));
+	case BALANCE_WHY_DETACH:
+		return cmd_fail(prog, "port %u: cannot detach: %s", e->port, strerror(-e->err));
+	case BALANCE_WHY_STILL:
+		return cmd_fail(prog, "the program is still attached to %u listener%s", e->count,
+				e->count == 1 ? "" : "s");
+	case BALANCE_WHY_NOT_OURS:
+		describe_prog(true, e->prog_id, e->prog_name, what, sizeof(what));
+		return cmd_fail(prog, "port %u: the group's program is %s, not herd balance's: not detaching it",
+				e->port, what);
+	case BALANCE_WHY_TWO_OURS:
+		return cmd_fail(prog,
+				"two herd balance programs (ids %u and %u) on port %s: detach one group at a time "
+				"with --pid",
+				e->prog_id, e->count, ports_text(t));
+	default:
+		return cmd_fail(prog, "failed: %s", strerror(e->err < 0 ? -e->err : EIO));
+	}
 }
 
 /* ------------------------------------------------------------ the run */
 
-struct member {
-	uint64_t ino, group;
-	unsigned slot;
-	uint16_t port;
-	pid_t worker;
-	struct balance_diag key; /* as sock_diag last showed it */
-	bool keyed;		 /* key is filled */
-};
-
-/* Listener inodes on the ports that the last full scan did not take (not
- * SO_REUSEPORT, alone in a group, another tool's group): not news again. */
-#define MAX_IGNORED 256
-
 struct run {
 	struct opts *o;
-	struct balance *b;
-	uint32_t prog_id;
-	struct groups groups; /* the groups we attached to */
-	struct member m[BALANCE_MAX_SLOTS];
-	size_t nm;
-	struct balance_scan scan, news;
-	struct balance_finder *finder;
-	struct balance_diag *diag;
-	size_t ndiag, cap_diag;
-	uint64_t ignored[MAX_IGNORED];
-	size_t nignored;
-	uint64_t next_news; /* when newcomers that could not be taken are tried again */
-	int pidfd;
+	struct balance_session *s;
+	struct balance_member_view v[BALANCE_MAX_SLOTS];
+	uint64_t last_total;
 	bool tty;
 	uint64_t t0;
-	uint64_t last_steered[BALANCE_MAX_SLOTS];
 };
-
-static struct member *member_by_ino(struct run *r, uint64_t ino)
-{
-	for (size_t i = 0; i < r->nm; i++)
-		if (r->m[i].ino == ino)
-			return &r->m[i];
-	return NULL;
-}
-
-static void member_drop(struct run *r, size_t i)
-{
-	balance_remove(r->b, r->m[i].slot);
-	r->m[i] = r->m[--r->nm];
-}
-
-/* Registers every listener of group id in scan that is not registered
- * yet and, if attach, attaches to the group through one of them. Returns
- * 0 or an exit status (message printed) when first is set; later, errors
- * only skip the listener (it is tried again at the next change). */
-static int sync_group(struct run *r, struct balance_scan *scan, uint64_t id, bool attach, bool first)
-{
-	int attach_fd = -1, rc = 0;
-
-	for (size_t i = 0; i < scan->n; i++) {
-		struct balance_listener *l = &scan->ls[i];
-		struct member *m;
-		unsigned slot;
-		int fd, err;
-
-		if (l->group != id)
-			continue;
-		m = member_by_ino(r, l->ino);
-		if (m) {
-			if (m->worker != l->worker && balance_set_worker(r->b, m->slot, l->worker) == 0)
-				m->worker = l->worker;
-			continue;
-		}
-		if (!l->holder) {
-			if (first && scan->denied) {
-				rc = cmd_fail(
-					prog,
-					"no ptrace rights: the descriptors of %u process%s (e.g. %d, %s) may not be "
-					"read, so the holders of port %u's listeners are unknown; herd balance needs "
-					"CAP_SYS_PTRACE, or the server's user",
-					scan->denied, scan->denied == 1 ? "" : "es", (int)scan->denied_pid,
-					comm_of(scan->denied_pid), l->port);
-				break;
-			}
-			if (first) {
-				rc = cmd_fail(prog, "port %u: no process holds listener inode %" PRIu64 " any more",
-					      l->port, l->ino);
-				break;
-			}
-			continue;
-		}
-		fd = balance_obtain(l->holder, l->holder_fd, l->ino);
-		if (fd < 0) {
-			if (first) {
-				rc = obtain_error(l->holder, fd);
-				break;
-			}
-			continue;
-		}
-		err = balance_add(r->b, fd, &slot);
-		if (err) {
-			close(fd);
-			if (!first)
-				continue;
-			if (err == -EBUSY)
-				rc = cmd_fail(
-					prog,
-					"port %u: listener inode %" PRIu64
-					" is already in another eBPF program's socket "
-					"array (another herd balance, or herd serve's steer): refusing to take it",
-					l->port, l->ino);
-			else
-				rc = cmd_fail(prog, "port %u: cannot register listener inode %" PRIu64 ": %s", l->port,
-					      l->ino, strerror(-err));
-			break;
-		}
-		m = &r->m[r->nm++];
-		*m = (struct member){.ino = l->ino, .group = id, .slot = slot, .port = l->port, .worker = 0};
-		r->last_steered[slot] = 0;
-		if (l->worker && balance_set_worker(r->b, slot, l->worker) == 0)
-			m->worker = l->worker;
-		if (attach && attach_fd < 0)
-			attach_fd = fd;
-		else
-			close(fd);
-	}
-	if (attach_fd >= 0) {
-		int err = rc ? 0 : balance_attach(r->b, attach_fd);
-		close(attach_fd);
-		if (err && first)
-			rc = cmd_fail(prog, "cannot attach the program to the group: %s", strerror(-err));
-		if (!err && !rc && !in_groups(&r->groups, id) && r->groups.n < MAX_GROUPS)
-			r->groups.id[r->groups.n++] = id;
-	}
-	return rc;
-}
-
-/* Detaches our program from every group that still has it, each through a
- * copy of one member taken from its holder, then checks that none has.
- * Returns 0, or an exit status with the message printed. */
-static int detach_ours(struct opts *o, uint32_t prog_id)
-{
-	struct balance_scan s = {0};
-	struct groups done = {.n = 0};
-	int rc = 0, err, left = 0;
-
-	err = balance_groups_read(o->ports, o->nports, &s, o->verbose);
-	if (!err)
-		err = balance_holders(&s, 0);
-	if (err) {
-		balance_scan_free(&s);
-		return cmd_fail(prog, "cannot list the listeners to detach from: %s", strerror(-err));
-	}
-	for (size_t i = 0; i < s.n; i++) {
-		struct balance_listener *l = &s.ls[i];
-		int fd;
-
-		/* One member per group is enough: the program is the group's. */
-		if (!l->has_prog || l->prog_id != prog_id || in_groups(&done, l->group) || !l->holder)
-			continue;
-		fd = balance_obtain(l->holder, l->holder_fd, l->ino);
-		if (fd < 0) {
-			rc = obtain_error(l->holder, fd);
-			break;
-		}
-		err = balance_detach(fd);
-		close(fd);
-		if (err && err != -ENOENT) {
-			rc = cmd_fail(prog, "port %u: cannot detach: %s", l->port, strerror(-err));
-			break;
-		}
-		if (done.n < MAX_GROUPS)
-			done.id[done.n++] = l->group;
-	}
-	if (!rc) {
-		err = balance_groups_read(o->ports, o->nports, &s, o->verbose);
-		for (size_t i = 0; !err && i < s.n; i++)
-			left += s.ls[i].has_prog && s.ls[i].prog_id == prog_id;
-		if (err)
-			rc = cmd_fail(prog, "cannot check that the program is off: %s", strerror(-err));
-		else if (left)
-			rc = cmd_fail(prog, "the program is still attached to %d listener%s", left,
-				      left == 1 ? "" : "s");
-	}
-	balance_scan_free(&s);
-	return rc;
-}
 
 static void live_line(struct run *r, bool final)
 {
-	const struct balance_slot *slots = balance_slots(r->b);
+	size_t nv = balance_session_members(r->s, r->v, BALANCE_MAX_SLOTS);
+	uint64_t total = 0, stall_ns = (uint64_t)(r->o->stall * 1e9);
 	struct balance_counters c;
-	uint64_t now = util_now_ns(), total = 0, delta = 0;
 	char line[8192];
 	size_t n = 0;
 
-	balance_counters(r->b, &c);
+	balance_session_counters(r->s, &c);
 #define ADD(...)                                                                        \
 	do {                                                                            \
 		if (n < sizeof(line))                                                   \
 			n += (size_t)snprintf(line + n, sizeof(line) - n, __VA_ARGS__); \
 	} while (0)
-	ADD("%6.1fs  steered", (double)(now - r->t0) / 1e9);
-	for (size_t i = 0; i < r->nm; i++) {
-		uint64_t st = __atomic_load_n(&slots[r->m[i].slot].steered, __ATOMIC_RELAXED);
-		ADD(" %" PRIu64, st);
-		total += st;
-		delta += st - r->last_steered[r->m[i].slot];
-		r->last_steered[r->m[i].slot] = st;
+	ADD("%6.1fs  steered", (double)(util_now_ns() - r->t0) / 1e9);
+	for (size_t i = 0; i < nv; i++) {
+		ADD(" %" PRIu64, r->v[i].steered);
+		total += r->v[i].steered;
 	}
 	ADD("  queue");
-	for (size_t i = 0; i < r->nm; i++) {
-		if (r->m[i].keyed)
-			ADD(" %u", r->m[i].key.qlen);
-		else
+	for (size_t i = 0; i < nv; i++) {
+		if (r->v[i].queue < 0)
 			ADD(" -");
+		else
+			ADD(" %ld", r->v[i].queue);
 	}
 	ADD("  worker");
-	for (size_t i = 0; i < r->nm; i++) {
-		uint64_t since = __atomic_load_n(&slots[r->m[i].slot].busy_since, __ATOMIC_RELAXED);
-		uint64_t mono = util_now_ns();
+	for (size_t i = 0; i < nv; i++) {
 		char st = '?';
-
-		/* busy_since is the kernel's ktime, CLOCK_MONOTONIC here too. */
-		if (r->m[i].worker && r->o->busy)
-			st = !since ? '.' : mono > since && mono - since > (uint64_t)(r->o->stall * 1e9) ? 'S' : 'b';
+		if (r->v[i].worker && r->o->busy)
+			st = r->v[i].busy_ns == 0 ? '.' : r->v[i].busy_ns > stall_ns ? 'S' : 'b';
 		ADD(" %c", st);
 	}
-	ADD("  total %" PRIu64 " (+%" PRIu64 ")  hash %" PRIu64 "  migrated %" PRIu64, total, delta, c.fallbacks,
-	    c.migrations);
+	/* Members that left take their counts with them: the delta is of
+	 * what the live listeners show. */
+	ADD("  total %" PRIu64 " (+%" PRIu64 ")  hash %" PRIu64 "  migrated %" PRIu64, total,
+	    total > r->last_total ? total - r->last_total : 0, c.fallbacks, c.migrations);
 #undef ADD
+	r->last_total = total;
 	if (r->tty && !final)
 		printf("\r%s\033[K", line);
 	else
@@ -629,342 +407,120 @@ static void live_line(struct run *r, bool final)
 	fflush(stdout);
 }
 
-static bool ignored(const struct run *r, uint64_t ino)
-{
-	for (size_t i = 0; i < r->nignored; i++)
-		if (r->ignored[i] == ino)
-			return true;
-	return false;
-}
-
-/* A full scan (the iterator: slow), then: forget members that are gone,
- * register newcomers of our groups, attach to groups the target formed
- * since, refresh every worker. */
-static void full_resync(struct run *r)
-{
-	struct groups now;
-
-	if (balance_finder_read(r->finder, &r->scan) != 0 || balance_holders(&r->scan, r->o->pid) != 0)
-		return;
-	for (size_t i = 0; i < r->nm;) {
-		bool there = false;
-		for (size_t j = 0; j < r->scan.n && !there; j++)
-			there = r->scan.ls[j].ino == r->m[i].ino && r->scan.ls[j].group == r->m[i].group;
-		if (there)
-			i++;
-		else
-			member_drop(r, i);
-	}
-	target_groups(r->o, &r->scan, &now);
-	for (size_t i = 0; i < now.n; i++) {
-		const struct balance_listener *l = NULL;
-		bool ours;
-
-		for (size_t j = 0; j < r->scan.n && !l; j++)
-			if (r->scan.ls[j].group == now.id[i])
-				l = &r->scan.ls[j];
-		ours = l->has_prog && l->prog_id == r->prog_id;
-		/* A group the target formed since (its members all new), or
-		 * one whose program someone took off: attach again; a group
-		 * with somebody else's program is left alone. */
-		if (l->has_prog && !ours)
-			continue;
-		if (!ours && group_size(&r->scan, now.id[i]) < 2)
-			continue;
-		sync_group(r, &r->scan, now.id[i], !ours, false);
-	}
-	r->nignored = 0;
-	for (size_t i = 0; i < r->scan.n && r->nignored < MAX_IGNORED; i++)
-		if (!member_by_ino(r, r->scan.ls[i].ino))
-			r->ignored[r->nignored++] = r->scan.ls[i].ino;
-}
-
-/* The fast path, at every tick: what sock_diag shows. Members that are
- * gone are forgotten; a newcomer with the address, port, interface and
- * user of a member is in that member's group and is registered at once
- * (a /proc scan finds its holder); anything else needs the full scan. */
-static void follow(struct run *r, uint64_t now)
-{
-	bool full = false, any = false;
-
-	for (size_t i = 0; i < r->nm; i++)
-		r->m[i].keyed = false;
-	for (size_t i = 0; i < r->ndiag; i++) {
-		struct member *m = member_by_ino(r, r->diag[i].ino);
-		if (m) {
-			m->key = r->diag[i];
-			m->keyed = true;
-		}
-	}
-	for (size_t i = 0; i < r->nm;) {
-		if (r->m[i].keyed)
-			i++;
-		else
-			member_drop(r, i); /* closed: the kernel has taken it out of the group */
-	}
-	if (now < r->next_news)
-		return;
-	r->news.n = 0;
-	for (size_t i = 0; i < r->ndiag && !full; i++) {
-		const struct balance_diag *d = &r->diag[i];
-		const struct member *same = NULL;
-		struct balance_listener *l;
-		void *p;
-
-		if (member_by_ino(r, d->ino) || ignored(r, d->ino))
-			continue;
-		any = true;
-		for (size_t j = 0; j < r->nm && !same; j++)
-			if (balance_diag_same_group(&r->m[j].key, d))
-				same = &r->m[j];
-		if (!same) {
-			full = true;
-			break;
-		}
-		p = util_grow(r->news.ls, &r->news.cap, r->news.n + 1, sizeof(*r->news.ls));
-		if (!p)
-			return;
-		r->news.ls = p;
-		l = &r->news.ls[r->news.n++];
-		memset(l, 0, sizeof(*l));
-		*l = (struct balance_listener){
-			.ino = d->ino, .group = same->group, .port = d->port, .family = d->family};
-	}
-	if (!any)
-		return;
-	if (full) {
-		full_resync(r);
-	} else if (balance_holders(&r->news, r->o->pid) == 0) {
-		struct groups g = {.n = 0};
-		for (size_t i = 0; i < r->news.n; i++)
-			if (!in_groups(&g, r->news.ls[i].group) && g.n < MAX_GROUPS)
-				g.id[g.n++] = r->news.ls[i].group;
-		for (size_t i = 0; i < g.n; i++)
-			sync_group(r, &r->news, g.id[i], false, false);
-	}
-	/* Newcomers not taken (their holder not found yet: a worker being
-	 * forked) are tried again, but not at every tick. */
-	for (size_t i = 0; i < r->ndiag; i++)
-		if (!member_by_ino(r, r->diag[i].ino) && !ignored(r, r->diag[i].ino))
-			r->next_news = now + 100 * NS_PER_MS;
-}
-
-/* Every --interval: who accepts from each listener now (workers come and
- * go: a reload forks new ones on the same listeners). */
-static void follow_workers(struct run *r)
-{
-	r->news.n = 0;
-	for (size_t i = 0; i < r->nm; i++) {
-		void *p = util_grow(r->news.ls, &r->news.cap, r->news.n + 1, sizeof(*r->news.ls));
-		if (!p)
-			return;
-		r->news.ls = p;
-		r->news.ls[r->news.n++] =
-			(struct balance_listener){.ino = r->m[i].ino, .group = r->m[i].group, .port = r->m[i].port};
-	}
-	if (balance_holders(&r->news, r->o->pid) != 0)
-		return;
-	for (size_t i = 0; i < r->news.n; i++) {
-		struct member *m = member_by_ino(r, r->news.ls[i].ino);
-		if (m && m->worker != r->news.ls[i].worker &&
-		    balance_set_worker(r->b, m->slot, r->news.ls[i].worker) == 0)
-			m->worker = r->news.ls[i].worker;
-	}
-}
-
-/* A worker that exited is forgotten at once (an exiting worker is out of
- * its wait, so it would look stalled until the next look): true when one
- * did, and it is time to look for its successor. */
-static bool workers_left(struct run *r)
-{
-	bool left = false;
-
-	for (size_t i = 0; i < r->nm; i++) {
-		struct member *m = &r->m[i];
-		if (m->worker && kill(m->worker, 0) != 0 && errno == ESRCH &&
-		    balance_set_worker(r->b, m->slot, 0) == 0) {
-			m->worker = 0;
-			left = true;
-		}
-	}
-	return left;
-}
-
-static bool target_gone(struct run *r)
-{
-	struct pollfd p = {.fd = r->pidfd, .events = POLLIN};
-
-	if (r->pidfd >= 0)
-		return poll(&p, 1, 0) == 1;
-	return r->ndiag == 0;
-}
-
-static int run_loop(struct run *r)
-{
-	uint64_t next_line = r->t0 + (uint64_t)(r->o->interval * 1e9);
-	uint64_t end = r->o->duration > 0 ? r->t0 + (uint64_t)(r->o->duration * 1e9) : 0;
-	int rc = 0;
-
-	while (!stop) {
-		struct pollfd p = {.fd = r->pidfd, .events = POLLIN};
-		uint64_t now;
-
-		poll(r->pidfd >= 0 ? &p : NULL, r->pidfd >= 0 ? 1 : 0, TICK_MS);
-		if (stop)
-			break;
-		now = util_now_ns();
-		if (balance_diag_read(r->o->ports, r->o->nports, &r->diag, &r->ndiag, &r->cap_diag) != 0)
-			continue;
-		if (target_gone(r)) {
-			if (r->tty)
-				putchar('\n');
-			if (r->pidfd >= 0)
-				rc = cmd_fail(prog, "the target, process %d, exited", (int)r->o->pid);
-			else
-				rc = cmd_fail(prog,
-					      "the listeners on port %s are gone: the server exited or closed them",
-					      ports_text(r->o));
-			break;
-		}
-		follow(r, now);
-		if (workers_left(r))
-			follow_workers(r);
-		if (now >= next_line) {
-			follow_workers(r);
-			live_line(r, false);
-			next_line += (uint64_t)(r->o->interval * 1e9);
-			if (next_line < now)
-				next_line = now + (uint64_t)(r->o->interval * 1e9);
-		}
-		if (end && now >= end)
-			break;
-	}
-	if (!rc)
-		live_line(r, true);
-	return rc;
-}
-
 static void print_attached(struct run *r)
 {
+	size_t nv = balance_session_members(r->s, r->v, BALANCE_MAX_SLOTS), ng = balance_session_groups(r->s);
+	const struct balance_target *t = balance_session_target(r->s);
 	char line[4096];
 	size_t n = 0, known = 0;
 
-	for (size_t i = 0; i < r->nm; i++) {
-		known += r->m[i].worker != 0;
+	line[0] = '\0';
+	for (size_t i = 0; i < nv; i++) {
+		known += r->v[i].worker != 0;
 		if (n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " %d", (int)r->m[i].worker);
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %d", (int)r->v[i].worker);
 	}
 	cmd_note(prog,
 		 "attached to %zu listener%s of port %s in %zu group%s (program id %u); workers by listener:%s%s; "
 		 "Ctrl-C detaches",
-		 r->nm, r->nm == 1 ? "" : "s", ports_text(r->o), r->groups.n, r->groups.n == 1 ? "" : "s", r->prog_id,
-		 line, known == r->nm ? "" : " (0: not known, queue only)");
+		 nv, nv == 1 ? "" : "s", ports_text(t), ng, ng == 1 ? "" : "s", balance_session_prog_id(r->s), line,
+		 known == nv ? "" : " (0: not known, queue only)");
+}
+
+/* The loop: 0 when told to stop (or --duration), else the exit status of
+ * the message printed. */
+static int run_loop(struct run *r)
+{
+	const struct balance_target *t = balance_session_target(r->s);
+	uint64_t step = (uint64_t)(r->o->interval * 1e9), next_line = r->t0 + step;
+	uint64_t end = r->o->duration > 0 ? r->t0 + (uint64_t)(r->o->duration * 1e9) : 0;
+
+	while (!stop) {
+		uint64_t now;
+		int err;
+
+		poll(NULL, 0, TICK_MS);
+		if (stop)
+			break;
+		err = balance_session_tick(r->s);
+		if (err == -ESRCH) {
+			if (r->tty)
+				putchar('\n');
+			if (t->pid)
+				return cmd_fail(prog, "the target, process %d, exited", (int)t->pid);
+			return cmd_fail(prog, "the listeners on port %s are gone: the server exited or closed them",
+					ports_text(t));
+		}
+		now = util_now_ns();
+		if (now >= next_line) {
+			balance_session_follow_workers(r->s);
+			live_line(r, false);
+			next_line += step;
+			if (next_line < now)
+				next_line = now + step;
+		}
+		if (end && now >= end)
+			break;
+	}
+	live_line(r, true);
+	return 0;
 }
 
 static int run(struct opts *o)
 {
-	struct run *r = calloc(1, sizeof(*r));
-	struct balance_config cfg = {.stall_ns = (uint64_t)(o->stall * 1e9),
-				     .stale_ns = (uint64_t)(o->stale * 1e9),
-				     .busy = o->busy,
-				     .verbose = o->verbose};
-	struct groups g = {.n = 0};
-	unsigned missing;
+	struct balance_session_config cfg = {.target = o->t,
+					     .stall_ns = (uint64_t)(o->stall * 1e9),
+					     .stale_ns = (uint64_t)(o->stale * 1e9),
+					     .busy = o->busy,
+					     .verbose = o->verbose};
+	struct balance_error e;
+	struct run *r;
 	int rc, err;
 
+	if (o->pin && (err = balance_check_bpffs(o->pin)) != 0)
+		return cmd_usage_error(prog, "--pin '%s': %s", o->pin,
+				       err == -EMEDIUMTYPE ? "not a bpf filesystem (mount -t bpf bpf DIR)"
+							   : strerror(-err));
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return cmd_fail(prog, "out of memory");
 	r->o = o;
-	r->pidfd = -1;
-	missing = balance_caps_missing() & (BALANCE_CAP_BPF | BALANCE_CAP_NET_ADMIN | BALANCE_CAP_PERFMON);
-	if (missing) {
-		rc = caps_error(missing);
-		goto out;
-	}
-	err = balance_kernel_check();
-	if (err) {
-		rc = kernel_error(err);
-		goto out;
-	}
-	if (o->pin && (err = balance_check_bpffs(o->pin)) != 0) {
-		rc = cmd_usage_error(prog, "--pin '%s': %s", o->pin,
-				     err == -EMEDIUMTYPE ? "not a bpf filesystem (mount -t bpf bpf DIR)"
-							 : strerror(-err));
-		goto out;
-	}
-	/* Before the load, so that a signal during it still ends in a
-	 * clean exit rather than killing us half attached. */
+	/* Before the load, so that a signal during it still ends in a clean
+	 * exit rather than killing us half attached. */
 	cmd_on_signal(SIGINT, on_signal, 0);
 	cmd_on_signal(SIGTERM, on_signal, 0);
 	cmd_on_signal(SIGHUP, on_signal, 0);
 	signal(SIGPIPE, SIG_IGN);
-	rc = scan_target(o, &r->scan);
-	if (rc)
-		goto out;
-	rc = pick_groups(o, &r->scan, &g);
-	if (rc)
-		goto out;
-	if (o->pid) {
-		r->pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
-		if (r->pidfd < 0) {
-			rc = cmd_fail(prog, "no process %d", (int)o->pid);
-			goto out;
-		}
-	}
-	err = balance_open(&r->b, &cfg);
-	if (!err)
-		err = balance_finder_open(&r->finder, o->ports, o->nports, o->verbose);
+	err = balance_session_open(&r->s, &cfg, &e);
 	if (err) {
-		rc = load_error(err);
-		goto out;
+		rc = e.why == BALANCE_WHY_NONE ? cmd_fail(prog, "%s", strerror(-err)) : explain(&o->t, &e);
+		free(r);
+		return rc;
 	}
-	r->prog_id = balance_prog_id(r->b);
-	for (size_t i = 0; i < g.n && !rc; i++)
-		rc = sync_group(r, &r->scan, g.id[i], true, true);
-	if (rc) {
-		/* Whatever was attached before the failure comes off. */
-		if (r->groups.n)
-			detach_ours(o, r->prog_id);
-		goto out;
-	}
-	for (size_t i = 0; i < r->scan.n && r->nignored < MAX_IGNORED; i++)
-		if (!member_by_ino(r, r->scan.ls[i].ino))
-			r->ignored[r->nignored++] = r->scan.ls[i].ino;
-	if (balance_diag_read(o->ports, o->nports, &r->diag, &r->ndiag, &r->cap_diag) == 0)
-		follow(r, 0);
 	r->tty = isatty(STDOUT_FILENO) == 1;
 	r->t0 = util_now_ns();
 	print_attached(r);
 	rc = run_loop(r);
 	if (o->pin && !rc) {
-		err = balance_pin(r->b, o->pin);
+		err = balance_session_pin(r->s, o->pin);
 		if (!err) {
 			cmd_note(prog,
 				 "left attached and pinned in %s (queue only from now on: nobody follows the workers); "
 				 "herd balance --detach --port %s --pin %s removes it",
-				 o->pin, ports_text(o), o->pin);
+				 o->pin, ports_text(balance_session_target(r->s)), o->pin);
 			goto out;
 		}
 		cmd_note(prog, "cannot pin in %s: %s; detaching", o->pin, strerror(-err));
 		rc = 1;
 	}
-	{
-		int drc = detach_ours(o, r->prog_id);
-		if (!drc && !rc)
-			cmd_note(prog, "detached: the group is as it was");
-		if (drc)
-			rc = drc;
-		else if (rc)
-			cmd_note(prog, "nothing is left attached");
-	}
+	if (balance_session_detach(r->s, &e) != 0)
+		rc = explain(balance_session_target(r->s), &e);
+	else if (rc)
+		cmd_note(prog, "nothing is left attached");
+	else
+		cmd_note(prog, "detached: the group is as it was");
 out:
-	if (r->pidfd >= 0)
-		close(r->pidfd);
-	balance_finder_close(r->finder);
-	balance_close(r->b);
-	balance_scan_free(&r->scan);
-	balance_scan_free(&r->news);
-	free(r->diag);
+	balance_session_close(r->s);
 	free(r);
 	return rc;
 }
@@ -974,42 +530,46 @@ out:
 static int status(struct opts *o)
 {
 	struct balance_scan s = {0};
-	struct groups g;
+	struct balance_groups g;
+	struct balance_error e;
 	unsigned missing = balance_caps_missing() & (BALANCE_CAP_BPF | BALANCE_CAP_PERFMON);
-	int rc;
+	int rc = 0;
 
 	if (missing)
 		return caps_error(missing);
-	rc = scan_target(o, &s);
-	if (rc)
+	if (balance_target_scan(&o->t, &s, o->verbose, &e) != 0) {
+		rc = explain(&o->t, &e);
 		goto out;
-	target_groups(o, &s, &g);
+	}
+	balance_target_groups(&o->t, &s, &g);
 	for (size_t i = 0; i < s.n; i++) {
 		const struct balance_listener *l = &s.ls[i];
-		if (!l->group && (!o->pid || l->in_tree))
+		if (!l->group && (!o->t.pid || l->in_tree))
 			printf("port %u listener ino %" PRIu64 ": not SO_REUSEPORT (shares one queue)\n", l->port,
 			       l->ino);
 	}
 	for (size_t i = 0; i < g.n; i++) {
-		const struct balance_listener *first = NULL;
-		char what[96];
+		size_t size = balance_group_size(&s, g.id[i]);
+		bool first = true;
 
 		for (size_t j = 0; j < s.n; j++) {
 			const struct balance_listener *l = &s.ls[j];
+			char what[96];
+
 			if (l->group != g.id[i])
 				continue;
-			if (!first) {
-				first = l;
-				describe_prog(l, what, sizeof(what));
-				printf("port %u group %zu: %zu listener%s, program: %s\n", l->port, i + 1,
-				       group_size(&s, g.id[i]), group_size(&s, g.id[i]) == 1 ? "" : "s", what);
+			if (first) {
+				describe_prog(l->has_prog, l->prog_id, l->prog_name, what, sizeof(what));
+				printf("port %u group %zu: %zu listener%s, program: %s\n", l->port, i + 1, size,
+				       size == 1 ? "" : "s", what);
+				first = false;
 			}
 			printf("  listener ino %" PRIu64 " queue %u/%u holders %u worker %d\n", l->ino, l->backlog,
 			       l->max_backlog, l->nholders, (int)l->worker);
 		}
 	}
 	if (s.n == 0)
-		rc = cmd_fail(prog, "nothing listens on port %s", ports_text(o));
+		rc = cmd_fail(prog, "nothing listens on port %s", ports_text(&o->t));
 out:
 	balance_scan_free(&s);
 	return rc;
@@ -1017,61 +577,30 @@ out:
 
 static int detach(struct opts *o)
 {
-	struct balance_scan s = {0};
-	struct groups g;
-	unsigned missing = balance_caps_missing() & (BALANCE_CAP_BPF | BALANCE_CAP_NET_ADMIN | BALANCE_CAP_PERFMON);
-	uint32_t ours = 0;
-	int rc, removed = 0;
+	struct balance_error e;
+	uint32_t id = 0;
+	int removed = 0;
 
-	if (missing)
-		return caps_error(missing);
 	if (o->pin) {
 		int err = balance_check_bpffs(o->pin);
 		if (err)
 			return cmd_usage_error(prog, "--pin '%s': %s", o->pin,
 					       err == -EMEDIUMTYPE ? "not a bpf filesystem" : strerror(-err));
 	}
-	rc = scan_target(o, &s);
-	if (rc)
-		goto out;
-	target_groups(o, &s, &g);
-	for (size_t i = 0; i < s.n && !rc; i++) {
-		const struct balance_listener *l = &s.ls[i];
-		char what[96];
-
-		if (!in_groups(&g, l->group) || !l->has_prog)
-			continue;
-		if (l->prog_id && strcmp(l->prog_name, BALANCE_PROG_NAME) == 0) {
-			if (ours && ours != l->prog_id)
-				rc = cmd_fail(prog,
-					      "two herd balance programs (ids %u and %u) on port %s: detach one "
-					      "group at a time with --pid",
-					      ours, l->prog_id, ports_text(o));
-			ours = l->prog_id;
-			continue;
-		}
-		describe_prog(l, what, sizeof(what));
-		rc = cmd_fail(prog, "port %u: the group's program is %s, not herd balance's: not detaching it", l->port,
-			      what);
-	}
-	if (!rc && ours)
-		rc = detach_ours(o, ours);
-	if (!rc && o->pin) {
+	if (balance_detach_target(&o->t, o->verbose, &id, &e) != 0)
+		return explain(&o->t, &e);
+	if (o->pin) {
 		removed = balance_unpin(o->pin);
 		if (removed < 0)
-			rc = cmd_fail(prog, "cannot remove the pins in %s: %s", o->pin, strerror(-removed));
+			return cmd_fail(prog, "cannot remove the pins in %s: %s", o->pin, strerror(-removed));
 	}
-	if (!rc) {
-		if (ours)
-			cmd_note(prog, "detached program id %u from port %s%s", ours, ports_text(o),
-				 removed > 0 ? " and removed its pins" : "");
-		else
-			cmd_note(prog, "port %s: no herd balance program attached%s", ports_text(o),
-				 removed > 0 ? "; removed the pins" : "");
-	}
-out:
-	balance_scan_free(&s);
-	return rc;
+	if (id)
+		cmd_note(prog, "detached program id %u from port %s%s", id, ports_text(&o->t),
+			 removed > 0 ? " and removed its pins" : "");
+	else
+		cmd_note(prog, "port %s: no herd balance program attached%s", ports_text(&o->t),
+			 removed > 0 ? "; removed the pins" : "");
+	return 0;
 }
 
 int cmd_balance(int argc, char **argv)
