@@ -2,8 +2,9 @@
 /*
  * balance.bpf.c - `herd balance`'s kernel half: an SO_REUSEPORT program for
  * any running server's group that sends each new connection to the listener
- * that can take it soonest, two tracepoints that tell it which workers are
- * waiting for work, and an iterator that reports the groups it could join.
+ * that can take it soonest, a context-switch tracepoint that tells it which
+ * workers are waiting for work, and an iterator that reports the groups it
+ * could join.
  *
  * What an sk_reuseport program may read (checked on 6.18 by loading small
  * programs, docs/balance.md): its context gives the packet, the 4-tuple hash

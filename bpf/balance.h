@@ -7,7 +7,8 @@
  * from the kernel at each SYN (its accept queue): the socket's cookie (how
  * the program recognises the socket when it walks the group), and, where
  * user space could tell which process accepts from it, that worker's pid
- * and whether it is waiting for work right now (kept by two tracepoints).
+ * and whether it is waiting for work right now (kept by a tracepoint on
+ * context switches).
  * Every field is a __u64 so that the layout is the same on both sides of
  * the mmap-ed array, and a slot fills a 64-byte cache line.
  */
@@ -28,7 +29,7 @@
 struct balance_slot {
 	__u64 cookie;	  /* written by user space: SO_COOKIE of the listener; 0: empty slot */
 	__u64 tgid;	  /* written by user space: the process accepting from it; 0: unknown */
-	__u64 busy_since; /* written by the tracepoints: ktime (ns) the worker left its wait; 0: waiting */
+	__u64 busy_since; /* written by the sched_switch program: ktime (ns) the worker left its wait; 0: waiting */
 	__u64 steered;	  /* written by the program: connections sent here (atomic add) */
 	__u64 migrated;	  /* written by the program: of those, moved here from a closing listener */
 	__u64 seen;	  /* written by the program: queued + handshakes when last read */

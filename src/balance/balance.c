@@ -2,7 +2,7 @@
  * balance.c - loader for `herd balance`'s program (bpf/balance.bpf.c):
  * open the skeleton -> set the configuration (stall threshold, the wait
  * syscalls' numbers) -> load (where the kernel checks privileges) -> mmap
- * the slots -> attach the tracepoints; then sockets are registered (socket
+ * the slots -> attach the worker tracepoint (sched_switch); then sockets are registered (socket
  * array first, cookie last) and the program is attached to each group
  * through one of its sockets. Also the group iterator's runner, the
  * privilege and kernel checks, and pinning.
@@ -318,7 +318,7 @@ int balance_open(struct balance **bp, const struct balance_config *cfg)
 	set_wait_nrs(b->skel);
 	/* EPERM without CAP_BPF/CAP_NET_ADMIN (maps, the sk_reuseport type)
 	 * or CAP_PERFMON (the probe reads, a pointer kept as a number, the
-	 * tracepoints). */
+	 * tracepoint). */
 	err = balance_bpf__load(b->skel);
 	if (err)
 		goto fail;

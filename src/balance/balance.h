@@ -32,7 +32,7 @@ struct balance;
 struct balance_config {
 	uint64_t stall_ns; /* a worker busy for longer than this is stalled */
 	uint64_t stale_ns; /* experiments: reuse a queue reading until it is this old (0: live) */
-	bool busy;	   /* track whether workers wait for work (two raw tracepoints) */
+	bool busy;	   /* track whether workers wait for work (a sched_switch tracepoint) */
 	bool verbose;	   /* libbpf's warnings on stderr */
 };
 
@@ -63,7 +63,7 @@ int balance_finder_open(struct balance_finder **fp, const uint16_t *ports, unsig
 int balance_finder_read(struct balance_finder *f, struct balance_scan *s);
 void balance_finder_close(struct balance_finder *f);
 
-/* Loads the program (and, with cfg->busy, attaches the tracepoints).
+/* Loads the program (and, with cfg->busy, attaches the sched_switch tracepoint).
  * -EPERM: the kernel refused for lack of privilege. */
 int balance_open(struct balance **bp, const struct balance_config *cfg);
 

@@ -75,7 +75,7 @@ static void usage(FILE *out)
 		"  --duration DUR    detach and stop after DUR (default: until Ctrl-C)\n"
 		"  --stall DUR       a worker out of its event loop for longer than DUR is\n"
 		"                    stalled: chosen only if all are (default 5ms)\n"
-		"  --no-busy         go by the accept queues alone (no syscall tracepoints)\n"
+		"  --no-busy         go by the accept queues alone (no worker tracepoint)\n"
 		"  --stale DUR       experiments: use a queue length until it is DUR old instead\n"
 		"                    of reading it at every connection (default 0: live)\n"
 		"  --pin DIR         leave the program attached at exit, pinned in DIR (bpffs)\n"
