@@ -442,14 +442,24 @@ static void full_resync(struct balance_session *s)
 
 	if (balance_finder_read(s->finder, &s->scan) != 0 || balance_holders(&s->scan, s->cfg.target.pid) != 0)
 		return;
+	/* By inode: a group's identity (its struct sock_reuseport) moves
+	 * when the kernel grows it past 128 members, its sockets stay. */
 	for (size_t i = 0; i < s->nm;) {
-		bool there = false;
-		for (size_t j = 0; j < s->scan.n && !there; j++)
-			there = s->scan.ls[j].ino == s->m[i].ino && s->scan.ls[j].group == s->m[i].group;
-		if (there)
-			i++;
-		else
+		const struct balance_listener *l = NULL;
+		for (size_t j = 0; j < s->scan.n && !l; j++)
+			if (s->scan.ls[j].ino == s->m[i].ino)
+				l = &s->scan.ls[j];
+		if (!l) {
 			member_drop(s, i);
+			continue;
+		}
+		if (l->group != s->m[i].group) {
+			for (size_t k = 0; k < s->groups.n; k++)
+				if (s->groups.id[k] == s->m[i].group)
+					s->groups.id[k] = l->group;
+			s->m[i].group = l->group;
+		}
+		i++;
 	}
 	balance_target_groups(&s->cfg.target, &s->scan, &now);
 	for (size_t i = 0; i < now.n; i++) {
