@@ -47,14 +47,16 @@ SAN_OBJS  := $(SRCS:src/%.c=$(B)/san/%.o)
 LIB_SAN   := $(filter-out $(B)/san/cmd/main.o,$(SAN_OBJS))
 UNITS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/*/test_*.c))
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-# herd watch's program is CO-RE: it includes vmlinux.h, dumped at build time
-# from this kernel's BTF. Without BTF here herd is built without the program
-# (HERD_WATCH_BPF undefined) and `herd watch` says why it cannot run.
+# herd watch's and herd balance's programs are CO-RE: they include
+# vmlinux.h, dumped at build time from this kernel's BTF. Without BTF here
+# herd is built without them (HERD_WATCH_BPF, HERD_BALANCE_BPF undefined)
+# and `herd watch` / `herd balance` say why they cannot run.
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+CORE_BPF  := bpf/watch.bpf.c bpf/balance.bpf.c
 ifeq ($(wildcard $(VMLINUX_BTF)),)
-BPF_SRCS  := $(filter-out bpf/watch.bpf.c,$(BPF_SRCS))
+BPF_SRCS  := $(filter-out $(CORE_BPF),$(BPF_SRCS))
 else
-CPPFLAGS  += -DHERD_WATCH_BPF
+CPPFLAGS  += -DHERD_WATCH_BPF -DHERD_BALANCE_BPF
 endif
 SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
 FUZZERS   := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
@@ -99,10 +101,10 @@ $(B)/gen/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
 	$(call msg,BPF,$<)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I/usr/include/$(ARCH)-linux-gnu -Ibpf -I$(B)/gen -c -o $@ $<
 
-# watch.bpf.c includes the whole vmlinux.h: its DWARF alone is ~600 KiB that
-# the skeleton would embed. `bpftool gen object` keeps BTF (CO-RE needs it)
-# and drops DWARF.
-$(B)/gen/watch.bpf.o: bpf/watch.bpf.c bpf/watch.h $(B)/gen/vmlinux.h
+# watch.bpf.c and balance.bpf.c include the whole vmlinux.h: its DWARF alone
+# is ~600 KiB that the skeleton would embed. `bpftool gen object` keeps BTF
+# (CO-RE needs it) and drops DWARF.
+$(B)/gen/watch.bpf.o $(B)/gen/balance.bpf.o: $(B)/gen/%.bpf.o: bpf/%.bpf.c bpf/%.h $(B)/gen/vmlinux.h
 	$(call msg,BPF,$<)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ibpf -I$(B)/gen -c -o $@.tmp $<
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp

@@ -29,6 +29,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_balance(int argc, char **argv);
 
 /* Prints "PROG: message (try PROG --help)" and returns EXIT_USAGE. */
 int cmd_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

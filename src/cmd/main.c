@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{"hist", cmd_hist, "histogram and statistics of numbers on stdin (mmhistogram-compatible)"},
 	{"lab", cmd_lab, "run the accept-balancing experiment and report which model wins"},
 	{"watch", cmd_watch, "how a running server's workers share a port's connections (eBPF)"},
+	{"balance", cmd_balance, "make a running server's SO_REUSEPORT listeners share by queue (eBPF)"},
 };
 
 /* Names this binary answers to when started through a link. */
@@ -43,7 +44,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: herd COMMAND [ARGS]...\n"
 		     "       herd help COMMAND | --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-7s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nLinks named mmhistogram and benchhttp run `herd hist` and "
 		     "`herd bench --lines`.\nExit status: 0 success, 1 failure, 2 usage error.\n");
 }
