@@ -187,9 +187,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 static const char *comm_of(pid_t pid)
 {
 	static char buf[16];
+	struct watch_proc_stat st;
 
-	if (watch_proc_comm(pid, 0, buf, sizeof(buf)) != 0)
+	if (watch_proc_stat(pid, 0, &st) != 0)
 		snprintf(buf, sizeof(buf), "?");
+	else
+		snprintf(buf, sizeof(buf), "%s", st.comm);
 	return buf;
 }
 
