@@ -107,14 +107,14 @@ detach() {
 }
 
 # calm OUT: the calm loop alone.
-calm() { $HERD bench -c "$conc" -n "$nreq" --json "$1" "$url/cpu?us=1000" >/dev/null 2>&1 || true; }
+calm() { $HERD bench -k 0 -c "$conc" -n "$nreq" --json "$1" "$url/cpu?us=1000" >/dev/null 2>&1 || true; }
 # stall OUT RATE: the calm loop with 50 ms sleeps at RATE/s beside it.
 stall() {
 	local secs
 	secs=$(awk -v n="$nreq" -v r="$2" 'BEGIN { printf "%.1f", n / (r * 100) + 1 }')
-	$HERD bench -c 4 --rate "$2" -d "${secs}s" "$url/sleep?ms=50" >/dev/null 2>&1 &
+	$HERD bench -k 0 -c 4 --rate "$2" -d "${secs}s" "$url/sleep?ms=50" >/dev/null 2>&1 &
 	local spid=$!
-	$HERD bench -c "$conc" -n "$nreq" --json "$1" "$url/cpu?us=1000" >/dev/null 2>&1 || true
+	$HERD bench -k 0 -c "$conc" -n "$nreq" --json "$1" "$url/cpu?us=1000" >/dev/null 2>&1 || true
 	kill -INT "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
 }
@@ -127,7 +127,7 @@ idle() {
 		grep -qs "watching port" "$tmp/watch.err" && break
 		sleep 0.05
 	done
-	$HERD bench --rate 100 -n 60 "$url/" >/dev/null 2>&1 || true
+	$HERD bench -k 0 --rate 100 -n 60 "$url/" >/dev/null 2>&1 || true
 	wait "$wpid" || true
 	sed -n 's/^total .*busiest_share=\([0-9.]*\).*/\1/p' "$tmp/watch.out" | awk '{ printf "%.1f\n", $1 * 100 }' >"$1"
 }
@@ -155,7 +155,7 @@ for side in off on; do
 done
 
 # Attach and detach 10 times during one open-loop run.
-$HERD bench --rate 200 -d 20s --timeout 5s --json "$tmp/churn.json" "$url/cpu?us=1000" >/dev/null 2>&1 &
+$HERD bench -k 0 --rate 200 -d 20s --timeout 5s --json "$tmp/churn.json" "$url/cpu?us=1000" >/dev/null 2>&1 &
 lpid=$!
 sleep 0.5
 for _ in $(seq 10); do

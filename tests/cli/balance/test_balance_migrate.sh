@@ -53,7 +53,7 @@ run() {
 	local label=$1 with=$2 i
 	FAILED=x DONE=x ERRORS="" BLINE=""
 	local err=$TMP/serve.$with.err json=$TMP/bench.$with.json bout=$TMP/balance.$with.out
-	ip netns exec "$NS" $HERD_FAST serve --accept reuseport --workers 8 --listen "127.0.0.1:$PORT" 2>"$err" &
+	ip netns exec "$NS" $HERD_FAST serve --test-routes on --accept reuseport --workers 8 --listen "127.0.0.1:$PORT" 2>"$err" &
 	local spid=$!
 	track_pid "$spid"
 	if ! wait_line "$err" "listening on" "$spid" 5; then
@@ -74,7 +74,7 @@ run() {
 			return 1
 		fi
 	fi
-	ip netns exec "$NS" $HERD_FAST bench --rate "$RATE" -c 512 -d 30s --timeout 10s --json "$json" \
+	ip netns exec "$NS" $HERD_FAST bench -k 0 --rate "$RATE" -c 512 -d 30s --timeout 10s --json "$json" \
 		"http://127.0.0.1:$PORT/sleep?ms=$SLEEP_MS" >/dev/null 2>"$TMP/bench.err" &
 	local lpid=$!
 	track_pid "$lpid"

@@ -93,7 +93,7 @@ expect_eq "every request answered while an nginx worker is blocked" "$fails" 0
 
 # Reloads under load: same count, 4 -> 2, 2 -> 4, same count.
 json=$TMP/reload.json
-$HERD_FAST bench --rate 300 -c 512 -d 6s --timeout 10s --json "$json" "http://127.0.0.1:$PORT/sleep?ms=10" \
+$HERD_FAST bench -k 0 --rate 300 -c 512 -d 6s --timeout 10s --json "$json" "http://127.0.0.1:$PORT/sleep?ms=10" \
 	>/dev/null 2>"$TMP/bench.err" &
 lpid=$!
 track_pid "$lpid"
