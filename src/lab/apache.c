@@ -121,16 +121,8 @@ static int apache_start(struct lab_server *s, const char *tmpdir, char *why, siz
 		return e;
 	char alog[PATH_MAX];
 	bool keep = lab_peer_log_path(s, "access.log", alog, sizeof alog) == 0;
-	char lua[8192], counts[PATH_MAX + 16], conf[PATH_MAX + 32];
-	snprintf(counts, sizeof counts, "%s/counts", s->dir);
-	int n = lab_peer_lua(lua, sizeof lua, counts, LAB_LUA_POSIX);
-	if (n >= 0 && (size_t)n + sizeof glue < sizeof lua)
-		strcat(lua, glue);
-	else
-		e = -ENAMETOOLONG;
-	snprintf(conf, sizeof conf, "%s/handler.lua", s->dir);
-	if (!e)
-		e = lab_peer_write(conf, lua);
+	char conf[PATH_MAX + 32];
+	e = lab_peer_write_handler(s, LAB_LUA_POSIX, glue);
 	snprintf(conf, sizeof conf, "%s/apache.conf", s->dir);
 	FILE *f = e ? NULL : fopen(conf, "we");
 	if (!e && !f)

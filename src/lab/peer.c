@@ -179,6 +179,18 @@ int lab_peer_write(const char *path, const char *text)
 	return e;
 }
 
+int lab_peer_write_handler(const struct lab_server *s, enum lab_peer_lua how, const char *glue)
+{
+	char lua[8192], counts[PATH_MAX + 16], path[PATH_MAX + 16];
+	snprintf(counts, sizeof counts, "%s/counts", s->dir);
+	int n = lab_peer_lua(lua, sizeof lua, counts, how);
+	if (n < 0 || (size_t)n + strlen(glue) >= sizeof lua)
+		return -ENAMETOOLONG;
+	strcat(lua, glue);
+	snprintf(path, sizeof path, "%s/handler.lua", s->dir);
+	return lab_peer_write(path, lua);
+}
+
 static int cmp_int(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;

@@ -138,6 +138,10 @@ enum lab_peer_lua { LAB_LUA_POSIX, LAB_LUA_PLAIN };
 int lab_peer_lua(char *buf, size_t len, const char *counts, enum lab_peer_lua how);
 /* Writes text to path (created 0644). 0 or -errno. */
 int lab_peer_write(const char *path, const char *text);
+/* Writes s->dir/handler.lua: lab_peer_lua's common part (counting into
+ * s->dir/counts) followed by the server's own glue. 0, -ENAMETOOLONG, or
+ * lab_peer_write's -errno. */
+int lab_peer_write_handler(const struct lab_server *s, enum lab_peer_lua how, const char *glue);
 
 /* Where a peer's workers are: the children of the server process (its
  * master), the threads of the server process, or the process itself. */
