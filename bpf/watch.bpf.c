@@ -33,7 +33,8 @@
  *    program reads only the first and takes the child with
  *    bpf_get_func_ret(). Kernels that refuse fexit (no BPF trampoline, or
  *    a sandbox: this project's Firecracker VM answers EPERM even to root)
- *    get the syscall-exit flavour at the end of this file.
+ *    get the syscall-exit flavour at the end of this file, with io_uring's
+ *    completion tracepoint for the accepts of rings, which are no syscall.
  *
  * Who counts: accepts on the watched ports of listeners in herd watch's own
  * network namespace (another namespace's listener on the same port is
@@ -137,11 +138,10 @@ static __always_inline __u16 sk_wanted(struct sock *sk)
 	return port;
 }
 
-/* --pid: is the current process the target or one of its descendants? */
-static __always_inline bool pid_wanted(void)
+/* --pid: is task (of process tgid) the target or one of its descendants? */
+static __always_inline bool pid_wanted(struct task_struct *t, __u32 tgid)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32), p;
+	__u32 p;
 	__u8 one = 1;
 
 	if (!watch_target || bpf_map_lookup_elem(&watch_members, &tgid))
@@ -235,21 +235,25 @@ static __always_inline struct watch_tid *tid_get(__u32 tid, __u32 tgid)
 	return t;
 }
 
-static __always_inline void on_accepted(struct sock *sk, struct sock *child)
+/* An accept of child from listener sk by task (the acceptor: the current
+ * task, or the task that owns an io_uring request). A NULL child (an
+ * io_uring direct descriptor that could not be read) counts, untimed. */
+static __always_inline void on_accepted(struct sock *sk, struct sock *child, struct task_struct *task)
 {
 	__u16 port;
-	__u64 key = (__u64)child, id = bpf_get_current_pid_tgid(), wait = 0, *ready, ino;
+	__u32 tid = BPF_CORE_READ(task, pid), tgid = BPF_CORE_READ(task, tgid);
+	__u64 key = (__u64)child, wait = 0, *ready, ino;
 	__u32 epoch = *(volatile __u32 *)&watch_epoch, b;
 	struct watch_listener *l;
 	struct watch_tid *t;
 	bool timed = false;
 
-	if (!sk || !child)
+	if (!sk)
 		return;
 	port = sk_wanted(sk);
-	if (!port || !pid_wanted())
+	if (!port || !pid_wanted(task, tgid))
 		return;
-	ready = bpf_map_lookup_elem(&watch_pending, &key);
+	ready = child ? bpf_map_lookup_elem(&watch_pending, &key) : NULL;
 	if (ready) {
 		__u64 now = bpf_ktime_get_ns();
 
@@ -260,19 +264,21 @@ static __always_inline void on_accepted(struct sock *sk, struct sock *child)
 	ino = sk_ino(sk);
 	l = listener_get(sk, ino, port);
 	if (l)
-		l->last_tgid = (__u32)(id >> 32);
-	pair_add((__u32)(id >> 32), ino);
-	t = tid_get((__u32)id, (__u32)(id >> 32));
+		l->last_tgid = tgid;
+	pair_add(tgid, ino);
+	t = tid_get(tid, tgid);
 	if (!t)
 		return;
-	/* This thread is in accept() right now, so no other CPU writes t. A
-	 * slot still marked exited is a reused tid that user space has not
-	 * folded yet: the new thread adds to it (as a live one). */
+	/* This thread is in accept() right now (or its io_uring request is
+	 * being completed, in its own context or an io-wq worker's), so no
+	 * other CPU writes t. A slot still marked exited is a reused tid that
+	 * user space has not folded yet: the new thread adds to it (as a live
+	 * one). */
 	t->exited = 0;
 	t->accepted++;
 	t->listener_ino = ino;
-	t->cpu_ns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), se.sum_exec_runtime);
-	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	t->cpu_ns = BPF_CORE_READ(task, se.sum_exec_runtime);
+	BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
 	if (!timed)
 		return;
 	t->timed++;
@@ -328,14 +334,15 @@ int BPF_PROG(watch_accept, struct sock *sk)
 	__u64 child = 0;
 
 	bpf_get_func_ret(ctx, &child);
-	on_accepted(sk, (struct sock *)child);
+	if (child) /* NULL: the accept failed */
+		on_accepted(sk, (struct sock *)child, (struct task_struct *)bpf_get_current_task());
 	return 0;
 }
 
 /*
  * The syscall-exit flavour of "taken", for kernels that refuse fexit: the
  * raw_syscalls:sys_exit tracepoint for accept/accept4 (io_uring accepts are
- * not syscalls and are not seen). Raw tracepoints attach by name, without
+ * not syscalls: the io_uring tracepoints after it see them). Raw tracepoints attach by name, without
  * tracefs. The child and the listener come from the returned fd and the
  * first argument through current->files. Every syscall of every task runs
  * this program; all but accepts leave at the first test.
@@ -373,52 +380,206 @@ int BPF_PROG(watch_clone, struct sock *sk, int oldstate, int newstate)
 	return 0;
 }
 
-/* The struct sock behind file descriptor fd of the current task. */
-static __always_inline struct sock *fd_sock(long fd)
+/* A socket file's struct sock (a socket file's private_data is its struct
+ * socket). */
+static __always_inline struct sock *file_sock(struct file *f)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct socket *so = f ? (struct socket *)BPF_CORE_READ(f, private_data) : NULL;
+
+	return so ? BPF_CORE_READ(so, sk) : NULL;
+}
+
+/* The struct sock behind file descriptor fd of task. */
+static __always_inline struct sock *fd_sock(struct task_struct *task, long fd)
+{
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds, *f = NULL;
-	struct socket *so;
 
 	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	fds = BPF_CORE_READ(fdt, fd);
 	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) != 0 || !f)
 		return NULL;
-	/* accept() succeeded on both fds, so both are sockets and a socket
-	 * file's private_data is its struct socket. */
-	so = (struct socket *)BPF_CORE_READ(f, private_data);
-	return so ? BPF_CORE_READ(so, sk) : NULL;
+	/* accept() succeeded on both fds, so both are sockets. */
+	return file_sock(f);
+}
+
+/* The listener's queue as an accept found it (the child included): without
+ * the fexit on the enqueue, the peak is sampled at accepts. */
+static __always_inline void sampled_peak(struct sock *sk)
+{
+	__u64 ino = sk_ino(sk);
+	struct watch_listener *l = bpf_map_lookup_elem(&watch_listeners, &ino);
+
+	if (l)
+		queue_peak(l, sk, BPF_CORE_READ(sk, sk_ack_backlog) + 1);
 }
 
 #ifdef NR_ACCEPT
 SEC("tp_btf/sys_exit")
 int BPF_PROG(watch_sys_exit_tp, struct pt_regs *regs, long ret)
 {
-	long nr;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sock *child, *sk;
-	struct watch_listener *l;
-	__u64 ino;
+	long nr;
 
 	if (ret < 0)
 		return 0;
 	nr = SYSCALL_NR(regs);
 	if (nr != NR_ACCEPT && nr != NR_ACCEPT4)
 		return 0;
-	child = fd_sock(ret);
-	sk = fd_sock((long)SYSCALL_ARG1(regs));
+	child = fd_sock(task, ret);
+	sk = fd_sock(task, (long)SYSCALL_ARG1(regs));
 	if (!child || !sk || !sk_wanted(sk))
 		return 0;
-	on_accepted(sk, child);
-	/* The listener's queue as this accept found it (the child included):
-	 * without the fexit on the enqueue, the peak is sampled at accepts. */
-	ino = sk_ino(sk);
-	l = bpf_map_lookup_elem(&watch_listeners, &ino);
-	if (l)
-		queue_peak(l, sk, BPF_CORE_READ(sk, sk_ack_backlog) + 1);
+	on_accepted(sk, child, task);
+	sampled_peak(sk);
 	return 0;
 }
 #endif
+
+/*
+ * io_uring's accepts, for the sys_exit flavour (fexit on inet_csk_accept
+ * sees them already: the ring's accept calls it too). A ring's accept is
+ * no syscall; the io_uring:io_uring_complete tracepoint sees its
+ * completion, the CQE, whose res is the new fd (of the file table the
+ * request's task shares with io-wq and SQPOLL threads) or, for a direct
+ * descriptor, a slot of the ring's fixed-file table.
+ *
+ * The request is the tracepoint's second argument, except for a multishot
+ * accept's CQEs, all but its last: those are posted by io_req_post_cqe()
+ * -> io_fill_cqe_aux(), which passes NULL (checked on 6.18 through
+ * tracefs: `req 0000000000000000, user_data 0x1, result 7, cflags 0x2`,
+ * in the worker's own context). So the accept requests on watched
+ * listeners are noted, keyed by (ring, user_data), when one is submitted
+ * (io_uring_submit_req) and whenever its poll entry is woken by a new
+ * connection (io_uring_task_add, in the waker's softirq): the second sees
+ * the requests of a server that armed them before herd watch started.
+ * A noted request is checked again at each use (same ring, opcode and
+ * user_data: requests are recycled), and forgotten at its final CQE.
+ *
+ * The acceptor is the request's task (req->tctx->task, req->task before
+ * 6.13), not the current one: an accept punted to io-wq completes in an
+ * iou-wrk thread. Completions run in that task's context otherwise
+ * (task_work, or io_uring_enter with DEFER_TASKRUN).
+ */
+#define WATCH_OP_ACCEPT 13	     /* IORING_OP_ACCEPT, uapi */
+#define WATCH_FILE_INDEX_ALLOC (~0U) /* IORING_FILE_INDEX_ALLOC, uapi */
+#define WATCH_FFS_MASK (~3UL)	     /* io_uring/filetable.h: flag bits of file_ptr */
+
+struct watch_uring_key {
+	__u64 ctx;
+	__u64 user_data;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WATCH_MAX_LISTENERS);
+	__type(key, struct watch_uring_key);
+	__type(value, __u64);
+} watch_uring_reqs SEC(".maps");
+
+/* Before 6.13 a request pointed to its task directly. */
+struct io_kiocb___task {
+	struct task_struct *task;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct task_struct *req_task(struct io_kiocb *req)
+{
+	if (bpf_core_field_exists(req->tctx))
+		return BPF_CORE_READ(req, tctx, task);
+	return BPF_CORE_READ((struct io_kiocb___task *)req, task);
+}
+
+/* The listener of an accept request, if it is one on a watched port. */
+static __always_inline struct sock *req_listener(struct io_kiocb *req)
+{
+	struct sock *sk;
+
+	if (BPF_CORE_READ(req, opcode) != WATCH_OP_ACCEPT)
+		return NULL;
+	/* Fixed (registered) or not, the listener's file is req->file. */
+	sk = file_sock(BPF_CORE_READ(req, file));
+	return sk && sk_wanted(sk) ? sk : NULL;
+}
+
+static __always_inline void uring_note(struct io_kiocb *req)
+{
+	struct watch_uring_key k;
+	__u64 v = (__u64)req;
+
+	if (!req || !req_listener(req))
+		return;
+	k.ctx = (__u64)BPF_CORE_READ(req, ctx);
+	k.user_data = BPF_CORE_READ(req, cqe.user_data);
+	bpf_map_update_elem(&watch_uring_reqs, &k, &v, BPF_ANY);
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(watch_uring_submit, struct io_kiocb *req)
+{
+	uring_note(req);
+	return 0;
+}
+
+SEC("tp_btf/io_uring_task_add")
+int BPF_PROG(watch_uring_wake, struct io_kiocb *req, int mask)
+{
+	uring_note(req);
+	return 0;
+}
+
+/* The child a direct-descriptor accept put in slot `slot` of the ring's
+ * fixed-file table. */
+static __always_inline struct sock *fixed_sock(struct io_ring_ctx *ctx, __u32 slot)
+{
+	struct io_rsrc_node **nodes = BPF_CORE_READ(ctx, file_table.data.nodes), *node = NULL;
+	unsigned long ptr;
+
+	if (slot >= BPF_CORE_READ(ctx, file_table.data.nr))
+		return NULL;
+	if (bpf_probe_read_kernel(&node, sizeof(node), &nodes[slot]) != 0 || !node)
+		return NULL;
+	ptr = BPF_CORE_READ(node, file_ptr);
+	return file_sock((struct file *)(ptr & WATCH_FFS_MASK));
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(watch_uring_complete, struct io_ring_ctx *ring, void *req_arg, struct io_uring_cqe *cqe)
+{
+	struct io_kiocb *req = req_arg;
+	struct watch_uring_key k = {.ctx = (__u64)ring, .user_data = BPF_CORE_READ(cqe, user_data)};
+	__s32 res = BPF_CORE_READ(cqe, res);
+	struct task_struct *task;
+	struct sock *sk, *child;
+	__u32 slot;
+
+	if (req) {
+		/* The request's last CQE: nothing more comes of it. */
+		if (BPF_CORE_READ(req, opcode) == WATCH_OP_ACCEPT)
+			bpf_map_delete_elem(&watch_uring_reqs, &k);
+	} else if (res >= 0) {
+		__u64 *v = bpf_map_lookup_elem(&watch_uring_reqs, &k);
+
+		if (!v)
+			return 0;
+		req = (struct io_kiocb *)*v;
+		if ((__u64)BPF_CORE_READ(req, ctx) != k.ctx || BPF_CORE_READ(req, cqe.user_data) != k.user_data)
+			return 0;
+	}
+	if (!req || res < 0 || !(sk = req_listener(req)))
+		return 0;
+	task = req_task(req);
+	if (!task)
+		task = (struct task_struct *)bpf_get_current_task();
+	slot = BPF_CORE_READ((struct io_accept *)req, file_slot);
+	if (!slot)
+		child = fd_sock(task, res);
+	else /* a direct descriptor: res is the slot allocated, else 0 */
+		child = fixed_sock(ring, slot == WATCH_FILE_INDEX_ALLOC ? (__u32)res : slot - 1);
+	on_accepted(sk, child, task);
+	sampled_peak(sk);
+	return 0;
+}
 
 char LICENSE[] SEC("license") = "GPL";

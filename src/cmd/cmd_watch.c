@@ -61,7 +61,8 @@ static void usage(FILE *out)
 		"  --threads          one row per accepting thread instead of per process\n"
 		"  --plain            key=value lines even on a terminal\n"
 		"  --probe P          how accepts are seen: auto (default), fexit (on\n"
-		"                     inet_csk_accept) or sys_exit (accept/accept4 syscalls)\n"
+		"                     inet_csk_accept) or sys_exit (accept/accept4 syscalls,\n"
+		"                     and io_uring accept completions)\n"
 		"  --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 		"  -v, --verbose      libbpf's warnings on stderr\n"
 		"  -h, --help         this text\n"
@@ -373,11 +374,14 @@ static int run(struct opts *o)
 	r.head.pid = (int)o->cfg.pid;
 	err = watch_read(r.w, &r.first);
 	r.head.sys_exit = r.first.sys_exit;
+	r.head.uring = r.first.uring;
 	r.t0 = r.first.t_ns;
 	/* Attached: from here every accept is counted (scripts wait for this). */
 	if (!err)
 		fprintf(stderr, "%s: watching port%s %s (%s)\n", prog, r.head.nports > 1 ? "s" : "", ports_text(&r),
-			r.first.sys_exit ? "accepts at sys_exit" : "accepts at fexit");
+			!r.first.sys_exit ? "accepts at fexit"
+			: r.first.uring	  ? "accepts at sys_exit and io_uring completions"
+					  : "accepts at sys_exit; io_uring accepts not seen");
 	if (!err && r.jf) {
 		json_init(&r.j, r.jf);
 		json_open(&r.j, NULL, '{');
@@ -388,6 +392,7 @@ static int run(struct opts *o)
 		if (o->cfg.pid)
 			json_u64(&r.j, "pid", (uint64_t)o->cfg.pid);
 		json_str(&r.j, "probe", r.first.sys_exit ? "sys_exit" : "fexit");
+		json_bool(&r.j, "io_uring", !r.first.sys_exit || r.first.uring);
 		json_num(&r.j, "interval_s", o->interval);
 		json_open(&r.j, "intervals", '[');
 	}

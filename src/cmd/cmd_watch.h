@@ -15,6 +15,7 @@ struct cmd_watch_head {
 	size_t nports;
 	int pid; /* 0: none */
 	bool sys_exit;
+	bool uring; /* with sys_exit: io_uring accepts seen too */
 	double t_s; /* since the start */
 };
 

@@ -115,9 +115,12 @@ void cmd_watch_table(FILE *f, const struct cmd_watch_head *h, const struct watch
 	if (clear)
 		fputs("\033[H\033[2J", f);
 	fprintf(f, "herd watch  port %s%s  %s %.1fs  accepted %" PRIu64 " (%.0f/s)  fairness %s  busiest %s%s", ports,
-		h->sys_exit ? " (sys_exit)" : "", title, iv->seconds, iv->accepted,
-		iv->seconds > 0 ? (double)iv->accepted / iv->seconds : 0.0, fmt_ratio(w[4], 16, iv->fairness, 3, 1),
-		fmt_ratio(w[5], 16, iv->busiest_share, 1, 100), isnan(iv->busiest_share) ? "" : "%");
+		!h->sys_exit ? ""
+		: h->uring   ? " (sys_exit+io_uring)"
+			     : " (sys_exit)",
+		title, iv->seconds, iv->accepted, iv->seconds > 0 ? (double)iv->accepted / iv->seconds : 0.0,
+		fmt_ratio(w[4], 16, iv->fairness, 3, 1), fmt_ratio(w[5], 16, iv->busiest_share, 1, 100),
+		isnan(iv->busiest_share) ? "" : "%");
 	if (!isnan(iv->busiest_share))
 		fprintf(f, " (pid %d)", (int)(iv->busiest_tid > 0 ? iv->busiest_tid : iv->busiest_pid));
 	if (iv->ngroups > 1)

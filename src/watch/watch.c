@@ -38,6 +38,7 @@ struct watch {
 #endif
 	struct watch_config cfg; /* ports resolved */
 	bool sys_exit;
+	bool uring; /* with sys_exit: io_uring's accepts seen too */
 	bool swept; /* the first read checked every thread against /proc */
 	/* Threads that exited: their final figures, kept here so the kernel
 	 * map can forget them (it holds at most WATCH_MAX_TIDS). Bounded
@@ -140,8 +141,9 @@ static __u32 netns_ino(void)
 	return stat("/proc/self/ns/net", &st) == 0 ? (__u32)st.st_ino : 0;
 }
 
-/* Opens, loads and attaches one flavour of the programs. */
-static int load(struct watch *w, bool sys_exit)
+/* Opens, loads and attaches one flavour of the programs: fexit, or
+ * sys_exit with (uring) or without the io_uring completion probes. */
+static int load(struct watch *w, bool sys_exit, bool uring)
 {
 	/* LIBBPF_OPTS() is a GNU statement expression: spelled out for -Wpedantic. */
 	struct bpf_object_open_opts oo = {.sz = sizeof(oo), .btf_custom_path = w->cfg.btf};
@@ -160,6 +162,13 @@ static int load(struct watch *w, bool sys_exit)
 		bpf_map__set_max_entries(sk->maps.watch_members, 1);
 	bpf_program__set_autoload(sk->progs.watch_queued, !sys_exit);
 	bpf_program__set_autoload(sk->progs.watch_accept, !sys_exit);
+	/* fexit on inet_csk_accept sees io_uring's accepts already. */
+	uring = uring && sys_exit;
+	bpf_program__set_autoload(sk->progs.watch_uring_submit, uring);
+	bpf_program__set_autoload(sk->progs.watch_uring_wake, uring);
+	bpf_program__set_autoload(sk->progs.watch_uring_complete, uring);
+	if (!uring)
+		bpf_map__set_max_entries(sk->maps.watch_uring_reqs, 1);
 #if defined(__x86_64__) || defined(__aarch64__)
 	bpf_program__set_autoload(sk->progs.watch_sys_exit_tp, sys_exit);
 #else
@@ -190,6 +199,7 @@ static int load(struct watch *w, bool sys_exit)
 	}
 	w->skel = sk;
 	w->sys_exit = sys_exit;
+	w->uring = uring;
 	return 0;
 }
 
@@ -210,10 +220,11 @@ static int btf_check(const char *path, bool verbose)
 #define WATCH_HAVE_BPF 1
 #else
 #define WATCH_HAVE_BPF 0
-static int load(struct watch *w, bool sys_exit)
+static int load(struct watch *w, bool sys_exit, bool uring)
 {
 	(void)w;
 	(void)sys_exit;
+	(void)uring;
 	return -ENOPKG;
 }
 
@@ -268,11 +279,15 @@ int watch_open(struct watch **wp, const struct watch_config *cfg)
 		goto fail;
 	/* fexit first: exactly the accept path. Where the kernel refuses it
 	 * (no trampolines, or a sandbox: EPERM even for root) the sys_exit
-	 * flavour, which costs a test on every syscall. Without privileges
-	 * both fail, and the second says so. */
-	err = load(w, cfg->probe == WATCH_PROBE_SYS_EXIT);
+	 * flavour, which costs a test on every syscall, with the io_uring
+	 * tracepoints for the accepts of rings; without them on a kernel
+	 * that lacks them (no io_uring, or a layout bpf/watch.bpf.c does not
+	 * know). Without privileges all fail, and the last says so. */
+	err = load(w, cfg->probe == WATCH_PROBE_SYS_EXIT, true);
 	if (err && cfg->probe == WATCH_PROBE_AUTO)
-		err = load(w, true);
+		err = load(w, true, true);
+	if (err && cfg->probe != WATCH_PROBE_FEXIT)
+		err = load(w, true, false);
 	if (err)
 		goto fail;
 	/* libbpf parsed the kernel's BTF (~6 MiB here) once per attempt and
@@ -982,6 +997,7 @@ int watch_read(struct watch *w, struct watch_snapshot *s)
 
 	s->t_ns = util_now_ns();
 	s->sys_exit = w->sys_exit;
+	s->uring = w->uring;
 	err = read_threads(w, s, epoch);
 	if (!err)
 		err = read_pairs(w, s);

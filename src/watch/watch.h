@@ -148,6 +148,7 @@ struct watch_snapshot {
 	uint64_t listen_overflows, listen_drops; /* TcpExt counters, whole netns */
 	uint64_t lost;				 /* events the program could not record (maps full) */
 	bool sys_exit;				 /* accepts seen at syscall exit (no fexit here, or asked) */
+	bool uring;				 /* with sys_exit: and at io_uring accept completions */
 	bool target_gone;			 /* --pid: the process has exited (or is a zombie) */
 };
 

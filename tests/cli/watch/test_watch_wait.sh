@@ -3,6 +3,11 @@
 # wait (reuseport), while with a shared queue (blocking) the idle worker
 # takes them and nobody waits. Margins: the sleep is 1.5 s, the threshold
 # 0.5 s; an unloaded run gives ~1.3 s versus a few ms.
+#
+# Then the io_uring models: their accepts are completions of a ring, no
+# accept() syscall, which the sys_exit probe alone never saw (0 accepts,
+# no wait); herd watch must count each worker's connections as the worker
+# does and time them.
 . tests/lib.sh
 . tests/cli/serve_common.sh
 . tests/cli/watch_common.sh
@@ -48,5 +53,25 @@ for model in reuseport blocking; do
 		if [ "$hi" -lt 500 ]; then ok "blocking: no queue wait while one worker sleeps (max ${hi} ms)"
 		else not_ok "blocking: no queue wait while one worker sleeps" "max waits ms: $maxes" "$(cat "$WOUT")"; fi
 	fi
+done
+
+for model in uring uring-fifo; do
+	start_serve --workers 2 --accept "$model"
+	# Attached after the server armed its accepts, as on a running server.
+	start_watch --port "$PORT" --interval 500ms
+	conns 12 /
+	stop_watch
+	stop_serve
+	served=$(sed -n 's/^herd serve: worker [0-9]* pid \([0-9]*\) accepted \([0-9]*\) .*/\1 \2/p' "$SERR" | sort -n | paste -sd' ')
+	seen=$(watch_totals | paste -sd' ')
+	expect_eq "$model: herd watch counts each worker's accepts as the worker does" "$seen" "$served"
+	expect_eq "$model: the workers served the 12 connections" "$(exit_counts | awk '{ s += $1 } END { print s + 0 }')" 12
+	timed=$(sed -n 's/^total-worker .* timed=\([0-9]*\) .*/\1/p' "$WOUT" | awk '{ s += $1 } END { print s + 0 }')
+	expect_eq "$model: every accept has its queue wait" "$timed" 12
+	# A wait is never 0 ns (the child is queued after it is ready), so
+	# 0.0 is "no wait seen".
+	p99=$(sed -n 's/^total .* wait_p99_us=\([0-9.]*\) .*/\1/p' "$WOUT")
+	if awk -v v="${p99:-0}" 'BEGIN { exit !(v > 0) }'; then ok "$model: accept-queue wait p99 ${p99} us"
+	else not_ok "$model: accept-queue wait percentiles" "$(grep '^total ' "$WOUT")"; fi
 done
 done_testing
