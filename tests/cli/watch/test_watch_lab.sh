@@ -2,7 +2,8 @@
 # runs carry an accept-queue wait, the tables an "acceptq" row, and with
 # --peer nginx the per-worker connections come from the collector (the
 # kernel's accepts: the lab's own counter read shows as one connection more
-# than requests, which nginx's Lua counter could never count).
+# than requests, which nginx's Lua counter could never count). `uring`'s
+# accepts are io_uring completions, which need the io_uring probe.
 . tests/lib.sh
 . tests/cli/watch_common.sh
 
@@ -11,7 +12,7 @@ watch_require
 port=$(free_port)
 # The noise check off and no re-runs: one repetition with figures whatever
 # else the machine runs (this is about the collector).
-out=$(timeout 120 $HERD_FAST lab --models reuseport,blocking --peer nginx --scenarios stall --repeat 1 --workers 2 \
+out=$(timeout 120 $HERD_FAST lab --models reuseport,blocking,uring --peer nginx --scenarios stall --repeat 1 --workers 2 \
 	--requests 200 --noise-check off --budget 0 --port "$port" --json "$TMP/lab.json" 2>"$TMP/lab.err")
 expect_match "lab text: an accept-queue wait row with figures" "$(grep '^acceptq p99 ms' <<<"$out")" "^acceptq p99 ms +[0-9]"
 res=$(python3 - "$TMP/lab.json" <<'PY'
@@ -35,7 +36,7 @@ for m in d["models"]:
 print(" ".join(out))
 PY
 )
-expect_match "lab JSON: waits for the herd models" "$res" "reuseport ok blocking ok"
+expect_match "lab JSON: waits for the herd models" "$res" "reuseport ok blocking ok uring ok"
 if grep -q "nginx-shared unavailable" <<<"$res"; then
 	ok "# SKIP nginx or its Lua module is not installed (scripts/setup.sh peer)"
 else
