@@ -544,6 +544,8 @@ static __always_inline struct sock *fixed_sock(struct io_ring_ctx *ctx, __u32 sl
 	return file_sock((struct file *)(ptr & WATCH_FFS_MASK));
 }
 
+/* Prototype (ring, req, cqe): user space loads this only where the kernel's
+ * BTF says so (watch.c: uring_tp_ok). */
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(watch_uring_complete, struct io_ring_ctx *ring, void *req_arg, struct io_uring_cqe *cqe)
 {

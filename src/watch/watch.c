@@ -141,6 +141,32 @@ static __u32 netns_ino(void)
 	return stat("/proc/self/ns/net", &st) == 0 ? (__u32)st.st_ino : 0;
 }
 
+/* Whether the kernel's io_uring_complete tracepoint has the prototype
+ * bpf/watch.bpf.c reads, (ring, req, cqe), as since 6.3: before, the
+ * CQE's fields came by value, which a tp_btf program for the new one
+ * would read as pointers, without the verifier objecting (it reads
+ * through bpf_probe_read). clang 14 cannot ask this in the program
+ * (bpf_core_type_matches). */
+static bool uring_tp_ok(const char *btf_path)
+{
+	struct btf *b = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	bool ok = false;
+	int id;
+
+	if (!b)
+		return false;
+	id = btf__find_by_name_kind(b, "btf_trace_io_uring_complete", BTF_KIND_TYPEDEF);
+	t = id > 0 ? btf__type_by_id(b, btf__resolve_type(b, (__u32)id)) : NULL;
+	/* A pointer to a function of 4: the tracepoint's void *data first. */
+	if (t && btf_is_ptr(t)) {
+		t = btf__type_by_id(b, t->type);
+		ok = t && btf_is_func_proto(t) && btf_vlen(t) == 4;
+	}
+	btf__free(b);
+	return ok;
+}
+
 /* Opens, loads and attaches one flavour of the programs: fexit, or
  * sys_exit with (uring) or without the io_uring completion probes. */
 static int load(struct watch *w, bool sys_exit, bool uring)
@@ -163,7 +189,7 @@ static int load(struct watch *w, bool sys_exit, bool uring)
 	bpf_program__set_autoload(sk->progs.watch_queued, !sys_exit);
 	bpf_program__set_autoload(sk->progs.watch_accept, !sys_exit);
 	/* fexit on inet_csk_accept sees io_uring's accepts already. */
-	uring = uring && sys_exit;
+	uring = uring && sys_exit && uring_tp_ok(w->cfg.btf);
 	bpf_program__set_autoload(sk->progs.watch_uring_submit, uring);
 	bpf_program__set_autoload(sk->progs.watch_uring_wake, uring);
 	bpf_program__set_autoload(sk->progs.watch_uring_complete, uring);
