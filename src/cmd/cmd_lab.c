@@ -688,17 +688,19 @@ static int print_reports(struct lab_report *rep, int err, FILE *json, FILE *html
 	size_t avail = 0;
 	for (size_t i = 0; i < rep->nmodels; i++)
 		avail += rep->models[i].available;
+	if (rep->failed)
+		fprintf(stderr, "herd lab: INVALID: %u server(s) did not start (see the report)\n", rep->failed);
 	if (err == 0 && avail == 0) {
 		fprintf(stderr, "herd lab: no model could run\n");
 		return 1;
 	}
-	if (rep->invalid) {
+	if (rep->invalid)
 		fprintf(stderr,
 			"herd lab: INVALID: %u bench run(s) lost or could not reconcile requests (see the "
 			"report)\n",
 			rep->invalid);
+	if (rep->failed || rep->invalid)
 		return 1;
-	}
 	return err == 0 ? 0 : 1;
 }
 

@@ -134,11 +134,16 @@ static int run_model_rep(struct lab_ctx *x, const char *tmpdir, bool late)
 	if (e == -EINTR)
 		return 0;
 	if (e < 0) {
-		if (x->prog.rep == 1 && !late)
+		bool first = x->prog.rep == 1 && !late;
+		if (first)
 			m->available = false;
+		/* A peer is installed (those that are not never get here): its
+		 * failing start is the server's own complaint, worth an INVALID. */
+		if (first && m->kind->peer)
+			m->failed = true;
 		free(m->reason);
 		m->reason = strdup(why);
-		lab_note(x, "unavailable: %s", why);
+		lab_note(x, "%s: %s", m->failed ? "INVALID: did not start" : "unavailable", why);
 		return 0;
 	}
 	x->srv = &srv;
@@ -525,8 +530,10 @@ int lab_run(const struct lab_config *cfg, struct lab_report *rep)
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	lab_noise_finish(&a, &b, sent, &rep->noise);
 	rep->elapsed_s = rep->noise.elapsed_s;
-	for (size_t i = 0; i < rep->nmodels; i++)
+	for (size_t i = 0; i < rep->nmodels; i++) {
 		rep->invalid += rep->models[i].invalid;
+		rep->failed += rep->models[i].failed;
+	}
 	lab_judge_models(rep);
 	adaptive_leftovers(cfg, rep);
 	if (lab_interrupted(cfg)) {

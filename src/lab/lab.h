@@ -285,7 +285,12 @@ struct lab_model {
 	const struct lab_server_kind *kind; /* the server, resolved at the edge (cfg->models) */
 	const char *name;		    /* kind->name, what the reports print */
 	bool available;
-	char *reason;	      /* why unavailable, or a note; NULL when none */
+	/* A peer that did not start (its port taken, a module missing, a bad
+	 * config): not run, and INVALID, with the server's own error line as
+	 * the reason. A herd serve model that does not start is unavailable
+	 * (io_uring off, no BPF: what the machine lacks). */
+	bool failed;
+	char *reason;	      /* why unavailable or failed, or a note; NULL when none */
 	size_t nreps;	      /* repetitions run: cfg->repeat, plus the adaptive ones */
 	struct lab_rep *reps; /* nreps of them (capacity reps_cap) */
 	size_t reps_cap;
@@ -392,6 +397,7 @@ struct lab_report {
 	double elapsed_s;
 	bool interrupted;
 	unsigned invalid; /* INVALID bench runs over all models */
+	unsigned failed;  /* peers that did not start (INVALID rows) */
 	struct lab_noise noise;
 	struct lab_adaptive adaptive;
 	const struct lab_config *cfg; /* borrowed */

@@ -316,7 +316,8 @@ static void questions_text(const struct lab_verdict *v, int a, int b, char *buf,
 void report_verdict_line(const struct lab_model *m, char *buf, size_t len)
 {
 	if (!m->available) {
-		snprintf(buf, len, "unavailable: %s", m->reason ? m->reason : "not run");
+		snprintf(buf, len, "%s: %s", m->failed ? "INVALID: did not start" : "unavailable",
+			 m->reason ? m->reason : "not run");
 		return;
 	}
 	const struct lab_verdict *v = &m->verdict;
@@ -347,7 +348,7 @@ void report_short_verdict(const struct lab_model *m, char *buf, size_t len)
 		return;
 	}
 	if (!m->available) {
-		snprintf(buf, len, "unavailable");
+		snprintf(buf, len, m->failed ? "INVALID: did not start" : "unavailable");
 		return;
 	}
 	snprintf(buf, len, "balances? %s, flat tail? %s", report_balances_word(&m->verdict),

@@ -477,7 +477,7 @@ static void html_verdict(FILE *f, const struct lab_model *m)
 {
 	const struct lab_verdict *v = &m->verdict;
 	if (!m->available) {
-		fprintf(f, "unavailable: ");
+		fprintf(f, m->failed ? "<span class=\"no\">INVALID</span>: did not start: " : "unavailable: ");
 		html_esc(f, m->reason ? m->reason : "not run");
 		return;
 	}
@@ -684,6 +684,11 @@ static void html_run(FILE *f, const struct lab_report *rep)
 		html_esc(f, n->warning);
 		fprintf(f, "</p>\n");
 	}
+	if (rep->failed)
+		fprintf(f,
+			"<p class=\"no\">INVALID: %u server(s) did not start (their own error lines are in "
+			"their verdicts).</p>\n",
+			rep->failed);
 	if (rep->invalid)
 		fprintf(f,
 			"<p class=\"no\">INVALID: %u bench run(s) lost or could not reconcile requests (listed "

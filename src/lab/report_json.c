@@ -279,6 +279,8 @@ static void model_json(struct json_writer *j, const struct lab_config *cfg, cons
 	json_bool(j, "peer", m->kind->peer != NULL);
 	json_bool(j, "available", m->available);
 	json_str(j, "reason", m->reason);
+	/* A peer that did not start: INVALID, reason its own error line. */
+	json_bool(j, "start_failed", m->failed);
 	json_u64(j, "invalid_runs", m->invalid);
 	json_u64(j, "repetitions", m->nreps);
 	json_u64(j, "noisy_repetitions", m->noisy);
@@ -425,8 +427,9 @@ int report_json(FILE *out, const struct lab_report *rep)
 	json_num(j, "started_unix", (double)rep->started);
 	json_num(j, "elapsed_s", rep->elapsed_s);
 	json_bool(j, "interrupted", rep->interrupted);
-	json_bool(j, "valid", rep->invalid == 0);
+	json_bool(j, "valid", rep->invalid == 0 && rep->failed == 0);
 	json_u64(j, "invalid_runs", rep->invalid);
+	json_u64(j, "failed_starts", rep->failed);
 	struct lab_probe_counts pc;
 	if (report_probe_totals(rep, &pc))
 		probes_json(j, "probes", &pc);

@@ -315,7 +315,7 @@ static void text_verdicts(FILE *out, const struct lab_report *rep)
 	for (size_t i = 0; i < rep->nmodels; i++) {
 		const struct lab_model *m = &rep->models[i];
 		if (!m->available) {
-			fprintf(out, "%-16s unavailable\n", m->name);
+			fprintf(out, "%-16s %s\n", m->name, m->failed ? "INVALID (did not start)" : "unavailable");
 			continue;
 		}
 		const struct lab_verdict *v = &m->verdict;
@@ -377,6 +377,8 @@ static void text_header(FILE *out, const struct lab_report *rep)
 	char ad[400];
 	report_adaptive_line(rep, ad, sizeof ad);
 	fprintf(out, "%s\n", ad);
+	if (rep->failed)
+		fprintf(out, "INVALID: %u server(s) did not start; listed at the end\n", rep->failed);
 	if (rep->invalid)
 		fprintf(out, "INVALID: %u bench run(s) lost or could not reconcile requests; listed at the end\n",
 			rep->invalid);
@@ -456,8 +458,12 @@ int report_text(FILE *out, const struct lab_report *rep)
 			"within the budget)\n");
 		report_each_noisy(rep, noisy_line, out);
 	}
-	if (rep->invalid) {
+	if (rep->invalid || rep->failed) {
 		fprintf(out, "\n== INVALID runs (left out of every figure)\n");
+		for (size_t i = 0; i < rep->nmodels; i++)
+			if (rep->models[i].failed)
+				fprintf(out, "INVALID %s: did not start: %s\n", rep->models[i].name,
+					rep->models[i].reason ? rep->models[i].reason : "(no message)");
 		report_each_invalid(rep, invalid_line, out);
 	}
 	fprintf(out, "(%.0f s)\n", rep->elapsed_s);

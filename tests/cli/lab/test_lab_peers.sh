@@ -4,9 +4,10 @@
 # per-worker connection counts of nginx and Apache (prefork) matching each
 # server's own access log (one line per request with the worker's pid) within
 # 1%, the accept-queue wait percentiles of their runs, and a peer whose start
-# fails (its port taken) unavailable with the server's own error line while
-# the lab goes on. A peer that is not installed here is skipped with a
-# message (scripts/setup.sh test installs nginx and Apache).
+# fails (a bad config, its port taken) INVALID with the server's own error
+# line in every report while the lab goes on with the other rows. A peer
+# that is not installed here is skipped with a message (scripts/setup.sh
+# test installs nginx and Apache).
 . tests/lib.sh
 . tests/cli/watch_common.sh
 PY=/usr/bin/python3
@@ -131,10 +132,47 @@ else
 fi
 
 # ------------------------------ a peer whose start fails: its own error line
+# A fake nginx that fails as nginx does when its port is taken: the row is
+# INVALID with that line (text, JSON, HTML, stderr), the lab exits 1, and the
+# row after it still runs.
+if have_nginx; then
+	port=$(quiet_port)
+	cat >"$TMP/badnginx.sh" <<EOF
+#!/bin/sh
+echo "nginx: [emerg] bind() to 127.0.0.1:$port failed (98: Address already in use)" >&2
+exit 1
+EOF
+	chmod +x "$TMP/badnginx.sh"
+	$HERD lab --models nginx-shared,blocking --nginx "$TMP/badnginx.sh" --scenarios idle --repeat 1 --workers 2 \
+		--idle-requests 10 --port "$port" --json "$TMP/bad.json" --html "$TMP/bad.html" \
+		>"$TMP/bad.out" 2>"$TMP/bad.err"; rc=$?
+	line="bind\(\) to 127\.0\.0\.1:$port failed \(98: Address already in use\)"
+	expect_eq "a peer that did not start makes the lab exit 1" "$rc" 1
+	expect_match "stderr: INVALID with nginx's own line" "$(cat "$TMP/bad.err")" \
+		"nginx-shared: INVALID: did not start: server exited with status 1: nginx: \[emerg\] $line"
+	expect_match "text: its verdict is INVALID with that line" "$(cat "$TMP/bad.out")" \
+		"^nginx-shared +INVALID: did not start: .*$line"
+	expect_match "text: listed with the INVALID runs" "$(cat "$TMP/bad.out")" "^INVALID nginx-shared: did not start: .*$line"
+	expect_match "HTML: INVALID with that line" "$(cat "$TMP/bad.html")" "INVALID</span>: did not start: .*$line"
+	check "JSON: the row INVALID with that line, the report invalid, the next row ran" $PY -c '
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+m = {x["name"]: x for x in d["models"]}
+n, b = m["nginx-shared"], m["blocking"]
+assert n["start_failed"] and not n["available"], n
+assert re.search(r"bind\(\) to 127.0.0.1:%s failed \(98: Address already in use\)" % sys.argv[2], n["reason"]), n["reason"]
+assert not d["valid"] and d["failed_starts"] == 1, (d["valid"], d["failed_starts"])
+assert b["available"] and not b["start_failed"], b
+r = b["scenarios"]["idle"]["repetitions"][0]
+assert r["valid"] and r["requests"] == 10, r' "$TMP/bad.json" "$port"
+else
+	for i in 1 2 3 4 5 6; do ok "# SKIP nginx or its Lua module is not installed (scripts/setup.sh test)"; done
+fi
+
 # The port is taken between two of the lab's servers (the first row is a fake
 # nginx that starts a herd serve on it in a session of its own and exits):
 # Apache then cannot bind, says why on stderr, and the lab reports that line
-# and goes on with the next row.
+# (INVALID) and goes on with the next row.
 if have_apache; then
 	port=$(quiet_port)
 	cat >"$TMP/squat.sh" <<EOF
@@ -150,10 +188,10 @@ EOF
 	[ -s "$TMP/squat.pid" ] && track_pid "$(cat "$TMP/squat.pid")"
 	expect_eq "no row could run: exit 1" "$rc" 1
 	err=$(cat "$TMP/squat.err")
-	expect_match "apache-prefork: unavailable with Apache's own error line" "$err" \
-		"apache-prefork: unavailable: server exited with status 1: \(98\)Address already in use: AH00072: make_sock: could not bind to address 127.0.0.1:$port"
-	expect_match "the lab went on: apache-event tried too" "$err" "apache-event: unavailable: .*Address already in use"
-	expect_match "the report says so" "$(cat "$TMP/squat.out")" "^apache-prefork +unavailable: .*AH00072"
+	expect_match "apache-prefork: INVALID with Apache's own error line" "$err" \
+		"apache-prefork: INVALID: did not start: server exited with status 1: \(98\)Address already in use: AH00072: make_sock: could not bind to address 127.0.0.1:$port"
+	expect_match "the lab went on: apache-event tried too" "$err" "apache-event: INVALID: did not start: .*Address already in use"
+	expect_match "the report says so" "$(cat "$TMP/squat.out")" "^apache-prefork +INVALID: did not start: .*AH00072"
 	[ -s "$TMP/squat.pid" ] && kill "$(cat "$TMP/squat.pid")" 2>/dev/null
 else
 	for i in 1 2 3 4; do ok "# SKIP Apache with mod_lua and lua-posix missing (scripts/setup.sh test)"; done
