@@ -103,7 +103,10 @@ static void kill_leftovers(pid_t pgid)
  * (herd serve's own counters, nginx's Lua counter) and has no waits. */
 static void watch_attach(struct lab_server *s)
 {
-	struct watch_config c = {.nports = 1};
+	/* threads: an entry per thread, which the peers counted per thread
+	 * (HAProxy's) are matched by; without it a process's live threads are
+	 * one entry of tid 0, and each thread's accepts read as 0. */
+	struct watch_config c = {.nports = 1, .threads = true};
 
 	c.ports[0] = (uint16_t)s->cfg->port;
 	if (watch_open(&s->watch, &c) != 0)

@@ -25,6 +25,7 @@ no_listener() { ! ss -Htln "sport = :$1" | grep -q .; }
 
 have_nginx() { [ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ]; }
 have_apache() { [ -x /usr/sbin/apache2 ] && [ -e /usr/lib/apache2/modules/mod_lua.so ] && compgen -G "/usr/lib/*/lua/5.3/posix.so" >/dev/null; }
+have_haproxy() { [ -x /usr/sbin/haproxy ] && compgen -G "/usr/lib/*/lua/5.3/posix.so" >/dev/null; }
 
 # ------------------------------------------------------------ arguments
 out=$($HERD lab --list-peers); rc=$?
@@ -73,6 +74,8 @@ expect_match "and says so" "$(cat "$TMP/err")" "nothing to run"
 rows=()
 have_nginx && rows+=(nginx-shared nginx-reuseport)
 have_apache && rows+=(apache-prefork)
+# A socket per thread: its connections per thread come from the collector.
+have_haproxy && rows+=(haproxy-shards)
 if [ ${#rows[@]} -ge 2 ]; then
 	port=$(quiet_port)
 	mkdir -p "$TMP/logs"
@@ -86,19 +89,24 @@ if [ ${#rows[@]} -ge 2 ]; then
 	[ "$rc" -ne 0 ] && sed 's/^/# /' "$TMP/logs.err" | tail -20
 	cat >"$TMP/logs.py" <<'EOF'
 # Per worker: the connections the lab reports for a run against the lines of
-# the server's own access log ("PID URI") for the same run. The lab sends
+# the server's own access log ("PID URI", HAProxy's "PID TID URI" per thread)
+# for the same run. The lab sends
 # 100 warm-up requests, then seed (600), then idle (30), all to /cpu; the log
 # is in the order the workers finished them, so the last 30 /cpu lines are
 # idle's and the 600 before seed's. nginx's before-read of /stats.txt is a
 # connection of the run (at most one more on one worker).
-import json, sys
+import json, os, sys
 rep = json.load(open(sys.argv[1]))
 logs, seed_n, idle_n = sys.argv[2], 600, 30
 for m in rep["models"]:
     name = m["name"]
     assert m["available"], (name, m["reason"])
-    lines = [l.split() for l in open("%s/%s-1.access.log" % (logs, name))]
-    cpu = [int(l[0]) for l in lines if len(l) == 2 and l[1].startswith("/cpu")]
+    path = "%s/%s-1.access.log" % (logs, name)
+    if not os.path.exists(path):
+        path = "%s/%s-1.log" % (logs, name) # HAProxy's whole output
+    lines = [l.split() for l in open(path)]
+    cpu = [int(l[-2]) for l in lines
+           if len(l) in (2, 3) and l[-1].startswith("/cpu") and all(x.isdigit() for x in l[:-1])]
     assert len(cpu) == 100 + seed_n + idle_n, (name, len(cpu))
     for sc, part in (("seed", cpu[-seed_n - idle_n:-idle_n]), ("idle", cpu[-idle_n:])):
         r = m["scenarios"][sc]["repetitions"][0]
