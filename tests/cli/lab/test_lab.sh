@@ -500,19 +500,20 @@ else
 	for i in 1 2 3 4; do ok "# SKIP nginx or its Lua module missing (scripts/setup.sh peer)"; done
 fi
 
-# A peer whose server exits at once: unavailable with a reason, the lab goes on.
+# A peer whose server exits at once: INVALID with a reason (exit 1), the lab
+# goes on.
 port=$(quiet_port)
 $HERD lab --models blocking --peer nginx --nginx /bin/false --scenarios idle --repeat 1 --workers 2 --idle-requests 20 \
 	--port "$port" --json "$TMP/fail.json" >"$TMP/fail.out" 2>"$TMP/fail.err"; rc=$?
-expect_eq "a server that fails to start does not fail the lab" "$rc" 0
 # Without the Lua module (a machine that never ran scripts/setup.sh peer) the
 # peer is skipped before any start, with a line saying how to install it.
 if [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] && [ -e /usr/lib/nginx/modules/ndk_http_module.so ]; then
-	why="nginx-shared: unavailable: server exited with status 1"
+	why="nginx-shared: INVALID: did not start: server exited with status 1" want=1
 else
-	why="skipping nginx-shared, nginx-reuseport: nginx and libnginx-mod-http-lua not installed .*scripts/setup.sh peer"
+	why="skipping nginx-shared, nginx-reuseport: nginx and libnginx-mod-http-lua not installed .*scripts/setup.sh peer" want=0
 fi
-expect_match "it is reported unavailable with the reason" "$(cat "$TMP/fail.err")" "$why"
+expect_eq "a peer that fails to start makes the lab exit 1 (one that is skipped: 0)" "$rc" "$want"
+expect_match "it is reported INVALID (or skipped) with the reason" "$(cat "$TMP/fail.err")" "$why"
 expect_match "the other models still ran" "$(cat "$TMP/fail.out")" "^blocking +balances"
 check "no process left after the failed start" no_server "$port"
 
