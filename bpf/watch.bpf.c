@@ -503,16 +503,35 @@ static __always_inline struct sock *req_listener(struct io_kiocb *req)
 	return sk && sk_wanted(sk) ? sk : NULL;
 }
 
+/* A multishot accept (IORING_ACCEPT_MULTISHOT, uapi bit 0 of the accept's
+ * flags, kept in iou_flags since 6.10; before, assumed): only its CQEs
+ * come without the request, so only it is noted (a one-shot accept, as
+ * uring-fifo arms one per connection, costs no map update). */
+static __always_inline bool req_multishot(struct io_kiocb *req)
+{
+	struct io_accept *a = (struct io_accept *)req;
+
+	if (bpf_core_field_exists(a->iou_flags))
+		return BPF_CORE_READ(a, iou_flags) & 1;
+	return true;
+}
+
 static __always_inline void uring_note(struct io_kiocb *req)
 {
 	struct watch_uring_key k;
-	__u64 v = (__u64)req;
+	__u64 v = (__u64)req, *old;
 
-	if (!req || !req_listener(req))
+	/* The opcode and the flags first: every request on the machine
+	 * passes here, and most are no multishot accept. */
+	if (!req || BPF_CORE_READ(req, opcode) != WATCH_OP_ACCEPT || !req_multishot(req) || !req_listener(req))
 		return;
 	k.ctx = (__u64)BPF_CORE_READ(req, ctx);
 	k.user_data = BPF_CORE_READ(req, cqe.user_data);
-	bpf_map_update_elem(&watch_uring_reqs, &k, &v, BPF_ANY);
+	/* Noted already (each connection wakes it again): a lookup, not an
+	 * LRU update, which takes the map's lock. */
+	old = bpf_map_lookup_elem(&watch_uring_reqs, &k);
+	if (!old || *old != v)
+		bpf_map_update_elem(&watch_uring_reqs, &k, &v, BPF_ANY);
 }
 
 SEC("tp_btf/io_uring_submit_req")
@@ -558,7 +577,7 @@ int BPF_PROG(watch_uring_complete, struct io_ring_ctx *ring, void *req_arg, stru
 
 	if (req) {
 		/* The request's last CQE: nothing more comes of it. */
-		if (BPF_CORE_READ(req, opcode) == WATCH_OP_ACCEPT)
+		if (BPF_CORE_READ(req, opcode) == WATCH_OP_ACCEPT && req_multishot(req))
 			bpf_map_delete_elem(&watch_uring_reqs, &k);
 	} else if (res >= 0) {
 		__u64 *v = bpf_map_lookup_elem(&watch_uring_reqs, &k);
