@@ -84,8 +84,12 @@ size_t admin_pollfds(const struct admin *a, struct pollfd *pf, uint64_t *deadlin
 		if (!*deadline || c->deadline < *deadline)
 			*deadline = c->deadline;
 	}
-	if (room && a->lfd >= 0)
+	if (a->pause_until) {
+		if (!*deadline || a->pause_until < *deadline)
+			*deadline = a->pause_until;
+	} else if (room && a->lfd >= 0) {
 		pf[n++] = (struct pollfd){.fd = a->lfd, .events = POLLIN};
+	}
 	return n;
 }
 
@@ -155,8 +159,11 @@ static void take_new(struct admin *a, uint64_t now)
 		if (c->fd >= 0)
 			continue;
 		int fd = accept4(a->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return; /* EAGAIN, or EMFILE & co: the next poll tries again */
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+				a->pause_until = now + ADMIN_BACKOFF_MS * NS_PER_MS;
+			return;
+		}
 		c->fd = fd;
 		c->deadline = now + ADMIN_TIMEOUT_MS * NS_PER_MS;
 		c->len = c->seen = c->out.len = c->off = 0;
@@ -188,6 +195,8 @@ void admin_serve(struct admin *a, const struct pollfd *pf, size_t n, uint64_t no
 	for (size_t i = 0; i < ADMIN_CONNS; i++)
 		if (a->c[i].fd >= 0 && now >= a->c[i].deadline)
 			conn_end(&a->c[i]);
+	if (a->pause_until && now >= a->pause_until)
+		a->pause_until = 0; /* the next poll looks at the listener again */
 	if (listener)
 		take_new(a, now);
 }

@@ -28,6 +28,7 @@ enum {
 	ADMIN_IN_CAP = 4096, /* a request head longer than this gets 431 */
 	ADMIN_BACKLOG = 64,
 	ADMIN_TIMEOUT_MS = 5000, /* a connection's whole life, request to last byte */
+	ADMIN_BACKOFF_MS = 100,	 /* accepting pauses this long after EMFILE & co */
 };
 
 struct admin_conn {
@@ -41,6 +42,9 @@ struct admin_conn {
 
 struct admin {
 	int lfd; /* -1: no admin listener */
+	/* After a failed accept (EMFILE, ENOBUFS...) the listener stays
+	 * readable: polling it again at once would spin the master. */
+	uint64_t pause_until; /* ns, 0: not paused */
 	struct routes_env env;
 	struct admin_conn c[ADMIN_CONNS];
 };
@@ -62,7 +66,8 @@ void admin_set_own(struct admin *a, int fd, uint64_t ino);
 
 /* Fills pf (room for ADMIN_CONNS + 1) with what to poll: the listener
  * while a connection is free, and every open connection. Returns the
- * count; *deadline gets the earliest connection deadline (ns, 0: none). */
+ * count; *deadline gets the earliest connection deadline, or the end of
+ * an accept pause (ns, 0: none). */
 size_t admin_pollfds(const struct admin *a, struct pollfd *pf, uint64_t *deadline);
 
 /* After poll: accepts, reads, answers, writes, and closes what is done or
