@@ -2,10 +2,13 @@
  * serve.c - the herd serve master process.
  *
  * Like nginx's master, it holds the listeners and the worker processes but
- * serves nothing itself. Its only loop waits for signals with
- * sigtimedwait() (all of them stay blocked in the master, so none is lost
- * between two checks) and wakes on a short tick while something is pending
- * (a reload waiting for its new workers, a worker that must leave).
+ * serves no client itself (only the --admin listener's stats, admin.c).
+ * Its only loop waits for signals with sigtimedwait() (all of them stay
+ * blocked in the master, so none is lost between two checks; with --admin
+ * it polls the admin connections and a signalfd in between, wait_signal)
+ * and wakes on a short tick while something is pending (a reload waiting
+ * for its new workers, a worker that must leave, --max-requests counts to
+ * watch).
  *
  * Worker slots: slot i is a role (its counters, and for reuseport models
  * its listener); the process in it can change. A crashed worker is
@@ -24,7 +27,9 @@
  * kernel would reset (drain.c has the kernel's side). A worker still takes
  * what it finds queued as it leaves (stats_region.stop_drain), for a drain
  * that ran out of time. Not when a new master (binary upgrade) shares the
- * listener: it keeps accepting for both.
+ * listener: it keeps accepting for both. --shutdown-timeout bounds the
+ * whole stop, drain included: then the workers still running are killed
+ * (cut_stop).
  */
 #include "serve/serve.h"
 

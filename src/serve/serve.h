@@ -3,7 +3,8 @@
  * model, forks and supervises the workers (respawn, add/remove, reload,
  * graceful stop) and keeps the per-slot counters in shared memory.
  *
- * Signals to the master: SIGTERM/SIGINT stop (in-flight requests finish),
+ * Signals to the master: SIGTERM/SIGINT stop (in-flight requests finish,
+ * for at most --shutdown-timeout),
  * SIGTTIN adds a worker, SIGTTOU removes one (never the last), SIGHUP
  * starts a fresh set of workers and retires the old ones once the new ones
  * accept, SIGUSR1 has the workers reopen the access log (logrotate),
