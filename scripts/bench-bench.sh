@@ -24,6 +24,8 @@
 #   scripts/bench-bench.sh            (env: THREADS=1 CONNS=50 DURATION=5s ROUNDS=3 NGINX_WORKERS=1 PIN=1 TLS=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
+[ "${1-}" = -h ] || [ "${1-}" = --help ] && { usage 24; exit 0; }
 scripts/setup.sh peer
 [ -x build/herd ] || make -s build/herd
 
@@ -35,23 +37,7 @@ NGINX_WORKERS=${NGINX_WORKERS:-1}
 HERD=${HERD_FAST:-build/herd}
 PIN=${PIN:-1}
 TLS=${TLS:-0}
-ncpu=$(nproc)
-pin_server=() pin_load=()
-if [ "$PIN" = 1 ] && [ "$ncpu" -ge 2 ]; then
-	pin_server=(taskset -c 0)
-	pin_load=(taskset -c "1-$((ncpu - 1))")
-fi
-
-tmp=$(mktemp -d /tmp/herd-bench-bench.XXXXXX)
-nginx_pid=
-cleanup() {
-	if [ -n "$nginx_pid" ]; then
-		kill -TERM "$nginx_pid" 2>/dev/null || true
-		wait "$nginx_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_setup bench-bench
 
 # The port is drawn below the ephemeral range, which connection-per-request
 # runs fill with TIME_WAIT sockets.
@@ -121,7 +107,6 @@ run_one() {
 	echo "${rps:-0} $rss $(awk -v u="$usr" -v s="$sys" 'BEGIN {print u + s}')"
 }
 
-median() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
 echo "$scheme; nginx workers $NGINX_WORKERS${pin_server:+ on CPU 0}; load: $THREADS thread(s)${pin_load:+ on CPUs 1-$((ncpu - 1))}, $CONNS connections, $DURATION per run, $ROUNDS rounds, alternating"
