@@ -66,7 +66,7 @@ for v in 1796603851000 2026-12-07T00:40:00 +2d x; do
 done
 
 # Three shards started together, merged.
-at=$($PY -c 'import time; print("%.3f" % (time.time() + 0.7))')
+at=$($PY -c 'import time; print("%.3f" % (time.time() + 2))')
 before=$(served)
 for i in 0 1 2; do
 	$HERD bench --shard $i/3 --start-at "$at" -t 1 -n 301 -c 5 --json "$TMP/m$i.json" --hlog "$TMP/m$i.hlog" \

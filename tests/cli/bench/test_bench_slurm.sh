@@ -103,7 +103,7 @@ before=$(served)
 N=4 TOTAL=1999 C=6 R=1000
 OUT=$TMP/out
 case $HERD in /*) herd_abs=$HERD ;; *) herd_abs=$PWD/$HERD ;; esac
-HERD_OUT=$OUT HERD_START_DELAY=2 HERD_RECORDS=1 HERD=$herd_abs \
+HERD_OUT=$OUT HERD_START_DELAY=3 HERD_RECORDS=1 HERD=$herd_abs \
 	timeout 60 sbatch -W -n $N -O --ntasks-per-node=$N --cpus-per-task=1 -o "$TMP/job.out" \
 	docs/deploy/herd-bench.sbatch "$URL/" -t 1 -n $TOTAL -c $C --rate $R >"$TMP/sbatch.out" 2>&1
 rc=$?
