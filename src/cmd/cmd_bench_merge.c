@@ -112,7 +112,7 @@ static int add_codes(struct merge *m, const char *path, const struct json_node *
 	for (size_t i = 0; st && st->type == JSON_OBJECT && i < st->n; i++) {
 		char *end;
 		long code = strtol(st->keys[i], &end, 10);
-		if (*end || code < 0 || code >= BENCH_STATUS_MAX || !st->items[i].is_u64)
+		if (!st->keys[i][0] || *end || code < 0 || code >= BENCH_STATUS_MAX || !st->items[i].is_u64)
 			return bad_file(path, "\"status\" holds something other than code: count");
 		m->r.status[code] += st->items[i].u64;
 	}
@@ -228,7 +228,9 @@ static int add_counts(struct merge *m, const char *path, const struct json_node 
 	const struct json_node *dur = json_get(doc, "duration_s");
 	if (json_get_u64(doc, "done", &done) < 0 || json_get_u64(doc, "failed", &failed) < 0)
 		return bad_file(path, "no \"done\" and \"failed\" counts: not a herd bench --json file");
-	if (json_get_u64(doc, "start_epoch_ns", &start) < 0 || !dur || dur->type != JSON_NUMBER || dur->number < 0)
+	/* A run lasts at most -d's 10^6 s plus its grace: a longer one is no herd run's. */
+	if (json_get_u64(doc, "start_epoch_ns", &start) < 0 || !dur || dur->type != JSON_NUMBER || dur->number < 0 ||
+	    dur->number > 1e7)
 		return bad_file(path, "no \"start_epoch_ns\" and \"duration_s\" (written before herd bench put the "
 				      "start in its JSON): the runs' time span is unknown");
 	uint64_t end = start + (uint64_t)(dur->number * NS_PER_SEC_F);
