@@ -183,7 +183,7 @@ EOF
 		"1:herd bench: --merge-json: 1 of $shards shards merged; missing: 0 2 3 (the totals cover the others only)"
 fi
 
-# kubectl_accepts FILE KINDS [KUBECTL OPTIONS]: kubectl create
+# kubectl_accepts FILE KINDS [KUBECTL OPTIONS]: kubectl create (its cache in $TMP)
 # --dry-run=client -o yaml turns FILE into objects of KINDS, still Indexed
 # where it was. Against a configured cluster that cannot be reached, a
 # skip; against the stub (kube_stub=1) every failure is one.
@@ -191,7 +191,7 @@ kube_stub=0
 kubectl_accepts() {
 	local f=$1 kinds=$2 out
 	shift 2
-	if ! out=$(timeout 30 kubectl create --dry-run=client -o yaml --request-timeout=10s "$@" -f "$f" 2>&1); then
+	if ! out=$(timeout 30 kubectl create --dry-run=client -o yaml --request-timeout=10s --cache-dir="$TMP/kube-cache" "$@" -f "$f" 2>&1); then
 		if [ $kube_stub = 0 ] && printf '%s' "$out" | grep -Eq 'connection refused|Unable to connect|failed to download openapi|no such host|i/o timeout'; then
 			skip "kubectl cannot reach its cluster: $(printf '%s' "$out" | head -1 | cut -c1-160)"
 		else
