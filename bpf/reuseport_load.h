@@ -31,9 +31,10 @@
  *
  * 3. The choice: each member's key is
  *        (stalled << 32) + load + (busy ? 1 : 0)
- *    where a member is stalled when its worker has been busy for longer
- *    than the threshold; the least key wins, so a stalled worker is chosen
- *    only when every member is stalled. The walk starts one member further
+ *    where a member is stalled (1 to 4, graded) when its worker has been
+ *    busy for longer than the threshold; the least key wins, so a stalled
+ *    worker is chosen only when every member is stalled, and then the
+ *    least stalled. The walk starts one member further
  *    on at each SYN and the first strictly smallest key wins: equal keys go
  *    round robin.
  *
@@ -147,16 +148,21 @@ static __always_inline void rl_switch(__u64 *prev_busy, bool preempt, struct tas
 		*(volatile __u64 *)next_busy = bpf_ktime_get_ns() | 1;
 }
 
-/* A member's key (the least wins): load, plus 1 while its worker is busy,
- * plus 2^32 when it has been busy since `since` (0: waiting, or not known)
- * for longer than stall_ns. */
+/* A member's key (the least wins): load, plus 1 while its worker is busy
+ * (since `since`; 0: waiting, or not known), plus 2^32 times how stalled
+ * it is: 0 up to stall_ns, then 1, 2, 3 and 4 past 1, 4, 16 and 64 times
+ * stall_ns. A stalled member is thus chosen only when every member is,
+ * and then the least stalled: on a machine short of CPU a preempted
+ * worker can be out of its wait for a few thresholds while it makes
+ * progress, and it must not lose to one blocked for a second. */
 static __always_inline __u64 rl_key(__u64 load, __u64 since, __u64 now, __u64 stall_ns)
 {
-	__u64 busy = since != 0, stalled = since && now > since && now - since > stall_ns;
+	__u64 busy = since != 0, d = since && now > since ? now - since : 0;
+	__u64 level = (d > stall_ns) + (d > 4 * stall_ns) + (d > 16 * stall_ns) + (d > 64 * stall_ns);
 
 	if (load > 0xfffffffeULL)
 		load = 0xfffffffeULL;
-	return (stalled << 32) + load + busy;
+	return (level << 32) + load + busy;
 }
 
 #else /* user space */

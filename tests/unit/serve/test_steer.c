@@ -16,7 +16,8 @@
  * listener whose published load says 0 while connections wait in its
  * queue is avoided (the kernel's count wins); a worker out of its wait
  * with no publication for longer than the stall threshold is avoided
- * although its load is the least, while the load-map program (STEER_PLAIN,
+ * although its load is the least (and, when all are stalled, the one
+ * stalled far longest), while the load-map program (STEER_PLAIN,
  * the control) sends connections to it; without CAP_PERFMON steer_open()
  * falls back to the load-map program.
  * Without those capabilities to begin with, the kernel tests are skipped.
@@ -720,6 +721,35 @@ static void test_stalled_worker_avoided(void **state)
 	stalled_case(g, 0);
 }
 
+/* Every worker stalled (a machine short of CPU preempts them all for a few
+ * thresholds): the one blocked far longer is still avoided. Slot 0's
+ * worker has been blocked for over 64 thresholds with the least load; the
+ * others' for a few; a binary "stalled" would fall back to the load and
+ * pick slot 0. */
+static void test_least_stalled_wins(void **state)
+{
+	struct group *g = need_aware(state);
+	int counts[NL] = {0}, clients[3], i;
+	pid_t a = worker_child(g, 0, true), b, c;
+
+	usleep(400000); /* a: past 64 x 5 ms */
+	b = worker_child(g, 1, true);
+	c = worker_child(g, 2, true);
+	usleep(10000); /* b, c: past 5 ms */
+	publish(g, 0, 0);
+	publish(g, 1, 2);
+	publish(g, 2, 2);
+	for (i = 0; i < 3; i++)
+		assert_true((clients[i] = connect_one(g)) >= 0);
+	assert_int_equal(accept_all(g, counts, 3, 0), 3);
+	print_message("# counts %d %d %d\n", counts[0], counts[1], counts[2]);
+	close_all(clients, 3);
+	reap(a);
+	reap(b);
+	reap(c);
+	assert_int_equal(counts[0], 0);
+}
+
 /* The control: the load-map program sends the stalled worker connections
  * (its load, 0, is the least). */
 static void test_plain_sends_to_stalled(void **state)
@@ -750,6 +780,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_aware_loaded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_queue_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_worker_avoided, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_least_stalled_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_sends_to_stalled, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
