@@ -75,6 +75,25 @@ static int forget_cookie(struct steer *s, unsigned slot)
 	return 0;
 }
 
+/* Puts fd's cookie into the cookie map as slot's listener. */
+static int set_cookie(struct steer *s, unsigned slot, int fd)
+{
+	__u64 cookie = 0;
+	socklen_t len = sizeof(cookie);
+	__u32 key = slot;
+	int err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0)
+		return -errno;
+	err = forget_cookie(s, slot);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.steer_cookies), &cookie, &key, BPF_ANY) != 0)
+		return -errno;
+	__atomic_store_n(&s->slots[slot].cookie, cookie, __ATOMIC_RELEASE);
+	return 0;
+}
+
 /* Unknown first, then no busy mark: the program never reads a mark of the
  * old worker as the new one's. */
 static void forget_worker(struct steer *s, unsigned slot)
@@ -99,6 +118,14 @@ static void forget_worker(struct steer *s, unsigned slot)
 {
 	(void)s;
 	(void)slot;
+}
+
+static int set_cookie(struct steer *s, unsigned slot, int fd)
+{
+	(void)s;
+	(void)slot;
+	(void)fd;
+	return 0;
 }
 #endif
 
@@ -159,8 +186,6 @@ int steer_set_slot(struct steer *s, unsigned slot, int fd)
 		return -errno;
 	sl = &s->slots[slot];
 	if (s->aware) {
-		__u64 cookie = 0;
-		socklen_t len = sizeof(cookie);
 		int err;
 
 		/* A new worker (or none yet) and a new listener: forget the
@@ -168,14 +193,9 @@ int steer_set_slot(struct steer *s, unsigned slot, int fd)
 		forget_worker(s, slot);
 		__atomic_store_n(&sl->inflight, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&sl->published_at, 0, __ATOMIC_RELEASE);
-		if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0)
-			return -errno;
-		err = forget_cookie(s, slot);
+		err = set_cookie(s, slot, fd);
 		if (err)
 			return err;
-		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.steer_cookies), &cookie, &key, BPF_ANY) != 0)
-			return -errno;
-		__atomic_store_n(&sl->cookie, cookie, __ATOMIC_RELEASE);
 	}
 	/* Live only once the socket is in the sockarray, so the program never
 	 * picks a slot it cannot select. */
