@@ -52,11 +52,15 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 # herd is built without them (HERD_WATCH_BPF, HERD_BALANCE_BPF undefined)
 # and `herd watch` / `herd balance` say why they cannot run.
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+# steer's program is built either way: with BTF it also has the
+# queue-aware variant (HERD_STEER_CORE), which shares bpf/reuseport_load.h
+# with herd balance's; without, only the load-map one.
 CORE_BPF  := bpf/watch.bpf.c bpf/balance.bpf.c
 ifeq ($(wildcard $(VMLINUX_BTF)),)
 BPF_SRCS  := $(filter-out $(CORE_BPF),$(BPF_SRCS))
 else
-CPPFLAGS  += -DHERD_WATCH_BPF -DHERD_BALANCE_BPF
+CPPFLAGS  += -DHERD_WATCH_BPF -DHERD_BALANCE_BPF -DHERD_STEER_CORE
+STEER_CORE := 1
 endif
 SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
 FUZZERS   := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
@@ -104,10 +108,17 @@ $(B)/gen/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
 # watch.bpf.c and balance.bpf.c include the whole vmlinux.h: its DWARF alone
 # is ~600 KiB that the skeleton would embed. `bpftool gen object` keeps BTF
 # (CO-RE needs it) and drops DWARF.
-$(B)/gen/watch.bpf.o $(B)/gen/balance.bpf.o: $(B)/gen/%.bpf.o: bpf/%.bpf.c bpf/%.h $(B)/gen/vmlinux.h
+$(B)/gen/watch.bpf.o $(B)/gen/balance.bpf.o: $(B)/gen/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/reuseport_load.h $(B)/gen/vmlinux.h
 	$(call msg,BPF,$<)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ibpf -I$(B)/gen -c -o $@.tmp $<
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+ifdef STEER_CORE
+$(B)/gen/steer.bpf.o: bpf/steer.bpf.c bpf/steer.h bpf/reuseport_load.h $(B)/gen/vmlinux.h
+	$(call msg,BPF,$<)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -DHERD_STEER_CORE -Ibpf -I$(B)/gen -c -o $@.tmp $<
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+endif
 
 $(B)/gen/vmlinux.h:
 	@mkdir -p $(@D)

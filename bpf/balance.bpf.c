@@ -50,6 +50,10 @@
  * again. A worker blocked in a handler with an empty queue is thus seen at
  * once, which the queue alone cannot show until a connection has been
  * queued behind it.
+ *
+ * The readings (group, members, queues, the worker's state) and the key
+ * are in reuseport_load.h, shared with herd serve's steer program
+ * (bpf/steer.bpf.c), which chooses the same way.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -57,6 +61,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "balance.h"
+#include "reuseport_load.h"
 
 #define TCP_LISTEN_STATE 10
 
@@ -66,7 +71,7 @@ const volatile __u64 balance_stall_ns = 5000000;
  * a sampled queue length would cost): reuse a member's last reading until
  * it is this old. */
 const volatile __u64 balance_stale_ns = 0;
-const volatile __s64 balance_wait_nr[BALANCE_MAX_WAIT_NR] = {-1, -1, -1, -1, -1, -1};
+const volatile __s64 balance_wait_nr[RL_MAX_WAIT_NR] = {-1, -1, -1, -1, -1, -1};
 const volatile __u16 balance_ports[BALANCE_MAX_PORTS] = {0};
 const volatile __u32 balance_nports = 0;
 
@@ -131,21 +136,17 @@ struct walk {
 static long visit(__u32 i, void *data)
 {
 	struct walk *w = data;
-	__u32 idx = w->start + i, pending, backlog = 0, slot;
-	__u64 skp = 0, cookie = 0, key, busy = 0, stalled = 0, since;
-	int qlen = 0;
+	__u32 idx = w->start + i, pending, slot;
+	__u64 skp, cookie, key, since = 0;
 	struct balance_slot *s;
 	__u32 *slotp;
 
 	if (idx >= w->n)
 		idx -= w->n;
-	if (bpf_probe_read_kernel(&skp, sizeof(skp),
-				  (void *)(w->reuse + bpf_core_field_offset(struct sock_reuseport, socks) +
-					   (__u64)idx * sizeof(void *))) != 0 ||
-	    !skp)
+	skp = rl_member(w->reuse, idx);
+	if (!skp)
 		return 0;
-	bpf_probe_read_kernel(&cookie, sizeof(cookie),
-			      (void *)(skp + bpf_core_field_offset(struct sock, __sk_common.skc_cookie)));
+	cookie = rl_cookie(skp);
 	slotp = bpf_map_lookup_elem(&balance_cookies, &cookie);
 	if (!cookie || !slotp) {
 		w->unknown = 1;
@@ -158,23 +159,13 @@ static long visit(__u32 i, void *data)
 	if (balance_stale_ns && w->now - *(volatile __u64 *)&s->seen_at < balance_stale_ns) {
 		pending = (__u32) * (volatile __u64 *)&s->seen;
 	} else {
-		bpf_probe_read_kernel(&backlog, sizeof(backlog),
-				      (void *)(skp + bpf_core_field_offset(struct sock, sk_ack_backlog)));
-		bpf_probe_read_kernel(
-			&qlen, sizeof(qlen),
-			(void *)(skp + bpf_core_field_offset(struct inet_connection_sock, icsk_accept_queue.qlen)));
-		pending = backlog + (qlen > 0 ? (__u32)qlen : 0);
+		pending = rl_pending(skp);
 		*(volatile __u64 *)&s->seen = pending;
 		*(volatile __u64 *)&s->seen_at = w->now;
 	}
-	if (*(volatile __u64 *)&s->tgid) {
+	if (*(volatile __u64 *)&s->tgid)
 		since = *(volatile __u64 *)&s->busy_since;
-		if (since) {
-			busy = 1;
-			stalled = w->now > since && w->now - since > balance_stall_ns;
-		}
-	}
-	key = (stalled << 32) + pending + busy;
+	key = rl_key(pending, since, w->now, balance_stall_ns);
 	if (key < w->best_key) {
 		w->best_key = key;
 		w->best = slot;
@@ -189,25 +180,11 @@ static __always_inline int choose(struct sk_reuseport_md *ctx)
 	struct balance_slot *s;
 	__u32 key = 0;
 	__u64 *scratch;
-	__u16 n = 0;
+	__u32 n = 0;
 
 	scratch = bpf_map_lookup_elem(&balance_scratch, &key);
-	if (!bsk || !scratch)
-		goto fallback;
-	/* ctx->sk is the kernel's struct sock, but the verifier forbids
-	 * arithmetic on a socket pointer, and a pointer spilled to the stack
-	 * comes back as one. Stored into a map value (which a CAP_PERFMON
-	 * loader may do) and read back, it is a plain number. Per CPU: the
-	 * program is not preempted, and another CPU's SYN cannot overwrite it. */
-	*(volatile __u64 *)scratch = (__u64)bsk;
-	if (bpf_probe_read_kernel(
-		    &w.reuse, sizeof(w.reuse),
-		    (void *)(*(volatile __u64 *)scratch + bpf_core_field_offset(struct sock, sk_reuseport_cb))) != 0 ||
-	    !w.reuse)
-		goto fallback;
-	if (bpf_probe_read_kernel(&n, sizeof(n),
-				  (void *)(w.reuse + bpf_core_field_offset(struct sock_reuseport, num_socks))) != 0 ||
-	    n == 0)
+	w.reuse = rl_group(bsk, scratch, &n);
+	if (!w.reuse)
 		goto fallback;
 	w.n = n;
 	w.start = balance_next++ % n;
@@ -254,14 +231,6 @@ int balance_select(struct sk_reuseport_md *ctx)
 
 /* ---------------------------------------------------- the worker's load */
 
-static __always_inline bool is_wait(long nr)
-{
-	for (int i = 0; i < BALANCE_MAX_WAIT_NR; i++)
-		if (balance_wait_nr[i] >= 0 && nr == balance_wait_nr[i])
-			return true;
-	return false;
-}
-
 static __always_inline struct balance_slot *worker_slot(__u32 pid)
 {
 	__u32 *slot = bpf_map_lookup_elem(&balance_tgids, &pid);
@@ -269,43 +238,18 @@ static __always_inline struct balance_slot *worker_slot(__u32 pid)
 	return slot ? bpf_map_lookup_elem(&balance_slots, slot) : NULL;
 }
 
-/* The syscall a task that is not running is in (its saved registers). */
-static __always_inline long task_syscall(struct task_struct *task)
-{
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-
-#if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
-#elif defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ(regs, syscallno);
-#else
-	return -1;
-#endif
-}
-
-/* A worker waits for work while it sleeps in one of the wait syscalls; it
- * is busy from the moment it runs again, until it next goes to sleep in
- * one. Seen at context switches, which are far rarer than syscalls (a
- * probe on every syscall cost every process of the machine: docs/balance.md):
- *   prev, a worker, leaves the CPU to sleep (not preempted) in a wait
- *   syscall: waiting;
- *   next, a worker that was waiting, gets the CPU: busy since now.
- * A worker that finds events ready never sleeps in epoll_wait() and stays
- * busy, as it should; one blocked in a handler (a sleep, a lock, a disk
- * read) or preempted, or running a long computation, stays busy too. The
- * main thread (pid == tgid) is the worker: the event loop of nginx and most
- * prefork servers; a thread pool's helpers are not looked at. */
+/* A worker's state at context switches (rl_switch, reuseport_load.h);
+ * context switches are far rarer than syscalls, where a probe cost every
+ * process of the machine (docs/balance.md). The main thread (pid == tgid)
+ * is the worker: the event loop of nginx and most prefork servers; a
+ * thread pool's helpers are not looked at. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(balance_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	struct balance_slot *s;
+	struct balance_slot *p = worker_slot(prev->pid), *n = worker_slot(next->pid);
 
-	s = worker_slot(prev->pid);
-	if (s && !preempt && is_wait(task_syscall(prev)))
-		*(volatile __u64 *)&s->busy_since = 0;
-	s = worker_slot(next->pid);
-	if (s && *(volatile __u64 *)&s->busy_since == 0)
-		*(volatile __u64 *)&s->busy_since = bpf_ktime_get_ns() | 1;
+	rl_switch(p ? (__u64 *)&p->busy_since : NULL, preempt, prev, n ? (__u64 *)&n->busy_since : NULL,
+		  balance_wait_nr);
 	return 0;
 }
 

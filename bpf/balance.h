@@ -21,8 +21,6 @@
 
 /* Slots (listeners) one herd balance can manage, over all its groups. */
 #define BALANCE_MAX_SLOTS 1024
-/* Syscall numbers that mean "this worker waits for work" (rodata). */
-#define BALANCE_MAX_WAIT_NR 6
 /* Ports the group iterator reports. */
 #define BALANCE_MAX_PORTS 16
 

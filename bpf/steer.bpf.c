@@ -32,9 +32,38 @@
  * until the worker's next publication and can never accumulate. A worker
  * that is stuck does not publish, so every connection sent to it raises its
  * load: exactly the worker we want new connections to avoid.
+ *
+ * Queue-aware (steer_qselect/steer_qmigrate, built where BTF is:
+ * HERD_STEER_CORE). A stuck worker's load rises only with what is sent to
+ * it, so one that blocks right after publishing a small load (a long
+ * request, the only one it has) still looks like the best choice, and
+ * takes new connections that wait behind the block. So this variant reads
+ * what herd balance's program reads (bpf/reuseport_load.h, shared): each
+ * member's accept queue from the kernel at each SYN, and whether its
+ * worker waits for work (a sched_switch tracepoint). Each member's load is
+ *     max(load + (steered - seen), inflight + queued + handshakes)
+ * (what the worker published, and the kernel's count beside the worker's
+ * in-flight connections: the larger is the truer), and a worker that has
+ * been out of its wait with no publication for longer than steer_stall_ns
+ * is stalled: avoided unless every worker is. Counting from the later of
+ * the two is what the worker's publications add: a worker busy under load
+ * publishes at every accept and every finished connection, one blocked in
+ * a handler publishes nothing, while both look "busy" to context
+ * switches. Loading it needs CAP_PERFMON (probe reads, a pointer kept as a
+ * number, the tracepoint) besides CAP_BPF and CAP_NET_ADMIN; where it
+ * cannot be loaded, the loader falls back to the program above.
  */
+#ifdef HERD_STEER_CORE
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "reuseport_load.h"
+#else
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#endif
 
 #include "steer.h"
 
@@ -161,5 +190,150 @@ int steer_migrate(struct sk_reuseport_md *ctx)
 {
 	return steer(ctx);
 }
+
+#ifdef HERD_STEER_CORE
+/* ------------------------------------------------------- queue-aware */
+
+/* Set by the loader before load. */
+const volatile __u64 steer_stall_ns = 5000000;
+const volatile __s64 steer_wait_nr[RL_MAX_WAIT_NR] = {-1, -1, -1, -1, -1, -1};
+
+/* socket cookie -> slot, for the group's members */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* resized by the loader */
+	__type(key, __u64);
+	__type(value, __u32);
+} steer_cookies SEC(".maps");
+
+/* worker pid -> slot */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* resized by the loader */
+	__type(key, __u32);
+	__type(value, __u32);
+} steer_tgids SEC(".maps");
+
+/* One word per CPU through which ctx->sk becomes a number (rl_group). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} steer_scratch SEC(".maps");
+
+struct qpick {
+	__u64 reuse, now, best_key;
+	__u32 n, start, best;
+};
+
+/* bpf_loop() callback: member (start + i) % n of the group. A member that
+ * is not a slot's (a listener between its listen() and steer_set_slot(),
+ * so not in the sockarray yet) or whose slot is dead is passed over. */
+static long qpick_member(__u32 i, void *data)
+{
+	struct qpick *p = data;
+	__u32 idx = p->start + i, slot, *slotp;
+	__u64 skp, cookie, load, seen, steered, live, since = 0, pub;
+	struct steer_slot *s;
+
+	if (idx >= p->n)
+		idx -= p->n;
+	skp = rl_member(p->reuse, idx);
+	if (!skp)
+		return 0;
+	cookie = rl_cookie(skp);
+	slotp = cookie ? bpf_map_lookup_elem(&steer_cookies, &cookie) : NULL;
+	if (!slotp)
+		return 0;
+	slot = *slotp;
+	s = bpf_map_lookup_elem(&steer_load, &slot);
+	if (!s)
+		return 0;
+	load = *(volatile __u64 *)&s->load;
+	if (load == STEER_DEAD)
+		return 0;
+	seen = *(volatile __u64 *)&s->seen;
+	steered = *(volatile __u64 *)&s->steered;
+	if ((__s64)(steered - seen) > 0)
+		load += steered - seen;
+	live = *(volatile __u64 *)&s->inflight + rl_pending(skp);
+	if (live > load)
+		load = live;
+	if (*(volatile __u64 *)&s->tgid) {
+		since = *(volatile __u64 *)&s->busy_since;
+		pub = *(volatile __u64 *)&s->published_at;
+		if (since && pub > since)
+			since = pub | 1;
+	}
+	load = rl_key(load, since, p->now, steer_stall_ns);
+	if (load < p->best_key) {
+		p->best_key = load;
+		p->best = slot;
+	}
+	return 0;
+}
+
+static __always_inline int qsteer(struct sk_reuseport_md *ctx)
+{
+	struct qpick p = {.best_key = ~0ULL, .best = ~0U};
+	struct steer_slot *s;
+	__u32 key = 0, n = 0;
+	__u64 *scratch;
+
+	scratch = bpf_map_lookup_elem(&steer_scratch, &key);
+	p.reuse = rl_group(ctx->sk, scratch, &n);
+	if (!p.reuse)
+		goto fallback;
+	p.n = n;
+	p.start = steer_next++ % n;
+	p.now = bpf_ktime_get_ns();
+	bpf_loop(n, qpick_member, &p, 0);
+	if (p.best >= steer_nslots)
+		goto fallback; /* no live slot: let the kernel hash */
+	key = p.best;
+	if (bpf_sk_select_reuseport(ctx, &steer_socks, &key, 0) != 0)
+		goto fallback;
+	s = bpf_map_lookup_elem(&steer_load, &key);
+	if (s)
+		__sync_fetch_and_add(&s->steered, 1);
+	if (ctx->migrating_sk)
+		__sync_fetch_and_add(&steer_migrations, 1);
+	return SK_PASS;
+fallback:
+	__sync_fetch_and_add(&steer_fallbacks, 1);
+	return SK_PASS;
+}
+
+SEC("sk_reuseport")
+int steer_qselect(struct sk_reuseport_md *ctx)
+{
+	return qsteer(ctx);
+}
+
+SEC("sk_reuseport/migrate")
+int steer_qmigrate(struct sk_reuseport_md *ctx)
+{
+	return qsteer(ctx);
+}
+
+static __always_inline struct steer_slot *worker_slot(__u32 pid)
+{
+	__u32 *slot = bpf_map_lookup_elem(&steer_tgids, &pid);
+
+	return slot ? bpf_map_lookup_elem(&steer_load, slot) : NULL;
+}
+
+/* The workers' state at context switches (rl_switch). herd serve's workers
+ * are single-threaded processes waiting in epoll_wait(). */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(steer_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	struct steer_slot *p = worker_slot(prev->pid), *n = worker_slot(next->pid);
+
+	rl_switch(p ? (__u64 *)&p->busy_since : NULL, preempt, prev, n ? (__u64 *)&n->busy_since : NULL, steer_wait_nr);
+	return 0;
+}
+#endif /* HERD_STEER_CORE */
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# bench-bench.sh - herd bench against wrk on one nginx target.
+# bench-bench.sh - herd bench against wrk and h2load --h1 on one nginx target.
 #
 # Starts one nginx (Debian's; config generated in a temp dir: access_log off,
 # `return 200 "<p>hello, world</p>\n"`, daemon off) on loopback and drives it
-# with `herd bench` and wrk alternately, with the same threads, connections
-# and duration, in two modes: keep-alive (both tools' default: herd bench
+# with `herd bench`, wrk and (keep-alive only) `h2load --h1` alternately,
+# with the same threads, connections and duration, in two modes: keep-alive (both tools' default: herd bench
 # runs without -k), and a new connection per request (herd bench -k 0; wrk
 # with -H 'Connection: close'). Prints the median req/s
 # of each tool per mode, the ratio herd/wrk (target: >= 1.1) and both tools'
@@ -21,9 +21,11 @@
 # for both tools (without resumption both would be bound by nginx's RSA
 # signatures, about 3x fewer requests on the 2-CPU VM).
 #
-#   scripts/bench-bench.sh            (env: THREADS=1 CONNS=50 DURATION=5s ROUNDS=3 NGINX_WORKERS=1 PIN=1 TLS=0)
+#   scripts/bench-bench.sh            (env: THREADS=1 CONNS=50 DURATION=5s ROUNDS=3 NGINX_WORKERS=1 PIN=1 TLS=0 H2LOAD=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
+[ "${1-}" = -h ] || [ "${1-}" = --help ] && { usage 24; exit 0; }
 scripts/setup.sh peer
 [ -x build/herd ] || make -s build/herd
 
@@ -35,23 +37,7 @@ NGINX_WORKERS=${NGINX_WORKERS:-1}
 HERD=${HERD_FAST:-build/herd}
 PIN=${PIN:-1}
 TLS=${TLS:-0}
-ncpu=$(nproc)
-pin_server=() pin_load=()
-if [ "$PIN" = 1 ] && [ "$ncpu" -ge 2 ]; then
-	pin_server=(taskset -c 0)
-	pin_load=(taskset -c "1-$((ncpu - 1))")
-fi
-
-tmp=$(mktemp -d /tmp/herd-bench-bench.XXXXXX)
-nginx_pid=
-cleanup() {
-	if [ -n "$nginx_pid" ]; then
-		kill -TERM "$nginx_pid" 2>/dev/null || true
-		wait "$nginx_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_setup bench-bench
 
 # The port is drawn below the ephemeral range, which connection-per-request
 # runs fill with TIME_WAIT sockets.
@@ -110,6 +96,12 @@ run_one() {
 		"${pin_load[@]}" /usr/bin/time -f '%M %U %S' -o "$out.time" "$HERD" bench -t "$THREADS" -c "$CONNS" -d "$DURATION" "${k[@]}" \
 			"${herd_tls[@]}" --json "$out.json" "$url" >"$out.txt" 2>&1 || true
 		rps=$(sed -n 's/.*"requests_per_s": \([0-9.]*\).*/\1/p' "$out.json")
+	elif [ "$tool" = h2load ]; then
+		# h2load --h1: HTTP/1.1 keep-alive (its only HTTP/1.1 mode), for
+		# the duration in whole seconds.
+		"${pin_load[@]}" /usr/bin/time -f '%M %U %S' -o "$out.time" h2load --h1 -t "$THREADS" -c "$CONNS" -D "$dur_s" "$url" \
+			>"$out.txt" 2>&1 || true
+		rps=$(sed -n 's/^finished in [0-9.]*m*s, \([0-9.]*\) req\/s.*/\1/p' "$out.txt")
 	else
 		local hdr=()
 		[ "$mode" = close ] && hdr=(-H 'Connection: close')
@@ -121,13 +113,18 @@ run_one() {
 	echo "${rps:-0} $rss $(awk -v u="$usr" -v s="$sys" 'BEGIN {print u + s}')"
 }
 
-median() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
 echo "$scheme; nginx workers $NGINX_WORKERS${pin_server:+ on CPU 0}; load: $THREADS thread(s)${pin_load:+ on CPUs 1-$((ncpu - 1))}, $CONNS connections, $DURATION per run, $ROUNDS rounds, alternating"
+# h2load --h1 joins the keep-alive rounds where it is installed (H2LOAD=0: not).
+dur_s=$(awk -v d="$DURATION" 'BEGIN {v = d + 0; if (d ~ /ms$/) v /= 1000; else if (d ~ /m$/) v *= 60; v = int(v + 0.5); print v < 1 ? 1 : v}')
+keepalive_tools="herd wrk"
+[ "${H2LOAD:-1}" = 1 ] && [ "$TLS" = 0 ] && command -v h2load >/dev/null && keepalive_tools="herd wrk h2load"
 for mode in keepalive close; do
+	tools="herd wrk"
+	[ "$mode" = keepalive ] && tools=$keepalive_tools
 	for r in $(seq "$ROUNDS"); do
-		for tool in herd wrk; do
+		for tool in $tools; do
 			read -r rps rss cpu < <(run_one "$tool" "$mode" "$r")
 			echo "$rps" >>"$tmp/$tool-$mode.rps"
 			echo "$rss" >>"$tmp/$tool-$mode.rss"
@@ -152,5 +149,13 @@ for mode in keepalive close; do
 	wc=$(median <"$tmp/wrk-$mode.cpu")
 	printf '%-22s %12.1f %12.1f %7.2f %11d %11d %11.2f %10.2f\n' "$label" "$h" "$w" "$(awk -v h="$h" -v w="$w" 'BEGIN {print (w > 0 ? h / w : 0)}')" "$hr" "$wr" "$hc" "$wc"
 done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+hc=$(median <"$tmp/herd-keepalive.cpu")
+echo "keep-alive CPU per request: herd/wrk $(ratio "$hc" "$(median <"$tmp/wrk-keepalive.cpu")") (target <= 0.85)"
+if [ -s "$tmp/h2load-keepalive.cpu" ]; then
+	h2c=$(median <"$tmp/h2load-keepalive.cpu")
+	printf 'keep-alive h2load --h1: %.1f req/s, %.2f CPU us/req; herd/h2load CPU per request %s (target <= 1.00)\n' \
+		"$(median <"$tmp/h2load-keepalive.rps")" "$h2c" "$(ratio "$hc" "$h2c")"
+fi
 echo "(median of $ROUNDS rounds; ratio = herd/wrk req/s, target >= 1.10; RSS = peak resident set;"
 echo " us/req = the tool's user + system CPU time per request, lower is cheaper)"

@@ -44,23 +44,7 @@ posint CONNS "$CONNS"
 posint STREAMS "$STREAMS"
 posint REQUESTS "$REQUESTS"
 posint ROUNDS "$ROUNDS"
-ncpu=$(nproc)
-pin_server=() pin_load=()
-if [ "$PIN" = 1 ] && [ "$ncpu" -ge 2 ]; then
-	pin_server=(taskset -c 0)
-	pin_load=(taskset -c "1-$((ncpu - 1))")
-fi
-
-tmp=$(mktemp -d /tmp/herd-bench-h2.XXXXXX)
-nginx_pid=
-cleanup() {
-	if [ -n "$nginx_pid" ]; then
-		kill -TERM "$nginx_pid" 2>/dev/null || true
-		wait "$nginx_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_setup bench-h2
 
 port=$(free_port) || die "no free port"
 listen="127.0.0.1:$port http2" scheme=http tls_conf="" herd_proto=(--h2c)

@@ -36,23 +36,7 @@ posint THREADS "$THREADS"
 posint CONNS "$CONNS"
 posint ROUNDS "$ROUNDS"
 posint N "$N"
-ncpu=$(nproc)
-pin_server=() pin_load=()
-if [ "$PIN" = 1 ] && [ "$ncpu" -ge 2 ]; then
-	pin_server=(taskset -c 0)
-	pin_load=(taskset -c "1-$((ncpu - 1))")
-fi
-
-tmp=$(mktemp -d /tmp/herd-bench-records.XXXXXX)
-nginx_pid=
-cleanup() {
-	if [ -n "$nginx_pid" ]; then
-		kill -TERM "$nginx_pid" 2>/dev/null || true
-		wait "$nginx_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_setup bench-records
 
 port=$(free_port) || die "no free port"
 nginx_conf "$tmp" "$NGINX_WORKERS" "$port"

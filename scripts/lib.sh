@@ -124,3 +124,28 @@ http {
 }
 EOF
 }
+
+# bench_setup NAME: what a side-by-side benchmark against nginx needs before
+# its first round. Sets pin_server and pin_load (taskset prefixes putting the
+# server on CPU 0 and the load generator on the others, when PIN is 1 and
+# there are two CPUs or more; empty otherwise), ncpu, tmp (a fresh folder) and
+# nginx_pid (the script's nginx, once started), and removes both on exit.
+bench_setup() {
+	ncpu=$(nproc)
+	pin_server=() pin_load=()
+	if [ "${PIN:-1}" = 1 ] && [ "$ncpu" -ge 2 ]; then
+		pin_server=(taskset -c 0)
+		pin_load=(taskset -c "1-$((ncpu - 1))")
+	fi
+	tmp=$(mktemp -d "/tmp/herd-$1.XXXXXX")
+	nginx_pid=
+	trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+	if [ -n "$nginx_pid" ]; then
+		kill -TERM "$nginx_pid" 2>/dev/null || true
+		wait "$nginx_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}

@@ -7,7 +7,9 @@
 #          (the eBPF `steer` model), liburing (the `uring` accept models and `herd serve --io uring`)
 #   test   build + cmocka, chromium (the HTML report check), capsh (libcap2-bin),
 #          clang-format (make format-check), nginx + its Lua module and Apache +
-#          lua-posix (the lab's peers checked against their own logs)
+#          lua-posix (the lab's peers checked against their own logs), python3-yaml
+#          (docs/deploy's manifest checked), Slurm (slurm-wlm: slurmctld, slurmd,
+#          slurm-client) and munge (tests/cli/bench/test_bench_slurm.sh runs srun)
 #   lab    build + the servers herd lab compares with herd's models (the peers:
 #          nginx, HAProxy, Apache, lighttpd, each with the Lua its handler needs)
 #   peer   lab + wrk, ab, h2load (nghttp2-client): for the comparison benchmarks
@@ -25,7 +27,8 @@ for g in "${groups[@]}"; do
 	case $g in
 	build) want+=("${build[@]}") ;;
 	lab) want+=("${build[@]}" "${peers[@]}") ;;
-	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin clang-format nginx libnginx-mod-http-lua apache2-bin lua-posix) ;;
+	test) want+=("${build[@]}" libcmocka-dev chromium libcap2-bin clang-format nginx libnginx-mod-http-lua apache2-bin lua-posix
+		python3-yaml slurm-wlm munge) ;;
 	peer) want+=("${build[@]}" "${peers[@]}" wrk apache2-utils nghttp2-client) ;;
 	fuzz) want+=("${build[@]}" libclang-rt-14-dev) ;;
 	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;

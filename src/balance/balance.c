@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "../../bpf/reuseport_load.h"
 #include "balance/balance.h"
 #include "lib/util.h"
 
@@ -233,32 +234,12 @@ void balance_finder_close(struct balance_finder *f)
 	free(f);
 }
 
-/* The syscalls in which a worker waits for work: epoll's, and accept()'s
- * for servers that block in accept(). Numbers from this build's headers,
- * so they are right for the architecture the program runs on. */
-static const long wait_nrs[] = {
-#ifdef SYS_epoll_wait
-	SYS_epoll_wait,
-#endif
-#ifdef SYS_epoll_pwait
-	SYS_epoll_pwait,
-#endif
-#ifdef SYS_epoll_pwait2
-	SYS_epoll_pwait2,
-#endif
-#ifdef SYS_accept
-	SYS_accept,
-#endif
-#ifdef SYS_accept4
-	SYS_accept4,
-#endif
-	-1,
-};
-
+/* The syscalls in which a worker waits for work: the list steer's loader
+ * uses too (bpf/reuseport_load.h). */
 static void set_wait_nrs(struct balance_bpf *sk)
 {
-	for (size_t i = 0; i < sizeof(wait_nrs) / sizeof(wait_nrs[0]) && i < BALANCE_MAX_WAIT_NR; i++)
-		sk->rodata->balance_wait_nr[i] = wait_nrs[i];
+	for (unsigned i = 0; i < RL_MAX_WAIT_NR; i++)
+		sk->rodata->balance_wait_nr[i] = rl_wait_nr(i);
 }
 
 /* Whether pid sleeps in a wait syscall right now (/proc/PID/syscall: the
@@ -282,8 +263,8 @@ static bool waits_now(pid_t pid)
 	buf[n] = '\0';
 	if (sscanf(buf, "%ld", &nr) != 1)
 		return false; /* "running" */
-	for (size_t i = 0; i < sizeof(wait_nrs) / sizeof(wait_nrs[0]); i++)
-		if (wait_nrs[i] >= 0 && wait_nrs[i] == nr)
+	for (unsigned i = 0; i < RL_MAX_WAIT_NR; i++)
+		if (rl_wait_nr(i) >= 0 && rl_wait_nr(i) == nr)
 			return true;
 	return false;
 }

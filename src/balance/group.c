@@ -25,8 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +36,7 @@
 #include <unistd.h>
 
 #include "balance/group.h"
+#include "lib/diag.h"
 #include "lib/util.h"
 #include "watch/proc.h"
 
@@ -265,87 +264,41 @@ int balance_obtain(pid_t pid, int fd, uint64_t ino)
 	return copy;
 }
 
-#define TCP_STATE_LISTEN 10 /* include/net/tcp_states.h */
+/* Where balance_diag_read()'s listeners go. */
+struct diag_out {
+	struct balance_diag **d;
+	size_t *n, *cap;
+};
 
-static bool port_in(uint16_t port, const uint16_t *ports, unsigned n)
+static int diag_append(const struct inet_diag_msg *m, void *arg)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (ports[i] == port)
-			return true;
-	return false;
-}
+	struct diag_out *o = arg;
+	struct balance_diag *e;
+	void *p = util_grow(*o->d, o->cap, *o->n + 1, sizeof(**o->d));
 
-static int diag_dump(int fd, int family, const uint16_t *ports, unsigned nports, struct balance_diag **d, size_t *n,
-		     size_t *cap)
-{
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req = {
-		.nlh = {.nlmsg_len = sizeof(req),
-			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-		.r = {.sdiag_family = (uint8_t)family,
-		      .sdiag_protocol = IPPROTO_TCP,
-		      .idiag_states = 1u << TCP_STATE_LISTEN},
-	};
-	static char buf[32768] __attribute__((aligned(8)));
-
-	if (send(fd, &req, sizeof(req), 0) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (len < 0)
-			return -errno;
-		if (len == 0)
-			return -EIO;
-		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
-			const struct inet_diag_msg *m = NLMSG_DATA(h);
-			struct balance_diag *e;
-			void *p;
-
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *ne = NLMSG_DATA(h);
-				return ne->error ? ne->error : -EIO;
-			}
-			if (!port_in(ntohs(m->id.idiag_sport), ports, nports))
-				continue;
-			p = util_grow(*d, cap, *n + 1, sizeof(**d));
-			if (!p)
-				return -ENOMEM;
-			*d = p;
-			e = &(*d)[(*n)++];
-			memset(e, 0, sizeof(*e));
-			e->ino = m->idiag_inode;
-			/* For a listener: Recv-Q is the accept queue, Send-Q the backlog. */
-			e->qlen = m->idiag_rqueue;
-			e->backlog = m->idiag_wqueue;
-			e->port = ntohs(m->id.idiag_sport);
-			e->family = m->idiag_family;
-			e->uid = m->idiag_uid;
-			e->ifindex = m->id.idiag_if;
-			memcpy(e->addr, m->id.idiag_src, family == AF_INET ? 4 : 16);
-		}
-	}
+	if (!p)
+		return -ENOMEM;
+	*o->d = p;
+	e = &(*o->d)[(*o->n)++];
+	memset(e, 0, sizeof(*e));
+	e->ino = m->idiag_inode;
+	/* For a listener: Recv-Q is the accept queue, Send-Q the backlog. */
+	e->qlen = m->idiag_rqueue;
+	e->backlog = m->idiag_wqueue;
+	e->port = ntohs(m->id.idiag_sport);
+	e->family = m->idiag_family;
+	e->uid = m->idiag_uid;
+	e->ifindex = m->id.idiag_if;
+	memcpy(e->addr, m->id.idiag_src, m->idiag_family == AF_INET ? 4 : 16);
+	return 0;
 }
 
 int balance_diag_read(const uint16_t *ports, unsigned nports, struct balance_diag **d, size_t *n, size_t *cap)
 {
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	int err;
+	struct diag_out o = {d, n, cap};
 
-	if (fd < 0)
-		return -errno;
 	*n = 0;
-	err = diag_dump(fd, AF_INET, ports, nports, d, n, cap);
-	if (!err)
-		err = diag_dump(fd, AF_INET6, ports, nports, d, n, cap);
-	close(fd);
-	return err;
+	return diag_listeners(ports, nports, diag_append, &o);
 }
 
 bool balance_diag_same_group(const struct balance_diag *a, const struct balance_diag *b)

@@ -14,8 +14,10 @@
  * another tool's group) are remembered, so they are not news again.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -703,4 +705,60 @@ int balance_detach_target(struct balance_target *t, bool verbose, uint32_t *prog
 out:
 	balance_scan_free(&s);
 	return err;
+}
+
+void balance_error_text(const struct balance_error *e, char *buf, size_t len)
+{
+	const char *err = strerror(e->err < 0 ? -e->err : e->err ? e->err : EIO);
+
+	switch (e->why) {
+	case BALANCE_WHY_CAPS:
+		snprintf(buf, len,
+			 "herd balance needs root, or CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON and CAP_SYS_PTRACE; "
+			 "missing here:%s%s%s%s",
+			 e->caps & BALANCE_CAP_BPF ? " CAP_BPF" : "",
+			 e->caps & BALANCE_CAP_NET_ADMIN ? " CAP_NET_ADMIN" : "",
+			 e->caps & BALANCE_CAP_PERFMON ? " CAP_PERFMON" : "",
+			 e->caps & BALANCE_CAP_SYS_PTRACE ? " CAP_SYS_PTRACE" : "");
+		break;
+	case BALANCE_WHY_KERNEL:
+		snprintf(buf, len, "herd balance cannot run here: %s",
+			 e->err == -ENOPKG	 ? "herd was built without BTF, so without its eBPF program"
+			 : e->err == -ENOENT	 ? "no BTF (/sys/kernel/btf/vmlinux is missing)"
+			 : e->err == -EOPNOTSUPP ? "the kernel has no sk_reuseport eBPF program type"
+						 : err);
+		break;
+	case BALANCE_WHY_LOAD:
+		snprintf(buf, len, "herd balance: the kernel refused the eBPF program (%s)", err);
+		break;
+	case BALANCE_WHY_NOTHING_LISTENS:
+		snprintf(buf, len, "herd balance: nothing listens on the port");
+		break;
+	case BALANCE_WHY_NOT_REUSEPORT:
+		snprintf(buf, len, "herd balance: %u listening sockets without SO_REUSEPORT: no group to balance",
+			 e->count);
+		break;
+	case BALANCE_WHY_SINGLE:
+		snprintf(buf, len, "herd balance: one SO_REUSEPORT listener per group: nothing to balance");
+		break;
+	case BALANCE_WHY_HAS_PROG:
+		snprintf(buf, len,
+			 "herd balance: port %u's reuseport group already has a program attached (id %u '%s')", e->port,
+			 e->prog_id, e->prog_name);
+		break;
+	case BALANCE_WHY_PTRACE:
+	case BALANCE_WHY_OBTAIN:
+		snprintf(buf, len, "herd balance: no ptrace rights over process %d (%s)", (int)e->pid, err);
+		break;
+	case BALANCE_WHY_IN_ARRAY:
+		snprintf(buf, len, "herd balance: listener inode %" PRIu64 " is in another program's socket array",
+			 e->ino);
+		break;
+	case BALANCE_WHY_STILL:
+		snprintf(buf, len, "herd balance: the program is still attached to %u listeners", e->count);
+		break;
+	default:
+		snprintf(buf, len, "herd balance failed (step %d): %s", (int)e->why, err);
+		break;
+	}
 }

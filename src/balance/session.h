@@ -74,6 +74,11 @@ struct balance_error {
 	char prog_name[16];
 };
 
+/* A one-line description of e (for a caller that reports rather than
+ * exits: the lab's row). herd balance's own messages (cmd_balance.c) say
+ * more, with the command's hints. */
+void balance_error_text(const struct balance_error *e, char *buf, size_t len);
+
 struct balance_session_config {
 	struct balance_target target;
 	uint64_t stall_ns, stale_ns;

@@ -83,13 +83,13 @@ const char *bench_error_text(enum bench_error e)
 uint64_t bench_due_offset_ns(const struct bench_shared *sh, uint64_t seq)
 {
 	const struct bench_config *cfg = sh->cfg;
+	double start = 0, m = (double)seq + cfg->phase;
 	if (cfg->nsteps == 0)
-		return (uint64_t)((double)seq * NS_PER_SEC_F / cfg->rate);
-	double start = 0, m = (double)seq;
+		return (uint64_t)(m * NS_PER_SEC_F / cfg->rate);
 	for (size_t k = 0; k < cfg->nsteps; k++) {
 		const struct bench_rate_step *s = &cfg->schedule[k];
 		double first = sh->step_first[k], next = sh->step_first[k + 1];
-		if ((double)seq < next) {
+		if (m < next) {
 			double x = m - first, t;
 			/* The count so far in the step is from*t + (to-from)*t^2/(2d):
 			 * request x is due where that reaches x. */
@@ -277,7 +277,8 @@ static unsigned cpu_count(void)
 static bool config_ok(const struct bench_config *cfg)
 {
 	if (cfg->nurls == 0 || !cfg->hosts || !cfg->paths || cfg->connections == 0 ||
-	    (cfg->requests == 0 && !(cfg->duration_s > 0)) || cfg->rate < 0 || cfg->timeout_s < 0)
+	    (cfg->requests == 0 && !(cfg->duration_s > 0)) || cfg->rate < 0 || cfg->timeout_s < 0 ||
+	    !(cfg->phase >= 0 && cfg->phase < 1))
 		return false;
 	if (cfg->ntargets == 0 ? cfg->addrlen == 0 : !cfg->targets)
 		return false;
@@ -392,6 +393,27 @@ static void free_shared(struct bench_shared *sh)
 	bench_h2_shared_free(sh);
 }
 
+/* Sleeps until cfg->start_at_ns on the real-time clock (TIMER_ABSTIME: an
+ * NTP step during the wait moves the wake-up with it, as it should for a
+ * moment other machines share), in slices of at most 100 ms so that a stop
+ * (Ctrl-C, whose signal may land on any thread) is seen. */
+static void wait_start(const struct bench_config *cfg)
+{
+	for (;;) {
+		if (cfg->stop && atomic_load(cfg->stop))
+			return;
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		uint64_t now_ns = (uint64_t)now.tv_sec * NS_PER_SEC + (uint64_t)now.tv_nsec;
+		if (now_ns >= cfg->start_at_ns)
+			return;
+		uint64_t until =
+			cfg->start_at_ns - now_ns > 100 * NS_PER_MS ? now_ns + 100 * NS_PER_MS : cfg->start_at_ns;
+		struct timespec ts = {.tv_sec = (time_t)(until / NS_PER_SEC), .tv_nsec = (long)(until % NS_PER_SEC)};
+		(void)clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
 /* Starts the threads, then the clock. Returns how many started. */
 static unsigned start_threads(struct bench_shared *sh, struct bench_thread *ts, unsigned n, int *rc)
 {
@@ -407,6 +429,8 @@ static unsigned start_threads(struct bench_shared *sh, struct bench_thread *ts, 
 			break;
 		}
 	}
+	if (cfg->start_at_ns && started == n)
+		wait_start(cfg);
 	pthread_mutex_lock(&sh->fin_lock);
 	sh->running = started;
 	sh->abort_run = started < n;
@@ -501,6 +525,7 @@ static void merge_results(const struct bench_shared *sh, const struct bench_thre
 {
 	const struct bench_config *cfg = sh->cfg;
 	res->duration_s = (double)(end - sh->t0) / NS_PER_SEC_F;
+	res->start_epoch_ns = sh->epoch_ns;
 	for (unsigned i = 0; i < n; i++)
 		merge_thread(res, &ts[i]);
 	res->achieved_rate = res->duration_s > 0 ? (double)(res->done + res->failed) / res->duration_s : 0;

@@ -132,6 +132,14 @@ struct bench_config {
 	const struct bench_rate_step *schedule; /* open loop with a changing rate (rate ignored); its last
 						 * rate holds after the last step */
 	size_t nsteps;
+	/* Open loop: request i is due where the schedule's count reaches
+	 * i + phase (0 <= phase < 1). Shard I of N runs 1/N of the rate with
+	 * phase I/N, so the shards' requests interleave as one run's would. */
+	double phase;
+	/* When non-zero: the wall-clock moment (CLOCK_REALTIME, ns since the
+	 * epoch) the run starts at; bench_run waits for it once its threads
+	 * are ready, so shards on several machines start together. */
+	uint64_t start_at_ns;
 	double timeout_s;			/* per request; 0: none */
 	bool close_with_rst;			/* close with SO_LINGER 0 (RST), so no TIME_WAIT piles up */
 	const struct sockaddr_storage *sources; /* source addresses to bind, round robin; may be NULL */
@@ -175,6 +183,7 @@ struct bench_result {
 	unsigned threads; /* engine threads the run used */
 	uint64_t bytes_read, bytes_written;
 	double duration_s;
+	uint64_t start_epoch_ns;	   /* when the run started (CLOCK_REALTIME, ns since the epoch) */
 	double target_rate, achieved_rate; /* achieved = (done + failed) / duration */
 	struct hdr *latency;		   /* microseconds, every request (successful ones) */
 	struct hdr *connect;		   /* microseconds, every connect */

@@ -93,6 +93,14 @@ static void usage(FILE *out, bool compat)
 		"                    bytes,error,url (CSV with a header line; times in epoch ns)\n"
 		"      --records-format csv|json  JSON: one object per line with the same fields\n"
 		"      --latency     also print the latency distribution (50%% .. 100%%), as wrk --latency\n"
+		"      --shard I/N   be shard I (0-based) of N: 1/N of -n, -c and --rate (remainders to the\n"
+		"                    first shards); --shard auto, or no --shard, reads Slurm's SLURM_PROCID/\n"
+		"                    SLURM_NTASKS (in an srun step) or JOB_COMPLETION_INDEX/HERD_SHARDS\n"
+		"      --start-at T  start at wall-clock time T: epoch seconds (1796603851.5), ISO-8601 with\n"
+		"                    its zone (2026-12-07T00:40:00Z) or +SECONDS from now\n"
+		"      --merge-json  the arguments are --json files of several runs (shards): print their\n"
+		"                    merged summary (percentiles from the merged histograms); with --json\n"
+		"                    FILE also as JSON\n"
 		"      --lines       benchhttp mode: \"ms status\" per request on stdout (also: run as benchhttp)\n"
 		"  -h, --help        this help\n\n"
 		"Latency runs from just before connect() (new connection) or before the first request byte\n"
@@ -246,6 +254,9 @@ enum {
 	OPT_LATENCY,
 	OPT_RECORDS,
 	OPT_RECORDS_FORMAT,
+	OPT_SHARD,
+	OPT_START_AT,
+	OPT_MERGE_JSON,
 };
 
 /* -d and --timeout: beyond this a duration in nanoseconds would not fit. */
@@ -445,6 +456,15 @@ static int handle_opt(struct bench_opts *o, int opt, const char *arg, struct ben
 			return bench_bad_value("--records-format", arg, "csv or json");
 		o->records_json = strcmp(arg, "json") == 0;
 		return -1;
+	case OPT_SHARD:
+		o->shard = arg;
+		return -1;
+	case OPT_START_AT:
+		o->start_at = arg;
+		return -1;
+	case OPT_MERGE_JSON:
+		o->merge_json = true;
+		return -1;
 	}
 	return opt_value(o, opt, arg, cfg);
 }
@@ -473,6 +493,9 @@ static const struct option longopts[] = {
 	{"latency", no_argument, NULL, OPT_LATENCY},
 	{"records", required_argument, NULL, OPT_RECORDS},
 	{"records-format", required_argument, NULL, OPT_RECORDS_FORMAT},
+	{"shard", required_argument, NULL, OPT_SHARD},
+	{"start-at", required_argument, NULL, OPT_START_AT},
+	{"merge-json", no_argument, NULL, OPT_MERGE_JSON},
 	{"duration", required_argument, NULL, 'd'},
 	{"threads", required_argument, NULL, 't'},
 	{"header", required_argument, NULL, 'H'},
@@ -485,6 +508,18 @@ static const struct option compat_longopts[] = {
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
+
+/* An option's name as typed: "-n", or the first long name it has. */
+static const char *opt_name(int opt, char *buf, size_t len)
+{
+	for (const struct option *l = longopts; l->name; l++)
+		if (opt >= 256 && l->val == opt) {
+			snprintf(buf, len, "--%s", l->name);
+			return buf;
+		}
+	snprintf(buf, len, "-%c", opt > 32 && opt < 127 ? opt : '?');
+	return buf;
+}
 
 /* Parse step. Returns -1 to go on, else the exit status. */
 static int parse_options(int argc, char **argv, struct bench_opts *o, struct bench_config *cfg)
@@ -504,6 +539,10 @@ static int parse_options(int argc, char **argv, struct bench_opts *o, struct ben
 			usage(stdout, o->compat);
 			return 0;
 		}
+		/* --merge-json takes --json and --latency only: remember the
+		 * first option that belongs to a run, to name it. */
+		if (!o->run_opt && opt != OPT_MERGE_JSON && opt != OPT_JSON && opt != OPT_LATENCY)
+			o->run_opt = opt_name(opt, o->run_opt_buf, sizeof o->run_opt_buf);
 		int rc = opt == ':' || opt == '?' ? -2 : handle_opt(o, opt, optarg, cfg);
 		if (rc == -2)
 			return cmd_getopt_error(o->compat ? "benchhttp" : "herd bench", opt, av);
@@ -566,12 +605,18 @@ static rlim_t lift_fd_limit(unsigned connections)
 	return rl.rlim_cur < (rlim_t)connections + FD_SPARE ? rl.rlim_cur : 0;
 }
 
-static int open_hlog(const char *path, struct bench_out *out)
+/* The log's StartTime is when the run starts: --start-at's moment when
+ * that is still ahead, so that the shards' logs line up in herd hist
+ * --merge --intervals (to within each one's wake-up, well under a ms). */
+static int open_hlog(const char *path, uint64_t start_at_ns, struct bench_out *out)
 {
 	out->hlog = fopen(path, "w");
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (!out->hlog || hlog_write_header(out->hlog, (double)now.tv_sec + now.tv_nsec / NS_PER_SEC_F) < 0) {
+	uint64_t now_ns = (uint64_t)now.tv_sec * NS_PER_SEC + (uint64_t)now.tv_nsec;
+	uint64_t start = start_at_ns > now_ns ? start_at_ns : now_ns;
+	if (!out->hlog || hlog_write_header(out->hlog, (double)(start / NS_PER_SEC) +
+							       (double)(start % NS_PER_SEC) / NS_PER_SEC_F) < 0) {
 		fprintf(stderr, "herd bench: cannot write --hlog '%s': %s\n", path, strerror(errno));
 		return 1;
 	}
@@ -627,7 +672,7 @@ static int close_hlog(const char *path, struct bench_out *out)
 
 /* Print step. Returns the exit status. */
 static int report(const struct bench_opts *o, const struct bench_config *cfg, const struct bench_result *res,
-		  struct bench_out *out)
+		  const struct bench_run_info *info, struct bench_out *out)
 {
 	bool interrupted = stop_flag != 0;
 	bool summary = !o->lines && !(o->json_path && strcmp(o->json_path, "-") == 0);
@@ -635,13 +680,13 @@ static int report(const struct bench_opts *o, const struct bench_config *cfg, co
 		fflush(stdout);
 	} else {
 		if (summary)
-			bench_out_summary(stdout, cfg, res, interrupted, o->latency);
+			bench_out_summary(stdout, cfg, res, info, interrupted, o->latency);
 		if (res->errors[BENCH_ERR_ADDRNOTAVAIL])
 			bench_out_addr_hint();
 	}
 	bool records_failed = out->records.fd >= 0 && close_records(o, res, out, !summary) >= 0;
 	if (o->json_path) {
-		int jr = bench_out_json(o->json_path, cfg, res, interrupted);
+		int jr = bench_out_json(o->json_path, cfg, res, info, interrupted);
 		if (jr < 0) {
 			fprintf(stderr, "herd bench: cannot write --json '%s': %s\n", o->json_path, strerror(-jr));
 			return 1;
@@ -661,9 +706,10 @@ static int report(const struct bench_opts *o, const struct bench_config *cfg, co
 }
 
 /* Run step. Returns the exit status. */
-static int run(const struct bench_opts *o, struct bench_config *cfg, struct bench_out *out)
+static int run(const struct bench_opts *o, struct bench_config *cfg, const struct bench_run_info *info,
+	       struct bench_out *out)
 {
-	if (o->hlog_path && open_hlog(o->hlog_path, out) >= 0)
+	if (o->hlog_path && open_hlog(o->hlog_path, cfg->start_at_ns, out) >= 0)
 		return 1;
 	if (o->records_path && open_records(o, out) >= 0)
 		return 1;
@@ -704,7 +750,7 @@ static int run(const struct bench_opts *o, struct bench_config *cfg, struct benc
 	} else {
 		if (out->progress)
 			fprintf(stderr, "\r\033[K");
-		status = report(o, cfg, &res, out);
+		status = report(o, cfg, &res, info, out);
 	}
 	bench_result_free(&res);
 	return status;
@@ -723,6 +769,10 @@ int cmd_bench(int argc, char **argv)
 		fprintf(stderr, "herd bench: out of memory\n");
 	if (status >= 0)
 		goto cleanup;
+	if (o.merge_json) {
+		status = cmd_bench_merge(&o);
+		goto cleanup;
+	}
 	apply_modes(&o, &cfg);
 	/* The original runs nothing for -n <= 0 or -c <= 0, and exits 0. */
 	if (o.compat && (o.n <= 0 || o.c <= 0)) {
@@ -735,11 +785,12 @@ int cmd_bench(int argc, char **argv)
 		}
 		goto cleanup;
 	}
-	if ((status = cmd_bench_plan(&o, &plan, &cfg)) >= 0)
+	struct bench_run_info info = {0};
+	if ((status = cmd_bench_plan(&o, &plan, &cfg, &info)) >= 0)
 		goto cleanup;
 	out.lines = o.lines;
 	out.texts = plan.texts;
-	status = run(&o, &cfg, &out);
+	status = run(&o, &cfg, &info, &out);
 
 cleanup:
 	if (out.hlog)

@@ -14,7 +14,20 @@
 
 #include "bench/bench.h"
 #include "bench/plan.h"
+#include "bench/shard.h"
 #include "lib/hdr.h"
+
+/* What the summary and the JSON say beside the engine's result. */
+struct bench_run_info {
+	struct bench_shard shard; /* --shard or the environment's; count 0: not sharded */
+	/* Sharded: the whole run's -n (0 with -d), -c and --rate (0: closed loop). */
+	uint64_t total_requests;
+	unsigned total_connections;
+	double total_rate;
+	uint64_t start_at_ns; /* --start-at (ns since the epoch), 0: none */
+	/* --merge-json: the files merged, and which shards of how many they were. */
+	unsigned merged_files, merged_shards, shard_count;
+};
 
 /* State the engine's callbacks write to. */
 struct bench_out {
@@ -40,8 +53,13 @@ struct bench_opts {
 	unsigned follow;
 	const char *remote, *unix_path, *json_path, *hlog_path, *body_path, *data, *urls_path, *cacert, *rate;
 	const char *records_path; /* --records FILE */
-	bool records_json;	  /* --records-format json */
-	char **headers;		  /* -H values, room for one more (User-Agent) */
+	const char *shard;	  /* --shard I/N, or "auto" for the environment's */
+	const char *start_at;	  /* --start-at TIME */
+	bool merge_json;	  /* --merge-json: the arguments are JSON files to merge */
+	const char *run_opt;	  /* the first option given that only a run takes (not with --merge-json) */
+	char run_opt_buf[32];
+	bool records_json; /* --records-format json */
+	char **headers;	   /* -H values, room for one more (User-Agent) */
 	size_t nheaders;
 	struct sockaddr_storage *sources;
 	size_t nsources;
@@ -53,7 +71,11 @@ struct bench_opts {
 /* Validates opts and fills plan and cfg (URLs, targets, schedule, body:
  * bench/plan.h). Returns -1 when the run can go ahead, else the exit status
  * (the message is printed). Free plan with bench_plan_free. */
-int cmd_bench_plan(const struct bench_opts *o, struct bench_plan *plan, struct bench_config *cfg);
+int cmd_bench_plan(const struct bench_opts *o, struct bench_plan *plan, struct bench_config *cfg,
+		   struct bench_run_info *info);
+/* herd bench --merge-json FILE...: the summary (and --json) of several runs'
+ * JSON files added up; returns the exit status. */
+int cmd_bench_merge(const struct bench_opts *o);
 /* Prints "herd bench: bad value for FLAG: 'VAL': WHY" and returns EXIT_USAGE. */
 int bench_bad_value(const char *flag, const char *val, const char *why);
 
@@ -62,10 +84,14 @@ void bench_out_line(void *arg, const struct bench_sample *s);
 /* on_interval: the hlog interval and the progress line. */
 void bench_out_interval(void *arg, double start_s, double length_s, const struct hdr *h);
 /* The human summary; latency: with the --latency distribution. */
-void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted,
-		       bool latency);
-/* The summary as JSON to path ("-" for stdout); 0 or a negative errno. */
-int bench_out_json(const char *path, const struct bench_config *cfg, const struct bench_result *r, bool interrupted);
+void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r,
+		       const struct bench_run_info *info, bool interrupted, bool latency);
+/* The summary as JSON to path ("-" for stdout), with the histograms
+ * encoded (for --merge-json); 0 or a negative errno. */
+int bench_out_json(const char *path, const struct bench_config *cfg, const struct bench_result *r,
+		   const struct bench_run_info *info, bool interrupted);
+/* ns since the epoch as ISO-8601 UTC with milliseconds ("2026-12-07T00:40:00.000Z"), into buf. */
+const char *bench_out_time(uint64_t epoch_ns, char *buf, size_t len);
 /* The hint printed when connects fail for want of local ports. */
 void bench_out_addr_hint(void);
 

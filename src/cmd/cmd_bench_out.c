@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/cmd_bench.h"
 #include "lib/hlog.h"
@@ -107,11 +108,54 @@ static void print_url(FILE *f, const char *url)
 		fputs(url, f);
 }
 
+const char *bench_out_time(uint64_t epoch_ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(epoch_ns / NS_PER_SEC);
+	struct tm tm;
+	char day[32];
+	if (!gmtime_r(&t, &tm) || strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(day, sizeof day, "%lld", (long long)t);
+	snprintf(buf, len, "%s.%03uZ", day, (unsigned)(epoch_ns % NS_PER_SEC / NS_PER_MS));
+	return buf;
+}
+
+/* Which shard of which whole this run was, or which runs a merge added up. */
+static void print_shard(FILE *f, const struct bench_config *cfg, const struct bench_result *r,
+			const struct bench_run_info *info)
+{
+	char when[40];
+	if (info->merged_files) {
+		fprintf(f, "  merged     %u JSON file%s", info->merged_files, info->merged_files == 1 ? "" : "s");
+		if (info->shard_count)
+			fprintf(f, ", %u of %u shards", info->merged_shards, info->shard_count);
+		fprintf(f, ", from %s, %.3f s from the first start to the last end\n",
+			bench_out_time(r->start_epoch_ns, when, sizeof when), r->duration_s);
+		return;
+	}
+	const struct bench_shard *s = &info->shard;
+	if (s->count) {
+		fprintf(f, "  shard      %u/%u (from %s) of a run of ", s->index, s->count, s->source);
+		if (info->total_requests)
+			fprintf(f, "%llu requests, ", (unsigned long long)info->total_requests);
+		fprintf(f, "%u connections", info->total_connections);
+		if (cfg->nsteps)
+			fprintf(f, ", 1/%u of each step's rate", s->count);
+		else if (info->total_rate > 0)
+			fprintf(f, ", %.1f req/s", info->total_rate);
+		fprintf(f, "\n");
+	}
+	if (info->start_at_ns)
+		fprintf(f, "  start      %s (--start-at %s)\n", bench_out_time(r->start_epoch_ns, when, sizeof when),
+			bench_out_time(info->start_at_ns, (char[40]){0}, 40));
+}
+
 /* The run as asked for: URLs, loop, keep-alive, threads, connections and
  * how long (wrk's "Running 5s test @ URL / 2 threads and 64 connections"). */
 static void print_run(FILE *f, const struct bench_config *cfg, const struct bench_result *r)
 {
 	enum { URLS_SHOWN = 3 };
+	if (!cfg->url_texts)
+		goto mode; /* a merge: the JSON files do not name their URLs */
 	fprintf(f, "  url        ");
 	for (size_t u = 0; cfg->url_texts && u < cfg->nurls && u < URLS_SHOWN; u++) {
 		fputs(u ? ", " : "", f);
@@ -119,7 +163,9 @@ static void print_run(FILE *f, const struct bench_config *cfg, const struct benc
 	}
 	if (cfg->nurls > URLS_SHOWN)
 		fprintf(f, " and %zu more, round robin", cfg->nurls - URLS_SHOWN);
-	fprintf(f, "\n  mode       ");
+	fprintf(f, "\n");
+mode:
+	fprintf(f, "  mode       ");
 	if (cfg->nsteps)
 		fprintf(f, "open loop (rate schedule, %zu steps)", cfg->nsteps);
 	else if (cfg->rate > 0)
@@ -153,12 +199,13 @@ static void print_latency(FILE *f, const struct hdr *h)
 		fprintf(f, "  %9g%%  %10.3f\n", at[i], (double)pct(h, at[i]) / US_PER_MS);
 }
 
-void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r, bool interrupted,
-		       bool latency)
+void bench_out_summary(FILE *f, const struct bench_config *cfg, const struct bench_result *r,
+		       const struct bench_run_info *info, bool interrupted, bool latency)
 {
 	double d = r->duration_s;
 	if (interrupted)
 		fprintf(f, "(interrupted)\n");
+	print_shard(f, cfg, r, info);
 	print_run(f, cfg, r);
 	fprintf(f, "  requests   %llu done, %llu failed in %.3f s: %.1f req/s\n", (unsigned long long)r->done,
 		(unsigned long long)r->failed, d, d > 0 ? (double)r->done / d : 0.0);
@@ -229,7 +276,52 @@ static void json_dist(struct json_writer *j, const char *name, const struct hdr 
 	json_close(j, '}');
 }
 
-int bench_out_json(const char *path, const struct bench_config *cfg, const struct bench_result *r, bool interrupted)
+/* The histograms whole, as the .hlog's lines encode them (V2, compressed,
+ * base64): --merge-json adds them up exactly. */
+static void json_histograms(struct json_writer *j, const struct bench_result *r)
+{
+	const struct {
+		const char *name;
+		const struct hdr *h;
+	} hs[] = {{"latency", r->latency}, {"connect", r->connect}, {"tls_handshake", r->tls}, {"first_byte", r->ttfb}};
+	json_open(j, "histograms", '{');
+	for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+		char *enc = hlog_encode(hs[i].h);
+		json_str(j, hs[i].name, enc); /* NULL (out of memory): null, which --merge-json refuses */
+		free(enc);
+	}
+	json_close(j, '}');
+}
+
+/* The shard, the start, the merge. */
+static void json_shard(struct json_writer *j, const struct bench_result *r, const struct bench_run_info *info)
+{
+	if (info->shard.count) {
+		json_open(j, "shard", '{');
+		json_u64(j, "index", info->shard.index);
+		json_u64(j, "count", info->shard.count);
+		json_str(j, "source", info->shard.source);
+		json_u64(j, "total_requests", info->total_requests);
+		json_u64(j, "total_connections", info->total_connections);
+		json_num(j, "total_rate", info->total_rate);
+		json_close(j, '}');
+	} else {
+		json_str(j, "shard", NULL);
+	}
+	json_u64(j, "start_epoch_ns", r->start_epoch_ns);
+	if (info->start_at_ns)
+		json_u64(j, "start_at_ns", info->start_at_ns);
+	if (info->merged_files) {
+		json_open(j, "merged", '{');
+		json_u64(j, "files", info->merged_files);
+		json_u64(j, "shards", info->merged_shards);
+		json_u64(j, "shard_count", info->shard_count);
+		json_close(j, '}');
+	}
+}
+
+int bench_out_json(const char *path, const struct bench_config *cfg, const struct bench_result *r,
+		   const struct bench_run_info *info, bool interrupted)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 	if (!f)
@@ -254,6 +346,7 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	json_bool(j, "http2", cfg->http2);
 	json_u64(j, "streams", cfg->http2 ? cfg->streams : 1);
 	json_close(j, '}');
+	json_shard(j, r, info);
 	json_u64(j, "due", r->due);
 	json_u64(j, "sent", r->sent);
 	json_u64(j, "never_sent", r->never_sent);
@@ -307,6 +400,12 @@ int bench_out_json(const char *path, const struct bench_config *cfg, const struc
 	for (int e = 0; e < BENCH_ERR_COUNT; e++)
 		json_u64(j, bench_error_name(e), r->errors[e]);
 	json_close(j, '}');
+	json_open(j, "error_text", '{');
+	for (int e = 0; e < BENCH_ERR_COUNT; e++)
+		if (r->errors[e] && r->error_text[e])
+			json_str(j, bench_error_name(e), r->error_text[e]);
+	json_close(j, '}');
+	json_histograms(j, r);
 	json_close(j, '}');
 	int rc = ferror(f) ? -EIO : 0;
 	if (f == stdout)

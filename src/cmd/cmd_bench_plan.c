@@ -11,10 +11,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "bench/plan.h"
 #include "cmd/cmd.h"
 #include "cmd/cmd_bench.h"
+#include "lib/units.h"
 
 #ifndef HERD_VERSION
 #define HERD_VERSION "0.1.0"
@@ -185,7 +187,118 @@ static void user_agent(const struct bench_opts *o, struct bench_config *cfg)
 	cfg->nheaders = o->nheaders + 1;
 }
 
-int cmd_bench_plan(const struct bench_opts *o, struct bench_plan *p, struct bench_config *cfg)
+/* Which shard this process is: --shard I/N, else (herd mode; --shard auto
+ * insists) the engine's variables. Returns -1 to go on, else the exit status. */
+static int find_shard(const struct bench_opts *o, struct bench_shard *s)
+{
+	const char *why;
+	char value[96];
+	*s = (struct bench_shard){0};
+	if (o->shard && strcmp(o->shard, "auto") != 0) {
+		if (bench_shard_parse(o->shard, s, &why) < 0)
+			return bench_bad_value("--shard", o->shard, why);
+		s->source = "--shard";
+		return -1;
+	}
+	if (o->lines && !o->shard)
+		return -1; /* benchhttp mode reads no environment */
+	int rc = bench_shard_from_env(getenv, s, value, sizeof value, &why);
+	if (rc < 0)
+		return bench_bad_value(s->source, value, why);
+	if (rc == 1) {
+		*s = (struct bench_shard){0};
+		if (o->shard)
+			return cmd_usage_error("herd bench",
+					       "--shard auto: no shard in the environment (SLURM_PROCID and "
+					       "SLURM_NTASKS in an srun step, or JOB_COMPLETION_INDEX and "
+					       "HERD_SHARDS): give --shard I/N");
+	}
+	return -1;
+}
+
+/* Shard I of N: its part of -n and -c (the remainders to the first
+ * shards, so that the parts add up), 1/N of the rate and of each step's,
+ * and the phase I/N that interleaves the shards' schedules. A count below
+ * N would leave some shard nothing to do: every shard refuses alike, so a
+ * job fails whole instead of running with a shard missing. */
+static int plan_shard(const struct bench_opts *o, struct bench_plan *p, struct bench_config *cfg,
+		      struct bench_run_info *info)
+{
+	int rc = find_shard(o, &info->shard);
+	const struct bench_shard *s = &info->shard;
+	if (rc >= 0 || s->count == 0)
+		return rc;
+	info->total_requests = cfg->requests;
+	info->total_connections = cfg->connections;
+	info->total_rate = cfg->nsteps ? 0 : cfg->rate;
+	if (cfg->connections < s->count)
+		return cmd_usage_error("herd bench",
+				       "-c %u is fewer connections than shards (%u/%u from %s): each shard needs at "
+				       "least one; give -c %u or more",
+				       cfg->connections, s->index, s->count, s->source, s->count);
+	if (cfg->requests && cfg->requests < s->count)
+		return cmd_usage_error("herd bench",
+				       "-n %llu is fewer requests than shards (%u/%u from %s): each shard needs at "
+				       "least one; give -n %u or more",
+				       (unsigned long long)cfg->requests, s->index, s->count, s->source, s->count);
+	cfg->requests = bench_shard_part(cfg->requests, s);
+	cfg->connections = (unsigned)bench_shard_part(cfg->connections, s);
+	cfg->rate /= s->count;
+	for (size_t k = 0; k < p->nsteps; k++) {
+		p->steps[k].from /= s->count;
+		p->steps[k].to /= s->count;
+	}
+	cfg->phase = (double)s->index / s->count;
+	fprintf(stderr, "herd bench: shard %u/%u (from %s): ", s->index, s->count, s->source);
+	if (info->total_requests)
+		fprintf(stderr, "%llu of %llu requests, ", (unsigned long long)cfg->requests,
+			(unsigned long long)info->total_requests);
+	fprintf(stderr, "%u of %u connections", cfg->connections, info->total_connections);
+	if (cfg->nsteps)
+		fprintf(stderr, ", 1/%u of each step's rate", s->count);
+	else if (cfg->rate > 0)
+		fprintf(stderr, ", %g of %g req/s", cfg->rate, info->total_rate);
+	fprintf(stderr, "\n");
+	return -1;
+}
+
+/* --start-at: when the run is to start. More than BENCH_START_LATE_S late
+ * is refused (the shards would not run together), a little late starts at
+ * once, and more than a day ahead is refused as a mistake. */
+static int plan_start(const struct bench_opts *o, struct bench_config *cfg, struct bench_run_info *info)
+{
+	const char *why;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec, at;
+	if (bench_start_at_parse(o->start_at, now, &at, &why) < 0)
+		return bench_bad_value("--start-at", o->start_at, why);
+	char when[40], buf[160];
+	bench_out_time(at, when, sizeof when);
+	double ahead = ((double)at - (double)now) / NS_PER_SEC_F;
+	if (ahead < -BENCH_START_LATE_S) {
+		snprintf(buf, sizeof buf,
+			 "%s is %.3f s in the past (more than %g s late is refused: the shards "
+			 "would not start together); give a later time",
+			 when, -ahead, BENCH_START_LATE_S);
+		return bench_bad_value("--start-at", o->start_at, buf);
+	}
+	if (ahead > BENCH_START_AHEAD_S) {
+		snprintf(buf, sizeof buf, "%s is %.0f s ahead, more than a day (seconds, not milliseconds?)", when,
+			 ahead);
+		return bench_bad_value("--start-at", o->start_at, buf);
+	}
+	if (ahead <= 0)
+		fprintf(stderr, "herd bench: --start-at %s was %.3f s ago: starting now\n", when, -ahead);
+	else
+		fprintf(stderr, "herd bench: starting at %s, in %.3f s (--start-at)\n", when, ahead);
+	cfg->start_at_ns = at;
+	info->start_at_ns = at;
+	return -1;
+}
+
+int cmd_bench_plan(const struct bench_opts *o, struct bench_plan *p, struct bench_config *cfg,
+		   struct bench_run_info *info)
 {
 	int rc;
 	if (o->unix_path && o->remote)
@@ -214,6 +327,10 @@ int cmd_bench_plan(const struct bench_opts *o, struct bench_plan *p, struct benc
 	cfg->sources = o->sources;
 	cfg->nsources = o->nsources;
 	if (o->rate && (rc = plan_rate(o, p, cfg)) >= 0)
+		return rc;
+	if ((rc = plan_shard(o, p, cfg, info)) >= 0)
+		return rc;
+	if (o->start_at && (rc = plan_start(o, cfg, info)) >= 0)
 		return rc;
 	if ((rc = plan_body(o, p, cfg)) >= 0)
 		return rc;

@@ -604,7 +604,7 @@ static int choose_models(struct lab_opts *o)
 static int list_peers(const struct lab_config *cfg)
 {
 	struct lab_server_kind k;
-	printf("%-16s %-9s %-26s %s\n", "peer", "--peer", "installed", "what");
+	printf("%-23s %-9s %-26s %s\n", "peer", "--peer", "installed", "what");
 	for (size_t i = 0; lab_server_kind_at(i, &k) == 0; i++) {
 		if (!k.peer)
 			continue;
@@ -614,9 +614,9 @@ static int list_peers(const struct lab_config *cfg)
 			snprintf(v, sizeof v, "no");
 		else
 			(void)lab_server_version(&k, cfg, v, sizeof v);
-		printf("%-16s %-9s %-26s %s\n", k.name, k.peer, v, k.summary);
+		printf("%-23s %-9s %-26s %s\n", k.name, k.peer, v, k.summary);
 		if (missing)
-			printf("%-16s %-9s %-26s needs %s: scripts/setup.sh peer\n", "", "", "", missing);
+			printf("%-23s %-9s %-26s needs %s: scripts/setup.sh peer\n", "", "", "", missing);
 	}
 	return ferror(stdout) ? EXIT_FAIL : 0;
 }

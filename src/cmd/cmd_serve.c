@@ -20,6 +20,7 @@
 #include "lib/addr.h"
 #include "lib/util.h"
 #include "serve/accept.h"
+#include "serve/creds.h"
 #include "serve/routes.h"
 #include "serve/serve.h"
 #include "serve/sysd.h"
@@ -33,6 +34,7 @@
 #define DEFAULT_MODEL "fifo"
 #define DEFAULT_URING_MODEL "uring-fifo" /* fifo's twin: fifo needs a worker in epoll_wait */
 #define DEFAULT_LISTEN "127.0.0.1:8181"
+#define DEFAULT_SHUTDOWN_S 30 /* gunicorn's graceful_timeout; what herd always waited */
 
 /* The command line as given, before validation. */
 struct serve_opts {
@@ -42,7 +44,9 @@ struct serve_opts {
 	uint64_t workers, max_workers, backlog, work_us, keepalive_requests;
 	bool workers_given, accept_given, io_uring, test_routes, log_json;
 	double header_timeout, max_work, worker_timeout, keepalive_timeout; /* seconds; keepalive 0: header's */
-	const char *pid_file, *access_log;
+	double shutdown_timeout;					    /* seconds */
+	uint64_t max_requests, max_requests_jitter;
+	const char *pid_file, *access_log, *user, *admin;
 };
 
 static void usage(FILE *out)
@@ -74,6 +78,14 @@ static void usage(FILE *out)
 		"                         hold a worker (default off: 404)\n"
 		"  --worker-timeout DUR   kill and replace a worker that runs one request longer\n"
 		"                         than DUR (default: never)\n"
+		"  --max-requests N[:J]   a worker retires after N requests, plus a random 0..J per\n"
+		"                         worker, replaced by a new one first (default 0: never)\n"
+		"  --shutdown-timeout DUR a stop closes what is still open after DUR: the workers\n"
+		"                         still running are killed (default 30s)\n"
+		"  --user USER            the workers run as USER (the master, root, keeps its\n"
+		"                         privileges: it binds, loads eBPF, reopens logs, upgrades)\n"
+		"  --admin ADDR:PORT      serve /stats, /stats.txt and /metrics here, from the master,\n"
+		"                         and answer 404 for them on --listen (default: on --listen)\n"
 		"  --access-log FILE      log every request (combined format + request time);\n"
 		"                         SIGUSR1 reopens FILE (default: no log)\n"
 		"  --log-format FMT       access log lines: combined (default) or json (one object a line)\n"
@@ -131,6 +143,10 @@ enum {
 	O_KATO,
 	O_TROUTES,
 	O_LOGFMT,
+	O_MAXREQ,
+	O_SHUTTO,
+	O_USER,
+	O_ADMIN,
 };
 
 /* The whole-number options: their range and where the value goes. */
@@ -142,6 +158,26 @@ static const struct cmd_uint_opt uint_opts[] = {
 	{O_KAREQ, "--keepalive-requests", 0, 1000000000, "a number from 0 (no limit) to 1000000000",
 	 CMD_FIELD(struct serve_opts, keepalive_requests)},
 };
+
+/* --max-requests N[:JITTER]. -1 or the exit status. */
+static int parse_max_requests(const char *s, struct serve_opts *o)
+{
+	static const char what[] = "N or N:JITTER, whole numbers up to 1000000000, e.g. 1000:50; 0: no limit";
+	char n[24];
+	const char *colon = strchr(s, ':');
+	size_t len = colon ? (size_t)(colon - s) : strlen(s);
+	if (len == 0 || len >= sizeof n)
+		return bad_value("--max-requests", s, what);
+	memcpy(n, s, len);
+	n[len] = 0;
+	o->max_requests_jitter = 0;
+	if (util_parse_u64(n, 0, 1000000000, &o->max_requests) ||
+	    (colon && util_parse_u64(colon + 1, 0, 1000000000, &o->max_requests_jitter)))
+		return bad_value("--max-requests", s, what);
+	if (o->max_requests == 0 && o->max_requests_jitter)
+		return bad_value("--max-requests", s, "a jitter needs a limit: N:JITTER with N > 0");
+	return -1;
+}
 
 /* One option; -1 when the run goes on, else the exit status. */
 static int parse_one(int c, struct serve_opts *o)
@@ -195,6 +231,19 @@ static int parse_one(int c, struct serve_opts *o)
 				 &o->worker_timeout)
 			       ? EXIT_USAGE
 			       : -1;
+	case O_MAXREQ:
+		return parse_max_requests(optarg, o);
+	case O_SHUTTO:
+		return parse_dur("--shutdown-timeout", optarg, 0.001, 86400, "a duration from 1ms to 24h, e.g. 30s",
+				 &o->shutdown_timeout)
+			       ? EXIT_USAGE
+			       : -1;
+	case O_USER:
+		o->user = optarg;
+		return *optarg ? -1 : bad_value("--user", optarg, "a user name");
+	case O_ADMIN:
+		o->admin = optarg;
+		return -1; /* checked with --listen's parser in validate */
 	case O_PIDFILE:
 		o->pid_file = optarg;
 		return *optarg ? -1 : bad_value("--pid-file", optarg, "a file name");
@@ -230,6 +279,10 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		{"log-format", required_argument, NULL, O_LOGFMT},
 		{"max-work", required_argument, NULL, O_MAXWORK},
 		{"worker-timeout", required_argument, NULL, O_WTO},
+		{"max-requests", required_argument, NULL, O_MAXREQ},
+		{"shutdown-timeout", required_argument, NULL, O_SHUTTO},
+		{"user", required_argument, NULL, O_USER},
+		{"admin", required_argument, NULL, O_ADMIN},
 		{"pid-file", required_argument, NULL, O_PIDFILE},
 		{"access-log", required_argument, NULL, O_ALOG},
 		{"io", required_argument, NULL, O_IO},
@@ -246,6 +299,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		.header_timeout = 10,
 		.keepalive_requests = 1000,
 		.max_work = ROUTES_MAX_WORK_US / 1e6,
+		.shutdown_timeout = DEFAULT_SHUTDOWN_S,
 	};
 	int c;
 	cmd_getopt_reset();
@@ -260,6 +314,37 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		return cmd_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
 	if (o->io_uring && !o->accept_given)
 		o->model = accept_find(DEFAULT_URING_MODEL);
+	return -1;
+}
+
+/* --user's credentials (the workers'), looked up once. */
+static struct creds user;
+
+/*
+ * --user: looks the user up. Running as root, workers as root are refused
+ * (the point of --user is that they are not). Not root, this process can
+ * only "drop" to itself, which needs nothing: anything else is refused
+ * here rather than in every worker. -1 or the exit status.
+ */
+static int check_user(const char *name)
+{
+	int err = creds_lookup(name, &user);
+	if (err == -ENOENT)
+		return bad_value("--user", name, "no such user");
+	if (err)
+		return cmd_fail(PROG, "cannot look up --user %s: %s", name, strerror(-err));
+	uid_t me = geteuid();
+	if (me == 0 && user.uid == 0)
+		return cmd_usage_error(PROG,
+				       "--user %s: refusing to run the workers as root (uid 0); name an "
+				       "unprivileged user, e.g. --user nobody, or leave --user out",
+				       name);
+	if (me != 0 && user.uid != me)
+		return cmd_fail(PROG,
+				"--user %s (uid %d) needs root: herd serve runs as uid %d, which cannot change user",
+				name, (int)user.uid, (int)me);
+	if (me != 0)
+		cmd_note(PROG, "already running as --user %s (uid %d): nothing to drop", name, (int)me);
 	return -1;
 }
 
@@ -281,10 +366,25 @@ static int validate(struct serve_opts *o, struct serve_cfg *cfg)
 		.pid_file = o->pid_file,
 		.access_log = o->access_log,
 		.io_uring = o->io_uring,
+		.max_requests = (unsigned)o->max_requests,
+		.max_requests_jitter = (unsigned)o->max_requests_jitter,
+		.shutdown_timeout_ns = (uint64_t)llround(o->shutdown_timeout * 1e9),
 		.log = log_line,
 	};
 	if (addr_parse_numeric(o->listen, &cfg->addr, &cfg->addrlen))
 		return bad_value("--listen", o->listen, "expected IPV4:PORT or [IPV6]:PORT with a numeric address");
+	if (o->admin) {
+		if (addr_parse_numeric(o->admin, &cfg->admin_addr, &cfg->admin_addrlen))
+			return bad_value("--admin", o->admin,
+					 "expected IPV4:PORT or [IPV6]:PORT with a numeric address");
+		cfg->admin_name = o->admin;
+	}
+	if (o->user) {
+		int rc = check_user(o->user);
+		if (rc >= 0)
+			return rc;
+		cfg->user = user.uid == geteuid() && geteuid() != 0 ? NULL : &user;
+	}
 	int nfds = sysd_listen_fds();
 	if (nfds < 0) {
 		return cmd_usage_error(PROG, "malformed LISTEN_PID/LISTEN_FDS in the environment");

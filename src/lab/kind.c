@@ -32,6 +32,18 @@ static const struct lab_server_kind peers[] = {
 		.peer = "nginx",
 	},
 	{
+		/* The same nginx, unchanged, with herd balance's program on its
+		 * reuseport group (docs/balance.md): what a reader who cannot
+		 * change servers gets. */
+		.name = "nginx-reuseport+balance",
+		.summary = "nginx, listen ... reuseport, with herd balance attached (eBPF: shortest queue, "
+			   "stalled workers avoided)",
+		.ops = &lab_server_nginx,
+		.flags = LAB_SERVER_REUSEPORT | LAB_SERVER_BALANCE,
+		.needs = "root, or CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON and CAP_SYS_PTRACE (herd balance)",
+		.peer = "nginx",
+	},
+	{
 		.name = "haproxy",
 		.summary = "HAProxy, threads on one listen socket, multi-queue hand-off (its default), Lua service",
 		.ops = &lab_server_haproxy,

@@ -147,6 +147,8 @@ static int run_model_rep(struct lab_ctx *x, const char *tmpdir, bool late)
 		return 0;
 	}
 	x->srv = &srv;
+	if (lab_server_balance_prog(&srv))
+		lab_note(x, "herd balance attached (program id %u)", lab_server_balance_prog(&srv));
 	if (cfg->warmup) {
 		char cpu[64];
 		snprintf(cpu, sizeof cpu, "/cpu?us=%u", cfg->cpu_us);
@@ -159,6 +161,13 @@ static int run_model_rep(struct lab_ctx *x, const char *tmpdir, bool late)
 		bool need = cfg->scenarios[sc] || (sc == LAB_SEED && cfg->scenarios[LAB_SWEEP]);
 		if (need && lab_scenarios[sc].late == late)
 			e = lab_scenarios[sc].run(x);
+	}
+	if (lab_server_balance_prog(&srv)) {
+		char bwhy[256];
+		if (lab_server_balance_detach(&srv, bwhy, sizeof bwhy) == 0)
+			lab_note(x, "herd balance detached: the group is as it was");
+		else
+			lab_note(x, "%s", bwhy);
 	}
 	/* A server that died during the run explains missing counters. */
 	if (lab_server_exited(&srv, why, sizeof why)) {

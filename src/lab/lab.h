@@ -63,6 +63,9 @@ enum lab_server_flags {
 	LAB_SERVER_ONE_WORKER = 1u << 0, /* runs exactly one worker, whatever --workers says */
 	LAB_SERVER_URING = 1u << 1,	 /* needs io_uring */
 	LAB_SERVER_REUSEPORT = 1u << 2,	 /* a listen socket per worker (SO_REUSEPORT group) */
+	/* herd balance (src/balance/session.h) attached to the server's
+	 * SO_REUSEPORT group once it is ready, detached before it stops */
+	LAB_SERVER_BALANCE = 1u << 3,
 };
 
 struct accept_model;

@@ -310,7 +310,7 @@ static void text_verdicts(FILE *out, const struct lab_report *rep)
 		else
 			snprintf(head[q], sizeof head[q], "%s %s%g", short_name[q], above ? ">" : "<", t);
 	}
-	fprintf(out, "%-16s%-17s%-14s%5s  %-19s%-19s%-19s%-19s\n", "model", "balances?", "flat tail?", "reps", head[0],
+	fprintf(out, "%-16s %-16s%-14s%5s  %-19s%-19s%-19s%-19s\n", "model", "balances?", "flat tail?", "reps", head[0],
 		head[1], head[2], head[3]);
 	for (size_t i = 0; i < rep->nmodels; i++) {
 		const struct lab_model *m = &rep->models[i];
@@ -329,7 +329,7 @@ static void text_verdicts(FILE *out, const struct lab_report *rep)
 				strncat(c[q], v->q[q].straddles ? "?" : "!", sizeof c[q] - strlen(c[q]) - 1);
 		}
 		snprintf(n, sizeof n, "%zu%s", reps, m->noisy ? "+n" : "");
-		fprintf(out, "%-16s%-17s%-14s%5s  %-19s%-19s%-19s%-19s\n", m->name, report_balances_word(v),
+		fprintf(out, "%-16s %-16s%-14s%5s  %-19s%-19s%-19s%-19s\n", m->name, report_balances_word(v),
 			lab_answer_name(v->flat_tail), n, c[0], c[1], c[2], c[3]);
 	}
 	bool one = false, noisy = false;

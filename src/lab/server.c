@@ -9,6 +9,15 @@
  * lab makes itself a child subreaper (lab.c) so that workers which outlive
  * their master are reparented to it and can be reaped. Stopping is SIGTERM,
  * a bounded wait, then SIGKILL to the whole group.
+ *
+ * A LAB_SERVER_BALANCE kind gets herd balance on its SO_REUSEPORT group once
+ * it is ready, through the library (src/balance/session.h) rather than a
+ * `herd balance` child: the lab then knows at once whether it attached and
+ * why not, and detaches it itself before the stop. Nothing ticks the
+ * session while the server runs: the lab's servers keep their workers and
+ * listeners for the whole run, and the program and its worker tracepoint
+ * work without user space (a tick only follows listeners and workers that
+ * come and go).
  */
 #include "lab/server.h"
 
@@ -26,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "balance/session.h"
 #include "http/httpresp.h"
 #include "lab/noise.h"
 #include "lib/proc.h"
@@ -145,10 +155,59 @@ int64_t lab_server_accepts(const struct lab_server *s, int pid)
 	return a;
 }
 
+/* Attaches herd balance to the server's port, as `herd balance --port P`
+ * with its defaults (5 ms stall, worker state on). 0, or -errno with why
+ * saying what failed (not root, no BTF, a kernel without the program type,
+ * no reuseport group...). */
+static int lab_balance_attach(struct lab_server *s, char *why, size_t len)
+{
+	struct balance_session_config c = {.stall_ns = 5 * NS_PER_MS, .busy = true};
+	struct balance_error e;
+	int err;
+
+	c.target.ports[0] = (uint16_t)s->cfg->port;
+	c.target.nports = 1;
+	err = balance_session_open(&s->balance, &c, &e);
+	if (err) {
+		s->balance = NULL;
+		if (e.why == BALANCE_WHY_NONE)
+			snprintf(why, len, "herd balance: %s", strerror(-err));
+		else
+			balance_error_text(&e, why, len);
+		return err;
+	}
+	return 0;
+}
+
+int lab_server_balance_detach(struct lab_server *s, char *why, size_t len)
+{
+	struct balance_error e;
+	int err;
+
+	if (!s->balance)
+		return 0;
+	err = balance_session_detach(s->balance, &e);
+	if (err)
+		balance_error_text(&e, why, len);
+	balance_session_close(s->balance);
+	s->balance = NULL;
+	return err;
+}
+
+uint32_t lab_server_balance_prog(const struct lab_server *s)
+{
+	return s->balance ? balance_session_prog_id(s->balance) : 0;
+}
+
 void lab_server_stop(struct lab_server *s, unsigned wait_ms)
 {
 	pid_t pid = s->pid;
 
+	/* Before the stop, if the runner has not: a failure here leaves
+	 * nothing behind either, since the stop takes the group, and the
+	 * program with it, away. */
+	char why[256];
+	(void)lab_server_balance_detach(s, why, sizeof why);
 	watch_detach(s);
 	if (pid <= 0)
 		return;
@@ -477,6 +536,8 @@ int lab_server_start(struct lab_server *s, const struct lab_config *cfg, const c
 	if (e < 0)
 		return e;
 	e = wait_ready(s, why, len);
+	if (e == 0 && (kind->flags & LAB_SERVER_BALANCE))
+		e = lab_balance_attach(s, why, len);
 	if (e < 0)
 		lab_server_stop(s, 1000);
 	else

@@ -24,6 +24,7 @@
 #include "watch/watch.h"
 
 struct lab_server;
+struct balance_session;
 
 struct lab_server_ops {
 	const char *program; /* "herd serve", "nginx": for messages */
@@ -78,6 +79,9 @@ struct lab_server {
 	struct watch_snapshot wsnap[2];
 	int wcur;
 	bool wfresh; /* wsnap[wcur] was read for the current counts() call */
+	/* herd balance on the server's group (a LAB_SERVER_BALANCE kind),
+	 * from just after the server is ready to just before it stops. */
+	struct balance_session *balance;
 };
 
 /* Starts the server of kind through its operations and waits (at most
@@ -91,6 +95,14 @@ int lab_server_counts(struct lab_server *s, struct lab_worker *w, size_t max);
 /* Accepts of process pid in the latest collector read, or -1 when there
  * is none for this counts() call. */
 int64_t lab_server_accepts(const struct lab_server *s, int pid);
+
+/* The id of herd balance's program attached to the server's group
+ * (LAB_SERVER_BALANCE kinds), 0 when none is. */
+uint32_t lab_server_balance_prog(const struct lab_server *s);
+/* Detaches it, checking that the group has no program of ours left
+ * (lab_server_stop does it too, if this was not called). 0 (also when none
+ * was attached), or -errno with why saying what is left. */
+int lab_server_balance_detach(struct lab_server *s, char *why, size_t len);
 
 /* Stops the server's process group (SIGTERM, wait_ms, SIGKILL) and reaps it. */
 void lab_server_stop(struct lab_server *s, unsigned wait_ms);

@@ -12,6 +12,11 @@
  * change of its in-flight count it publishes in flight + accept-queue length
  * (steer_mark/steer_publish, see src/serve/steer.h for why in two steps).
  *
+ * Where the queue-aware program runs (bpf/steer.bpf.c: built with BTF, and
+ * CAP_PERFMON held), each worker also tells it its pid at attach, so that
+ * a worker out of its wait with no publication for 5 ms is avoided, and
+ * each publication carries the in-flight count and its time.
+ *
  * Worker changes: remove_slot marks the slot dead first, so the program stops
  * choosing it at once, then closes the master's copy; when the leaving worker
  * closes its own copy, the program (attached as SELECT_OR_MIGRATE) moves the
@@ -25,6 +30,7 @@
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "serve/accept.h"
 #include "serve/steer.h"
@@ -82,7 +88,7 @@ static void publish(struct accept_worker *w, unsigned inflight)
 	if (!slot || w->fd < 0)
 		return;
 	mark = steer_mark(slot); /* before looking at the queue */
-	steer_publish(slot, mark, (uint64_t)inflight + queue_len(w->fd));
+	steer_publish_worker(slot, mark, inflight, queue_len(w->fd));
 }
 
 static int steer_model_attach(struct accept_worker *w)
@@ -91,6 +97,10 @@ static int steer_model_attach(struct accept_worker *w)
 	if (w->fd < 0 || !w->g->priv)
 		return -EBADF;
 	w->priv = &steer_slots(w->g->priv)[w->slot];
+	/* For the queue-aware program's busy state. A failure (a kernel
+	 * whose bpf() refuses a worker what the master may do) leaves the
+	 * slot without one: the queue and the load still count. */
+	(void)steer_set_worker(w->g->priv, w->slot, getpid());
 	publish(w, 0);
 	/* Nobody shares this socket's wait queue, so no EPOLLEXCLUSIVE. */
 	return accept_worker_listen(w, EPOLLIN);
@@ -108,14 +118,14 @@ static int steer_model_accept(struct accept_worker *w)
 	 * worker has is in flight, and what the program steered after the
 	 * mark is counted on top by the program. */
 	if (fd == -EAGAIN)
-		steer_publish(slot, mark, w->inflight);
+		steer_publish_worker(slot, mark, w->inflight, 0);
 	/* Every accept is published too, not only changes of the in-flight
 	 * count: a connection that closes without a request (a health check,
 	 * a port probe, a preconnect) never changes it, and the program would
 	 * go on counting it here (steered - seen) for good, so that new
 	 * connections avoided this worker for ever. */
 	else if (fd >= 0)
-		steer_publish(slot, mark, (uint64_t)w->inflight + queue_len(w->fd));
+		steer_publish_worker(slot, mark, w->inflight, queue_len(w->fd));
 	return fd;
 }
 

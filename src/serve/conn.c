@@ -102,6 +102,7 @@ int conn_init(const struct worker_cfg *cfg, struct accept_worker *aw, const stru
 	W.env.work_us = cfg->work_us;
 	W.env.max_work_us = cfg->max_work_us;
 	W.env.no_test_routes = !cfg->test_routes;
+	W.env.no_stats = cfg->no_stats;
 	if (cfg->log_fd >= 0) {
 		W.log = malloc(sizeof *W.log);
 		if (!W.log)

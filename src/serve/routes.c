@@ -8,6 +8,8 @@
  *   /stats       JSON counters of every worker;  /stats.txt  the same as lines
  *   /metrics     the same counters in the Prometheus text format
  * GET and HEAD only (405 otherwise); anything else 404; bad values 400.
+ * With --admin the last three move to the admin listener (no_stats on the
+ * public one, stats_only on the admin one, see admin.c).
  *
  * Every response carries a Date header (RFC 9110 6.6.1). Formatting a date
  * per request would cost more than the rest of the `/` answer, so, as
@@ -211,7 +213,7 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 	if (req->method != HTTP_GET && !head)
 		return error_with(405, "only GET and HEAD", conn, false, out);
 
-	if (path_is(req, "/")) {
+	if (path_is(req, "/") && !env->stats_only) {
 		if (env->work_us)
 			routes_burn_us(env->work_us);
 		if (conn == conn_keep_10)
@@ -228,7 +230,7 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 		return 200;
 	}
 	bool cpu = path_is(req, "/cpu");
-	if ((cpu || path_is(req, "/sleep")) && !env->no_test_routes) {
+	if ((cpu || path_is(req, "/sleep")) && !env->no_test_routes && !env->stats_only) {
 		uint64_t max_us = env->max_work_us ? env->max_work_us : ROUTES_MAX_WORK_US;
 		uint64_t v;
 		int err = param(req, cpu ? "us" : "ms", cpu ? max_us : max_us / US_PER_MS, &v, conn, head, out);
@@ -246,7 +248,7 @@ int routes_respond(const struct routes_env *env, const struct http_request *req,
 		return respond(out, 200, "text/plain", body, (size_t)n, conn, head, NULL);
 	}
 	bool json = path_is(req, "/stats"), prom = path_is(req, "/metrics");
-	if (json || prom || path_is(req, "/stats.txt")) {
+	if ((json || prom || path_is(req, "/stats.txt")) && !env->no_stats) {
 		int n = (json	? stats_format_json
 			 : prom ? stats_format_prom
 				: stats_format_text)(env->stats, env->own_fd, env->own_ino, env->scratch,

@@ -35,6 +35,8 @@ struct routes_env {
 	uint64_t work_us;     /* CPU burnt by `/` */
 	uint64_t max_work_us; /* cap of /cpu?us= and /sleep?ms= (in us); 0: ROUTES_MAX_WORK_US */
 	bool no_test_routes;  /* /cpu and /sleep answer 404 (--test-routes off) */
+	bool no_stats;	      /* /stats, /stats.txt and /metrics answer 404 (they are on --admin) */
+	bool stats_only;      /* only those three: the --admin listener */
 	int own_fd;	      /* a listener this worker holds, for TCP_INFO (-1: none) */
 	uint64_t own_ino;
 	char *scratch; /* room for a /stats body: stats_format_max() bytes */

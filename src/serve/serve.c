@@ -2,10 +2,13 @@
  * serve.c - the herd serve master process.
  *
  * Like nginx's master, it holds the listeners and the worker processes but
- * serves nothing itself. Its only loop waits for signals with
- * sigtimedwait() (all of them stay blocked in the master, so none is lost
- * between two checks) and wakes on a short tick while something is pending
- * (a reload waiting for its new workers, a worker that must leave).
+ * serves no client itself (only the --admin listener's stats, admin.c).
+ * Its only loop waits for signals with sigtimedwait() (all of them stay
+ * blocked in the master, so none is lost between two checks; with --admin
+ * it polls the admin connections and a signalfd in between, wait_signal)
+ * and wakes on a short tick while something is pending (a reload waiting
+ * for its new workers, a worker that must leave, --max-requests counts to
+ * watch).
  *
  * Worker slots: slot i is a role (its counters, and for reuseport models
  * its listener); the process in it can change. A crashed worker is
@@ -24,13 +27,16 @@
  * kernel would reset (drain.c has the kernel's side). A worker still takes
  * what it finds queued as it leaves (stats_region.stop_drain), for a drain
  * that ran out of time. Not when a new master (binary upgrade) shares the
- * listener: it keeps accepting for both.
+ * listener: it keeps accepting for both. --shutdown-timeout bounds the
+ * whole stop, drain included: then the workers still running are killed
+ * (cut_stop).
  */
 #include "serve/serve.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -39,6 +45,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +54,7 @@
 #include "lib/units.h"
 #include "lib/util.h"
 #include "serve/accesslog.h"
+#include "serve/admin.h"
 #include "serve/drain.h"
 #include "serve/exittab.h"
 #include "serve/stats.h"
@@ -57,7 +66,6 @@ enum {
 	TICK_MS = 50,		 /* master wake-up while something is pending */
 	RESEND_MS = 200,	 /* repeat SIGTERM to a leaving worker this often */
 	RESPAWN_DELAY_MS = 1000, /* a worker that died this young waits this long */
-	STOP_GRACE_S = 30,	 /* then leaving workers are killed */
 	LOG_SAY_S = 10,		 /* dropped access log lines are said at most this often per slot */
 	DRAIN_TICK_MS = 1,	 /* master wake-up while a stop drains the listeners */
 	DRAIN_MAX_MS = 2000,	 /* a stop tells the workers to leave by then, drained or not */
@@ -65,18 +73,25 @@ enum {
 };
 
 struct mslot {
-	int pid;	     /* 0: no process */
-	int last_pid;	     /* for the exit table */
-	bool used;	     /* the slot holds a worker role */
-	bool leaving;	     /* told to leave: the slot frees when it exits */
-	bool retire;	     /* reload: leave once the new workers accept */
-	const char *why;     /* what told it to leave (the retired line) */
-	uint64_t started;    /* ns */
-	uint64_t last_term;  /* ns of the last SIGTERM sent */
-	uint64_t respawn_at; /* ns; 0: none pending */
-	uint64_t log_said;   /* the slot's log_dropped when last said on stderr */
-	uint64_t said_ns;    /* when (ns), 0: never */
+	int pid;		/* 0: no process */
+	int last_pid;		/* for the exit table */
+	bool used;		/* the slot holds a worker role */
+	bool leaving;		/* told to leave: the slot frees when it exits */
+	bool retire;		/* reload, --max-requests: leave once the new workers accept */
+	const char *retire_why; /* with retire: RELOAD or MAX_REQUESTS */
+	const char *why;	/* what told it to leave (the retired line) */
+	uint64_t started;	/* ns */
+	uint64_t last_term;	/* ns of the last SIGTERM sent */
+	uint64_t respawn_at;	/* ns; 0: none pending */
+	uint64_t log_said;	/* the slot's log_dropped when last said on stderr */
+	uint64_t said_ns;	/* when (ns), 0: never */
+	uint64_t req_base;	/* the slot's requests counter when its worker started */
+	uint64_t req_limit;	/* --max-requests: the worker retires after this many; 0: never */
+	uint64_t recycle_at;	/* a retirement that could not start a new worker tries again then (ns) */
 };
+
+/* What a retire mark is for (the retired line says it). */
+static const char RELOAD[] = "reload", MAX_REQUESTS[] = "max-requests";
 
 static struct {
 	const struct serve_cfg *cfg;
@@ -94,6 +109,10 @@ static struct {
 	sigset_t old_mask; /* the caller's signal mask, for a new master */
 	struct upgrade up; /* SIGUSR2's new master */
 	uint64_t stop_at;
+	bool cut;	    /* the stop's --shutdown-timeout ran out: the workers were killed */
+	uint64_t rng;	    /* --max-requests' jitter */
+	struct admin admin; /* --admin */
+	int sigfd;	    /* with --admin: readable while a signal is pending, for poll; -1: none */
 	struct exittab finals;
 } M;
 
@@ -143,6 +162,20 @@ static void record_listener(unsigned slot)
 	}
 }
 
+/* --max-requests: the limit of a worker about to start, N plus a draw in
+ * 0..JITTER (splitmix64), so that workers started together do not all
+ * retire together, as gunicorn's max_requests_jitter. 0: no limit. */
+static uint64_t draw_limit(void)
+{
+	if (!M.cfg->max_requests)
+		return 0;
+	uint64_t z = (M.rng += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	z ^= z >> 31;
+	return M.cfg->max_requests + z % ((uint64_t)M.cfg->max_requests_jitter + 1);
+}
+
 /* Forks a worker into slot and logs it as "worker S pid P <how>". 0 or
  * -errno. */
 static int spawn_worker(unsigned slot, const char *how)
@@ -160,6 +193,9 @@ static int spawn_worker(unsigned slot, const char *how)
 	m->leaving = m->retire = false;
 	m->respawn_at = 0;
 	m->started = util_now_ns();
+	m->req_base = STATS_LD(SLOT(slot)->requests);
+	m->req_limit = draw_limit();
+	m->recycle_at = 0;
 	int master = getpid();
 	int pid = fork();
 	if (pid < 0)
@@ -168,6 +204,11 @@ static int spawn_worker(unsigned slot, const char *how)
 		/* The pid is stored here too, before the worker can say it is
 		 * ready: /stats must never show a ready worker with pid 0. */
 		STATS_STORE(SLOT(slot)->pid, getpid());
+		/* The master's own: a worker holding the admin listener would
+		 * keep its port open after the master. */
+		admin_close(&M.admin);
+		if (M.sigfd >= 0)
+			close(M.sigfd);
 		struct worker_cfg wc = {
 			.g = &M.g,
 			.stats = M.stats,
@@ -184,6 +225,8 @@ static int spawn_worker(unsigned slot, const char *how)
 			.log_fd = M.log_fd,
 			.log_path = M.cfg->access_log,
 			.io_uring = M.cfg->io_uring,
+			.no_stats = M.cfg->admin_name != NULL,
+			.user = M.cfg->user,
 		};
 		_exit(worker_run(&wc));
 	}
@@ -385,11 +428,13 @@ static void notify_reloading(void)
 
 static void reload(void)
 {
-	/* A reload under way owns the retire marks: a second one now would
+	/* A reload under way owns its retire marks: a second one now would
 	 * mark the new, still-starting set too, and undoing that on failure
-	 * would keep both sets. One reload at a time. */
+	 * would keep both sets. One reload at a time. (A --max-requests
+	 * retirement under way is no reload: its worker leaves with the old
+	 * set, its replacement is replaced too.) */
 	for (unsigned i = 0; i < M.nslots; i++)
-		if (M.ms[i].retire) {
+		if (M.ms[i].retire && M.ms[i].retire_why == RELOAD) {
 			logf_("SIGHUP: a reload is under way; ignored");
 			return;
 		}
@@ -398,6 +443,7 @@ static void reload(void)
 	for (unsigned i = 0; i < M.nslots; i++)
 		if (M.ms[i].used && !M.ms[i].leaving && !M.ms[i].retire) {
 			M.ms[i].retire = true;
+			M.ms[i].retire_why = RELOAD;
 			want++;
 		}
 	logf_("SIGHUP: reload begun: %u new workers start beside the old ones", want);
@@ -406,7 +452,8 @@ static void reload(void)
 			/* Never retire the old set without a full new one: keep
 			 * the old workers (the new ones started so far stay too). */
 			for (unsigned j = 0; j < M.nslots; j++)
-				M.ms[j].retire = false;
+				if (M.ms[j].retire_why == RELOAD)
+					M.ms[j].retire = false;
 			M.reloading = false;
 			(void)sysd_notify("READY=1");
 			logf_("SIGHUP: reload abandoned, the old workers stay");
@@ -414,7 +461,8 @@ static void reload(void)
 		}
 }
 
-/* Reload: the old workers leave once every new one accepts. */
+/* Reload and --max-requests: the old workers leave once every new one
+ * accepts (the zero-drop path: the listener always has a worker). */
 static void retire_when_ready(void)
 {
 	bool any = false;
@@ -430,10 +478,12 @@ static void retire_when_ready(void)
 	unsigned old = 0;
 	for (unsigned i = 0; i < M.nslots; i++)
 		if (M.ms[i].retire) {
-			tell_leave(i, "reload");
-			old++;
+			const char *why = M.ms[i].retire_why;
+			old += why == RELOAD;
+			tell_leave(i, why);
 		}
-	logf_("SIGHUP: reload finished: the new workers accept; %u old ones leave", old);
+	if (old)
+		logf_("SIGHUP: reload finished: the new workers accept; %u old ones leave", old);
 	if (M.reloading) {
 		M.reloading = false;
 		(void)sysd_notify("READY=1");
@@ -543,8 +593,16 @@ static void leave_all(void)
 			tell_leave(i, "stop");
 }
 
+/* How long a stop waits for the listeners to drain: DRAIN_MAX_MS, or less
+ * when the whole stop may not last that long (--shutdown-timeout). */
+static uint64_t drain_max_ns(void)
+{
+	uint64_t ns = DRAIN_MAX_MS * NS_PER_MS;
+	return M.cfg->shutdown_timeout_ns < ns ? M.cfg->shutdown_timeout_ns : ns;
+}
+
 /* While a stop drains: tells the workers to leave once the listeners are
- * drained or DRAIN_MAX_MS have passed. Not in the first DRAIN_TICK_MS: a
+ * drained or drain_max_ns() have passed. Not in the first DRAIN_TICK_MS: a
  * SYN the kernel was taking on another CPU while the filter went on may
  * still become a handshake that the first count would miss. */
 static void drain_tick(uint64_t now)
@@ -552,11 +610,12 @@ static void drain_tick(uint64_t now)
 	if (!M.draining || now - M.stop_at < DRAIN_TICK_MS * NS_PER_MS)
 		return;
 	bool done = drained(now);
-	if (!done && now - M.stop_at < DRAIN_MAX_MS * NS_PER_MS)
+	if (!done && now - M.stop_at < drain_max_ns())
 		return;
 	if (!done)
-		logf_("stop: listeners not drained after %d ms (%u connections queued); the workers leave anyway",
-		      DRAIN_MAX_MS, queued());
+		logf_("stop: listeners not drained after %" PRIu64 " ms (%u connections queued); the workers leave "
+		      "anyway",
+		      drain_max_ns() / NS_PER_MS, queued());
 	M.draining = false;
 	leave_all();
 }
@@ -600,9 +659,64 @@ static void check_stuck(unsigned slot, uint64_t now)
 	kill(m->pid, SIGKILL);
 }
 
+/*
+ * --shutdown-timeout, as nginx's worker_shutdown_timeout: once a stop has
+ * lasted that long, the workers still running are killed, which closes
+ * their connections (a request still running, a response the client does
+ * not read); the counts said are those the workers published.
+ */
+static void cut_stop(uint64_t now)
+{
+	if (!M.stopping || M.cut || now - M.stop_at < M.cfg->shutdown_timeout_ns || running() == 0)
+		return;
+	unsigned conns = 0, inflight = 0, workers = 0;
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].pid > 0) {
+			conns += STATS_LD(SLOT(i)->conns);
+			inflight += STATS_LD(SLOT(i)->inflight);
+			workers++;
+		}
+	logf_("stop: --shutdown-timeout %.3f s passed: %u connections closed (%u with a request running) by "
+	      "killing %u workers",
+	      (double)M.cfg->shutdown_timeout_ns / NS_PER_SEC_F, conns, inflight, workers);
+	M.cut = true;
+	for (unsigned i = 0; i < M.nslots; i++)
+		if (M.ms[i].pid > 0)
+			kill(M.ms[i].pid, SIGKILL);
+}
+
+/*
+ * --max-requests, as gunicorn's max_requests: a worker that has answered
+ * its limit is replaced the way a reload replaces it (a new worker starts
+ * beside it, and it leaves once that one accepts: retire_when_ready), so
+ * the listener is never without a worker. The master looks every TICK_MS
+ * (pending_work), so a busy worker answers a few requests more.
+ */
+static void check_recycle(unsigned slot, uint64_t now)
+{
+	struct mslot *m = &M.ms[slot];
+	if (!m->req_limit || m->pid <= 0 || m->leaving || m->retire || M.stopping || now < m->recycle_at ||
+	    STATS_LD(SLOT(slot)->state) != STATS_READY)
+		return;
+	uint64_t served = STATS_LD(SLOT(slot)->requests) - m->req_base;
+	if (served < m->req_limit)
+		return;
+	logf_("worker %u pid %d answered %" PRIu64 " requests (--max-requests: %" PRIu64
+	      " for it): a new worker replaces it",
+	      slot, m->pid, served, m->req_limit);
+	m->retire = true;
+	m->retire_why = MAX_REQUESTS;
+	if (!add_worker(MAX_REQUESTS)) {
+		/* add_worker said why; it keeps serving and tries again. */
+		m->retire = false;
+		m->recycle_at = now + RESPAWN_DELAY_MS * NS_PER_MS;
+	}
+}
+
 static void tick(void)
 {
 	uint64_t now = util_now_ns();
+	cut_stop(now);
 	for (unsigned i = 0; i < M.nslots; i++) {
 		struct mslot *m = &M.ms[i];
 		if (m->used && m->pid == 0 && m->respawn_at && m->respawn_at <= now && !M.stopping) {
@@ -616,9 +730,8 @@ static void tick(void)
 		 * have been between its check and accept() when it came. */
 		if (m->leaving && m->pid > 0 && now - m->last_term >= RESEND_MS * NS_PER_MS)
 			tell_leave(i, m->why);
-		if (M.stopping && m->pid > 0 && now - M.stop_at > STOP_GRACE_S * NS_PER_SEC)
-			kill(m->pid, SIGKILL);
 		check_stuck(i, now);
+		check_recycle(i, now);
 		if (m->used)
 			say_log_drops(i, now, false);
 	}
@@ -631,6 +744,8 @@ static bool pending_work(void)
 {
 	if (M.up.fd >= 0)
 		return true; /* watch for the new master's word */
+	if (M.cfg->max_requests && !M.stopping)
+		return true; /* watch the request counts */
 	for (unsigned i = 0; i < M.nslots; i++)
 		if (M.ms[i].leaving || M.ms[i].retire || M.ms[i].respawn_at)
 			return true;
@@ -651,7 +766,7 @@ static void stop_started(sigset_t *set)
 		struct timespec ts = {.tv_nsec = (long)(TICK_MS * NS_PER_MS)};
 		if (sigtimedwait(set, NULL, &ts) == SIGCHLD)
 			reap(NULL, NULL);
-		tick(); /* repeats SIGTERM; SIGKILL after STOP_GRACE_S */
+		tick(); /* repeats SIGTERM; SIGKILL after --shutdown-timeout */
 	}
 }
 
@@ -684,8 +799,20 @@ static int wait_started(sigset_t *set, char *why, size_t whylen)
 	}
 }
 
+/* --user: the access log file the master opened (root's, when new) goes
+ * to the workers' user, as nginx does: the workers write on the master's
+ * descriptor, but at SIGUSR1 each reopens the file by its name, which a
+ * root-owned 0644 file would refuse them. */
+static void own_log(int fd, const char *when)
+{
+	if (M.cfg->user && fchown(fd, M.cfg->user->uid, (gid_t)-1) < 0)
+		logf_("%scannot give the access log %s to --user (uid %d): %s; the workers cannot reopen it", when,
+		      M.cfg->access_log, (int)M.cfg->user->uid, strerror(errno));
+}
+
 /* SIGUSR1: the workers reopen the access log (a rotation renamed it). The
- * master reopens its copy too, for the workers it starts later. */
+ * master reopens its copy too, for the workers it starts later. It opens
+ * the new file first, so that the workers find it there. */
 static void reopen_logs(void)
 {
 	if (!M.cfg->access_log) {
@@ -697,6 +824,7 @@ static void reopen_logs(void)
 		logf_("SIGUSR1: cannot reopen %s: %s; the workers keep the old file", M.cfg->access_log, strerror(-fd));
 		return;
 	}
+	own_log(fd, "SIGUSR1: ");
 	dup2(fd, M.log_fd); /* the same number, now the new file (and still close-on-exec) */
 	close(fd);
 	for (unsigned i = 0; i < M.nslots; i++)
@@ -735,6 +863,35 @@ static void control(int sig)
 	default:
 		break;
 	}
+}
+
+/*
+ * The master's wait for its next signal, at most *ts: sigtimedwait(), or,
+ * with --admin, poll() on the admin connections and on a signalfd of the
+ * same signals (readable while one is pending: they stay blocked and are
+ * still taken by sigtimedwait, never read from it), serving the admin
+ * connections in between. A signal or -1 (timeout), as sigtimedwait.
+ */
+static int wait_signal(sigset_t *set, const struct timespec *ts)
+{
+	if (M.sigfd < 0)
+		return sigtimedwait(set, NULL, ts);
+	static const struct timespec zero = {0};
+	int sig = sigtimedwait(set, NULL, &zero);
+	if (sig > 0)
+		return sig;
+	struct pollfd pf[ADMIN_CONNS + 2];
+	uint64_t deadline, now = util_now_ns();
+	size_t n = admin_pollfds(&M.admin, pf, &deadline);
+	pf[n++] = (struct pollfd){.fd = M.sigfd, .events = POLLIN};
+	struct timespec t = *ts;
+	uint64_t wait_ns = (uint64_t)ts->tv_sec * NS_PER_SEC + (uint64_t)ts->tv_nsec;
+	uint64_t d = deadline > now ? deadline - now : 0;
+	if (deadline && d < wait_ns)
+		t = (struct timespec){.tv_sec = (time_t)(d / NS_PER_SEC), .tv_nsec = (long)(d % NS_PER_SEC)};
+	if (ppoll(pf, n, &t, NULL) >= 0)
+		admin_serve(&M.admin, pf, n - 1, util_now_ns());
+	return sigtimedwait(set, NULL, &zero);
 }
 
 /* Takes one signal; false when the master is done. */
@@ -805,6 +962,7 @@ static int start(sigset_t *set, char *why, size_t whylen)
 		snprintf(why, whylen, "open the access log %s", cfg->access_log);
 		if ((M.log_fd = accesslog_open_file(cfg->access_log)) < 0)
 			return M.log_fd;
+		own_log(M.log_fd, "");
 		/* An earlier run on a full disk may have left a cut line at the
 		 * end: the first worker to write ends it, so that its own first
 		 * line is not glued to it. */
@@ -819,6 +977,15 @@ static int start(sigset_t *set, char *why, size_t whylen)
 	}
 	if (cfg->model->open && (err = cfg->model->open(&M.g)))
 		return err;
+	if (cfg->admin_name) {
+		snprintf(why, whylen, "listen on %s (--admin)", cfg->admin_name);
+		if ((err = admin_open(&M.admin, &cfg->admin_addr, cfg->admin_addrlen, upgrade_admin_fd(), M.stats)))
+			return err;
+		struct stat sb;
+		if (!(cfg->model->flags & ACCEPT_PER_SLOT) && M.g.fds[0] >= 0 && fstat(M.g.fds[0], &sb) == 0)
+			admin_set_own(&M.admin, M.g.fds[0], sb.st_ino);
+		M.up.admin_fd = M.admin.lfd;
+	}
 	/* What can fail is tried before the first worker accepts; after
 	 * that a failure costs a graceful stop (stop_started). */
 	if (cfg->pid_file) {
@@ -854,6 +1021,10 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 	M.cfg = cfg;
 	M.log_fd = -1;
 	M.up.fd = -1;
+	M.up.admin_fd = -1;
+	M.sigfd = -1;
+	M.rng = util_now_ns() ^ ((uint64_t)getpid() << 32);
+	admin_init(&M.admin);
 	M.nslots = 2 * cfg->max_workers;
 	sigset_t set, old;
 	sigemptyset(&set);
@@ -869,6 +1040,12 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 	sigemptyset(&ign.sa_mask);
 	if (sigaction(SIGPIPE, &ign, NULL) < 0) {
 		err = -errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return err;
+	}
+	if (cfg->admin_name && (M.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		err = -errno;
+		snprintf(why, whylen, "set up (a signalfd for --admin)");
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return err;
 	}
@@ -893,7 +1070,7 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 
 	for (;;) {
 		struct timespec ts = next_wait();
-		if (!handle(sigtimedwait(&set, NULL, &ts)))
+		if (!handle(wait_signal(&set, &ts)))
 			break;
 	}
 	exittab_emit(&M.finals, log_final);
@@ -917,6 +1094,9 @@ out:
 		accept_group_free(&M.g);
 	if (M.log_fd >= 0)
 		close(M.log_fd);
+	admin_close(&M.admin);
+	if (M.sigfd >= 0)
+		close(M.sigfd);
 	stats_destroy(M.stats);
 	free(M.ms);
 	exittab_free(&M.finals);

@@ -3,7 +3,8 @@
  * model, forks and supervises the workers (respawn, add/remove, reload,
  * graceful stop) and keeps the per-slot counters in shared memory.
  *
- * Signals to the master: SIGTERM/SIGINT stop (in-flight requests finish),
+ * Signals to the master: SIGTERM/SIGINT stop (in-flight requests finish,
+ * for at most --shutdown-timeout),
  * SIGTTIN adds a worker, SIGTTOU removes one (never the last), SIGHUP
  * starts a fresh set of workers and retires the old ones once the new ones
  * accept, SIGUSR1 has the workers reopen the access log (logrotate),
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "serve/accept.h"
+#include "serve/creds.h"
 
 struct serve_cfg {
 	const struct accept_model *model;
@@ -47,6 +49,18 @@ struct serve_cfg {
 	const char *exe;	    /* the file SIGUSR2 execs: the path herd was started from; NULL: unknown */
 	const char *version;	    /* herd's version, for the upgrade's log line */
 	bool io_uring;		    /* workers run the io_uring loop (--io uring) */
+	/* --max-requests N:JITTER: a worker retires, replaced as on a reload,
+	 * after N plus a draw in 0..JITTER (per worker) requests; 0: never. */
+	unsigned max_requests, max_requests_jitter;
+	/* A stop kills the workers still running this long after it began,
+	 * closing their connections (--shutdown-timeout). */
+	uint64_t shutdown_timeout_ns;
+	const struct creds *user; /* workers run as this user (--user); NULL: as the master */
+	/* --admin: /stats, /stats.txt and /metrics on this listener, served
+	 * by the master, and 404 on the public one. admin_name NULL: none. */
+	const char *admin_name;
+	struct sockaddr_storage admin_addr;
+	socklen_t admin_addrlen;
 	/* Every message (listening line, respawns, refusals, the exit table)
 	 * goes through this, one line without newline at a time. */
 	void (*log)(void *arg, const char *line);

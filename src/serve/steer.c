@@ -4,11 +4,21 @@
  * privileges), attach the program to the SO_REUSEPORT group, fill the
  * sockarray, and mmap the load map so that it survives fork() into the
  * workers. See bpf/steer.bpf.c for how the program chooses.
+ *
+ * Two programs: the queue-aware one (where herd was built with BTF), which
+ * also reads every listener's queue from the kernel and the workers' state
+ * from a sched_switch tracepoint and so needs CAP_PERFMON as well, and the
+ * load-map one, which needs CAP_BPF and CAP_NET_ADMIN only. steer_open()
+ * tries the first and falls back to the second when the kernel refuses it
+ * (no CAP_PERFMON, no BTF at run time, a kernel without bpf_loop or the
+ * tracepoint), so that what worked with CAP_BPF and CAP_NET_ADMIN still
+ * does; steer_queue_aware() says which runs.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +26,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#ifdef HERD_STEER_CORE
+#include "../../bpf/reuseport_load.h"
+#endif
 #include "serve/steer.h"
 /* The generated skeleton embeds the BPF object as one long string literal,
  * longer than ISO C promises to support (gcc and clang both cope). */
@@ -24,12 +37,18 @@
 #include "steer.skel.h"
 #pragma GCC diagnostic pop
 
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
 struct steer {
 	struct steer_bpf *skel;
 	struct bpf_program *prog; /* the one loaded and attached */
 	struct steer_slot *slots; /* mmap of the load map */
 	size_t map_len;
 	unsigned nslots;
+	bool aware;	       /* the queue-aware program runs */
+	struct bpf_link *link; /* its sched_switch tracepoint */
 };
 
 /* libbpf prints warnings (failed feature probes, verifier logs) through a
@@ -41,6 +60,108 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (!steer_verbose || level == LIBBPF_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+#ifdef HERD_STEER_CORE
+/* Takes slot's listener out of the cookie map (the program then passes it
+ * over in the group). */
+static int forget_cookie(struct steer *s, unsigned slot)
+{
+	__u64 old = __atomic_load_n(&s->slots[slot].cookie, __ATOMIC_ACQUIRE);
+
+	__atomic_store_n(&s->slots[slot].cookie, 0, __ATOMIC_RELEASE);
+	if (old && bpf_map_delete_elem(bpf_map__fd(s->skel->maps.steer_cookies), &old) != 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Puts fd's cookie into the cookie map as slot's listener. */
+static int set_cookie(struct steer *s, unsigned slot, int fd)
+{
+	__u64 cookie = 0;
+	socklen_t len = sizeof(cookie);
+	__u32 key = slot;
+	int err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0)
+		return -errno;
+	err = forget_cookie(s, slot);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.steer_cookies), &cookie, &key, BPF_ANY) != 0)
+		return -errno;
+	__atomic_store_n(&s->slots[slot].cookie, cookie, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Unknown first, then no busy mark: the program never reads a mark of the
+ * old worker as the new one's. */
+static void forget_worker(struct steer *s, unsigned slot)
+{
+	struct steer_slot *sl = &s->slots[slot];
+	__u32 old = (__u32)__atomic_load_n(&sl->tgid, __ATOMIC_ACQUIRE), cur;
+
+	__atomic_store_n(&sl->tgid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&sl->busy_since, 0, __ATOMIC_RELEASE);
+	if (old && bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.steer_tgids), &old, &cur) == 0 && cur == slot)
+		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.steer_tgids), &old);
+}
+#else
+static int forget_cookie(struct steer *s, unsigned slot)
+{
+	(void)s;
+	(void)slot;
+	return 0;
+}
+
+static void forget_worker(struct steer *s, unsigned slot)
+{
+	(void)s;
+	(void)slot;
+}
+
+static int set_cookie(struct steer *s, unsigned slot, int fd)
+{
+	(void)s;
+	(void)slot;
+	(void)fd;
+	return 0;
+}
+#endif
+
+int steer_set_worker(struct steer *s, unsigned slot, pid_t pid)
+{
+	if (!s || slot >= s->nslots || pid < 0)
+		return -EINVAL;
+	if (!s->aware)
+		return 0;
+	forget_worker(s, slot);
+	if (!pid)
+		return 0;
+#ifdef HERD_STEER_CORE
+	{
+		struct steer_slot *sl = &s->slots[slot];
+		struct timespec ts;
+		__u32 key = slot, t = (__u32)pid;
+
+		/* Called by the worker itself, so it is running: busy now,
+		 * until it next sleeps in epoll_wait(). */
+		clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
+		__atomic_store_n(&sl->busy_since, ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) | 1,
+				 __ATOMIC_RELEASE);
+		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.steer_tgids), &t, &key, BPF_ANY) != 0) {
+			__atomic_store_n(&sl->busy_since, 0, __ATOMIC_RELEASE);
+			return -errno;
+		}
+		__atomic_store_n(&sl->tgid, (uint64_t)pid, __ATOMIC_RELEASE);
+	}
+#endif
+	return 0;
+}
+
+bool steer_queue_aware(const struct steer *s)
+{
+	return s && s->aware;
 }
 
 int steer_set_slot(struct steer *s, unsigned slot, int fd)
@@ -63,9 +184,21 @@ int steer_set_slot(struct steer *s, unsigned slot, int fd)
 	value = (__u64)fd;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.steer_socks), &key, &value, BPF_ANY) != 0)
 		return -errno;
+	sl = &s->slots[slot];
+	if (s->aware) {
+		int err;
+
+		/* A new worker (or none yet) and a new listener: forget the
+		 * old ones' marks before the slot is live again. */
+		forget_worker(s, slot);
+		__atomic_store_n(&sl->inflight, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&sl->published_at, 0, __ATOMIC_RELEASE);
+		err = set_cookie(s, slot, fd);
+		if (err)
+			return err;
+	}
 	/* Live only once the socket is in the sockarray, so the program never
 	 * picks a slot it cannot select. */
-	sl = &s->slots[slot];
 	steer_publish(sl, steer_mark(sl), 0);
 	if (slot >= s->skel->bss->steer_span)
 		__atomic_store_n(&s->skel->bss->steer_span, slot + 1, __ATOMIC_RELEASE);
@@ -83,7 +216,77 @@ int steer_clear_slot(struct steer *s, unsigned slot)
 	__atomic_store_n(&s->slots[slot].load, STEER_DEAD, __ATOMIC_RELEASE);
 	if (bpf_map_delete_elem(bpf_map__fd(s->skel->maps.steer_socks), &key) != 0 && errno != ENOENT)
 		return -errno;
+	if (s->aware) {
+		forget_worker(s, slot);
+		return forget_cookie(s, slot);
+	}
 	return 0;
+}
+
+/* Opens, configures and loads the skeleton with the queue-aware programs
+ * (aware) or the load-map ones; on failure nothing is left. */
+static int load(struct steer *s, unsigned flags, bool aware)
+{
+	struct bpf_program *want[2] = {NULL, NULL}, *p;
+	unsigned nslots = s->nslots;
+	int err;
+
+	s->skel = steer_bpf__open();
+	if (!s->skel)
+		return -errno;
+	/* Configuration before load: the slot count is read-only data the
+	 * verifier sees as a constant, and the maps get one entry per slot. */
+	s->skel->rodata->steer_nslots = nslots;
+	err = bpf_map__set_max_entries(s->skel->maps.steer_load, nslots);
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.steer_socks, nslots);
+#ifdef HERD_STEER_CORE
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.steer_cookies, nslots);
+	/* Room for a worker that has exited and not been forgotten yet
+	 * beside its successor. */
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.steer_tgids, nslots * 2);
+	if (aware) {
+		want[0] = flags & STEER_NO_MIGRATE ? s->skel->progs.steer_qselect : s->skel->progs.steer_qmigrate;
+		want[1] = s->skel->progs.steer_switch;
+		s->skel->rodata->steer_stall_ns = STEER_STALL_NS;
+		for (unsigned i = 0; i < RL_MAX_WAIT_NR; i++)
+			s->skel->rodata->steer_wait_nr[i] = rl_wait_nr(i);
+	} else
+#endif
+		want[0] = flags & STEER_NO_MIGRATE ? s->skel->progs.steer_select : s->skel->progs.steer_migrate;
+	if (err)
+		goto fail;
+	/* Only the programs that will be attached are loaded. */
+	bpf_object__for_each_program(p, s->skel->obj)
+	{
+		err = bpf_program__set_autoload(p, p == want[0] || p == want[1]);
+		if (err)
+			goto fail;
+	}
+	s->prog = want[0];
+
+	/* Without CAP_BPF (map creation) or CAP_NET_ADMIN the kernel says
+	 * EPERM here; the queue-aware programs also need CAP_PERFMON. EACCES,
+	 * by contrast, is the verifier rejecting the program. */
+	err = steer_bpf__load(s->skel);
+	if (err)
+		goto fail;
+	if (want[1]) {
+		s->link = bpf_program__attach(want[1]);
+		if (!s->link) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	s->aware = aware;
+	return 0;
+fail:
+	steer_bpf__destroy(s->skel);
+	s->skel = NULL;
+	s->prog = NULL;
+	return err < 0 ? err : -EINVAL;
 }
 
 int steer_open(struct steer **sp, const int *fds, unsigned nslots, unsigned flags)
@@ -92,7 +295,7 @@ int steer_open(struct steer **sp, const int *fds, unsigned nslots, unsigned flag
 	long page = sysconf(_SC_PAGESIZE);
 	unsigned i;
 	void *map;
-	int err;
+	int err = -ENOENT;
 
 	if (!sp || !fds || nslots == 0 || nslots > STEER_MAX_SLOTS || page <= 0)
 		return -EINVAL;
@@ -106,34 +309,13 @@ int steer_open(struct steer **sp, const int *fds, unsigned nslots, unsigned flag
 		return -ENOMEM;
 	s->nslots = nslots;
 
-	s->skel = steer_bpf__open();
-	if (!s->skel) {
-		err = -errno;
-		goto fail;
-	}
-	/* Configuration before load: the slot count is read-only data the
-	 * verifier sees as a constant, and both maps get one entry per slot. */
-	s->skel->rodata->steer_nslots = nslots;
-	err = bpf_map__set_max_entries(s->skel->maps.steer_load, nslots);
-	if (!err)
-		err = bpf_map__set_max_entries(s->skel->maps.steer_socks, nslots);
+#ifdef HERD_STEER_CORE
+	if (!(flags & STEER_PLAIN))
+		err = load(s, flags, true);
+#endif
+	/* The fallback: what runs with CAP_BPF and CAP_NET_ADMIN alone. */
 	if (err)
-		goto fail;
-	/* Only the program that will be attached is loaded. */
-	if (flags & STEER_NO_MIGRATE) {
-		s->prog = s->skel->progs.steer_select;
-		err = bpf_program__set_autoload(s->skel->progs.steer_migrate, false);
-	} else {
-		s->prog = s->skel->progs.steer_migrate;
-		err = bpf_program__set_autoload(s->skel->progs.steer_select, false);
-	}
-	if (err)
-		goto fail;
-
-	/* Without CAP_BPF (map creation) or CAP_NET_ADMIN the kernel says
-	 * EPERM here. EACCES, by contrast, is the verifier rejecting the
-	 * program: a bug, not a privilege problem, so it is not mapped. */
-	err = steer_bpf__load(s->skel);
+		err = load(s, flags, false);
 	if (err)
 		goto fail;
 
@@ -190,6 +372,9 @@ void steer_close(struct steer *s)
 		return;
 	if (s->slots)
 		munmap(s->slots, s->map_len);
+	/* A tracing link is a file: closing our copy detaches nothing while
+	 * the master or another worker still holds one. */
+	bpf_link__destroy(s->link);
 	steer_bpf__destroy(s->skel);
 	free(s);
 }

@@ -14,7 +14,10 @@
 #ifndef HERD_STEER_H
 #define HERD_STEER_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "../../bpf/steer.h"
 
@@ -28,7 +31,15 @@ enum {
 	/* Let libbpf's own messages through to stderr (they are dropped
 	 * otherwise). */
 	STEER_VERBOSE = 1 << 1,
+	/* Load the load-map program only, not the queue-aware one (the one
+	 * that runs anyway without CAP_PERFMON or without BTF). */
+	STEER_PLAIN = 1 << 2,
 };
+
+/* The queue-aware program's stall threshold: a worker out of its wait,
+ * with no publication, for longer than this is avoided while any other
+ * is not (herd balance's default --stall). */
+#define STEER_STALL_NS 5000000ULL
 
 /*
  * Loads the program with room for nslots slots (1..STEER_MAX_SLOTS) and puts
@@ -50,6 +61,15 @@ int steer_set_slot(struct steer *s, unsigned slot, int fd);
 /* Marks slot dead, then takes its socket out of the sockarray: no new
  * connection is sent there. Clearing an empty slot is not an error. */
 int steer_clear_slot(struct steer *s, unsigned slot);
+
+/* True when the queue-aware program runs (bpf/steer.bpf.c), false for the
+ * load-map one. */
+bool steer_queue_aware(const struct steer *s);
+
+/* Called by slot's worker itself, once it runs (pid: getpid()): from now on
+ * the queue-aware program knows when it waits for work. 0 pid forgets the
+ * worker. A no-op returning 0 for the load-map program. */
+int steer_set_worker(struct steer *s, unsigned slot, pid_t pid);
 
 /* The load map (nslots entries, shared with the program and every process
  * forked after steer_open()), and its size. */
@@ -87,6 +107,20 @@ static inline void steer_publish(struct steer_slot *slot, uint64_t mark, uint64_
 	 * connections onto this slot. */
 	__atomic_store_n(&slot->load, load, __ATOMIC_RELEASE);
 	__atomic_store_n(&slot->seen, mark, __ATOMIC_RELEASE);
+}
+
+/* The same for a worker: inflight connections in flight plus queued ones
+ * in its accept queue, and the time of the publication, which tells the
+ * queue-aware program that the worker makes progress. */
+static inline void steer_publish_worker(struct steer_slot *slot, uint64_t mark, uint64_t inflight, uint64_t queued)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
+	__atomic_store_n(&slot->inflight, inflight, __ATOMIC_RELEASE);
+	__atomic_store_n(&slot->published_at, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
+			 __ATOMIC_RELEASE);
+	steer_publish(slot, mark, inflight + queued);
 }
 
 /* The effective load the program sees for a slot (UINT64_MAX when dead). */

@@ -32,6 +32,7 @@
 #define READY_MSG "READY=1\n"
 #define FAILED_MSG "FAILED="
 #define UPGRADE_FD 4		       /* the pipe's write end in the new master */
+#define ADMIN_FD 5		       /* the --admin listener in the new master */
 #define BUILD_ENV "HERD_UPGRADE_BUILD" /* the old master's build id, for the new one */
 
 /* dir + "/" + name into buf; a leading "./" of name is dropped. */
@@ -153,7 +154,7 @@ static _Noreturn void child_fail(int efd, int exec)
 
 /* In the child, between fork and exec (the master is single-threaded, so
  * the child may allocate). */
-static _Noreturn void exec_new_master(int lfd, int wfd, int efd, const char *exe, char *const argv[],
+static _Noreturn void exec_new_master(int lfd, int afd, int wfd, int efd, const char *exe, char *const argv[],
 				      const sigset_t *mask)
 {
 	char pid[16], fdnum[8], build[UPGRADE_BUILD_MAX];
@@ -164,7 +165,10 @@ static _Noreturn void exec_new_master(int lfd, int wfd, int efd, const char *exe
 	if (e < 0)
 		_exit(127);
 	int l = fcntl(lfd, F_DUPFD_CLOEXEC, 10), w = fcntl(wfd, F_DUPFD_CLOEXEC, 10);
-	if (l < 0 || w < 0 || dup2(l, SYSD_LISTEN_FDS_START) < 0 || dup2(w, UPGRADE_FD) < 0)
+	int a = afd >= 0 ? fcntl(afd, F_DUPFD_CLOEXEC, 10) : -1;
+	if (l < 0 || w < 0 || (afd >= 0 && a < 0) || dup2(l, SYSD_LISTEN_FDS_START) < 0 || dup2(w, UPGRADE_FD) < 0)
+		child_fail(e, 0);
+	if (a >= 0 && (dup2(a, ADMIN_FD) < 0 || setenv("HERD_ADMIN_FD", "5", 1)))
 		child_fail(e, 0);
 	snprintf(pid, sizeof pid, "%d", (int)getpid());
 	snprintf(fdnum, sizeof fdnum, "%d", UPGRADE_FD);
@@ -187,7 +191,7 @@ static _Noreturn void exec_new_master(int lfd, int wfd, int efd, const char *exe
 
 /* Forks the new master; 0 once it runs exe, else -errno with *exec_failed
  * set when the exec itself failed (the child is reaped then). */
-static int start(int lfd, const char *exe, char *const argv[], const sigset_t *mask, pid_t *pid, int *ready_fd,
+static int start(int lfd, int afd, const char *exe, char *const argv[], const sigset_t *mask, pid_t *pid, int *ready_fd,
 		 bool *exec_failed)
 {
 	int p[2], ep[2];
@@ -202,7 +206,7 @@ static int start(int lfd, const char *exe, char *const argv[], const sigset_t *m
 	}
 	pid_t child = fork();
 	if (child == 0)
-		exec_new_master(lfd, p[1], ep[1], exe, argv, mask);
+		exec_new_master(lfd, afd, p[1], ep[1], exe, argv, mask);
 	int err = child < 0 ? -errno : 0;
 	close(p[1]);
 	close(ep[1]);
@@ -273,7 +277,7 @@ void upgrade_begin(struct upgrade *u, int lfd, const char *exe, char *const argv
 	}
 	bool exec_failed;
 	u->why[0] = 0;
-	int err = start(lfd, exe, argv, mask, &u->pid, &u->fd, &exec_failed);
+	int err = start(lfd, u->admin_fd, exe, argv, mask, &u->pid, &u->fd, &exec_failed);
 	if (err && exec_failed)
 		log("SIGUSR2: cannot execute %s: %s; this master keeps serving", exe, strerror(-err));
 	else if (err)
@@ -346,6 +350,17 @@ int upgrade_say_ready(struct upgrade_from *from)
 	int err = write(fd, READY_MSG, sizeof READY_MSG - 1) < 0 ? -errno : 0;
 	close(fd);
 	return err ? err : 1;
+}
+
+int upgrade_admin_fd(void)
+{
+	const char *s = getenv("HERD_ADMIN_FD");
+	uint64_t fd;
+	if (!s)
+		return -1;
+	int r = util_parse_u64(s, 3, 1024, &fd) ? -1 : (int)fd;
+	unsetenv("HERD_ADMIN_FD");
+	return r;
 }
 
 void upgrade_say_failed(const char *why)

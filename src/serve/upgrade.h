@@ -27,6 +27,7 @@ struct upgrade {
 	pid_t pid;		   /* the new master, 0: none */
 	int fd;			   /* its readiness pipe, -1: none (start with -1) */
 	bool handover;		   /* it is ready: this master stops */
+	int admin_fd;		   /* the --admin listener, passed on too; -1: none (start with -1) */
 	char why[UPGRADE_WHY_MAX]; /* why it failed, as it said over the pipe; "": it did not say */
 };
 
@@ -49,7 +50,8 @@ int upgrade_build_id(char buf[UPGRADE_BUILD_MAX]);
 
 /*
  * SIGUSR2: forks and execs exe with argv[0] = exe + argv, the shared
- * listener lfd as fd 3 and the signal mask `mask`. lfd < 0: the model has
+ * listener lfd as fd 3 (and u->admin_fd, when >= 0, as fd 5) and the
+ * signal mask `mask`. lfd < 0: the model has
  * a listener per worker, which cannot be handed over; exe NULL: the path
  * is unknown. When the exec fails the error is logged and the upgrade is
  * over. Logs what it did.
@@ -75,6 +77,10 @@ struct upgrade_from {
  * MAINPID) when this process was started by upgrade_begin, and fills
  * *from. 1 when it told, 0 when this is no upgrade, or -errno. */
 int upgrade_say_ready(struct upgrade_from *from);
+
+/* New master: the --admin listener the old master passed (its number in
+ * HERD_ADMIN_FD, removed from the environment), or -1: none. */
+int upgrade_admin_fd(void);
 
 /* New master that cannot start: tells the old master why (one line, e.g.
  * "cannot write the pid file x: Permission denied"). Nothing when this is

@@ -80,13 +80,20 @@ static int setup_signals(void)
 /* Everything before the worker accepts: 0 or a negative errno. */
 static int start(const struct worker_cfg *cfg, const struct worker_loop *loop)
 {
+	/* --user: before anything else, and before PR_SET_PDEATHSIG, which
+	 * the kernel clears when the process's credentials change. The
+	 * listeners (and steer's eBPF) were set up by the master and come
+	 * inherited: nothing below needs privileges. */
+	int err;
+	if (cfg->user && (err = creds_drop(cfg->user)) != 0)
+		return err;
 	/* Die with the master, so a killed master leaves no workers behind;
 	 * check the parent after arming it, in case the master already died. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return -errno;
 	if (getppid() != cfg->master_pid)
 		return -ESRCH;
-	int err = setup_signals();
+	err = setup_signals();
 	if (err)
 		return err;
 	S.env.cfg = cfg;

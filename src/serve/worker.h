@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "serve/accept.h"
+#include "serve/creds.h"
 #include "serve/stats.h"
 
 struct conn_io;
@@ -33,6 +34,8 @@ struct worker_cfg {
 	int log_fd;		       /* the access log, -1: none */
 	const char *log_path;	       /* reopened on SIGUSR1 */
 	bool io_uring;		       /* the io_uring loop (loop_uring.c) instead of epoll (loop_epoll.c) */
+	bool no_stats;		       /* /stats, /stats.txt, /metrics answer 404 (they are on --admin) */
+	const struct creds *user;      /* run as this user (--user); NULL: as the master */
 };
 
 /*

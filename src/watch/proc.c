@@ -12,8 +12,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,15 +20,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/diag.h"
 #include "lib/proc.h"
 #include "lib/units.h"
 #include "lib/util.h"
 #include "watch/proc.h"
 
-#define TCP_STATE_LISTEN 10 /* include/net/tcp_states.h */
-
-static int sock_append(struct watch_snapshot *s, const struct inet_diag_msg *m)
+static int sock_append(const struct inet_diag_msg *m, void *arg)
 {
+	struct watch_snapshot *s = arg;
 	void *p = util_grow(s->socks, &s->cap_socks, s->nsocks + 1, sizeof(*s->socks));
 	struct watch_sock *k;
 
@@ -48,73 +46,10 @@ static int sock_append(struct watch_snapshot *s, const struct inet_diag_msg *m)
 	return 0;
 }
 
-static bool port_in(uint16_t port, const uint16_t *ports, size_t n)
-{
-	if (n == 0)
-		return true;
-	for (size_t i = 0; i < n; i++)
-		if (ports[i] == port)
-			return true;
-	return false;
-}
-
-static int diag_dump(int fd, int family, struct watch_snapshot *s, const uint16_t *ports, size_t nports)
-{
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req = {
-		.nlh = {.nlmsg_len = sizeof(req),
-			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-		.r = {.sdiag_family = (uint8_t)family,
-		      .sdiag_protocol = IPPROTO_TCP,
-		      .idiag_states = 1u << TCP_STATE_LISTEN},
-	};
-	static char buf[32768] __attribute__((aligned(8)));
-
-	if (send(fd, &req, sizeof(req), 0) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (len < 0)
-			return errno == EINTR ? -EINTR : -errno;
-		if (len == 0)
-			return -EIO;
-		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
-			const struct inet_diag_msg *m = NLMSG_DATA(h);
-			int err;
-
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				return e->error ? e->error : -EIO;
-			}
-			if (!port_in(ntohs(m->id.idiag_sport), ports, nports))
-				continue;
-			err = sock_append(s, m);
-			if (err)
-				return err;
-		}
-	}
-}
-
 int watch_proc_listeners(struct watch_snapshot *s, const uint16_t *ports, size_t nports)
 {
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	int err;
-
-	if (fd < 0)
-		return -errno;
 	s->nsocks = 0;
-	err = diag_dump(fd, AF_INET, s, ports, nports);
-	if (!err)
-		err = diag_dump(fd, AF_INET6, s, ports, nports);
-	close(fd);
-	return err;
+	return diag_listeners(ports, nports, sock_append, s);
 }
 
 static bool all_digits(const char *p)

@@ -178,7 +178,7 @@ capsh --drop=cap_sys_ptrace -- -c "exec $HERD balance --port $PORT" >/dev/null 2
 expect_eq "no ptrace rights: exit 1" "$?" 1
 expect_match "no ptrace rights: said" "$(cat "$TMP/e")" "no ptrace rights: .*needs CAP_SYS_PTRACE"
 # A kernel without the program type: every BPF_PROG_LOAD answered EINVAL.
-python3 tests/cli/balance/no_bpf_prog.py $HERD balance --port "$PORT" >/dev/null 2>"$TMP/e"
+python3 tests/cli/seccomp_deny.py bpf-prog $HERD balance --port "$PORT" >/dev/null 2>"$TMP/e"
 rc=$?
 if [ "$rc" = 77 ]; then
 	ok "# SKIP no sk_reuseport type: the seccomp helper is x86_64 only"

@@ -5,7 +5,11 @@
 # server's own access log (one line per request with the worker's pid) within
 # 1%, the accept-queue wait percentiles of their runs, and a peer whose start
 # fails (a bad config, its port taken) INVALID with the server's own error
-# line in every report while the lab goes on with the other rows. A peer
+# line in every report while the lab goes on with the other rows.
+# nginx-reuseport+balance (nginx with herd balance attached through the
+# library) is in the log check too; its program is gone once the lab has
+# stopped, and without the capabilities herd balance needs the row is
+# unavailable with herd balance's message while the lab goes on. A peer
 # that is not installed here is skipped with a message (scripts/setup.sh
 # test installs nginx and Apache).
 . tests/lib.sh
@@ -30,8 +34,8 @@ have_haproxy() { [ -x /usr/sbin/haproxy ] && compgen -G "/usr/lib/*/lua/5.3/posi
 # ------------------------------------------------------------ arguments
 out=$($HERD lab --list-peers); rc=$?
 expect_eq "--list-peers exits 0" "$rc" 0
-for row in nginx-shared nginx-reuseport haproxy haproxy-shards apache-prefork apache-event lighttpd; do
-	expect_match "--list-peers lists $row" "$out" "^$row +[a-z]+ +(no|[a-z]+ [0-9])"
+for row in nginx-shared nginx-reuseport nginx-reuseport+balance haproxy haproxy-shards apache-prefork apache-event lighttpd; do
+	expect_match "--list-peers lists $row" "$out" "^${row//+/\\+} +[a-z]+ +(no|[a-z]+ [0-9])"
 done
 if have_nginx; then
 	expect_match "--list-peers: the nginx version found" "$out" "^nginx-shared +nginx +nginx $(/usr/sbin/nginx -v 2>&1 | sed 's|.*nginx/||')"
@@ -73,6 +77,8 @@ expect_match "and says so" "$(cat "$TMP/err")" "nothing to run"
 # ------------------------------------ per-worker counts vs the servers' logs
 rows=()
 have_nginx && rows+=(nginx-shared nginx-reuseport)
+# herd balance needs root (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, ptrace) and BTF.
+have_nginx && [ "$(id -u)" = 0 ] && [ -z "$(watch_skip_reason)" ] && rows+=(nginx-reuseport+balance)
 have_apache && rows+=(apache-prefork)
 # A socket per thread: its connections per thread come from the collector.
 have_haproxy && rows+=(haproxy-shards)
@@ -82,8 +88,8 @@ if [ ${#rows[@]} -ge 2 ]; then
 	models=$(IFS=,; echo "${rows[*]}")
 	# The noise check off: on a busy machine a noisy repetition is left out
 	# of the summaries (and re-run); this is about counts, not noise.
-	$HERD lab --models "$models" --scenarios seed,idle --repeat 1 --workers 3 --requests 600 --concurrency 30 --noise-check off \
-		--idle-requests 30 --port "$port" --server-logs "$TMP/logs" --json "$TMP/logs.json" \
+	$HERD lab --models "$models" --scenarios seed,idle --repeat 1 --workers 3 --requests 600 --concurrency 30 \
+		--idle-requests 30 --noise-check off --port "$port" --server-logs "$TMP/logs" --json "$TMP/logs.json" \
 		>"$TMP/logs.out" 2>"$TMP/logs.err"; rc=$?
 	expect_eq "the lab with $models exits 0" "$rc" 0
 	[ "$rc" -ne 0 ] && sed 's/^/# /' "$TMP/logs.err" | tail -20
@@ -134,11 +140,44 @@ for m in json.load(open(sys.argv[1]))["models"]:
 		ok "# SKIP accept-queue wait: herd watch cannot run here ($(watch_skip_reason))"
 	fi
 	check "no peer left running" no_listener "$port"
+	if [[ " ${rows[*]} " == *" nginx-reuseport+balance "* ]]; then
+		id=$(sed -n 's/.*nginx-reuseport+balance: herd balance attached (program id \([0-9]*\)).*/\1/p' "$TMP/logs.err" | head -1)
+		expect_match "nginx-reuseport+balance: herd balance was attached (its program id)" "$id" '^[0-9]+$'
+		expect_match "nginx-reuseport+balance: detached before nginx stopped, the group as it was" \
+			"$(cat "$TMP/logs.err")" "nginx-reuseport\+balance: herd balance detached: the group is as it was"
+		if [ -n "$id" ] && ! bpftool prog show id "$id" >/dev/null 2>&1 && ! bpftool prog show | grep -q balance_select; then
+			ok "nginx-reuseport+balance: no balance program left once the lab stopped"
+		else
+			not_ok "nginx-reuseport+balance: no balance program left once the lab stopped" "$(bpftool prog show | grep -A2 balance_select)"
+		fi
+		# Without the capabilities herd balance needs (root otherwise:
+		# nginx starts), the row is unavailable with its message and
+		# the lab goes on with the next row.
+		if command -v capsh >/dev/null; then
+			port=$(quiet_port)
+			capsh --drop=cap_bpf,cap_perfmon,cap_sys_admin -- -c "exec $HERD lab --models \
+				nginx-reuseport+balance,nginx-reuseport --scenarios idle --repeat 1 --workers 2 \
+				--idle-requests 10 --port $port --json $TMP/nocap.json" >"$TMP/nocap.out" 2>"$TMP/nocap.err"
+			expect_match "without CAP_BPF/CAP_PERFMON: the balance row is unavailable with herd balance's message" \
+				"$(cat "$TMP/nocap.err")" "nginx-reuseport\+balance: unavailable: herd balance needs root, or CAP_BPF.*missing here: CAP_BPF CAP_PERFMON"
+			check "... and the lab went on: nginx-reuseport ran" $PY -c '
+import json, sys
+m = {x["name"]: x for x in json.load(open(sys.argv[1]))["models"]}
+assert not m["nginx-reuseport+balance"]["available"], m["nginx-reuseport+balance"]
+assert m["nginx-reuseport"]["available"] and m["nginx-reuseport"]["scenarios"]["idle"]["repetitions"][0]["valid"]' "$TMP/nocap.json"
+			check "no peer left running" no_listener "$port"
+		else
+			for i in 1 2 3; do ok "# SKIP capsh is not installed"; done
+		fi
+	else
+		for i in 1 2 3 4 5 6; do ok "# SKIP nginx-reuseport+balance: needs root, BTF and nginx"; done
+	fi
 else
 	ok "# SKIP nginx or Apache with lua-posix missing (scripts/setup.sh test): no log check"
 	ok "# SKIP no accept-queue wait check"
 	ok "# SKIP no peer ran"
 	ok "# SKIP"
+	for i in 1 2 3 4 5 6; do ok "# SKIP nginx-reuseport+balance: no log check"; done
 fi
 
 # ------------------------------ a peer whose start fails: its own error line

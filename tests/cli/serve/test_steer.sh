@@ -3,6 +3,8 @@
 # `reuseport` as the control, which does queue connections behind it), idle
 # workers share sequential connections, and without CAP_BPF/CAP_NET_ADMIN the
 # server refuses to start with a clear message instead of falling back.
+# Without CAP_PERFMON steer falls back from the queue-aware program to the
+# load-map one, which still starts and balances.
 . tests/lib.sh
 . tests/cli/serve_common.sh
 
@@ -120,6 +122,36 @@ if [ "$PRIV" = 1 ]; then
 		"$n/$([ "${spread:-99}" -le 4 ] && echo even || echo uneven)" "3/even"
 else
 	for d in "blocked worker" "control" "spread" "round robin"; do ok "# SKIP $d: needs CAP_BPF and CAP_NET_ADMIN"; done
+fi
+
+# Without CAP_PERFMON (root otherwise) the queue-aware program cannot be
+# loaded (probe reads, the tracepoint): steer falls back to the load-map
+# program, which needs CAP_BPF and CAP_NET_ADMIN only, and still balances.
+# (Which program chooses, and the stalled rule, are in
+# tests/unit/serve/test_steer.c, where the loads are set by hand.)
+if [ "$PRIV" = 1 ] && [ "$(id -u)" = 0 ] && command -v capsh >/dev/null; then
+	port=$(free_port)
+	capsh --drop=cap_perfmon,cap_sys_admin -- -c \
+		"exec $HERD serve --accept steer --workers 3 --listen 127.0.0.1:$port" 2>"$TMP/noperf.err" &
+	spid=$!
+	track_pid "$spid"
+	if wait_until 10 grep -q "listening on" "$TMP/noperf.err"; then
+		ok "steer without CAP_PERFMON starts (the load-map program)"
+		PORT=$port conns 30 / >/dev/null
+		kill -TERM "$spid"
+		wait "$spid"
+		expect_eq "steer without CAP_PERFMON: clean stop" "$?" 0
+		counts=$(sed -n 's/^herd serve: worker [0-9]* pid [0-9]* accepted \([0-9]*\) .*/\1/p' "$TMP/noperf.err" | tr '\n' ' ')
+		spread=$(printf '%s\n' $counts | sort -n | sed -n '1p;$p' | tr '\n' ' ' | awk '{print $2 - $1}')
+		expect_eq "steer without CAP_PERFMON: 30 sequential connections over 3 workers, within 4 of each other (accepted: $counts)" \
+			"$(printf '%s\n' $counts | grep -c .)/$([ "${spread:-99}" -le 4 ] && echo even || echo uneven)" "3/even"
+	else
+		not_ok "steer without CAP_PERFMON starts (the load-map program)" "$(cat "$TMP/noperf.err")"
+		ok "# SKIP"
+		ok "# SKIP"
+	fi
+else
+	for i in 1 2 3; do ok "# SKIP steer without CAP_PERFMON: needs root and capsh"; done
 fi
 
 # Unprivileged: a clear refusal, exit 1, nothing left running or listening.

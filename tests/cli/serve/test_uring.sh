@@ -83,7 +83,7 @@ if [ "$CTL" -ge 21 ] && [ "$CTL" -le 26 ]; then ok "uring-fifo: one submission p
 # Without io_uring (a seccomp filter, as container runtimes install): a
 # clear refusal naming the reason and the epoll twin, and the lab marks the
 # model unavailable with that reason.
-NO_URING="python3 tests/cli/no_uring.py"
+NO_URING="python3 tests/cli/seccomp_deny.py uring"
 $NO_URING true; rc_nu=$?
 if [ "$rc_nu" -eq 77 ]; then
 	ok "# SKIP no seccomp helper on $(uname -m)"

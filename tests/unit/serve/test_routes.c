@@ -47,7 +47,8 @@ static int teardown(void **state)
 
 /* Runs one request through parser and routes; returns the status and
  * leaves the response NUL-terminated in *out. */
-static uint64_t max_work_us; /* the env's cap for the next ask() */
+static uint64_t max_work_us;	  /* the env's cap for the next ask() */
+static bool no_stats, stats_only; /* --admin: the public and the admin listener's routes */
 
 static int ask(const char *request, bool keep_alive, struct obuf *out)
 {
@@ -58,7 +59,9 @@ static int ask(const char *request, bool keep_alive, struct obuf *out)
 				 .own_fd = -1,
 				 .scratch = scratch,
 				 .scratch_cap = sizeof scratch,
-				 .max_work_us = max_work_us};
+				 .max_work_us = max_work_us,
+				 .no_stats = no_stats,
+				 .stats_only = stats_only};
 	out->len = 0;
 	int st = routes_respond(&env, &req, keep_alive, out);
 	assert_int_equal(obuf_reserve(out, 1), 0);
@@ -102,6 +105,34 @@ static void test_routes(void **state)
 	assert_non_null(strstr(o.p, "\"worker\":1,"));
 	assert_non_null(strstr(o.p, "\"worker\":3,"));
 	assert_null(strstr(o.p, "\"worker\":0,")); /* free slots are left out */
+	obuf_free(&o);
+}
+
+/* --admin: the public listener answers 404 for the stats routes, the admin
+ * listener only those. */
+static void test_admin_split(void **state)
+{
+	(void)state;
+	struct obuf o = {0};
+	static const char *const stats_paths[] = {"/stats", "/stats.txt", "/metrics"};
+	char req[96];
+	no_stats = true;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", stats_paths[i]);
+		assert_int_equal(ask(req, true, &o), 404);
+	}
+	assert_int_equal(ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n", true, &o), 200);
+	assert_int_equal(ask("GET /cpu?us=1 HTTP/1.1\r\nHost: t\r\n\r\n", true, &o), 200);
+	no_stats = false;
+	stats_only = true;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", stats_paths[i]);
+		assert_int_equal(ask(req, false, &o), 200);
+	}
+	assert_int_equal(ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n", false, &o), 404);
+	assert_int_equal(ask("GET /cpu?us=1 HTTP/1.1\r\nHost: t\r\n\r\n", false, &o), 404);
+	assert_int_equal(ask("GET /sleep?ms=1 HTTP/1.1\r\nHost: t\r\n\r\n", false, &o), 404);
+	stats_only = false;
 	obuf_free(&o);
 }
 
@@ -278,9 +309,10 @@ static void test_burn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routes),	 cmocka_unit_test(test_stats_text), cmocka_unit_test(test_date),
-		cmocka_unit_test(test_continue), cmocka_unit_test(test_metrics),    cmocka_unit_test(test_reset_gauges),
-		cmocka_unit_test(test_burn),
+		cmocka_unit_test(test_routes),	cmocka_unit_test(test_stats_text),
+		cmocka_unit_test(test_date),	cmocka_unit_test(test_continue),
+		cmocka_unit_test(test_metrics), cmocka_unit_test(test_reset_gauges),
+		cmocka_unit_test(test_burn),	cmocka_unit_test(test_admin_split),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

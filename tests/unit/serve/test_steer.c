@@ -12,6 +12,14 @@
  * network namespace made for the test, where the same set-up without the
  * migrating program resets the queued connections); and steer_open() says
  * -EPERM once CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN are gone.
+ * The queue-aware program (root, built with BTF): it is the one loaded; a
+ * listener whose published load says 0 while connections wait in its
+ * queue is avoided (the kernel's count wins); a worker out of its wait
+ * with no publication for longer than the stall threshold is avoided
+ * although its load is the least (and, when all are stalled, the one
+ * stalled far longest), while the load-map program (STEER_PLAIN,
+ * the control) sends connections to it; without CAP_PERFMON steer_open()
+ * falls back to the load-map program.
  * Without those capabilities to begin with, the kernel tests are skipped.
  */
 #include <arpa/inet.h>
@@ -26,8 +34,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -494,17 +505,16 @@ static void test_no_migrate_resets(void **state)
 
 /* ---- privileges ---- */
 
-/* Drops CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN from every set of this
- * process (it stays uid 0), with the raw capget/capset system calls. */
-static int drop_caps(void)
+/* Drops the n capabilities caps from every set of this process (it stays
+ * uid 0), with the raw capget/capset system calls. */
+static int drop_caps_of(const int *caps, size_t n)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2];
-	const int caps[] = {39 /* CAP_BPF */, CAP_NET_ADMIN, CAP_SYS_ADMIN};
 
 	if (syscall(SYS_capget, &h, d) != 0)
 		return -errno;
-	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		unsigned w = (unsigned)caps[i] / 32, bit = 1u << (caps[i] % 32);
 		d[w].effective &= ~bit;
 		d[w].permitted &= ~bit;
@@ -513,6 +523,14 @@ static int drop_caps(void)
 	if (syscall(SYS_capset, &h, d) != 0)
 		return -errno;
 	return 0;
+}
+
+/* CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN. */
+static int drop_caps(void)
+{
+	const int caps[] = {39 /* CAP_BPF */, CAP_NET_ADMIN, CAP_SYS_ADMIN};
+
+	return drop_caps_of(caps, sizeof(caps) / sizeof(caps[0]));
 }
 
 static void test_unprivileged_eperm(void **state)
@@ -540,6 +558,211 @@ static void test_unprivileged_eperm(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Without CAP_PERFMON (and CAP_SYS_ADMIN, which stands in for it) the
+ * queue-aware program cannot be loaded: the load-map one runs, as it did
+ * with CAP_BPF and CAP_NET_ADMIN alone before there was a choice. */
+static void test_no_perfmon_falls_back(void **state)
+{
+	int status;
+	pid_t pid;
+
+	need_group(state);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const int caps[] = {38 /* CAP_PERFMON */, CAP_SYS_ADMIN};
+		struct group g;
+		int counts[NL] = {0}, i, clients[6];
+
+		if (drop_caps_of(caps, 2) != 0)
+			_exit(2);
+		if (group_open(&g, 0) != 0)
+			_exit(3);
+		if (steer_queue_aware(g.steer))
+			_exit(4);
+		/* ...and it steers: equal loads, the program's own count. */
+		for (i = 0; i < 6; i++)
+			if ((clients[i] = connect_one(&g)) < 0)
+				_exit(5);
+		if (accept_all(&g, counts, 6, 0) != 6 || counts[0] != 2 || counts[1] != 2 || counts[2] != 2)
+			_exit(6);
+		close_all(clients, 6);
+		group_close(&g);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- queue awareness (the program of bpf/reuseport_load.h) ---- */
+
+static struct group *need_aware(void **state)
+{
+	struct group *g = need_group(state);
+
+#ifndef HERD_STEER_CORE
+	skip(); /* built without BTF: only the load-map program */
+#endif
+	if (geteuid() != 0)
+		skip(); /* CAP_PERFMON is needed besides CAP_BPF, CAP_NET_ADMIN */
+	return g;
+}
+
+static void test_queue_aware_loaded(void **state)
+{
+	struct group *g = need_aware(state);
+
+	assert_true(steer_queue_aware(g->steer));
+}
+
+/* A worker that published 0 while 5 connections wait in its queue (a
+ * publication that raced with arrivals, or connections the hash placed):
+ * the load-map program trusts the 0 and keeps sending it every third
+ * connection; the kernel's count of its queue keeps it out. */
+static void test_live_queue_counts(void **state)
+{
+	struct group *g = need_aware(state);
+	int counts[NL] = {0}, clients[11], i;
+
+	publish(g, 0, 0);
+	publish(g, 1, 1000);
+	publish(g, 2, 1000);
+	for (i = 0; i < 5; i++)
+		assert_true((clients[i] = connect_one(g)) >= 0);
+	usleep(20000); /* the handshakes end in the softirq */
+	for (i = 0; i < NL; i++)
+		publish(g, (unsigned)i, 0);
+	for (i = 5; i < 11; i++)
+		assert_true((clients[i] = connect_one(g)) >= 0);
+	assert_int_equal(accept_all(g, counts, 11, 0), 11);
+	print_message("# counts %d %d %d\n", counts[0], counts[1], counts[2]);
+	assert_int_equal(counts[0], 5);
+	assert_int_equal(counts[1], 3);
+	assert_int_equal(counts[2], 3);
+	assert_int_equal(steer_fallbacks(g->steer), 0);
+	close_all(clients, 11);
+}
+
+/* A child registered as slot's worker (as a herd serve worker does at
+ * start), then either blocked in nanosleep (busy: not a wait for work) or
+ * asleep in epoll_wait (waiting). Returns its pid. */
+static pid_t worker_child(struct group *g, unsigned slot, bool blocked)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+		struct epoll_event ev;
+
+		c = steer_set_worker(g->steer, slot, getpid()) == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		if (blocked)
+			sleep(30);
+		else
+			epoll_wait(ep, &ev, 1, 30000);
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	assert_int_equal(c, 'y');
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+/* Slot 0's worker is blocked (busy for 20 ms, no publication) with the
+ * least load, 0; slot 1's waits in epoll_wait with load 2; slot 2 has no
+ * known worker and load 2. Three connections. want_stalled: how many
+ * reach slot 0. */
+static void stalled_case(struct group *g, int want_stalled)
+{
+	struct steer_slot *sl = steer_slots(g->steer);
+	int counts[NL] = {0}, clients[3], i;
+	pid_t a = worker_child(g, 0, true), b = worker_child(g, 1, false);
+
+	for (i = 0; i < 100 && __atomic_load_n(&sl[1].busy_since, __ATOMIC_ACQUIRE) != 0; i++)
+		usleep(10000); /* b's switch into epoll_wait marks it waiting */
+	usleep(20000);	       /* a: busy for longer than the 5 ms threshold */
+	publish(g, 0, 0);
+	publish(g, 1, 2);
+	publish(g, 2, 2);
+	for (i = 0; i < 3; i++)
+		assert_true((clients[i] = connect_one(g)) >= 0);
+	assert_int_equal(accept_all(g, counts, 3, 0), 3);
+	print_message("# counts %d %d %d (busy since: slot 0 %s, slot 1 %s)\n", counts[0], counts[1], counts[2],
+		      sl[0].busy_since ? "set" : "0", sl[1].busy_since ? "set" : "0");
+	close_all(clients, 3);
+	reap(a);
+	reap(b);
+	if (want_stalled)
+		assert_true(counts[0] > 0);
+	else
+		assert_int_equal(counts[0], 0);
+}
+
+static void test_stalled_worker_avoided(void **state)
+{
+	struct group *g = need_aware(state);
+
+	stalled_case(g, 0);
+}
+
+/* Every worker stalled (a machine short of CPU preempts them all for a few
+ * thresholds): the one blocked far longer is still avoided. Slot 0's
+ * worker has been blocked for over 64 thresholds with the least load; the
+ * others' for a few; a binary "stalled" would fall back to the load and
+ * pick slot 0. */
+static void test_least_stalled_wins(void **state)
+{
+	struct group *g = need_aware(state);
+	int counts[NL] = {0}, clients[3], i;
+	pid_t a = worker_child(g, 0, true), b, c;
+
+	usleep(400000); /* a: past 64 x 5 ms */
+	b = worker_child(g, 1, true);
+	c = worker_child(g, 2, true);
+	usleep(10000); /* b, c: past 5 ms */
+	publish(g, 0, 0);
+	publish(g, 1, 2);
+	publish(g, 2, 2);
+	for (i = 0; i < 3; i++)
+		assert_true((clients[i] = connect_one(g)) >= 0);
+	assert_int_equal(accept_all(g, counts, 3, 0), 3);
+	print_message("# counts %d %d %d\n", counts[0], counts[1], counts[2]);
+	close_all(clients, 3);
+	reap(a);
+	reap(b);
+	reap(c);
+	assert_int_equal(counts[0], 0);
+}
+
+/* The control: the load-map program sends the stalled worker connections
+ * (its load, 0, is the least). */
+static void test_plain_sends_to_stalled(void **state)
+{
+	struct group g;
+
+	need_aware(state);
+	assert_int_equal(group_open(&g, STEER_PLAIN), 0);
+	assert_false(steer_queue_aware(g.steer));
+	stalled_case(&g, 1);
+	group_close(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +776,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_on_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_migrate_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unprivileged_eperm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_perfmon_falls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_aware_loaded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_queue_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stalled_worker_avoided, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_least_stalled_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_sends_to_stalled, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
