@@ -137,9 +137,12 @@ static int run_model_rep(struct lab_ctx *x, const char *tmpdir, bool late)
 		bool first = x->prog.rep == 1 && !late;
 		if (first)
 			m->available = false;
-		/* A peer is installed (those that are not never get here): its
-		 * failing start is the server's own complaint, worth an INVALID. */
-		if (first && m->kind->peer)
+		/* A peer is installed (those that are not never get here): a
+		 * server that exited (-ECHILD: its port taken, a module missing,
+		 * a bad config) or never got ready is its own complaint, worth an
+		 * INVALID. What the lab could not do to it (herd balance without
+		 * its capabilities) leaves it unavailable, as a herd model. */
+		if (first && m->kind->peer && (e == -ECHILD || e == -ETIMEDOUT))
 			m->failed = true;
 		free(m->reason);
 		m->reason = strdup(why);

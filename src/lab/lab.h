@@ -288,10 +288,12 @@ struct lab_model {
 	const struct lab_server_kind *kind; /* the server, resolved at the edge (cfg->models) */
 	const char *name;		    /* kind->name, what the reports print */
 	bool available;
-	/* A peer that did not start (its port taken, a module missing, a bad
-	 * config): not run, and INVALID, with the server's own error line as
-	 * the reason. A herd serve model that does not start is unavailable
-	 * (io_uring off, no BPF: what the machine lacks). */
+	/* A peer that did not start (it exited: its port taken, a module
+	 * missing, a bad config; or it never got ready): not run, and
+	 * INVALID, with the server's own error line as the reason. A herd
+	 * serve model that does not start is unavailable (io_uring off, no
+	 * BPF: what the machine lacks), and so is a peer the lab could not
+	 * attach herd balance to. */
 	bool failed;
 	char *reason;	      /* why unavailable or failed, or a note; NULL when none */
 	size_t nreps;	      /* repetitions run: cfg->repeat, plus the adaptive ones */
