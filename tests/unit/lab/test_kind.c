@@ -36,6 +36,7 @@ static void test_table_order(void **state)
 	} peers[] = {
 		{"nginx-shared", "nginx", "nginx", &lab_server_nginx},
 		{"nginx-reuseport", "nginx", "nginx", &lab_server_nginx},
+		{"nginx-reuseport+balance", "nginx", "herd balance", &lab_server_nginx},
 		{"haproxy", "haproxy", "HAProxy", &lab_server_haproxy},
 		{"haproxy-shards", "haproxy", "HAProxy", &lab_server_haproxy},
 		{"apache-prefork", "apache", "prefork", &lab_server_apache_prefork},
