@@ -23,8 +23,10 @@ ms_of() {
 # (blocking serves one connection at a time by definition: see docs/serve.md.)
 for m in fifo epoll reuseport; do
 	start_serve --workers 2 --accept $m --header-timeout 20s
-	client drip "$PORT" 4 >"$TMP/d1" & d1=$!; track_pid $d1
-	client drip "$PORT" 4 >"$TMP/d2" & d2=$!; track_pid $d2
+	# python3 itself in the background (not the client function's
+	# subshell), so that the kill below ends the uploads at once.
+	python3 tests/cli/serve/hostile_client.py drip "$PORT" 4 >"$TMP/d1" & d1=$!; track_pid $d1
+	python3 tests/cli/serve/hostile_client.py drip "$PORT" 4 >"$TMP/d2" & d2=$!; track_pid $d2
 	for _ in $(seq 50); do [ -s "$TMP/d1" ] && [ -s "$TMP/d2" ] && break; sleep 0.1; done
 	rm -f "$TMP/d1" "$TMP/d2"
 	sleep 0.3
