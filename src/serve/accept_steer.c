@@ -43,7 +43,7 @@ enum {
 	 * moves its listener's queue to the others (steer_model_evict). A few
 	 * ms: longer than an ordinary request here, much shorter than the
 	 * stalls that matter (the lab's 50 ms /sleep). */
-	STEER_EVICT_MS = 3,
+	STEER_EVICT_MS = 4,
 };
 
 static int steer_model_open(struct accept_group *g)
