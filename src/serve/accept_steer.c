@@ -17,6 +17,11 @@
  * a worker out of its wait with no publication for 5 ms is avoided, and
  * each publication carries the in-flight count and its time.
  *
+ * A worker accepts only while idle (steer_model_idle, as fifo), so that
+ * what waits for a busy worker waits in its listener's queue; when the
+ * worker then stalls in a request, the master moves that queue to the
+ * other listeners (steer_model_evict, called from serve.c's tick).
+ *
  * Worker changes: remove_slot marks the slot dead first, so the program stops
  * choosing it at once, then closes the master's copy; when the leaving worker
  * closes its own copy, the program (attached as SELECT_OR_MIGRATE) moves the
