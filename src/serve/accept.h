@@ -164,6 +164,15 @@ struct accept_model {
 	/* Master, at exit: closes every listener and frees group state. NULL:
 	 * accept_generic_close. */
 	void (*close)(struct accept_group *g);
+	/* Master, ACCEPT_PER_SLOT, at each of its ticks while the slot's
+	 * worker has run one request for longer than evict_ns (it is stalled,
+	 * and what waits in its listener's queue waits with it): moves the
+	 * connections queued on fds[slot] to other slots' listeners. Returns
+	 * 1 when it moved some, 0 when there were none or nowhere to move
+	 * them, or -errno. NULL: nothing (the master then does not tick for
+	 * it). (steer: shutdown() and listen() again, see accept_steer.c.) */
+	int (*evict)(struct accept_group *g, unsigned slot);
+	uint64_t evict_ns;
 };
 
 /* The model table, in --list-models order, ended by NULL. */

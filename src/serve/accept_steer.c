@@ -17,6 +17,11 @@
  * a worker out of its wait with no publication for 5 ms is avoided, and
  * each publication carries the in-flight count and its time.
  *
+ * A worker accepts only while idle (steer_model_idle, as fifo), so that
+ * what waits for a busy worker waits in its listener's queue; when the
+ * worker then stalls in a request, the master moves that queue to the
+ * other listeners (steer_model_evict, called from serve.c's tick).
+ *
  * Worker changes: remove_slot marks the slot dead first, so the program stops
  * choosing it at once, then closes the master's copy; when the leaving worker
  * closes its own copy, the program (attached as SELECT_OR_MIGRATE) moves the
@@ -36,7 +41,15 @@
 #include "serve/steer.h"
 
 /* How often an idle worker looks for phantom load (see steer_model_idle). */
-enum { STEER_RECHECK_MS = 100 };
+enum {
+	STEER_RECHECK_MS = 100,
+	STEER_BUSY_AT = 1, /* connections (conn_model_load) at which a worker stops accepting */
+	/* A worker that has run one request this long is stalled: the master
+	 * moves its listener's queue to the others (steer_model_evict). A few
+	 * ms: longer than an ordinary request here, much shorter than the
+	 * stalls that matter (the lab's 50 ms /sleep). */
+	STEER_EVICT_MS = 4,
+};
 
 static int steer_model_open(struct accept_group *g)
 {
@@ -112,6 +125,19 @@ static int steer_model_accept(struct accept_worker *w)
 	uint64_t mark = slot ? steer_mark(slot) : 0;
 	int fd = accept_generic_accept(w);
 
+	/* The master is evicting this listener's queue (steer_model_evict):
+	 * between its shutdown() and its listen() the socket does not listen,
+	 * and accept() says EINVAL, which would otherwise mean a stop. */
+	if (fd == -EINVAL)
+		fd = -EAGAIN;
+	if (fd >= 0) {
+		/* Busy now: out of the epoll until idle again (steer_model_idle),
+		 * so that what the program sends meanwhile waits in the kernel's
+		 * queue, where an eviction can still move it, and not in this
+		 * worker's epoll, where nothing can. */
+		w->want = false;
+		accept_worker_sync(w);
+	}
 	if (!slot)
 		return fd;
 	/* An empty queue is the cheapest true count there is: everything this
@@ -130,20 +156,37 @@ static int steer_model_accept(struct accept_worker *w)
 }
 
 /*
- * About to sleep, and again every STEER_RECHECK_MS while asleep. A SYN that
- * the program sent here but that never became a connection (the client gave
- * up during the handshake, a half-open port scan) is counted by the program
- * until this worker publishes again, and an idle worker that nobody chooses
- * never would: its phantom load would keep it out for good. So an idle
- * worker that finds connections steered since its last publication
- * publishes what it really has.
+ * About to sleep, and again every STEER_RECHECK_MS while asleep.
+ *
+ * Phantom load: a SYN that the program sent here but that never became a
+ * connection (the client gave up during the handshake, a half-open port
+ * scan) is counted by the program until this worker publishes again, and an
+ * idle worker that nobody chooses never would: its phantom load would keep
+ * it out for good. So an idle worker that finds connections steered since
+ * its last publication publishes what it really has.
+ *
+ * Accepting only while idle, as fifo does (src/serve/accept_epoll.c
+ * fifo_idle, with conn.c's notion of busy: n counts connections in flight
+ * and fresh silent ones for their first 10 ms, not idle keep-alive ones): a
+ * worker that has nothing in flight first takes a connection still queued
+ * on its listener, and only when the queue is empty goes back into its
+ * epoll. A busy worker's new connections therefore wait in its listener's
+ * queue, from which the master moves them when the worker stalls.
  */
 static int steer_model_idle(struct accept_worker *w, unsigned n)
 {
 	struct steer_slot *slot = w->priv;
+	int fd;
 
 	if (slot && steer_mark(slot) != __atomic_load_n(&slot->seen, __ATOMIC_ACQUIRE))
 		publish(w, n);
+	if (n >= STEER_BUSY_AT || w->want)
+		return -EAGAIN;
+	fd = steer_model_accept(w);
+	if (fd != -EAGAIN)
+		return fd;
+	w->want = true; /* idle: wait in the epoll again */
+	accept_worker_sync(w);
 	return -EAGAIN;
 }
 
@@ -151,6 +194,46 @@ static void steer_model_inflight(struct accept_worker *w, unsigned n)
 {
 	w->inflight = n; /* read back by steer_model_accept() */
 	publish(w, n);
+}
+
+/*
+ * Master: slot's worker has run one request for more than STEER_EVICT_MS
+ * (a stall). The program already sends new connections elsewhere, but
+ * those queued on its listener before it knew wait until the request ends.
+ * shutdown(SHUT_RD) of a listening socket is tcp_disconnect(): the socket
+ * goes to TCP_CLOSE, which unhashes it, and with a SELECT_OR_MIGRATE
+ * program attached (steer's) reuseport_stop_listen_sock() moves it from
+ * the group's live members to its closed ones and out of the sockarray;
+ * then inet_csk_listen_stop() hands each connection of its accept queue to
+ * a live member chosen by the migrate program (never this one: it is no
+ * longer a member, nor in the sockarray), or by hash when the program
+ * chooses none. listen() on the same socket at once brings it back into
+ * the group (reuseport_resurrect, Linux 5.14+), with its own queue empty;
+ * it goes back into the sockarray here. Nothing is reset as long as
+ * another live member can take the queue, so an eviction needs one. A
+ * socket bound to port 0 (the first slot with --listen :0) loses the port
+ * the kernel gave it on shutdown: bind() again first (on a socket that
+ * kept its port bind() says EINVAL, which is harmless).
+ * Verified on Linux 6.18 (docs/steer.md "Eviction").
+ */
+static int steer_model_evict(struct accept_group *g, unsigned slot)
+{
+	int fd = slot < g->max_slots ? g->fds[slot] : -1, err;
+	bool other = false;
+
+	if (fd < 0 || !g->priv || queue_len(fd) == 0)
+		return 0;
+	for (unsigned i = 0; i < g->max_slots && !other; i++)
+		other = i != slot && g->fds[i] >= 0 && steer_slot_live(g->priv, i);
+	if (!other)
+		return 0; /* nowhere to go: the kernel would reset them */
+	if (shutdown(fd, SHUT_RD) != 0)
+		return -errno;
+	(void)bind(fd, (const struct sockaddr *)&g->addr, g->addrlen);
+	if (listen(fd, g->backlog) != 0)
+		return -errno;
+	err = steer_readd_socket(g->priv, slot, fd);
+	return err ? err : 1;
 }
 
 static void steer_model_close(struct accept_group *g)
@@ -175,4 +258,6 @@ const struct accept_model accept_model_steer = {
 	.idle = steer_model_idle,
 	.recheck_ms = STEER_RECHECK_MS,
 	.close = steer_model_close,
+	.evict = steer_model_evict,
+	.evict_ns = STEER_EVICT_MS * 1000000ull,
 };

@@ -70,6 +70,8 @@ enum {
 	DRAIN_TICK_MS = 1,	 /* master wake-up while a stop drains the listeners */
 	DRAIN_MAX_MS = 2000,	 /* a stop tells the workers to leave by then, drained or not */
 	DRAIN_SETTLE_MS = 50,	 /* without sock_diag: how long the queues must stay empty */
+	EVICT_TICK_MS = 1,	 /* master wake-up while a model with evict serves requests */
+	EVICT_QUIET_MS = 1000,	 /* ... and for this long after the last request it saw */
 };
 
 struct mslot {
@@ -109,10 +111,13 @@ static struct {
 	sigset_t old_mask; /* the caller's signal mask, for a new master */
 	struct upgrade up; /* SIGUSR2's new master */
 	uint64_t stop_at;
-	bool cut;	    /* the stop's --shutdown-timeout ran out: the workers were killed */
-	uint64_t rng;	    /* --max-requests' jitter */
-	struct admin admin; /* --admin */
-	int sigfd;	    /* with --admin: readable while a signal is pending, for poll; -1: none */
+	bool cut;		  /* the stop's --shutdown-timeout ran out: the workers were killed */
+	bool evict_err_said;	  /* a failed eviction was logged (once) */
+	uint64_t evict_seen;	  /* requests + running ones, at the last look (evict_watch) */
+	uint64_t evict_active_at; /* when evict_seen last changed */
+	uint64_t rng;		  /* --max-requests' jitter */
+	struct admin admin;	  /* --admin */
+	int sigfd;		  /* with --admin: readable while a signal is pending, for poll; -1: none */
 	struct exittab finals;
 } M;
 
@@ -221,7 +226,7 @@ static int spawn_worker(unsigned slot, const char *how)
 			.log_json = M.cfg->log_json,
 			.work_us = M.cfg->work_us,
 			.max_work_us = M.cfg->max_work_us,
-			.watch_runs = M.cfg->worker_timeout_ns > 0,
+			.watch_runs = M.cfg->worker_timeout_ns > 0 || M.g.model->evict,
 			.log_fd = M.log_fd,
 			.log_path = M.cfg->access_log,
 			.io_uring = M.cfg->io_uring,
@@ -660,6 +665,75 @@ static void check_stuck(unsigned slot, uint64_t now)
 }
 
 /*
+ * The model's eviction (steer): a worker that has run one request for
+ * longer than the model's evict_ns is stalled, and the connections queued
+ * on its listener would wait with it; the model moves them to the other
+ * workers' listeners. Not while stopping: the drain has the queues then.
+ */
+/* Whether process pid sleeps (state S or D in /proc/PID/stat): blocked
+ * in its handler, not preempted. A worker that is only waiting for a CPU
+ * (R) makes progress and its queue is no worse off than the others'; on a
+ * machine short of CPUs moving it would only churn. */
+static bool proc_sleeps(int pid)
+{
+	char path[40], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* the name may hold anything */
+	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
+}
+
+static void check_evict(unsigned slot, uint64_t now)
+{
+	const struct accept_model *md = M.g.model;
+	uint64_t since = STATS_LD(SLOT(slot)->run_since_ns);
+	if (!md->evict || M.stopping || M.ms[slot].pid <= 0 || M.ms[slot].leaving || !since || now < since ||
+	    now - since <= md->evict_ns)
+		return;
+	/* Only to a worker that is not stalled itself: between stalled
+	 * workers the queue would only go round. */
+	bool free = false;
+	for (unsigned j = 0; j < M.nslots && !free; j++) {
+		uint64_t js = STATS_LD(SLOT(j)->run_since_ns);
+		free = j != slot && M.ms[j].pid > 0 && !M.ms[j].leaving &&
+		       (!js || now < js || now - js <= md->evict_ns);
+	}
+	if (!free || !proc_sleeps(M.ms[slot].pid))
+		return;
+	int r = md->evict(&M.g, slot);
+	if (r < 0 && !M.evict_err_said) {
+		logf_("worker %u: moving its listener's queue failed: %s", slot, strerror(-r));
+		M.evict_err_said = true;
+	}
+}
+
+/* Whether the master should look every EVICT_TICK_MS: while the model
+ * evicts and requests run, or ran in the last EVICT_QUIET_MS (a stall must
+ * be seen within a few ms of its start, and the master cannot see one
+ * start while it sleeps). An idle server's master sleeps as before; the
+ * first request after a quiet spell is seen at the next ordinary wake-up. */
+static bool evict_watch(uint64_t now)
+{
+	if (!M.g.model->evict || M.stopping)
+		return false;
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < M.nslots; i++)
+		seen += STATS_LD(SLOT(i)->requests) + (STATS_LD(SLOT(i)->run_since_ns) ? 1 : 0);
+	if (seen != M.evict_seen) {
+		M.evict_seen = seen;
+		M.evict_active_at = now;
+	}
+	return now - M.evict_active_at < EVICT_QUIET_MS * NS_PER_MS;
+}
+
+/*
  * --shutdown-timeout, as nginx's worker_shutdown_timeout: once a stop has
  * lasted that long, the workers still running are killed, which closes
  * their connections (a request still running, a response the client does
@@ -731,6 +805,7 @@ static void tick(void)
 		if (m->leaving && m->pid > 0 && now - m->last_term >= RESEND_MS * NS_PER_MS)
 			tell_leave(i, m->why);
 		check_stuck(i, now);
+		check_evict(i, now);
 		check_recycle(i, now);
 		if (m->used)
 			say_log_drops(i, now, false);
@@ -918,6 +993,8 @@ static struct timespec next_wait(void)
 	uint64_t wt = M.cfg->worker_timeout_ns / 10;
 	if (wt && wt < ns && !M.draining)
 		ns = wt < TICK_MS * NS_PER_MS ? TICK_MS * NS_PER_MS : wt;
+	if (ns > EVICT_TICK_MS * NS_PER_MS && evict_watch(util_now_ns()))
+		ns = EVICT_TICK_MS * NS_PER_MS;
 	return (struct timespec){.tv_sec = (time_t)(ns / NS_PER_SEC), .tv_nsec = (long)(ns % NS_PER_SEC)};
 }
 

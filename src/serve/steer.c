@@ -223,6 +223,23 @@ int steer_clear_slot(struct steer *s, unsigned slot)
 	return 0;
 }
 
+int steer_readd_socket(struct steer *s, unsigned slot, int fd)
+{
+	__u32 key = slot;
+	__u64 value = (__u64)fd;
+
+	if (!s || slot >= s->nslots || fd < 0)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.steer_socks), &key, &value, BPF_ANY) != 0)
+		return -errno;
+	return 0;
+}
+
+bool steer_slot_live(const struct steer *s, unsigned slot)
+{
+	return s && slot < s->nslots && __atomic_load_n(&s->slots[slot].load, __ATOMIC_ACQUIRE) != STEER_DEAD;
+}
+
 /* Opens, configures and loads the skeleton with the queue-aware programs
  * (aware) or the load-map ones; on failure nothing is left. */
 static int load(struct steer *s, unsigned flags, bool aware)

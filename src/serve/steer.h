@@ -62,6 +62,14 @@ int steer_set_slot(struct steer *s, unsigned slot, int fd);
  * connection is sent there. Clearing an empty slot is not an error. */
 int steer_clear_slot(struct steer *s, unsigned slot);
 
+/* Puts slot's listening socket fd back into the sockarray, loads and marks
+ * untouched: after a shutdown() and listen() of the same socket (an
+ * eviction), which took it out. 0 or -errno. */
+int steer_readd_socket(struct steer *s, unsigned slot, int fd);
+
+/* Whether slot holds a live listener (set and not cleared). */
+bool steer_slot_live(const struct steer *s, unsigned slot);
+
 /* True when the queue-aware program runs (bpf/steer.bpf.c), false for the
  * load-map one. */
 bool steer_queue_aware(const struct steer *s);
