@@ -415,6 +415,18 @@ int balance_remove(struct balance *b, unsigned slot)
 	return 0;
 }
 
+int balance_readd(struct balance *b, unsigned slot, int fd)
+{
+	__u64 value = (__u64)fd;
+	__u32 key = slot;
+
+	if (!b || slot >= BALANCE_MAX_SLOTS || !b->used[slot] || fd < 0)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.balance_socks), &key, &value, BPF_ANY) != 0)
+		return -errno;
+	return 0;
+}
+
 int balance_attach(struct balance *b, int fd)
 {
 	int prog_fd;
@@ -531,6 +543,14 @@ int balance_remove(struct balance *b, unsigned slot)
 {
 	(void)b;
 	(void)slot;
+	return -ENOPKG;
+}
+
+int balance_readd(struct balance *b, unsigned slot, int fd)
+{
+	(void)b;
+	(void)slot;
+	(void)fd;
 	return -ENOPKG;
 }
 

@@ -81,6 +81,11 @@ int balance_set_worker(struct balance *b, unsigned slot, pid_t tgid);
 /* Forgets slot (its listener closed, or left the group). */
 int balance_remove(struct balance *b, unsigned slot);
 
+/* Puts slot's listener (fd, the same socket as registered) back into the
+ * socket array after a shutdown() and listen() of it (an eviction,
+ * session.c): the kernel took it out when it stopped listening. */
+int balance_readd(struct balance *b, unsigned slot, int fd);
+
 /* SO_ATTACH_REUSEPORT_EBPF through fd: the program now chooses for fd's
  * whole group. */
 int balance_attach(struct balance *b, int fd);

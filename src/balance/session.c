@@ -12,15 +12,32 @@
  * cannot be taken yet (its worker is still being forked) is tried again
  * 100 ms later. Listeners a full scan did not take (no SO_REUSEPORT, alone,
  * another tool's group) are remembered, so they are not news again.
+ *
+ * Eviction (session.h, docs/balance.md "Eviction"): a thread of ours reads
+ * the workers' states from the program's slots every millisecond while
+ * one is busy, and every evict_ns while all wait (no worker can cross the
+ * threshold sooner). A worker busy for longer than evict_ns that sleeps
+ * (/proc/PID/stat S or D) with connections in its listener's queue, while
+ * another member of the group is free, gets its listener shut down for
+ * reading and listened again through a copy taken from its holder for the
+ * moment (we hold no copies between: a copy would keep a listener the
+ * server closed alive). The session's lock keeps the thread off the
+ * members while tick changes them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "balance/session.h"
@@ -36,6 +53,11 @@ struct member {
 	pid_t worker;
 	struct balance_diag key; /* as sock_diag last showed it */
 	bool keyed;		 /* key is filled (seen at the last tick) */
+	pid_t holder;		 /* a process holding it, as holder_fd (for a copy: eviction) */
+	int holder_fd;
+	int shut_fd;	       /* our copy while it is shut down and listen() fails; -1: none */
+	uint32_t shut_backlog; /* ... and the backlog to listen() with */
+	uint64_t evicted;      /* evictions of its queue */
 };
 
 struct balance_session {
@@ -53,6 +75,13 @@ struct balance_session {
 	size_t nignored;
 	uint64_t next_news; /* when newcomers that could not be taken are tried again */
 	int pidfd;
+	/* Eviction: the thread, and the lock it shares with tick. */
+	pthread_mutex_t mu;
+	pthread_t evict_th;
+	bool evict_on;
+	int evict_quit; /* atomic: the thread should end */
+	uint64_t evict_ns;
+	struct balance_evict_stats ev;
 };
 
 static void set_error(struct balance_error *e, enum balance_why why, int err)
@@ -190,6 +219,10 @@ static struct member *member_by_ino(struct balance_session *s, uint64_t ino)
 
 static void member_drop(struct balance_session *s, size_t i)
 {
+	if (s->m[i].shut_fd >= 0) {
+		close(s->m[i].shut_fd);
+		s->ev.unlistened--;
+	}
 	balance_remove(s->b, s->m[i].slot);
 	s->m[i] = s->m[--s->nm];
 }
@@ -215,6 +248,10 @@ static int sync_group(struct balance_session *s, struct balance_scan *scan, uint
 		if (m) {
 			if (m->worker != l->worker && balance_set_worker(s->b, m->slot, l->worker) == 0)
 				m->worker = l->worker;
+			if (l->holder) {
+				m->holder = l->holder;
+				m->holder_fd = l->holder_fd;
+			}
 			continue;
 		}
 		if (!l->holder) {
@@ -253,7 +290,13 @@ static int sync_group(struct balance_session *s, struct balance_scan *scan, uint
 			break;
 		}
 		m = &s->m[s->nm++];
-		*m = (struct member){.ino = l->ino, .group = id, .slot = slot, .port = l->port};
+		*m = (struct member){.ino = l->ino,
+				     .group = id,
+				     .slot = slot,
+				     .port = l->port,
+				     .holder = l->holder,
+				     .holder_fd = l->holder_fd,
+				     .shut_fd = -1};
 		if (l->worker && balance_set_worker(s->b, slot, l->worker) == 0)
 			m->worker = l->worker;
 		if (attach && attach_fd < 0)
@@ -363,7 +406,9 @@ static void key_members(struct balance_session *s)
 		}
 	}
 	for (size_t i = 0; i < s->nm;) {
-		if (s->m[i].keyed)
+		/* One we shut down ourselves and could not listen() again yet
+		 * is not in sock_diag's listeners, and not gone. */
+		if (s->m[i].keyed || s->m[i].shut_fd >= 0)
 			i++;
 		else
 			member_drop(s, i); /* closed: the kernel has taken it out of the group */
@@ -397,6 +442,7 @@ int balance_session_open(struct balance_session **sp, const struct balance_sessi
 		return -ENOMEM;
 	s->cfg = *cfg;
 	s->pidfd = -1;
+	pthread_mutex_init(&s->mu, NULL);
 	err = balance_target_scan(&s->cfg.target, &s->scan, cfg->verbose, e);
 	if (!err)
 		err = pick_groups(&s->cfg.target, &s->scan, &g, e);
@@ -547,7 +593,9 @@ static bool workers_left(struct balance_session *s)
 	return left;
 }
 
-int balance_session_tick(struct balance_session *s)
+static void follow_workers(struct balance_session *s);
+
+static int tick(struct balance_session *s)
 {
 	struct pollfd p = {.fd = s->pidfd, .events = POLLIN};
 	int err;
@@ -560,11 +608,26 @@ int balance_session_tick(struct balance_session *s)
 	key_members(s);
 	follow_news(s, util_now_ns());
 	if (workers_left(s))
-		balance_session_follow_workers(s);
+		follow_workers(s);
 	return 0;
 }
 
+int balance_session_tick(struct balance_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int err = tick(s);
+	pthread_mutex_unlock(&s->mu);
+	return err;
+}
+
 void balance_session_follow_workers(struct balance_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	follow_workers(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void follow_workers(struct balance_session *s)
 {
 	s->news.n = 0;
 	for (size_t i = 0; i < s->nm; i++) {
@@ -582,17 +645,23 @@ void balance_session_follow_workers(struct balance_session *s)
 		if (m && m->worker != s->news.ls[i].worker &&
 		    balance_set_worker(s->b, m->slot, s->news.ls[i].worker) == 0)
 			m->worker = s->news.ls[i].worker;
+		if (m && s->news.ls[i].holder) {
+			m->holder = s->news.ls[i].holder;
+			m->holder_fd = s->news.ls[i].holder_fd;
+		}
 	}
 }
 
 int balance_session_detach(struct balance_session *s, struct balance_error *e)
 {
+	balance_session_evict_stop(s);
 	set_error(e, BALANCE_WHY_NONE, 0);
 	return detach_prog(&s->cfg.target, s->prog_id, s->cfg.verbose, e);
 }
 
 int balance_session_pin(struct balance_session *s, const char *dir)
 {
+	balance_session_evict_stop(s);
 	return balance_pin(s->b, dir);
 }
 
@@ -600,6 +669,11 @@ void balance_session_close(struct balance_session *s)
 {
 	if (!s)
 		return;
+	balance_session_evict_stop(s);
+	for (size_t i = 0; i < s->nm; i++)
+		if (s->m[i].shut_fd >= 0)
+			close(s->m[i].shut_fd);
+	pthread_mutex_destroy(&s->mu);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	balance_finder_close(s->finder);
@@ -616,6 +690,7 @@ size_t balance_session_members(const struct balance_session *s, struct balance_m
 	uint64_t now = util_now_ns();
 	size_t n = 0;
 
+	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
 	for (size_t i = 0; i < s->nm && n < max; i++, n++) {
 		const struct member *m = &s->m[i];
 		const struct balance_slot *sl = &slots[m->slot];
@@ -630,8 +705,10 @@ size_t balance_session_members(const struct balance_session *s, struct balance_m
 			.migrated = __atomic_load_n(&sl->migrated, __ATOMIC_RELAXED),
 			.queue = m->keyed ? (long)m->key.qlen : -1,
 			.busy_ns = m->worker && since && now > since ? now - since : 0,
+			.evicted = m->evicted,
 		};
 	}
+	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
 	return n;
 }
 
@@ -761,4 +838,250 @@ void balance_error_text(const struct balance_error *e, char *buf, size_t len)
 		snprintf(buf, len, "herd balance failed (step %d): %s", (int)e->why, err);
 		break;
 	}
+}
+
+/* ------------------------------------------------------------ eviction */
+
+enum { EVICT_RECHECK_NS = 1000000 }; /* while a worker is past the threshold */
+
+/* Whether process pid sleeps (state S or D in /proc/PID/stat): blocked in
+ * its handler, not preempted. A worker that only waits for a CPU (R)
+ * makes progress, and its queue is no worse off than the others'; on a
+ * machine short of CPUs moving it would only churn. */
+static bool proc_sleeps(pid_t pid)
+{
+	char path[40], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* the name may hold anything */
+	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
+}
+
+/* How long slot's worker has been out of its wait (0: waiting, or not known). */
+static uint64_t busy_for(const struct balance_session *s, const struct member *m, uint64_t now)
+{
+	const struct balance_slot *sl = &balance_slots(s->b)[m->slot];
+	uint64_t since = __atomic_load_n(&sl->busy_since, __ATOMIC_RELAXED);
+
+	if (!m->worker || !__atomic_load_n(&sl->tgid, __ATOMIC_RELAXED) || !since || now <= since)
+		return 0;
+	return now - since;
+}
+
+/* Another member of m's group that can take m's queue: listening, and its
+ * worker not stalled itself (between stalled workers the queue would only
+ * go round). A member whose worker is not known counts: the program goes
+ * by its queue. */
+static bool other_free(const struct balance_session *s, const struct member *m, uint64_t now)
+{
+	for (size_t j = 0; j < s->nm; j++) {
+		const struct member *o = &s->m[j];
+		if (o != m && o->group == m->group && o->shut_fd < 0 && busy_for(s, o, now) <= s->evict_ns)
+			return true;
+	}
+	return false;
+}
+
+static void evict_failed(struct balance_session *s, int err)
+{
+	s->ev.failures++;
+	s->ev.last_err = err;
+}
+
+/* listen() again on m's socket fd, which we shut down: it rejoins its
+ * group (reuseport_resurrect, Linux 5.14+) with an empty queue; then back
+ * into the program's socket array. Checked: the socket listens again
+ * (TCP_INFO's state). listen() on a listening socket only sets its
+ * backlog, so this can be repeated until it works. */
+static int try_listen(struct balance_session *s, struct member *m, int fd, uint32_t backlog)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	int err;
+
+	if (listen(fd, (int)backlog) != 0)
+		return -errno;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return -errno;
+	if (ti.tcpi_state != TCP_LISTEN)
+		return -ENOTCONN;
+	err = balance_readd(s->b, m->slot, fd);
+	return err == -EBUSY ? 0 : err; /* -EBUSY: it is in the array already */
+}
+
+/* m's worker is stalled: moves its listener's queue, if it has one. 1 when
+ * it did, 0 when there was nothing to move, -errno. */
+static int evict(struct balance_session *s, struct member *m)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	int fd, err;
+
+	if (!m->holder)
+		return 0;
+	fd = balance_obtain(m->holder, m->holder_fd, m->ino);
+	if (fd < 0)
+		return fd == -ESRCH || fd == -ESTALE || fd == -EBADF ? 0 : fd; /* tick follows holders */
+	/* For a listener TCP_INFO gives the accept queue (tcpi_unacked:
+	 * sk_ack_backlog) and listen()'s backlog as applied (tcpi_sacked:
+	 * sk_max_ack_backlog), which the second listen() must keep. */
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ti.tcpi_state != TCP_LISTEN ||
+	    ti.tcpi_unacked == 0) {
+		close(fd);
+		return 0;
+	}
+	/* shutdown(SHUT_RD) of a listener is tcp_disconnect(): TCP_CLOSE
+	 * unhashes it, and with our SELECT_OR_MIGRATE program the group moves
+	 * it to its closed members and out of our array
+	 * (reuseport_stop_listen_sock); inet_csk_listen_stop() then hands each
+	 * queued connection to a live member the program chooses. The server's
+	 * own descriptor is the same socket: its accept() says EINVAL until
+	 * the listen() below (nginx logs it and goes on). */
+	if (shutdown(fd, SHUT_RD) != 0) {
+		err = -errno;
+		close(fd);
+		evict_failed(s, err);
+		return err;
+	}
+	err = try_listen(s, m, fd, ti.tcpi_sacked);
+	if (err)
+		err = try_listen(s, m, fd, ti.tcpi_sacked); /* once more at once */
+	if (err) {
+		/* Our copy is kept and tried again at each pass: the listener
+		 * must not stay out of the group. */
+		evict_failed(s, err);
+		m->shut_fd = fd;
+		m->shut_backlog = ti.tcpi_sacked;
+		s->ev.unlistened++;
+		return err;
+	}
+	close(fd);
+	m->evicted++;
+	s->ev.evictions++;
+	s->ev.moved += ti.tcpi_unacked;
+	return 1;
+}
+
+/* A listener whose listen() failed after its eviction: again. */
+static int relisten_shut(struct balance_session *s, struct member *m)
+{
+	int err = try_listen(s, m, m->shut_fd, m->shut_backlog);
+
+	if (err) {
+		evict_failed(s, err);
+		return err;
+	}
+	close(m->shut_fd);
+	m->shut_fd = -1;
+	s->ev.unlistened--;
+	return 0;
+}
+
+/* One look at every member; the time until the next look is needed. */
+static uint64_t evict_pass(struct balance_session *s)
+{
+	uint64_t now = util_now_ns(), wait = s->evict_ns;
+
+	for (size_t i = 0; i < s->nm; i++) {
+		struct member *m = &s->m[i];
+		uint64_t d;
+
+		if (m->shut_fd >= 0) {
+			relisten_shut(s, m);
+			if (wait > EVICT_RECHECK_NS)
+				wait = EVICT_RECHECK_NS;
+			continue;
+		}
+		d = busy_for(s, m, now);
+		if (!d)
+			continue;
+		if (d <= s->evict_ns) {
+			/* Wakes when it would cross the threshold. */
+			if (s->evict_ns - d + 1 < wait)
+				wait = s->evict_ns - d + 1;
+			continue;
+		}
+		if (wait > EVICT_RECHECK_NS)
+			wait = EVICT_RECHECK_NS;
+		if (!other_free(s, m, now) || !proc_sleeps(m->worker))
+			continue;
+		/* It may have gone back to its wait since (the state read is not
+		 * atomic with the program's mark): look again. */
+		if (busy_for(s, m, util_now_ns()) <= s->evict_ns)
+			continue;
+		(void)evict(s, m);
+	}
+	return wait < 100000 ? 100000 : wait;
+}
+
+static void *evict_main(void *arg)
+{
+	struct balance_session *s = arg;
+
+	while (!__atomic_load_n(&s->evict_quit, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&s->mu);
+		uint64_t wait = evict_pass(s);
+		pthread_mutex_unlock(&s->mu);
+		struct timespec ts = {.tv_sec = (time_t)(wait / NS_PER_SEC), .tv_nsec = (long)(wait % NS_PER_SEC)};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+	return NULL;
+}
+
+int balance_session_evict_start(struct balance_session *s, uint64_t evict_ns)
+{
+	sigset_t all, old;
+	int err;
+
+	if (!s || !evict_ns)
+		return -EINVAL;
+	if (s->evict_on)
+		return -EALREADY;
+	s->evict_ns = evict_ns;
+	__atomic_store_n(&s->evict_quit, 0, __ATOMIC_RELEASE);
+	/* Signals stay the caller's (Ctrl-C is the command's loop's). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&s->evict_th, NULL, evict_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	s->evict_on = true;
+	return 0;
+}
+
+int balance_session_evict_stop(struct balance_session *s)
+{
+	int err = 0;
+
+	if (!s)
+		return 0;
+	if (s->evict_on) {
+		__atomic_store_n(&s->evict_quit, 1, __ATOMIC_RELEASE);
+		pthread_join(s->evict_th, NULL);
+		s->evict_on = false;
+	}
+	for (size_t i = 0; i < s->nm; i++) {
+		struct member *m = &s->m[i];
+		if (m->shut_fd < 0)
+			continue;
+		if (relisten_shut(s, m) != 0)
+			err = s->ev.last_err;
+	}
+	return err;
+}
+
+void balance_session_evict_stats(const struct balance_session *s, struct balance_evict_stats *st)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
+	*st = s->ev;
+	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
 }

@@ -5,7 +5,9 @@
  * of milliseconds, keep up with listeners and workers that come and go and
  * notice the target's exit; at the end detach (and check that nothing of
  * ours is left) or pin. `herd balance` (src/cmd/cmd_balance.c) drives it
- * and prints; the lab, or herd serve, could drive it the same way.
+ * and prints; the lab, or herd serve, could drive it the same way. With
+ * balance_session_evict_start() a thread of the session also moves the
+ * queue of a stalled worker's listener to the others (see there).
  *
  *   balance_session_open(&s, &cfg, &e);      everything attached, or e says why
  *   loop: balance_session_tick(s, now);      -ESRCH: the target is gone
@@ -112,6 +114,35 @@ int balance_session_pin(struct balance_session *s, const char *dir);
 
 void balance_session_close(struct balance_session *s);
 
+/*
+ * Eviction (docs/balance.md "Eviction"): connections already queued on a
+ * listener when its worker stalls wait for the stall, whatever the program
+ * chooses next. A thread looks at the workers' states (the program's
+ * slots, mmap-ed: no syscall) every millisecond while one is busy, and
+ * when a worker has been busy for longer than evict_ns and sleeps (in its
+ * handler: /proc state S or D, not one waiting for a CPU), its listener's
+ * queue is not empty and another member of its group is free, it does
+ * shutdown(SHUT_RD) and listen() on a copy of that listener: the kernel
+ * moves the queue to the others (through the program) and the listener
+ * rejoins the group at once. The thread takes the session's lock; tick,
+ * follow_workers and members take it too, so the caller needs none.
+ */
+#define BALANCE_EVICT_NS (4 * 1000000ull)
+int balance_session_evict_start(struct balance_session *s, uint64_t evict_ns);
+/* Stops the thread (detach, pin and close do it too). A listener left not
+ * listening by a failed listen() is tried once more; -errno when one
+ * still is (evict_stats says which error). */
+int balance_session_evict_stop(struct balance_session *s);
+
+struct balance_evict_stats {
+	uint64_t evictions;  /* listeners whose queue was moved */
+	uint64_t moved;	     /* connections queued on them when they were */
+	uint64_t failures;   /* failed steps (shutdown, listen, the socket array) */
+	int last_err;	     /* -errno of the last failure */
+	unsigned unlistened; /* listeners not listening again yet (listen() failing: retried each ms) */
+};
+void balance_session_evict_stats(const struct balance_session *s, struct balance_evict_stats *st);
+
 /* What the live line shows, per registered listener, in slot order of
  * registration. */
 struct balance_member_view {
@@ -122,6 +153,7 @@ struct balance_member_view {
 	long queue;	   /* accept queue at the last tick; -1: not seen */
 	uint64_t busy_ns;  /* the worker has been busy this long; 0: waiting or not known */
 	uint64_t migrated; /* of steered, moved from a closing listener */
+	uint64_t evicted;  /* times its queue was moved away (eviction) */
 };
 size_t balance_session_members(const struct balance_session *s, struct balance_member_view *v, size_t max);
 size_t balance_session_groups(const struct balance_session *s);

@@ -42,7 +42,7 @@ struct opts {
 	struct balance_target t;
 	double interval, duration, stall, stale;
 	const char *pin;
-	bool busy, verbose;
+	bool busy, verbose, evict;
 };
 
 static volatile sig_atomic_t stop;
@@ -75,7 +75,11 @@ static void usage(FILE *out)
 		"  --duration DUR    detach and stop after DUR (default: until Ctrl-C)\n"
 		"  --stall DUR       a worker out of its event loop for longer than DUR is\n"
 		"                    stalled: chosen only if all are (default 5ms)\n"
-		"  --no-busy         go by the accept queues alone (no worker tracepoint)\n"
+		"  --no-busy         go by the accept queues alone (no worker tracepoint; no\n"
+		"                    eviction either)\n"
+		"  --no-evict        leave the connections queued on a stalled worker's\n"
+		"                    listener there (default: a worker asleep in a handler for\n"
+		"                    over 4ms has its queue moved to the others)\n"
 		"  --stale DUR       experiments: use a queue length until it is DUR old instead\n"
 		"                    of reading it at every connection (default 0: live)\n"
 		"  --pin DIR         leave the program attached at exit, pinned in DIR (bpffs)\n"
@@ -93,7 +97,7 @@ static void usage(FILE *out)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_STALL = 256, O_NO_BUSY, O_PIN, O_DETACH, O_STATUS, O_STALE };
+	enum { O_STALL = 256, O_NO_BUSY, O_PIN, O_DETACH, O_STATUS, O_STALE, O_NO_EVICT };
 	static const struct option lo[] = {
 		{"pid", required_argument, NULL, 'P'},
 		{"port", required_argument, NULL, 'p'},
@@ -101,6 +105,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"duration", required_argument, NULL, 'd'},
 		{"stall", required_argument, NULL, O_STALL},
 		{"no-busy", no_argument, NULL, O_NO_BUSY},
+		{"no-evict", no_argument, NULL, O_NO_EVICT},
 		{"pin", required_argument, NULL, O_PIN},
 		{"detach", no_argument, NULL, O_DETACH},
 		{"status", no_argument, NULL, O_STATUS},
@@ -116,6 +121,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->interval = 1.0;
 	o->stall = 0.005;
 	o->busy = true;
+	o->evict = true;
 	cmd_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":hv", lo, NULL)) != -1) {
 		switch (c) {
@@ -150,6 +156,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_NO_BUSY:
 			o->busy = false;
+			break;
+		case O_NO_EVICT:
+			o->evict = false;
 			break;
 		case O_PIN:
 			o->pin = optarg;
@@ -360,6 +369,8 @@ struct run {
 	struct balance_session *s;
 	struct balance_member_view v[BALANCE_MAX_SLOTS];
 	uint64_t last_total;
+	uint64_t failures_said; /* eviction failures already reported */
+	bool evicting;
 	bool tty;
 	uint64_t t0;
 };
@@ -373,6 +384,8 @@ static void live_line(struct run *r, bool final)
 	size_t n = 0;
 
 	balance_session_counters(r->s, &c);
+	struct balance_evict_stats ev;
+	balance_session_evict_stats(r->s, &ev);
 #define ADD(...)                                                                        \
 	do {                                                                            \
 		if (n < sizeof(line))                                                   \
@@ -401,6 +414,8 @@ static void live_line(struct run *r, bool final)
 	 * what the live listeners show. */
 	ADD("  total %" PRIu64 " (+%" PRIu64 ")  hash %" PRIu64 "  migrated %" PRIu64, total,
 	    total > r->last_total ? total - r->last_total : 0, c.fallbacks, c.migrations);
+	if (r->evicting)
+		ADD("  evicted %" PRIu64 " (%" PRIu64 " conns)", ev.evictions, ev.moved);
 #undef ADD
 	r->last_total = total;
 	if (r->tty && !final)
@@ -430,6 +445,25 @@ static void print_attached(struct run *r)
 		 known == nv ? "" : " (0: not known, queue only)");
 }
 
+/* An eviction step that failed is said at once, with whether a listener
+ * is left out of its group (the thread tries its listen() again each ms). */
+static void say_evict_failures(struct run *r)
+{
+	struct balance_evict_stats ev;
+
+	if (!r->evicting)
+		return;
+	balance_session_evict_stats(r->s, &ev);
+	if (ev.failures == r->failures_said)
+		return;
+	if (r->tty)
+		putchar('\n');
+	cmd_note(prog, "eviction failed %" PRIu64 " time%s (last: %s)%s", ev.failures - r->failures_said,
+		 ev.failures - r->failures_said == 1 ? "" : "s", strerror(-ev.last_err),
+		 ev.unlistened ? "; A LISTENER IS NOT LISTENING: retrying its listen() every ms" : "");
+	r->failures_said = ev.failures;
+}
+
 /* The loop: 0 when told to stop (or --duration), else the exit status of
  * the message printed. */
 static int run_loop(struct run *r)
@@ -454,6 +488,7 @@ static int run_loop(struct run *r)
 			return cmd_fail(prog, "the listeners on port %s are gone: the server exited or closed them",
 					ports_text(t));
 		}
+		say_evict_failures(r);
 		now = util_now_ns();
 		if (now >= next_line) {
 			balance_session_follow_workers(r->s);
@@ -503,7 +538,27 @@ static int run(struct opts *o)
 	r->tty = isatty(STDOUT_FILENO) == 1;
 	r->t0 = util_now_ns();
 	print_attached(r);
+	if (o->evict && o->busy) {
+		err = balance_session_evict_start(r->s, BALANCE_EVICT_NS);
+		if (err)
+			cmd_note(prog, "cannot start the eviction thread (%s): going on without", strerror(-err));
+		r->evicting = err == 0;
+	}
 	rc = run_loop(r);
+	if (r->evicting) {
+		struct balance_evict_stats ev;
+		err = balance_session_evict_stop(r->s);
+		say_evict_failures(r);
+		balance_session_evict_stats(r->s, &ev);
+		if (err)
+			cmd_note(prog,
+				 "a listener could not listen again after its eviction (%s): %u left out of its group",
+				 strerror(-err), ev.unlistened);
+		cmd_note(prog, "evicted %" PRIu64 " stalled worker%s' queues, moving %" PRIu64 " connection%s",
+			 ev.evictions, ev.evictions == 1 ? "" : "s", ev.moved, ev.moved == 1 ? "" : "s");
+		if (err && !rc)
+			rc = 1;
+	}
 	if (o->pin && !rc) {
 		err = balance_session_pin(r->s, o->pin);
 		if (!err) {

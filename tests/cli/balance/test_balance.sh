@@ -248,7 +248,55 @@ else
 	not_ok "balance --pid attaches" "$(cat "$BERR")"
 	stop_serve
 fi
-start_serve --accept reuseport --workers 2
+# Eviction: connections already queued on a worker's listener when it
+# stalls are moved to the others (balance's shutdown() + listen() of that
+# listener, src/balance/session.c). Workers B and C run /sleep?ms=1000,
+# then, 0.5 s later, A /sleep?ms=1500 (balance sends each to an idle
+# worker). 9 requests sent 50 ms later find every worker stalled, and the
+# program then prefers the least stalled one (bpf/reuseport_load.h rl_key):
+# A, so they queue on A's listener. B and C are free again about 1 s in;
+# A's queue would wait for its 1500 ms unless moved. Asserted: with
+# eviction all 9 are answered (200, none reset) before A's /sleep is, and
+# the final line counts the eviction; with --no-evict they wait for it.
+# evict_order ARGS...: that run with balance ARGS; sets GOT to
+# "lines/shorts after the long one/shorts answered 200".
+evict_order() {
+	local order=$TMP/evict.$RANDOM.order i p clients=()
+	: >"$order"
+	GOT=no-balance
+	start_balance --port "$PORT" --interval 0.2 "$@" || return
+	for i in 1 2; do
+		(get "/sleep?ms=1000" >/dev/null; echo mid >>"$order") &
+		clients+=($!)
+		sleep 0.2
+	done
+	sleep 0.3
+	(get "/sleep?ms=1500" >/dev/null; echo long >>"$order") &
+	clients+=($!)
+	sleep 0.05
+	for i in $(seq 9); do
+		(echo "short $(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$PORT/")" >>"$order") &
+		clients+=($!)
+	done
+	for p in "${clients[@]}"; do track_pid "$p"; done
+	wait "${clients[@]}"
+	stop_balance TERM
+	GOT="$(grep -c . "$order")/$(sed -n '/^long$/,$p' "$order" | grep -c '^short')/$(grep -c '^short 200$' "$order")"
+}
+# ------------------------------------------------------- eviction
+start_serve --accept reuseport --workers 3
+evict_order
+expect_eq "eviction: a stalled worker's queued connections are moved: all 9 answered before its /sleep" "$GOT" "12/0/9"
+expect_match "eviction: the summary counts it" "$(cat "$BERR")" "evicted [1-9][0-9]* stalled worker"
+expect_eq "eviction: detached, no program" "$(status_prog "$PORT")" "none"
+evict_order --no-evict
+if [[ "$GOT" =~ ^12/([1-9])/9$ ]]; then
+	ok "--no-evict (control): the queued connections wait for the stalled worker ($GOT)"
+else
+	not_ok "--no-evict (control): the queued connections wait for the stalled worker" "$GOT"
+fi
+expect_match "--no-evict: no eviction counted" "$(tail -1 "$BOUT")" "migrated 0\$"
+
 if start_balance --port "$PORT"; then
 	kill -KILL "$SPID"
 	# The workers notice their master's death and leave.
@@ -258,6 +306,6 @@ if start_balance --port "$PORT"; then
 	expect_match "server killed: said" "$(cat "$BERR")" "the listeners on port $PORT are gone"
 	if [ "$HAVE_BPFTOOL" = 1 ] && prog_loaded "$BPROG"; then not_ok "server killed: no program left"; else ok "server killed: no program left"; fi
 else
-	not_ok "balance --port attaches (2 workers)" "$(cat "$BERR")"
+	not_ok "balance --port attaches (3 workers)" "$(cat "$BERR")"
 fi
 done_testing
