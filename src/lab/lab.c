@@ -167,6 +167,12 @@ static int run_model_rep(struct lab_ctx *x, const char *tmpdir, bool late)
 	}
 	if (lab_server_balance_prog(&srv)) {
 		char bwhy[256];
+		uint64_t ev, moved, fails;
+		lab_server_balance_evictions(&srv, &ev, &moved, &fails);
+		lab_note(
+			x,
+			"herd balance evicted %llu stalled workers' queues (%llu connections moved, %llu failed steps)",
+			(unsigned long long)ev, (unsigned long long)moved, (unsigned long long)fails);
 		if (lab_server_balance_detach(&srv, bwhy, sizeof bwhy) == 0)
 			lab_note(x, "herd balance detached: the group is as it was");
 		else

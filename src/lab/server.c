@@ -17,7 +17,9 @@
  * session while the server runs: the lab's servers keep their workers and
  * listeners for the whole run, and the program and its worker tracepoint
  * work without user space (a tick only follows listeners and workers that
- * come and go).
+ * come and go). The session's eviction thread runs, as in `herd balance`
+ * (a stalled worker's queued connections moved to the others), from the
+ * attach to the detach, which stops it first.
  */
 #include "lab/server.h"
 
@@ -176,6 +178,14 @@ static int lab_balance_attach(struct lab_server *s, char *why, size_t len)
 			balance_error_text(&e, why, len);
 		return err;
 	}
+	err = balance_session_evict_start(s->balance, BALANCE_EVICT_NS);
+	if (err) {
+		snprintf(why, len, "herd balance: cannot start its eviction thread: %s", strerror(-err));
+		(void)balance_session_detach(s->balance, &e);
+		balance_session_close(s->balance);
+		s->balance = NULL;
+		return err;
+	}
 	return 0;
 }
 
@@ -192,6 +202,17 @@ int lab_server_balance_detach(struct lab_server *s, char *why, size_t len)
 	balance_session_close(s->balance);
 	s->balance = NULL;
 	return err;
+}
+
+void lab_server_balance_evictions(const struct lab_server *s, uint64_t *evictions, uint64_t *moved, uint64_t *failures)
+{
+	struct balance_evict_stats st = {0};
+
+	if (s->balance)
+		balance_session_evict_stats(s->balance, &st);
+	*evictions = st.evictions;
+	*moved = st.moved;
+	*failures = st.failures;
 }
 
 uint32_t lab_server_balance_prog(const struct lab_server *s)

@@ -99,6 +99,9 @@ int64_t lab_server_accepts(const struct lab_server *s, int pid);
 /* The id of herd balance's program attached to the server's group
  * (LAB_SERVER_BALANCE kinds), 0 when none is. */
 uint32_t lab_server_balance_prog(const struct lab_server *s);
+/* What its eviction thread did so far: queues moved, connections in
+ * them, failed steps (all 0 without herd balance). */
+void lab_server_balance_evictions(const struct lab_server *s, uint64_t *evictions, uint64_t *moved, uint64_t *failures);
 /* Detaches it, checking that the group has no program of ours left
  * (lab_server_stop does it too, if this was not called). 0 (also when none
  * was attached), or -errno with why saying what is left. */
