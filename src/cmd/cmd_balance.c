@@ -6,7 +6,8 @@
  * program already attached) -> load, register every listener, attach -> the
  * loop (keep up with listeners and workers that come and go, notice the
  * target's exit, print the live line) -> detach, and check that nothing of
- * ours is left attached. Also --status (what is attached now) and --detach
+ * ours is left attached. The session's eviction thread (session.h) runs
+ * from the attach to the detach unless --no-evict. Also --status (what is attached now) and --detach
  * (take off what an earlier --pin left).
  */
 #include <errno.h>
