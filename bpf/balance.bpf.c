@@ -137,7 +137,7 @@ static long visit(__u32 i, void *data)
 {
 	struct walk *w = data;
 	__u32 idx = w->start + i, pending, slot;
-	__u64 skp, cookie, key, since = 0;
+	__u64 skp, cookie, key, since = 0, blocked = 0;
 	struct balance_slot *s;
 	__u32 *slotp;
 
@@ -163,9 +163,12 @@ static long visit(__u32 i, void *data)
 		*(volatile __u64 *)&s->seen = pending;
 		*(volatile __u64 *)&s->seen_at = w->now;
 	}
-	if (*(volatile __u64 *)&s->tgid)
+	if (*(volatile __u64 *)&s->tgid) {
 		since = *(volatile __u64 *)&s->busy_since;
-	key = rl_key(pending, since, w->now, balance_stall_ns);
+		blocked = *(volatile __u64 *)&s->blocked_since;
+	}
+	/* Stalled by the time blocked; +1 while busy either way. */
+	key = rl_key(pending, blocked, w->now, balance_stall_ns) + (!blocked && since ? 1 : 0);
 	if (key < w->best_key) {
 		w->best_key = key;
 		w->best = slot;
@@ -250,6 +253,16 @@ int BPF_PROG(balance_switch, bool preempt, struct task_struct *prev, struct task
 
 	rl_switch(p ? (__u64 *)&p->busy_since : NULL, preempt, prev, n ? (__u64 *)&n->busy_since : NULL,
 		  balance_wait_nr);
+	/* Blocked: prev leaves the CPU to sleep (not preempted, not runnable)
+	 * outside its wait syscalls, e.g. in a handler's sleep or a lock. Only
+	 * that time makes a worker "stalled": a worker out of its wait because
+	 * it always has work (a saturated server never sleeps in epoll_wait)
+	 * is making progress, and grading it by time out of its wait would
+	 * send every SYN to whichever worker last found its queue empty. */
+	if (p && !preempt && BPF_CORE_READ(prev, __state) != 0 && !rl_is_wait(rl_task_syscall(prev), balance_wait_nr))
+		*(volatile __u64 *)&p->blocked_since = bpf_ktime_get_ns() | 1;
+	if (n)
+		*(volatile __u64 *)&n->blocked_since = 0;
 	return 0;
 }
 

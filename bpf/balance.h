@@ -25,14 +25,15 @@
 #define BALANCE_MAX_PORTS 16
 
 struct balance_slot {
-	__u64 cookie;	  /* written by user space: SO_COOKIE of the listener; 0: empty slot */
-	__u64 tgid;	  /* written by user space: the process accepting from it; 0: unknown */
-	__u64 busy_since; /* written by the sched_switch program: ktime (ns) the worker left its wait; 0: waiting */
-	__u64 steered;	  /* written by the program: connections sent here (atomic add) */
-	__u64 migrated;	  /* written by the program: of those, moved here from a closing listener */
-	__u64 seen;	  /* written by the program: queued + handshakes when last read */
-	__u64 seen_at;	  /* written by the program: ktime of that read (--stale experiments) */
-	__u64 pad;
+	__u64 cookie;	     /* written by user space: SO_COOKIE of the listener; 0: empty slot */
+	__u64 tgid;	     /* written by user space: the process accepting from it; 0: unknown */
+	__u64 busy_since;    /* written by the sched_switch program: ktime (ns) the worker left its wait; 0: waiting */
+	__u64 steered;	     /* written by the program: connections sent here (atomic add) */
+	__u64 migrated;	     /* written by the program: of those, moved here from a closing listener */
+	__u64 seen;	     /* written by the program: queued + handshakes when last read */
+	__u64 seen_at;	     /* written by the program: ktime of that read (--stale experiments) */
+	__u64 blocked_since; /* written by the sched_switch program: ktime the worker went to sleep outside its
+				 wait (blocked in a handler); 0: running, runnable or waiting */
 };
 
 /* One listening TCP socket, as the iterator (SEC("iter/tcp")) reports it. */

@@ -15,9 +15,10 @@
  *
  * Eviction (session.h, docs/balance.md "Eviction"): a thread of ours reads
  * the workers' states from the program's slots every millisecond while
- * one is busy, and every evict_ns while all wait (no worker can cross the
- * threshold sooner). A worker busy for longer than evict_ns that sleeps
- * (/proc/PID/stat S or D) with connections in its listener's queue, while
+ * one is blocked, and every evict_ns otherwise (no worker can cross the
+ * threshold sooner). A worker blocked (asleep outside its wait, as the
+ * sched_switch program marks it) for longer than evict_ns, still asleep by
+ * /proc/PID/stat (S or D), with connections in its listener's queue, while
  * another member of the group is free, gets its listener shut down for
  * reading and listened again through a copy taken from its holder for the
  * moment (we hold no copies between: a copy would keep a listener the
@@ -864,11 +865,14 @@ static bool proc_sleeps(pid_t pid)
 	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
 }
 
-/* How long slot's worker has been out of its wait (0: waiting, or not known). */
-static uint64_t busy_for(const struct balance_session *s, const struct member *m, uint64_t now)
+/* How long slot's worker has been blocked: asleep outside its wait, as the
+ * sched_switch program marks it (0: running, runnable, waiting, or not
+ * known). A saturated worker that never waits is not blocked, so a busy
+ * server costs the thread no /proc reads. */
+static uint64_t blocked_for(const struct balance_session *s, const struct member *m, uint64_t now)
 {
 	const struct balance_slot *sl = &balance_slots(s->b)[m->slot];
-	uint64_t since = __atomic_load_n(&sl->busy_since, __ATOMIC_RELAXED);
+	uint64_t since = __atomic_load_n(&sl->blocked_since, __ATOMIC_RELAXED);
 
 	if (!m->worker || !__atomic_load_n(&sl->tgid, __ATOMIC_RELAXED) || !since || now <= since)
 		return 0;
@@ -883,7 +887,7 @@ static bool other_free(const struct balance_session *s, const struct member *m, 
 {
 	for (size_t j = 0; j < s->nm; j++) {
 		const struct member *o = &s->m[j];
-		if (o != m && o->group == m->group && o->shut_fd < 0 && busy_for(s, o, now) <= s->evict_ns)
+		if (o != m && o->group == m->group && o->shut_fd < 0 && blocked_for(s, o, now) <= s->evict_ns)
 			return true;
 	}
 	return false;
@@ -999,7 +1003,7 @@ static uint64_t evict_pass(struct balance_session *s)
 				wait = EVICT_RECHECK_NS;
 			continue;
 		}
-		d = busy_for(s, m, now);
+		d = blocked_for(s, m, now);
 		if (!d)
 			continue;
 		if (d <= s->evict_ns) {
@@ -1014,7 +1018,7 @@ static uint64_t evict_pass(struct balance_session *s)
 			continue;
 		/* It may have gone back to its wait since (the state read is not
 		 * atomic with the program's mark): look again. */
-		if (busy_for(s, m, util_now_ns()) <= s->evict_ns)
+		if (blocked_for(s, m, util_now_ns()) <= s->evict_ns)
 			continue;
 		(void)evict(s, m);
 	}
