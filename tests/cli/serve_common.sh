@@ -87,3 +87,53 @@ stop_serve() {
 
 # Accepted counts from the exit table, one per line, in slot order.
 exit_counts() { sed -n 's/^herd serve: worker [0-9]* pid [0-9]* accepted \([0-9]*\) .*/\1/p' "$SERR"; }
+
+# wait_sleepers N: until N of the server's workers sleep in /sleep (their
+# wchan), at most 3 s.
+wait_sleepers() {
+	local i p n
+	for i in $(seq 60); do
+		n=0
+		for p in $(pgrep -P "$SPID"); do
+			grep -q nanosleep "/proc/$p/wchan" 2>/dev/null && n=$((n + 1))
+		done
+		[ "$n" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "# only $n workers asleep"
+}
+
+# stall_three ORDER: the eviction sequence (test_steer.sh, test_balance.sh)
+# on a server of 3 workers: two requests block their workers in
+# /sleep?ms=1000, then one in /sleep?ms=1500, each step waiting until its
+# request sleeps in its worker (on a busy machine a slow start would
+# change which worker is least stalled); the last one is thus the least
+# stalled when 9 plain requests follow at once, and they queue on its
+# listener. ORDER gets a line per answer as it comes: "mid" (a 1000 ms
+# sleep ended), "long" (the 1500 ms one), "short CODE" (each of the 9).
+# Returns when all 12 are done.
+stall_three() {
+	local order=$1 i p clients=()
+	: >"$order"
+	for i in 1 2; do
+		(get "/sleep?ms=1000" >/dev/null; echo mid >>"$order") &
+		clients+=($!)
+		wait_sleepers "$i"
+		sleep 0.2
+	done
+	sleep 0.2
+	(get "/sleep?ms=1500" >/dev/null; echo long >>"$order") &
+	clients+=($!)
+	wait_sleepers 3
+	for i in $(seq 9); do
+		(echo "short $(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$PORT/")" >>"$order") &
+		clients+=($!)
+	done
+	for p in "${clients[@]}"; do track_pid "$p"; done
+	wait "${clients[@]}"
+}
+
+# stall_summary ORDER: "lines/shorts after the long one/shorts answered 200".
+stall_summary() {
+	echo "$(grep -c . "$1")/$(sed -n '/^long$/,$p' "$1" | grep -c '^short')/$(grep -c '^short 200$' "$1")"
+}

@@ -262,46 +262,13 @@ fi
 # before the other two workers are free.
 # evict_order ARGS...: that run with balance ARGS; sets GOT to
 # "lines/shorts after the long one/shorts answered 200".
-# wait_sleepers N: until N of the server's workers sleep in /sleep (their
-# wchan), at most 3 s.
-wait_sleepers() {
-	local i p n
-	for i in $(seq 60); do
-		n=0
-		for p in $(pgrep -P "$SPID"); do
-			grep -q nanosleep "/proc/$p/wchan" 2>/dev/null && n=$((n + 1))
-		done
-		[ "$n" -ge "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "# only $n workers asleep"
-}
 evict_order() {
-	local order=$TMP/evict.$RANDOM.order i p clients=()
-	: >"$order"
+	local order=$TMP/evict.$RANDOM.order
 	GOT=no-balance
 	start_balance --port "$PORT" --interval 0.2 "$@" || return
-	# Each step waits until its request sleeps in its worker: on a busy
-	# machine a slow start would change which worker is least stalled.
-	for i in 1 2; do
-		(get "/sleep?ms=1000" >/dev/null; echo mid >>"$order") &
-		clients+=($!)
-		wait_sleepers "$i"
-		sleep 0.2
-	done
-	# C asleep for over 64 x --stall (320 ms) when the 9 come, A not.
-	sleep 0.2
-	(get "/sleep?ms=1500" >/dev/null; echo long >>"$order") &
-	clients+=($!)
-	wait_sleepers 3
-	for i in $(seq 9); do
-		(echo "short $(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$PORT/")" >>"$order") &
-		clients+=($!)
-	done
-	for p in "${clients[@]}"; do track_pid "$p"; done
-	wait "${clients[@]}"
+	stall_three "$order"
 	stop_balance TERM
-	GOT="$(grep -c . "$order")/$(sed -n '/^long$/,$p' "$order" | grep -c '^short')/$(grep -c '^short 200$' "$order")"
+	GOT=$(stall_summary "$order")
 	EARLY=$(awk '/^mid$/ { m++ } /^short/ { if (m < 2) n++ } END { print n + 0 }' "$order")
 }
 # ------------------------------------------------------- eviction

@@ -97,8 +97,9 @@ if [ "$PRIV" = 1 ]; then
 	# Eviction: connections already queued on a worker's listener when it
 	# stalls are moved to the others (the master's shutdown() + listen() of
 	# that listener, accept_steer.c). Workers B and C run /sleep?ms=1000,
-	# then, 0.5 s later, A /sleep?ms=1500 (each goes to the least-loaded
-	# worker). 9 requests sent 50 ms later find every worker stalled, and
+	# then, about 0.6 s later, A /sleep?ms=1500 (each goes to the
+	# least-loaded worker; stall_three in serve_common.sh). 9 requests sent
+	# once A sleeps find every worker stalled, and
 	# the program then prefers the least stalled one (bpf/reuseport_load.h
 	# rl_key): A, so they queue on A's listener. B and C are free again
 	# about 1 s in; A's queue would wait for its 1500 ms
@@ -106,27 +107,11 @@ if [ "$PRIV" = 1 ]; then
 	# /sleep is (the old code answers them after it).
 	start_serve --accept steer --workers 3
 	order=$TMP/evict.order
-	: >"$order"
-	clients=()
-	for i in 1 2; do
-		(get "/sleep?ms=1000" >/dev/null; echo mid >>"$order") &
-		clients+=($!)
-		sleep 0.2
-	done
-	sleep 0.3
-	(get "/sleep?ms=1500" >/dev/null; echo long >>"$order") &
-	clients+=($!)
-	sleep 0.05
-	for i in $(seq 9); do
-		(echo "short $(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$PORT/")" >>"$order") &
-		clients+=($!)
-	done
-	for p in "${clients[@]}"; do track_pid "$p"; done
-	wait "${clients[@]}"
+	stall_three "$order"
 	stop_serve
 	got=$(tr '\n' ' ' <"$order")
 	expect_eq "steer: a stalled worker's queued connections are moved: all answered before its /sleep ($got)" \
-		"$(grep -c . "$order")/$(sed -n '/^long$/,$p' "$order" | grep -c '^short')/$(grep -c '^short 200$' "$order")" "12/0/9"
+		"$(stall_summary "$order")" "12/0/9"
 
 	# All idle: 80 connections one after another reach every worker.
 	start_serve --accept steer --workers 4
