@@ -135,17 +135,39 @@ static long pick_slot(__u32 i, void *data)
 	return 0;
 }
 
+/* No slot chosen: steer_place() lets the kernel hash. */
+#define STEER_NO_SLOT 0xffffffffu
+
+/* Hands the connection to slot key's listener and counts it there. SK_PASS
+ * without a selection lets the kernel pick by hash among the group's
+ * listening sockets (SK_DROP would reset the connection): when no slot was
+ * chosen, or when the slot's listener is closing (the kernel has already
+ * removed it from the sockarray) before its worker marked it dead. */
+static __always_inline int steer_place(struct sk_reuseport_md *ctx, __u32 key)
+{
+	struct steer_slot *s;
+
+	if (key == STEER_NO_SLOT || bpf_sk_select_reuseport(ctx, &steer_socks, &key, 0) != 0) {
+		__sync_fetch_and_add(&steer_fallbacks, 1);
+		return SK_PASS;
+	}
+	s = bpf_map_lookup_elem(&steer_load, &key);
+	if (s)
+		__sync_fetch_and_add(&s->steered, 1);
+	if (ctx->migrating_sk)
+		__sync_fetch_and_add(&steer_migrations, 1);
+	return SK_PASS;
+}
+
 static __always_inline int steer(struct sk_reuseport_md *ctx)
 {
 	__u32 n = *(volatile __u32 *)&steer_span;
 	struct pick p = {.best_load = STEER_DEAD};
-	struct steer_slot *s;
-	__u32 key;
 
 	if (n > steer_nslots)
 		n = steer_nslots;
 	if (n == 0)
-		goto fallback;
+		return steer_place(ctx, STEER_NO_SLOT);
 	p.n = n;
 	p.best = n;
 	/* A plain increment, not an atomic one (whose result the BPF
@@ -153,24 +175,8 @@ static __always_inline int steer(struct sk_reuseport_md *ctx)
 	 * once may start at the same slot, which costs evenness only. */
 	p.start = steer_next++ % n;
 	bpf_loop(n, pick_slot, &p, 0);
-	if (p.best >= n)
-		goto fallback; /* no live slot: let the kernel hash */
-	key = p.best;
-	/* Fails when the slot's listener is closing (the kernel has already
-	 * removed it from the sockarray) before its worker marked it dead. */
-	if (bpf_sk_select_reuseport(ctx, &steer_socks, &key, 0) != 0)
-		goto fallback;
-	s = bpf_map_lookup_elem(&steer_load, &key);
-	if (s)
-		__sync_fetch_and_add(&s->steered, 1);
-	if (ctx->migrating_sk)
-		__sync_fetch_and_add(&steer_migrations, 1);
-	return SK_PASS;
-fallback:
-	/* SK_PASS without a selection: the kernel picks by hash among the
-	 * group's listening sockets. SK_DROP would reset the connection. */
-	__sync_fetch_and_add(&steer_fallbacks, 1);
-	return SK_PASS;
+	/* p.best >= n: no live slot. */
+	return steer_place(ctx, p.best < n ? p.best : STEER_NO_SLOT);
 }
 
 /* Attached with SO_ATTACH_REUSEPORT_EBPF: runs for every SYN. */
@@ -277,32 +283,19 @@ static long qpick_member(__u32 i, void *data)
 static __always_inline int qsteer(struct sk_reuseport_md *ctx)
 {
 	struct qpick p = {.best_key = ~0ULL, .best = ~0U};
-	struct steer_slot *s;
 	__u32 key = 0, n = 0;
 	__u64 *scratch;
 
 	scratch = bpf_map_lookup_elem(&steer_scratch, &key);
 	p.reuse = rl_group(ctx->sk, scratch, &n);
 	if (!p.reuse)
-		goto fallback;
+		return steer_place(ctx, STEER_NO_SLOT);
 	p.n = n;
 	p.start = steer_next++ % n;
 	p.now = bpf_ktime_get_ns();
 	bpf_loop(n, qpick_member, &p, 0);
-	if (p.best >= steer_nslots)
-		goto fallback; /* no live slot: let the kernel hash */
-	key = p.best;
-	if (bpf_sk_select_reuseport(ctx, &steer_socks, &key, 0) != 0)
-		goto fallback;
-	s = bpf_map_lookup_elem(&steer_load, &key);
-	if (s)
-		__sync_fetch_and_add(&s->steered, 1);
-	if (ctx->migrating_sk)
-		__sync_fetch_and_add(&steer_migrations, 1);
-	return SK_PASS;
-fallback:
-	__sync_fetch_and_add(&steer_fallbacks, 1);
-	return SK_PASS;
+	/* p.best >= steer_nslots: no live slot. */
+	return steer_place(ctx, p.best < steer_nslots ? p.best : STEER_NO_SLOT);
 }
 
 SEC("sk_reuseport")

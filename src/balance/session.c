@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "balance/session.h"
+#include "lib/proc.h"
 #include "lib/units.h"
 #include "lib/util.h"
 
@@ -845,26 +846,6 @@ void balance_error_text(const struct balance_error *e, char *buf, size_t len)
 
 enum { EVICT_RECHECK_NS = 1000000 }; /* while a worker is past the threshold */
 
-/* Whether process pid sleeps (state S or D in /proc/PID/stat): blocked in
- * its handler, not preempted. A worker that only waits for a CPU (R)
- * makes progress, and its queue is no worse off than the others'; on a
- * machine short of CPUs moving it would only churn. */
-static bool proc_sleeps(pid_t pid)
-{
-	char path[40], buf[256];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')'); /* the name may hold anything */
-	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
-}
-
 /* How long slot's worker has been blocked: asleep outside its wait, as the
  * sched_switch program marks it (0: running, runnable, waiting, or not
  * known). A saturated worker that never waits is not blocked, so a busy
@@ -1014,7 +995,9 @@ static uint64_t evict_pass(struct balance_session *s)
 		}
 		if (wait > EVICT_RECHECK_NS)
 			wait = EVICT_RECHECK_NS;
-		if (!other_free(s, m, now) || !proc_sleeps(m->worker))
+		/* Asleep (S or D), as serve.c's check_evict asks: a worker only
+		 * waiting for a CPU makes progress. */
+		if (!other_free(s, m, now) || !proc_asleep((int)m->worker))
 			continue;
 		/* It may have gone back to its wait since (the state read is not
 		 * atomic with the program's mark): look again. */

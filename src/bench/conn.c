@@ -97,6 +97,29 @@ void bench_count_step(struct bench_thread *t, uint64_t now)
 	count_step(t, now);
 }
 
+/* A request answered: its latency from origin_ns in the run's histogram
+ * (and the current interval's), the done count, its step and its status.
+ * Static for complete()'s sake as count_step; h2.c calls bench_count_done. */
+static void count_done(struct bench_thread *t, uint64_t origin_ns, uint64_t now, int status)
+{
+	int64_t us = bench_ns_to_us(bench_elapsed_ns(now, origin_ns));
+	hdr_record(t->lat, us);
+	if (t->ival) {
+		pthread_mutex_lock(&t->ival_lock);
+		hdr_record(t->ival, us);
+		pthread_mutex_unlock(&t->ival_lock);
+	}
+	t->done++;
+	count_step(t, now);
+	if (http_status_valid(status))
+		t->status[status]++;
+}
+
+void bench_count_done(struct bench_thread *t, uint64_t origin_ns, uint64_t now, int status)
+{
+	count_done(t, origin_ns, now, status);
+}
+
 void bench_conn_close(struct bench_conn *c)
 {
 	if (c->x.fd >= 0)
@@ -457,18 +480,8 @@ static void complete(struct bench_conn *c, uint64_t now)
 		bench_conn_close(c);
 	if (c->location && bench_follow_redirect(c, now))
 		return;
-	int64_t us = bench_ns_to_us(bench_elapsed_ns(now, c->origin_ns));
-	hdr_record(t->lat, us);
-	if (t->ival) {
-		pthread_mutex_lock(&t->ival_lock);
-		hdr_record(t->ival, us);
-		pthread_mutex_unlock(&t->ival_lock);
-	}
-	t->done++;
-	count_step(t, now);
 	int st = c->parser.status;
-	if (http_status_valid(st))
-		t->status[st]++;
+	count_done(t, c->origin_ns, now, st);
 	push_sample(t, c, now, st, -1, NULL);
 	make_pending(c);
 }

@@ -268,6 +268,8 @@ void bench_flush_samples(struct bench_thread *t);
 void bench_push_sample(struct bench_thread *t, uint64_t origin_ns, size_t url, uint64_t now, int status, int err,
 		       const char *text);
 void bench_count_step(struct bench_thread *t, uint64_t now);
+/* A request answered (latency, done, step, status; conn.c count_done). */
+void bench_count_done(struct bench_thread *t, uint64_t origin_ns, uint64_t now, int status);
 void bench_count_unsent(struct bench_conn *c, uint64_t now);
 
 /* HTTP/2 (h2.c). The shared part: built before the threads start (0 or

@@ -216,17 +216,7 @@ static void stream_complete(struct bench_conn *c, struct h2_stream *st, uint64_t
 {
 	struct bench_thread *t = c->t;
 	struct bench_h2 *h = c->h2;
-	int64_t us = bench_ns_to_us(bench_elapsed_ns(now, st->origin_ns));
-	hdr_record(t->lat, us);
-	if (t->ival) {
-		pthread_mutex_lock(&t->ival_lock);
-		hdr_record(t->ival, us);
-		pthread_mutex_unlock(&t->ival_lock);
-	}
-	t->done++;
-	bench_count_step(t, now);
-	if (http_status_valid(st->status))
-		t->status[st->status]++;
+	bench_count_done(t, st->origin_ns, now, st->status);
 	push_sample(t, st, now, st->status, -1, NULL);
 	h->nactive--;
 	h->nanswered++;

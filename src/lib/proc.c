@@ -77,6 +77,13 @@ int proc_stat_read(int pid, struct proc_stat *out)
 	return proc_stat_parse(buf, (size_t)r, out) < 0 ? -EIO : 0;
 }
 
+bool proc_asleep(int pid)
+{
+	struct proc_stat st;
+
+	return proc_stat_read(pid, &st) == 0 && (st.state == 'S' || st.state == 'D');
+}
+
 uint64_t proc_ticks_to_us(uint64_t ticks)
 {
 	long hz = sysconf(_SC_CLK_TCK);

@@ -8,6 +8,7 @@
 #ifndef HERD_PROC_H
 #define HERD_PROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,10 @@ int proc_stat_parse(const char *buf, size_t len, struct proc_stat *out);
 /* Reads and parses /proc/PID/stat. Returns 0, -errno from open (-ENOENT:
  * no such process), or -EIO when the file cannot be read or parsed. */
 int proc_stat_read(int pid, struct proc_stat *out);
+
+/* Whether process pid sleeps (state S or D): blocked in a syscall, not
+ * running or waiting for a CPU (R). False when it cannot be read. */
+bool proc_asleep(int pid);
 
 /* Clock ticks (sysconf(_SC_CLK_TCK)) to microseconds, without overflow for
  * any tick count a process can accumulate. */

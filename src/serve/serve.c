@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/proc.h"
 #include "lib/units.h"
 #include "lib/util.h"
 #include "serve/accesslog.h"
@@ -670,26 +671,6 @@ static void check_stuck(unsigned slot, uint64_t now)
  * on its listener would wait with it; the model moves them to the other
  * workers' listeners. Not while stopping: the drain has the queues then.
  */
-/* Whether process pid sleeps (state S or D in /proc/PID/stat): blocked
- * in its handler, not preempted. A worker that is only waiting for a CPU
- * (R) makes progress and its queue is no worse off than the others'; on a
- * machine short of CPUs moving it would only churn. */
-static bool proc_sleeps(int pid)
-{
-	char path[40], buf[256];
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')'); /* the name may hold anything */
-	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
-}
-
 static void check_evict(unsigned slot, uint64_t now)
 {
 	const struct accept_model *md = M.g.model;
@@ -705,7 +686,10 @@ static void check_evict(unsigned slot, uint64_t now)
 		free = j != slot && M.ms[j].pid > 0 && !M.ms[j].leaving &&
 		       (!js || now < js || now - js <= md->evict_ns);
 	}
-	if (!free || !proc_sleeps(M.ms[slot].pid))
+	/* Only a worker asleep in its handler (S or D): one only waiting for
+	 * a CPU (R) makes progress, and on a machine short of CPUs moving its
+	 * queue would only churn. */
+	if (!free || !proc_asleep(M.ms[slot].pid))
 		return;
 	int r = md->evict(&M.g, slot);
 	if (r < 0 && !M.evict_err_said) {
