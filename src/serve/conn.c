@@ -336,6 +336,27 @@ static void consume(struct conn *c, size_t n)
 	c->seen = 0;
 }
 
+/*
+ * Publishes when the request this worker now runs began (the master's
+ * --worker-timeout and steer's eviction watch it), and wakes the master if
+ * it sleeps for long (stats_region.master_napping). The store and the load
+ * are both sequentially consistent, as the master's store of the flag and
+ * its load of run_since_ns are: either it sees this request running before
+ * it sleeps, or this worker sees the flag. Once per quiet spell, so a busy
+ * server pays one load of a flag that stays 0.
+ */
+static void run_starts(void)
+{
+	atomic_store(&W.st->run_since_ns, util_now_ns());
+	if (W.cfg->master_wake_fd < 0 || !atomic_load(&W.cfg->stats->master_napping) ||
+	    !atomic_exchange(&W.cfg->stats->master_napping, 0))
+		return;
+	uint64_t one = 1;
+	/* Only EAGAIN (the counter is full: the master has a wake-up pending
+	 * anyway) can fail. */
+	(void)!write(W.cfg->master_wake_fd, &one, sizeof one);
+}
+
 /* Runs one complete request (head of r bytes) into c->out. The status, or
  * -ENOMEM. */
 static int run_request(struct conn *c, const struct http_request *req, int r)
@@ -346,7 +367,7 @@ static int run_request(struct conn *c, const struct http_request *req, int r)
 	bool ka = req->keep_alive && !W.stopping && (!W.cfg->keepalive_requests || c->nreq < W.cfg->keepalive_requests);
 	size_t before = c->out.len;
 	if (W.cfg->watch_runs)
-		STATS_STORE(W.st->run_since_ns, util_now_ns());
+		run_starts();
 	int st = routes_respond(&W.env, req, ka, &c->out);
 	if (W.cfg->watch_runs)
 		STATS_STORE(W.st->run_since_ns, 0);

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -118,7 +119,8 @@ static struct {
 	uint64_t evict_active_at; /* when evict_seen last changed */
 	uint64_t rng;		  /* --max-requests' jitter */
 	struct admin admin;	  /* --admin */
-	int sigfd;		  /* with --admin: readable while a signal is pending, for poll; -1: none */
+	int sigfd;		  /* with --admin or evict: readable while a signal is pending, for poll; -1: none */
+	int wakefd;		  /* evicting models: eventfd a worker writes when the master naps (run_starts) */
 	struct exittab finals;
 } M;
 
@@ -228,6 +230,7 @@ static int spawn_worker(unsigned slot, const char *how)
 			.work_us = M.cfg->work_us,
 			.max_work_us = M.cfg->max_work_us,
 			.watch_runs = M.cfg->worker_timeout_ns > 0 || M.g.model->evict,
+			.master_wake_fd = M.wakefd,
 			.log_fd = M.log_fd,
 			.log_path = M.cfg->access_log,
 			.io_uring = M.cfg->io_uring,
@@ -699,22 +702,39 @@ static void check_evict(unsigned slot, uint64_t now)
 }
 
 /* Whether the master should look every EVICT_TICK_MS: while the model
- * evicts and requests run, or ran in the last EVICT_QUIET_MS (a stall must
- * be seen within a few ms of its start, and the master cannot see one
- * start while it sleeps). An idle server's master sleeps as before; the
- * first request after a quiet spell is seen at the next ordinary wake-up. */
+ * evicts and a request runs, or one started in the last EVICT_QUIET_MS (a
+ * stall must be seen within a few ms of its start, and the master cannot
+ * see one start while it sleeps). Otherwise it naps as before, but first
+ * raises stats_region.master_napping, so that the first request to start
+ * wakes it (conn.c run_starts); without that, a burst after a quiet spell
+ * ran up to a second with no eviction, and the lab's stall runs, which
+ * start after one, were stalled as if steer had none. */
 static bool evict_watch(uint64_t now)
 {
-	if (!M.g.model->evict || M.stopping)
+	if (!M.g.model->evict || M.stopping || M.wakefd < 0)
 		return false;
-	uint64_t seen = 0;
-	for (unsigned i = 0; i < M.nslots; i++)
-		seen += STATS_LD(SLOT(i)->requests) + (STATS_LD(SLOT(i)->run_since_ns) ? 1 : 0);
-	if (seen != M.evict_seen) {
-		M.evict_seen = seen;
-		M.evict_active_at = now;
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t seen = 0;
+		bool running = false;
+		for (unsigned i = 0; i < M.nslots; i++) {
+			uint64_t since = atomic_load(&SLOT(i)->run_since_ns);
+			seen += STATS_LD(SLOT(i)->requests) + (since ? 1 : 0);
+			running = running || since;
+		}
+		if (seen != M.evict_seen || running) {
+			M.evict_seen = seen;
+			M.evict_active_at = now;
+		}
+		if (now - M.evict_active_at < EVICT_QUIET_MS * NS_PER_MS) {
+			(void)atomic_exchange(&M.stats->master_napping, 0);
+			return true;
+		}
+		/* Quiet: raise the flag, then look once more (a request that
+		 * started before the flag was up does not wake us). */
+		if (pass == 0)
+			atomic_store(&M.stats->master_napping, 1);
 	}
-	return now - M.evict_active_at < EVICT_QUIET_MS * NS_PER_MS;
+	return false;
 }
 
 /*
@@ -939,17 +959,24 @@ static int wait_signal(sigset_t *set, const struct timespec *ts)
 	int sig = sigtimedwait(set, NULL, &zero);
 	if (sig > 0)
 		return sig;
-	struct pollfd pf[ADMIN_CONNS + 2];
+	struct pollfd pf[ADMIN_CONNS + 3];
 	uint64_t deadline, now = util_now_ns();
-	size_t n = admin_pollfds(&M.admin, pf, &deadline);
+	size_t na = admin_pollfds(&M.admin, pf, &deadline), n = na;
 	pf[n++] = (struct pollfd){.fd = M.sigfd, .events = POLLIN};
+	if (M.wakefd >= 0)
+		pf[n++] = (struct pollfd){.fd = M.wakefd, .events = POLLIN};
 	struct timespec t = *ts;
 	uint64_t wait_ns = (uint64_t)ts->tv_sec * NS_PER_SEC + (uint64_t)ts->tv_nsec;
 	uint64_t d = deadline > now ? deadline - now : 0;
 	if (deadline && d < wait_ns)
 		t = (struct timespec){.tv_sec = (time_t)(d / NS_PER_SEC), .tv_nsec = (long)(d % NS_PER_SEC)};
-	if (ppoll(pf, n, &t, NULL) >= 0)
-		admin_serve(&M.admin, pf, n - 1, util_now_ns());
+	if (ppoll(pf, n, &t, NULL) >= 0) {
+		admin_serve(&M.admin, pf, na, util_now_ns());
+		uint64_t v;
+		/* A worker's wake-up: returns as a timeout would, to the tick. */
+		if (M.wakefd >= 0 && (pf[na + 1].revents & POLLIN))
+			(void)!read(M.wakefd, &v, sizeof v);
+	}
 	return sigtimedwait(set, NULL, &zero);
 }
 
@@ -1084,6 +1111,7 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 	M.up.fd = -1;
 	M.up.admin_fd = -1;
 	M.sigfd = -1;
+	M.wakefd = -1;
 	M.rng = util_now_ns() ^ ((uint64_t)getpid() << 32);
 	admin_init(&M.admin);
 	M.nslots = 2 * cfg->max_workers;
@@ -1104,9 +1132,19 @@ int serve_run(const struct serve_cfg *cfg, char *why, size_t whylen)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return err;
 	}
-	if (cfg->admin_name && (M.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+	if ((cfg->admin_name || cfg->model->evict) && (M.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
 		err = -errno;
 		snprintf(why, whylen, "set up (a signalfd for --admin)");
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return err;
+	}
+	/* The forked workers keep it; a new master (USR2's exec) makes its
+	 * own. */
+	if (cfg->model->evict && (M.wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		err = -errno;
+		snprintf(why, whylen, "set up (an eventfd for the workers to wake the master)");
+		close(M.sigfd);
+		M.sigfd = -1;
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return err;
 	}
@@ -1158,6 +1196,8 @@ out:
 	admin_close(&M.admin);
 	if (M.sigfd >= 0)
 		close(M.sigfd);
+	if (M.wakefd >= 0)
+		close(M.wakefd);
 	stats_destroy(M.stats);
 	free(M.ms);
 	exittab_free(&M.finals);

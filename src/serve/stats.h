@@ -90,6 +90,11 @@ struct stats_region {
 	 * before telling the workers to leave: a leaving worker then accepts
 	 * what is left in its listener's queue before it lets go of it. */
 	_Atomic unsigned stop_drain;
+	/* Set by the master (models that evict: steer) before it sleeps for
+	 * long, having seen no request for a while; the first worker to start
+	 * a request then clears it and wakes the master (worker_cfg's
+	 * master_wake_fd), which could not see a stall begin while asleep. */
+	_Atomic unsigned master_napping;
 	struct stats_slot slot[];
 };
 

@@ -31,6 +31,7 @@ struct worker_cfg {
 	bool test_routes;	       /* /cpu and /sleep are served (--test-routes on) */
 	bool log_json;		       /* access log lines as JSON (--log-format json) */
 	bool watch_runs;	       /* publish when each request starts (--worker-timeout) */
+	int master_wake_fd;	       /* eventfd: a request starts while the master naps; -1: none */
 	int log_fd;		       /* the access log, -1: none */
 	const char *log_path;	       /* reopened on SIGUSR1 */
 	bool io_uring;		       /* the io_uring loop (loop_uring.c) instead of epoll (loop_epoll.c) */
