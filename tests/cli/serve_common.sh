@@ -103,26 +103,26 @@ wait_sleepers() {
 	echo "# only $n workers asleep"
 }
 
-# stall_three ORDER: the eviction sequence (test_steer.sh, test_balance.sh)
-# on a server of 3 workers: two requests block their workers in
-# /sleep?ms=1000, then one in /sleep?ms=1500, each step waiting until its
-# request sleeps in its worker (on a busy machine a slow start would
-# change which worker is least stalled); the last one is thus the least
-# stalled when 9 plain requests follow at once, and they queue on its
-# listener. ORDER gets a line per answer as it comes: "mid" (a 1000 ms
-# sleep ended), "long" (the 1500 ms one), "short CODE" (each of the 9).
-# Returns when all 12 are done.
+# stall_three ORDER [MID_MS LONG_MS]: the eviction sequence (test_steer.sh,
+# test_balance.sh) on a server of 3 workers: two requests block their
+# workers in /sleep?ms=MID_MS (default 1000), then one in LONG_MS (default
+# 1500), each step waiting until its request sleeps in its worker (on a
+# busy machine a slow start would change which worker is least stalled);
+# the last one is thus the least stalled when 9 plain requests follow at
+# once, and they queue on its listener. ORDER gets a line per answer as it
+# comes: "mid" (a MID_MS sleep ended), "long" (the LONG_MS one), "short
+# CODE" (each of the 9). Returns when all 12 are done.
 stall_three() {
-	local order=$1 i p clients=()
+	local order=$1 mid=${2:-1000} long=${3:-1500} i p clients=()
 	: >"$order"
 	for i in 1 2; do
-		(get "/sleep?ms=1000" >/dev/null; echo mid >>"$order") &
+		(get "/sleep?ms=$mid" >/dev/null; echo mid >>"$order") &
 		clients+=($!)
 		wait_sleepers "$i"
 		sleep 0.2
 	done
 	sleep 0.2
-	(get "/sleep?ms=1500" >/dev/null; echo long >>"$order") &
+	(get "/sleep?ms=$long" >/dev/null; echo long >>"$order") &
 	clients+=($!)
 	wait_sleepers 3
 	for i in $(seq 9); do
@@ -136,4 +136,24 @@ stall_three() {
 # stall_summary ORDER: "lines/shorts after the long one/shorts answered 200".
 stall_summary() {
 	echo "$(grep -c . "$1")/$(sed -n '/^long$/,$p' "$1" | grep -c '^short')/$(grep -c '^short 200$' "$1")"
+}
+
+# shorts_before_second_mid ORDER: how many of the 9 were answered before
+# the second MID_MS sleep ended (as soon as the first worker was free).
+shorts_before_second_mid() {
+	awk '/^mid$/ { if (++m == 2) exit } /^short/ { n++ } END { print n + 0 }' "$1"
+}
+
+# wait_master_wakes: returns just after the master (SPID) has woken and
+# gone back to sleep, which its voluntary context switches show; at most
+# 3 s. A test can then act at a known point of the master's sleep.
+wait_master_wakes() {
+	local i v0 v
+	v0=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$SPID/status")
+	for i in $(seq 300); do
+		sleep 0.01
+		v=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$SPID/status")
+		[ "$v" != "$v0" ] && return 0
+	done
+	echo "# the master did not wake in 3 s"
 }

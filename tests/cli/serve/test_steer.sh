@@ -113,6 +113,30 @@ if [ "$PRIV" = 1 ]; then
 	expect_eq "steer: a stalled worker's queued connections are moved: all answered before its /sleep ($got)" \
 		"$(stall_summary "$order")" "12/0/9"
 
+	# The master watches for stalls every 1 ms only while requests run or
+	# started in the last second, and sleeps for up to a second otherwise.
+	# (a) A stall that outlasts that second: B and C sleep 2000 ms, A 3500
+	# ms, and nothing starts for 1.4 s after the 9 queue on A. The master
+	# must still be watching when B is free (it napped from ~1.6 s to
+	# ~2.6 s, and moved A's queue only after C was free too). (b) The
+	# first request after a quiet spell wakes it: with the sequence
+	# started just after one of its wake-ups (so it would sleep through
+	# the first second), B and C 700 ms, the 9 are moved as soon as B is
+	# free, before C is (the old code moved them after C, or only when A
+	# ended).
+	start_serve --accept steer --workers 3
+	stall_three "$order" 2000 3500
+	got=$(tr '\n' ' ' <"$order")
+	expect_eq "steer: a stall longer than the master's quiet second still moves the queue at once ($got)" \
+		"$(stall_summary "$order")/$(shorts_before_second_mid "$order")" "12/0/9/9"
+	sleep 1.2 # quiet: the master sleeps a second at a time now
+	wait_master_wakes
+	stall_three "$order" 700 1500
+	stop_serve
+	got=$(tr '\n' ' ' <"$order")
+	expect_eq "steer: the first request after a quiet spell wakes the master ($got)" \
+		"$(stall_summary "$order")/$(shorts_before_second_mid "$order")" "12/0/9/9"
+
 	# All idle: 80 connections one after another reach every worker.
 	start_serve --accept steer --workers 4
 	conns 80 / >/dev/null
