@@ -52,7 +52,7 @@ static int setup_io(const struct conn_io *io)
 	if (stats_create(2, &stats))
 		return -1;
 	cfg = (struct worker_cfg){.g = &group,
-				   .master_wake_fd = -1,
+				  .master_wake_fd = -1,
 				  .stats = stats,
 				  .slot = 0,
 				  .header_timeout_ns = 10000000000ull,
