@@ -88,20 +88,24 @@ stop_serve() {
 # Accepted counts from the exit table, one per line, in slot order.
 exit_counts() { sed -n 's/^herd serve: worker [0-9]* pid [0-9]* accepted \([0-9]*\) .*/\1/p' "$SERR"; }
 
-# wait_sleepers N: until N of the server's workers sleep in /sleep (their
-# wchan), at most 3 s.
-wait_sleepers() {
+# wait_workers_in WCHAN N TRIES: until N of the server's workers sleep in a
+# kernel function matching WCHAN (/proc/PID/wchan), TRIES x 50 ms at most;
+# otherwise says how many did.
+wait_workers_in() {
 	local i p n
-	for i in $(seq 60); do
+	for i in $(seq "$3"); do
 		n=0
 		for p in $(pgrep -P "$SPID"); do
-			grep -q nanosleep "/proc/$p/wchan" 2>/dev/null && n=$((n + 1))
+			grep -q "$1" "/proc/$p/wchan" 2>/dev/null && n=$((n + 1))
 		done
-		[ "$n" -ge "$1" ] && return 0
+		[ "$n" -ge "$2" ] && return 0
 		sleep 0.05
 	done
-	echo "# only $n workers asleep"
+	echo "# only $n of $2 workers in $1"
 }
+
+# wait_sleepers N: until N of the server's workers sleep in /sleep, at most 3 s.
+wait_sleepers() { wait_workers_in nanosleep "$1" 60; }
 
 # stall_three ORDER [MID_MS LONG_MS]: the eviction sequence (test_steer.sh,
 # test_balance.sh) on a server of 3 workers: two requests block their

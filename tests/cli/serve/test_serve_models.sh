@@ -24,18 +24,7 @@ run_model() {
 # started, not when each has reached accept(); the round robin is only
 # 2/2/2 when all N are in the listener's wait queue before the first
 # connection. The kernel names where each sleeps (/proc/PID/wchan).
-wait_blocked_in_accept() {
-	local i p n
-	for i in $(seq 100); do
-		n=0
-		for p in $(pgrep -P "$SPID"); do
-			grep -q accept "/proc/$p/wchan" 2>/dev/null && n=$((n + 1))
-		done
-		[ "$n" -ge "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "# only $n of $1 workers blocked in accept()"
-}
+wait_blocked_in_accept() { wait_workers_in accept "$1" 100; }
 # max and min of the counts
 max_of() { printf '%s\n' $1 | sort -n | tail -1; }
 min_of() { printf '%s\n' $1 | sort -n | head -1; }
